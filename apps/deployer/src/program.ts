@@ -1,0 +1,17 @@
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+/**
+ * The `vmctx` command tree. Each subcommand lives in `commands/<name>.ts` and is registered here;
+ * data goes to stdout, messages to stderr. Exit codes: 0 success, 1 failure, 2 bad usage or input.
+ */
+export function createProgram(): Command {
+  const program = new Command('vmctx')
+    .description('Contextualized KVM virtual machines on a cluster of libvirt hosts')
+    .version(version)
+    .showHelpAfterError()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  return program;
+}

@@ -1,0 +1,1 @@
+export { detectImageFormat, QCOW2_MAGIC, type ImageFormat } from './lib/image-format.js';

@@ -1,0 +1,1 @@
+export { formatKeyValue, parseKeyValue } from './lib/key-value.js';
