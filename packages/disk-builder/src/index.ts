@@ -1,1 +1,14 @@
 export { detectImageFormat, QCOW2_MAGIC, type ImageFormat } from './lib/image-format.js';
+export { DiskBuilderError, type DiskBuilderErrorCode } from './lib/errors.js';
+export { createOverlay, type CreateOverlayOptions, type CreatedOverlay } from './lib/qcow2-overlay.js';
+export {
+  layoutOverlay,
+  BACKING_FORMATS,
+  DEFAULT_CLUSTER_BITS,
+  MIN_CLUSTER_BITS,
+  MAX_CLUSTER_BITS,
+  type BackingFormat,
+  type OverlayOptions,
+  type OverlayLayout,
+} from './lib/qcow2-overlay-layout.js';
+export { decodeHeader, QEMU_FEATURE_NAMES, type DecodedHeader, type Qcow2HeaderFields, type FeatureName } from './lib/qcow2-header.js';
