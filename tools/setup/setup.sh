@@ -24,13 +24,6 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# libvirtd refuses to start without these (LAB.md: the package's post-install did not create them).
-if [ "$(id -u)" = 0 ]; then
-  getent group kvm >/dev/null || groupadd -r kvm
-  getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
-  getent passwd libvirt-qemu >/dev/null || useradd -r -g libvirt-qemu -G kvm -s /usr/sbin/nologin libvirt-qemu
-fi
-
 # Node dependencies: `npm ci` when the lock file changed since the last install.
 stamp=node_modules/.vmctx-lock.sha256
 want=$(sha256sum package-lock.json | cut -d' ' -f1)

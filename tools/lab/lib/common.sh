@@ -1,0 +1,62 @@
+# Shared settings and helpers of the lab scripts (sourced, not run).
+# Folders: the state of running controllers lives in $LAB_STATE (keys, known_hosts, per-controller roots,
+# pid files, logs); the guest's kernel, initramfs and base image in $LAB_CACHE. Both are machine-wide so that
+# a lab left behind by one checkout (or a crashed run) is found and recovered by the next.
+LAB_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+LAB_STATE=${VMCTX_LAB_STATE:-/var/lib/vmctx-lab}
+LAB_CACHE=${VMCTX_LAB_CACHE:-/var/cache/vmctx/lab}
+LAB_SUBNET_PREFIX=198.51.100          # RFC 5737 documentation range; never leaves a controller's namespace
+LAB_BRIDGE_ADDR=$LAB_SUBNET_PREFIX.1/24
+LAB_SSH_BASE_PORT=2200                # controller i answers on 127.0.0.1:(2200+i)
+LAB_IMAGES=/var/lib/vmctx/images      # the image folder as a controller sees it (bind-mounted per controller)
+
+log() { printf '[lab] %s\n' "$*" >&2; }
+die() { printf '[lab] error: %s\n' "$*" >&2; exit 1; }
+need_root() { [ "$(id -u)" = 0 ] || die "the lab needs root (network namespaces, libvirtd)"; }
+
+# pid_alive PIDFILE EXPECTED-COMMAND: true when the recorded process runs and is the command we started
+# (a recycled pid belonging to something else is never touched).
+pid_alive() {
+  local file=$1 want=$2 pid
+  [ -s "$file" ] || return 1
+  pid=$(tr -dc '0-9' <"$file")
+  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$want"
+}
+
+# stop_pid PIDFILE EXPECTED-COMMAND: TERM, wait up to 5 s, then KILL; only the recorded process.
+stop_pid() {
+  local file=$1 want=$2 pid i
+  if pid_alive "$file" "$want"; then
+    pid=$(tr -dc '0-9' <"$file")
+    kill -TERM "$pid" 2>/dev/null || true
+    for i in $(seq 50); do pid_alive "$file" "$want" || break; sleep 0.1; done
+    pid_alive "$file" "$want" && kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$file"
+}
+
+# detach LOG CMD...: start a daemon in its own session with no tie to our stdin/stdout, so that no test
+# runner waits on an open pipe; prints its pid.
+detach() {
+  local logfile=$1; shift
+  setsid "$@" >>"$logfile" 2>&1 </dev/null &
+  echo $!
+}
+
+controller_names() {
+  local d
+  for d in "$LAB_STATE"/lc*/; do [ -d "$d" ] && basename "$d"; done
+}
+
+# What libvirtd needs from the machine before it starts (LAB.md): the package's post-install did not create
+# the user and groups here, and libvirtd refuses to start without them.
+lab_prereqs() {
+  local c
+  for c in libvirtd virtlogd virsh sshd socat dnsmasq qemu-system-x86_64 mke2fs nsenter; do
+    command -v "$c" >/dev/null || [ -x "/usr/sbin/$c" ] || die "$c is missing: run tools/setup/setup.sh (as root) first"
+  done
+  getent group kvm >/dev/null || groupadd -r kvm
+  getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
+  getent passwd libvirt-qemu >/dev/null || useradd -r -g libvirt-qemu -G kvm -s /usr/sbin/nologin libvirt-qemu
+}
