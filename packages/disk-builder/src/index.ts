@@ -12,3 +12,14 @@ export {
   type OverlayLayout,
 } from './lib/qcow2-overlay-layout.js';
 export { decodeHeader, QEMU_FEATURE_NAMES, type DecodedHeader, type Qcow2HeaderFields, type FeatureName } from './lib/qcow2-header.js';
+export {
+  inspectImage,
+  inspectChain,
+  describeQcow2,
+  localBackingPath,
+  MAX_CHAIN_DEPTH,
+  type ImageInfo,
+  type Qcow2Details,
+  type BackingChain,
+} from './lib/inspect.js';
+export { sha256File, DEFAULT_HASH_CHUNK, type Sha256Options } from './lib/sha256.js';

@@ -1,0 +1,241 @@
+/**
+ * Inspecting images: format by magic (raw or qcow2), virtual size, a qcow2's recorded backing file and
+ * features, and the backing chain of a qcow2 when its files are present locally.
+ *
+ * It refuses what an overlay cannot safely be put on (encrypted images, external data files, images marked
+ * corrupt, unknown incompatible features, a recorded backing format that does not match the file), with an
+ * error that says which file and why.
+ */
+import { open, realpath, stat } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { DiskBuilderError } from './errors.js';
+import { detectImageFormat, type ImageFormat } from './image-format.js';
+import {
+  CompatibleFeature,
+  decodeHeader,
+  IncompatibleFeature,
+  KNOWN_INCOMPATIBLE_MASK,
+  QEMU_FEATURE_NAMES,
+  type FeatureName,
+  type FeatureType,
+} from './qcow2-header.js';
+
+export interface Qcow2Details {
+  version: number;
+  /** "0.10" for version 2, "1.1" for version 3, as qemu-img info calls them. */
+  compat: '0.10' | '1.1';
+  refcountBits: number;
+  compressionType: 'zlib' | 'zstd' | `unknown(${number})`;
+  /** Names of the set feature bits (from the image's feature name table, else QEMU's names). */
+  incompatibleFeatures: string[];
+  compatibleFeatures: string[];
+  autoclearFeatures: string[];
+  dirty: boolean;
+  lazyRefcounts: boolean;
+  extendedL2: boolean;
+  snapshots: number;
+}
+
+export interface ImageInfo {
+  /** The path as given (or, in a chain, as resolved). */
+  path: string;
+  format: ImageFormat;
+  /** The size the guest sees, in bytes. */
+  virtualSize: number;
+  /** The file's length in bytes. */
+  fileSize: number;
+  clusterSize?: number;
+  /** The backing file as recorded in a qcow2 header: the name exactly as written, and its recorded format. */
+  backing?: { file: string; format?: string };
+  qcow2?: Qcow2Details;
+}
+
+const NAMES_BY_TYPE = (table: readonly FeatureName[], type: FeatureType) =>
+  new Map(table.filter((f) => f.type === type).map((f) => [f.bit, f.name]));
+
+export async function inspectImage(path: string): Promise<ImageInfo> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'READ_FAILED';
+    throw new DiskBuilderError(code, `cannot open image ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    const fileSize = (await handle.stat()).size;
+    const first = await readAt(handle, 0, Math.min(fileSize, 4096), path);
+    if (detectImageFormat(first) === 'raw') return { path, format: 'raw', virtualSize: fileSize, fileSize };
+    // The whole first cluster: extensions and the backing file name live there ("Header extensions").
+    const clusterBits = first.length >= 24 ? new DataView(first.buffer, first.byteOffset).getUint32(20) : 0;
+    const clusterSize = clusterBits >= 9 && clusterBits <= 21 ? 2 ** clusterBits : 0;
+    const head = clusterSize > first.length ? await readAt(handle, 0, Math.min(fileSize, clusterSize), path) : first;
+    return describeQcow2(path, head, fileSize);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Pure part of inspectImage for a qcow2 file: `head` holds the first cluster (or the whole, shorter, file). */
+export function describeQcow2(path: string, head: Uint8Array, fileSize: number): ImageInfo {
+  const decoded = decodeHeader(head, path);
+  const h = decoded.fields;
+  const clusterSize = 2 ** h.clusterBits;
+
+  const table = decoded.featureNames.length > 0 ? decoded.featureNames : QEMU_FEATURE_NAMES;
+  const setBits = (mask: bigint, type: FeatureType) => {
+    const names = NAMES_BY_TYPE(table, type);
+    const fallback = NAMES_BY_TYPE(QEMU_FEATURE_NAMES, type);
+    const out: string[] = [];
+    for (let bit = 0; bit < 64; bit++) {
+      if ((mask >> BigInt(bit)) & 1n) out.push(names.get(bit) ?? fallback.get(bit) ?? `unknown ${type} bit ${bit}`);
+    }
+    return out;
+  };
+  const bit = (mask: bigint, n: number) => ((mask >> BigInt(n)) & 1n) === 1n;
+
+  // "Header" byte 32-35: crypt_method, 0 for no encryption.
+  if (h.cryptMethod !== 0) {
+    const method = h.cryptMethod === 1 ? 'AES' : h.cryptMethod === 2 ? 'LUKS' : `method ${h.cryptMethod}`;
+    throw new DiskBuilderError('ENCRYPTED', `${path}: the qcow2 image is encrypted (${method}); an overlay cannot be put on it without its key`);
+  }
+  // "Header" byte 72-79: unknown incompatible bits mean "fail to open".
+  const unknown = h.incompatibleFeatures & ~KNOWN_INCOMPATIBLE_MASK;
+  if (unknown !== 0n) {
+    throw new DiskBuilderError(
+      'UNKNOWN_INCOMPATIBLE_FEATURES',
+      `${path}: the qcow2 image uses incompatible features this reader does not know: ${setBits(unknown, 'incompatible').join(', ')}`,
+    );
+  }
+  if (bit(h.incompatibleFeatures, IncompatibleFeature.EXTERNAL_DATA_FILE)) {
+    throw new DiskBuilderError('EXTERNAL_DATA_FILE', `${path}: the qcow2 image keeps its data in an external data file; refusing to back an overlay with it`);
+  }
+  if (bit(h.incompatibleFeatures, IncompatibleFeature.CORRUPT)) {
+    throw new DiskBuilderError('MARKED_CORRUPT', `${path}: the qcow2 image is marked corrupt (incompatible feature bit 1); run qemu-img check -r all`);
+  }
+  // The tables the header points at must lie within the file.
+  const l1End = h.l1TableOffset + h.l1Size * 8;
+  if (h.l1Size > 0 && l1End > fileSize) {
+    throw new DiskBuilderError('TRUNCATED', `${path}: the L1 table (bytes ${h.l1TableOffset}-${l1End}) lies past the end of the file (${fileSize} bytes)`);
+  }
+  const refcountEnd = h.refcountTableOffset + h.refcountTableClusters * clusterSize;
+  if (h.refcountTableClusters === 0 || refcountEnd > fileSize) {
+    throw new DiskBuilderError(
+      'TRUNCATED',
+      `${path}: the refcount table (bytes ${h.refcountTableOffset}-${refcountEnd}) is empty or lies past the end of the file (${fileSize} bytes)`,
+    );
+  }
+
+  const compression = h.compressionType === 0 ? 'zlib' : h.compressionType === 1 ? 'zstd' : (`unknown(${h.compressionType})` as const);
+  const info: ImageInfo = {
+    path,
+    format: 'qcow2',
+    virtualSize: h.size,
+    fileSize,
+    clusterSize,
+    qcow2: {
+      version: h.version,
+      compat: h.version === 2 ? '0.10' : '1.1',
+      refcountBits: 2 ** h.refcountOrder,
+      compressionType: compression,
+      incompatibleFeatures: setBits(h.incompatibleFeatures, 'incompatible'),
+      compatibleFeatures: setBits(h.compatibleFeatures, 'compatible'),
+      autoclearFeatures: setBits(h.autoclearFeatures, 'autoclear'),
+      dirty: bit(h.incompatibleFeatures, IncompatibleFeature.DIRTY),
+      lazyRefcounts: bit(h.compatibleFeatures, CompatibleFeature.LAZY_REFCOUNTS),
+      extendedL2: bit(h.incompatibleFeatures, IncompatibleFeature.EXTENDED_L2),
+      snapshots: h.nbSnapshots,
+    },
+  };
+  if (decoded.backingFile !== undefined) {
+    info.backing = { file: decoded.backingFile, ...(decoded.backingFormat !== undefined ? { format: decoded.backingFormat } : {}) };
+  }
+  return info;
+}
+
+export interface BackingChain {
+  /** The image itself first, then each backing file present locally, in order. */
+  images: ImageInfo[];
+  /** The first backing file that is not present locally (the chain stops there), if any. */
+  missing?: { file: string; path: string; format?: string };
+}
+
+/** How deep a chain may go before we call it a loop or an abuse. */
+export const MAX_CHAIN_DEPTH = 64;
+
+/**
+ * Follows a qcow2's backing chain. A relative backing name is resolved against the folder of the image that
+ * records it (as QEMU does). Each recorded format must match the file's magic.
+ */
+export async function inspectChain(path: string): Promise<BackingChain> {
+  const images: ImageInfo[] = [];
+  const seen = new Set<string>();
+  let current = path;
+  let expectedFormat: string | undefined;
+  let recordedBy: string | undefined;
+  for (;;) {
+    if (images.length >= MAX_CHAIN_DEPTH) {
+      throw new DiskBuilderError('CHAIN_TOO_DEEP', `${path}: the backing chain is deeper than ${MAX_CHAIN_DEPTH} images`);
+    }
+    const real = await realpath(current).catch(() => undefined);
+    if (real !== undefined) {
+      if (seen.has(real)) throw new DiskBuilderError('BACKING_LOOP', `${recordedBy ?? path}: the backing chain loops back to ${current}`);
+      seen.add(real);
+    }
+    const info = await inspectImage(current);
+    if (expectedFormat !== undefined && expectedFormat !== info.format) {
+      throw new DiskBuilderError(
+        'BACKING_FORMAT_MISMATCH',
+        `${recordedBy}: records backing format '${expectedFormat}' but ${current} is ${info.format}`,
+      );
+    }
+    images.push(info);
+    if (!info.backing) return { images };
+
+    const next = localBackingPath(info.backing.file, current);
+    const format = info.backing.format;
+    if (format !== undefined && format !== 'raw' && format !== 'qcow2') {
+      throw new DiskBuilderError('BACKING_FORMAT_MISMATCH', `${current}: backing format '${format}' is neither raw nor qcow2; cannot inspect it`);
+    }
+    const present = await stat(next).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return false;
+        throw new DiskBuilderError('READ_FAILED', `cannot stat backing file ${next}: ${error.message}`, { cause: error });
+      },
+    );
+    if (!present) return { images, missing: { file: info.backing.file, path: next, ...(format !== undefined ? { format } : {}) } };
+    expectedFormat = format;
+    recordedBy = current;
+    current = next;
+  }
+}
+
+/**
+ * The local path of a backing file name recorded in `overlay`. A name with a protocol prefix before its first
+ * slash ("nbd:...", "json:{...}") is not a local file, as QEMU's path_has_protocol decides; "file:" is stripped.
+ */
+export function localBackingPath(file: string, overlay: string): string {
+  let name = file;
+  if (name.startsWith('file:')) name = name.slice('file:'.length);
+  const colon = name.indexOf(':');
+  const slash = name.indexOf('/');
+  if (colon >= 0 && (slash < 0 || colon < slash)) {
+    throw new DiskBuilderError('BACKING_NOT_LOCAL', `${overlay}: backing file '${file}' uses a protocol, not a local path`);
+  }
+  return isAbsolute(name) ? name : resolve(dirname(overlay), name);
+}
+
+async function readAt(handle: import('node:fs/promises').FileHandle, position: number, length: number, path: string): Promise<Uint8Array> {
+  const buffer = Buffer.alloc(length);
+  let done = 0;
+  try {
+    while (done < length) {
+      const { bytesRead } = await handle.read(buffer, done, length - done, position + done);
+      if (bytesRead === 0) break;
+      done += bytesRead;
+    }
+  } catch (error) {
+    throw new DiskBuilderError('READ_FAILED', `cannot read ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  return buffer.subarray(0, done);
+}

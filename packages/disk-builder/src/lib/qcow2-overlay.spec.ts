@@ -1,0 +1,64 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { layoutOverlay } from './qcow2-overlay-layout.js';
+import { createOverlay } from './qcow2-overlay.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'disk-builder-overlay-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('createOverlay', () => {
+  it('writes the layout: runs at their offsets, zeros elsewhere, exact length', async () => {
+    const options = { backingFile: 'base.raw', backingFormat: 'raw' as const, virtualSize: 3 * 2 ** 30 };
+    const created = await createOverlay({ ...options, path: join(dir, 'vm.qcow2') });
+    const file = await readFile(join(dir, 'vm.qcow2'));
+    const layout = layoutOverlay(options);
+    const expected = Buffer.alloc(layout.length);
+    for (const run of layout.runs) expected.set(run.bytes, run.offset);
+    expect(file.equals(expected)).toBe(true);
+    expect(created).toMatchObject({ path: join(dir, 'vm.qcow2'), l1Size: 6, length: layout.length, clusterSize: 65536 });
+    expect(await readdir(dir)).toEqual(['vm.qcow2']);
+  });
+
+  it('replaces an existing file, as qemu-img does', async () => {
+    await writeFile(join(dir, 'vm.qcow2'), 'old content');
+    await createOverlay({ path: join(dir, 'vm.qcow2'), backingFile: '/b', backingFormat: 'raw', virtualSize: 2 ** 20, sync: false });
+    expect((await readFile(join(dir, 'vm.qcow2'))).subarray(0, 4).toString('latin1')).toBe('QFI\xfb');
+  });
+
+  it.each([
+    ['SIZE_ZERO', { virtualSize: 0 }],
+    ['SIZE_TOO_LARGE', { virtualSize: 2 ** 52 }],
+    ['BACKING_PATH_TOO_LONG', { backingFile: 'x'.repeat(1024) }],
+    ['CLUSTER_SIZE_INVALID', { clusterBits: 23 }],
+  ] as const)('leaves nothing behind on %s, nor touches an existing file', async (code, bad) => {
+    await writeFile(join(dir, 'keep.qcow2'), 'keep');
+    const opts = { backingFile: '/b', backingFormat: 'raw' as const, virtualSize: 2 ** 20, ...bad };
+    await expect(createOverlay({ ...opts, path: join(dir, 'new.qcow2') })).rejects.toMatchObject({ code });
+    await expect(createOverlay({ ...opts, path: join(dir, 'keep.qcow2') })).rejects.toMatchObject({ code });
+    expect(await readdir(dir)).toEqual(['keep.qcow2']);
+    expect(await readFile(join(dir, 'keep.qcow2'), 'utf8')).toBe('keep');
+  });
+
+  it('reports a folder it cannot write to, naming the path', async () => {
+    const path = join(dir, 'missing', 'vm.qcow2');
+    await expect(createOverlay({ path, backingFile: '/b', backingFormat: 'raw', virtualSize: 2 ** 20 })).rejects.toMatchObject({
+      code: 'WRITE_FAILED',
+      message: expect.stringContaining(path),
+    });
+  });
+
+  it('removes its temporary file when the rename fails', async () => {
+    // A directory at the target path: the final rename fails after everything was written.
+    const path = join(dir, 'vm.qcow2');
+    await import('node:fs/promises').then((fs) => fs.mkdir(join(path, 'inside'), { recursive: true }));
+    await expect(createOverlay({ path, backingFile: '/b', backingFormat: 'raw', virtualSize: 2 ** 20 })).rejects.toMatchObject({ code: 'WRITE_FAILED' });
+    expect(await readdir(dir)).toEqual(['vm.qcow2']);
+  });
+});
