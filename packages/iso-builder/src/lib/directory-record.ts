@@ -1,0 +1,68 @@
+/**
+ * ECMA-119 9.1: directory records. A record is at most 255 bytes, has an even length, and never crosses a
+ * logical sector (6.8.1.1): a record that does not fit in what is left of a sector starts the next one.
+ */
+import { writeBoth16, writeBoth32, writeShortDate } from './encoding.js';
+
+/** ECMA-119 9.1.6: file flags. */
+export const FLAG_DIRECTORY = 0x02;
+export const FLAG_MULTI_EXTENT = 0x80;
+
+export const RECORD_HEADER = 33;
+/** Longest record we write; even, so that the System Use field can always be padded to an even length. */
+export const MAX_RECORD = 254;
+
+export interface DirectoryRecord {
+  extent: number;
+  size: number;
+  date: number;
+  flags: number;
+  identifier: Buffer;
+  systemUse: Buffer;
+}
+
+/** ECMA-119 9.1.12: a padding byte follows an identifier of even length, so that System Use starts even. */
+export function identifierField(identifierLength: number): number {
+  return identifierLength + (identifierLength % 2 === 0 ? 1 : 0);
+}
+
+/** Room left for System Use entries in a record with this identifier. */
+export function systemUseRoom(identifierLength: number): number {
+  return MAX_RECORD - RECORD_HEADER - identifierField(identifierLength);
+}
+
+export function recordLength(identifierLength: number, systemUseLength: number): number {
+  const length = RECORD_HEADER + identifierField(identifierLength) + systemUseLength;
+  return length + (length % 2); // 9.1.13: the record has an even length
+}
+
+export function writeDirectoryRecord(buf: Buffer, offset: number, record: DirectoryRecord): number {
+  const length = recordLength(record.identifier.length, record.systemUse.length);
+  buf.fill(0, offset, offset + length);
+  buf[offset] = length; // 9.1.1 length of directory record
+  buf[offset + 1] = 0; // 9.1.2 extended attribute record length
+  writeBoth32(buf, offset + 2, record.extent); // 9.1.3 location of extent
+  writeBoth32(buf, offset + 10, record.size); // 9.1.4 data length
+  writeShortDate(buf, offset + 18, record.date); // 9.1.5 recording date and time
+  buf[offset + 25] = record.flags; // 9.1.6 file flags
+  buf[offset + 26] = 0; // 9.1.7 file unit size (not interleaved)
+  buf[offset + 27] = 0; // 9.1.8 interleave gap size
+  writeBoth16(buf, offset + 28, 1); // 9.1.9 volume sequence number
+  buf[offset + 32] = record.identifier.length; // 9.1.10 length of file identifier
+  record.identifier.copy(buf, offset + 33); // 9.1.11 file identifier (9.1.12 padding stays zero)
+  record.systemUse.copy(buf, offset + RECORD_HEADER + identifierField(record.identifier.length)); // 9.1.13 system use
+  return length;
+}
+
+/** Sector-aware placement: offsets of records of the given lengths, and the directory's size in bytes. */
+export function placeRecords(lengths: number[], sectorSize: number): { offsets: number[]; size: number } {
+  const offsets: number[] = [];
+  let at = 0;
+  for (const length of lengths) {
+    const left = sectorSize - (at % sectorSize);
+    if (length > left) at += left;
+    offsets.push(at);
+    at += length;
+  }
+  return { offsets, size: Math.max(sectorSize, Math.ceil(at / sectorSize) * sectorSize) };
+}

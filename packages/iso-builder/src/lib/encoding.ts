@@ -1,0 +1,89 @@
+/**
+ * Field encodings of ECMA-119 section 7 and the text encodings of the descriptors.
+ * Every writer takes the target buffer and an offset, so structures are built in place.
+ */
+
+export const SECTOR_SIZE = 2048;
+
+/** ECMA-119 7.2.3: 16-bit number, both-byte orders (little-endian then big-endian). */
+export function writeBoth16(buf: Buffer, offset: number, value: number): void {
+  buf.writeUInt16LE(value, offset);
+  buf.writeUInt16BE(value, offset + 2);
+}
+
+/** ECMA-119 7.3.3: 32-bit number, both-byte orders (little-endian then big-endian). */
+export function writeBoth32(buf: Buffer, offset: number, value: number): void {
+  buf.writeUInt32LE(value, offset);
+  buf.writeUInt32BE(value, offset + 4);
+}
+
+/** Broken-down UTC time; dates are written in UTC (offset 0) so that images do not depend on the machine's zone. */
+function utcParts(epochSeconds: number): { year: number; month: number; day: number; hour: number; minute: number; second: number } {
+  const d = new Date(Math.floor(epochSeconds) * 1000);
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+    second: d.getUTCSeconds(),
+  };
+}
+
+/** The 7-byte form can hold 1900..2155; times outside are clamped rather than wrapped. */
+const MIN_SHORT_DATE = Date.UTC(1900, 0, 1) / 1000;
+const MAX_SHORT_DATE = Date.UTC(2155, 11, 31, 23, 59, 59) / 1000;
+
+/** ECMA-119 9.1.5: recording date and time, 7 bytes (years since 1900, month, day, hour, minute, second, GMT offset). */
+export function writeShortDate(buf: Buffer, offset: number, epochSeconds: number): void {
+  const t = Math.min(Math.max(epochSeconds, MIN_SHORT_DATE), MAX_SHORT_DATE);
+  const p = utcParts(t);
+  buf[offset] = p.year - 1900;
+  buf[offset + 1] = p.month;
+  buf[offset + 2] = p.day;
+  buf[offset + 3] = p.hour;
+  buf[offset + 4] = p.minute;
+  buf[offset + 5] = p.second;
+  buf[offset + 6] = 0; // offset from GMT in 15-minute units: UTC
+}
+
+const MAX_LONG_DATE = Date.UTC(9999, 11, 31, 23, 59, 59) / 1000;
+
+/** ECMA-119 8.4.26.1: date and time, 17 bytes ("YYYYMMDDHHMMSScc" digits and a GMT offset byte). */
+export function writeLongDate(buf: Buffer, offset: number, epochSeconds: number | null): void {
+  if (epochSeconds === null) {
+    // 8.4.26.1: "not specified" is all digits zero and offset zero.
+    buf.write('0000000000000000', offset, 'latin1');
+    buf[offset + 16] = 0;
+    return;
+  }
+  const p = utcParts(Math.min(Math.max(epochSeconds, 0), MAX_LONG_DATE));
+  const two = (n: number): string => String(n).padStart(2, '0');
+  const text = `${String(p.year).padStart(4, '0')}${two(p.month)}${two(p.day)}${two(p.hour)}${two(p.minute)}${two(p.second)}00`;
+  buf.write(text, offset, 'latin1');
+  buf[offset + 16] = 0;
+}
+
+/** ECMA-119 7.4: a-/d-character fields are left-justified and padded with spaces. */
+export function writePaddedAscii(buf: Buffer, offset: number, length: number, text: string): void {
+  buf.fill(0x20, offset, offset + length);
+  buf.write(text.slice(0, length), offset, 'latin1');
+}
+
+/** Joliet: text fields of the SVD are UCS-2 big-endian, padded with UCS-2 spaces (0x0020). */
+export function writePaddedUcs2(buf: Buffer, offset: number, length: number, text: string): void {
+  for (let i = 0; i + 1 < length; i += 2) buf.writeUInt16BE(0x0020, offset + i);
+  const encoded = encodeUcs2(text);
+  encoded.copy(buf, offset, 0, Math.min(encoded.length, length - (length % 2)));
+}
+
+/** UTF-16 big-endian (UCS-2 plus surrogate pairs for characters outside the BMP, which Linux and Windows read). */
+export function encodeUcs2(text: string): Buffer {
+  const out = Buffer.alloc(text.length * 2);
+  for (let i = 0; i < text.length; i++) out.writeUInt16BE(text.charCodeAt(i), i * 2);
+  return out;
+}
+
+export function sectorsFor(bytes: number): number {
+  return Math.ceil(bytes / SECTOR_SIZE);
+}

@@ -1,0 +1,69 @@
+/**
+ * Reads a directory tree from disk into a TreeNode tree: metadata only (lstat), so that the layout is known
+ * before a byte of file data is read. Symbolic links are kept as links, never followed (genisoimage -R).
+ */
+import { accessSync, constants, lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { join } from 'node:path';
+import { TreeError, type Attributes, type DirectoryNode, type TreeNode } from './tree.js';
+
+function attributesOf(stats: Stats): Attributes {
+  return {
+    mode: stats.mode & 0o7777,
+    uid: stats.uid,
+    gid: stats.gid,
+    mtime: Math.floor(stats.mtimeMs / 1000),
+    atime: Math.floor(stats.atimeMs / 1000),
+    ctime: Math.floor(stats.ctimeMs / 1000),
+  };
+}
+
+function fail(path: string, what: string, error: unknown): never {
+  throw new TreeError('ISO_BAD_TREE', `cannot ${what} "${path}": ${(error as Error).message}`);
+}
+
+function readNode(path: string, name: string): TreeNode {
+  let stats: Stats;
+  try {
+    stats = lstatSync(path);
+  } catch (error) {
+    fail(path, 'stat', error);
+  }
+  if (stats.isDirectory()) return readDirectory(path, name, stats);
+  if (stats.isSymbolicLink()) {
+    let target: string;
+    try {
+      target = readlinkSync(path);
+    } catch (error) {
+      fail(path, 'read the link', error);
+    }
+    return { kind: 'symlink', name, attrs: attributesOf(stats), target };
+  }
+  if (stats.isFile()) {
+    try {
+      accessSync(path, constants.R_OK);
+    } catch (error) {
+      fail(path, 'read', error);
+    }
+    return { kind: 'file', name, attrs: attributesOf(stats), size: stats.size, data: { kind: 'path', path } };
+  }
+  throw new TreeError('ISO_BAD_TREE', `"${path}" is a socket, FIFO or device node; only files, directories and symbolic links go into an image`);
+}
+
+function readDirectory(path: string, name: string, stats: Stats): DirectoryNode {
+  let names: string[];
+  try {
+    names = readdirSync(path);
+  } catch (error) {
+    fail(path, 'list', error);
+  }
+  // Sorted here so that the tree (and errors) never depend on the order the file system lists entries in.
+  names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  return { kind: 'directory', name, attrs: attributesOf(stats), children: names.map((child) => readNode(join(path, child), child)) };
+}
+
+/** The tree rooted at `root` (a directory; its own name is not part of the image). */
+export function readDirectoryTree(root: string): DirectoryNode {
+  const node = readNode(root, '');
+  if (node.kind !== 'directory') throw new TreeError('ISO_BAD_TREE', `"${root}" is not a directory`);
+  return node;
+}

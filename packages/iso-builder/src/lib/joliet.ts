@@ -1,0 +1,84 @@
+/**
+ * Joliet names (Joliet specification, "CD-ROM Recording Spec", Microsoft 1995): UCS-2 big-endian, at most 64
+ * characters, without * / : ; ? \ . genisoimage cuts longer names at 64 and fails when two names of a directory
+ * become equal; here such names are made unique by a "~N" suffix before the extension, and the Rock Ridge
+ * tree keeps the real names anyway.
+ */
+import { encodeUcs2 } from './encoding.js';
+
+export const JOLIET_MAX_NAME = 64;
+
+export class JolietNameError extends Error {
+  readonly code = 'ISO_JOLIET_NAME';
+  constructor(message: string) {
+    super(message);
+    this.name = 'JolietNameError';
+  }
+}
+
+const FORBIDDEN = /[*/:;?\\\u0000-\u001f]/g;
+
+/** Cuts to at most `max` UTF-16 units without splitting a surrogate pair. */
+function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return text.slice(0, end);
+}
+
+/** The Joliet name of a real name, before collisions. */
+export function jolietName(realName: string): string {
+  return cut(realName.replace(FORBIDDEN, '_'), JOLIET_MAX_NAME);
+}
+
+/** Makes the Joliet names of one directory unique (in the given, deterministic order) and returns the names. */
+export function resolveJolietCollisions<T extends { jolietName: string; name: string; path: string }>(entries: T[]): void {
+  const used = new Set<string>();
+  const firstClaim = new Map<string, string>();
+  for (const entry of entries) {
+    if (!used.has(entry.jolietName)) {
+      used.add(entry.jolietName);
+      firstClaim.set(entry.jolietName, entry.path);
+      continue;
+    }
+    const clean = entry.name.replace(FORBIDDEN, '_');
+    const dot = clean.lastIndexOf('.');
+    const ext = dot > 0 && clean.length - dot <= 16 ? clean.slice(dot) : '';
+    const stem = ext ? clean.slice(0, dot) : clean;
+    let found: string | undefined;
+    for (let n = 1; n < 100_000 && found === undefined; n++) {
+      const suffix = `~${n}`;
+      const candidate = cut(stem, JOLIET_MAX_NAME - suffix.length - ext.length) + suffix + ext;
+      if (!used.has(candidate)) found = candidate;
+    }
+    if (found === undefined) {
+      throw new JolietNameError(
+        `no free Joliet name for "${entry.path}": it equals "${firstClaim.get(entry.jolietName)}" in its first ${JOLIET_MAX_NAME} characters`,
+      );
+    }
+    entry.jolietName = found;
+    used.add(found);
+  }
+}
+
+/**
+ * Order of Joliet records, as genisoimage sorts them: UTF-16 units compared in turn, a "." before any other
+ * character (so "a.b" comes before "a_b" and "ab"), a shorter name before a longer one that starts with it.
+ */
+export function compareJolietNames(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x === 0x2e) return -1;
+    if (y === 0x2e) return 1;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+export function jolietIdentifier(name: string): Buffer {
+  return encodeUcs2(name);
+}

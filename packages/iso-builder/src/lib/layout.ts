@@ -1,0 +1,462 @@
+/**
+ * Assigns every structure of the image to sectors, from metadata only (names, sizes, attributes), and
+ * renders all metadata (system area, descriptors, path tables, directories, continuation areas) into one
+ * buffer. File data is not read here: the writer copies it afterwards, in the order given by `files`.
+ *
+ * Sector map (ECMA-119 6.2 / 8): 0-15 system area, 16 PVD, 17 Joliet SVD, 18 terminator, then the L and M
+ * path tables of the primary tree and of the Joliet tree, the primary directories, the Rock Ridge
+ * continuation areas, the Joliet directories, the file data, and 150 sectors of padding (as genisoimage
+ * pads, so that readers that read ahead past the last file do not fail).
+ */
+import { SECTOR_SIZE, sectorsFor } from './encoding.js';
+import { primaryVolumeDescriptor, jolietVolumeDescriptor, terminatorDescriptor, type VolumeFields } from './descriptors.js';
+import { FLAG_DIRECTORY, FLAG_MULTI_EXTENT, placeRecords, recordLength, systemUseRoom, writeDirectoryRecord } from './directory-record.js';
+import { compareJolietNames, jolietIdentifier, jolietName, resolveJolietCollisions } from './joliet.js';
+import { compareIsoNames, isoName, resolveIsoCollisions } from './names.js';
+import { buildPathTable, pathTableSize, type PathTableEntry } from './path-table.js';
+import {
+  areaBytes,
+  areaLength,
+  erEntry,
+  inlineBytes,
+  nmEntries,
+  packSystemUse,
+  pxEntry,
+  rrEntry,
+  RR_NM,
+  RR_PX,
+  RR_SL,
+  RR_TF,
+  slEntries,
+  spEntry,
+  tfEntry,
+  type AreaLocation,
+  type PackedSystemUse,
+} from './rock-ridge.js';
+import { applyPolicy, type AttributePolicy, type Attributes, type DirectoryNode, type FileData, type TreeNode } from './tree.js';
+
+const SYSTEM_AREA_SECTORS = 16;
+const PADDING_SECTORS = 150;
+/** ECMA-119 6.8.2.1: at most eight levels of directories, the root being the first. */
+export const MAX_DIRECTORY_LEVELS = 8;
+/** Largest extent of one record: a multiple of the sector size below 4 GiB (9.1.4 is a 32-bit field). */
+export const MAX_EXTENT_BYTES = 0xfffff800;
+
+const S_IFDIR = 0o040000;
+const S_IFREG = 0o100000;
+const S_IFLNK = 0o120000;
+
+export interface LayoutOptions {
+  label: string;
+  policy: AttributePolicy;
+  /** Date of the volume descriptors, in seconds. */
+  volumeDate: number;
+  /** `error`: directories below level 8 are refused; `allow`: written where they are (genisoimage -D). */
+  deepDirectories: 'error' | 'allow';
+  applicationId: string;
+}
+
+export class LayoutError extends Error {
+  readonly code: 'ISO_TOO_DEEP' | 'ISO_TOO_LARGE';
+  readonly paths: string[];
+  constructor(code: LayoutError['code'], message: string, paths: string[] = []) {
+    super(message);
+    this.name = 'LayoutError';
+    this.code = code;
+    this.paths = paths;
+  }
+}
+
+/** One run of file data to copy: `size` bytes of `data` at sector `sector`. */
+export interface FileExtent {
+  path: string;
+  sector: number;
+  size: number;
+  data: FileData;
+}
+
+export interface Layout {
+  /** Sectors 0 .. metadataSectors-1, complete. */
+  metadata: Buffer;
+  /** File data in ascending sector order, after the metadata. */
+  files: FileExtent[];
+  totalSectors: number;
+}
+
+interface Entry {
+  node: TreeNode;
+  path: string;
+  attrs: Attributes;
+  isoName: string;
+  jolietName: string;
+  name: string;
+  isDirectory: boolean;
+  /** First sector of the file data (files, symlinks) or of the primary directory. */
+  extent: number;
+  dir?: Dir;
+  sua?: PackedSystemUse[];
+}
+
+interface Dir {
+  entry: Entry;
+  parent: Dir | null;
+  level: number;
+  children: Entry[];
+  isoOrder: Entry[];
+  jolietOrder: Entry[];
+  isoSize: number;
+  jolietSize: number;
+  jolietExtent: number;
+  isoNumber: number;
+  jolietNumber: number;
+  dotSua: PackedSystemUse;
+  dotDotSua: PackedSystemUse;
+  subdirCount: number;
+  areaLocations: Map<PackedSystemUse, AreaLocation[]>;
+}
+
+function typeBits(node: TreeNode): number {
+  return node.kind === 'directory' ? S_IFDIR : node.kind === 'symlink' ? S_IFLNK : S_IFREG;
+}
+
+/** Records a file of this size needs: one per extent of at most MAX_EXTENT_BYTES (ECMA-119 6.5.1 multi-extent). */
+export function extentSizes(size: number): number[] {
+  if (size <= MAX_EXTENT_BYTES) return [size];
+  const parts: number[] = [];
+  for (let left = size; left > 0; left -= MAX_EXTENT_BYTES) parts.push(Math.min(left, MAX_EXTENT_BYTES));
+  return parts;
+}
+
+function byRealName(a: Entry, b: Entry): number {
+  return Buffer.compare(Buffer.from(a.name, 'utf8'), Buffer.from(b.name, 'utf8'));
+}
+
+function buildDirs(root: DirectoryNode, options: LayoutOptions): Dir[] {
+  const all: Dir[] = [];
+  const tooDeep: string[] = [];
+  const visit = (node: DirectoryNode, entry: Entry, parent: Dir | null, level: number): Dir => {
+    const dir: Dir = {
+      entry,
+      parent,
+      level,
+      children: [],
+      isoOrder: [],
+      jolietOrder: [],
+      isoSize: 0,
+      jolietSize: 0,
+      jolietExtent: 0,
+      isoNumber: 0,
+      jolietNumber: 0,
+      dotSua: { inline: [], areas: [] },
+      dotDotSua: { inline: [], areas: [] },
+      subdirCount: 0,
+      areaLocations: new Map(),
+    };
+    entry.dir = dir;
+    all.push(dir);
+    if (level > MAX_DIRECTORY_LEVELS) tooDeep.push(entry.path);
+    for (const child of node.children) {
+      const isDirectory = child.kind === 'directory';
+      const childPath = entry.path === '' ? child.name : `${entry.path}/${child.name}`;
+      const childEntry: Entry = {
+        node: child,
+        path: childPath,
+        attrs: applyPolicy(child.attrs, options.policy),
+        isoName: isoName(child.name, isDirectory),
+        jolietName: jolietName(child.name),
+        name: child.name,
+        isDirectory,
+        extent: 0,
+      };
+      dir.children.push(childEntry);
+      if (child.kind === 'directory') {
+        dir.subdirCount++;
+        visit(child, childEntry, dir, level + 1);
+      }
+    }
+    return dir;
+  };
+  const rootEntry: Entry = {
+    node: root,
+    path: '',
+    attrs: applyPolicy(root.attrs, options.policy),
+    isoName: '',
+    jolietName: '',
+    name: '',
+    isDirectory: true,
+    extent: 0,
+  };
+  visit(root, rootEntry, null, 1);
+  if (tooDeep.length > 0 && options.deepDirectories === 'error') {
+    const shown = tooDeep.slice(0, 5).map((p) => `"${p}"`).join(', ');
+    throw new LayoutError(
+      'ISO_TOO_DEEP',
+      `${tooDeep.length} director${tooDeep.length === 1 ? 'y is' : 'ies are'} deeper than the ${MAX_DIRECTORY_LEVELS} levels ECMA-119 allows: ${shown}${tooDeep.length > 5 ? ', ...' : ''}; ` +
+        'flatten the tree, or allow deep directories (genisoimage -D) for readers with Rock Ridge, which Linux is',
+      tooDeep,
+    );
+  }
+  return all;
+}
+
+function rrFor(entry: Entry, links: number, name: string | null): Buffer[] {
+  const node = entry.node;
+  let flags = RR_PX | RR_TF;
+  const extra: Buffer[] = [];
+  if (name !== null) {
+    flags |= RR_NM;
+    extra.push(...nmEntries(name));
+  }
+  const px = pxEntry(typeBits(node) | entry.attrs.mode, links, entry.attrs.uid, entry.attrs.gid);
+  const tf = tfEntry(entry.attrs.mtime, entry.attrs.atime, entry.attrs.ctime);
+  const sl: Buffer[] = node.kind === 'symlink' ? slEntries(node.target) : [];
+  if (sl.length > 0) flags |= RR_SL;
+  return [rrEntry(flags), ...extra, px, ...sl, tf];
+}
+
+function linksOf(entry: Entry): number {
+  return entry.dir ? 2 + entry.dir.subdirCount : 1;
+}
+
+function sortAndName(dirs: Dir[]): void {
+  for (const dir of dirs) {
+    const byName = [...dir.children].sort(byRealName);
+    resolveIsoCollisions(byName);
+    resolveJolietCollisions(byName);
+    dir.isoOrder = [...dir.children].sort((a, b) => compareIsoNames(a.isoName, b.isoName));
+    dir.jolietOrder = [...dir.children].sort((a, b) => compareJolietNames(a.jolietName, b.jolietName));
+  }
+}
+
+function fileSize(entry: Entry): number {
+  return entry.node.kind === 'file' ? entry.node.size : 0;
+}
+
+/** Lengths of the primary records of a directory, in order, after packing the Rock Ridge entries. */
+function primaryRecordLengths(dir: Dir): number[] {
+  const self = dir.entry;
+  const parentEntry = dir.parent ? dir.parent.entry : self;
+  const dotEntries = rrFor(self, linksOf(self), null);
+  if (dir.parent === null) dotEntries.unshift(spEntry());
+  if (dir.parent === null) dotEntries.push(erEntry());
+  dir.dotSua = packSystemUse(dotEntries, systemUseRoom(1));
+  dir.dotDotSua = packSystemUse(rrFor(parentEntry, linksOf(parentEntry), null), systemUseRoom(1));
+  const lengths = [suaRecordLength(1, dir.dotSua), suaRecordLength(1, dir.dotDotSua)];
+  for (const child of dir.isoOrder) {
+    const idLength = child.isoName.length;
+    const packed = packSystemUse(rrFor(child, linksOf(child), child.name), systemUseRoom(idLength));
+    const parts = child.isDirectory ? 1 : extentSizes(fileSize(child)).length;
+    // Every part of a multi-extent file carries the same entries (Linux takes the name from the last part).
+    child.sua = Array.from({ length: parts }, () => packed);
+    for (let i = 0; i < parts; i++) lengths.push(suaRecordLength(idLength, packed));
+  }
+  return lengths;
+}
+
+function suaRecordLength(idLength: number, packed: PackedSystemUse): number {
+  const inline = packed.inline.reduce((s, b) => s + b.length, 0) + (packed.areas.length > 0 ? 28 : 0);
+  return recordLength(idLength, inline);
+}
+
+function jolietRecordLengths(dir: Dir): number[] {
+  const lengths = [recordLength(1, 0), recordLength(1, 0)];
+  for (const child of dir.jolietOrder) {
+    const parts = child.isDirectory ? 1 : extentSizes(fileSize(child)).length;
+    for (let i = 0; i < parts; i++) lengths.push(recordLength(child.jolietName.length * 2, 0));
+  }
+  return lengths;
+}
+
+/** Directories in path table order (6.9.1): level by level, by parent number, then by identifier. */
+function pathTableOrder(root: Dir, order: (dir: Dir) => Entry[]): Dir[] {
+  const out: Dir[] = [root];
+  for (let i = 0; i < out.length; i++) {
+    for (const child of order(out[i] as Dir)) if (child.dir) out.push(child.dir);
+  }
+  return out;
+}
+
+export function computeLayout(root: DirectoryNode, options: LayoutOptions): Layout {
+  const dirs = buildDirs(root, options);
+  sortAndName(dirs);
+  const rootDir = dirs[0] as Dir;
+  const isoDirs = pathTableOrder(rootDir, (d) => d.isoOrder);
+  const jolietDirs = pathTableOrder(rootDir, (d) => d.jolietOrder);
+  isoDirs.forEach((d, i) => (d.isoNumber = i + 1));
+  jolietDirs.forEach((d, i) => (d.jolietNumber = i + 1));
+
+  const isoPlacements = new Map<Dir, { offsets: number[] }>();
+  for (const dir of isoDirs) {
+    const placed = placeRecords(primaryRecordLengths(dir), SECTOR_SIZE);
+    dir.isoSize = placed.size;
+    isoPlacements.set(dir, placed);
+  }
+  const jolietPlacements = new Map<Dir, { offsets: number[] }>();
+  for (const dir of jolietDirs) {
+    const placed = placeRecords(jolietRecordLengths(dir), SECTOR_SIZE);
+    dir.jolietSize = placed.size;
+    jolietPlacements.set(dir, placed);
+  }
+
+  // Path tables: sizes only depend on identifiers, so they can be placed before the directories.
+  const isoIdentifier = (d: Dir): Buffer => (d.parent ? Buffer.from(d.entry.isoName, 'latin1') : Buffer.from([0]));
+  const jolietIdent = (d: Dir): Buffer => (d.parent ? jolietIdentifier(d.entry.jolietName) : Buffer.from([0]));
+  const isoTableSize = pathTableSize(isoDirs.map((d) => ({ identifier: isoIdentifier(d), extent: 0, parent: 1 })));
+  const jolietTableSize = pathTableSize(jolietDirs.map((d) => ({ identifier: jolietIdent(d), extent: 0, parent: 1 })));
+
+  let cursor = SYSTEM_AREA_SECTORS + 3;
+  const isoL = cursor;
+  cursor += sectorsFor(isoTableSize);
+  const isoM = cursor;
+  cursor += sectorsFor(isoTableSize);
+  const jolietL = cursor;
+  cursor += sectorsFor(jolietTableSize);
+  const jolietM = cursor;
+  cursor += sectorsFor(jolietTableSize);
+
+  for (const dir of isoDirs) {
+    dir.entry.extent = cursor;
+    cursor += dir.isoSize / SECTOR_SIZE;
+  }
+
+  // Continuation areas, packed one after the other; an area never crosses a sector.
+  let areaOffset = 0;
+  const areaStart = cursor;
+  const place = (packed: PackedSystemUse, into: Map<PackedSystemUse, AreaLocation[]>): void => {
+    if (packed.areas.length === 0 || into.has(packed)) return;
+    const locations: AreaLocation[] = [];
+    packed.areas.forEach((_, i) => {
+      const length = areaLength(packed, i);
+      if (areaOffset + length > SECTOR_SIZE) {
+        cursor++;
+        areaOffset = 0;
+      }
+      locations.push({ sector: cursor, offset: areaOffset });
+      areaOffset += length;
+    });
+    into.set(packed, locations);
+  };
+  for (const dir of isoDirs) {
+    place(dir.dotSua, dir.areaLocations);
+    place(dir.dotDotSua, dir.areaLocations);
+    for (const child of dir.isoOrder) for (const packed of child.sua ?? []) place(packed, dir.areaLocations);
+  }
+  if (areaOffset > 0) cursor++;
+  const areaEnd = cursor;
+
+  for (const dir of jolietDirs) {
+    dir.jolietExtent = cursor;
+    cursor += dir.jolietSize / SECTOR_SIZE;
+  }
+  const metadataSectors = cursor;
+
+  const files: FileExtent[] = [];
+  for (const dir of isoDirs) {
+    for (const child of dir.isoOrder) {
+      if (child.isDirectory) continue;
+      child.extent = cursor; // empty files and links point at the next free sector, as genisoimage does
+      const node = child.node;
+      if (node.kind === 'file' && node.size > 0) {
+        files.push({ path: child.path, sector: cursor, size: node.size, data: node.data });
+        cursor += sectorsFor(node.size);
+      }
+    }
+  }
+  const totalSectors = cursor + PADDING_SECTORS;
+  if (totalSectors > 0xffffffff) throw new LayoutError('ISO_TOO_LARGE', `the image would have ${totalSectors} sectors; ECMA-119 counts at most 2^32-1`);
+
+  // Render the metadata.
+  const metadata = Buffer.alloc(metadataSectors * SECTOR_SIZE);
+  const isoTable: PathTableEntry[] = isoDirs.map((d) => ({ identifier: isoIdentifier(d), extent: d.entry.extent, parent: d.parent ? d.parent.isoNumber : 1 }));
+  const jolietTable: PathTableEntry[] = jolietDirs.map((d) => ({
+    identifier: jolietIdent(d),
+    extent: d.jolietExtent,
+    parent: d.parent ? d.parent.jolietNumber : 1,
+  }));
+  buildPathTable(isoTable, false).copy(metadata, isoL * SECTOR_SIZE);
+  buildPathTable(isoTable, true).copy(metadata, isoM * SECTOR_SIZE);
+  buildPathTable(jolietTable, false).copy(metadata, jolietL * SECTOR_SIZE);
+  buildPathTable(jolietTable, true).copy(metadata, jolietM * SECTOR_SIZE);
+
+  for (const dir of isoDirs) renderPrimaryDirectory(metadata, dir, isoPlacements.get(dir)?.offsets ?? []);
+  for (const dir of jolietDirs) renderJolietDirectory(metadata, dir, jolietPlacements.get(dir)?.offsets ?? []);
+  for (const dir of isoDirs) {
+    for (const [packed, locations] of dir.areaLocations) {
+      locations.forEach((loc, i) => areaBytes(packed, i, locations).copy(metadata, loc.sector * SECTOR_SIZE + loc.offset));
+    }
+  }
+  if (areaEnd < areaStart) throw new Error('continuation areas out of order');
+
+  const rootRecord = (extent: number, size: number): Buffer => {
+    const buf = Buffer.alloc(34);
+    writeDirectoryRecord(buf, 0, { extent, size, date: rootDir.entry.attrs.mtime, flags: FLAG_DIRECTORY, identifier: Buffer.from([0]), systemUse: Buffer.alloc(0) });
+    return buf;
+  };
+  const common = {
+    label: options.label,
+    systemId: 'LINUX',
+    volumeSetId: '',
+    publisherId: '',
+    preparerId: '',
+    applicationId: options.applicationId,
+    totalSectors,
+    date: options.volumeDate,
+  };
+  const pvd: VolumeFields = { ...common, pathTableSize: isoTableSize, pathTableL: isoL, pathTableM: isoM, rootRecord: rootRecord(rootDir.entry.extent, rootDir.isoSize) };
+  const svd: VolumeFields = {
+    ...common,
+    pathTableSize: jolietTableSize,
+    pathTableL: jolietL,
+    pathTableM: jolietM,
+    rootRecord: rootRecord(rootDir.jolietExtent, rootDir.jolietSize),
+  };
+  primaryVolumeDescriptor(pvd).copy(metadata, 16 * SECTOR_SIZE);
+  jolietVolumeDescriptor(svd).copy(metadata, 17 * SECTOR_SIZE);
+  terminatorDescriptor().copy(metadata, 18 * SECTOR_SIZE);
+
+  return { metadata, files, totalSectors };
+}
+
+function recordsOf(child: Entry, jolietTree: boolean): { extent: number; size: number; flags: number }[] {
+  if (child.dir) {
+    return [{ extent: jolietTree ? child.dir.jolietExtent : child.extent, size: jolietTree ? child.dir.jolietSize : child.dir.isoSize, flags: FLAG_DIRECTORY }];
+  }
+  const sizes = extentSizes(fileSize(child));
+  return sizes.map((size, i) => ({
+    extent: child.extent + (i * MAX_EXTENT_BYTES) / SECTOR_SIZE,
+    size,
+    flags: i < sizes.length - 1 ? FLAG_MULTI_EXTENT : 0,
+  }));
+}
+
+function renderPrimaryDirectory(metadata: Buffer, dir: Dir, offsets: number[]): void {
+  const base = dir.entry.extent * SECTOR_SIZE;
+  const parent = dir.parent ?? dir;
+  const locate = (packed: PackedSystemUse): AreaLocation[] => dir.areaLocations.get(packed) ?? [];
+  let i = 0;
+  const put = (extent: number, size: number, date: number, flags: number, identifier: Buffer, packed: PackedSystemUse): void => {
+    writeDirectoryRecord(metadata, base + (offsets[i++] as number), { extent, size, date, flags, identifier, systemUse: inlineBytes(packed, locate(packed)) });
+  };
+  put(dir.entry.extent, dir.isoSize, dir.entry.attrs.mtime, FLAG_DIRECTORY, Buffer.from([0]), dir.dotSua); // 6.8.2.2 "." entry
+  put(parent.entry.extent, parent.isoSize, parent.entry.attrs.mtime, FLAG_DIRECTORY, Buffer.from([1]), dir.dotDotSua); // ".." entry
+  for (const child of dir.isoOrder) {
+    const identifier = Buffer.from(child.isoName, 'latin1');
+    recordsOf(child, false).forEach((r, part) => put(r.extent, r.size, child.attrs.mtime, r.flags, identifier, (child.sua ?? [])[part] as PackedSystemUse));
+  }
+}
+
+function renderJolietDirectory(metadata: Buffer, dir: Dir, offsets: number[]): void {
+  const base = dir.jolietExtent * SECTOR_SIZE;
+  const parent = dir.parent ?? dir;
+  const empty = Buffer.alloc(0);
+  let i = 0;
+  const put = (extent: number, size: number, date: number, flags: number, identifier: Buffer): void => {
+    writeDirectoryRecord(metadata, base + (offsets[i++] as number), { extent, size, date, flags, identifier, systemUse: empty });
+  };
+  put(dir.jolietExtent, dir.jolietSize, dir.entry.attrs.mtime, FLAG_DIRECTORY, Buffer.from([0]));
+  put(parent.jolietExtent, parent.jolietSize, parent.entry.attrs.mtime, FLAG_DIRECTORY, Buffer.from([1]));
+  for (const child of dir.jolietOrder) {
+    const identifier = jolietIdentifier(child.jolietName);
+    for (const r of recordsOf(child, true)) put(r.extent, r.size, child.attrs.mtime, r.flags, identifier);
+  }
+}
