@@ -1,0 +1,261 @@
+/**
+ * What the end-to-end suites need from the lab (tools/lab): its controllers, SSH to them with the lab key and
+ * strict host key checking, uploads, and guests booted from artifacts on a controller.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { shellQuote } from '@vmctx/deployer';
+import { create } from 'xmlbuilder2';
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const LAB_COMMAND = `${REPO_ROOT}tools/lab/lab`;
+
+export interface LabController {
+  name: string;
+  host: string;
+  port: number;
+  user: string;
+  /** The bridge's name; empty for a controller started with `--no-bridge`. */
+  bridge: string;
+  netns: string;
+  /** The image folder as the controller sees it. */
+  images: string;
+  /** The controller's state folder on this machine; `${root}/vmctx/images` is its image folder. */
+  root: string;
+  subnet: string;
+  bridgeAddress: string;
+}
+
+export interface LabEnv {
+  state: string;
+  key: string;
+  knownHosts: string;
+  controllers: LabController[];
+  guest: {
+    kernel: string;
+    initrd: string;
+    rootfs: string;
+    baseImage: string;
+    baseImageOnController: string;
+    baseFormat: 'raw';
+    baseVirtualSize: number;
+  };
+}
+
+export function labEnv(): LabEnv {
+  return JSON.parse(execFileSync(LAB_COMMAND, ['env'], { encoding: 'utf8' })) as LabEnv;
+}
+
+export function controller(env: LabEnv, name: string): LabController {
+  const found = env.controllers.find((c) => c.name === name);
+  if (!found) throw new Error(`lab controller ${name} is not up (lab status; npm test brings it up)`);
+  return found;
+}
+
+/** Where a file in the controller's image folder lies on this machine (for reading serial logs fast). */
+export function hostPath(lc: LabController, remotePath: string): string {
+  if (!remotePath.startsWith(`${lc.images}/`)) throw new Error(`${remotePath} is not under ${lc.images}`);
+  return `${lc.root}/vmctx/images/${remotePath.slice(lc.images.length + 1)}`;
+}
+
+function sshOptions(env: LabEnv, lc: LabController): string[] {
+  return [
+    '-i', env.key,
+    '-o', 'IdentitiesOnly=yes',
+    '-o', `UserKnownHostsFile=${env.knownHosts}`,
+    '-o', 'StrictHostKeyChecking=yes',
+    '-o', 'BatchMode=yes',
+    '-o', 'ConnectTimeout=10',
+    '-o', 'LogLevel=ERROR',
+  ];
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+function run(command: string, args: string[], input?: string | Buffer): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      resolve({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), code: code ?? -1 }),
+    );
+    child.stdin.end(input);
+  });
+}
+
+/** Runs an argument array on a controller; the line is made by the deployer's one quoting function. */
+export function ssh(env: LabEnv, lc: LabController, argv: string[], input?: string | Buffer): Promise<RunResult> {
+  return run('ssh', [...sshOptions(env, lc), '-p', String(lc.port), `${lc.user}@${lc.host}`, shellQuote(argv)], input);
+}
+
+/** Like ssh(), but throws with the command's stderr when it fails. */
+export async function sshOk(env: LabEnv, lc: LabController, argv: string[], input?: string | Buffer): Promise<string> {
+  const result = await ssh(env, lc, argv, input);
+  if (result.code !== 0) {
+    throw new Error(`${lc.name}: ${shellQuote(argv)} exited ${result.code}: ${result.stderr.trim()}`);
+  }
+  return result.stdout;
+}
+
+export async function upload(env: LabEnv, lc: LabController, localPath: string, remotePath: string): Promise<void> {
+  const result = await run('scp', [...sshOptions(env, lc), '-q', '-P', String(lc.port), localPath, `${lc.user}@${lc.host}:${remotePath}`]);
+  if (result.code !== 0) throw new Error(`scp ${localPath} to ${lc.name}:${remotePath} failed: ${result.stderr.trim()}`);
+}
+
+export interface GuestOptions {
+  name: string;
+  /** The VM's disk on the controller (the qcow2 overlay). */
+  disk: string;
+  diskFormat?: 'qcow2' | 'raw';
+  /** A context ISO on the controller. */
+  iso?: string;
+  /** How the ISO is attached: a cdrom on ide (`/dev/sr0` in the guest, default) or a read-only virtio disk. */
+  isoAs?: 'ide-cdrom' | 'virtio-disk';
+  /** Appended to the kernel command line (e.g. `lab.inspect lab.poweroff`). */
+  cmdline?: string;
+  mac?: string;
+  memoryMiB?: number;
+}
+
+/**
+ * The seed's debian1.xml, corrected for what libvirt and the lab need: `<domain type='qemu'>` (TCG, KVM hangs
+ * here), direct kernel boot of the lab kernel, `<clock offset>` instead of the old `sync`, the context CD on
+ * ide instead of virtio (refused: "does not support ejectable media"), qemu's real emulator path, and the
+ * serial console to a file so that a test can read what the guest printed.
+ */
+export function referenceDomainXml(env: LabEnv, lc: LabController, options: GuestOptions): string {
+  const serial = `${lc.images}/${options.name}.serial.log`;
+  const disks: object[] = [
+    {
+      '@type': 'file',
+      '@device': 'disk',
+      driver: { '@name': 'qemu', '@type': options.diskFormat ?? 'qcow2' },
+      source: { '@file': options.disk },
+      target: { '@dev': 'vda', '@bus': 'virtio' },
+    },
+  ];
+  if (options.iso) {
+    const virtio = options.isoAs === 'virtio-disk';
+    disks.push({
+      '@type': 'file',
+      '@device': virtio ? 'disk' : 'cdrom',
+      driver: { '@name': 'qemu', '@type': 'raw' },
+      source: { '@file': options.iso },
+      target: virtio ? { '@dev': 'vdb', '@bus': 'virtio' } : { '@dev': 'hdc', '@bus': 'ide' },
+      readonly: {},
+    });
+  }
+  const domain = {
+    domain: {
+      '@type': 'qemu',
+      name: options.name,
+      memory: { '@unit': 'KiB', '#': String((options.memoryMiB ?? 192) * 1024) },
+      vcpu: '1',
+      os: {
+        type: { '@arch': 'x86_64', '@machine': 'pc', '#': 'hvm' },
+        kernel: env.guest.kernel,
+        initrd: env.guest.initrd,
+        cmdline: `console=ttyS0 quiet root=/dev/vda ${options.cmdline ?? ''}`.trim(),
+      },
+      clock: { '@offset': 'utc' },
+      on_poweroff: 'destroy',
+      on_reboot: 'restart',
+      on_crash: 'destroy',
+      devices: {
+        emulator: '/usr/bin/qemu-system-x86_64',
+        disk: disks,
+        ...(lc.bridge
+          ? {
+              interface: {
+                '@type': 'bridge',
+                ...(options.mac ? { mac: { '@address': options.mac } } : {}),
+                source: { '@bridge': lc.bridge },
+                model: { '@type': 'virtio' },
+              },
+            }
+          : {}),
+        serial: { '@type': 'file', source: { '@path': serial }, target: { '@port': '0' } },
+        console: { '@type': 'file', source: { '@path': serial }, target: { '@type': 'serial', '@port': '0' } },
+      },
+    },
+  };
+  return create(domain).end({ prettyPrint: true, headless: true });
+}
+
+export interface Guest {
+  name: string;
+  lc: LabController;
+  /** The serial log on the controller and on this machine. */
+  serialPath: string;
+  serial(): string;
+  waitForSerial(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  waitForShutdown(timeoutMs?: number): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+/** Defines and starts a guest on a controller; `xml` overrides the reference domain XML. */
+export async function bootGuest(
+  env: LabEnv,
+  lc: LabController,
+  options: GuestOptions,
+  xml = referenceDomainXml(env, lc, options),
+): Promise<Guest> {
+  const serialPath = `${lc.images}/${options.name}.serial.log`;
+  const local = hostPath(lc, serialPath);
+  // A guest of the same name left by an earlier run goes first.
+  await ssh(env, lc, ['sh', '-c', 'virsh destroy "$1"; virsh undefine "$1"; rm -f "$2"', 'x', options.name, serialPath]);
+  await sshOk(env, lc, ['virsh', 'define', '/dev/stdin'], xml);
+  await sshOk(env, lc, ['virsh', 'start', options.name]);
+
+  const serial = () => (existsSync(local) ? readFileSync(local, 'utf8') : '');
+  return {
+    name: options.name,
+    lc,
+    serialPath,
+    serial,
+    async waitForSerial(pattern, timeoutMs = 120_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const match = serial().match(pattern);
+        if (match) return match;
+        if (Date.now() > deadline) {
+          throw new Error(`${options.name} on ${lc.name}: no ${pattern} in the serial log after ${timeoutMs} ms:\n${serial().slice(-3000)}`);
+        }
+        await sleep(250);
+      }
+    },
+    async waitForShutdown(timeoutMs = 120_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const state = (await sshOk(env, lc, ['virsh', 'domstate', options.name])).trim();
+        if (state === 'shut off') return;
+        if (Date.now() > deadline) throw new Error(`${options.name} on ${lc.name} still ${state} after ${timeoutMs} ms`);
+        await sleep(500);
+      }
+    },
+    async destroy() {
+      await ssh(env, lc, ['sh', '-c', 'virsh destroy "$1"; virsh undefine "$1"', 'x', options.name]);
+    },
+  };
+}
+
+/** Makes a raw ext4 base image from a folder, as the lab does (`mke2fs -d`, no mount). */
+export function makeBaseImage(rootfsDir: string, outPath: string, size = '64M'): void {
+  execFileSync('truncate', ['-s', size, outPath]);
+  execFileSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-E', 'root_owner=0:0', '-d', rootfsDir, outPath]);
+}
+
+/** One ping from inside the controller's namespace (through its sshd, which lives there). */
+export async function pingFromController(env: LabEnv, lc: LabController, address: string): Promise<RunResult> {
+  return ssh(env, lc, ['ping', '-c', '1', '-W', '2', address]);
+}
