@@ -23,3 +23,4 @@ export {
   type BackingChain,
 } from './lib/inspect.js';
 export { sha256File, DEFAULT_HASH_CHUNK, type Sha256Options } from './lib/sha256.js';
+export { toQemuImgInfo, type QemuImgInfo } from './lib/qemu-info.js';

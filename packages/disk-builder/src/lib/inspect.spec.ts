@@ -28,7 +28,9 @@ describe('inspectImage', () => {
   it('calls a file without magic raw, its virtual size its length', async () => {
     await writeFile(join(dir, 'base.raw'), '');
     await truncate(join(dir, 'base.raw'), 64 * 2 ** 20 + 5);
-    expect(await inspectImage(join(dir, 'base.raw'))).toEqual({ path: join(dir, 'base.raw'), format: 'raw', virtualSize: 64 * 2 ** 20 + 5, fileSize: 64 * 2 ** 20 + 5 });
+    expect(await inspectImage(join(dir, 'base.raw'))).toEqual({
+      path: join(dir, 'base.raw'), format: 'raw', virtualSize: 64 * 2 ** 20 + 5, fileSize: 64 * 2 ** 20 + 5, allocatedSize: 0,
+    });
   });
 
   it('reads a qcow2 overlay: size, cluster size, recorded backing, features', async () => {
@@ -146,10 +148,11 @@ describe('inspectChain', () => {
 describe('localBackingPath', () => {
   it('resolves relative names against the overlay folder and keeps absolute ones', () => {
     expect(localBackingPath('base.raw', '/a/b/vm.qcow2')).toBe('/a/b/base.raw');
-    expect(localBackingPath('../img/base.raw', 'vms/vm.qcow2')).toBe(join(process.cwd(), 'img/base.raw'));
+    expect(localBackingPath('../img/base.raw', 'vms/vm.qcow2')).toBe('vms/../img/base.raw');
+    expect(localBackingPath('base.raw', 'vm.qcow2')).toBe('base.raw');
     expect(localBackingPath('/x/base.raw', '/a/vm.qcow2')).toBe('/x/base.raw');
     expect(localBackingPath('file:/x/base.raw', '/a/vm.qcow2')).toBe('/x/base.raw');
-    expect(localBackingPath('./a:b', '/a/vm.qcow2')).toBe('/a/a:b');
+    expect(localBackingPath('./a:b', '/a/vm.qcow2')).toBe('/a/./a:b');
     expect(() => localBackingPath('json:{}', '/a/vm.qcow2')).toThrow(expect.objectContaining({ code: 'BACKING_NOT_LOCAL' }));
   });
 });

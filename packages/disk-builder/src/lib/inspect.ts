@@ -7,7 +7,7 @@
  * error that says which file and why.
  */
 import { open, realpath, stat } from 'node:fs/promises';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { isAbsolute } from 'node:path';
 import { DiskBuilderError } from './errors.js';
 import { detectImageFormat, type ImageFormat } from './image-format.js';
 import {
@@ -44,6 +44,8 @@ export interface ImageInfo {
   virtualSize: number;
   /** The file's length in bytes. */
   fileSize: number;
+  /** Bytes the file occupies on disk (st_blocks * 512, what qemu-img calls actual-size). */
+  allocatedSize: number;
   clusterSize?: number;
   /** The backing file as recorded in a qcow2 header: the name exactly as written, and its recorded format. */
   backing?: { file: string; format?: string };
@@ -62,21 +64,23 @@ export async function inspectImage(path: string): Promise<ImageInfo> {
     throw new DiskBuilderError(code, `cannot open image ${path}: ${(error as Error).message}`, { cause: error });
   }
   try {
-    const fileSize = (await handle.stat()).size;
+    const st = await handle.stat();
+    const fileSize = st.size;
+    const allocatedSize = st.blocks * 512;
     const first = await readAt(handle, 0, Math.min(fileSize, 4096), path);
-    if (detectImageFormat(first) === 'raw') return { path, format: 'raw', virtualSize: fileSize, fileSize };
+    if (detectImageFormat(first) === 'raw') return { path, format: 'raw', virtualSize: fileSize, fileSize, allocatedSize };
     // The whole first cluster: extensions and the backing file name live there ("Header extensions").
     const clusterBits = first.length >= 24 ? new DataView(first.buffer, first.byteOffset).getUint32(20) : 0;
     const clusterSize = clusterBits >= 9 && clusterBits <= 21 ? 2 ** clusterBits : 0;
     const head = clusterSize > first.length ? await readAt(handle, 0, Math.min(fileSize, clusterSize), path) : first;
-    return describeQcow2(path, head, fileSize);
+    return { ...describeQcow2(path, head, fileSize), allocatedSize };
   } finally {
     await handle.close();
   }
 }
 
 /** Pure part of inspectImage for a qcow2 file: `head` holds the first cluster (or the whole, shorter, file). */
-export function describeQcow2(path: string, head: Uint8Array, fileSize: number): ImageInfo {
+export function describeQcow2(path: string, head: Uint8Array, fileSize: number): Omit<ImageInfo, 'allocatedSize'> {
   const decoded = decodeHeader(head, path);
   const h = decoded.fields;
   const clusterSize = 2 ** h.clusterBits;
@@ -126,7 +130,7 @@ export function describeQcow2(path: string, head: Uint8Array, fileSize: number):
   }
 
   const compression = h.compressionType === 0 ? 'zlib' : h.compressionType === 1 ? 'zstd' : (`unknown(${h.compressionType})` as const);
-  const info: ImageInfo = {
+  const info: Omit<ImageInfo, 'allocatedSize'> = {
     path,
     format: 'qcow2',
     virtualSize: h.size,
@@ -211,8 +215,11 @@ export async function inspectChain(path: string): Promise<BackingChain> {
 }
 
 /**
- * The local path of a backing file name recorded in `overlay`. A name with a protocol prefix before its first
- * slash ("nbd:...", "json:{...}") is not a local file, as QEMU's path_has_protocol decides; "file:" is stripped.
+ * The local path of a backing file name recorded in `overlay`, combined as QEMU's path_combine does: an absolute
+ * name as is, a relative one appended to the overlay's folder as written ("vms/vm.qcow2" + "../b.raw" gives
+ * "vms/../b.raw", what qemu-img info shows as full-backing-filename). A name with a protocol prefix before its
+ * first slash ("nbd:...", "json:{...}") is not a local file, as QEMU's path_has_protocol decides; "file:" is
+ * stripped.
  */
 export function localBackingPath(file: string, overlay: string): string {
   let name = file;
@@ -222,7 +229,8 @@ export function localBackingPath(file: string, overlay: string): string {
   if (colon >= 0 && (slash < 0 || colon < slash)) {
     throw new DiskBuilderError('BACKING_NOT_LOCAL', `${overlay}: backing file '${file}' uses a protocol, not a local path`);
   }
-  return isAbsolute(name) ? name : resolve(dirname(overlay), name);
+  if (isAbsolute(name)) return name;
+  return overlay.slice(0, overlay.lastIndexOf('/') + 1) + name;
 }
 
 async function readAt(handle: import('node:fs/promises').FileHandle, position: number, length: number, path: string): Promise<Uint8Array> {
