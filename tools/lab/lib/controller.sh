@@ -34,22 +34,33 @@ lc_healthy() {
   ip netns list | grep -qw "^$name" || return 1
 }
 
-# Stop exactly what we started for this controller, then remove its namespace and state.
+# Stop exactly what we started for this controller, then remove its namespace and state. Fails if any of
+# those processes survives (a lab that is down leaves no process, namespace or mount behind).
 lc_down() {
-  local name=$1 r pidfile cmd pid
+  local name=$1 r pidfile cmd pid ours=()
   r=$(lc_dir "$name")
   # Guests first, through their own libvirtd, so that qemu exits cleanly.
   if pid_alive "$r/pids/sshd" sshd; then
     lc_exec "$name" sh -c 'for d in $(virsh -q list --name 2>/dev/null); do virsh destroy "$d" >/dev/null 2>&1; done' || true
   fi
-  while read -r pidfile cmd; do stop_pid "$pidfile" "$cmd"; done < <(lc_processes "$name")
+  while read -r pidfile cmd; do
+    pid_alive "$pidfile" "$cmd" && ours+=("$(tr -dc '0-9' <"$pidfile")")
+    stop_pid "$pidfile" "$cmd"
+  done < <(lc_processes "$name")
   # qemu processes that libvirtd started for this controller's guests (their pid files are in its run/).
   for pidfile in "$r"/run/qemu/*.pid; do [ -f "$pidfile" ] && stop_pid "$pidfile" qemu-system; done
   if ip netns list | grep -qw "^$name"; then
     # Anything still in the namespace was started by us (sessions of its sshd, guests): none may survive it.
-    for pid in $(ip netns pids "$name" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null || true; done
+    for pid in $(ip netns pids "$name" 2>/dev/null); do ours+=("$pid"); kill -KILL "$pid" 2>/dev/null || true; done
     ip netns del "$name"
   fi
+  for pid in "${ours[@]}"; do
+    for _ in $(seq 20); do [ -d "/proc/$pid" ] && [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ] || break; sleep 0.1; done
+    if [ -d "/proc/$pid" ] && [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
+      die "$name: process $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline")) survived lab down"
+    fi
+  done
+  ! ip netns list | grep -qw "^$name" || die "$name: network namespace still present"
   rm -rf "$r"
 }
 
