@@ -9,6 +9,7 @@ export {
   isLocallyAdministeredMac,
   isMulticastMac,
   macFromIpv4,
+  macProblem,
   normalizeMac,
   parseMacOctets,
   uuidV5,
@@ -19,3 +20,46 @@ export {
   type Uuid,
   type VmIdentity,
 } from './lib/identity.js';
+export {
+  domainSpecJsonSchema,
+  domainSpecSchema,
+  formatPath,
+  parseDomainSpec,
+  SpecError,
+  type ConsoleSpec,
+  type ContextSpec,
+  type DiskSpec,
+  type DiskTarget,
+  type DomainSpec,
+  type DomainSpecInput,
+  type InterfaceSpec,
+  type SerialSpec,
+  type SpecIssue,
+} from './lib/spec.js';
+export { CONTEXT_DISK_ALIAS, contextTarget, renderDomainXml, withIdentity, type RenderOptions } from './lib/render.js';
+export { domainSpecFromXml } from './lib/spec-from-xml.js';
+export { cdromBus, isQ35 } from './lib/disk-targets.js';
+export {
+  findIsoDisk,
+  importNativeTemplate,
+  parseNativeTemplate,
+  repairTemplate,
+  rewriteTemplate,
+  type ImportedTemplate,
+  type NativeRewrite,
+  type TemplateWarning,
+} from './lib/native.js';
+export {
+  formatFinding,
+  hasErrors,
+  lintDomains,
+  lintDomainXml,
+  LINTS,
+  type ExistingDomain,
+  type Lintable,
+  type LintCode,
+  type LintFinding,
+  type LintOptions,
+  type LintSeverity,
+} from './lib/lint.js';
+export { MAX_TEMPLATE_BYTES, MAX_TEMPLATE_DEPTH, parseXml, serializeXml, type XmlElement, type XmlNode, type XmlText } from './lib/xml-tree.js';

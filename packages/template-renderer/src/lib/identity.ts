@@ -166,3 +166,14 @@ export function ipv4FromMac(mac: string): string {
   if (!octets) throw new TemplateError('TEMPLATE_INVALID_MAC', `${JSON.stringify(mac)} is not a MAC address`);
   return octets.slice(2).join('.');
 }
+
+/**
+ * What libvirt says about a MAC it refuses (its own words, from virDomainNetDefParseXML), or undefined when
+ * libvirt accepts it.
+ */
+export function macProblem(mac: string): string | undefined {
+  const octets = parseMacOctets(mac);
+  if (!octets) return `unable to parse mac address '${mac}'`;
+  if ((octets[0]! & 0x01) === 1) return `expected unicast mac address, found multicast '${mac}'`;
+  return undefined;
+}

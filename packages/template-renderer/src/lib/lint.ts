@@ -1,0 +1,396 @@
+/**
+ * Lints: what `virsh define` or `virsh start` would refuse, found before anything reaches a controller.
+ * Each finding has a stable `code`, libvirt's own words where libvirt has any (`libvirt`, as virsh prints it
+ * after "error: "), when libvirt would say it (`when`), and a `fix`.
+ */
+import { domainNameProblem } from './domain-name.js';
+import { isLocallyAdministeredMac, macProblem, normalizeMac, parseMacOctets } from './identity.js';
+import { CONTEXT_DISK_ALIAS, renderDomainXml, type RenderOptions } from './render.js';
+import type { DomainSpec } from './spec.js';
+import { elements, firstElement, getAttr, parseXml, textOf, type XmlElement } from './xml-tree.js';
+
+export type LintCode =
+  | 'cdrom-on-virtio'
+  | 'duplicate-name'
+  | 'duplicate-uuid'
+  | 'duplicate-mac'
+  | 'invalid-name'
+  | 'risky-name'
+  | 'invalid-uuid'
+  | 'malformed-mac'
+  | 'multicast-mac'
+  | 'mac-not-local'
+  | 'backing-format-missing'
+  | 'empty-bridge'
+  | 'empty-path'
+  | 'target-dev-clash'
+  | 'clock-sync-attribute';
+
+export type LintSeverity = 'error' | 'warning';
+
+export interface LintFinding {
+  code: LintCode;
+  severity: LintSeverity;
+  /** Which domain: a file name or a place in a deployment (`vms[2]`). */
+  label: string;
+  /** Where in its domain XML. */
+  path: string;
+  message: string;
+  /** What libvirt says, verbatim, when it refuses this; absent when libvirt accepts it silently. */
+  libvirt?: string;
+  /** When libvirt says it: at `virsh define`, at `virsh start`, or never (the trouble comes later). */
+  when: 'define' | 'start' | 'never';
+  fix: string;
+}
+
+/** The catalogue: each lint's severity and fix, for documentation and `vmctx template lint --list`. */
+export const LINTS: Record<LintCode, { severity: LintSeverity; summary: string; fix: string }> = {
+  'cdrom-on-virtio': {
+    severity: 'error',
+    summary: 'a cdrom on bus virtio',
+    fix: "attach the ISO as a cdrom on bus='sata' (q35) or bus='ide' (i440fx), seen as /dev/sr0, or as device='disk' with <readonly/> on virtio (vmctx template import repairs it)",
+  },
+  'duplicate-name': {
+    severity: 'error',
+    summary: 'two domains with one name',
+    fix: 'give each VM its own name; to redefine an existing domain keep its uuid',
+  },
+  'duplicate-uuid': {
+    severity: 'error',
+    summary: 'two domains with one uuid',
+    fix: 'leave the uuid out and give a deployment, so each VM gets its own derived uuid',
+  },
+  'duplicate-mac': {
+    severity: 'error',
+    summary: 'two NICs with one MAC',
+    fix: 'leave the MACs out and give a deployment, so each NIC gets its own derived MAC',
+  },
+  'invalid-name': { severity: 'error', summary: 'a name libvirt refuses', fix: "use a non-empty name without '/'" },
+  'risky-name': {
+    severity: 'warning',
+    summary: 'a name libvirt accepts but virsh or file names mishandle',
+    fix: 'use letters, digits, ".", "-" and "_", not only digits, at most 64 bytes',
+  },
+  'invalid-uuid': { severity: 'error', summary: 'a malformed uuid', fix: 'use 8-4-4-4-12 hex digits, or leave the uuid out' },
+  'malformed-mac': { severity: 'error', summary: 'a MAC libvirt cannot parse', fix: 'write six hex octets like 52:54:00:12:34:56, or leave it out' },
+  'multicast-mac': {
+    severity: 'error',
+    summary: 'a multicast MAC',
+    fix: 'clear bit 0 of the first octet (e.g. 02:... instead of 03:...), or leave it out',
+  },
+  'mac-not-local': {
+    severity: 'warning',
+    summary: 'a MAC from a vendor range',
+    fix: 'use a locally administered MAC (second hex digit 2, 6, a or e) or 52:54:00:..., as derived MACs are',
+  },
+  'backing-format-missing': {
+    severity: 'error',
+    summary: 'an overlay whose backing format is not recorded',
+    fix: 'record the backing format: qemu-img create -F raw -b BASE ..., disk-builder does; in XML add <format type=.../> to <backingStore>',
+  },
+  'empty-bridge': { severity: 'error', summary: 'a bridge left empty', fix: 'set <source bridge=.../> to a bridge that exists on every controller (e.g. virbr0)' },
+  'empty-path': { severity: 'error', summary: 'a disk, kernel or log path left empty', fix: 'set the path as seen on the controller' },
+  'target-dev-clash': { severity: 'error', summary: 'two disks on one target', fix: 'give each disk its own target dev' },
+  'clock-sync-attribute': {
+    severity: 'warning',
+    summary: '<clock sync=...>, which libvirt ignores',
+    fix: "write <clock offset='localtime'/> (vmctx template import repairs it)",
+  },
+};
+
+/** A domain libvirt already has (from `virsh list --all` / `dumpxml`), to check new ones against. */
+export interface ExistingDomain {
+  name: string;
+  uuid?: string;
+  macs?: string[];
+}
+
+export type Lintable = { label: string } & ({ xml: string | XmlElement } | { spec: DomainSpec });
+
+export interface LintOptions extends RenderOptions {
+  existing?: ExistingDomain[];
+}
+
+interface Facts {
+  label: string;
+  name?: string;
+  uuid?: string;
+  macs: { mac: string; path: string }[];
+}
+
+type Emit = (code: LintCode, path: string, message: string, libvirt: string | undefined, when: LintFinding['when']) => void;
+
+function emitter(findings: LintFinding[], label: string): Emit {
+  return (code, path, message, libvirt, when) =>
+    findings.push({ code, severity: LINTS[code].severity, label, path, message, ...(libvirt !== undefined ? { libvirt } : {}), when, fix: LINTS[code].fix });
+}
+
+/** Lints a set of domains meant to be defined together (a deployment), and each on its own. */
+export function lintDomains(items: readonly Lintable[], options: LintOptions = {}): LintFinding[] {
+  const findings: LintFinding[] = [];
+  const facts = items.map((item) => {
+    const emit = emitter(findings, item.label);
+    let root: XmlElement;
+    if ('spec' in item) {
+      lintSpecOnly(item.spec, emit);
+      root = parseXml(renderDomainXml(item.spec, options), item.label);
+    } else {
+      root = typeof item.xml === 'string' ? parseXml(item.xml, item.label) : item.xml;
+    }
+    return lintOne(root, item.label, emit);
+  });
+  lintTogether(facts, options.existing ?? [], findings);
+  return findings;
+}
+
+/** Lints one domain XML document on its own. */
+export function lintDomainXml(xml: string | XmlElement, label = 'template'): LintFinding[] {
+  return lintDomains([{ label, xml }]);
+}
+
+/** What only a spec knows: the overlay's backing file, which render does not write. */
+function lintSpecOnly(spec: DomainSpec, emit: Emit): void {
+  spec.devices.disks.forEach((disk, i) => {
+    if (disk.driver.type === 'qcow2' && disk.backing && disk.backing.format === undefined) {
+      emit(
+        'backing-format-missing',
+        `devices.disks[${i}].backing`,
+        `overlay ${disk.source.file} names backing file ${disk.backing.file ?? '(unknown)'} without its format; libvirt will not guess it (it could be told to open a raw image as qcow2)`,
+        `format of backing image '${disk.backing.file ?? ''}' of image '${disk.source.file}' was not specified in the image metadata (See https://libvirt.org/kbase/backing_chains.html for troubleshooting)`,
+        'start',
+      );
+    }
+  });
+}
+
+function lintOne(root: XmlElement, label: string, emit: Emit): Facts {
+  const facts: Facts = { label, macs: [] };
+  const nameEl = firstElement(root, 'name');
+  const name = nameEl ? textOf(nameEl) : undefined;
+  if (name === undefined || name.trim() === '') {
+    emit('invalid-name', '/domain/name', 'the domain has no name', 'missing name information', 'define');
+  } else {
+    facts.name = name.trim();
+    if (facts.name.includes('/')) {
+      emit('invalid-name', '/domain/name', `name ${JSON.stringify(facts.name)} contains '/'`, `XML error: name ${facts.name} cannot contain '/'`, 'define');
+    } else {
+      const problem = domainNameProblem(name);
+      if (problem) emit('risky-name', '/domain/name', problem, undefined, 'never');
+    }
+  }
+  const uuidEl = firstElement(root, 'uuid');
+  if (uuidEl) {
+    const uuid = textOf(uuidEl).trim();
+    // libvirt's virUUIDParse also takes 32 hex digits without dashes (and dashes anywhere between pairs).
+    if (!/^([0-9a-fA-F]{2}-?){15}[0-9a-fA-F]{2}$/.test(uuid)) {
+      emit('invalid-uuid', '/domain/uuid', `uuid ${JSON.stringify(uuid)} is not a UUID`, 'internal error: malformed uuid element', 'define');
+    } else {
+      facts.uuid = uuid.replace(/-/g, '').toLowerCase();
+    }
+  }
+  const clock = firstElement(root, 'clock');
+  if (clock && getAttr(clock, 'sync') !== undefined) {
+    emit(
+      'clock-sync-attribute',
+      '/domain/clock',
+      `<clock sync='${getAttr(clock, 'sync')}'> is not libvirt XML: libvirt ignores it (the clock stays ${getAttr(clock, 'offset') ?? 'utc'}) and virt-xml-validate refuses it`,
+      undefined,
+      'never',
+    );
+  }
+  const os = firstElement(root, 'os');
+  for (const what of ['kernel', 'initrd'] as const) {
+    const el = os && firstElement(os, what);
+    if (el && textOf(el).trim() === '') {
+      emit('empty-path', `/domain/os/${what}`, `<${what}> is empty`, undefined, 'start');
+    }
+  }
+  const devices = firstElement(root, 'devices');
+  if (devices) {
+    lintDisks(devices, emit);
+    lintInterfaces(devices, emit, facts);
+    lintChardevs(devices, emit);
+  }
+  return facts;
+}
+
+function lintDisks(devices: XmlElement, emit: Emit): void {
+  const byTarget = new Map<string, string>();
+  elements(devices, 'disk').forEach((disk, i) => {
+    const path = `/domain/devices/disk[${i + 1}]`;
+    const device = getAttr(disk, 'device') ?? 'disk';
+    const type = getAttr(disk, 'type') ?? 'file';
+    const target = firstElement(disk, 'target');
+    const dev = target ? getAttr(target, 'dev') : undefined;
+    const bus = target ? getAttr(target, 'bus') : undefined;
+    const source = firstElement(disk, 'source');
+    const file = source ? (getAttr(source, 'file') ?? getAttr(source, 'dev')) : undefined;
+    const isContext = elements(disk, 'alias').some((a) => getAttr(a, 'name') === CONTEXT_DISK_ALIAS);
+    if (device === 'cdrom' && (bus === 'virtio' || (bus === undefined && dev?.startsWith('vd')))) {
+      emit(
+        'cdrom-on-virtio',
+        `${path}/target`,
+        `cdrom ${dev ?? ''} is on bus virtio, which has no removable media`,
+        `unsupported configuration: disk type of '${dev ?? ''}' does not support ejectable media`,
+        'define',
+      );
+    }
+    if ((type === 'file' || type === 'block') && (file === undefined || file === '')) {
+      if (device === 'disk') {
+        emit('empty-path', `${path}/source`, `disk ${dev ?? ''} has no source ${type === 'file' ? 'file' : 'dev'}`, `missing source information for device ${dev ?? ''}`, 'define');
+      } else if (isContext) {
+        emit('empty-path', `${path}/source`, `the context ISO's ${device} ${dev ?? ''} has no source file: the guest gets an empty drive and falls back to DHCP`, undefined, 'never');
+      }
+    }
+    if (dev) {
+      const other = byTarget.get(dev);
+      if (other !== undefined) {
+        emit('target-dev-clash', `${path}/target`, `two disks use target ${dev}`, `XML error: target '${dev}' duplicated for disk sources '${other}' and '${file ?? ''}'`, 'define');
+      } else {
+        byTarget.set(dev, file ?? '');
+      }
+    }
+    for (const backing of elements(disk, 'backingStore')) {
+      // An empty <backingStore/> says "no backing file"; one with a source needs a format.
+      if (firstElement(backing, 'source') && !firstElement(backing, 'format')) {
+        emit(
+          'backing-format-missing',
+          `${path}/backingStore`,
+          `disk ${dev ?? ''} names a backing file without its format`,
+          'XML error: missing disk backing store format',
+          'define',
+        );
+      }
+    }
+  });
+}
+
+function lintInterfaces(devices: XmlElement, emit: Emit, facts: Facts): void {
+  elements(devices, 'interface').forEach((nic, i) => {
+    const path = `/domain/devices/interface[${i + 1}]`;
+    const macEl = firstElement(nic, 'mac');
+    const address = macEl ? getAttr(macEl, 'address') : undefined;
+    if (address !== undefined) {
+      const problem = macProblem(address);
+      if (problem?.startsWith('unable')) {
+        emit('malformed-mac', `${path}/mac`, `MAC ${JSON.stringify(address)} is not six hex octets`, `XML error: ${problem}`, 'define');
+      } else if (problem) {
+        emit('multicast-mac', `${path}/mac`, `MAC ${address} has the group bit (bit 0 of the first octet) set`, `XML error: ${problem}`, 'define');
+      } else {
+        const mac = normalizeMac(address);
+        facts.macs.push({ mac, path: `${path}/mac` });
+        if (!isLocallyAdministeredMac(mac) && !mac.startsWith('52:54:00:')) {
+          const oui = parseMacOctets(mac)!.slice(0, 3).map((o) => o.toString(16).padStart(2, '0')).join(':');
+          emit('mac-not-local', `${path}/mac`, `MAC ${mac} is in vendor range ${oui}, which a real NIC on the network may use`, undefined, 'never');
+        }
+      }
+    }
+    if (getAttr(nic, 'type') === 'bridge') {
+      const source = firstElement(nic, 'source');
+      const bridge = source ? getAttr(source, 'bridge') : undefined;
+      if (!source) {
+        emit('empty-bridge', path, "interface type='bridge' has no <source>", "XML error: interface type='bridge' requires a 'source' element", 'define');
+      } else if (bridge === undefined) {
+        emit('empty-bridge', `${path}/source`, "interface type='bridge' has no bridge", "XML error: Missing required attribute 'bridge' in element 'source'", 'define');
+      } else if (bridge.trim() === '') {
+        emit('empty-bridge', `${path}/source`, 'the bridge name is empty: virsh define accepts it, virsh start cannot plug the NIC anywhere', undefined, 'start');
+      }
+    }
+  });
+}
+
+function lintChardevs(devices: XmlElement, emit: Emit): void {
+  for (const kind of ['serial', 'console'] as const) {
+    elements(devices, kind).forEach((chr, i) => {
+      if (getAttr(chr, 'type') !== 'file') return;
+      const path = `/domain/devices/${kind}[${i + 1}]`;
+      const source = firstElement(chr, 'source');
+      const file = source ? getAttr(source, 'path') : undefined;
+      if (file === undefined) {
+        emit('empty-path', `${path}/source`, `${kind} type='file' has no source path`, 'internal error: Missing source path attribute for char device', 'define');
+      } else if (file.trim() === '') {
+        emit('empty-path', `${path}/source`, `${kind} type='file' has an empty source path`, undefined, 'start');
+      }
+    });
+  }
+}
+
+function lintTogether(all: Facts[], existing: readonly ExistingDomain[], findings: LintFinding[]): void {
+  const byName = new Map<string, Facts>();
+  const byUuid = new Map<string, Facts>();
+  const byMac = new Map<string, { label: string; path: string }>();
+  for (const f of all) {
+    const emit = emitter(findings, f.label);
+    if (f.name !== undefined) {
+      const first = byName.get(f.name);
+      if (first) {
+        emit(
+          'duplicate-name',
+          '/domain/name',
+          `${first.label} is also named ${f.name}`,
+          f.uuid !== undefined && first.uuid !== undefined && f.uuid !== first.uuid
+            ? `operation failed: domain '${f.name}' already exists with uuid ${formatUuid(first.uuid)}`
+            : undefined,
+          f.uuid !== undefined && f.uuid === first.uuid ? 'never' : 'define',
+        );
+      } else {
+        byName.set(f.name, f);
+      }
+    }
+    if (f.uuid !== undefined) {
+      const first = byUuid.get(f.uuid);
+      if (first && first.name !== f.name) {
+        emit('duplicate-uuid', '/domain/uuid', `${first.label} (${first.name ?? '?'}) has the same uuid`, `operation failed: domain '${first.name ?? ''}' is already defined with uuid ${formatUuid(f.uuid)}`, 'define');
+      } else if (!first) {
+        byUuid.set(f.uuid, f);
+      }
+    }
+    for (const { mac, path } of f.macs) {
+      const first = byMac.get(mac);
+      if (first) {
+        emit('duplicate-mac', path, `MAC ${mac} is also used by ${first.label === f.label ? 'another NIC of this domain' : first.label} (${first.path}); on one bridge the two NICs steal each other's frames`, undefined, 'never');
+      } else {
+        byMac.set(mac, { label: f.label, path });
+      }
+    }
+    for (const other of existing) {
+      const otherUuid = other.uuid?.replace(/-/g, '').toLowerCase();
+      if (f.name !== undefined && other.name === f.name && otherUuid !== f.uuid) {
+        emit(
+          'duplicate-name',
+          '/domain/name',
+          `a domain named ${f.name} already exists${otherUuid ? ` with another uuid` : ''}`,
+          otherUuid ? `operation failed: domain '${f.name}' already exists with uuid ${formatUuid(otherUuid)}` : undefined,
+          'define',
+        );
+      }
+      if (f.uuid !== undefined && otherUuid === f.uuid && other.name !== f.name) {
+        emit('duplicate-uuid', '/domain/uuid', `existing domain ${other.name} has the same uuid`, `operation failed: domain '${other.name}' is already defined with uuid ${formatUuid(f.uuid)}`, 'define');
+      }
+      if (other.name !== f.name) {
+        for (const { mac, path } of f.macs) {
+          if ((other.macs ?? []).some((m) => parseMacOctets(m)?.join() === parseMacOctets(mac)?.join())) {
+            emit('duplicate-mac', path, `MAC ${mac} is already used by existing domain ${other.name}`, undefined, 'never');
+          }
+        }
+      }
+    }
+  }
+}
+
+function formatUuid(hex32: string): string {
+  return `${hex32.slice(0, 8)}-${hex32.slice(8, 12)}-${hex32.slice(12, 16)}-${hex32.slice(16, 20)}-${hex32.slice(20)}`;
+}
+
+/** True when any finding is an error (what `vmctx template lint` exits non-zero on). */
+export function hasErrors(findings: readonly LintFinding[]): boolean {
+  return findings.some((f) => f.severity === 'error');
+}
+
+/** One finding as people read it. */
+export function formatFinding(f: LintFinding): string {
+  const lines = [`${f.severity} ${f.code}: ${f.label} ${f.path}: ${f.message}`];
+  if (f.libvirt !== undefined) lines.push(`  libvirt (at ${f.when}): ${f.libvirt}`);
+  lines.push(`  fix: ${f.fix}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,348 @@
+/**
+ * Native templates: any libvirt domain XML, read with xml2js and written back unchanged except where the
+ * deployer owns the value (name, UUID, MACs, disk and ISO paths, bridge) and where the template would be
+ * refused or misread by libvirt (repairs, each reported as a warning that says what changed and why).
+ *
+ * Elements and attributes this module does not know pass through as they are, in their order.
+ */
+import { cdromBus, freeTarget } from './disk-targets.js';
+import { TemplateError } from './errors.js';
+import { deriveMac, deriveUuid, normalizeMac, type MacScheme } from './identity.js';
+import { CONTEXT_DISK_ALIAS } from './render.js';
+import { domainNameSchema, uuidSchema } from './spec.js';
+import {
+  elements,
+  firstElement,
+  getAttr,
+  childIndent,
+  insertElement,
+  insertElementFirst,
+  newElement,
+  parseXml,
+  removeAttr,
+  removeElement,
+  serializeXml,
+  setAttr,
+  setText,
+  textOf,
+  type XmlElement,
+} from './xml-tree.js';
+
+export interface NativeRewrite {
+  /** The instance's domain name. Omitted: the template's. */
+  name?: string;
+  /** The instance's UUID. Omitted: derived from (deployment, name) if a deployment is given, else removed. */
+  uuid?: string;
+  /** Derive a missing UUID and MACs from (deployment, name), so a redeploy keeps them. */
+  deployment?: string;
+  macScheme?: MacScheme;
+  /** One MAC per `<interface>`, in order. Missing ones are derived (with a deployment) or removed. */
+  macs?: string[];
+  /** One path per `<disk device='disk'>` that is not the context ISO, in order. */
+  disks?: string[];
+  /** The context ISO: set on the template's cdrom (or context disk), or attached as a cdrom if it has none. */
+  iso?: string;
+  /** How the ISO is attached when it must be: `cdrom` (sata/ide, /dev/sr0, default) or a read-only virtio `disk`. */
+  isoMode?: 'cdrom' | 'disk';
+  /** The bridge of every bridged `<interface>`, or one per bridged interface in order. */
+  bridge?: string | string[];
+  /** The emulator binary; `null` removes `<emulator>` so libvirt picks the host's own. */
+  emulator?: string | null;
+  /** The domain type: `qemu` where KVM is not usable (the lab). */
+  domainType?: 'kvm' | 'qemu';
+}
+
+/** What a repair or rewrite changed; `code` is stable, `message` says what and why. */
+export interface TemplateWarning {
+  code:
+    | 'clock-sync-repaired'
+    | 'cdrom-on-virtio-repaired'
+    | 'uuid-removed'
+    | 'mac-removed'
+    | 'iso-attached'
+    | 'interface-type-changed';
+  path: string;
+  message: string;
+}
+
+export interface ImportedTemplate {
+  xml: string;
+  tree: XmlElement;
+  warnings: TemplateWarning[];
+}
+
+function fail(message: string, path?: string): never {
+  throw new TemplateError('TEMPLATE_REWRITE_FAILED', message, path);
+}
+
+/** Parses a native template, refusing anything whose root is not `<domain>`. */
+export function parseNativeTemplate(xml: string, source = 'template'): XmlElement {
+  const root = parseXml(xml, source);
+  if (root.name !== 'domain') {
+    throw new TemplateError('TEMPLATE_NOT_A_DOMAIN', `${source}: root element is <${root.name}>, not <domain>`, `/${root.name}`);
+  }
+  return root;
+}
+
+/** Reads, repairs and rewrites a native template for one instance. */
+export function importNativeTemplate(xml: string, rewrite: NativeRewrite = {}, source = 'template'): ImportedTemplate {
+  const tree = parseNativeTemplate(xml, source);
+  const warnings = [...repairTemplate(tree, rewrite.isoMode), ...rewriteTemplate(tree, rewrite)];
+  return { xml: serializeXml(tree), tree, warnings };
+}
+
+// ---- repairs ----
+
+/** Fixes what libvirt would refuse or silently misread in an otherwise good template. Edits `root` in place. */
+export function repairTemplate(root: XmlElement, isoMode: 'cdrom' | 'disk' = 'cdrom'): TemplateWarning[] {
+  const warnings: TemplateWarning[] = [];
+  const clock = firstElement(root, 'clock');
+  const sync = clock && getAttr(clock, 'sync');
+  if (clock && sync !== undefined) {
+    const offset = getAttr(clock, 'offset');
+    removeAttr(clock, 'sync');
+    if (offset === undefined) setAttr(clock, 'offset', sync);
+    warnings.push({
+      code: 'clock-sync-repaired',
+      path: '/domain/clock',
+      message:
+        offset === undefined
+          ? `<clock sync='${sync}'> replaced by <clock offset='${sync}'>: libvirt has no 'sync' attribute (virt-xml-validate refuses it) and would ignore it, keeping the guest clock in UTC`
+          : `<clock sync='${sync}'> removed: libvirt has no 'sync' attribute and the clock already has offset='${offset}'`,
+    });
+  }
+  const devices = firstElement(root, 'devices');
+  if (!devices) return warnings;
+  elements(devices, 'disk').forEach((disk, i) => {
+    const target = firstElement(disk, 'target');
+    if (getAttr(disk, 'device') !== 'cdrom' || !target || getAttr(target, 'bus') !== 'virtio') return;
+    const path = `/domain/devices/disk[${i + 1}]`;
+    const oldDev = getAttr(target, 'dev') ?? '?';
+    const refused = `libvirt refuses a cdrom on bus='virtio' ("unsupported configuration: disk type of '${oldDev}' does not support ejectable media")`;
+    if (isoMode === 'disk') {
+      setAttr(disk, 'device', 'disk');
+      if (!firstElement(disk, 'readonly')) insertElement(disk, newElement('readonly'), target);
+      warnings.push({
+        code: 'cdrom-on-virtio-repaired',
+        path,
+        message: `${refused}; made it a read-only virtio disk ${oldDev} instead (the guest sees /dev/${oldDev})`,
+      });
+      return;
+    }
+    const bus = cdromBus(archOf(root), machineOf(root));
+    const used = usedTargets(devices).filter((d) => d !== oldDev);
+    const dev = freeTarget(bus, used);
+    setAttr(target, 'dev', dev);
+    setAttr(target, 'bus', bus);
+    warnings.push({
+      code: 'cdrom-on-virtio-repaired',
+      path,
+      message: `${refused}; attached it as a ${bus} cdrom ${dev} instead (the guest sees /dev/sr0; the ${bus} bus is the one this ${machineOf(root) ?? 'default (i440fx)'} machine has)`,
+    });
+  });
+  return warnings;
+}
+
+function archOf(root: XmlElement): string | undefined {
+  const type = firstElement(firstElement(root, 'os') ?? root, 'type');
+  return type ? getAttr(type, 'arch') : undefined;
+}
+
+function machineOf(root: XmlElement): string | undefined {
+  const os = firstElement(root, 'os');
+  const type = os && firstElement(os, 'type');
+  return type ? getAttr(type, 'machine') : undefined;
+}
+
+function usedTargets(devices: XmlElement): string[] {
+  return elements(devices, 'disk').flatMap((d) => {
+    const t = firstElement(d, 'target');
+    const dev = t && getAttr(t, 'dev');
+    return dev ? [dev] : [];
+  });
+}
+
+// ---- rewrites ----
+
+/** Sets the text of `<name>` (or another leaf), creating it after `after` if the template has none. */
+function setLeaf(root: XmlElement, name: string, text: string, after?: XmlElement): XmlElement {
+  let el = firstElement(root, name);
+  if (!el) {
+    el = newElement(name);
+    insertElement(root, el, after ?? firstElement(root, 'name'));
+  }
+  setText(el, text);
+  return el;
+}
+
+/** The context ISO's disk: the one with our alias, else the first cdrom. */
+export function findIsoDisk(devices: XmlElement): XmlElement | undefined {
+  const disks = elements(devices, 'disk');
+  return (
+    disks.find((d) => elements(d, 'alias').some((a) => getAttr(a, 'name') === CONTEXT_DISK_ALIAS)) ??
+    disks.find((d) => getAttr(d, 'device') === 'cdrom')
+  );
+}
+
+function setDiskSource(disk: XmlElement, path: string, where: string): void {
+  const type = getAttr(disk, 'type') ?? 'file';
+  const attr = type === 'file' ? 'file' : type === 'block' ? 'dev' : undefined;
+  if (!attr) fail(`${where} is a disk of type='${type}', whose source is not a path; cannot set it to ${path}`, where);
+  let source = firstElement(disk, 'source');
+  if (!source) {
+    source = newElement('source');
+    insertElement(disk, source, firstElement(disk, 'driver'));
+  }
+  source.attrs = source.attrs.filter(([k]) => k !== 'file' && k !== 'dev');
+  source.attrs.unshift([attr, path]);
+}
+
+/** Applies `rewrite` to `root` in place. */
+export function rewriteTemplate(root: XmlElement, rewrite: NativeRewrite): TemplateWarning[] {
+  const warnings: TemplateWarning[] = [];
+  check(rewrite);
+  if (rewrite.domainType) setAttr(root, 'type', rewrite.domainType);
+  const nameEl = rewrite.name !== undefined ? setLeaf(root, 'name', rewrite.name) : firstElement(root, 'name');
+  const name = nameEl ? textOf(nameEl).trim() : undefined;
+  const needName = () => name ?? fail('the template has no <name> and none was given', '/domain/name');
+
+  const uuid = rewrite.uuid ?? (rewrite.deployment !== undefined ? deriveUuid(rewrite.deployment, needName()) : undefined);
+  const uuidEl = firstElement(root, 'uuid');
+  if (uuid !== undefined) {
+    setLeaf(root, 'uuid', uuid, nameEl);
+  } else if (uuidEl) {
+    removeElement(root, uuidEl);
+    warnings.push({
+      code: 'uuid-removed',
+      path: '/domain/uuid',
+      message: `removed the template's uuid ${textOf(uuidEl).trim()}: every instance would share it and libvirt refuses a second domain with the same uuid; libvirt generates one (give --uuid or a deployment to keep it stable)`,
+    });
+  }
+
+  const devices = firstElement(root, 'devices');
+  if (!devices) {
+    if (rewrite.macs?.length || rewrite.disks?.length || rewrite.iso !== undefined || rewrite.bridge !== undefined || rewrite.emulator) {
+      fail('the template has no <devices> to rewrite', '/domain/devices');
+    }
+    return warnings;
+  }
+  if (rewrite.emulator !== undefined) {
+    const emulator = firstElement(devices, 'emulator');
+    if (rewrite.emulator === null) {
+      if (emulator) removeElement(devices, emulator);
+    } else if (emulator) {
+      setText(emulator, rewrite.emulator);
+    } else {
+      // <emulator> comes first in libvirt's order.
+      insertElementFirst(devices, newElement('emulator', [], [{ kind: 'text', text: rewrite.emulator }]));
+    }
+  }
+
+  warnings.push(...rewriteInterfaces(devices, rewrite, needName));
+  rewriteDisks(root, devices, rewrite, warnings);
+  return warnings;
+}
+
+function check(rewrite: NativeRewrite): void {
+  if (rewrite.name !== undefined) {
+    const r = domainNameSchema.safeParse(rewrite.name);
+    if (!r.success) fail(`--name ${JSON.stringify(rewrite.name)}: ${r.error.issues[0]!.message}`);
+  }
+  if (rewrite.uuid !== undefined && !uuidSchema.safeParse(rewrite.uuid).success) fail(`--uuid ${JSON.stringify(rewrite.uuid)} is not a UUID`);
+  for (const p of [...(rewrite.disks ?? []), ...(rewrite.iso !== undefined ? [rewrite.iso] : [])]) {
+    if (!p.startsWith('/')) fail(`path ${JSON.stringify(p)} must be an absolute path on the controller`);
+  }
+  for (const b of typeof rewrite.bridge === 'string' ? [rewrite.bridge] : rewrite.bridge ?? []) {
+    if (b.trim() === '') fail('bridge name is empty');
+  }
+}
+
+function rewriteInterfaces(devices: XmlElement, rewrite: NativeRewrite, needName: () => string): TemplateWarning[] {
+  const warnings: TemplateWarning[] = [];
+  const nics = elements(devices, 'interface');
+  if (rewrite.macs && rewrite.macs.length > nics.length) {
+    fail(`${rewrite.macs.length} MACs given for ${nics.length} <interface> elements`, '/domain/devices/interface');
+  }
+  const bridges = typeof rewrite.bridge === 'string' ? undefined : rewrite.bridge;
+  const bridged = nics.filter((n) => ['bridge', 'network'].includes(getAttr(n, 'type') ?? ''));
+  if (bridges && bridges.length > bridged.length) {
+    fail(`${bridges.length} bridges given for ${bridged.length} bridged <interface> elements`, '/domain/devices/interface');
+  }
+  nics.forEach((nic, i) => {
+    const path = `/domain/devices/interface[${i + 1}]`;
+    const given = rewrite.macs?.[i];
+    const mac =
+      given !== undefined
+        ? normalizeMac(given)
+        : rewrite.deployment !== undefined
+          ? deriveMac(rewrite.deployment, needName(), { nic: i, scheme: rewrite.macScheme })
+          : undefined;
+    const macEl = firstElement(nic, 'mac');
+    if (mac !== undefined) {
+      if (macEl) setAttr(macEl, 'address', mac);
+      else insertElementFirst(nic, newElement('mac', [['address', mac]]));
+    } else if (macEl) {
+      removeElement(nic, macEl);
+      warnings.push({
+        code: 'mac-removed',
+        path: `${path}/mac`,
+        message: `removed the template's MAC ${getAttr(macEl, 'address') ?? ''}: every instance would share it and two NICs with one MAC on a bridge steal each other's frames; libvirt generates one (give --mac or a deployment to keep it stable)`,
+      });
+    }
+    const index = bridged.indexOf(nic);
+    const bridge = index < 0 ? undefined : typeof rewrite.bridge === 'string' ? rewrite.bridge : bridges?.[index];
+    if (bridge === undefined) return;
+    if (getAttr(nic, 'type') === 'network') {
+      setAttr(nic, 'type', 'bridge');
+      warnings.push({ code: 'interface-type-changed', path, message: `<interface type='network'> made type='bridge' on bridge ${bridge}, as asked` });
+    }
+    let source = firstElement(nic, 'source');
+    if (!source) {
+      source = newElement('source');
+      insertElement(nic, source, firstElement(nic, 'mac'));
+    }
+    source.attrs = [['bridge', bridge], ...source.attrs.filter(([k]) => k !== 'bridge' && k !== 'network')];
+  });
+  return warnings;
+}
+
+function rewriteDisks(root: XmlElement, devices: XmlElement, rewrite: NativeRewrite, warnings: TemplateWarning[]): void {
+  const isoDisk = findIsoDisk(devices);
+  const disks = elements(devices, 'disk').filter((d) => d !== isoDisk && getAttr(d, 'device') !== 'cdrom' && getAttr(d, 'device') !== 'floppy');
+  if (rewrite.disks && rewrite.disks.length > disks.length) {
+    fail(`${rewrite.disks.length} disk paths given for ${disks.length} <disk device='disk'> elements`, '/domain/devices/disk');
+  }
+  rewrite.disks?.forEach((path, i) => setDiskSource(disks[i]!, path, `/domain/devices/disk[${elements(devices, 'disk').indexOf(disks[i]!) + 1}]`));
+  if (rewrite.iso === undefined) return;
+  if (isoDisk) {
+    setDiskSource(isoDisk, rewrite.iso, `/domain/devices/disk[${elements(devices, 'disk').indexOf(isoDisk) + 1}]`);
+    if (!elements(isoDisk, 'alias').length) insertElement(isoDisk, newElement('alias', [['name', CONTEXT_DISK_ALIAS]]));
+    return;
+  }
+  const mode = rewrite.isoMode ?? 'cdrom';
+  const bus = mode === 'disk' ? 'virtio' : cdromBus(archOf(root), machineOf(root));
+  const dev = freeTarget(bus, usedTargets(devices));
+  const disk = newElement('disk', [['type', 'file'], ['device', mode]]);
+  // Indent the new disk's children like those of the template's first disk, and its end tag like the disks.
+  const firstDisk = elements(devices, 'disk')[0];
+  const inner = firstDisk && childIndent(firstDisk);
+  for (const child of [
+    newElement('driver', [['name', 'qemu'], ['type', 'raw']]),
+    newElement('source', [['file', rewrite.iso]]),
+    newElement('target', [['dev', dev], ['bus', bus]]),
+    newElement('readonly'),
+    newElement('alias', [['name', CONTEXT_DISK_ALIAS]]),
+  ]) {
+    if (inner) disk.children.push({ kind: 'text', text: inner });
+    disk.children.push(child);
+  }
+  const outer = childIndent(devices);
+  if (inner && outer) disk.children.push({ kind: 'text', text: outer });
+  const lastDisk = elements(devices, 'disk').at(-1);
+  insertElement(devices, disk, lastDisk ?? firstElement(devices, 'emulator'));
+  warnings.push({
+    code: 'iso-attached',
+    path: `/domain/devices/disk[${elements(devices, 'disk').indexOf(disk) + 1}]`,
+    message: `the template has no cdrom: attached the context ISO ${rewrite.iso} as a read-only ${bus} ${mode} ${dev}`,
+  });
+}
