@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { diskCommand } from './commands/disk.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -13,5 +14,6 @@ export function createProgram(): Command {
     .version(version)
     .showHelpAfterError()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  program.addCommand(diskCommand());
   return program;
 }

@@ -24,3 +24,4 @@ export {
 } from './lib/inspect.js';
 export { sha256File, DEFAULT_HASH_CHUNK, type Sha256Options } from './lib/sha256.js';
 export { toQemuImgInfo, type QemuImgInfo } from './lib/qemu-info.js';
+export { parseQemuSize, formatQemuSize } from './lib/size.js';

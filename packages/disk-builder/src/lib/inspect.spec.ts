@@ -25,11 +25,11 @@ async function patch(path: string, edit: (view: DataView, bytes: Buffer) => void
 }
 
 describe('inspectImage', () => {
-  it('calls a file without magic raw, its virtual size its length', async () => {
+  it('calls a file without magic raw, its virtual size its length in whole sectors', async () => {
     await writeFile(join(dir, 'base.raw'), '');
     await truncate(join(dir, 'base.raw'), 64 * 2 ** 20 + 5);
     expect(await inspectImage(join(dir, 'base.raw'))).toEqual({
-      path: join(dir, 'base.raw'), format: 'raw', virtualSize: 64 * 2 ** 20 + 5, fileSize: 64 * 2 ** 20 + 5, allocatedSize: 0,
+      path: join(dir, 'base.raw'), format: 'raw', virtualSize: 64 * 2 ** 20 + 512, fileSize: 64 * 2 ** 20 + 5, allocatedSize: 0,
     });
   });
 

@@ -68,7 +68,8 @@ export async function inspectImage(path: string): Promise<ImageInfo> {
     const fileSize = st.size;
     const allocatedSize = st.blocks * 512;
     const first = await readAt(handle, 0, Math.min(fileSize, 4096), path);
-    if (detectImageFormat(first) === 'raw') return { path, format: 'raw', virtualSize: fileSize, fileSize, allocatedSize };
+    // QEMU's block layer counts whole 512-byte sectors: a raw file of 999 bytes is a 1024-byte disk.
+    if (detectImageFormat(first) === 'raw') return { path, format: 'raw', virtualSize: Math.ceil(fileSize / 512) * 512, fileSize, allocatedSize };
     // The whole first cluster: extensions and the backing file name live there ("Header extensions").
     const clusterBits = first.length >= 24 ? new DataView(first.buffer, first.byteOffset).getUint32(20) : 0;
     const clusterSize = clusterBits >= 9 && clusterBits <= 21 ? 2 ** clusterBits : 0;

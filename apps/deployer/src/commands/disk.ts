@@ -1,0 +1,202 @@
+/**
+ * `vmctx disk`: qcow2 overlays and image inspection with qemu-img's common flags, so that a pipeline can swap
+ * `qemu-img create -f qcow2 -F raw -b base.raw [-u] vm.qcow2 [SIZE]` for `vmctx disk create ...` and
+ * `qemu-img info [--output=json] [--backing-chain]` for `vmctx disk info ...`.
+ *
+ * Exit codes: 0 done, 1 failure (I/O), 2 bad usage or bad input (sizes, paths, unsafe or corrupt images).
+ * The disk-builder package is imported when a subcommand runs, to keep `vmctx` start-up lean.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import type { BackingFormat, ImageInfo } from '@vmctx/disk-builder';
+
+export interface DiskIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Ends the process after a usage error or a help display (commander has printed what to say). */
+  exit: (code: number) => never;
+}
+
+const defaultIo: DiskIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  exit: (code) => process.exit(code),
+};
+
+/** An error a subcommand ends with: `main` prints its message and exits with its code. */
+export class DiskCommandError extends Error {
+  override readonly name = 'DiskCommandError';
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+const usage = (message: string, code = 'USAGE') => new DiskCommandError(message, 2, code);
+
+/** DiskBuilderError codes that mean the machine failed rather than the input was bad. */
+const FAILURE_CODES = new Set(['WRITE_FAILED', 'READ_FAILED']);
+
+function asCommandError(error: unknown): unknown {
+  if (error instanceof Error && error.name === 'DiskBuilderError') {
+    const code = (error as Error & { code: string }).code;
+    return new DiskCommandError(`${error.message} [${code}]`, FAILURE_CODES.has(code) ? 1 : 2, code);
+  }
+  return error;
+}
+
+export function diskCommand(io: DiskIo = defaultIo): Command {
+  const setup = (cmd: Command): Command =>
+    cmd
+      .showHelpAfterError()
+      .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+      // Usage errors exit 2 (commander's default is 1); help and --version exit 0.
+      .exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? 0 : 2));
+
+  const disk = setup(new Command('disk')).description("qcow2 overlays and image inspection, with qemu-img's flags");
+
+  setup(disk.command('create'))
+    .description('write a qcow2 overlay on a backing file, byte for byte as qemu-img create')
+    .addOption(new Option('-f <fmt>', 'image format').choices(['qcow2']).default('qcow2'))
+    .addOption(new Option('-F <backing_fmt>', 'backing file format').choices(['raw', 'qcow2']))
+    .option('-b <backing_file>', 'backing file, written as given (a relative path is relative to FILE)')
+    .option('-u', 'unsafe: do not open the backing file (SIZE is then required)')
+    .option('-o <options>', 'comma-separated options: cluster_size=N (512 to 2M, a power of two)')
+    .option('-q', 'quiet: no "Formatting" line on stderr')
+    .argument('<filename>', 'the overlay to write')
+    .argument('[size]', 'virtual size: bytes or k, M, G, T, P, E (default: the backing file size)')
+    .action(async (filename: string, sizeText: string | undefined, opts: { f: string; F?: string; b?: string; u?: boolean; o?: string; q?: boolean }) => {
+      try {
+        await create(io, filename, sizeText, opts);
+      } catch (error) {
+        throw asCommandError(error);
+      }
+    });
+
+  setup(disk.command('info'))
+    .description('format, virtual size, backing file and features of an image (qemu-img info)')
+    .addOption(new Option('--output <format>', 'output format').choices(['human', 'json']).default('human'))
+    .option('--backing-chain', 'follow the backing chain as far as its files are present here')
+    .argument('<filename>')
+    .action(async (filename: string, opts: { output: 'human' | 'json'; backingChain?: boolean }) => {
+      try {
+        await info(io, filename, opts);
+      } catch (error) {
+        throw asCommandError(error);
+      }
+    });
+
+  setup(disk.command('sha256'))
+    .description('sha256 of image files, printed as sha256sum does')
+    .argument('<files...>')
+    .action(async (files: string[]) => {
+      try {
+        const { sha256File } = await import('@vmctx/disk-builder');
+        for (const file of files) io.stdout(`${await sha256File(file)}  ${file}\n`);
+      } catch (error) {
+        throw asCommandError(error);
+      }
+    });
+
+  return disk;
+}
+
+async function create(
+  io: DiskIo,
+  filename: string,
+  sizeText: string | undefined,
+  opts: { F?: string; b?: string; u?: boolean; o?: string; q?: boolean },
+): Promise<void> {
+  const db = await import('@vmctx/disk-builder');
+  if (opts.b === undefined) throw usage('disk create writes overlays only: give the backing file with -b');
+  if (opts.F === undefined) throw usage('give the backing file format with -F raw or -F qcow2 (QEMU refuses overlays without it)');
+  const backingFormat = opts.F as BackingFormat;
+
+  let clusterBits: number | undefined;
+  for (const item of (opts.o ?? '').split(',').filter((s) => s !== '')) {
+    const [key, value] = item.split('=', 2);
+    if (key !== 'cluster_size' || value === undefined) throw usage(`unsupported -o option '${item}' (only cluster_size=N)`);
+    const bytes = db.parseQemuSize(value);
+    const bits = Math.log2(bytes);
+    if (!Number.isInteger(bits) || bits < db.MIN_CLUSTER_BITS || bits > db.MAX_CLUSTER_BITS) {
+      throw usage(`cluster_size ${value} must be a power of two between 512 and 2M`, 'CLUSTER_SIZE_INVALID');
+    }
+    clusterBits = bits;
+  }
+
+  let virtualSize = sizeText === undefined ? undefined : db.parseQemuSize(sizeText);
+  if (opts.u) {
+    if (virtualSize === undefined) throw usage('with -u the backing file is not opened: give the SIZE', 'SIZE_REQUIRED');
+  } else {
+    // As qemu-img: open the backing file (relative to the overlay's folder), check it, take its size.
+    const local = db.localBackingPath(opts.b, filename);
+    const chain = await db.inspectChain(local).catch((error: { code?: string; message?: string }) => {
+      if (error.code === 'NOT_FOUND') {
+        throw usage(`backing file ${local} is not here; to write the overlay anyway give -u and the SIZE`, 'BACKING_NOT_FOUND');
+      }
+      throw error;
+    });
+    const base = chain.images[0]!;
+    if (base.format !== backingFormat) {
+      throw usage(`backing file ${local} is ${base.format}, not ${backingFormat} as -F says`, 'BACKING_FORMAT_MISMATCH');
+    }
+    virtualSize ??= base.virtualSize;
+  }
+
+  const created = await db.createOverlay({ path: filename, backingFile: opts.b, backingFormat, virtualSize: virtualSize!, ...(clusterBits !== undefined ? { clusterBits } : {}) });
+  if (!opts.q) {
+    io.stderr(
+      `Formatting '${filename}', fmt=qcow2 cluster_size=${created.clusterSize} extended_l2=off compression_type=zlib ` +
+        `size=${created.virtualSize} backing_file=${opts.b} backing_fmt=${backingFormat} lazy_refcounts=off refcount_bits=16\n`,
+    );
+  }
+}
+
+async function info(io: DiskIo, filename: string, opts: { output: 'human' | 'json'; backingChain?: boolean }): Promise<void> {
+  const db = await import('@vmctx/disk-builder');
+  let images: ImageInfo[];
+  if (opts.backingChain) {
+    const chain = await db.inspectChain(filename);
+    images = chain.images;
+    if (chain.missing) io.stderr(`vmctx disk info: backing file ${chain.missing.path} is not present here; the chain stops before it\n`);
+  } else {
+    images = [await db.inspectImage(filename)];
+  }
+  if (opts.output === 'json') {
+    const json = images.map(db.toQemuImgInfo);
+    io.stdout(`${JSON.stringify(opts.backingChain ? json : json[0], null, 4)}\n`);
+    return;
+  }
+  io.stdout(images.map((image) => humanInfo(image, db.formatQemuSize, db.localBackingPath)).join('\n'));
+}
+
+/** qemu-img info's human layout. */
+function humanInfo(image: ImageInfo, size: (n: number) => string, combine: (file: string, overlay: string) => string): string {
+  const lines = [
+    `image: ${image.path}`,
+    `file format: ${image.format}`,
+    `virtual size: ${size(image.virtualSize)} (${image.virtualSize} bytes)`,
+    `disk size: ${size(image.allocatedSize)}`,
+  ];
+  if (image.clusterSize !== undefined) lines.push(`cluster_size: ${image.clusterSize}`);
+  if (image.backing) {
+    let full = image.backing.file;
+    try {
+      full = combine(image.backing.file, image.path);
+    } catch {
+      // a protocol name: shown as recorded
+    }
+    lines.push(full === image.backing.file ? `backing file: ${full}` : `backing file: ${image.backing.file} (actual path: ${full})`);
+    if (image.backing.format !== undefined) lines.push(`backing file format: ${image.backing.format}`);
+  }
+  const q = image.qcow2;
+  if (q) {
+    lines.push('Format specific information:', `    compat: ${q.compat}`, `    compression type: ${q.compressionType}`);
+    if (q.version >= 3) lines.push(`    lazy refcounts: ${q.lazyRefcounts}`);
+    lines.push(`    refcount bits: ${q.refcountBits}`);
+    if (q.version >= 3) lines.push('    corrupt: false', `    extended l2: ${q.extendedL2}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

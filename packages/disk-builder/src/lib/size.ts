@@ -1,0 +1,36 @@
+/**
+ * Sizes as qemu-img reads and prints them.
+ *
+ * Reading (qemu_strtosz with bytes as the default unit): a decimal or 0x-hex number, an optional fraction,
+ * an optional suffix B, K, M, G, T, P, E (any case, powers of 1024). "1.5G" is 1610612736; a fraction of a
+ * byte ("1.5") is refused.
+ * Printing (QEMU's size_to_str): three significant digits and a binary unit, "1 GiB", "977 KiB", "512 B".
+ */
+import { DiskBuilderError } from './errors.js';
+
+const UNITS: Record<string, number> = { B: 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40, P: 2 ** 50, E: 2 ** 60 };
+
+export function parseQemuSize(text: string): number {
+  const bad = (why: string) =>
+    new DiskBuilderError('SIZE_INVALID', `invalid size '${text}': ${why}; use bytes or a k, M, G, T, P or E suffix (e.g. 20G, 1.5T)`);
+  const match = /^\s*(0[xX][0-9a-fA-F]+|\d+)(\.\d+)?\s*([bBkKmMgGtTpPeE])?$/.exec(text);
+  if (!match) throw bad('not a number with an optional unit');
+  const [, whole = '', fraction, unit = 'B'] = match;
+  const multiplier = UNITS[unit.toUpperCase()] ?? 1;
+  if (whole.toLowerCase().startsWith('0x') && fraction !== undefined) throw bad('a hexadecimal size has no fraction');
+  const base = Number(whole);
+  const part = fraction === undefined ? 0 : Number(`0${fraction}`);
+  if (multiplier === 1 && part !== 0) throw bad('a fraction of a byte');
+  const value = Math.floor(base * multiplier + part * multiplier);
+  if (!Number.isSafeInteger(value)) throw new DiskBuilderError('SIZE_TOO_LARGE', `size '${text}' is beyond 2^53 bytes`);
+  return value;
+}
+
+export function formatQemuSize(bytes: number): string {
+  const suffixes = ['', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei'];
+  // frexp(val / (1000/1024)) gives the binary exponent; switching unit once the integer part reaches 1000.
+  const exponent = bytes <= 0 ? 0 : Math.floor(Math.log2(bytes / (1000 / 1024))) + 1;
+  const i = Math.min(Math.max(Math.floor((exponent - 1) / 10), 0), suffixes.length - 1);
+  const value = bytes / 2 ** (i * 10);
+  return `${Number(value.toPrecision(3))} ${suffixes[i]}B`;
+}
