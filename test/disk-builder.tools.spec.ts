@@ -133,9 +133,10 @@ describe('inspect agrees with qemu-img info', () => {
   ];
   beforeAll(async () => {
     for (const [, args] of images) await qemuImg(...args);
+    await writeFile(join(dir, 'odd.raw'), Buffer.alloc(999, 1)); // not whole sectors
   });
 
-  it.each(images.map(([name]) => name))('%s', async (name) => {
+  it.each([...images.map(([name]) => name), 'odd.raw'])('%s', async (name) => {
     const theirs = JSON.parse(await qemuImg('info', '--output=json', join(dir, name))) as Record<string, unknown>;
     expect(toQemuImgInfo(await inspectImage(join(dir, name)))).toEqual(theirs);
   });

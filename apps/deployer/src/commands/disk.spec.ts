@@ -1,0 +1,139 @@
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { inspectImage, layoutOverlay, toQemuImgInfo } from '@vmctx/disk-builder';
+import { diskCommand, type DiskIo } from './disk.js';
+
+class Exit extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+let dir: string;
+let out: string;
+let err: string;
+const io: DiskIo = {
+  stdout: (t) => void (out += t),
+  stderr: (t) => void (err += t),
+  exit: (code) => {
+    throw new Exit(code);
+  },
+};
+const disk = (...args: string[]) => diskCommand(io).parseAsync(args, { from: 'user' });
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vmctx-disk-'));
+  out = '';
+  err = '';
+  await mkdir(join(dir, 'images'));
+  await writeFile(join(dir, 'images', 'base.raw'), '');
+  await truncate(join(dir, 'images', 'base.raw'), 64 * 2 ** 20);
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The bytes createOverlay's layout gives for these options. */
+function expected(backingFile: string, virtualSize: number, clusterBits?: number): Buffer {
+  const layout = layoutOverlay({ backingFile, backingFormat: 'raw', virtualSize, ...(clusterBits ? { clusterBits } : {}) });
+  const buf = Buffer.alloc(layout.length);
+  for (const run of layout.runs) buf.set(run.bytes, run.offset);
+  return buf;
+}
+
+describe('vmctx disk create', () => {
+  it('writes an overlay with -u and a size, says so on stderr, nothing on stdout', async () => {
+    const file = join(dir, 'vm.qcow2');
+    await disk('create', '-f', 'qcow2', '-F', 'raw', '-b', '/var/lib/vmctx/images/base.raw', '-u', file, '20G');
+    expect((await readFile(file)).equals(expected('/var/lib/vmctx/images/base.raw', 20 * 2 ** 30))).toBe(true);
+    expect(out).toBe('');
+    expect(err).toContain(`Formatting '${file}', fmt=qcow2 cluster_size=65536`);
+    expect(err).toContain('size=21474836480 backing_file=/var/lib/vmctx/images/base.raw backing_fmt=raw');
+  });
+
+  it('without -u opens the backing file relative to the overlay folder and takes its size', async () => {
+    await disk('create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', 'images/base.raw', join(dir, 'vm.qcow2'));
+    expect((await readFile(join(dir, 'vm.qcow2'))).equals(expected('images/base.raw', 64 * 2 ** 20))).toBe(true);
+    expect(err).toBe('');
+  });
+
+  it('takes the cluster size from -o cluster_size=', async () => {
+    await disk('create', '-q', '-F', 'raw', '-b', 'images/base.raw', '-o', 'cluster_size=4k', join(dir, 'vm.qcow2'), '1G');
+    expect((await inspectImage(join(dir, 'vm.qcow2'))).clusterSize).toBe(4096);
+  });
+
+  it.each([
+    ['no backing file', ['-F', 'raw', '-u', 'x.qcow2', '1G'], 'USAGE'],
+    ['no backing format', ['-b', 'images/base.raw', '-u', 'x.qcow2', '1G'], 'USAGE'],
+    ['-u without a size', ['-F', 'raw', '-b', 'images/base.raw', '-u', 'x.qcow2'], 'SIZE_REQUIRED'],
+    ['a missing backing file', ['-F', 'raw', '-b', 'images/nope.raw', 'x.qcow2'], 'BACKING_NOT_FOUND'],
+    ['a backing format that is not the file format', ['-F', 'qcow2', '-b', 'images/base.raw', 'x.qcow2'], 'BACKING_FORMAT_MISMATCH'],
+    ['a size qemu-img would not read', ['-F', 'raw', '-b', 'b', '-u', 'x.qcow2', '10x'], 'SIZE_INVALID'],
+    ['a size of zero', ['-F', 'raw', '-b', 'b', '-u', 'x.qcow2', '0'], 'SIZE_ZERO'],
+    ['a size beyond qcow2', ['-F', 'raw', '-b', 'b', '-u', 'x.qcow2', '3P'], 'SIZE_TOO_LARGE'],
+    ['a cluster size that is not a power of two', ['-F', 'raw', '-b', 'b', '-u', '-o', 'cluster_size=3000', 'x.qcow2', '1G'], 'CLUSTER_SIZE_INVALID'],
+    ['an unknown -o option', ['-F', 'raw', '-b', 'b', '-u', '-o', 'preallocation=full', 'x.qcow2', '1G'], 'USAGE'],
+    ['a backing path too long', ['-F', 'raw', '-b', 'a'.repeat(1024), '-u', 'x.qcow2', '1G'], 'BACKING_PATH_TOO_LONG'],
+  ])('refuses %s with exit code 2 and writes nothing', async (_what, args, code) => {
+    const argv = args.map((a) => (a === 'x.qcow2' ? join(dir, 'x.qcow2') : a));
+    await expect(disk('create', ...argv)).rejects.toMatchObject({ exitCode: 2, code });
+    expect(await readdir(dir)).toEqual(['images']);
+  });
+
+  it('leaves usage errors of the command line to commander, with exit code 2', async () => {
+    await expect(disk('create', '--frobnicate', 'x.qcow2')).rejects.toMatchObject({ exitCode: 2 });
+    expect(err).toMatch(/unknown option '--frobnicate'/);
+    await expect(disk('create', '-f', 'vmdk', '-F', 'raw', '-b', 'b', '-u', 'x', '1G')).rejects.toMatchObject({ exitCode: 2 });
+    expect(err).toMatch(/Allowed choices are qcow2/);
+  });
+});
+
+describe('vmctx disk info', () => {
+  beforeEach(async () => {
+    await disk('create', '-q', '-F', 'raw', '-b', 'images/base.raw', join(dir, 'vm.qcow2'), '1G');
+  });
+
+  it('prints qemu-img info JSON', async () => {
+    await disk('info', '--output=json', join(dir, 'vm.qcow2'));
+    expect(JSON.parse(out)).toEqual(toQemuImgInfo(await inspectImage(join(dir, 'vm.qcow2'))));
+    expect(JSON.parse(out)).toMatchObject({ format: 'qcow2', 'virtual-size': 2 ** 30, 'backing-filename': 'images/base.raw' });
+  });
+
+  it('prints the human layout of qemu-img info', async () => {
+    await disk('info', join(dir, 'vm.qcow2'));
+    expect(out).toContain('file format: qcow2\nvirtual size: 1 GiB (1073741824 bytes)\n');
+    expect(out).toContain(`backing file: images/base.raw (actual path: ${join(dir, 'images/base.raw')})\nbacking file format: raw\n`);
+    expect(out).toContain('    compat: 1.1\n');
+  });
+
+  it('follows the backing chain, and says on stderr where it stops', async () => {
+    await disk('info', '--output=json', '--backing-chain', join(dir, 'vm.qcow2'));
+    expect((JSON.parse(out) as Array<{ format: string }>).map((i) => i.format)).toEqual(['qcow2', 'raw']);
+    out = '';
+    await disk('create', '-q', '-F', 'raw', '-b', '/nowhere/base.raw', '-u', join(dir, 'far.qcow2'), '1G');
+    await disk('info', '--output=json', '--backing-chain', join(dir, 'far.qcow2'));
+    expect(JSON.parse(out)).toHaveLength(1);
+    expect(err).toContain('/nowhere/base.raw is not present here');
+  });
+
+  it('refuses a truncated image with exit code 2', async () => {
+    await writeFile(join(dir, 'cut.qcow2'), (await readFile(join(dir, 'vm.qcow2'))).subarray(0, 80));
+    await expect(disk('info', join(dir, 'cut.qcow2'))).rejects.toMatchObject({ exitCode: 2, code: 'TRUNCATED', message: expect.stringContaining('cut.qcow2') });
+  });
+});
+
+describe('vmctx disk sha256', () => {
+  it('prints digests as sha256sum does', async () => {
+    await writeFile(join(dir, 'a'), 'hello\n');
+    await disk('sha256', join(dir, 'a'), join(dir, 'images', 'base.raw'));
+    const zeros = createHash('sha256').update(Buffer.alloc(64 * 2 ** 20)).digest('hex');
+    expect(out).toBe(`5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03  ${join(dir, 'a')}\n${zeros}  ${join(dir, 'images', 'base.raw')}\n`);
+  });
+
+  it('fails with exit code 2 for a missing file', async () => {
+    await expect(disk('sha256', join(dir, 'nope'))).rejects.toMatchObject({ exitCode: 2, code: 'NOT_FOUND' });
+  });
+});
