@@ -17,24 +17,28 @@ need_root() { [ "$(id -u)" = 0 ] || die "the lab needs root (network namespaces,
 # pid_alive PIDFILE EXPECTED-COMMAND: true when the recorded process runs and is the command we started
 # (a recycled pid belonging to something else is never touched).
 pid_alive() {
-  local file=$1 want=$2 pid
-  [ -s "$file" ] || return 1
-  pid=$(tr -dc '0-9' <"$file")
+  local pid; pid=$(recorded_pid "$1")
   [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
-  tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$want"
+  tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2"
 }
+
+# The pid in a pid file, or nothing (daemons remove their own pid file as they exit).
+recorded_pid() { tr -dc '0-9' 2>/dev/null <"$1" || true; }
 
 # stop_pid PIDFILE EXPECTED-COMMAND: TERM, wait up to 5 s, then KILL; only the recorded process.
 stop_pid() {
   local file=$1 want=$2 pid i
+  pid=$(recorded_pid "$file")
   if pid_alive "$file" "$want"; then
-    pid=$(tr -dc '0-9' <"$file")
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 50); do pid_alive "$file" "$want" || break; sleep 0.1; done
-    pid_alive "$file" "$want" && kill -KILL "$pid" 2>/dev/null || true
+    for i in $(seq 50); do running "$pid" || break; sleep 0.1; done
+    running "$pid" && kill -KILL "$pid" 2>/dev/null || true
   fi
   rm -f "$file"
 }
+
+# running PID: the process exists and is not a zombie waiting for its parent.
+running() { [ -d "/proc/$1" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 
 # detach LOG CMD...: start a daemon in its own session with no tie to our stdin/stdout, so that no test
 # runner waits on an open pipe; prints its pid.

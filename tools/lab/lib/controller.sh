@@ -44,7 +44,8 @@ lc_down() {
     lc_exec "$name" sh -c 'for d in $(virsh -q list --name 2>/dev/null); do virsh destroy "$d" >/dev/null 2>&1; done' || true
   fi
   while read -r pidfile cmd; do
-    pid_alive "$pidfile" "$cmd" && ours+=("$(tr -dc '0-9' <"$pidfile")")
+    pid=$(recorded_pid "$pidfile")
+    pid_alive "$pidfile" "$cmd" && ours+=("$pid")
     stop_pid "$pidfile" "$cmd"
   done < <(lc_processes "$name")
   # qemu processes that libvirtd started for this controller's guests (their pid files are in its run/).
@@ -55,8 +56,8 @@ lc_down() {
     ip netns del "$name"
   fi
   for pid in "${ours[@]}"; do
-    for _ in $(seq 20); do [ -d "/proc/$pid" ] && [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ] || break; sleep 0.1; done
-    if [ -d "/proc/$pid" ] && [ "$(cut -d' ' -f3 "/proc/$pid/stat" 2>/dev/null)" != Z ]; then
+    for _ in $(seq 20); do running "$pid" || break; sleep 0.1; done
+    if running "$pid"; then
       die "$name: process $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline")) survived lab down"
     fi
   done
@@ -67,7 +68,7 @@ lc_down() {
 # Run a command inside a running controller (both of its namespaces), as its sshd sessions do.
 lc_exec() {
   local name=$1; shift
-  local pid; pid=$(tr -dc '0-9' <"$(lc_dir "$name")/pids/sshd")
+  local pid; pid=$(recorded_pid "$(lc_dir "$name")/pids/sshd")
   nsenter -t "$pid" -m -n -- "$@"
 }
 
