@@ -121,6 +121,8 @@ export interface GuestOptions {
   iso?: string;
   /** How the ISO is attached: a cdrom on ide (`/dev/sr0` in the guest, default) or a read-only virtio disk. */
   isoAs?: 'ide-cdrom' | 'virtio-disk';
+  /** More images on the controller, attached as read-only virtio disks `/dev/vdc`, `/dev/vdd`, ... */
+  extraDisks?: string[];
   /** Appended to the kernel command line (e.g. `lab.inspect lab.poweroff`). */
   cmdline?: string;
   mac?: string;
@@ -155,6 +157,16 @@ export function referenceDomainXml(env: LabEnv, lc: LabController, options: Gues
       readonly: {},
     });
   }
+  (options.extraDisks ?? []).forEach((path, i) => {
+    disks.push({
+      '@type': 'file',
+      '@device': 'disk',
+      driver: { '@name': 'qemu', '@type': 'raw' },
+      source: { '@file': path },
+      target: { '@dev': `vd${String.fromCharCode(99 + i)}`, '@bus': 'virtio' },
+      readonly: {},
+    });
+  });
   const domain = {
     domain: {
       '@type': 'qemu',
@@ -253,6 +265,25 @@ export async function bootGuest(
 export function makeBaseImage(rootfsDir: string, outPath: string, size = '64M'): void {
   execFileSync('truncate', ['-s', size, outPath]);
   execFileSync('mke2fs', ['-q', '-F', '-t', 'ext4', '-E', 'root_owner=0:0', '-d', rootfsDir, outPath]);
+}
+
+/**
+ * Reads a file from an ext4 guest disk image on this machine (a qcow2 overlay is flattened with qemu-img
+ * first, its backing file resolved as QEMU does): the way to check what a guest wrote after it shut down.
+ */
+export function readGuestFile(image: string, pathInGuest: string, format: 'qcow2' | 'raw' = 'qcow2'): string {
+  let raw = image;
+  let tmp: string | undefined;
+  if (format === 'qcow2') {
+    tmp = `${image}.flat-${process.pid}.raw`;
+    execFileSync('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', image, tmp]);
+    raw = tmp;
+  }
+  try {
+    return execFileSync('debugfs', ['-R', `cat ${pathInGuest}`, raw], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } finally {
+    if (tmp) execFileSync('rm', ['-f', tmp]);
+  }
 }
 
 /** One ping from inside the controller's namespace (through its sshd, which lives there). */
