@@ -87,7 +87,10 @@ export function parseNativeTemplate(xml: string, source = 'template'): XmlElemen
 /** Reads, repairs and rewrites a native template for one instance. */
 export function importNativeTemplate(xml: string, rewrite: NativeRewrite = {}, source = 'template'): ImportedTemplate {
   const tree = parseNativeTemplate(xml, source);
-  const warnings = [...repairTemplate(tree, rewrite.isoMode), ...rewriteTemplate(tree, rewrite)];
+  // Found before the repairs, which may turn a virtio cdrom into a disk.
+  const devices = firstElement(tree, 'devices');
+  const isoDisk = devices && findIsoDisk(devices);
+  const warnings = [...repairTemplate(tree, rewrite.isoMode), ...rewriteTemplate(tree, rewrite, isoDisk)];
   return { xml: serializeXml(tree), tree, warnings };
 }
 
@@ -197,8 +200,11 @@ function setDiskSource(disk: XmlElement, path: string, where: string): void {
   source.attrs.unshift([attr, path]);
 }
 
-/** Applies `rewrite` to `root` in place. */
-export function rewriteTemplate(root: XmlElement, rewrite: NativeRewrite): TemplateWarning[] {
+/**
+ * Applies `rewrite` to `root` in place. `isoDisk` is the context ISO's disk (by default the one with our
+ * alias, else the first cdrom).
+ */
+export function rewriteTemplate(root: XmlElement, rewrite: NativeRewrite, isoDisk?: XmlElement): TemplateWarning[] {
   const warnings: TemplateWarning[] = [];
   check(rewrite);
   if (rewrite.domainType) setAttr(root, 'type', rewrite.domainType);
@@ -239,7 +245,7 @@ export function rewriteTemplate(root: XmlElement, rewrite: NativeRewrite): Templ
   }
 
   warnings.push(...rewriteInterfaces(devices, rewrite, needName));
-  rewriteDisks(root, devices, rewrite, warnings);
+  rewriteDisks(root, devices, rewrite, warnings, isoDisk ?? findIsoDisk(devices));
   return warnings;
 }
 
@@ -306,8 +312,7 @@ function rewriteInterfaces(devices: XmlElement, rewrite: NativeRewrite, needName
   return warnings;
 }
 
-function rewriteDisks(root: XmlElement, devices: XmlElement, rewrite: NativeRewrite, warnings: TemplateWarning[]): void {
-  const isoDisk = findIsoDisk(devices);
+function rewriteDisks(root: XmlElement, devices: XmlElement, rewrite: NativeRewrite, warnings: TemplateWarning[], isoDisk: XmlElement | undefined): void {
   const disks = elements(devices, 'disk').filter((d) => d !== isoDisk && getAttr(d, 'device') !== 'cdrom' && getAttr(d, 'device') !== 'floppy');
   if (rewrite.disks && rewrite.disks.length > disks.length) {
     fail(`${rewrite.disks.length} disk paths given for ${disks.length} <disk device='disk'> elements`, '/domain/devices/disk');

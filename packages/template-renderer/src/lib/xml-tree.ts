@@ -34,6 +34,14 @@ const CHILD_KEY = '$$';
 const TEXT_KEY = '#text';
 const TEXT_NODE = '__text__';
 
+interface SaxParser {
+  ondoctype: (doctype: string) => void;
+  onopentag: (node: unknown) => void;
+  onclosetag: (name: string) => void;
+  write(text: string): SaxParser;
+  close(): SaxParser;
+}
+
 interface Xml2jsNode {
   '#name': string;
   [ATTR_KEY]?: Record<string, string>;
@@ -79,19 +87,41 @@ export function parseXml(text: string, source = 'template'): XmlElement {
     childkey: CHILD_KEY,
     charkey: TEXT_KEY,
   });
+  if (text.trim() === '') throw new TemplateError('TEMPLATE_MALFORMED_XML', `${source} is empty`);
+  // We drive xml2js's sax parser ourselves (parseString resets it at the first root's end, so whatever
+  // follows the root would go unchecked), and watch it for a DOCTYPE and for a second root element.
+  const sax = (parser as unknown as { saxParser: SaxParser }).saxParser;
   let doctype = false;
-  // sax does not expand entities declared in a DTD (it fails on them), but we say why instead of "Invalid entity".
-  (parser as unknown as { saxParser: { ondoctype: () => void } }).saxParser.ondoctype = () => {
+  let depth = 0;
+  let roots = 0;
+  sax.ondoctype = () => {
+    // sax does not expand entities declared in a DTD (it fails on them), but we say why instead of "Invalid entity".
     doctype = true;
   };
-  let root: Xml2jsNode | null | undefined;
+  const onopentag = sax.onopentag.bind(sax);
+  const onclosetag = sax.onclosetag.bind(sax);
+  sax.onopentag = (node) => {
+    if (depth === 0) roots += 1;
+    depth += 1;
+    onopentag(node);
+  };
+  sax.onclosetag = (name) => {
+    depth -= 1;
+    onclosetag(name);
+  };
+  let root: Xml2jsNode | undefined;
   let failure: Error | undefined;
-  parser.parseString(text, (err: Error | null, result: Xml2jsNode | null) => {
-    // xml2js may call back twice (an error after the end); keep the first outcome.
-    if (root !== undefined || failure) return;
-    if (err) failure = err;
-    else root = result;
+  parser.on('end', (result: Xml2jsNode) => {
+    root ??= result;
   });
+  parser.on('error', (error: Error) => {
+    failure ??= error;
+  });
+  try {
+    sax.write(text.replace(/^\uFEFF/, '')).close();
+  } catch (error) {
+    failure ??= error as Error;
+  }
   if (doctype) {
     throw new TemplateError(
       'TEMPLATE_FORBIDDEN_DTD',
@@ -102,7 +132,8 @@ export function parseXml(text: string, source = 'template'): XmlElement {
     const where = failure.message.replace(/\s+/g, ' ').trim();
     throw new TemplateError('TEMPLATE_MALFORMED_XML', `${source} is not well-formed XML: ${where}`);
   }
-  if (!root) throw new TemplateError('TEMPLATE_MALFORMED_XML', `${source} is empty`);
+  if (roots > 1) throw new TemplateError('TEMPLATE_MALFORMED_XML', `${source} is not well-formed XML: it has ${roots} root elements`);
+  if (!root) throw new TemplateError('TEMPLATE_MALFORMED_XML', `${source} is not well-formed XML: no root element`);
   return toTree(root, 1, source, '');
 }
 
