@@ -1,21 +1,41 @@
 #!/usr/bin/env bash
 # `npm test`: set up, run every unit test, then the end-to-end suites with the lab up, and the lab down
-# afterwards whatever happened.
-set -euo pipefail
+# afterwards whatever happened. Ends with one line "tests: N passed, N failed" summed over all suites.
+set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-export NX_DAEMON=false NX_NO_CLOUD=true
+export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false FORCE_COLOR=0 NO_COLOR=1
 
 start=$(date +%s)
-bash tools/setup/setup.sh
-echo "[test] setup took $(( $(date +%s) - start )) s" >&2
+bash tools/setup/setup.sh || { echo "[test] set-up failed" >&2; exit 1; }
+echo "[test] set-up took $(( $(date +%s) - start )) s" >&2
 
-npx nx run-many -t test --outputStyle=stream
-
+log=$(mktemp /tmp/vmctx-test.XXXXXX.log)
 lab=tools/lab/lab
-if [ -x "$lab" ]; then
-  trap '"$lab" down || true' EXIT
-  "$lab" up 2
+cleanup() {
+  "$lab" down || { echo "[test] lab down left something behind" >&2; status=1; }
+  rm -f "$log"
+}
+status=0
+trap 'cleanup; exit $status' EXIT
+trap 'status=130; exit' INT TERM
+
+npx nx run-many -t test --outputStyle=stream 2>&1 | tee -a "$log" || status=1
+unit_done=$(date +%s)
+
+if "$lab" up 2; then
+  lab_up=$(date +%s)
+  echo "[test] lab up took $(( lab_up - unit_done )) s" >&2
+  npx nx run e2e:e2e --outputStyle=stream 2>&1 | tee -a "$log" || status=1
+else
+  echo "[test] the lab did not come up; end-to-end suites not run" >&2
+  status=1
 fi
-npx nx run e2e:e2e --outputStyle=stream
 echo "[test] all tests took $(( $(date +%s) - start )) s" >&2
+
+# Vitest prints "Tests  M failed | N passed (T)" per run; sum them for CI's closing line.
+count() { grep -E '^\S*:? *Tests +[0-9]' "$log" | grep -oE "[0-9]+ $1" | awk '{s += $1} END {print s + 0}'; }
+passed=$(count passed)
+failed=$(count failed)
+echo "tests: $passed passed, $failed failed"
+((failed == 0)) || status=1
