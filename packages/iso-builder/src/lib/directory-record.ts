@@ -17,8 +17,15 @@ export interface DirectoryRecord {
   size: number;
   date: number;
   flags: number;
-  identifier: Buffer;
-  systemUse: Buffer;
+  /** Bytes, or text written as latin1 (ISO 9660 d-characters) or UTF-16 big-endian (Joliet). */
+  identifier: Buffer | { text: string; encoding: 'latin1' | 'ucs2' };
+  /** Bytes, or the length of System Use entries the caller writes at the returned offset. */
+  systemUse: Buffer | number;
+}
+
+function identifierLength(identifier: DirectoryRecord['identifier']): number {
+  if (Buffer.isBuffer(identifier)) return identifier.length;
+  return identifier.encoding === 'latin1' ? identifier.text.length : identifier.text.length * 2;
 }
 
 /** ECMA-119 9.1.12: a padding byte follows an identifier of even length, so that System Use starts even. */
@@ -36,9 +43,14 @@ export function recordLength(identifierLength: number, systemUseLength: number):
   return length + (length % 2); // 9.1.13: the record has an even length
 }
 
+/**
+ * Writes a record into `buf`, which must be zeroed there (padding bytes are not written). Returns the offset
+ * of the System Use field.
+ */
 export function writeDirectoryRecord(buf: Buffer, offset: number, record: DirectoryRecord): number {
-  const length = recordLength(record.identifier.length, record.systemUse.length);
-  buf.fill(0, offset, offset + length);
+  const idLength = identifierLength(record.identifier);
+  const suaLength = typeof record.systemUse === 'number' ? record.systemUse : record.systemUse.length;
+  const length = recordLength(idLength, suaLength);
   buf[offset] = length; // 9.1.1 length of directory record
   buf[offset + 1] = 0; // 9.1.2 extended attribute record length
   writeBoth32(buf, offset + 2, record.extent); // 9.1.3 location of extent
@@ -48,10 +60,14 @@ export function writeDirectoryRecord(buf: Buffer, offset: number, record: Direct
   buf[offset + 26] = 0; // 9.1.7 file unit size (not interleaved)
   buf[offset + 27] = 0; // 9.1.8 interleave gap size
   writeBoth16(buf, offset + 28, 1); // 9.1.9 volume sequence number
-  buf[offset + 32] = record.identifier.length; // 9.1.10 length of file identifier
-  record.identifier.copy(buf, offset + 33); // 9.1.11 file identifier (9.1.12 padding stays zero)
-  record.systemUse.copy(buf, offset + RECORD_HEADER + identifierField(record.identifier.length)); // 9.1.13 system use
-  return length;
+  buf[offset + 32] = idLength; // 9.1.10 length of file identifier
+  const id = record.identifier; // 9.1.11 file identifier (9.1.12 padding stays zero)
+  if (Buffer.isBuffer(id)) id.copy(buf, offset + 33);
+  else if (id.encoding === 'latin1') buf.write(id.text, offset + 33, 'latin1');
+  else for (let i = 0; i < id.text.length; i++) buf.writeUInt16BE(id.text.charCodeAt(i), offset + 33 + 2 * i);
+  const sua = offset + RECORD_HEADER + identifierField(idLength); // 9.1.13 system use
+  if (typeof record.systemUse !== 'number') record.systemUse.copy(buf, sua);
+  return sua;
 }
 
 /** Sector-aware placement: offsets of records of the given lengths, and the directory's size in bytes. */

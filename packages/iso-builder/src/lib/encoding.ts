@@ -35,16 +35,23 @@ const MIN_SHORT_DATE = Date.UTC(1900, 0, 1) / 1000;
 const MAX_SHORT_DATE = Date.UTC(2155, 11, 31, 23, 59, 59) / 1000;
 
 /** ECMA-119 9.1.5: recording date and time, 7 bytes (years since 1900, month, day, hour, minute, second, GMT offset). */
+let lastShortDate = NaN;
+const lastShortBytes = Buffer.alloc(7);
+
 export function writeShortDate(buf: Buffer, offset: number, epochSeconds: number): void {
-  const t = Math.min(Math.max(epochSeconds, MIN_SHORT_DATE), MAX_SHORT_DATE);
-  const p = utcParts(t);
-  buf[offset] = p.year - 1900;
-  buf[offset + 1] = p.month;
-  buf[offset + 2] = p.day;
-  buf[offset + 3] = p.hour;
-  buf[offset + 4] = p.minute;
-  buf[offset + 5] = p.second;
-  buf[offset + 6] = 0; // offset from GMT in 15-minute units: UTC
+  // Most dates of an image are equal (one epoch, or files from one checkout): convert each value once.
+  if (epochSeconds !== lastShortDate) {
+    const p = utcParts(Math.min(Math.max(epochSeconds, MIN_SHORT_DATE), MAX_SHORT_DATE));
+    lastShortBytes[0] = p.year - 1900;
+    lastShortBytes[1] = p.month;
+    lastShortBytes[2] = p.day;
+    lastShortBytes[3] = p.hour;
+    lastShortBytes[4] = p.minute;
+    lastShortBytes[5] = p.second;
+    lastShortBytes[6] = 0; // offset from GMT in 15-minute units: UTC
+    lastShortDate = epochSeconds;
+  }
+  lastShortBytes.copy(buf, offset);
 }
 
 const MAX_LONG_DATE = Date.UTC(9999, 11, 31, 23, 59, 59) / 1000;

@@ -10,9 +10,9 @@
  */
 import { SECTOR_SIZE, sectorsFor } from './encoding.js';
 import { primaryVolumeDescriptor, jolietVolumeDescriptor, terminatorDescriptor, type VolumeFields } from './descriptors.js';
-import { FLAG_DIRECTORY, FLAG_MULTI_EXTENT, placeRecords, recordLength, systemUseRoom, writeDirectoryRecord } from './directory-record.js';
+import { FLAG_DIRECTORY, FLAG_MULTI_EXTENT, placeRecords, recordLength, systemUseRoom, writeDirectoryRecord, type DirectoryRecord } from './directory-record.js';
 import { compareJolietNames, jolietIdentifier, jolietName, resolveJolietCollisions } from './joliet.js';
-import { compareIsoNames, isoName, resolveIsoCollisions } from './names.js';
+import { isoName, isoSortKey, resolveIsoCollisions } from './names.js';
 import { buildPathTable, pathTableSize, type PathTableEntry } from './path-table.js';
 import {
   areaBytes,
@@ -21,6 +21,8 @@ import {
   inlineBytes,
   nmEntries,
   packSystemUse,
+  plainEntriesLength,
+  writePlainEntries,
   pxEntry,
   rrEntry,
   RR_NM,
@@ -94,7 +96,15 @@ interface Entry {
   /** First sector of the file data (files, symlinks) or of the primary directory. */
   extent: number;
   dir?: Dir;
-  sua?: PackedSystemUse[];
+  /**
+   * Rock Ridge entries that need continuation areas, kept from layout to rendering. Entries that fit in
+   * their record are not kept: they are built again when the record is written, so that a tree of many
+   * files holds a few numbers per file rather than several small buffers.
+   */
+  sua?: PackedSystemUse;
+  /** Length of RR+NM+PX+TF when they fit the record and are written directly; 0 when `sua` is used. */
+  plainLength: number;
+  nameBytes: number;
 }
 
 interface Dir {
@@ -127,8 +137,12 @@ export function extentSizes(size: number): number[] {
   return parts;
 }
 
-function byRealName(a: Entry, b: Entry): number {
-  return Buffer.compare(Buffer.from(a.name, 'utf8'), Buffer.from(b.name, 'utf8'));
+function sortBy<T>(items: T[], key: (item: T) => string | Buffer): T[] {
+  const keyed = items.map((item) => ({ item, key: key(item) }));
+  keyed.sort((a, b) =>
+    typeof a.key === 'string' ? (a.key < (b.key as string) ? -1 : a.key > (b.key as string) ? 1 : 0) : Buffer.compare(a.key, b.key as Buffer),
+  );
+  return keyed.map((k) => k.item);
 }
 
 function buildDirs(root: DirectoryNode, options: LayoutOptions): Dir[] {
@@ -167,6 +181,8 @@ function buildDirs(root: DirectoryNode, options: LayoutOptions): Dir[] {
         name: child.name,
         isDirectory,
         extent: 0,
+        plainLength: 0,
+        nameBytes: Buffer.byteLength(child.name, 'utf8'),
       };
       dir.children.push(childEntry);
       if (child.kind === 'directory') {
@@ -185,6 +201,8 @@ function buildDirs(root: DirectoryNode, options: LayoutOptions): Dir[] {
     name: '',
     isDirectory: true,
     extent: 0,
+    plainLength: 0,
+    nameBytes: 0,
   };
   visit(root, rootEntry, null, 1);
   if (tooDeep.length > 0 && options.deepDirectories === 'error') {
@@ -220,10 +238,11 @@ function linksOf(entry: Entry): number {
 
 function sortAndName(dirs: Dir[]): void {
   for (const dir of dirs) {
-    const byName = [...dir.children].sort(byRealName);
+    // Collisions are resolved in the order of the real names' UTF-8 bytes, whatever order they came in.
+    const byName = sortBy(dir.children, (e) => Buffer.from(e.name, 'utf8'));
     resolveIsoCollisions(byName);
     resolveJolietCollisions(byName);
-    dir.isoOrder = [...dir.children].sort((a, b) => compareIsoNames(a.isoName, b.isoName));
+    dir.isoOrder = sortBy(dir.children, (e) => isoSortKey(e.isoName));
     dir.jolietOrder = [...dir.children].sort((a, b) => compareJolietNames(a.jolietName, b.jolietName));
   }
 }
@@ -244,11 +263,19 @@ function primaryRecordLengths(dir: Dir): number[] {
   const lengths = [suaRecordLength(1, dir.dotSua), suaRecordLength(1, dir.dotDotSua)];
   for (const child of dir.isoOrder) {
     const idLength = child.isoName.length;
-    const packed = packSystemUse(rrFor(child, linksOf(child), child.name), systemUseRoom(idLength));
+    const plain = plainEntriesLength(child.nameBytes);
+    let recordSize: number;
+    if (child.node.kind !== 'symlink' && plain <= systemUseRoom(idLength)) {
+      // The common case: written straight into the directory when it is rendered, nothing kept.
+      child.plainLength = plain;
+      recordSize = recordLength(idLength, plain);
+    } else {
+      child.sua = packSystemUse(rrFor(child, linksOf(child), child.name), systemUseRoom(idLength));
+      recordSize = suaRecordLength(idLength, child.sua);
+    }
     const parts = child.isDirectory ? 1 : extentSizes(fileSize(child)).length;
     // Every part of a multi-extent file carries the same entries (Linux takes the name from the last part).
-    child.sua = Array.from({ length: parts }, () => packed);
-    for (let i = 0; i < parts; i++) lengths.push(suaRecordLength(idLength, packed));
+    for (let i = 0; i < parts; i++) lengths.push(recordSize);
   }
   return lengths;
 }
@@ -321,7 +348,6 @@ export function computeLayout(root: DirectoryNode, options: LayoutOptions): Layo
 
   // Continuation areas, packed one after the other; an area never crosses a sector.
   let areaOffset = 0;
-  const areaStart = cursor;
   const place = (packed: PackedSystemUse, into: Map<PackedSystemUse, AreaLocation[]>): void => {
     if (packed.areas.length === 0 || into.has(packed)) return;
     const locations: AreaLocation[] = [];
@@ -339,10 +365,9 @@ export function computeLayout(root: DirectoryNode, options: LayoutOptions): Layo
   for (const dir of isoDirs) {
     place(dir.dotSua, dir.areaLocations);
     place(dir.dotDotSua, dir.areaLocations);
-    for (const child of dir.isoOrder) for (const packed of child.sua ?? []) place(packed, dir.areaLocations);
+    for (const child of dir.isoOrder) if (child.sua) place(child.sua, dir.areaLocations);
   }
   if (areaOffset > 0) cursor++;
-  const areaEnd = cursor;
 
   for (const dir of jolietDirs) {
     dir.jolietExtent = cursor;
@@ -385,7 +410,6 @@ export function computeLayout(root: DirectoryNode, options: LayoutOptions): Layo
       locations.forEach((loc, i) => areaBytes(packed, i, locations).copy(metadata, loc.sector * SECTOR_SIZE + loc.offset));
     }
   }
-  if (areaEnd < areaStart) throw new Error('continuation areas out of order');
 
   const rootRecord = (extent: number, size: number): Buffer => {
     const buf = Buffer.alloc(34);
@@ -434,29 +458,36 @@ function renderPrimaryDirectory(metadata: Buffer, dir: Dir, offsets: number[]): 
   const parent = dir.parent ?? dir;
   const locate = (packed: PackedSystemUse): AreaLocation[] => dir.areaLocations.get(packed) ?? [];
   let i = 0;
-  const put = (extent: number, size: number, date: number, flags: number, identifier: Buffer, packed: PackedSystemUse): void => {
-    writeDirectoryRecord(metadata, base + (offsets[i++] as number), { extent, size, date, flags, identifier, systemUse: inlineBytes(packed, locate(packed)) });
+  const put = (extent: number, size: number, date: number, flags: number, identifier: DirectoryRecord['identifier'], packed: PackedSystemUse | Entry): void => {
+    const at = base + (offsets[i++] as number);
+    if ('inline' in packed) {
+      writeDirectoryRecord(metadata, at, { extent, size, date, flags, identifier, systemUse: inlineBytes(packed, locate(packed)) });
+      return;
+    }
+    const sua = writeDirectoryRecord(metadata, at, { extent, size, date, flags, identifier, systemUse: packed.plainLength });
+    const a = packed.attrs;
+    writePlainEntries(metadata, sua, packed.name, packed.nameBytes, typeBits(packed.node) | a.mode, linksOf(packed), a.uid, a.gid, a);
   };
   put(dir.entry.extent, dir.isoSize, dir.entry.attrs.mtime, FLAG_DIRECTORY, Buffer.from([0]), dir.dotSua); // 6.8.2.2 "." entry
   put(parent.entry.extent, parent.isoSize, parent.entry.attrs.mtime, FLAG_DIRECTORY, Buffer.from([1]), dir.dotDotSua); // ".." entry
   for (const child of dir.isoOrder) {
-    const identifier = Buffer.from(child.isoName, 'latin1');
-    recordsOf(child, false).forEach((r, part) => put(r.extent, r.size, child.attrs.mtime, r.flags, identifier, (child.sua ?? [])[part] as PackedSystemUse));
+    const identifier = { text: child.isoName, encoding: 'latin1' as const };
+    const packed = child.sua ?? child;
+    for (const r of recordsOf(child, false)) put(r.extent, r.size, child.attrs.mtime, r.flags, identifier, packed);
   }
 }
 
 function renderJolietDirectory(metadata: Buffer, dir: Dir, offsets: number[]): void {
   const base = dir.jolietExtent * SECTOR_SIZE;
   const parent = dir.parent ?? dir;
-  const empty = Buffer.alloc(0);
   let i = 0;
-  const put = (extent: number, size: number, date: number, flags: number, identifier: Buffer): void => {
-    writeDirectoryRecord(metadata, base + (offsets[i++] as number), { extent, size, date, flags, identifier, systemUse: empty });
+  const put = (extent: number, size: number, date: number, flags: number, identifier: DirectoryRecord['identifier']): void => {
+    writeDirectoryRecord(metadata, base + (offsets[i++] as number), { extent, size, date, flags, identifier, systemUse: 0 });
   };
   put(dir.jolietExtent, dir.jolietSize, dir.entry.attrs.mtime, FLAG_DIRECTORY, Buffer.from([0]));
   put(parent.jolietExtent, parent.jolietSize, parent.entry.attrs.mtime, FLAG_DIRECTORY, Buffer.from([1]));
   for (const child of dir.jolietOrder) {
-    const identifier = jolietIdentifier(child.jolietName);
+    const identifier = { text: child.jolietName, encoding: 'ucs2' as const };
     for (const r of recordsOf(child, true)) put(r.extent, r.size, child.attrs.mtime, r.flags, identifier);
   }
 }

@@ -100,13 +100,16 @@ const BASE36 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
  */
 export function resolveIsoCollisions<T extends { isoName: string; isDirectory: boolean; path: string }>(entries: T[]): void {
   const used = new Map<string, T>();
+  // Names once used stay used (a renamed holder's name passes straight to the newcomer), so the search for a
+  // free NNN can resume where the previous one for the same stem stopped: same result, no quadratic scan.
+  const resume = new Map<string, number>();
   for (const entry of entries) {
     const holder = used.get(entry.isoName);
     if (holder === undefined) {
       used.set(entry.isoName, entry);
       continue;
     }
-    const fresh = freeName(entry.isoName, entry.isDirectory, used, entry.path, holder.path);
+    const fresh = freeName(entry.isoName, entry.isDirectory, used, resume, entry.path, holder.path);
     used.delete(holder.isoName);
     holder.isoName = fresh;
     used.set(fresh, holder);
@@ -114,7 +117,9 @@ export function resolveIsoCollisions<T extends { isoName: string; isDirectory: b
   }
 }
 
-function freeName(name: string, isDirectory: boolean, used: Map<string, unknown>, path: string, otherPath: string): string {
+const CANDIDATES = 36 * 36 * 36;
+
+function freeName(name: string, isDirectory: boolean, used: Map<string, unknown>, resume: Map<string, number>, path: string, otherPath: string): string {
   let root = name;
   let ext = '';
   let dot = root.indexOf('.');
@@ -130,15 +135,16 @@ function freeName(name: string, isDirectory: boolean, used: Map<string, unknown>
   if (semicolon >= 0) ext = ext.slice(0, semicolon);
   if (root.length > 5) root = root.slice(0, 5);
   const version = isDirectory ? '' : ';1';
-  for (const a of BASE36) {
-    for (const b of BASE36) {
-      for (const c of BASE36) {
-        const candidate = `${root}${a}${b}${c}${ext}${version}`;
-        if (!used.has(candidate)) return candidate;
-      }
+  const key = `${root}/${ext}/${version}`;
+  for (let n = resume.get(key) ?? 0; n < CANDIDATES; n++) {
+    const digits = (BASE36[Math.floor(n / 1296)] as string) + (BASE36[Math.floor(n / 36) % 36] as string) + (BASE36[n % 36] as string);
+    const candidate = `${root}${digits}${ext}${version}`;
+    if (!used.has(candidate)) {
+      resume.set(key, n + 1);
+      return candidate;
     }
   }
-  throw new IsoNameError(`no free ISO 9660 name for "${path}" (it collides with "${otherPath}" and 46656 others)`);
+  throw new IsoNameError(`no free ISO 9660 name for "${path}" (it collides with "${otherPath}" and ${CANDIDATES} others)`);
 }
 
 /** Name and extension of an identifier, without the version (ECMA-119 9.3 compares them separately). */
@@ -160,4 +166,13 @@ export function compareIsoNames(a: string, b: string): number {
   const [an, ae, av] = splitForSort(a);
   const [bn, be, bv] = splitForSort(b);
   return comparePadded(an, bn) || comparePadded(ae, be) || bv - av;
+}
+
+/**
+ * A string whose plain order is the order of compareIsoNames, to sort many names without splitting them
+ * in every comparison: "\u0001" sorts before every d-character, as the padding space does.
+ */
+export function isoSortKey(name: string): string {
+  const [n, e, v] = splitForSort(name);
+  return `${n}\u0001${e}\u0001${String(99999 - v).padStart(5, '0')}`;
 }

@@ -5,19 +5,27 @@
  */
 import { SECTOR_SIZE, writeBoth32, writeShortDate } from './encoding.js';
 
-/** SUSP 4.1: every entry starts with a 2-byte signature, a 1-byte length and a 1-byte version (1). */
-function entry(signature: string, body: Buffer): Buffer {
-  const out = Buffer.alloc(4 + body.length);
-  out.write(signature, 0, 'latin1');
+/**
+ * SUSP 4.1: every entry starts with a 2-byte signature, a 1-byte length and a 1-byte version (1); the body
+ * is written in place. allocUnsafe takes small buffers from Node's pool, so tens of thousands of entries
+ * cost no separate allocations; every byte is written below.
+ */
+function entry(signature: string, bodyLength: number): Buffer {
+  const out = Buffer.allocUnsafe(4 + bodyLength);
+  out[0] = signature.charCodeAt(0);
+  out[1] = signature.charCodeAt(1);
   out[2] = out.length;
   out[3] = 1;
-  body.copy(out, 4);
   return out;
 }
 
 /** SUSP 5.3: SP, first entry of the root's "." record: check bytes BE EF, LEN_SKP 0. */
 export function spEntry(): Buffer {
-  return entry('SP', Buffer.from([0xbe, 0xef, 0x00]));
+  const out = entry('SP', 3);
+  out[4] = 0xbe;
+  out[5] = 0xef;
+  out[6] = 0;
+  return out;
 }
 
 /** Flags of the RR entry (RRIP 1.09 4.1.x, written by genisoimage; Linux stops reading Rock Ridge without it). */
@@ -27,27 +35,79 @@ export const RR_NM = 0x08;
 export const RR_TF = 0x80;
 
 export function rrEntry(flags: number): Buffer {
-  return entry('RR', Buffer.from([flags]));
+  const out = entry('RR', 1);
+  out[4] = flags;
+  return out;
 }
 
 /** RRIP 4.1.1: PX, POSIX file mode, links, user and group, each both-endian 32-bit (36-byte form). */
 export function pxEntry(mode: number, links: number, uid: number, gid: number): Buffer {
-  const body = Buffer.alloc(32);
-  writeBoth32(body, 0, mode >>> 0);
-  writeBoth32(body, 8, links >>> 0);
-  writeBoth32(body, 16, uid >>> 0);
-  writeBoth32(body, 24, gid >>> 0);
-  return entry('PX', body);
+  const out = entry('PX', 32);
+  writeBoth32(out, 4, mode >>> 0);
+  writeBoth32(out, 12, links >>> 0);
+  writeBoth32(out, 20, uid >>> 0);
+  writeBoth32(out, 28, gid >>> 0);
+  return out;
 }
 
 /** RRIP 4.1.6: TF, with modify (bit 1), access (bit 2) and attribute-change (bit 3) times in the 7-byte form. */
 export function tfEntry(mtime: number, atime: number, ctime: number): Buffer {
-  const body = Buffer.alloc(1 + 3 * 7);
-  body[0] = 0x0e;
-  writeShortDate(body, 1, mtime);
-  writeShortDate(body, 8, atime);
-  writeShortDate(body, 15, ctime);
-  return entry('TF', body);
+  const out = entry('TF', 1 + 3 * 7);
+  out[4] = 0x0e;
+  writeShortDate(out, 5, mtime);
+  writeShortDate(out, 12, atime);
+  writeShortDate(out, 19, ctime);
+  return out;
+}
+
+/** Length of RR + NM + PX + TF for a name of `nameBytes` UTF-8 bytes (null: no NM), when NM fits one entry. */
+export function plainEntriesLength(nameBytes: number | null): number {
+  return 5 + (nameBytes === null ? 0 : 5 + nameBytes) + 36 + 26;
+}
+
+/**
+ * Writes RR, NM, PX and TF straight into `buf` at `offset` (the common case of a file or directory whose
+ * entries fit its record), the same bytes as rrEntry + nmEntries + pxEntry + tfEntry. Returns the end offset.
+ */
+export function writePlainEntries(
+  buf: Buffer,
+  offset: number,
+  name: string | null,
+  nameBytes: number,
+  mode: number,
+  links: number,
+  uid: number,
+  gid: number,
+  times: { mtime: number; atime: number; ctime: number },
+): number {
+  let at = offset;
+  const head = (signature: string, length: number): void => {
+    buf[at] = signature.charCodeAt(0);
+    buf[at + 1] = signature.charCodeAt(1);
+    buf[at + 2] = length;
+    buf[at + 3] = 1;
+  };
+  head('RR', 5);
+  buf[at + 4] = RR_PX | RR_TF | (name === null ? 0 : RR_NM);
+  at += 5;
+  if (name !== null) {
+    head('NM', 5 + nameBytes);
+    buf[at + 4] = 0;
+    buf.write(name, at + 5, 'utf8');
+    at += 5 + nameBytes;
+  }
+  head('PX', 36);
+  writeBoth32(buf, at + 4, mode >>> 0);
+  writeBoth32(buf, at + 12, links >>> 0);
+  writeBoth32(buf, at + 20, uid >>> 0);
+  writeBoth32(buf, at + 28, gid >>> 0);
+  at += 36;
+  head('TF', 26);
+  buf[at + 4] = 0x0e;
+  writeShortDate(buf, at + 5, times.mtime);
+  writeShortDate(buf, at + 12, times.atime);
+  writeShortDate(buf, at + 19, times.ctime);
+  return at + 26;
 }
 
 /** Largest body of one entry: the length field is one byte. */
@@ -55,13 +115,22 @@ const MAX_BODY = 255 - 4;
 
 /** RRIP 4.1.4: NM, the real name, split into entries flagged CONTINUE (bit 0) when longer than one entry holds. */
 export function nmEntries(name: string): Buffer[] {
+  const room = MAX_BODY - 1;
+  const length = Buffer.byteLength(name, 'utf8');
+  if (length <= room) {
+    const out = entry('NM', 1 + length);
+    out[4] = 0;
+    out.write(name, 5, 'utf8');
+    return [out];
+  }
   const bytes = Buffer.from(name, 'utf8');
   const out: Buffer[] = [];
-  const room = MAX_BODY - 1;
-  for (let at = 0; at < bytes.length || out.length === 0; at += room) {
+  for (let at = 0; at < bytes.length; at += room) {
     const piece = bytes.subarray(at, at + room);
-    const more = at + room < bytes.length;
-    out.push(entry('NM', Buffer.concat([Buffer.from([more ? 1 : 0]), piece])));
+    const nm = entry('NM', 1 + piece.length);
+    nm[4] = at + room < bytes.length ? 1 : 0;
+    piece.copy(nm, 5);
+    out.push(nm);
   }
   return out;
 }
@@ -106,17 +175,22 @@ export function slEntries(target: string): Buffer[] {
     (groups[groups.length - 1] as Buffer[]).push(record);
     size += record.length;
   }
-  return groups.map((group, i) => entry('SL', Buffer.concat([Buffer.from([i < groups.length - 1 ? 1 : 0]), ...group])));
+  return groups.map((group, i) => {
+    const body = Buffer.concat([Buffer.from([i < groups.length - 1 ? 1 : 0]), ...group]);
+    const sl = entry('SL', body.length);
+    body.copy(sl, 4);
+    return sl;
+  });
 }
 
 /** SUSP 5.1: CE, where the System Use continues: block, offset in it, length, each both-endian 32-bit. */
 export const CE_LENGTH = 28;
 export function ceEntry(block: number, offset: number, length: number): Buffer {
-  const body = Buffer.alloc(24);
-  writeBoth32(body, 0, block);
-  writeBoth32(body, 8, offset);
-  writeBoth32(body, 16, length);
-  return entry('CE', body);
+  const out = entry('CE', 24);
+  writeBoth32(out, 4, block);
+  writeBoth32(out, 12, offset);
+  writeBoth32(out, 20, length);
+  return out;
 }
 
 export const RRIP_ID = 'RRIP_1991A';
@@ -129,8 +203,10 @@ export function erEntry(): Buffer {
   const id = Buffer.from(RRIP_ID, 'latin1');
   const descriptor = Buffer.from(RRIP_DESCRIPTOR, 'latin1');
   const source = Buffer.from(RRIP_SOURCE, 'latin1');
-  const head = Buffer.from([id.length, descriptor.length, source.length, 1]);
-  return entry('ER', Buffer.concat([head, id, descriptor, source]));
+  const body = Buffer.concat([Buffer.from([id.length, descriptor.length, source.length, 1]), id, descriptor, source]);
+  const er = entry('ER', body.length);
+  body.copy(er, 4);
+  return er;
 }
 
 /**

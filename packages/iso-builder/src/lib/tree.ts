@@ -58,10 +58,16 @@ export function rationalizeMode(mode: number): number {
 }
 
 export function applyPolicy(attrs: Attributes, policy: AttributePolicy): Attributes {
-  const times =
-    policy.epoch === null ? { mtime: attrs.mtime, atime: attrs.atime, ctime: attrs.ctime } : { mtime: policy.epoch, atime: policy.epoch, ctime: policy.epoch };
-  if (policy.ownership === 'rationalize') return { ...times, mode: rationalizeMode(attrs.mode & 0o7777), uid: 0, gid: 0 };
-  return { ...times, mode: attrs.mode & 0o7777, uid: attrs.uid, gid: attrs.gid };
+  const e = policy.epoch;
+  const rationalize = policy.ownership === 'rationalize';
+  return {
+    mode: rationalize ? rationalizeMode(attrs.mode & 0o7777) : attrs.mode & 0o7777,
+    uid: rationalize ? 0 : attrs.uid,
+    gid: rationalize ? 0 : attrs.gid,
+    mtime: e === null ? attrs.mtime : e,
+    atime: e === null ? attrs.atime : e,
+    ctime: e === null ? attrs.ctime : e,
+  };
 }
 
 export class TreeError extends Error {

@@ -122,28 +122,37 @@ class Copier {
     }
     try {
       let read = 0;
+      let probed = false;
       while (read < file.size) {
         if (this.fill === this.buf.length) await this.flush();
-        const want = Math.min(file.size - read, this.buf.length - this.fill);
+        const rest = file.size - read;
+        const want = Math.min(rest, this.buf.length - this.fill);
+        // Asking for one byte more than the rest (when the buffer has room) finds a file that grew without
+        // another system call; that byte is overwritten by what follows it in the image.
+        const ask = want === rest && this.fill + want < this.buf.length ? want + 1 : want;
         let n: number;
         try {
-          n = readSync(fd, this.buf, this.fill, want, read);
+          n = readSync(fd, this.buf, this.fill, ask, read);
         } catch (error) {
           throw new IsoWriteError('ISO_READ_FAILED', `reading "${path}" failed: ${(error as Error).message}`, path, error);
         }
         if (n === 0) {
           throw new IsoWriteError('ISO_FILE_CHANGED', `"${path}" shrank while the image was written: ${file.size} bytes planned, ${read} read`, path);
         }
+        if (n > want) this.grew(fd, path, file.size);
+        probed = ask > want && n === want;
         this.fill += n;
         read += n;
       }
-      if (readSync(fd, this.probe, 0, 1, read) > 0) {
-        const now = fstatSync(fd).size;
-        throw new IsoWriteError('ISO_FILE_CHANGED', `"${path}" grew while the image was written: ${file.size} bytes planned, now ${now}`, path);
-      }
+      if (!probed && readSync(fd, this.probe, 0, 1, read) > 0) this.grew(fd, path, file.size);
     } finally {
       closeSync(fd);
     }
+  }
+
+  private grew(fd: number, path: string, planned: number): never {
+    const now = fstatSync(fd).size;
+    throw new IsoWriteError('ISO_FILE_CHANGED', `"${path}" grew while the image was written: ${planned} bytes planned, now ${now}`, path);
   }
 
   async end(position: number): Promise<void> {

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { areaBytes, areaLength, CE_LENGTH, erEntry, inlineBytes, nmEntries, packSystemUse, pxEntry, rrEntry, slEntries, spEntry, tfEntry } from './rock-ridge.js';
+
+const sig = (b: Buffer) => b.toString('latin1', 0, 2);
+
+describe('SUSP and RRIP entries', () => {
+  it('SP has the check bytes of SUSP 5.3', () => {
+    expect(spEntry().toString('hex')).toBe('53500701beef00');
+  });
+  it('RR carries its flags', () => {
+    expect(rrEntry(0x89).toString('hex')).toBe('5252050189');
+  });
+  it('PX is the 36-byte form with both-endian fields', () => {
+    const px = pxEntry(0o100755, 1, 1000, 100);
+    expect(px).toHaveLength(36);
+    expect(px.readUInt32LE(4)).toBe(0o100755);
+    expect(px.readUInt32BE(8)).toBe(0o100755);
+    expect(px.readUInt32LE(20)).toBe(1000);
+    expect(px.readUInt32LE(28)).toBe(100);
+  });
+  it('TF has modify, access and attribute times', () => {
+    const tf = tfEntry(0, 0, 0);
+    expect(tf).toHaveLength(26);
+    expect(tf[4]).toBe(0x0e);
+  });
+  it('NM splits names longer than one entry with CONTINUE', () => {
+    expect(nmEntries('post-install')).toHaveLength(1);
+    const long = nmEntries('n'.repeat(255));
+    expect(long.map((e) => e[4])).toEqual([1, 0]);
+    expect(Buffer.concat(long.map((e) => e.subarray(5))).toString()).toBe('n'.repeat(255));
+    expect(long.every((e) => e.length === e[2] && e.length <= 255)).toBe(true);
+  });
+  it('ER identifies RRIP_1991A as genisoimage writes it (237 bytes)', () => {
+    const er = erEntry();
+    expect(er).toHaveLength(237);
+    expect(er.toString('latin1', 8, 18)).toBe('RRIP_1991A');
+  });
+});
+
+describe('SL (RRIP 4.1.3)', () => {
+  const components = (entries: Buffer[]) => {
+    const out: [number, string][] = [];
+    for (const e of entries) {
+      for (let p = 5; p < e.length; p += 2 + (e[p + 1] as number)) out.push([e[p] as number, e.toString('utf8', p + 2, p + 2 + (e[p + 1] as number))]);
+    }
+    return out;
+  };
+  it('encodes relative links with parent and current components', () => {
+    expect(components(slEntries('../a/./b'))).toEqual([[4, ''], [0, 'a'], [2, ''], [0, 'b']]);
+  });
+  it('encodes absolute links with a ROOT component', () => {
+    expect(components(slEntries('/etc/hosts'))).toEqual([[8, ''], [0, 'etc'], [0, 'hosts']]);
+  });
+  it('splits long targets over several SL entries flagged CONTINUE', () => {
+    const target = Array.from({ length: 20 }, (_, i) => `component-${i}-${'z'.repeat(30)}`).join('/');
+    const entries = slEntries(target);
+    expect(entries.length).toBeGreaterThan(1);
+    expect(entries.map((e) => e[4])).toEqual([...entries.slice(1).map(() => 1), 0]);
+    expect(entries.every((e) => e.length <= 255 && sig(e) === 'SL')).toBe(true);
+  });
+});
+
+describe('packSystemUse', () => {
+  const entries = [rrEntry(0x89), ...nmEntries('x'.repeat(200)), pxEntry(0o100644, 1, 0, 0), tfEntry(0, 0, 0)];
+  it('keeps everything in the record when it fits', () => {
+    const packed = packSystemUse(entries.slice(0, 1), 100);
+    expect(packed.areas).toHaveLength(0);
+  });
+  it('moves what does not fit to a continuation area behind a CE', () => {
+    const packed = packSystemUse(entries, 150);
+    expect(packed.areas).toHaveLength(1);
+    const inline = inlineBytes(packed, [{ sector: 40, offset: 100 }]);
+    expect(inline.length).toBeLessThanOrEqual(150);
+    const ce = inline.subarray(inline.length - CE_LENGTH);
+    expect(sig(ce)).toBe('CE');
+    expect(ce.readUInt32LE(4)).toBe(40);
+    expect(ce.readUInt32LE(12)).toBe(100);
+    expect(ce.readUInt32LE(20)).toBe(areaLength(packed, 0));
+  });
+  it('chains continuation areas that do not fit in one sector', () => {
+    const many = Array.from({ length: 30 }, () => slEntries('q'.repeat(200))[0] as Buffer);
+    const packed = packSystemUse(many, 100);
+    expect(packed.areas.length).toBeGreaterThan(2);
+    const locations = packed.areas.map((_, i) => ({ sector: 50 + i, offset: 0 }));
+    for (let i = 0; i < packed.areas.length; i++) {
+      const bytes = areaBytes(packed, i, locations);
+      expect(bytes.length).toBe(areaLength(packed, i));
+      expect(bytes.length).toBeLessThanOrEqual(2048);
+      expect(sig(bytes.subarray(bytes.length - CE_LENGTH)) === 'CE').toBe(i < packed.areas.length - 1);
+    }
+  });
+});
