@@ -1,1 +1,32 @@
 export { formatKeyValue, parseKeyValue } from './lib/key-value.js';
+export { GuestScriptError, type GuestScriptErrorCode } from './lib/errors.js';
+export {
+  ContextSchema,
+  NetworkSchema,
+  contentBytes,
+  parseContext,
+  parseContextYaml,
+  type Context,
+  type ContextInput,
+  type Network,
+} from './lib/context.js';
+export { contextualizationScript, DEFAULT_DEVICES, DEFAULT_LABEL, resolveGuestScriptOptions, type GuestScriptOptions } from './lib/guest-script.js';
+export { NETWORK_KEYS, postInstallScript } from './lib/post-install.js';
+export { DEFAULT_MAC_PREFIX, networkEntries, networkFile, routesFile } from './lib/network-file.js';
+export { buildContextTree, instanceIdOf } from './lib/context-tree.js';
+export { checkFileMapPaths, writeFileMap, type FileEntry, type FileMap } from './lib/file-map.js';
+export { contextTreeProblems, readContextFolder } from './lib/snooze-import.js';
+export {
+  freshRcLocal,
+  installerFiles,
+  installInto,
+  installScript,
+  rcLocalWithCall,
+  RC_LOCAL_PATH,
+  SCRIPT_PATH,
+  systemdUnit,
+  UNIT_PATH,
+  UNIT_WANTS_PATH,
+  type InstallOptions,
+  type InstallStep,
+} from './lib/installer.js';

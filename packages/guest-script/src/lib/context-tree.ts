@@ -1,0 +1,65 @@
+/**
+ * The file tree of a context CD, in Snooze's layout plus vmctx's folders:
+ *
+ *   post-install          the script the guest runs (0755)
+ *   instance-id           what makes the CD new to a guest (0444)
+ *   common/network        KEY='value' lines (0444)
+ *   common/routes         ifupdown "up" lines (0444)
+ *   ssh/authorized_keys   (0444: public keys)
+ *   files/N, files/N.meta the files to write and their path, mode and owner (0400: may be secrets)
+ *   scripts/NN-name       user scripts (0500)
+ *
+ * The modes are those the CD's Rock Ridge entries should carry: on the mounted CD only root can read what may
+ * be secret, and post-install gives each file its own mode in the guest.
+ */
+import { createHash } from 'node:crypto';
+import { contentBytes, type Context } from './context.js';
+import type { FileMap } from './file-map.js';
+import { formatKeyValue } from './key-value.js';
+import { networkFile, routesFile } from './network-file.js';
+import { postInstallScript } from './post-install.js';
+
+/** The instance id: the context's own, or `ctx-` and 16 hex digits of the SHA-256 of its content. */
+export function instanceIdOf(context: Context): string {
+  if (context.instanceId !== undefined) return context.instanceId;
+  const { instanceId: _ignored, ...rest } = context;
+  return `ctx-${createHash('sha256').update(canonicalJson(rest)).digest('hex').slice(0, 16)}`;
+}
+
+/** JSON with sorted object keys, so that the same context always hashes the same. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function buildContextTree(context: Context): FileMap {
+  const id = instanceIdOf(context);
+  const tree: FileMap = {
+    'post-install': { data: postInstallScript(), mode: 0o755 },
+    'instance-id': { data: `${id}\n`, mode: 0o444 },
+    'common/network': { data: networkFile(context, id), mode: 0o444 },
+    'common/routes': { data: routesFile(context), mode: 0o444 },
+  };
+  if (context.ssh !== undefined) {
+    tree['ssh/authorized_keys'] = { data: context.ssh.authorizedKeys.map((k) => `${k}\n`).join(''), mode: 0o444 };
+  }
+  const width = Math.max(3, String(context.files.length).length);
+  context.files.forEach((file, index) => {
+    const name = `files/${String(index + 1).padStart(width, '0')}`;
+    const meta: Record<string, string> = { FILE_PATH: file.path, FILE_MODE: file.mode, FILE_OWNER: file.owner };
+    if (file.group !== undefined) meta.FILE_GROUP = file.group;
+    tree[name] = { data: contentBytes(file), mode: 0o400 };
+    tree[`${name}.meta`] = { data: formatKeyValue(meta), mode: 0o400 };
+  });
+  const scriptWidth = Math.max(2, String(context.scripts.length).length);
+  context.scripts.forEach((script, index) => {
+    tree[`scripts/${String(index + 1).padStart(scriptWidth, '0')}-${script.name}`] = { data: contentBytes(script), mode: 0o500 };
+  });
+  return tree;
+}
