@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { diskCommand } from './commands/disk.js';
+import { templateCommand } from './commands/template.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -15,5 +16,6 @@ export function createProgram(): Command {
     .showHelpAfterError()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   program.addCommand(diskCommand());
+  program.addCommand(templateCommand());
   return program;
 }

@@ -1,0 +1,246 @@
+/**
+ * `vmctx template`: the template renderer on the command line, for pipelines and for people who use it alone.
+ *
+ *   render SPEC           VM spec (YAML or JSON) -> domain XML on stdout
+ *   import NATIVE.xml     native libvirt template -> the instance's domain XML on stdout; repairs on stderr
+ *   lint FILE...          what `virsh define` (or start) would refuse, with libvirt's words and a fix
+ *   schema                the JSON Schema of a VM spec, for editors
+ *
+ * Exit codes: 0 done, 1 lint errors (nothing printed on stdout), 2 bad usage or bad input (unreadable,
+ * malformed or oversized files, invalid specs). The template-renderer package is imported when a subcommand
+ * runs, to keep `vmctx` start-up lean.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import type { ExistingDomain, LintFinding, Lintable, NativeRewrite } from '@vmctx/template-renderer';
+
+export interface TemplateIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Ends the process after a usage error or a help display (commander has printed what to say). */
+  exit: (code: number) => never;
+}
+
+const defaultIo: TemplateIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  exit: (code) => process.exit(code),
+};
+
+/** An error a subcommand ends with: `main` prints its message and exits with its code. */
+export class TemplateCommandError extends Error {
+  override readonly name = 'TemplateCommandError';
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+/** TemplateError (bad XML, bad spec, bad rewrite) is bad input: exit 2, with its stable code. */
+function asCommandError(error: unknown): unknown {
+  if (error instanceof Error && error.name === 'TemplateError') {
+    const code = (error as Error & { code: string }).code;
+    return new TemplateCommandError(`${error.message} [${code}]`, 2, code);
+  }
+  return error;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+export function templateCommand(io: TemplateIo = defaultIo): Command {
+  const setup = (cmd: Command): Command =>
+    cmd
+      .showHelpAfterError()
+      .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+      // Usage errors exit 2 (commander's default is 1); help exits 0.
+      .exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? 0 : 2));
+  const run =
+    <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
+    async (...args: A) => {
+      try {
+        await fn(...args);
+      } catch (error) {
+        throw asCommandError(error);
+      }
+    };
+
+  const template = setup(new Command('template')).description('libvirt domain XML from VM specs and native templates, and lints');
+
+  setup(template.command('render'))
+    .description('print the domain XML of a VM spec (YAML or JSON)')
+    .argument('<spec>', 'the VM spec file (.yaml, .yml or .json)')
+    .option('--deployment <name>', 'derive a missing uuid and MACs from (deployment, VM name)')
+    .option('--no-lint', 'print the XML even if a lint finds an error')
+    .action(run(async (file: string, opts: { deployment?: string; lint: boolean }) => {
+      const tr = await import('@vmctx/template-renderer');
+      const spec = tr.parseDomainSpec(await readSpec(file), '', file);
+      const options = opts.deployment !== undefined ? { deployment: opts.deployment } : {};
+      const findings = tr.lintDomains([{ label: file, spec }], options);
+      report(io, findings, opts.lint, tr.formatFinding);
+      io.stdout(tr.renderDomainXml(spec, options));
+    }));
+
+  setup(template.command('import'))
+    .description("rewrite a native libvirt template for one instance; what was repaired goes to stderr")
+    .argument('<native>', 'the native domain XML')
+    .option('--name <name>', 'domain name of the instance')
+    .option('--uuid <uuid>', 'uuid (default: derived with --deployment, else removed so libvirt makes one)')
+    .option('--deployment <name>', 'derive the uuid and MACs from (deployment, name)')
+    .option('--mac <mac>', 'MAC of the next <interface> (repeat for each)', collect)
+    .option('--disk <path>', "path of the next <disk device='disk'> on the controller (repeat for each)", collect)
+    .option('--iso <path>', 'path of the context ISO on the controller (set on the cdrom, or attached)')
+    .addOption(new Option('--iso-mode <mode>', 'how a virtio cdrom is repaired or the ISO attached').choices(['cdrom', 'disk']).default('cdrom'))
+    .option('--bridge <bridge>', 'bridge of every bridged <interface>, or repeat for each in order', collect)
+    .addOption(new Option('--domain-type <type>', 'kvm, or qemu where KVM is not usable').choices(['kvm', 'qemu']))
+    .option('--emulator <path>', 'emulator binary on the controller')
+    .option('--no-emulator', "remove <emulator> so libvirt uses the controller's own")
+    .option('--no-lint', 'print the XML even if a lint finds an error')
+    .action(run(async (file: string, opts: ImportOptions) => {
+      const tr = await import('@vmctx/template-renderer');
+      const { xml, warnings, tree } = tr.importNativeTemplate(await readLimited(file, tr.MAX_TEMPLATE_BYTES), toRewrite(opts), file);
+      for (const w of warnings) io.stderr(`vmctx template import: ${w.code}: ${file} ${w.path}: ${w.message}\n`);
+      report(io, tr.lintDomainXml(tree, file), opts.lint, tr.formatFinding);
+      io.stdout(xml);
+    }));
+
+  setup(template.command('lint'))
+    .description("find what virsh define would refuse, in domain XML (.xml) and VM specs (.yaml, .yml, .json), together")
+    .argument('[files...]', 'the files; duplicates are looked for across all of them')
+    .option('--deployment <name>', 'derive missing uuids and MACs of specs from (deployment, name)')
+    .option('--existing <file>', 'JSON list of domains already defined: [{"name", "uuid"?, "macs"?}]')
+    .option('--json', 'print the findings as JSON on stdout')
+    .option('--list', 'list the lints and exit')
+    .action(run(async (files: string[], opts: { deployment?: string; existing?: string; json?: boolean; list?: boolean }) => {
+      const tr = await import('@vmctx/template-renderer');
+      if (opts.list) {
+        for (const [code, lint] of Object.entries(tr.LINTS)) io.stdout(`${code}\t${lint.severity}\t${lint.summary}\n  fix: ${lint.fix}\n`);
+        return;
+      }
+      if (files.length === 0) throw new TemplateCommandError('give the files to lint (or --list)', 2, 'USAGE');
+      const items: Lintable[] = [];
+      for (const file of files) {
+        if (isSpecFile(file)) items.push({ label: file, spec: tr.parseDomainSpec(await readSpec(file), '', file) });
+        else items.push({ label: file, xml: tr.parseXml(await readLimited(file, tr.MAX_TEMPLATE_BYTES), file) });
+      }
+      const existing = opts.existing !== undefined ? await readExisting(opts.existing) : [];
+      const findings = tr.lintDomains(items, { existing, ...(opts.deployment !== undefined ? { deployment: opts.deployment } : {}) });
+      if (opts.json) io.stdout(`${JSON.stringify(findings, null, 2)}\n`);
+      else for (const f of findings) io.stderr(`${tr.formatFinding(f)}\n`);
+      const errors = findings.filter((f) => f.severity === 'error').length;
+      if (!opts.json) io.stderr(`${files.length} file(s): ${errors} error(s), ${findings.length - errors} warning(s)\n`);
+      if (errors > 0) throw new TemplateCommandError(`lint found ${errors} error(s)`, 1, 'LINT_ERRORS');
+    }));
+
+  setup(template.command('schema'))
+    .description('print the JSON Schema of a VM spec (for editors and YAML language servers)')
+    .action(run(async () => {
+      const tr = await import('@vmctx/template-renderer');
+      io.stdout(`${JSON.stringify(tr.domainSpecJsonSchema(), null, 2)}\n`);
+    }));
+
+  return template;
+}
+
+interface ImportOptions {
+  name?: string;
+  uuid?: string;
+  deployment?: string;
+  mac?: string[];
+  disk?: string[];
+  iso?: string;
+  isoMode: 'cdrom' | 'disk';
+  bridge?: string[];
+  domainType?: 'kvm' | 'qemu';
+  emulator?: string | false;
+  lint: boolean;
+}
+
+function toRewrite(opts: ImportOptions): NativeRewrite {
+  const rewrite: NativeRewrite = { isoMode: opts.isoMode };
+  if (opts.name !== undefined) rewrite.name = opts.name;
+  if (opts.uuid !== undefined) rewrite.uuid = opts.uuid;
+  if (opts.deployment !== undefined) rewrite.deployment = opts.deployment;
+  if (opts.mac) rewrite.macs = opts.mac;
+  if (opts.disk) rewrite.disks = opts.disk;
+  if (opts.iso !== undefined) rewrite.iso = opts.iso;
+  // One --bridge applies to every bridged interface; several go one per interface.
+  if (opts.bridge) rewrite.bridge = opts.bridge.length === 1 ? opts.bridge[0]! : opts.bridge;
+  if (opts.domainType) rewrite.domainType = opts.domainType;
+  if (opts.emulator === false) rewrite.emulator = null;
+  else if (typeof opts.emulator === 'string') rewrite.emulator = opts.emulator;
+  return rewrite;
+}
+
+/** Prints the findings on stderr, and stops (exit 1, nothing on stdout) on an error unless told not to. */
+function report(io: TemplateIo, findings: LintFinding[], enforce: boolean, format: (f: LintFinding) => string): void {
+  for (const f of findings) io.stderr(`${format(f)}\n`);
+  const errors = findings.filter((f) => f.severity === 'error').length;
+  if (errors > 0 && enforce) throw new TemplateCommandError(`lint found ${errors} error(s); nothing printed (--no-lint prints anyway)`, 1, 'LINT_ERRORS');
+}
+
+function isSpecFile(file: string): boolean {
+  return ['.yaml', '.yml', '.json'].includes(extname(file).toLowerCase());
+}
+
+/** Reads a file, refusing one larger than `limit` before reading it (a 50 MB "template" is never loaded). */
+async function readLimited(file: string, limit: number): Promise<string> {
+  let size: number;
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) throw new TemplateCommandError(`${file} is not a file`, 2, 'NOT_A_FILE');
+    size = st.size;
+  } catch (error) {
+    if (error instanceof TemplateCommandError) throw error;
+    throw new TemplateCommandError(`cannot read ${file}: ${(error as Error).message}`, 2, 'READ_FAILED');
+  }
+  if (size > limit) {
+    throw new TemplateCommandError(`${file} is ${(size / 2 ** 20).toFixed(1)} MiB; virsh define reads at most ${limit / 2 ** 20} MiB of domain XML`, 2, 'TEMPLATE_TOO_LARGE');
+  }
+  return readFile(file, 'utf8');
+}
+
+/** A spec file: JSON, or YAML (a superset of JSON) for any other name. */
+async function readSpec(file: string): Promise<unknown> {
+  const text = await readLimited(file, 10 * 2 ** 20);
+  if (extname(file).toLowerCase() === '.json') {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw new TemplateCommandError(`${file} is not valid JSON: ${(error as Error).message}`, 2, 'SPEC_SYNTAX');
+    }
+  }
+  const YAML = await import('yaml');
+  // maxAliasCount keeps a "billion laughs" of YAML aliases from expanding.
+  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new TemplateCommandError(`${file} is not valid YAML: ${doc.errors.map((e) => e.message).join('\n')}`, 2, 'SPEC_SYNTAX');
+  }
+  try {
+    return doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (error) {
+    throw new TemplateCommandError(`${file}: ${(error as Error).message}`, 2, 'SPEC_SYNTAX');
+  }
+}
+
+async function readExisting(file: string): Promise<ExistingDomain[]> {
+  const text = await readLimited(file, 10 * 2 ** 20);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new TemplateCommandError(`${file} is not valid JSON: ${(error as Error).message}`, 2, 'EXISTING_SYNTAX');
+  }
+  const ok =
+    Array.isArray(value) &&
+    value.every(
+      (d) =>
+        typeof d === 'object' && d !== null && typeof d.name === 'string' && (d.uuid === undefined || typeof d.uuid === 'string') &&
+        (d.macs === undefined || (Array.isArray(d.macs) && d.macs.every((m: unknown) => typeof m === 'string'))),
+    );
+  if (!ok) throw new TemplateCommandError(`${file}: expected a JSON list of {"name": string, "uuid"?: string, "macs"?: string[]}`, 2, 'EXISTING_SYNTAX');
+  return value as ExistingDomain[];
+}
