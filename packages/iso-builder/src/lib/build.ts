@@ -25,7 +25,7 @@ export interface IsoOptions {
   ownership?: OwnershipPolicy;
   /** Directories deeper than 8 levels: refused (`error`, default) or written in place (`allow`, genisoimage -D). */
   deepDirectories?: 'error' | 'allow';
-  /** Size of the copy buffer; memory use does not grow with file sizes. Default 4 MiB. */
+  /** Size of the copy buffer; memory use does not grow with file sizes. Default 256 KiB. */
   bufferSize?: number;
   /** Where SOURCE_DATE_EPOCH is read from; default process.env. */
   env?: Record<string, string | undefined>;

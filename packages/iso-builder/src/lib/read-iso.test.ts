@@ -111,8 +111,9 @@ function walk(image: Buffer, extent: number, size: number, path: string, joliet:
     };
     if (!joliet) systemUse(image, rec.subarray(33 + idLen + (idLen % 2 === 0 ? 1 : 0)), entry.rr);
     if (index >= 2) {
+      entry.path = `${path}/${entry.rr.name ?? identifier}`;
       out.push(entry);
-      if (entry.flags & 0x02) walk(image, entry.extent, entry.size, `${path}/${joliet ? identifier : (entry.rr.name ?? identifier)}`, joliet, out, depth + 1);
+      if (entry.flags & 0x02) walk(image, entry.extent, entry.size, entry.path, joliet, out, depth + 1);
     } else if (index === 0 && path === '') {
       out.push({ ...entry, path: '.' });
     }

@@ -1,0 +1,119 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { resolveEpoch, writeIsoFromDirectory, writeIsoFromFiles, writeIsoTree } from './build.js';
+import { readDirectoryTree } from './from-directory.js';
+import { readIso } from './read-iso.test.js';
+import { VolumeLabelError } from './volume-label.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'iso-builder-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function makeTree(root: string, order: 'forward' | 'backward'): void {
+  const files = Array.from({ length: 40 }, (_, i) => [`d${i % 4}/sub/file-${i}.txt`, `content ${i}\n`.repeat(i * 50)] as const);
+  for (const [path, data] of order === 'forward' ? files : [...files].reverse()) {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), data);
+    chmodSync(join(root, path), 0o644);
+  }
+  symlinkSync('d0/sub/file-0.txt', join(root, 'link'));
+}
+
+describe('writeIsoFromDirectory', () => {
+  it('gives byte-identical images for copies made in different orders, with the same epoch', async () => {
+    makeTree(join(dir, 'a'), 'forward');
+    makeTree(join(dir, 'b'), 'backward');
+    await writeIsoFromDirectory(join(dir, 'a'), join(dir, 'a.iso'), { epoch: 1_700_000_000 });
+    await writeIsoFromDirectory(join(dir, 'b'), join(dir, 'b.iso'), { epoch: 1_700_000_000 });
+    const a = readFileSync(join(dir, 'a.iso'));
+    expect(a.equals(readFileSync(join(dir, 'b.iso')))).toBe(true);
+    const iso = readIso(a);
+    expect(iso.primary.filter((e) => !(e.flags & 2))).toHaveLength(41);
+  });
+
+  it('copies file contents to the sectors the records point at', async () => {
+    makeTree(join(dir, 't'), 'forward');
+    await writeIsoFromDirectory(join(dir, 't'), join(dir, 't.iso'), { epoch: 0, bufferSize: 8192 });
+    const image = readFileSync(join(dir, 't.iso'));
+    for (const e of readIso(image).primary) {
+      if (e.flags & 2 || e.rr.target) continue;
+      const data = image.subarray(e.extent * 2048, e.extent * 2048 + e.size);
+      expect(data.equals(readFileSync(join(dir, 't', e.path)))).toBe(true);
+    }
+  });
+
+  it('writes the same bytes to a stream as to a file', async () => {
+    makeTree(join(dir, 't'), 'forward');
+    await writeIsoFromDirectory(join(dir, 't'), join(dir, 't.iso'), { epoch: 5 });
+    const stream = new PassThrough();
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(Buffer.from(c)));
+    await writeIsoFromDirectory(join(dir, 't'), stream, { epoch: 5, bufferSize: 4096 });
+    expect(Buffer.concat(chunks).equals(readFileSync(join(dir, 't.iso')))).toBe(true);
+  });
+
+  it('takes SOURCE_DATE_EPOCH when no epoch is given, and files own times otherwise', async () => {
+    mkdirSync(join(dir, 't'));
+    writeFileSync(join(dir, 't', 'f'), 'x');
+    utimesSync(join(dir, 't', 'f'), 1_000_000_000, 1_000_000_000);
+    await writeIsoFromDirectory(join(dir, 't'), join(dir, 'env.iso'), { env: { SOURCE_DATE_EPOCH: '1234567890' } });
+    expect(readIso(readFileSync(join(dir, 'env.iso'))).primary[0]?.date).toBe(1234567890);
+    await writeIsoFromDirectory(join(dir, 't'), join(dir, 'own.iso'), { env: {} });
+    expect(readIso(readFileSync(join(dir, 'own.iso'))).primary[0]?.date).toBe(1_000_000_000);
+    expect(() => resolveEpoch({ env: { SOURCE_DATE_EPOCH: 'soon' } })).toThrow(/SOURCE_DATE_EPOCH/);
+    expect(resolveEpoch({ epoch: new Date(2000), env: { SOURCE_DATE_EPOCH: '7' } })).toBe(2);
+  });
+
+  it('refuses a bad label and leaves nothing at the output path', async () => {
+    mkdirSync(join(dir, 't'));
+    await expect(writeIsoFromDirectory(join(dir, 't'), join(dir, 'x.iso'), { label: 'a/b' })).rejects.toThrow(VolumeLabelError);
+    await expect(writeIsoFromFiles({ f: 'x' }, join(dir, 'x.iso'), { label: 'L'.repeat(33) })).rejects.toThrow(/at most 32/);
+    expect(readdirSync(dir)).toEqual(['t']);
+  });
+
+  it('fails clearly when a file shrinks or grows after it was measured, and removes the partial image', async () => {
+    makeTree(join(dir, 't'), 'forward');
+    const target = join(dir, 't', 'd1', 'sub', 'file-9.txt');
+    const shrunk = readDirectoryTree(join(dir, 't'));
+    truncateSync(target, 10);
+    await expect(writeIsoTree(shrunk, join(dir, 'x.iso'), { epoch: 0 })).rejects.toMatchObject({ code: 'ISO_FILE_CHANGED', message: expect.stringMatching(/file-9\.txt" shrank/) });
+    const grown = readDirectoryTree(join(dir, 't'));
+    appendFileSync(target, 'more');
+    await expect(writeIsoTree(grown, join(dir, 'x.iso'), { epoch: 0 })).rejects.toMatchObject({ code: 'ISO_FILE_CHANGED', message: expect.stringMatching(/grew/) });
+    expect(readdirSync(dir)).toEqual(['t']);
+  });
+
+  it('fails clearly on a file that cannot be read, keeping an older image at the output path', async () => {
+    makeTree(join(dir, 't'), 'forward');
+    writeFileSync(join(dir, 'x.iso'), 'old image');
+    const tree = readDirectoryTree(join(dir, 't'));
+    rmSync(join(dir, 't', 'd2', 'sub', 'file-2.txt'));
+    await expect(writeIsoTree(tree, join(dir, 'x.iso'), { epoch: 0 })).rejects.toMatchObject({ code: 'ISO_READ_FAILED', message: expect.stringMatching(/file-2\.txt/) });
+    expect(readFileSync(join(dir, 'x.iso'), 'utf8')).toBe('old image');
+    expect(readdirSync(dir).sort()).toEqual(['t', 'x.iso']);
+  });
+
+  it('refuses sockets, FIFOs and devices, naming them', async () => {
+    mkdirSync(join(dir, 't'));
+    execFileSync('mkfifo', [join(dir, 't', 'pipe')]);
+    await expect(writeIsoFromDirectory(join(dir, 't'), join(dir, 'x.iso'))).rejects.toThrow(/pipe" is a socket, FIFO or device node/);
+  });
+});
+
+describe('writeIsoFromFiles', () => {
+  it('writes a file map, keeping an exec bit and a label such as cidata', async () => {
+    await writeIsoFromFiles({ 'user-data': '#cloud-config\n', 'meta-data': 'instance-id: x\n', 'post-install': { data: '#!/bin/sh\n', mode: 0o755 } }, join(dir, 'seed.iso'), {
+      label: 'cidata',
+      epoch: 0,
+    });
+    const iso = readIso(readFileSync(join(dir, 'seed.iso')));
+    expect(iso.label).toBe('cidata');
+    expect(iso.primary.find((e) => e.rr.name === 'post-install')?.rr.mode).toBe(0o100755);
+  });
+});

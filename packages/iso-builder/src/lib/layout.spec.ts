@@ -1,0 +1,122 @@
+import { describe, expect, it } from 'vitest';
+import { layoutTree } from './build.js';
+import { fileMapTree } from './file-map.js';
+import { LayoutError, MAX_EXTENT_BYTES, extentSizes } from './layout.js';
+import { readIso } from './read-iso.test.js';
+import type { DirectoryNode, FileNode } from './tree.js';
+
+const EPOCH = 1_700_000_000;
+
+/** The image bytes of a layout whose files are all in memory (metadata, then data, then padding). */
+function image(tree: DirectoryNode, options = {}): Buffer {
+  const layout = layoutTree(tree, { epoch: EPOCH, ...options });
+  const out = Buffer.alloc(layout.totalSectors * 2048);
+  layout.metadata.copy(out, 0);
+  for (const f of layout.files) if (f.data.kind === 'buffer') f.data.buffer.copy(out, f.sector * 2048);
+  return out;
+}
+
+describe('computeLayout', () => {
+  const tree = fileMapTree(
+    {
+      'common/network': 'GATEWAY=192.0.2.1\n',
+      'common/routes': 'up route add -net 198.51.100.0 netmask 255.255.255.0 dev eth0\n',
+      'post-install': { data: '#!/bin/sh\necho hi\n', mode: 0o755 },
+      'A Long Mixed-Case Name.with.dots.conf': 'x',
+      'été/ünïcode.txt': 'u',
+      'link-to-post': { symlink: '../post-install' },
+      'empty-dir': { directory: true },
+      'empty-file': '',
+    },
+    EPOCH,
+  );
+
+  it('writes both trees with real names, modes and link targets', () => {
+    const iso = readIso(image(tree));
+    expect(iso.label).toBe('CONTEXT');
+    const byName = new Map(iso.primary.map((e) => [e.path.replace(/^\//, ''), e]));
+    expect([...byName.keys()].sort()).toEqual(
+      ['A Long Mixed-Case Name.with.dots.conf', 'common', 'common/network', 'common/routes', 'empty-dir', 'empty-file', 'link-to-post', 'post-install', 'été', 'été/ünïcode.txt'].sort(),
+    );
+    expect(byName.get('post-install')?.rr.mode).toBe(0o100755);
+    expect(byName.get('post-install')?.identifier).toBe('POST_INS.;1');
+    expect(byName.get('link-to-post')?.rr.target).toBe('../post-install');
+    expect(byName.get('link-to-post')?.rr.mode).toBe(0o120777);
+    expect(byName.get('common')?.rr.links).toBe(2);
+    expect(iso.joliet.map((e) => e.path.replace(/^\//, '')).sort()).toEqual([...byName.keys()].sort());
+  });
+
+  it('puts SP first and the RRIP_1991A ER (through a CE) in the root "." record', () => {
+    const iso = readIso(image(tree));
+    expect(iso.rootSignatures[0]).toBe('SP');
+    expect(iso.rootSignatures).toContain('CE');
+    expect(iso.rootSignatures).toContain('ER');
+  });
+
+  it('dates every record with the epoch', () => {
+    const iso = readIso(image(tree));
+    expect(new Set(iso.primary.map((e) => e.date))).toEqual(new Set([EPOCH]));
+  });
+
+  it('orders path tables by level, parent number and identifier, L and M alike', () => {
+    const deep = fileMapTree({ 'b/z/f': '1', 'a/y/f': '2', 'a/x/f': '3', 'c/f': '4' }, EPOCH);
+    const { l, m } = readIso(image(deep)).pathTables;
+    const records: [string, number][] = [];
+    for (let at = 0; at < l.length; ) {
+      const len = l[at] as number;
+      records.push([l.toString('latin1', at + 8, at + 8 + len), l.readUInt16LE(at + 6)]);
+      expect(m.readUInt16BE(at + 6)).toBe(l.readUInt16LE(at + 6));
+      expect(m.readUInt32BE(at + 2)).toBe(l.readUInt32LE(at + 2));
+      at += 8 + len + (len % 2);
+    }
+    expect(records).toEqual([['\0', 1], ['A', 1], ['B', 1], ['C', 1], ['X', 2], ['Y', 2], ['Z', 3]]);
+  });
+
+  it('gives the same bytes whatever order the entries come in', () => {
+    const entries: [string, string][] = Array.from({ length: 50 }, (_, i) => [`dir${i % 5}/file-${i}.txt`, `${i}`]);
+    const a = image(fileMapTree(entries, EPOCH));
+    const b = image(fileMapTree([...entries].reverse(), EPOCH));
+    expect(a.equals(b)).toBe(true);
+  });
+
+  it('keeps records inside sectors and moves long names to continuation areas', () => {
+    const many: Record<string, string> = {};
+    for (let i = 0; i < 300; i++) many[`${String(i).padStart(3, '0')}-${'n'.repeat(200)}`] = 'x';
+    many[`${'é'.repeat(127)}`] = 'x'; // 254 bytes of UTF-8
+    const iso = readIso(image(fileMapTree(many, EPOCH))); // the reader throws on a record across sectors
+    expect(iso.primary).toHaveLength(301);
+    expect(iso.primary.every((e) => e.rr.signatures.includes('CE'))).toBe(true);
+    expect(iso.primary.map((e) => e.rr.name).sort()).toEqual(Object.keys(many).sort());
+  });
+
+  it('rationalizes owners and modes like genisoimage -r', () => {
+    const t = fileMapTree({ f: { data: 'x', mode: 0o4750 }, g: { data: 'y', mode: 0o600 } }, EPOCH);
+    const iso = readIso(image(t, { ownership: 'rationalize' }));
+    expect(iso.primary.map((e) => e.rr.mode)).toEqual([0o100555, 0o100444]);
+  });
+
+  it('refuses directories below level 8 and names them, unless allowed', () => {
+    const ok = fileMapTree({ '1/2/3/4/5/6/7/f': 'x' }, EPOCH);
+    expect(() => image(ok)).not.toThrow();
+    const deep = fileMapTree({ '1/2/3/4/5/6/7/8/f': 'x' }, EPOCH);
+    expect(() => image(deep)).toThrow(LayoutError);
+    expect(() => image(deep)).toThrow(/"1\/2\/3\/4\/5\/6\/7\/8"/);
+    const iso = readIso(image(deep, { deepDirectories: 'allow' }));
+    expect(iso.primary.map((e) => e.path)).toContain('/1/2/3/4/5/6/7/8/f');
+  });
+
+  it('splits files of 4 GiB and more into extents flagged multi-extent (layout only, no data)', () => {
+    expect(extentSizes(MAX_EXTENT_BYTES)).toEqual([MAX_EXTENT_BYTES]);
+    const size = 2 * MAX_EXTENT_BYTES + 5;
+    expect(extentSizes(size)).toEqual([MAX_EXTENT_BYTES, MAX_EXTENT_BYTES, 5]);
+    const big: FileNode = { kind: 'file', name: 'huge.img', size, attrs: { mode: 0o644, uid: 0, gid: 0, mtime: 0, atime: 0, ctime: 0 }, data: { kind: 'path', path: '/nonexistent' } };
+    const root: DirectoryNode = { kind: 'directory', name: '', attrs: big.attrs, children: [big] };
+    const layout = layoutTree(root, { epoch: EPOCH });
+    const iso = readIso(Buffer.concat([layout.metadata, Buffer.alloc(150 * 2048)]));
+    const parts = iso.primary.filter((e) => e.rr.name === 'huge.img');
+    expect(parts.map((e) => e.size)).toEqual([MAX_EXTENT_BYTES, MAX_EXTENT_BYTES, 5]);
+    expect(parts.map((e) => e.flags & 0x80)).toEqual([0x80, 0x80, 0]);
+    expect((parts[1]?.extent ?? 0) - (parts[0]?.extent ?? 0)).toBe(MAX_EXTENT_BYTES / 2048);
+    expect(layout.totalSectors).toBe((parts[0]?.extent ?? 0) + Math.ceil(size / 2048) + 150);
+  });
+});
