@@ -268,22 +268,24 @@ export function makeBaseImage(rootfsDir: string, outPath: string, size = '64M'):
 }
 
 /**
- * Reads a file from an ext4 guest disk image on this machine (a qcow2 overlay is flattened with qemu-img
- * first, its backing file resolved as QEMU does): the way to check what a guest wrote after it shut down.
+ * Reads a file from a guest's ext4 disk on a controller, after the guest stopped: a qcow2 overlay is flattened
+ * with qemu-img there (where its backing path resolves), then debugfs reads the file without mounting.
  */
-export function readGuestFile(image: string, pathInGuest: string, format: 'qcow2' | 'raw' = 'qcow2'): string {
-  let raw = image;
-  let tmp: string | undefined;
-  if (format === 'qcow2') {
-    tmp = `${image}.flat-${process.pid}.raw`;
-    execFileSync('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', image, tmp]);
-    raw = tmp;
-  }
-  try {
-    return execFileSync('debugfs', ['-R', `cat ${pathInGuest}`, raw], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  } finally {
-    if (tmp) execFileSync('rm', ['-f', tmp]);
-  }
+export async function readGuestFile(
+  env: LabEnv,
+  lc: LabController,
+  image: string,
+  pathInGuest: string,
+  format: 'qcow2' | 'raw' = 'qcow2',
+): Promise<string> {
+  const script = [
+    'set -e',
+    'img=$1',
+    'if [ "$3" = qcow2 ]; then flat=$(mktemp /tmp/vmctx-flat.XXXXXX); trap \'rm -f "$flat"\' EXIT',
+    '  qemu-img convert -f qcow2 -O raw "$1" "$flat"; img=$flat; fi',
+    'debugfs -R "cat $2" "$img" 2>/dev/null',
+  ].join('\n');
+  return sshOk(env, lc, ['sh', '-c', script, 'read-guest-file', image, pathInGuest, format]);
 }
 
 /** One ping from inside the controller's namespace (through its sshd, which lives there). */
