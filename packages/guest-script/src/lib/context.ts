@@ -109,7 +109,7 @@ const FilePath = z
     message: 'expected an absolute path of letters, digits, ".", "_", "-", "@" and "+" (no "..", no empty components)',
   });
 
-const Mode = z.string().regex(/^0?[0-7]{3}$|^[0-7]{4}$/, {
+const Mode = z.string({ error: "expected an octal mode as a quoted string, such as '0600' (unquoted 0600 is the decimal number 600 in YAML 1.2)" }).regex(/^0?[0-7]{3}$|^[0-7]{4}$/, {
   message: "expected an octal mode as a quoted string, such as '0600' (unquoted 0600 is the decimal number 600 in YAML 1.2)",
 });
 
@@ -186,7 +186,8 @@ export function parseContext(input: unknown, source = 'context'): Context {
   const result = ContextSchema.safeParse(input);
   if (result.success) return result.data;
   const first = result.error.issues[0];
-  const path = first ? first.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : undefined;
+  const where = first === undefined ? [] : first.code === 'unrecognized_keys' ? [...first.path, ...first.keys.slice(0, 1)] : first.path;
+  const path = first ? where.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '') : undefined;
   throw new GuestScriptError('GUEST_INVALID_CONTEXT', `${source}: invalid context\n${z.prettifyError(result.error)}`, path);
 }
 

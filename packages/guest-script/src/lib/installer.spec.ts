@@ -1,0 +1,87 @@
+import { lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { contextualizationScript } from './guest-script.js';
+import { freshRcLocal, installerFiles, installInto, installScript, rcLocalWithCall, systemdUnit } from './installer.js';
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(join(tmpdir(), 'gs-install-'));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('rc.local', () => {
+  it('gets the call before its last exit 0, or at its end, and only once', () => {
+    expect(rcLocalWithCall('#!/bin/sh -e\nexit 0\necho x\nexit 0\n')).toBe('#!/bin/sh -e\nexit 0\necho x\n/usr/local/bin/contextualization\nexit 0\n');
+    expect(rcLocalWithCall('#!/bin/sh\necho x')).toBe('#!/bin/sh\necho x\n/usr/local/bin/contextualization\n');
+    expect(rcLocalWithCall('#!/bin/sh\n  /usr/local/bin/contextualization >/dev/console 2>&1\nexit 0\n')).toBeUndefined();
+    const once = rcLocalWithCall('#!/bin/sh\nexit 0\n')!;
+    expect(rcLocalWithCall(once)).toBeUndefined();
+    expect(rcLocalWithCall(freshRcLocal())).toBeUndefined();
+  });
+});
+
+describe('installerFiles', () => {
+  it('holds the script, the unit and a fresh rc.local', () => {
+    const files = installerFiles({ label: 'X' });
+    expect(files['usr/local/bin/contextualization']).toEqual({ data: contextualizationScript({ label: 'X' }), mode: 0o755 });
+    expect(files['etc/systemd/system/vmctx-contextualization.service']).toEqual({ data: systemdUnit(), mode: 0o644 });
+    expect(files['etc/rc.local']).toEqual({ data: freshRcLocal(), mode: 0o755 });
+    expect(Object.keys(installerFiles({ systemd: 'never', createRcLocal: false }))).toEqual(['usr/local/bin/contextualization']);
+  });
+
+  it('makes a unit that stands aside where an executable rc.local runs the script', () => {
+    expect(systemdUnit()).toMatch(/^ConditionFileIsExecutable=!\/etc\/rc\.local$/m);
+    expect(systemdUnit()).toMatch(/^ExecStart=\/usr\/local\/bin\/contextualization$/m);
+  });
+});
+
+describe('installInto', () => {
+  it('installs into a busybox root: script and a new rc.local; a second run changes nothing', async () => {
+    expect(await installInto(root)).toEqual([
+      { path: '/usr/local/bin/contextualization', action: 'written' },
+      { path: '/etc/rc.local', action: 'created' },
+    ]);
+    expect((await stat(join(root, 'usr/local/bin/contextualization'))).mode & 0o777).toBe(0o755);
+    expect(await readFile(join(root, 'etc/rc.local'), 'utf8')).toBe(freshRcLocal());
+    expect(await installInto(root)).toContainEqual({ path: '/etc/rc.local', action: 'unchanged' });
+    expect(await readFile(join(root, 'etc/rc.local'), 'utf8')).toBe(freshRcLocal());
+  });
+
+  it('installs the enabled unit into a systemd root without rc.local, and keeps an existing rc.local mode', async () => {
+    await mkdir(join(root, 'lib/systemd'), { recursive: true });
+    await writeFile(join(root, 'lib/systemd/systemd'), '');
+    const steps = await installInto(root);
+    expect(steps.map((s) => s.action)).toEqual(['written', 'written', 'linked']);
+    expect(await readlink(join(root, 'etc/systemd/system/multi-user.target.wants/vmctx-contextualization.service'))).toBe('/etc/systemd/system/vmctx-contextualization.service');
+    expect(await lstat(join(root, 'etc/rc.local')).catch(() => undefined)).toBeUndefined();
+    await writeFile(join(root, 'etc/rc.local'), '#!/bin/sh\nexit 0\n', { mode: 0o700 });
+    expect((await installInto(root)).at(-1)).toEqual({ path: '/etc/rc.local', action: 'edited' });
+    expect((await stat(join(root, 'etc/rc.local'))).mode & 0o777).toBe(0o700);
+  });
+
+  it('follows an rc.local link inside the root folder, never out of it', async () => {
+    await mkdir(join(root, 'etc/rc.d'), { recursive: true });
+    await writeFile(join(root, 'etc/rc.d/rc.local'), '#!/bin/sh\n', { mode: 0o755 });
+    await symlink('/etc/rc.d/rc.local', join(root, 'etc/rc.local'));
+    await installInto(root);
+    expect(await readFile(join(root, 'etc/rc.d/rc.local'), 'utf8')).toBe('#!/bin/sh\n/usr/local/bin/contextualization\n');
+    expect((await lstat(join(root, 'etc/rc.local'))).isSymbolicLink()).toBe(true);
+  });
+
+  it('refuses a root that is not a folder', async () => {
+    await expect(installInto(join(root, 'missing'))).rejects.toMatchObject({ code: 'GUEST_INSTALL_FAILED' });
+  });
+});
+
+describe('installScript', () => {
+  it('embeds the very script and unit installInto writes', () => {
+    const text = installScript({ timeoutSeconds: 42 });
+    expect(text).toContain(contextualizationScript({ timeoutSeconds: 42 }));
+    expect(text).toContain(systemdUnit());
+    expect(text.startsWith('#!/bin/sh\n')).toBe(true);
+  });
+});

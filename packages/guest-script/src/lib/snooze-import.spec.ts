@@ -1,0 +1,54 @@
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { contextTreeProblems, readContextFolder } from './snooze-import.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'gs-snooze-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** The layout of snoozesoftware/snooze-deploy-grid5000's context/ folder. */
+async function snoozeFolder(): Promise<string> {
+  const root = join(dir, 'context');
+  await mkdir(join(root, 'common'), { recursive: true });
+  await mkdir(join(root, 'lib'));
+  await mkdir(join(root, 'distributions/debian'), { recursive: true });
+  await writeFile(join(root, 'post-install'), '#!/bin/bash\necho start > /dev/ttyS0\n', { mode: 0o755 });
+  await writeFile(join(root, 'common/network'), 'GATEWAY=192.168.122.1\nNETMASK=255.255.255.0\n');
+  await writeFile(join(root, 'common/routes'), 'up route del default\n');
+  await writeFile(join(root, 'lib/functions'), 'detect() { :; }\n');
+  await writeFile(join(root, 'distributions/debian/00_network'), '#!/bin/bash\n', { mode: 0o750 });
+  return root;
+}
+
+describe('readContextFolder', () => {
+  it('takes a Snooze context/ folder unchanged, with each mode', async () => {
+    const files = await readContextFolder(await snoozeFolder());
+    expect(Object.keys(files)).toEqual(['common/network', 'common/routes', 'distributions/debian/00_network', 'lib/functions', 'post-install']);
+    expect(String(files['post-install']!.data)).toBe('#!/bin/bash\necho start > /dev/ttyS0\n');
+    expect(files['post-install']!.mode).toBe(0o755);
+    expect(files['distributions/debian/00_network']!.mode).toBe(0o750);
+    expect(contextTreeProblems(files)).toEqual([]);
+  });
+
+  it('says what the guest will do with a folder that has no usable post-install', async () => {
+    const root = await snoozeFolder();
+    await chmod(join(root, 'post-install'), 0o644);
+    expect(contextTreeProblems(await readContextFolder(root))).toEqual([expect.stringMatching(/not executable/)]);
+    await rm(join(root, 'post-install'));
+    expect(contextTreeProblems(await readContextFolder(root))).toEqual([expect.stringMatching(/fall back to DHCP/)]);
+  });
+
+  it('refuses what it cannot carry, and what is not a folder', async () => {
+    const root = await snoozeFolder();
+    await symlink('/etc/passwd', join(root, 'lib/passwd'));
+    await expect(readContextFolder(root)).rejects.toMatchObject({ code: 'GUEST_INVALID_TREE', path: 'lib/passwd' });
+    await expect(readContextFolder(join(root, 'post-install'))).rejects.toMatchObject({ code: 'GUEST_NOT_A_CONTEXT_FOLDER' });
+    await expect(readContextFolder(join(dir, 'missing'))).rejects.toMatchObject({ code: 'GUEST_NOT_A_CONTEXT_FOLDER' });
+  });
+});
