@@ -27,9 +27,22 @@ const xmlText = () =>
 
 const nonEmpty = (what: string) => xmlText().min(1, `${what} is empty`);
 
-/** A path on the controller. libvirt resolves relative paths against its own working directory: refuse them. */
+/**
+ * A path on the controller. libvirt resolves relative paths against its own working directory: refuse them
+ * (libvirt's schema, basictypes.rng absFilePath, wants "/" and at least one more character).
+ */
 const hostPath = (what: string) =>
-  nonEmpty(what).refine((s) => s.startsWith('/'), { message: `${what} must be an absolute path on the controller` });
+  nonEmpty(what).refine((s) => /^\/./.test(s), { message: `${what} must be an absolute path on the controller` });
+
+/** What libvirt's RNG schema allows (domaincommon.rng), so that virt-xml-validate passes what we render. */
+const machineName = () =>
+  nonEmpty('machine').regex(/^[a-zA-Z0-9_.-]+$/, "not a machine type (letters, digits, '_', '.', '-'; e.g. q35, pc-i440fx-7.2)");
+const timeZoneName = () => nonEmpty('timezone').regex(/^[a-zA-Z0-9_.+\-/]+$/, 'not a time zone name like Europe/Paris');
+/** A Linux interface name (dev_valid_name: at most 15 bytes, no '/', ':' or white space); ASCII here. */
+const bridgeName = () =>
+  nonEmpty('bridge')
+    .regex(/^[a-zA-Z0-9_.-]{1,15}$/, "not a bridge name (1 to 15 letters, digits, '_', '.', '-', as Linux allows)")
+    .refine((s) => s !== '.' && s !== '..', { message: "'.' and '..' are not interface names" });
 
 export const domainNameSchema = xmlText().superRefine((name, ctx) => {
   const problem = domainNameProblem(name);
@@ -58,7 +71,7 @@ export const osSchema = z.strictObject({
   /** `<type arch=...>hvm</type>`. */
   arch: z.enum(['x86_64', 'i686', 'aarch64']).default('x86_64'),
   /** `<type machine=...>`: e.g. `q35`, `pc` (i440fx), `pc-q35-7.2`. Omitted: libvirt's default (pc on x86_64). */
-  machine: nonEmpty('machine').optional(),
+  machine: machineName().optional(),
   kernel: hostPath('kernel').optional(),
   initrd: hostPath('initrd').optional(),
   cmdline: xmlText().optional(),
@@ -71,7 +84,7 @@ export const featureNames = ['acpi', 'apic', 'pae'] as const;
 export const clockSchema = z
   .strictObject({
     offset: z.enum(['utc', 'localtime', 'timezone']).default('utc'),
-    timezone: nonEmpty('timezone').optional(),
+    timezone: timeZoneName().optional(),
   })
   .refine((c) => (c.offset === 'timezone') === (c.timezone !== undefined), {
     message: "timezone is required with offset 'timezone' and only allowed with it",
@@ -128,7 +141,7 @@ const interfaceCommon = {
 
 /** formatdomain.html#network-interfaces. */
 export const interfaceSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('bridge'), source: z.strictObject({ bridge: nonEmpty('bridge') }), ...interfaceCommon }),
+  z.strictObject({ type: z.literal('bridge'), source: z.strictObject({ bridge: bridgeName() }), ...interfaceCommon }),
   z.strictObject({ type: z.literal('network'), source: z.strictObject({ network: nonEmpty('network') }), ...interfaceCommon }),
 ]);
 
@@ -166,7 +179,8 @@ export const domainSpecSchema = z.strictObject({
   name: domainNameSchema,
   /** Derived from (deployment, name) when omitted and a deployment is given; otherwise libvirt picks one. */
   uuid: uuidSchema.optional(),
-  title: xmlText().optional(),
+  /** One line (libvirt's schema: objectNameWithSlash). */
+  title: nonEmpty('title').optional(),
   description: xmlText().optional(),
   memory: memorySchema,
   vcpu: z.number().int().min(1).max(4096).default(1),
