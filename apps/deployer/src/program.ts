@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { diskCommand } from './commands/disk.js';
 import { templateCommand } from './commands/template.js';
+import { guestCommand } from './commands/guest.js';
+import { contextCommand } from './commands/context.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -17,5 +19,7 @@ export function createProgram(): Command {
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   program.addCommand(diskCommand());
   program.addCommand(templateCommand());
+  program.addCommand(guestCommand());
+  program.addCommand(contextCommand());
   return program;
 }

@@ -1,0 +1,108 @@
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildContextTree, parseContextYaml } from '@vmctx/guest-script';
+import { contextCommand } from './context.js';
+import type { GuestIo } from './guest.js';
+
+class Exit extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+let dir: string;
+let out: string;
+let err: string;
+const io: GuestIo = {
+  stdout: (t) => void (out += t),
+  stderr: (t) => void (err += t),
+  exit: (code) => {
+    throw new Exit(code);
+  },
+};
+const context = (...args: string[]) => contextCommand(io).parseAsync(args, { from: 'user' });
+
+const YAML = `instanceId: web-1
+hostname: web-1
+network:
+  method: static
+  address: 198.51.100.10/24
+  gateway: 198.51.100.1
+files:
+  - { path: /etc/motd, content: "hello\\n" }
+`;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vmctx-context-'));
+  out = '';
+  err = '';
+  await writeFile(join(dir, 'context.yaml'), YAML);
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('vmctx context build', () => {
+  it('writes the tree of a context file', async () => {
+    await context('build', join(dir, 'context.yaml'), '-o', join(dir, 'out'));
+    const expected = buildContextTree(parseContextYaml(YAML));
+    for (const [path, entry] of Object.entries(expected)) {
+      expect(Buffer.from(await readFile(join(dir, 'out', path))).equals(Buffer.from(entry.data))).toBe(true);
+      expect((await stat(join(dir, 'out', path))).mode & 0o7777).toBe(entry.mode);
+    }
+    expect(err).toBe(`wrote ${Object.keys(expected).length} files to ${join(dir, 'out')}\n`);
+  });
+
+  it('copies a Snooze context/ folder unchanged, and warns when it has no post-install', async () => {
+    await mkdir(join(dir, 'snooze/common'), { recursive: true });
+    await writeFile(join(dir, 'snooze/common/network'), 'GATEWAY=192.168.122.1\n');
+    await context('build', join(dir, 'snooze'), '-o', join(dir, 'out'));
+    expect(await readFile(join(dir, 'out/common/network'), 'utf8')).toBe('GATEWAY=192.168.122.1\n');
+    expect(err).toMatch(/no post-install at the top: guests will fall back to DHCP/);
+  });
+
+  it('exits 2 on a bad context and writes nothing', async () => {
+    await writeFile(join(dir, 'bad.yaml'), 'hostname: "web$(reboot)"\n');
+    await expect(context('build', join(dir, 'bad.yaml'), '-o', join(dir, 'out'))).rejects.toMatchObject({ exitCode: 2, code: 'GUEST_INVALID_CONTEXT' });
+    await expect(context('build', join(dir, 'missing.yaml'), '-o', join(dir, 'out'))).rejects.toMatchObject({ exitCode: 2 });
+    expect((await readdir(dir)).sort()).toEqual(['bad.yaml', 'context.yaml']);
+  });
+
+  it('exits 2 when the output folder has files', async () => {
+    await mkdir(join(dir, 'out'));
+    await writeFile(join(dir, 'out/keep'), '');
+    await expect(context('build', join(dir, 'context.yaml'), '-o', join(dir, 'out'))).rejects.toMatchObject({ exitCode: 2, code: 'GUEST_OUTPUT_EXISTS' });
+  });
+});
+
+describe('vmctx context iso', () => {
+  it('writes an ISO 9660 image labelled CONTEXT that holds the tree, the same bytes for the same epoch', async () => {
+    const iso = join(dir, 'context.iso');
+    await context('iso', join(dir, 'context.yaml'), '-o', iso, '--epoch', '1700000000');
+    const image = await readFile(iso);
+    // ECMA-119 8.4: the Primary Volume Descriptor at sector 16, standard identifier CD001, volume identifier at 40.
+    expect(image.subarray(16 * 2048 + 1, 16 * 2048 + 6).toString('latin1')).toBe('CD001');
+    expect(image.subarray(16 * 2048 + 40, 16 * 2048 + 72).toString('latin1').trimEnd()).toBe('CONTEXT');
+    expect(image.includes(Buffer.from('#!/bin/sh\n# vmctx post-install'))).toBe(true);
+    await context('iso', join(dir, 'context.yaml'), '-o', join(dir, 'again.iso'), '--epoch', '1700000000');
+    expect((await readFile(join(dir, 'again.iso'))).equals(image)).toBe(true);
+    expect(err).toMatch(/wrote .*context\.iso \(\d+ files, label CONTEXT\)/);
+  });
+
+  it('exits 2 on a bad label', async () => {
+    await expect(context('iso', join(dir, 'context.yaml'), '-o', join(dir, 'x.iso'), '--label', 'no/slash')).rejects.toMatchObject({ exitCode: 2 });
+    expect(await readdir(dir)).toEqual(['context.yaml']);
+  });
+});
+
+describe('vmctx context show', () => {
+  it('lists mode, size and path', async () => {
+    await context('show', join(dir, 'context.yaml'));
+    expect(out).toMatch(/^0755 +\d+ post-install$/m);
+    expect(out).toMatch(/^0400 +6 files\/001$/m);
+    expect(out).toMatch(/^0444 +\d+ instance-id$/m);
+  });
+});
+

@@ -1,0 +1,109 @@
+/**
+ * `vmctx context`: the context CD's file tree, from a context file or an existing context folder.
+ *
+ *   vmctx context build CONTEXT.yaml -o DIR        write the tree (post-install, common/network, ...) to DIR
+ *   vmctx context iso CONTEXT.yaml -o context.iso  write it straight to an ISO (Rock Ridge + Joliet, iso-builder)
+ *   vmctx context show CONTEXT.yaml                list the tree: mode, size, path
+ *
+ * The input is a context file (YAML or JSON, see packages/guest-script/README.md) or a Snooze-style context/
+ * folder, which is taken unchanged. Exit codes: 0 done, 1 failure (I/O), 2 bad usage or bad input.
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { readFile, stat } from 'node:fs/promises';
+import type { FileMap } from '@vmctx/guest-script';
+import { asGuestCommandError, GuestCommandError, type GuestIo } from './guest.js';
+
+const defaultIo: GuestIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  exit: (code) => process.exit(code),
+};
+
+/** iso-builder error codes that mean the machine failed rather than the input was bad. */
+const ISO_FAILURES = new Set(['ISO_WRITE_FAILED']);
+
+function asContextCommandError(error: unknown): unknown {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (error instanceof Error && typeof code === 'string' && code.startsWith('ISO_')) {
+    return new GuestCommandError(`${error.message} [${code}]`, ISO_FAILURES.has(code) ? 1 : 2, code);
+  }
+  return asGuestCommandError(error);
+}
+
+/** The tree for `input`: a context file made into a tree, or a context folder as it is. */
+export async function contextTreeFrom(input: string, io: Pick<GuestIo, 'stderr'>): Promise<FileMap> {
+  const gs = await import('@vmctx/guest-script');
+  const info = await stat(input).catch(() => undefined);
+  if (info === undefined) throw new GuestCommandError(`${input}: no such file or folder`, 2, 'NOT_FOUND');
+  if (info.isDirectory()) {
+    const files = await gs.readContextFolder(input);
+    for (const problem of gs.contextTreeProblems(files)) io.stderr(`vmctx context: ${input}: ${problem}\n`);
+    return files;
+  }
+  return gs.buildContextTree(gs.parseContextYaml(await readFile(input, 'utf8'), input));
+}
+
+function epochSeconds(value: string): number {
+  if (!/^[0-9]+$/.test(value)) throw new InvalidArgumentError('expected seconds since 1970');
+  return Number(value);
+}
+
+export function contextCommand(io: GuestIo = defaultIo): Command {
+  const setup = (cmd: Command): Command =>
+    cmd
+      .showHelpAfterError()
+      .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+      .exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? 0 : 2));
+
+  const context = setup(new Command('context')).description("the context CD's files, from a context file or a Snooze context/ folder");
+
+  setup(context.command('build'))
+    .description('write the context tree to a folder (which must not exist or be empty)')
+    .argument('<input>', 'CONTEXT.yaml, or a context/ folder to take as it is')
+    .requiredOption('-o, --output <dir>', 'the folder to write')
+    .action(async (input: string, flags: { output: string }) => {
+      try {
+        const { writeFileMap } = await import('@vmctx/guest-script');
+        const files = await contextTreeFrom(input, io);
+        await writeFileMap(files, flags.output);
+        io.stderr(`wrote ${Object.keys(files).length} files to ${flags.output}\n`);
+      } catch (error) {
+        throw asContextCommandError(error);
+      }
+    });
+
+  setup(context.command('iso'))
+    .description('write the context tree straight to an ISO image (Rock Ridge and Joliet)')
+    .argument('<input>', 'CONTEXT.yaml, or a context/ folder to take as it is')
+    .requiredOption('-o, --output <file>', 'the ISO to write')
+    .option('--label <label>', "volume label (the guest script's --label)", 'CONTEXT')
+    .option('--epoch <seconds>', 'one date for everything in the image, for reproducible bytes (default SOURCE_DATE_EPOCH)', epochSeconds)
+    .action(async (input: string, flags: { output: string; label: string; epoch?: number }) => {
+      try {
+        const { writeIsoFromFiles } = await import('@vmctx/iso-builder');
+        const files = await contextTreeFrom(input, io);
+        await writeIsoFromFiles(files, flags.output, { label: flags.label, ...(flags.epoch !== undefined ? { epoch: flags.epoch } : {}) });
+        io.stderr(`wrote ${flags.output} (${Object.keys(files).length} files, label ${flags.label})\n`);
+      } catch (error) {
+        throw asContextCommandError(error);
+      }
+    });
+
+  setup(context.command('show'))
+    .description('list the files of the context tree: mode, size, path')
+    .argument('<input>', 'CONTEXT.yaml, or a context/ folder')
+    .action(async (input: string) => {
+      try {
+        const files = await contextTreeFrom(input, io);
+        for (const path of Object.keys(files).sort()) {
+          const { data, mode } = files[path]!;
+          const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+          io.stdout(`${mode.toString(8).padStart(4, '0')} ${String(size).padStart(8)} ${path}\n`);
+        }
+      } catch (error) {
+        throw asContextCommandError(error);
+      }
+    });
+
+  return context;
+}

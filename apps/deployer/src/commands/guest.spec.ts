@@ -1,0 +1,80 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { contextualizationScript, freshRcLocal, installScript } from '@vmctx/guest-script';
+import { guestCommand, type GuestIo } from './guest.js';
+
+class Exit extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+let dir: string;
+let out: string;
+let err: string;
+const io: GuestIo = {
+  stdout: (t) => void (out += t),
+  stderr: (t) => void (err += t),
+  exit: (code) => {
+    throw new Exit(code);
+  },
+};
+const guest = (...args: string[]) => guestCommand(io).parseAsync(args, { from: 'user' });
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vmctx-guest-'));
+  out = '';
+  err = '';
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('vmctx guest script', () => {
+  it('prints the contextualization script on stdout', async () => {
+    await guest('script');
+    expect(out).toBe(contextualizationScript());
+    expect(err).toBe('');
+  });
+
+  it('passes the options on', async () => {
+    await guest('script', '--label', 'MYCTX', '--every-boot', '--timeout', '20', '--dhcp-timeout', '5', '--interface', 'ens3');
+    expect(out).toBe(contextualizationScript({ label: 'MYCTX', everyBoot: true, timeoutSeconds: 20, dhcpTimeoutSeconds: 5, interface: 'ens3' }));
+  });
+
+  it('exits 2 on a bad option value', async () => {
+    await expect(guest('script', '--timeout', 'soon')).rejects.toMatchObject({ exitCode: 2 });
+    await expect(guest('script', '--label', "it's")).rejects.toMatchObject({ exitCode: 2, code: 'GUEST_INVALID_OPTION' });
+    expect(out).toBe('');
+  });
+});
+
+describe('vmctx guest install', () => {
+  it('fills a root folder and says what it did on stderr', async () => {
+    await guest('install', dir);
+    expect(await readFile(join(dir, 'usr/local/bin/contextualization'), 'utf8')).toBe(contextualizationScript());
+    expect((await stat(join(dir, 'usr/local/bin/contextualization'))).mode & 0o777).toBe(0o755);
+    expect(await readFile(join(dir, 'etc/rc.local'), 'utf8')).toBe(freshRcLocal());
+    expect(err).toBe('written   /usr/local/bin/contextualization\ncreated   /etc/rc.local\n');
+    expect(out).toBe('');
+  });
+
+  it('installs the unit when asked, and no rc.local when told not to', async () => {
+    await guest('install', dir, '--systemd', 'always', '--rc-local', 'never');
+    expect(err).toMatch(/written   \/etc\/systemd\/system\/vmctx-contextualization\.service/);
+    await expect(stat(join(dir, 'etc/rc.local'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('exits 1 when the root is not a folder', async () => {
+    await expect(guest('install', join(dir, 'nope'))).rejects.toMatchObject({ exitCode: 1, code: 'GUEST_INSTALL_FAILED' });
+  });
+});
+
+describe('vmctx guest install-script', () => {
+  it('prints the installer', async () => {
+    await guest('install-script', '--systemd', 'never');
+    expect(out).toBe(installScript({ systemd: 'never' }));
+  });
+});
