@@ -48,7 +48,9 @@ const MiB = 2 ** 20;
 const GiB = 2 ** 30;
 // 1 MiB .. 2 TiB, and sizes that are not multiples of 512 (qemu-img rounds them up).
 const SIZES = [MiB, 1_000_000, MiB + 1, 64 * MiB, GiB - 1, 5 * GiB + 3, 100 * GiB, 2 * 2 ** 40];
-const CLUSTERS = [{ bits: 16 }, { bits: 9, maxSize: 64 * MiB }, { bits: 12, maxSize: 100 * GiB }, { bits: 14 }, { bits: 21 }];
+// 512-byte clusters stop at 5 GiB (qemu-img needs seconds beyond); 4 KiB clusters at 2 TiB need several
+// refcount blocks, 512 B at 1 and 5 GiB too: the allocation replay is checked there.
+const CLUSTERS = [{ bits: 16 }, { bits: 9, maxSize: 5 * GiB + 3 }, { bits: 10, maxSize: 100 * GiB }, { bits: 12 }, { bits: 14 }, { bits: 21 }];
 const BACKINGS: Array<[string, BackingFormat]> = [
   ['base.raw', 'raw'], // relative, kept as given
   ['', 'raw'], // absolute: filled in with the temp folder
@@ -86,6 +88,30 @@ describe('createOverlay against qemu-img create', () => {
     expect(comparableInfo(infoOurs)).toEqual(comparableInfo(infoTheirs));
     expect((JSON.parse(infoOurs) as unknown[]).length).toBe(2);
     await Promise.all([rm(join(dir, `${name}.qemu.qcow2`)), rm(join(dir, `${name}.ours.qcow2`))]);
+  });
+});
+
+describe('refcount table moves and size limits, as qemu-img', () => {
+  it('512-byte clusters, 40 GiB: the refcount table moves; same bytes, check clean', async () => {
+    await qemuImg('create', '-q', '-f', 'qcow2', '-o', 'cluster_size=512', '-F', 'raw', '-b', 'base.raw', '-u', 'move.qemu.qcow2', '40G');
+    await createOverlay({ path: join(dir, 'move.ours.qcow2'), backingFile: 'base.raw', backingFormat: 'raw', virtualSize: 40 * GiB, clusterBits: 9 });
+    const [theirs, ours] = await Promise.all([readFile(join(dir, 'move.qemu.qcow2')), readFile(join(dir, 'move.ours.qcow2'))]);
+    expect(ours.readBigUInt64BE(48)).not.toBe(512n); // the refcount table is no longer at cluster 1
+    expect(ours.equals(theirs)).toBe(true);
+    const check = JSON.parse(await qemuImg('check', '--output=json', 'move.ours.qcow2')) as Record<string, number>;
+    expect(check['check-errors']).toBe(0);
+    expect(check.leaks ?? 0).toBe(0);
+  });
+
+  it.each([
+    [9, 2 ** 37 + 512],
+    [12, 2 ** 43 + 512],
+    [16, 2 ** 51 + 512],
+  ])('cluster bits %i, size %i: qemu-img refuses it and so do we', async (bits, size) => {
+    expect(await qemuImgFails('create', '-q', '-f', 'qcow2', '-o', `cluster_size=${2 ** bits}`, '-F', 'raw', '-b', 'base.raw', '-u', 'limit.qcow2', String(size))).toMatch(/too large/);
+    await rm(join(dir, 'limit.qcow2'), { force: true });
+    await expect(createOverlay({ path: join(dir, 'limit.qcow2'), backingFile: 'base.raw', backingFormat: 'raw', virtualSize: size, clusterBits: bits })).rejects.toMatchObject({ code: 'SIZE_TOO_LARGE' });
+    expect(await readdir(dir)).not.toContain('limit.qcow2');
   });
 });
 

@@ -11,7 +11,6 @@ export type DiskBuilderErrorCode =
   | 'BACKING_PATH_EMPTY'
   | 'BACKING_PATH_TOO_LONG'
   | 'BACKING_FORMAT_UNSUPPORTED'
-  | 'LAYOUT_UNSUPPORTED'
   | 'WRITE_FAILED'
   // inspection
   | 'NOT_FOUND'

@@ -9,10 +9,15 @@
  *   cluster 2   refcount block: refcount 1 for clusters 0, 1, 2 and the L1 table's clusters
  *   cluster 3.. the L1 table, all zeros (no L2 table allocated), l1_size * 8 bytes; the file ends there
  *
+ * That is the layout whenever one refcount block counts every cluster (always with clusters of 16 KiB and
+ * more). Beyond that, QEMU's allocator adds refcount blocks after the L1 table and may move the refcount
+ * table; qcow2-allocation.ts replays it.
+ *
  * This is a pure function: it returns the non-zero byte runs and the file length. Everything not
  * covered by a run reads as zero.
  */
 import { DiskBuilderError } from './errors.js';
+import { allocateImage, type AllocationResult } from './qcow2-allocation.js';
 import {
   encodeFeatureNameTable,
   encodeHeaderExtension,
@@ -37,8 +42,6 @@ export const MAX_L1_ENTRIES = (32 * 1024 * 1024) / 8;
 export const SECTOR_SIZE = 512;
 /** 16-bit refcounts, as qemu-img writes by default (qcow2.rst "Header" byte 96-99). */
 const REFCOUNT_ORDER = 4;
-/** The first three clusters: header, refcount table, refcount block. */
-const FIXED_CLUSTERS = 3;
 
 export interface OverlayOptions {
   /** The backing file name written into the overlay, kept exactly as given (relative names stay relative). */
@@ -87,46 +90,21 @@ export function layoutOverlay(options: OverlayOptions): OverlayLayout {
         `(QEMU's 32 MiB L1 limit allows ${MAX_L1_ENTRIES * bytesPerL1Entry} bytes); use a larger cluster size`,
     );
   }
-  const l1Clusters = Math.ceil((l1Size * 8) / clusterSize);
-  const refcountsPerBlock = (clusterSize * 8) / 2 ** REFCOUNT_ORDER;
-  const usedClusters = FIXED_CLUSTERS + l1Clusters;
-  if (usedClusters > refcountsPerBlock) {
-    // QEMU then allocates more refcount blocks (and may move the refcount table) by a path-dependent
-    // algorithm; we only write the single-refcount-block layout, which covers every size with 16 KiB
-    // clusters and more, and sizes up to cluster_size^3/64 below that.
-    const maxSize = (refcountsPerBlock - FIXED_CLUSTERS) * (clusterSize / 8) * bytesPerL1Entry;
-    throw new DiskBuilderError(
-      'LAYOUT_UNSUPPORTED',
-      `an overlay of ${virtualSize} bytes with ${clusterSize}-byte clusters needs more than one refcount block; ` +
-        `this writer supports up to ${maxSize} bytes at this cluster size: use a larger cluster size (64 KiB is the default)`,
-    );
+  // Refcount table, refcount blocks and L1 table where QEMU's allocator puts them (qcow2-allocation.ts).
+  const allocation = allocateImage(clusterBits, l1Size);
+  const head = encodeHeaderCluster(options.backingFile, options.backingFormat, clusterSize, virtualSize, l1Size, allocation);
+  const runs: ByteRun[] = [{ offset: 0, bytes: head }];
+  for (const index of [...allocation.clusters.keys()].sort((a, b) => a - b)) {
+    runs.push({ offset: index * clusterSize, bytes: trimZeros(allocation.clusters.get(index)!) });
   }
+  return { clusterSize, virtualSize, l1Size, l1TableOffset: allocation.l1TableOffset, length: allocation.length, runs };
+}
 
-  const head = encodeHeaderCluster(options.backingFile, options.backingFormat, clusterSize, virtualSize, l1Size);
-
-  // "Host cluster management", refcount table entry: bits 9-63 are the offset of the refcount block.
-  const refcountTable = new Uint8Array(8);
-  new DataView(refcountTable.buffer).setBigUint64(0, BigInt(2 * clusterSize));
-  // "Host cluster management", refcount block entry: a 16-bit count per cluster, 1 = in use.
-  const refcountBlock = new Uint8Array(usedClusters * 2);
-  const blockView = new DataView(refcountBlock.buffer);
-  for (let i = 0; i < usedClusters; i++) blockView.setUint16(i * 2, 1);
-
-  const l1TableOffset = FIXED_CLUSTERS * clusterSize;
-  return {
-    clusterSize,
-    virtualSize,
-    l1Size,
-    l1TableOffset,
-    // "Cluster mapping": the L1 table holds l1_size 8-byte entries, all zero (no L2 table yet); QEMU writes
-    // exactly l1_size * 8 bytes, so the file ends there rather than at a cluster boundary.
-    length: l1TableOffset + l1Size * 8,
-    runs: [
-      { offset: 0, bytes: head },
-      { offset: clusterSize, bytes: refcountTable },
-      { offset: 2 * clusterSize, bytes: refcountBlock },
-    ],
-  };
+/** A cluster's bytes without its trailing zeros (they are zero in the file anyway). */
+function trimZeros(bytes: Uint8Array): Uint8Array {
+  let end = bytes.length;
+  while (end > 0 && bytes[end - 1] === 0) end--;
+  return bytes.subarray(0, end);
 }
 
 function checkVirtualSize(size: number, clusterSize: number): number {
@@ -144,7 +122,14 @@ function checkVirtualSize(size: number, clusterSize: number): number {
 }
 
 /** The bytes of cluster 0 up to the end of the backing file name (the rest of the cluster is zero). */
-function encodeHeaderCluster(backingFile: string, backingFormat: BackingFormat, clusterSize: number, size: number, l1Size: number): Uint8Array {
+function encodeHeaderCluster(
+  backingFile: string,
+  backingFormat: BackingFormat,
+  clusterSize: number,
+  size: number,
+  l1Size: number,
+  allocation: AllocationResult,
+): Uint8Array {
   if (!(BACKING_FORMATS as readonly string[]).includes(backingFormat)) {
     throw new DiskBuilderError('BACKING_FORMAT_UNSUPPORTED', `backing format '${String(backingFormat)}' is not one of ${BACKING_FORMATS.join(', ')}`);
   }
@@ -189,9 +174,9 @@ function encodeHeaderCluster(backingFile: string, backingFormat: BackingFormat, 
     size,
     cryptMethod: 0, // no encryption
     l1Size,
-    l1TableOffset: FIXED_CLUSTERS * clusterSize,
-    refcountTableOffset: clusterSize,
-    refcountTableClusters: 1,
+    l1TableOffset: allocation.l1TableOffset,
+    refcountTableOffset: allocation.refcountTableOffset,
+    refcountTableClusters: allocation.refcountTableClusters,
     nbSnapshots: 0,
     snapshotsOffset: 0,
     incompatibleFeatures: 0n, // compression type zlib (no bit 3), standard L2 entries (no bit 4)
