@@ -4,6 +4,7 @@ import { diskCommand } from './commands/disk.js';
 import { templateCommand } from './commands/template.js';
 import { guestCommand } from './commands/guest.js';
 import { contextCommand } from './commands/context.js';
+import { isoCommand } from './commands/iso.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -21,5 +22,6 @@ export function createProgram(): Command {
   program.addCommand(templateCommand());
   program.addCommand(guestCommand());
   program.addCommand(contextCommand());
+  program.addCommand(isoCommand());
   return program;
 }

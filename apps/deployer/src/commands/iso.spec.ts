@@ -1,0 +1,132 @@
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeIsoFromDirectory } from '@vmctx/iso-builder';
+import { createProgram } from '../program.js';
+import { isoCommand, IsoCommandError, normalizeGenisoimageArgs, type IsoIo } from './iso.js';
+
+class Exit extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+let dir: string;
+let src: string;
+let err: string;
+let stdout: PassThrough & { isTTY?: boolean };
+let stdoutBytes: Buffer[];
+let env: Record<string, string | undefined>;
+
+function io(): IsoIo {
+  return {
+    stderr: (t) => void (err += t),
+    stdout,
+    exit: (code) => {
+      throw new Exit(code);
+    },
+    env,
+  };
+}
+const iso = (...args: string[]) => isoCommand(io()).parseAsync(args, { from: 'user' });
+const label = (image: Buffer) => image.toString('latin1', 16 * 2048 + 40, 16 * 2048 + 72).trimEnd();
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vmctx-iso-'));
+  src = join(dir, 'context');
+  await mkdir(join(src, 'common'), { recursive: true });
+  await writeFile(join(src, 'common', 'network'), 'GATEWAY=192.0.2.1\n');
+  await writeFile(join(src, 'post-install'), '#!/bin/sh\n');
+  await chmod(join(src, 'post-install'), 0o755);
+  err = '';
+  stdout = new PassThrough();
+  stdoutBytes = [];
+  stdout.on('data', (c: Buffer) => stdoutBytes.push(Buffer.from(c)));
+  env = {};
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function reference(options: Parameters<typeof writeIsoFromDirectory>[2]): Promise<Buffer> {
+  const path = join(dir, 'reference.iso');
+  await writeIsoFromDirectory(src, path, options);
+  const bytes = await readFile(path);
+  await rm(path);
+  return bytes;
+}
+
+describe('vmctx iso', () => {
+  it('takes genisoimage -R -J -V -o and writes what iso-builder writes', async () => {
+    const out = join(dir, 'context.iso');
+    await iso('-R', '-J', '-V', 'cidata', '--epoch', '1700000000', '-o', out, src);
+    const image = await readFile(out);
+    expect(label(image)).toBe('cidata');
+    expect(image.equals(await reference({ label: 'cidata', epoch: 1_700_000_000 }))).toBe(true);
+    expect(err).toMatch(/^\d+ extents written \(\d+ MB\)\n$/);
+  });
+
+  it('takes combined flags and genisoimage single-dash long options', async () => {
+    const out = join(dir, 'seed.iso');
+    await iso('-quiet', '-volid', 'cidata', '-joliet', '-rock', '-input-charset', 'utf-8', '-output', out, '--epoch', '5', src);
+    expect((await readFile(out)).equals(await reference({ label: 'cidata', epoch: 5 }))).toBe(true);
+    expect(err).toBe('');
+    await iso('-RJ', '--quiet', '--epoch', '5', '-o', out, src);
+    expect(label(await readFile(out))).toBe('CONTEXT');
+  });
+
+  it('rationalizes with -r and honours SOURCE_DATE_EPOCH', async () => {
+    env = { SOURCE_DATE_EPOCH: '1234' };
+    const out = join(dir, 'r.iso');
+    await iso('-r', '-J', '-o', out, src);
+    expect((await readFile(out)).equals(await reference({ ownership: 'rationalize', epoch: 1234 }))).toBe(true);
+    expect((await readFile(out)).equals(await reference({ epoch: 1234 }))).toBe(false);
+  });
+
+  it('writes the image to stdout without -o, and refuses a terminal', async () => {
+    await iso('-R', '-J', '--epoch', '9', src);
+    expect(Buffer.concat(stdoutBytes).equals(await reference({ epoch: 9 }))).toBe(true);
+    stdout.isTTY = true;
+    await expect(iso('-R', '-J', src)).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/terminal/) });
+  });
+
+  it('exits 2 on a bad label, a missing folder or a bad epoch, leaving nothing behind', async () => {
+    const out = join(dir, 'bad.iso');
+    await expect(iso('-V', 'no/slash', '-o', out, src)).rejects.toMatchObject({ exitCode: 2, code: 'ISO_BAD_LABEL' });
+    await expect(iso('-o', out, join(dir, 'missing'))).rejects.toBeInstanceOf(IsoCommandError);
+    await expect(iso('-o', out, join(dir, 'missing'))).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/missing/) });
+    await expect(iso('--epoch', 'tomorrow', '-o', out, src)).rejects.toMatchObject({ exitCode: 2 });
+    await expect(iso('-o', out, src, 'second-folder')).rejects.toMatchObject({ exitCode: 2 });
+    expect((await readdir(dir)).sort()).toEqual(['context']);
+  });
+
+  it('writes directories deeper than 8 levels with -D, and refuses them without', async () => {
+    await mkdir(join(src, '1/2/3/4/5/6/7/8'), { recursive: true });
+    const out = join(dir, 'deep.iso');
+    await expect(iso('-R', '-J', '-o', out, src)).rejects.toMatchObject({ exitCode: 2, code: 'ISO_TOO_DEEP', message: expect.stringMatching(/"1\/2\/3\/4\/5\/6\/7\/8"/) });
+    await iso('-R', '-J', '-D', '--epoch', '3', '-o', out, src);
+    expect((await readFile(out)).equals(await reference({ deepDirectories: 'allow', epoch: 3 }))).toBe(true);
+  });
+
+  it('exits 2 on an unknown flag (usage error)', async () => {
+    await expect(iso('--no-such-flag', src)).rejects.toMatchObject({ exitCode: 2 });
+    expect(err).toMatch(/unknown option/);
+  });
+});
+
+describe('vmctx iso in the program', () => {
+  it('reads -V after the subcommand as the label, while vmctx -V still prints the version', async () => {
+    const out = join(dir, 'p.iso');
+    await createProgram().exitOverride().parseAsync(['node', 'vmctx', 'iso', '-quiet', '-V', 'cidata', '--epoch', '1', '-o', out, src]);
+    expect(label(await readFile(out))).toBe('cidata');
+    await expect(createProgram().exitOverride().configureOutput({ writeOut: () => undefined }).parseAsync(['node', 'vmctx', '-V'])).rejects.toMatchObject({ code: 'commander.version' });
+  });
+});
+
+describe('normalizeGenisoimageArgs', () => {
+  it('maps single-dash long options and leaves the rest, and everything after --', () => {
+    expect(normalizeGenisoimageArgs(['-quiet', '-RJ', '-volid', 'x', '--', '-quiet'])).toEqual(['--quiet', '-RJ', '--volid', 'x', '--', '-quiet']);
+  });
+});
