@@ -2,13 +2,14 @@
 # Benchmark of @vmctx/iso-builder against genisoimage -RJ, xorriso -as mkisofs -RJ and plain cat (the floor:
 # reading the same files and writing them out once). Two trees, generated once outside the repository:
 #   big:   ~800 MB in ~2,000 files;   small: 10,000 files of 0-4 KiB in 100 directories.
-# Each tool runs 3 times per tree (after one warm-up that fills the page cache); the table shows the median
+# Each tool runs ISO_BENCH_RUNS (5) times per tree, round-robin after one warm-up round that fills the page
+# cache, so that load changes on a shared machine hit every tool alike; the table shows the median
 # wall time, the largest peak RSS (/usr/bin/time %M), and ratios against genisoimage and cat.
-# Usage: tools/bench/iso.sh [work dir, default /var/tmp/vmctx-bench]
+# Usage: tools/bench/iso.sh [work dir, default $VMCTX_BENCH_DIR or /var/tmp/vmctx-bench]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-work=${1:-/var/tmp/vmctx-bench}
-runs=3
+work=${1:-${VMCTX_BENCH_DIR:-/var/tmp/vmctx-bench}}
+runs=${ISO_BENCH_RUNS:-5}
 mkdir -p "$work"
 for tool in genisoimage xorriso /usr/bin/time node; do
   command -v "$tool" >/dev/null || { echo "iso.sh: $tool is missing" >&2; exit 2; }
@@ -51,27 +52,34 @@ run() { # $1 = label, rest = command; prints "seconds rss_kib" of one run
   cat "$work/time.txt"
 }
 
-measure() { # $1 = label, rest = command; prints "median_seconds max_rss_kib"
-  run "$@" >/dev/null # warm-up
-  local times=() rss=0 line
-  for _ in $(seq "$runs"); do
-    line=$(run "$@")
-    times+=("${line% *}")
-    (( ${line#* } > rss )) && rss=${line#* }
-  done
-  printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p" | tr '\n' ' '
-  echo "$rss"
+tools=(vmctx genisoimage xorriso cat)
+run_tool() { # $1 = tool, $2 = tree, $3 = output; prints "seconds rss_kib"
+  # shellcheck disable=SC2016 # in the cat branch, $1 and $2 belong to the inner sh
+  case $1 in
+    vmctx) run vmctx node "$builder" "$2" "$3" ;;
+    genisoimage) run genisoimage genisoimage -quiet -R -J -o "$3" "$2" ;;
+    xorriso) run xorriso xorriso -as mkisofs -quiet -R -J -o "$3" "$2" ;;
+    cat) run cat sh -c 'find "$1" -type f -print0 | sort -z | xargs -0 cat > "$2"' cat "$2" "$3" ;;
+  esac
 }
 
-declare -A secs mem
+declare -A secs mem all
 for tree in big small; do
   src="$work/$tree"
   out="$work/out-$tree.iso"
-  read -r secs[$tree,vmctx] mem[$tree,vmctx] < <(measure vmctx node "$builder" "$src" "$out")
-  read -r secs[$tree,genisoimage] mem[$tree,genisoimage] < <(measure genisoimage genisoimage -quiet -R -J -o "$out" "$src")
-  read -r secs[$tree,xorriso] mem[$tree,xorriso] < <(measure xorriso xorriso -as mkisofs -quiet -R -J -o "$out" "$src")
-  # shellcheck disable=SC2016 # $1 and $2 belong to the inner sh
-  read -r secs[$tree,cat] mem[$tree,cat] < <(measure cat sh -c 'find "$1" -type f -print0 | sort -z | xargs -0 cat > "$2"' cat "$src" "$out")
+  for tool in "${tools[@]}"; do run_tool "$tool" "$src" "$out" >/dev/null; done # warm-up: page cache, disk blocks
+  # Rounds go through every tool in turn, so that a change in machine load hits all of them alike.
+  for _ in $(seq "$runs"); do
+    for tool in "${tools[@]}"; do
+      read -r s m < <(run_tool "$tool" "$src" "$out")
+      all[$tree,$tool]="${all[$tree,$tool]:-} $s"
+      (( m > ${mem[$tree,$tool]:-0} )) && mem[$tree,$tool]=$m
+    done
+  done
+  for tool in "${tools[@]}"; do
+    # shellcheck disable=SC2086 # word splitting of the list of times is wanted
+    secs[$tree,$tool]=$(printf '%s\n' ${all[$tree,$tool]} | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
+  done
   rm -f "$out"
 done
 
