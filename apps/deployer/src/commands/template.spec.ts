@@ -179,7 +179,7 @@ describe('vmctx template lint', () => {
   it('lists the lints', async () => {
     await template('lint', '--list');
     expect(out).toMatch(/^cdrom-on-virtio\terror\ta cdrom on bus virtio\n  fix: /);
-    expect(out.match(/^\S+\t(error|warning)\t/gm)).toHaveLength(15);
+    expect(out.match(/^\S+\t(error|warning)\t/gm)).toHaveLength(16);
   });
 
   it('exits 2 without files or on a bad --existing file', async () => {

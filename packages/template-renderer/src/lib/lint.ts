@@ -24,6 +24,7 @@ export type LintCode =
   | 'empty-bridge'
   | 'empty-path'
   | 'target-dev-clash'
+  | 'cpu-needs-kvm'
   | 'clock-sync-attribute';
 
 export type LintSeverity = 'error' | 'warning';
@@ -91,6 +92,11 @@ export const LINTS: Record<LintCode, { severity: LintSeverity; summary: string; 
   'empty-bridge': { severity: 'error', summary: 'a bridge left empty', fix: 'set <source bridge=.../> to a bridge that exists on every controller (e.g. virbr0)' },
   'empty-path': { severity: 'error', summary: 'a disk, kernel or log path left empty', fix: 'set the path as seen on the controller' },
   'target-dev-clash': { severity: 'error', summary: 'two disks on one target', fix: 'give each disk its own target dev' },
+  'cpu-needs-kvm': {
+    severity: 'error',
+    summary: "<cpu mode='host-passthrough'> in a TCG (type='qemu') domain",
+    fix: "use <cpu mode='maximum'/> (or host-model) with type='qemu', or type='kvm' on a host with KVM (vmctx template import --domain-type qemu repairs it)",
+  },
   'clock-sync-attribute': {
     severity: 'warning',
     summary: '<clock sync=...>, which libvirt ignores',
@@ -198,6 +204,17 @@ function lintOne(root: XmlElement, label: string, emit: Emit): Facts {
       'never',
     );
   }
+  const cpu = firstElement(root, 'cpu');
+  if (cpu && getAttr(root, 'type') === 'qemu' && getAttr(cpu, 'mode') === 'host-passthrough') {
+    const arch = archOfDomain(root);
+    emit(
+      'cpu-needs-kvm',
+      '/domain/cpu',
+      'host-passthrough needs KVM; a TCG domain has no host CPU to pass through',
+      `unsupported configuration: CPU mode 'host-passthrough' for ${arch} qemu domain on ${arch} host is not supported by hypervisor`,
+      'start',
+    );
+  }
   const os = firstElement(root, 'os');
   for (const what of ['kernel', 'initrd'] as const) {
     const el = os && firstElement(os, what);
@@ -212,6 +229,12 @@ function lintOne(root: XmlElement, label: string, emit: Emit): Facts {
     lintChardevs(devices, emit);
   }
   return facts;
+}
+
+function archOfDomain(root: XmlElement): string {
+  const os = firstElement(root, 'os');
+  const type = os && firstElement(os, 'type');
+  return (type && getAttr(type, 'arch')) ?? 'x86_64';
 }
 
 function lintDisks(devices: XmlElement, emit: Emit): void {

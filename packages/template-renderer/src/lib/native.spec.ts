@@ -107,19 +107,20 @@ describe('real-world templates', () => {
   it('q35: the sata cdrom becomes the context ISO; metadata, controllers, graphics pass through', () => {
     const src = fixture('q35-sata-cdrom.xml');
     const { xml, warnings } = importNativeTemplate(src, { name: 'web-1', deployment: 'prod', disks: ['/srv/vm/web-1.qcow2'], iso: '/srv/ctx/web-1.iso', bridge: 'br0' });
-    expect(warnings).toEqual([]);
+    expect(warnings).toMatchObject([{ code: 'backing-store-removed', path: '/domain/devices/disk[1]/backingStore', message: expect.stringContaining('/srv/vm/web-1.qcow2') }]);
     expect(xml).toContain('<source file="/srv/ctx/web-1.iso"/>\n      <target dev="sda" bus="sata"/>');
     expect(xml).toContain('<libosinfo:os id="http://debian.org/debian/12"/>');
     expect(xml).toContain('<graphics type="vnc" port="-1" autoport="yes" listen="127.0.0.1"/>');
     expect(xml).toContain('<backend model="random">/dev/urandom</backend>');
-    // The overlay's backingStore is the template's: kept, not the rewritten disk's business.
-    expect(xml).toContain('<source file="/var/lib/libvirt/images/debian-base.raw"/>');
-    expect(xml).toContain('<source file="/srv/vm/web-1.qcow2"/>');
+    // The overlay's backingStore described the template's image: gone with it (libvirt would open it instead).
+    expect(xml).not.toContain('backingStore');
+    expect(xml).toContain('<source file="/srv/vm/web-1.qcow2"/>\n      <target dev="vda" bus="virtio"/>');
     // Everything else is as it was, but for the comment (libvirt drops comments too) and the alias that marks the ISO.
     const strip = (s: string) =>
       s
         .replace(/<!--.*?-->\n/, '')
         .replace(/\n *<alias name="ua-vmctx-context"\/>/, '')
+        .replace(/\n *<backingStore[\s\S]*?<\/backingStore>/, '')
         .replace(/(<uuid>|<name>)[^<]*/g, '$1')
         .replace(/(address|file|bridge)="[^"]*"/g, '$1=""');
     expect(strip(xml)).toBe(strip(src));
@@ -175,5 +176,19 @@ describe('rewrite errors', () => {
   it('passes unknown elements through untouched', () => {
     const xml = '<domain type="kvm"><name>a</name><future-element x="1"><y/></future-element><devices><future-device/></devices></domain>';
     expect(importNativeTemplate(xml, {}).xml).toBe(`${xml}\n`);
+  });
+});
+
+describe('repairs for TCG', () => {
+  it("makes host-passthrough 'maximum' when the domain becomes type qemu, and says why", () => {
+    const { xml, warnings } = importNativeTemplate(fixture('q35-sata-cdrom.xml'), { domainType: 'qemu', deployment: 'd' });
+    expect(xml).toContain('<domain type="qemu">');
+    expect(xml).toContain('<cpu mode="maximum" check="none" migratable="on"/>');
+    expect(warnings).toMatchObject([{ code: 'cpu-mode-repaired', message: expect.stringMatching(/without KVM.*is not supported by hypervisor/) }]);
+    expect(lintDomainXml(xml)).toEqual([]);
+    expect(lintDomainXml(fixture('q35-sata-cdrom.xml').replace('type="kvm"', 'type="qemu"')).map((f) => f.code)).toEqual(['cpu-needs-kvm']);
+  });
+  it('keeps host-passthrough for kvm', () => {
+    expect(importNativeTemplate(fixture('q35-sata-cdrom.xml'), { deployment: 'd' }).warnings).toEqual([]);
   });
 });

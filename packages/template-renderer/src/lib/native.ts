@@ -57,9 +57,11 @@ export interface TemplateWarning {
   code:
     | 'clock-sync-repaired'
     | 'cdrom-on-virtio-repaired'
+    | 'cpu-mode-repaired'
     | 'uuid-removed'
     | 'mac-removed'
     | 'iso-attached'
+    | 'backing-store-removed'
     | 'interface-type-changed';
   path: string;
   message: string;
@@ -90,15 +92,27 @@ export function importNativeTemplate(xml: string, rewrite: NativeRewrite = {}, s
   // Found before the repairs, which may turn a virtio cdrom into a disk.
   const devices = firstElement(tree, 'devices');
   const isoDisk = devices && findIsoDisk(devices);
-  const warnings = [...repairTemplate(tree, rewrite.isoMode), ...rewriteTemplate(tree, rewrite, isoDisk)];
+  const warnings = [...repairTemplate(tree, rewrite.isoMode, rewrite.domainType), ...rewriteTemplate(tree, rewrite, isoDisk)];
   return { xml: serializeXml(tree), tree, warnings };
 }
 
 // ---- repairs ----
 
-/** Fixes what libvirt would refuse or silently misread in an otherwise good template. Edits `root` in place. */
-export function repairTemplate(root: XmlElement, isoMode: 'cdrom' | 'disk' = 'cdrom'): TemplateWarning[] {
+/**
+ * Fixes what libvirt would refuse or silently misread in an otherwise good template. Edits `root` in place.
+ * `domainType` is the type the domain will have (when the rewrite changes it).
+ */
+export function repairTemplate(root: XmlElement, isoMode: 'cdrom' | 'disk' = 'cdrom', domainType?: 'kvm' | 'qemu'): TemplateWarning[] {
   const warnings: TemplateWarning[] = [];
+  const cpu = firstElement(root, 'cpu');
+  if (cpu && (domainType ?? getAttr(root, 'type')) === 'qemu' && getAttr(cpu, 'mode') === 'host-passthrough') {
+    setAttr(cpu, 'mode', 'maximum');
+    warnings.push({
+      code: 'cpu-mode-repaired',
+      path: '/domain/cpu',
+      message: `<cpu mode='host-passthrough'> made mode='maximum': without KVM (domain type 'qemu') there is no host CPU to pass through and libvirt refuses to start it ("unsupported configuration: CPU mode 'host-passthrough' for ${archOf(root) ?? 'x86_64'} qemu domain on x86_64 host is not supported by hypervisor")`,
+    });
+  }
   const clock = firstElement(root, 'clock');
   const sync = clock && getAttr(clock, 'sync');
   if (clock && sync !== undefined) {
@@ -317,7 +331,20 @@ function rewriteDisks(root: XmlElement, devices: XmlElement, rewrite: NativeRewr
   if (rewrite.disks && rewrite.disks.length > disks.length) {
     fail(`${rewrite.disks.length} disk paths given for ${disks.length} <disk device='disk'> elements`, '/domain/devices/disk');
   }
-  rewrite.disks?.forEach((path, i) => setDiskSource(disks[i]!, path, `/domain/devices/disk[${elements(devices, 'disk').indexOf(disks[i]!) + 1}]`));
+  rewrite.disks?.forEach((path, i) => {
+    const disk = disks[i]!;
+    const where = `/domain/devices/disk[${elements(devices, 'disk').indexOf(disk) + 1}]`;
+    setDiskSource(disk, path, where);
+    // libvirt takes a <backingStore> in the XML as the image's chain; the template's describes its own image.
+    for (const backing of elements(disk, 'backingStore')) {
+      removeElement(disk, backing);
+      warnings.push({
+        code: 'backing-store-removed',
+        path: `${where}/backingStore`,
+        message: `removed the template's <backingStore>: it describes the template's image, not ${path}, and libvirt would open it instead of the backing file recorded in ${path}`,
+      });
+    }
+  });
   if (rewrite.iso === undefined) return;
   if (isoDisk) {
     setDiskSource(isoDisk, rewrite.iso, `/domain/devices/disk[${elements(devices, 'disk').indexOf(isoDisk) + 1}]`);

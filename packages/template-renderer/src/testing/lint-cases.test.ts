@@ -40,6 +40,13 @@ export const lintTable: [what: string, xml: string, code: LintCode, libvirt: str
     'XML error: missing disk backing store format',
     'define',
   ],
+  [
+    'host-passthrough under TCG',
+    domainXml('').replace('<os>', '<cpu mode="host-passthrough"/><os>'),
+    'cpu-needs-kvm',
+    "unsupported configuration: CPU mode 'host-passthrough' for x86_64 qemu domain on x86_64 host is not supported by hypervisor",
+    'start',
+  ],
   ['clock sync', domainXml('', '<name>vm1</name><clock sync="localtime"/>'), 'clock-sync-attribute', undefined, 'never'],
 ];
 
