@@ -67,8 +67,8 @@ describe('vmctx guest install', () => {
     await expect(stat(join(dir, 'etc/rc.local'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
-  it('exits 1 when the root is not a folder', async () => {
-    await expect(guest('install', join(dir, 'nope'))).rejects.toMatchObject({ exitCode: 1, code: 'GUEST_INSTALL_FAILED' });
+  it('exits 2 when the root is not a folder', async () => {
+    await expect(guest('install', join(dir, 'nope'))).rejects.toMatchObject({ exitCode: 2, code: 'GUEST_NOT_A_ROOT_FOLDER' });
   });
 });
 

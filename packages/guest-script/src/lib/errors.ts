@@ -8,6 +8,7 @@ export type GuestScriptErrorCode =
   | 'GUEST_INVALID_TREE'
   | 'GUEST_NOT_A_CONTEXT_FOLDER'
   | 'GUEST_OUTPUT_EXISTS'
+  | 'GUEST_NOT_A_ROOT_FOLDER'
   | 'GUEST_INSTALL_FAILED';
 
 export class GuestScriptError extends Error {

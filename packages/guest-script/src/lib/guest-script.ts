@@ -81,7 +81,8 @@ export function contextualizationScript(options: GuestScriptOptions = {}): strin
 # run its post-install as root under a time limit and unmount it; with no CD drive, no medium, no mountable file
 # system or no post-install, bring the network up with DHCP instead. A CD is applied once (per instance id)
 # unless VMCTX_EVERY_BOOT=1; a CD with another id is applied again. Never waits without a limit; exits 0.
-# Messages go to the serial console and /var/log/contextualization.log.
+# Messages go to the serial console and /var/log/contextualization.log (not to stderr: at boot that is the
+# console already).
 #
 # Environment (all optional): VMCTX_LABEL, VMCTX_EVERY_BOOT (1 = at every boot), VMCTX_TIMEOUT and
 # VMCTX_DHCP_TIMEOUT (seconds), VMCTX_IFACE (DHCP interface), VMCTX_ROOT (tests only: a folder that prefixes
@@ -118,7 +119,6 @@ done
 
 log() {
   if [ -n "$console" ]; then printf 'vmctx: %s\\n' "$*" 2>/dev/null >>"$console"; fi
-  if [ -t 2 ]; then printf 'vmctx: %s\\n' "$*" >&2; fi
   printf '%s vmctx: %s\\n' "$(date '+%Y-%m-%dT%H:%M:%S' 2>/dev/null)" "$*" 2>/dev/null >>"$log_file"
 }
 

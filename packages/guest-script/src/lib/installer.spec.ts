@@ -73,7 +73,7 @@ describe('installInto', () => {
   });
 
   it('refuses a root that is not a folder', async () => {
-    await expect(installInto(join(root, 'missing'))).rejects.toMatchObject({ code: 'GUEST_INSTALL_FAILED' });
+    await expect(installInto(join(root, 'missing'))).rejects.toMatchObject({ code: 'GUEST_NOT_A_ROOT_FOLDER' });
   });
 });
 

@@ -218,7 +218,7 @@ async function rcLocalLocation(rootDir: string): Promise<string> {
 /** Installs the script, its rc.local call and (for systemd images) its unit into the root folder `rootDir`. */
 export async function installInto(rootDir: string, options: InstallOptions = {}): Promise<InstallStep[]> {
   const info = await stat(rootDir).catch(() => undefined);
-  if (!info?.isDirectory()) throw new GuestScriptError('GUEST_INSTALL_FAILED', `${rootDir} is not a folder (expected an image's root file system)`, rootDir);
+  if (!info?.isDirectory()) throw new GuestScriptError('GUEST_NOT_A_ROOT_FOLDER', `${rootDir} is not a folder (expected an image's root file system)`, rootDir);
   const steps: InstallStep[] = [];
   const hasSystemd = (await exists(join(rootDir, 'lib/systemd/systemd'))) || (await exists(join(rootDir, 'usr/lib/systemd/systemd')));
 
