@@ -20,7 +20,7 @@ describe("the seed's debian1.xml", () => {
     const { xml, warnings } = importNativeTemplate(seed, lab, 'debian1.xml');
     expect(warnings.map((w) => w.code)).toEqual(['clock-sync-repaired', 'cdrom-on-virtio-repaired']);
     expect(warnings[0]!.message).toMatch(/sync='localtime'.*offset='localtime'.*libvirt has no 'sync' attribute.*UTC/);
-    expect(warnings[1]!.message).toMatch(/does not support ejectable media.*ide cdrom hdc.*\/dev\/sr0/);
+    expect(warnings[1]!.message).toMatch(/does not support ejectable media.*cdrom hdc on bus 'ide'.*\/dev\/sr0/);
     expect(xml).toContain('<clock offset="localtime"/>');
     expect(xml).toMatch(/<source file="\/var\/lib\/vmctx\/images\/context.iso"\/>\n {5}<target dev="hdc" bus="ide"\/>/);
     expect(lintDomainXml(xml).filter((f) => f.severity === 'error')).toEqual([]);

@@ -154,7 +154,7 @@ export function repairTemplate(root: XmlElement, isoMode: 'cdrom' | 'disk' = 'cd
     warnings.push({
       code: 'cdrom-on-virtio-repaired',
       path,
-      message: `${refused}; attached it as a ${bus} cdrom ${dev} instead (the guest sees /dev/sr0; the ${bus} bus is the one this ${machineOf(root) ?? 'default (i440fx)'} machine has)`,
+      message: `${refused}; made it cdrom ${dev} on bus '${bus}' instead, the bus this ${machineOf(root) ?? 'default (i440fx)'} machine has (the guest sees /dev/sr0)`,
     });
   });
   return warnings;
