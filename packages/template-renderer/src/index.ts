@@ -62,4 +62,4 @@ export {
   type LintOptions,
   type LintSeverity,
 } from './lib/lint.js';
-export { MAX_TEMPLATE_BYTES, MAX_TEMPLATE_DEPTH, parseXml, serializeXml, type XmlElement, type XmlNode, type XmlText } from './lib/xml-tree.js';
+export { MAX_TEMPLATE_BYTES, MAX_TEMPLATE_DEPTH, MAX_TEMPLATE_ELEMENTS, parseXml, serializeXml, type XmlElement, type XmlNode, type XmlText } from './lib/xml-tree.js';

@@ -166,7 +166,8 @@ describe('rewrite errors', () => {
     [{ uuid: 'nope' }, /--uuid "nope" is not a UUID/],
     [{ disks: ['relative.qcow2'] }, /must be an absolute path/],
     [{ bridge: ' ' }, /bridge name is empty/],
-    [{ macs: ['zz'] }, /"zz" is not a MAC address/],
+    [{ macs: ['zz'] }, /--mac zz: libvirt would refuse it \("unable to parse mac address 'zz'"\)/],
+    [{ macs: ['01:00:5e:00:00:01'] }, /expected unicast mac address, found multicast/],
   ])('%j', (rewrite, message) => {
     expect(() => importNativeTemplate(seed, rewrite)).toThrow(message);
   });

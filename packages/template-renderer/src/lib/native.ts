@@ -7,7 +7,7 @@
  */
 import { cdromBus, freeTarget } from './disk-targets.js';
 import { TemplateError } from './errors.js';
-import { deriveMac, deriveUuid, normalizeMac, type MacScheme } from './identity.js';
+import { deriveMac, deriveUuid, macProblem, normalizeMac, type MacScheme } from './identity.js';
 import { CONTEXT_DISK_ALIAS } from './render.js';
 import { domainNameSchema, uuidSchema } from './spec.js';
 import {
@@ -269,6 +269,10 @@ function check(rewrite: NativeRewrite): void {
     if (!r.success) fail(`--name ${JSON.stringify(rewrite.name)}: ${r.error.issues[0]!.message}`);
   }
   if (rewrite.uuid !== undefined && !uuidSchema.safeParse(rewrite.uuid).success) fail(`--uuid ${JSON.stringify(rewrite.uuid)} is not a UUID`);
+  for (const mac of rewrite.macs ?? []) {
+    const problem = macProblem(mac);
+    if (problem) fail(`--mac ${mac}: libvirt would refuse it ("${problem}")`);
+  }
   for (const p of [...(rewrite.disks ?? []), ...(rewrite.iso !== undefined ? [rewrite.iso] : [])]) {
     if (!p.startsWith('/')) fail(`path ${JSON.stringify(p)} must be an absolute path on the controller`);
   }

@@ -130,6 +130,14 @@ describe('bad input', () => {
     expect(performance.now() - started).toBeLessThan(10_000);
   });
 
+  it('refuses 2.4 million tiny elements (under 10 MiB) as it reads them, without the gigabyte of objects', () => {
+    const xml = `<domain><metadata>${'<a/>'.repeat(2_400_000)}</metadata></domain>`;
+    const started = performance.now();
+    expect(() => parseXml(xml, 'many.xml')).toThrow(/many\.xml has more than 100000 elements/);
+    expect(codeOf(() => parseXml(xml))).toBe('TEMPLATE_TOO_LARGE');
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
   it('refuses nesting deeper than any domain XML', () => {
     const deep = `${'<a>'.repeat(10_000)}${'</a>'.repeat(10_000)}`;
     expect(() => parseXml(deep)).toThrow(/nests elements deeper than 128/);

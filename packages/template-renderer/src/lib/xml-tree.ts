@@ -25,6 +25,11 @@ export type XmlNode = XmlElement | XmlText;
 
 /** virsh define reads at most this much (libvirt tools/vsh.h VSH_MAX_XML_FILE, 10 MiB); so do we. */
 export const MAX_TEMPLATE_BYTES = 10 * 1024 * 1024;
+/**
+ * Real domain XML has a few hundred elements. xml2js keeps about 500 bytes per element, so 10 MiB of `<a/>`
+ * would take over a gigabyte and seconds; past this count the document is refused as it is read.
+ */
+export const MAX_TEMPLATE_ELEMENTS = 100_000;
 /** Real domain XML nests about 6 deep; a deeper document is an attack or a mistake, not a template. */
 export const MAX_TEMPLATE_DEPTH = 128;
 
@@ -100,7 +105,11 @@ export function parseXml(text: string, source = 'template'): XmlElement {
   };
   const onopentag = sax.onopentag.bind(sax);
   const onclosetag = sax.onclosetag.bind(sax);
+  let count = 0;
   sax.onopentag = (node) => {
+    if (++count > MAX_TEMPLATE_ELEMENTS) {
+      throw new TemplateError('TEMPLATE_TOO_LARGE', `${source} has more than ${MAX_TEMPLATE_ELEMENTS} elements; a domain XML has a few hundred`);
+    }
     if (depth === 0) roots += 1;
     depth += 1;
     onopentag(node);
@@ -120,6 +129,7 @@ export function parseXml(text: string, source = 'template'): XmlElement {
   try {
     sax.write(text.replace(/^\uFEFF/, '')).close();
   } catch (error) {
+    if (error instanceof TemplateError) throw error;
     failure ??= error as Error;
   }
   if (doctype) {
