@@ -24,6 +24,7 @@ import {
   type ContextInput,
   type FileMap,
 } from '@vmctx/guest-script';
+import { writeIsoFromFiles } from '@vmctx/iso-builder';
 import { ipv4FromMac, macFromIpv4 } from '@vmctx/template-renderer';
 
 /** Applets that cannot change anything outside the folders they are given. */
@@ -593,6 +594,22 @@ describe.each(SHELLS)('post-install under $name', ({ argv }) => {
     expect(sb.read('root/.ssh/authorized_keys')).toBe(`${key}\n`);
     expect(sb.read('etc/odd')).toBe(content);
     expect(readdirSync(sb.dir).filter((n) => n.startsWith('PWNED'))).toEqual([]);
+  });
+});
+
+describe('the context CD', () => {
+  it('keeps secrets to root on the ISO (Rock Ridge modes, as isoinfo reads them)', async () => {
+    const iso = join(work, 'modes.iso');
+    await writeIsoFromFiles(buildContextTree(context(STATIC)), iso, { epoch: 1_700_000_000 });
+    const listing = spawnSync('isoinfo', ['-R', '-l', '-i', iso], { encoding: 'utf8' });
+    expect(listing.status).toBe(0);
+    const modeOf = (name: string) => listing.stdout.split('\n').find((l) => l.trimEnd().endsWith(` ${name}`))?.split(/\s+/)[0];
+    expect(modeOf('post-install')).toBe('-rwxr-xr-x');
+    expect(modeOf('network')).toBe('-r--r--r--');
+    expect(modeOf('001')).toBe('-r--------');
+    expect(modeOf('002.meta')).toBe('-r--------');
+    expect(modeOf('01-mark')).toBe('-r-x------');
+    expect(spawnSync('isoinfo', ['-d', '-i', iso], { encoding: 'utf8' }).stdout).toMatch(/^Volume id: CONTEXT$/m);
   });
 });
 

@@ -54,6 +54,8 @@ scripts:
     ['a label of 64 characters', { hostname: 'a'.repeat(64) }, 'hostname'],
     ['a newline in a key', { ssh: { authorizedKeys: [`${KEY}\nssh-rsa AAAA evil`] } }, 'ssh.authorizedKeys[0]'],
     ['a key that is no key', { ssh: { authorizedKeys: ['$(reboot)'] } }, 'ssh.authorizedKeys[0]'],
+    ['a key of 20000 characters', { ssh: { authorizedKeys: [`${KEY} ${'x'.repeat(20000)}`] } }, 'ssh.authorizedKeys[0]'],
+    ['a path component of 256 characters', { files: [{ path: `/etc/${'a'.repeat(256)}`, content: '' }] }, 'files[0].path'],
     ['a user with a semicolon', { ssh: { user: 'root;reboot', authorizedKeys: [KEY] } }, 'ssh.user'],
     ['a relative file path', { files: [{ path: 'etc/x', content: '' }] }, 'files[0].path'],
     ['.. in a file path', { files: [{ path: '/etc/../root/x', content: '' }] }, 'files[0].path'],
