@@ -139,6 +139,9 @@ describe("lint messages are libvirt's", () => {
     const { lintDomains } = await import('@vmctx/template-renderer');
     const names = lintDomains([{ label: 'a', xml: dom('same', u1) }, { label: 'b', xml: dom('same', u1.replace('5555555', '6666666')) }]);
     expect((await virshTest(`define ${join(dir, 'dup-a.xml')}`, `define ${join(dir, 'dup-b.xml')}`)).output).toContain(`error: ${names[0]!.libvirt}`);
+    await writeFile(join(dir, 'dup-d.xml'), dom('same', '').replace('<uuid></uuid>', ''));
+    const noUuid = lintDomains([{ label: 'a', xml: dom('same', u1) }, { label: 'd', xml: dom('same', '').replace('<uuid></uuid>', '') }]);
+    expect((await virshTest(`define ${join(dir, 'dup-a.xml')}`, `define ${join(dir, 'dup-d.xml')}`)).output).toContain(`error: ${noUuid[0]!.libvirt}`);
     const uuids = lintDomains([{ label: 'a', xml: dom('same', u1) }, { label: 'c', xml: dom('other', u1) }]);
     expect((await virshTest(`define ${join(dir, 'dup-a.xml')}`, `define ${join(dir, 'dup-c.xml')}`)).output).toContain(`error: ${uuids[0]!.libvirt}`);
   });

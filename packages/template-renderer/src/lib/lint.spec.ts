@@ -48,6 +48,15 @@ describe('lints of a deployment', () => {
     expect(findings).toMatchObject([{ code: 'duplicate-name', label: 'vms[1]', libvirt: `operation failed: domain 'same' already exists with uuid ${u1}` }]);
   });
 
+  it('says what libvirt says when the second VM has no uuid, and that a same-uuid twin silently replaces the first', () => {
+    expect(lintDomains([{ label: 'a', xml: dom('same', u1) }, { label: 'b', xml: dom('same') }])).toMatchObject([
+      { code: 'duplicate-name', when: 'define', libvirt: `operation failed: domain 'same' already exists with uuid ${u1}` },
+    ]);
+    expect(lintDomains([{ label: 'a', xml: dom('same', u1) }, { label: 'b', xml: dom('same', u1) }])).toMatchObject([
+      { code: 'duplicate-name', when: 'never', message: expect.stringContaining('silently replaces the first') },
+    ]);
+  });
+
   it('refuses two VMs with one uuid', () => {
     const findings = lintDomains([
       { label: 'a.xml', xml: dom('same', u1) },

@@ -347,14 +347,16 @@ function lintTogether(all: Facts[], existing: readonly ExistingDomain[], finding
     if (f.name !== undefined) {
       const first = byName.get(f.name);
       if (first) {
+        const sameUuid = f.uuid !== undefined && f.uuid === first.uuid;
         emit(
           'duplicate-name',
           '/domain/name',
-          `${first.label} is also named ${f.name}`,
-          f.uuid !== undefined && first.uuid !== undefined && f.uuid !== first.uuid
-            ? `operation failed: domain '${f.name}' already exists with uuid ${formatUuid(first.uuid)}`
-            : undefined,
-          f.uuid !== undefined && f.uuid === first.uuid ? 'never' : 'define',
+          sameUuid
+            ? `${first.label} is also named ${f.name}, with the same uuid: the second definition silently replaces the first`
+            : `${first.label} is also named ${f.name}`,
+          // Without a uuid of its own the second gets a random one from libvirt: refused all the same.
+          !sameUuid && first.uuid !== undefined ? `operation failed: domain '${f.name}' already exists with uuid ${formatUuid(first.uuid)}` : undefined,
+          sameUuid ? 'never' : 'define',
         );
       } else {
         byName.set(f.name, f);
