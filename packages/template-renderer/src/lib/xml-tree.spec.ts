@@ -41,6 +41,10 @@ describe('parseXml / serializeXml', () => {
     expect(parseXml(serializeXml(tree))).toEqual(tree);
   });
 
+  it('reads Windows line ends and a byte order mark as an XML parser does', () => {
+    expect(serializeXml(parseXml('\uFEFF<d>\r\n  <e/>\r\n</d>\r\n'))).toBe('<d>\n  <e/>\n</d>\n');
+  });
+
   it('reads single quotes, CDATA and character references as their text', () => {
     const tree = parseXml(`<?xml version="1.0"?>\n<d a='1'><![CDATA[<x>&]]>&#65;&#x42;</d>`);
     expect(tree).toEqual(newElement('d', [['a', '1']], [{ kind: 'text', text: '<x>&AB' }]));

@@ -127,7 +127,9 @@ export function parseXml(text: string, source = 'template'): XmlElement {
     failure ??= error;
   });
   try {
-    sax.write(text.replace(/^\uFEFF/, '')).close();
+    // XML 1.0 section 2.11: a parser reads CR LF and lone CR as LF (sax does not), so a template saved with
+    // Windows line ends does not come back with &#13; everywhere.
+    sax.write(text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n')).close();
   } catch (error) {
     if (error instanceof TemplateError) throw error;
     failure ??= error as Error;
