@@ -11,6 +11,7 @@ export type DiskBuilderErrorCode =
   | 'BACKING_PATH_EMPTY'
   | 'BACKING_PATH_TOO_LONG'
   | 'BACKING_FORMAT_UNSUPPORTED'
+  | 'BACKING_IS_TARGET'
   | 'WRITE_FAILED'
   // inspection
   | 'NOT_FOUND'

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -44,6 +44,21 @@ describe('createOverlay', () => {
     await expect(createOverlay({ ...opts, path: join(dir, 'keep.qcow2') })).rejects.toMatchObject({ code });
     expect(await readdir(dir)).toEqual(['keep.qcow2']);
     expect(await readFile(join(dir, 'keep.qcow2'), 'utf8')).toBe('keep');
+  });
+
+  it('refuses to replace its own backing file, whatever the name says', async () => {
+    await writeFile(join(dir, 'base.raw'), 'precious');
+    await mkdir(join(dir, 'sub'));
+    for (const [path, backingFile] of [
+      [join(dir, 'base.raw'), 'base.raw'],
+      [join(dir, 'base.raw'), join(dir, 'base.raw')],
+      [join(dir, 'base.raw'), 'sub/../base.raw'],
+    ] as const) {
+      await expect(createOverlay({ path, backingFile, backingFormat: 'raw', virtualSize: 2 ** 20 })).rejects.toMatchObject({ code: 'BACKING_IS_TARGET' });
+    }
+    expect(await readFile(join(dir, 'base.raw'), 'utf8')).toBe('precious');
+    // Another file beside it is fine.
+    await createOverlay({ path: join(dir, 'vm.qcow2'), backingFile: 'base.raw', backingFormat: 'raw', virtualSize: 2 ** 20 });
   });
 
   it('reports a folder it cannot write to, naming the path', async () => {

@@ -3,9 +3,10 @@
  * target, flushed, then renamed over it. On any error the temporary file is removed and the target is untouched.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DiskBuilderError } from './errors.js';
+import { localBackingPath } from './inspect.js';
 import { layoutOverlay, type OverlayLayout, type OverlayOptions } from './qcow2-overlay-layout.js';
 
 export interface CreateOverlayOptions extends OverlayOptions {
@@ -20,6 +21,7 @@ export type CreatedOverlay = Omit<OverlayLayout, 'runs'> & { path: string };
 export async function createOverlay(options: CreateOverlayOptions): Promise<CreatedOverlay> {
   // All validation happens here, before anything touches the file system.
   const layout = layoutOverlay(options);
+  await refuseOverwritingBacking(options.path, options.backingFile);
   const temp = join(dirname(options.path), `.${basename(options.path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let handle;
   try {
@@ -42,6 +44,20 @@ export async function createOverlay(options: CreateOverlayOptions): Promise<Crea
   }
   const { runs: _runs, ...rest } = layout;
   return { ...rest, path: options.path };
+}
+
+/** Replacing the backing file with an overlay of itself would destroy the base image. */
+async function refuseOverwritingBacking(path: string, backingFile: string): Promise<void> {
+  let backingPath: string;
+  try {
+    backingPath = localBackingPath(backingFile, path);
+  } catch {
+    return; // a protocol name is never the local output file
+  }
+  const [target, backing] = await Promise.all([stat(path).catch(() => undefined), stat(backingPath).catch(() => undefined)]);
+  if (target && backing && target.dev === backing.dev && target.ino === backing.ino) {
+    throw new DiskBuilderError('BACKING_IS_TARGET', `${path} is the backing file itself (${backingFile}); refusing to overwrite the base image`);
+  }
 }
 
 function writeFailed(path: string, error: unknown): DiskBuilderError {
