@@ -8,7 +8,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createProgram } from '@vmctx/deployer';
 import { createOverlay, inspectChain, inspectImage, sha256File, toQemuImgInfo, type BackingFormat } from '@vmctx/disk-builder';
 
 const run = promisify(execFile);
@@ -173,6 +174,29 @@ describe('inspect agrees with qemu-img info', () => {
     const chain = await inspectChain(join(dir, 'grandchild.qcow2'));
     expect(chain.missing).toBeUndefined();
     expect(chain.images.map(toQemuImgInfo)).toEqual(theirs);
+  });
+});
+
+describe('vmctx disk info prints what qemu-img info prints', () => {
+  /** Runs `vmctx ...args` in this process and returns what it wrote on stdout. */
+  async function vmctx(...args: string[]): Promise<string> {
+    let out = '';
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out += String(chunk);
+      return true;
+    });
+    try {
+      await createProgram().exitOverride().parseAsync(['node', 'vmctx', ...args]);
+    } finally {
+      spy.mockRestore();
+    }
+    return out;
+  }
+
+  it.each([[[]], [['--output=json']], [['--backing-chain']], [['--output=json', '--backing-chain']]])('with %j', async (flags) => {
+    await createOverlay({ path: join(dir, 'sub', 'cli.qcow2'), backingFile: '../base.raw', backingFormat: 'raw', virtualSize: 3 * GiB });
+    const file = join(dir, 'sub', 'cli.qcow2');
+    expect(await vmctx('disk', 'info', ...flags, file)).toBe(await qemuImg('info', ...flags, file));
   });
 });
 
