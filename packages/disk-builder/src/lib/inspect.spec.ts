@@ -47,7 +47,7 @@ describe('inspectImage', () => {
   });
 
   it('names set feature bits, from the image table when it has one', async () => {
-    await overlay('vm.qcow2', 'b', 'raw');
+    await overlay('vm.qcow2', 'b', 'raw', 2 ** 20); // one L1 entry maps it, with extended L2 entries too
     await patch(join(dir, 'vm.qcow2'), (v) => {
       v.setBigUint64(72, 0b10001n); // dirty, extended L2
       v.setBigUint64(80, 1n); // lazy refcounts
@@ -91,6 +91,8 @@ describe('inspectImage', () => {
     await expect(inspectImage(join(dir, 'short.qcow2'))).rejects.toMatchObject({ code: 'TRUNCATED', message: expect.stringContaining('short.qcow2') });
     await writeFile(join(dir, 'cut.qcow2'), whole.subarray(0, 70_000)); // header fine, L1 table missing
     await expect(inspectImage(join(dir, 'cut.qcow2'))).rejects.toMatchObject({ code: 'TRUNCATED', message: expect.stringContaining('L1 table') });
+    await patch(join(dir, 'vm.qcow2'), (v) => v.setBigUint64(24, 2n ** 40n)); // 1 TiB with a 2-entry L1
+    await expect(inspectImage(join(dir, 'vm.qcow2'))).rejects.toMatchObject({ code: 'CORRUPT_HEADER', message: expect.stringContaining('l1_size 2') });
     await patch(join(dir, 'vm.qcow2'), (v) => v.setUint32(100, 7));
     await expect(inspectImage(join(dir, 'vm.qcow2'))).rejects.toMatchObject({ code: 'CORRUPT_HEADER' });
   });

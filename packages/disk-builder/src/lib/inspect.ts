@@ -117,6 +117,13 @@ export function describeQcow2(path: string, head: Uint8Array, fileSize: number):
   if (bit(h.incompatibleFeatures, IncompatibleFeature.CORRUPT)) {
     throw new DiskBuilderError('MARKED_CORRUPT', `${path}: the qcow2 image is marked corrupt (incompatible feature bit 1); run qemu-img check -r all`);
   }
+  // "Cluster mapping": the L1 table must map the whole virtual disk (an L2 table maps cluster_size / 8 clusters,
+  // half as many with extended L2 entries); QEMU refuses smaller ones.
+  const l2Entries = clusterSize / (bit(h.incompatibleFeatures, IncompatibleFeature.EXTENDED_L2) ? 16 : 8);
+  const l1Needed = Math.ceil(h.size / (clusterSize * l2Entries));
+  if (h.l1Size < l1Needed) {
+    throw new DiskBuilderError('CORRUPT_HEADER', `${path}: corrupt qcow2 header: l1_size ${h.l1Size} cannot map a virtual size of ${h.size} (needs ${l1Needed})`);
+  }
   // The tables the header points at must lie within the file.
   const l1End = h.l1TableOffset + h.l1Size * 8;
   if (h.l1Size > 0 && l1End > fileSize) {
