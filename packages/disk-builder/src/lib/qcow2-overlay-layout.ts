@@ -79,6 +79,7 @@ export function layoutOverlay(options: OverlayOptions): OverlayLayout {
   }
   const clusterSize = 2 ** clusterBits;
   const virtualSize = checkVirtualSize(options.virtualSize, clusterSize);
+  const plan = planHeaderCluster(options.backingFile, options.backingFormat, clusterSize);
 
   // "Cluster mapping": one L2 table (one cluster of 8-byte entries) maps clusterSize/8 clusters.
   const bytesPerL1Entry = clusterSize * (clusterSize / 8);
@@ -92,7 +93,7 @@ export function layoutOverlay(options: OverlayOptions): OverlayLayout {
   }
   // Refcount table, refcount blocks and L1 table where QEMU's allocator puts them (qcow2-allocation.ts).
   const allocation = allocateImage(clusterBits, l1Size);
-  const head = encodeHeaderCluster(options.backingFile, options.backingFormat, clusterSize, virtualSize, l1Size, allocation);
+  const head = encodeHeaderCluster(plan, clusterSize, virtualSize, l1Size, allocation);
   const runs: ByteRun[] = [{ offset: 0, bytes: head }];
   for (const index of [...allocation.clusters.keys()].sort((a, b) => a - b)) {
     runs.push({ offset: index * clusterSize, bytes: trimZeros(allocation.clusters.get(index)!) });
@@ -121,15 +122,14 @@ function checkVirtualSize(size: number, clusterSize: number): number {
   return rounded;
 }
 
-/** The bytes of cluster 0 up to the end of the backing file name (the rest of the cluster is zero). */
-function encodeHeaderCluster(
-  backingFile: string,
-  backingFormat: BackingFormat,
-  clusterSize: number,
-  size: number,
-  l1Size: number,
-  allocation: AllocationResult,
-): Uint8Array {
+interface HeaderPlan {
+  name: Uint8Array;
+  extensions: Uint8Array[];
+  backingFileOffset: number;
+}
+
+/** Checks the backing file name and format and places the extensions and the name in cluster 0. */
+function planHeaderCluster(backingFile: string, backingFormat: BackingFormat, clusterSize: number): HeaderPlan {
   if (!(BACKING_FORMATS as readonly string[]).includes(backingFormat)) {
     throw new DiskBuilderError('BACKING_FORMAT_UNSUPPORTED', `backing format '${String(backingFormat)}' is not one of ${BACKING_FORMATS.join(', ')}`);
   }
@@ -164,7 +164,12 @@ function encodeHeaderCluster(
         `${clusterSize - backingFileOffset} bytes fit in the header cluster: use a larger cluster size`,
     );
   }
+  return { name, extensions, backingFileOffset };
+}
 
+/** The bytes of cluster 0 up to the end of the backing file name (the rest of the cluster is zero). */
+function encodeHeaderCluster(plan: HeaderPlan, clusterSize: number, size: number, l1Size: number, allocation: AllocationResult): Uint8Array {
+  const { name, extensions, backingFileOffset } = plan;
   const out = new Uint8Array(backingFileOffset + name.length);
   writeHeaderFields(new DataView(out.buffer), {
     version: 3,
