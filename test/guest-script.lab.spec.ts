@@ -8,6 +8,7 @@
  *    disk and CD: post-install is not run again and the address comes back from the persisted ifupdown stanza;
  *  - the CD as a read-only virtio disk (/dev/vdb), IP-from-MAC;
  *  - a Snooze-style context/ folder taken unchanged (#!/bin/bash post-install that `cd /mnt`s);
+ *  - a vmctx CD in the lab's original image, whose seed script runs `bash /mnt/post-install`;
  *  - DHCP fallback: a CD without post-install, and a "CD" that is no ISO 9660 image at all.
  * Guests are named guest-script-*; the boot times are printed for the issue's closing note.
  */
@@ -45,11 +46,18 @@ afterAll(async () => {
 });
 
 /** A fresh overlay on the base image, an ISO (a file map, or raw bytes) uploaded, and the guest started. */
-async function boot(lc: LabController, name: string, cd: FileMap | Buffer | undefined, options: Partial<GuestOptions> = {}, newDisk = true): Promise<Guest> {
+async function boot(
+  lc: LabController,
+  name: string,
+  cd: FileMap | Buffer | undefined,
+  options: Partial<GuestOptions> = {},
+  newDisk = true,
+  base = `${lc.images}/${BASE}`,
+): Promise<Guest> {
   const disk = `${lc.images}/${name}.qcow2`;
   if (newDisk) {
     const overlay = join(work, `${name}.qcow2`);
-    await createOverlay({ path: overlay, backingFile: `${lc.images}/${BASE}`, backingFormat: 'raw', virtualSize: env.guest.baseVirtualSize });
+    await createOverlay({ path: overlay, backingFile: base, backingFormat: 'raw', virtualSize: env.guest.baseVirtualSize });
     await upload(env, lc, overlay, disk);
   }
   let iso: string | undefined;
@@ -188,6 +196,21 @@ describe('guest-script on the lab guest', () => {
       expect(guest.serial()).toMatch(/vmctx: post-install done \(instance sha256sum-[0-9a-f]{64}\)/);
       expect((await pingFromController(env, lc2, '198.51.100.42')).stdout).toMatch(/1 packets transmitted, 1 received/);
       await guest.destroy();
+    },
+    timeout,
+  );
+
+  it.concurrent(
+    "a vmctx CD in an image that still has the seed's script (bash /mnt/post-install) on lc2",
+    async () => {
+      const context = parseContext({ hostname: 'gs-seed', network: { method: 'static', address: '198.51.100.45/24', gateway: '198.51.100.1' } });
+      const guest = await boot(lc2, 'guest-script-seed', buildContextTree(context), { mac: '52:54:00:00:02:45', cmdline: 'lab.mark=seed-done' }, true, env.guest.baseImageOnController);
+      // lab.mark syncs the disk after rc.local, so what post-install wrote can be read back after destroy.
+      await guest.waitForSerial(/LAB-MARK-WRITTEN seed-done/, timeout);
+      expect(guest.serial()).not.toMatch(/vmctx: contextualization starts/);
+      expect((await pingFromController(env, lc2, '198.51.100.45')).stdout).toMatch(/1 packets transmitted, 1 received/);
+      await guest.destroy();
+      expect(await readGuestFile(env, lc2, `${lc2.images}/guest-script-seed.qcow2`, '/etc/hostname')).toBe('gs-seed\n');
     },
     timeout,
   );
