@@ -20,7 +20,7 @@ status=0
 trap 'cleanup; exit $status' EXIT
 trap 'status=130; exit' INT TERM
 
-npx nx run-many -t test --outputStyle=stream 2>&1 | tee -a "$log" || status=1
+npx nx run-many -t typecheck test --outputStyle=stream 2>&1 | tee -a "$log" || status=1
 unit_done=$(date +%s)
 
 if "$lab" up 2; then
