@@ -1,10 +1,10 @@
 /**
  * Streams an image: the metadata rendered by the layout, then every file's bytes in sector order, then the
- * padding. File data moves through one reused buffer (read into it, write it out): no per-file streams and
- * no buffer that grows with file sizes. Consecutive small files share a buffer fill, so many small files
- * cost one write per few MiB, not one per file.
+ * padding. File data moves through two reused buffers (read into one while the other is written): no
+ * per-file streams and no buffer that grows with file sizes. Consecutive small files share a buffer fill, so
+ * many small files cost one write per buffer, not one per file.
  */
-import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync, write as fsWrite } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { SECTOR_SIZE } from './encoding.js';
 import type { FileExtent, Layout } from './layout.js';
@@ -33,15 +33,22 @@ export interface Sink {
   finish(totalBytes: number): void | Promise<void>;
 }
 
-/** A file descriptor opened for writing. Chunks of zeros are skipped, leaving holes: the image is sparse. */
+function pwrite(fd: number, chunk: Buffer, offset: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => fsWrite(fd, chunk, offset, chunk.length - offset, position, (error, n) => (error ? reject(error) : resolve(n))));
+}
+
+/**
+ * A file descriptor opened for writing. Writes run in libuv's thread pool (while the next chunk is read on
+ * this thread) at explicit positions. Chunks of zeros are skipped, leaving holes: the image is sparse.
+ */
 export function fileSink(fd: number): Sink {
   let zeros = Buffer.alloc(0);
   return {
-    write(chunk, position) {
+    async write(chunk, position) {
       if (zeros.length !== chunk.length) zeros = Buffer.alloc(chunk.length);
       if (chunk.equals(zeros)) return;
       let done = 0;
-      while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done, position + done);
+      while (done < chunk.length) done += await pwrite(fd, chunk, done, position + done);
     },
     finish(totalBytes) {
       ftruncateSync(fd, totalBytes);
@@ -51,47 +58,71 @@ export function fileSink(fd: number): Sink {
 
 /** A Writable: each chunk is handed over and the buffer reused only once the stream has taken it. */
 export function streamSink(stream: Writable): Sink {
-  let written = 0;
+  /** Bytes handed to the stream so far (writes may be in flight; the stream keeps their order). */
+  let queued = 0;
   const put = (chunk: Buffer): Promise<void> =>
     new Promise((resolve, reject) => {
       stream.write(chunk, (error) => (error ? reject(new IsoWriteError('ISO_WRITE_FAILED', `writing the image failed: ${error.message}`, undefined, error)) : resolve()));
     });
   return {
-    async write(chunk, position) {
-      if (position !== written) throw new Error(`stream sink: write at ${position}, expected ${written}`);
-      await put(chunk);
-      written += chunk.length;
+    write(chunk, position) {
+      if (position !== queued) throw new Error(`stream sink: write at ${position}, expected ${queued}`);
+      queued += chunk.length;
+      return put(chunk);
     },
     async finish(totalBytes) {
-      const zeros = Buffer.alloc(Math.min(DEFAULT_BUFFER_SIZE, Math.max(totalBytes - written, 0)));
-      while (written < totalBytes) {
-        const n = Math.min(zeros.length, totalBytes - written);
+      const zeros = Buffer.alloc(Math.min(DEFAULT_BUFFER_SIZE, Math.max(totalBytes - queued, 0)));
+      while (queued < totalBytes) {
+        const n = Math.min(zeros.length, totalBytes - queued);
+        queued += n;
         await put(n === zeros.length ? zeros : zeros.subarray(0, n));
-        written += n;
       }
     },
   };
 }
 
-/** Copies file data into the image through one buffer. */
+/**
+ * Copies file data into the image through two buffers used in turn: this thread reads into one (synchronous
+ * reads: tens of thousands of small files cost no thread-pool round trips) while the sink writes the other.
+ */
 class Copier {
   private fill = 0;
   private start: number;
   private readonly probe = Buffer.alloc(1);
+  private current = 0;
+  private buf: Buffer;
+  private readonly pending: (Promise<void> | null)[] = [null, null];
 
   constructor(
     private readonly sink: Sink,
-    private readonly buf: Buffer,
+    private readonly buffers: [Buffer, Buffer],
     position: number,
   ) {
     this.start = position;
+    this.buf = buffers[0];
   }
 
   private async flush(): Promise<void> {
     if (this.fill === 0) return;
-    await this.sink.write(this.fill === this.buf.length ? this.buf : this.buf.subarray(0, this.fill), this.start);
+    const written = Promise.resolve(this.sink.write(this.fill === this.buf.length ? this.buf : this.buf.subarray(0, this.fill), this.start));
+    written.catch(() => undefined); // awaited below or in settle(); this only keeps it from counting as unhandled
+    this.pending[this.current] = written;
     this.start += this.fill;
     this.fill = 0;
+    this.current ^= 1;
+    this.buf = this.buffers[this.current] as Buffer;
+    const previous = this.pending[this.current];
+    this.pending[this.current] = null;
+    if (previous) await previous; // the other buffer is free again once the sink has taken it
+  }
+
+  /** Waits for writes still running (also after an error: the file must not be closed under them). */
+  async settle(): Promise<void> {
+    const all = this.pending.filter((p): p is Promise<void> => p !== null);
+    this.pending.fill(null);
+    const results = await Promise.allSettled(all);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   /** Zero bytes up to `position` (the gap to the next sector boundary). */
@@ -162,6 +193,7 @@ class Copier {
   async end(position: number): Promise<void> {
     await this.zerosTo(position);
     await this.flush();
+    await this.settle();
   }
 }
 
@@ -174,11 +206,16 @@ export interface WriteStats {
 /** Writes the whole image described by `layout` to `sink`. */
 export async function writeLayout(layout: Layout, sink: Sink, bufferSize = DEFAULT_BUFFER_SIZE): Promise<WriteStats> {
   await sink.write(layout.metadata, 0);
-  const buf = Buffer.allocUnsafe(Math.max(SECTOR_SIZE, bufferSize - (bufferSize % SECTOR_SIZE)));
-  const copier = new Copier(sink, buf, layout.metadata.length);
-  for (const file of layout.files) await copier.copy(file);
-  const lastData = layout.files.at(-1);
-  await copier.end(lastData ? Math.ceil((lastData.sector * SECTOR_SIZE + lastData.size) / SECTOR_SIZE) * SECTOR_SIZE : layout.metadata.length);
+  const size = Math.max(SECTOR_SIZE, bufferSize - (bufferSize % SECTOR_SIZE));
+  const copier = new Copier(sink, [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)], layout.metadata.length);
+  try {
+    for (const file of layout.files) await copier.copy(file);
+    const lastData = layout.files.at(-1);
+    await copier.end(lastData ? Math.ceil((lastData.sector * SECTOR_SIZE + lastData.size) / SECTOR_SIZE) * SECTOR_SIZE : layout.metadata.length);
+  } catch (error) {
+    await copier.settle().catch(() => undefined);
+    throw error;
+  }
   const bytes = layout.totalSectors * SECTOR_SIZE;
   await sink.finish(bytes);
   return { bytes, sectors: layout.totalSectors, files: layout.files.length };
