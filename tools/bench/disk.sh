@@ -27,31 +27,44 @@ if [ ! -f "$IMAGE" ] || [ "$(stat -c %s "$IMAGE")" -ne 1073741824 ]; then
   head -c 1G /dev/urandom > "$IMAGE.tmp" && mv "$IMAGE.tmp" "$IMAGE"
 fi
 
-now_ns() { date +%s%N; }
-
-# median_ms CMD...: runs CMD $RUNS times, prints the median wall time in milliseconds (3 decimals).
-median_ms() {
-  local i start end
-  local -a times=()
-  for ((i = 0; i < RUNS; i++)); do
-    start=$(now_ns)
-    "$@" >/dev/null
-    end=$(now_ns)
-    times+=("$((end - start))")
-  done
-  printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.3f\n", m / 1e6 }'
+# measure CMD...: runs CMD $RUNS times in a subshell; prints the median wall time and the mean CPU time
+# (user + system, from the subshell's children as `times` reports them) in milliseconds. CPU time says more
+# than wall time on a machine shared with other work. EPOCHREALTIME is a bash builtin: no process per sample.
+measure() {
+  local out
+  out=$(
+    for ((i = 0; i < RUNS; i++)); do
+      start=$EPOCHREALTIME
+      "$@" >/dev/null
+      echo "wall $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')"
+    done
+    times
+  )
+  local walls cpu
+  walls=$(awk '$1 == "wall" { print $2 }' <<<"$out")
+  # `times` prints the shell's own times, then its children's: "0m0.123s 0m0.045s".
+  cpu=$(tail -1 <<<"$out" | awk -v n="$RUNS" '{
+    split($1, u, /[ms]/); split($2, s, /[ms]/); printf "%.1f", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 1000 / n }')
+  # shellcheck disable=SC2086 # one sample per word
+  printf '%s %s\n' "$(median $walls)" "$cpu"
 }
+median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.1f", m * 1000 }'; }
 
-row() { # row TASK OURS_MS REF_MS REF_NAME
-  awk -v t="$1" -v o="$2" -v r="$3" -v n="$4" 'BEGIN { printf "%-44s %12.1f %12.1f  %-12s %7.2fx\n", t, o, r, n, o / r }'
+row() { # row TASK "OURS_WALL OURS_CPU" "REF_WALL REF_CPU" REF_NAME  (a CPU of "-" is not measured)
+  local ow oc rw rc
+  read -r ow oc <<<"$2"
+  read -r rw rc <<<"$3"
+  awk -v t="$1" -v ow="$ow" -v oc="${oc:--}" -v rw="$rw" -v rc="${rc:--}" -v n="$4" 'BEGIN {
+    cr = (oc == "-" || rc == "-" || rc == 0) ? "-" : sprintf("%.2fx", oc / rc)
+    printf "%-46s %9.1f %9.1f %7.2fx   %9s %9s %7s  %s\n", t, ow, rw, ow / rw, oc, rc, cr, n }'
 }
 
 BASE="$WORK/base.raw"
 truncate -s 20G "$BASE"
 
-qemu_create() { qemu-img create -q -f qcow2 -F raw -b "$BASE" -u "$WORK/q.qcow2" 20G; }
-ours_create() { "${VMCTX[@]}" disk create -q -f qcow2 -F raw -b "$BASE" -u "$WORK/o.qcow2" 20G; }
-node_bare() { node -e ''; }
+QEMU_CREATE=(qemu-img create -q -f qcow2 -F raw -b "$BASE" -u "$WORK/q.qcow2" 20G)
+OURS_CREATE=("${VMCTX[@]}" disk create -q -f qcow2 -F raw -b "$BASE" -u "$WORK/o.qcow2" 20G)
+NODE_BARE=(node -e '')
 # The library call alone: RUNS creations in one warm node process, median per call; $1 = fdatasync or not.
 library_ms() {
   node --input-type=module -e "
@@ -70,36 +83,37 @@ library_ms() {
 }
 
 # Sanity: both tools write the same bytes, or the comparison means nothing.
-qemu_create
-ours_create
+"${QEMU_CREATE[@]}"
+"${OURS_CREATE[@]}"
 cmp -s "$WORK/q.qcow2" "$WORK/o.qcow2" || { echo "disk.sh: vmctx and qemu-img overlays differ" >&2; exit 1; }
 
 # Warm up (binaries, page cache), then measure.
-qemu_create; ours_create; node_bare
-t_qemu=$(median_ms qemu_create)
-t_ours=$(median_ms ours_create)
-t_node=$(median_ms node_bare)
-t_lib=$(library_ms true)
-t_lib_nosync=$(library_ms false)
+"${QEMU_CREATE[@]}"; "${OURS_CREATE[@]}"; "${NODE_BARE[@]}"
+t_qemu=$(measure "${QEMU_CREATE[@]}")
+t_ours=$(measure "${OURS_CREATE[@]}")
+t_node=$(measure "${NODE_BARE[@]}")
+t_lib="$(library_ms true) -"
+t_lib_nosync="$(library_ms false) -"
 
-ours_sha() { "${VMCTX[@]}" disk sha256 "$IMAGE"; }
-ref_sha() { sha256sum "$IMAGE"; }
-a=$(ours_sha | cut -d' ' -f1)
-b=$(ref_sha | cut -d' ' -f1)
+OURS_SHA=("${VMCTX[@]}" disk sha256 "$IMAGE")
+REF_SHA=(sha256sum "$IMAGE")
+a=$("${OURS_SHA[@]}" | cut -d' ' -f1)
+b=$("${REF_SHA[@]}" | cut -d' ' -f1)
 [ "$a" = "$b" ] || { echo "disk.sh: digests differ: $a vs $b" >&2; exit 1; }
 sha_runs=$RUNS
 RUNS=$(( RUNS < 5 ? RUNS : 5 )) # 1 GiB each: fewer runs
-t_sha_ours=$(median_ms ours_sha)
-t_sha_ref=$(median_ms ref_sha)
+t_sha_ours=$(measure "${OURS_SHA[@]}")
+t_sha_ref=$(measure "${REF_SHA[@]}")
 RUNS=$sha_runs
 
 echo
 echo "disk-builder benchmark: median of $RUNS runs (sha256: of $(( RUNS < 5 ? RUNS : 5 ))), $(nproc) cores, $(qemu-img --version | head -1)"
-printf '%-44s %12s %12s  %-12s %8s\n' "task" "vmctx ms" "ref ms" "reference" "ratio"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-46s %9s %9s %8s   %9s %9s %7s  %s\n' "task" "wall ms" "ref ms" "ratio" "cpu ms" "ref cpu" "ratio" "reference"
 row "overlay 20G, whole process (vmctx disk create)" "$t_ours" "$t_qemu" "qemu-img" 
 row "overlay 20G, createOverlay() in a warm process" "$t_lib" "$t_qemu" "qemu-img"
 row "  the same with { sync: false } (no fdatasync)" "$t_lib_nosync" "$t_qemu" "qemu-img"
 row "node start-up alone (node -e '')" "$t_node" "$t_qemu" "qemu-img"
 row "sha256 of 1 GiB raw (vmctx disk sha256)" "$t_sha_ours" "$t_sha_ref" "sha256sum"
-echo "(ratio = vmctx / reference; below 1 is faster. qemu-img create calls fdatasync 5 times, createOverlay once"
-echo " by default. sha256 from the page cache, both warmed first.)"
+echo "(ratio = vmctx / reference, below 1 is faster; cpu = user + system time of the process. qemu-img create"
+echo " calls fdatasync 5 times, createOverlay once by default. sha256 from the page cache, both warmed first.)"
