@@ -63,8 +63,14 @@ export function writeDirectoryRecord(buf: Buffer, offset: number, record: Direct
   buf[offset + 32] = idLength; // 9.1.10 length of file identifier
   const id = record.identifier; // 9.1.11 file identifier (9.1.12 padding stays zero)
   if (Buffer.isBuffer(id)) id.copy(buf, offset + 33);
-  else if (id.encoding === 'latin1') buf.write(id.text, offset + 33, 'latin1');
-  else for (let i = 0; i < id.text.length; i++) buf.writeUInt16BE(id.text.charCodeAt(i), offset + 33 + 2 * i);
+  else if (id.encoding === 'latin1') for (let i = 0; i < id.text.length; i++) buf[offset + 33 + i] = id.text.charCodeAt(i) & 0xff;
+  else {
+    for (let i = 0; i < id.text.length; i++) {
+      const unit = id.text.charCodeAt(i);
+      buf[offset + 33 + 2 * i] = unit >>> 8;
+      buf[offset + 34 + 2 * i] = unit & 0xff;
+    }
+  }
   const sua = offset + RECORD_HEADER + identifierField(idLength); // 9.1.13 system use
   if (typeof record.systemUse !== 'number') record.systemUse.copy(buf, sua);
   return sua;

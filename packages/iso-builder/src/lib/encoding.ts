@@ -7,14 +7,29 @@ export const SECTOR_SIZE = 2048;
 
 /** ECMA-119 7.2.3: 16-bit number, both-byte orders (little-endian then big-endian). */
 export function writeBoth16(buf: Buffer, offset: number, value: number): void {
-  buf.writeUInt16LE(value, offset);
-  buf.writeUInt16BE(value, offset + 2);
+  // Plain byte stores: tens of thousands of records are written once, before the JIT has warmed up, and
+  // Buffer's checked writeUInt* helpers cost several times more there.
+  buf[offset] = value & 0xff;
+  buf[offset + 1] = (value >>> 8) & 0xff;
+  buf[offset + 2] = (value >>> 8) & 0xff;
+  buf[offset + 3] = value & 0xff;
 }
 
 /** ECMA-119 7.3.3: 32-bit number, both-byte orders (little-endian then big-endian). */
 export function writeBoth32(buf: Buffer, offset: number, value: number): void {
-  buf.writeUInt32LE(value, offset);
-  buf.writeUInt32BE(value, offset + 4);
+  if (value < 0 || value > 0xffffffff || !Number.isInteger(value)) throw new RangeError(`${value} does not fit a 32-bit field`);
+  const b0 = value & 0xff;
+  const b1 = (value >>> 8) & 0xff;
+  const b2 = (value >>> 16) & 0xff;
+  const b3 = (value >>> 24) & 0xff;
+  buf[offset] = b0;
+  buf[offset + 1] = b1;
+  buf[offset + 2] = b2;
+  buf[offset + 3] = b3;
+  buf[offset + 4] = b3;
+  buf[offset + 5] = b2;
+  buf[offset + 6] = b1;
+  buf[offset + 7] = b0;
 }
 
 /** Broken-down UTC time; dates are written in UTC (offset 0) so that images do not depend on the machine's zone. */
@@ -51,7 +66,7 @@ export function writeShortDate(buf: Buffer, offset: number, epochSeconds: number
     lastShortBytes[6] = 0; // offset from GMT in 15-minute units: UTC
     lastShortDate = epochSeconds;
   }
-  lastShortBytes.copy(buf, offset);
+  for (let i = 0; i < 7; i++) buf[offset + i] = lastShortBytes[i] as number;
 }
 
 const MAX_LONG_DATE = Date.UTC(9999, 11, 31, 23, 59, 59) / 1000;

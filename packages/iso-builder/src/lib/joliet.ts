@@ -34,12 +34,10 @@ export function jolietName(realName: string): string {
 
 /** Makes the Joliet names of one directory unique (in the given, deterministic order) and returns the names. */
 export function resolveJolietCollisions<T extends { jolietName: string; name: string; path: string }>(entries: T[]): void {
-  const used = new Set<string>();
-  const firstClaim = new Map<string, string>();
+  const used = new Map<string, string>(); // Joliet name -> the path that holds it
   for (const entry of entries) {
     if (!used.has(entry.jolietName)) {
-      used.add(entry.jolietName);
-      firstClaim.set(entry.jolietName, entry.path);
+      used.set(entry.jolietName, entry.path);
       continue;
     }
     const clean = entry.name.replace(FORBIDDEN, '_');
@@ -54,11 +52,11 @@ export function resolveJolietCollisions<T extends { jolietName: string; name: st
     }
     if (found === undefined) {
       throw new JolietNameError(
-        `no free Joliet name for "${entry.path}": it equals "${firstClaim.get(entry.jolietName)}" in its first ${JOLIET_MAX_NAME} characters`,
+        `no free Joliet name for "${entry.path}": it equals "${used.get(entry.jolietName)}" in its first ${JOLIET_MAX_NAME} characters`,
       );
     }
     entry.jolietName = found;
-    used.add(found);
+    used.set(found, entry.path);
   }
 }
 

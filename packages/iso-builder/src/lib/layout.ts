@@ -137,12 +137,15 @@ export function extentSizes(size: number): number[] {
   return parts;
 }
 
-function sortBy<T>(items: T[], key: (item: T) => string | Buffer): T[] {
+function sortBy<T>(items: T[], key: (item: T) => string): T[] {
   const keyed = items.map((item) => ({ item, key: key(item) }));
-  keyed.sort((a, b) =>
-    typeof a.key === 'string' ? (a.key < (b.key as string) ? -1 : a.key > (b.key as string) ? 1 : 0) : Buffer.compare(a.key, b.key as Buffer),
-  );
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return keyed.map((k) => k.item);
+}
+
+/** A string whose code-unit order is the byte order of the name's UTF-8 (ASCII names are their own key). */
+function utf8Key(name: string): string {
+  return /^[\x00-\x7f]*$/.test(name) ? name : Buffer.from(name, 'utf8').toString('latin1');
 }
 
 function buildDirs(root: DirectoryNode, options: LayoutOptions): Dir[] {
@@ -239,7 +242,7 @@ function linksOf(entry: Entry): number {
 function sortAndName(dirs: Dir[]): void {
   for (const dir of dirs) {
     // Collisions are resolved in the order of the real names' UTF-8 bytes, whatever order they came in.
-    const byName = sortBy(dir.children, (e) => Buffer.from(e.name, 'utf8'));
+    const byName = sortBy(dir.children, (e) => utf8Key(e.name));
     resolveIsoCollisions(byName);
     resolveJolietCollisions(byName);
     dir.isoOrder = sortBy(dir.children, (e) => isoSortKey(e.isoName));
@@ -473,7 +476,9 @@ function renderPrimaryDirectory(metadata: Buffer, dir: Dir, offsets: number[]): 
   for (const child of dir.isoOrder) {
     const identifier = { text: child.isoName, encoding: 'latin1' as const };
     const packed = child.sua ?? child;
-    for (const r of recordsOf(child, false)) put(r.extent, r.size, child.attrs.mtime, r.flags, identifier, packed);
+    if (child.dir) put(child.extent, child.dir.isoSize, child.attrs.mtime, FLAG_DIRECTORY, identifier, packed);
+    else if (fileSize(child) <= MAX_EXTENT_BYTES) put(child.extent, fileSize(child), child.attrs.mtime, 0, identifier, packed);
+    else for (const r of recordsOf(child, false)) put(r.extent, r.size, child.attrs.mtime, r.flags, identifier, packed);
   }
 }
 
@@ -488,6 +493,8 @@ function renderJolietDirectory(metadata: Buffer, dir: Dir, offsets: number[]): v
   put(parent.jolietExtent, parent.jolietSize, parent.entry.attrs.mtime, FLAG_DIRECTORY, Buffer.from([1]));
   for (const child of dir.jolietOrder) {
     const identifier = { text: child.jolietName, encoding: 'ucs2' as const };
-    for (const r of recordsOf(child, true)) put(r.extent, r.size, child.attrs.mtime, r.flags, identifier);
+    if (child.dir) put(child.dir.jolietExtent, child.dir.jolietSize, child.attrs.mtime, FLAG_DIRECTORY, identifier);
+    else if (fileSize(child) <= MAX_EXTENT_BYTES) put(child.extent, fileSize(child), child.attrs.mtime, 0, identifier);
+    else for (const r of recordsOf(child, true)) put(r.extent, r.size, child.attrs.mtime, r.flags, identifier);
   }
 }

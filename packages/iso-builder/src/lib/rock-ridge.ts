@@ -93,7 +93,8 @@ export function writePlainEntries(
   if (name !== null) {
     head('NM', 5 + nameBytes);
     buf[at + 4] = 0;
-    buf.write(name, at + 5, 'utf8');
+    if (nameBytes === name.length) for (let i = 0; i < nameBytes; i++) buf[at + 5 + i] = name.charCodeAt(i);
+    else buf.write(name, at + 5, 'utf8');
     at += 5 + nameBytes;
   }
   head('PX', 36);
