@@ -177,3 +177,40 @@ describe('a sparse file over 2 GiB', () => {
     expect(run('isoinfo', ['-R', '-i', image, '-x', '/z-after'])).toBe('after\n');
   });
 });
+
+describe('a sparse file of 4 GiB and more', () => {
+  it('is written in several extents that xorriso reads back whole; isovfy flags only the multi-extent records', async () => {
+    const source = join(work, 'huge');
+    mkdirSync(source);
+    const size = 4 * 1024 ** 3 + 3 * 2048 + 17;
+    const fd = openSync(join(source, 'huge.img'), 'w');
+    ftruncateSync(fd, size);
+    writeSync(fd, Buffer.from('HEAD'), 0, 4, 0);
+    writeSync(fd, Buffer.from('TAIL'), 0, 4, size - 4);
+    closeSync(fd);
+    const image = join(work, 'huge.iso');
+    await writeIsoFromDirectory(source, image, { epoch: EPOCH });
+    // isovfy predates multi-extent files (ECMA-119 6.5.1): it lists each non-final part (flag 0x80), and
+    // nothing else may be wrong.
+    const complaints = run('isovfy', [image])
+      .split('\n')
+      .filter((line) => /^\s*[0-9a-f]+:/.test(line));
+    expect(complaints).toHaveLength(1);
+    expect(complaints[0]).toMatch(/Flags=\(80\)\s+RRlen=\d+ \[RR,NM,PX,TF\]/);
+    // xorriso joins the extents into one file of the full size ...
+    expect(run('xorriso', ['-indev', image, '-find', '/huge.img', '-exec', 'lsdl'])).toMatch(new RegExp(`\\s${size}\\s`));
+    // isoinfo lists the two parts; the head is at the first one's extent, the tail in the second one.
+    const parts = parseListing(run('isoinfo', ['-l', '-R', '-i', image])).filter((e) => e.name === 'huge.img');
+    expect(parts.map((p) => p.size)).toEqual([0xfffff800, size - 0xfffff800]);
+    expect(parts[1]?.extent).toBe((parts[0]?.extent ?? 0) + 0xfffff800 / 2048);
+    const bytes = (at: number): string => {
+      const buf = Buffer.alloc(4);
+      const f = openSync(image, 'r');
+      readSync(f, buf, 0, 4, at);
+      closeSync(f);
+      return buf.toString('latin1');
+    };
+    expect(bytes((parts[0]?.extent ?? 0) * 2048)).toBe('HEAD');
+    expect(bytes((parts[1]?.extent ?? 0) * 2048 + (parts[1]?.size ?? 0) - 4)).toBe('TAIL');
+  });
+});

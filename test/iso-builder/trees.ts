@@ -99,7 +99,8 @@ export interface Listed {
   target?: string;
 }
 
-const LINE = /^([-dlrwxsStT]{10})\s+\d+\s+\d+\s+\d+\s+(\d+)\s+\w{3}\s+\d+\s+\d{4}\s+\[\s*(\d+)\s+\d+\]\s\s(.*?) ?$/;
+// isoinfo prints "[ extent flags]  name"; for a non-final part of a multi-extent file it prints "[ extent FFFF name".
+const LINE = /^([-dlrwxsStT]{10})\s+\d+\s+\d+\s+\d+\s+(\d+)\s+\w{3}\s+\d+\s+\d{4}\s+\[\s*(\d+)\s+[0-9A-Fa-f]+(?:\]\s)?\s(.*?) ?$/;
 
 export function parseListing(text: string): Listed[] {
   const out: Listed[] = [];

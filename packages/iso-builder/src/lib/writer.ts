@@ -1,10 +1,10 @@
 /**
  * Streams an image: the metadata rendered by the layout, then every file's bytes in sector order, then the
- * padding. File data moves through two reused buffers (read into one while the other is written): no
+ * padding. File data moves through two reused buffers (read into one while a stream takes the other): no
  * per-file streams and no buffer that grows with file sizes. Consecutive small files share a buffer fill, so
  * many small files cost one write per buffer, not one per file.
  */
-import { closeSync, fstatSync, ftruncateSync, openSync, readSync, write as fsWrite } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { SECTOR_SIZE } from './encoding.js';
 import type { FileExtent, Layout } from './layout.js';
@@ -33,22 +33,19 @@ export interface Sink {
   finish(totalBytes: number): void | Promise<void>;
 }
 
-function pwrite(fd: number, chunk: Buffer, offset: number, position: number): Promise<number> {
-  return new Promise((resolve, reject) => fsWrite(fd, chunk, offset, chunk.length - offset, position, (error, n) => (error ? reject(error) : resolve(n))));
-}
-
 /**
- * A file descriptor opened for writing. Writes run in libuv's thread pool (while the next chunk is read on
- * this thread) at explicit positions. Chunks of zeros are skipped, leaving holes: the image is sparse.
+ * A file descriptor opened for writing, written synchronously at explicit positions: on the 800 MB benchmark
+ * tree, handing writes to libuv's thread pool (to overlap them with reads) measured no faster, so the
+ * simpler path stays. Chunks of zeros are skipped, leaving holes: the image is sparse.
  */
 export function fileSink(fd: number): Sink {
   let zeros = Buffer.alloc(0);
   return {
-    async write(chunk, position) {
+    write(chunk, position) {
       if (zeros.length !== chunk.length) zeros = Buffer.alloc(chunk.length);
       if (chunk.equals(zeros)) return;
       let done = 0;
-      while (done < chunk.length) done += await pwrite(fd, chunk, done, position + done);
+      while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done, position + done);
     },
     finish(totalBytes) {
       ftruncateSync(fd, totalBytes);
@@ -83,7 +80,8 @@ export function streamSink(stream: Writable): Sink {
 
 /**
  * Copies file data into the image through two buffers used in turn: this thread reads into one (synchronous
- * reads: tens of thousands of small files cost no thread-pool round trips) while the sink writes the other.
+ * reads: tens of thousands of small files cost no thread-pool round trips) while an asynchronous sink (a
+ * stream) may still be writing the other.
  */
 class Copier {
   private fill = 0;
