@@ -179,6 +179,8 @@ export function referenceDomainXml(env: LabEnv, lc: LabController, options: Gues
         initrd: env.guest.initrd,
         cmdline: `console=ttyS0 quiet root=/dev/vda ${options.cmdline ?? ''}`.trim(),
       },
+      // Without ACPI the guest's `poweroff` never ends the domain.
+      features: { acpi: {} },
       clock: { '@offset': 'utc' },
       on_poweroff: 'destroy',
       on_reboot: 'restart',
