@@ -117,3 +117,14 @@ describe('writeIsoFromFiles', () => {
     expect(iso.primary.find((e) => e.rr.name === 'post-install')?.rr.mode).toBe(0o100755);
   });
 });
+
+describe('readDirectoryTree', () => {
+  it('follows a root that is a link to a folder, and refuses a root that is a file', async () => {
+    mkdirSync(join(dir, 'real'));
+    writeFileSync(join(dir, 'real', 'f'), 'x');
+    symlinkSync('real', join(dir, 'alias'));
+    expect(readDirectoryTree(join(dir, 'alias')).children.map((c) => c.name)).toEqual(['f']);
+    expect(() => readDirectoryTree(join(dir, 'real', 'f'))).toThrow(/is not a directory/);
+    expect(() => readDirectoryTree(join(dir, 'nowhere'))).toThrow(/cannot stat/);
+  });
+});

@@ -2,7 +2,7 @@
  * Reads a directory tree from disk into a TreeNode tree: metadata only (lstat), so that the layout is known
  * before a byte of file data is read. Symbolic links are kept as links, never followed (genisoimage -R).
  */
-import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { TreeError, type Attributes, type DirectoryNode, type TreeNode } from './tree.js';
 
@@ -58,9 +58,17 @@ function readDirectory(path: string, name: string, stats: Stats): DirectoryNode 
   return { kind: 'directory', name, attrs: attributesOf(stats), children: names.map((child) => readNode(join(path, child), child)) };
 }
 
-/** The tree rooted at `root` (a directory; its own name is not part of the image). */
+/**
+ * The tree rooted at `root` (a directory, or a link to one, as genisoimage follows its argument; its own
+ * name is not part of the image).
+ */
 export function readDirectoryTree(root: string): DirectoryNode {
-  const node = readNode(root, '');
-  if (node.kind !== 'directory') throw new TreeError('ISO_BAD_TREE', `"${root}" is not a directory`);
-  return node;
+  let stats: Stats;
+  try {
+    stats = statSync(root);
+  } catch (error) {
+    fail(root, 'stat', error);
+  }
+  if (!stats.isDirectory()) throw new TreeError('ISO_BAD_TREE', `"${root}" is not a directory`);
+  return readDirectory(root, '', stats);
 }
