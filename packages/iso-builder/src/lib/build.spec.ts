@@ -107,6 +107,17 @@ describe('writeIsoFromDirectory', () => {
 });
 
 describe('writeIsoFromFiles', () => {
+  it('lets the event loop run while a large image is copied', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    try {
+      await writeIsoFromFiles({ big: Buffer.alloc(100 * 1024 * 1024, 1) }, join(dir, 'big.iso'), { epoch: 0 });
+    } finally {
+      clearInterval(timer);
+    }
+    expect(ticks).toBeGreaterThan(1);
+  });
+
   it('writes a file map, keeping an exec bit and a label such as cidata', async () => {
     await writeIsoFromFiles({ 'user-data': '#cloud-config\n', 'meta-data': 'instance-id: x\n', 'post-install': { data: '#!/bin/sh\n', mode: 0o755 } }, join(dir, 'seed.iso'), {
       label: 'cidata',

@@ -26,6 +26,9 @@ export class IsoWriteError extends Error {
   }
 }
 
+/** Bytes copied between two turns of the event loop. */
+const YIELD_EVERY = 32 * 1024 * 1024;
+
 /** Where image bytes go. `position` is the byte offset in the image; writes come in ascending order. */
 export interface Sink {
   write(chunk: Buffer, position: number): void | Promise<void>;
@@ -90,6 +93,7 @@ class Copier {
   private current = 0;
   private buf: Buffer;
   private readonly pending: (Promise<void> | null)[] = [null, null];
+  private sinceYield = 0;
 
   constructor(
     private readonly sink: Sink,
@@ -112,6 +116,12 @@ class Copier {
     const previous = this.pending[this.current];
     this.pending[this.current] = null;
     if (previous) await previous; // the other buffer is free again once the sink has taken it
+    this.sinceYield += this.buf.length;
+    if (this.sinceYield >= YIELD_EVERY) {
+      // Reads and file writes are synchronous: let timers and sockets (SSH keep-alives) run now and then.
+      this.sinceYield = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Waits for writes still running (also after an error: the file must not be closed under them). */
