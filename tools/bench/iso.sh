@@ -47,8 +47,10 @@ await writeIsoFromDirectory(process.argv[2], process.argv[3], { epoch: 0 });
 JS
 
 run() { # $1 = label, rest = command; prints "seconds rss_kib" of one run
-  # The previous image is removed first, untimed: freeing 800 MB of blocks is not part of building one.
+  # The previous image is removed and dirty pages flushed first, untimed: freeing 800 MB of blocks or waiting
+  # for the previous run's writeback is not part of building an image.
   rm -f "$out"
+  sync
   /usr/bin/time -f '%e %M' -o "$work/time.txt" "${@:2}" >/dev/null 2>"$work/stderr.txt" || {
     echo "iso.sh: $1 failed:" >&2; cat "$work/stderr.txt" >&2; exit 1; }
   cat "$work/time.txt"
@@ -88,11 +90,12 @@ done
 size() { du -sm "$work/$1" | cut -f1; }
 echo
 echo "tree: big = $(find "$work/big" -type f | wc -l) files, $(size big) MB; small = $(find "$work/small" -type f | wc -l) files, $(size small) MB"
-printf '%-7s %-12s %9s %9s %11s %8s\n' tree tool 'wall s' 'peak MiB' 'vs geniso' 'vs cat'
+printf '%-7s %-12s %9s %9s %11s %8s  %s\n' tree tool 'wall s' 'peak MiB' 'vs geniso' 'vs cat' 'all runs (s)'
 for tree in big small; do
   for tool in vmctx genisoimage xorriso cat; do
     s=${secs[$tree,$tool]}
     awk -v t="$tree" -v n="$tool" -v s="$s" -v m="${mem[$tree,$tool]}" -v g="${secs[$tree,genisoimage]}" -v c="${secs[$tree,cat]}" \
-      'BEGIN { printf "%-7s %-12s %9.2f %9.1f %10.2fx %7.2fx\n", t, n, s, m / 1024, (g > 0 ? s / g : 0), (c > 0 ? s / c : 0) }'
+      -v a="${all[$tree,$tool]}" \
+      'BEGIN { printf "%-7s %-12s %9.2f %9.1f %10.2fx %7.2fx %s\n", t, n, s, m / 1024, (g > 0 ? s / g : 0), (c > 0 ? s / c : 0), a }'
   done
 done
