@@ -54,7 +54,9 @@ function readDirectory(path: string, name: string, stats: Stats): DirectoryNode 
     fail(path, 'list', error);
   }
   // Sorted here so that the tree (and errors) never depend on the order the file system lists entries in.
-  names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const key = (name: string): string => (/^[\x00-\x7f]*$/.test(name) ? name : Buffer.from(name, 'utf8').toString('latin1'));
+  const keyed = names.map((name) => ({ name, key: key(name) })).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  names = keyed.map((k) => k.name); // UTF-8 byte order, as the layout sorts
   return { kind: 'directory', name, attrs: attributesOf(stats), children: names.map((child) => readNode(join(path, child), child)) };
 }
 

@@ -130,6 +130,10 @@ function typeBits(node: TreeNode): number {
 }
 
 /** Records a file of this size needs: one per extent of at most MAX_EXTENT_BYTES (ECMA-119 6.5.1 multi-extent). */
+function extentCount(entry: Entry): number {
+  return entry.isDirectory ? 1 : Math.max(1, Math.ceil(fileSize(entry) / MAX_EXTENT_BYTES));
+}
+
 export function extentSizes(size: number): number[] {
   if (size <= MAX_EXTENT_BYTES) return [size];
   const parts: number[] = [];
@@ -276,7 +280,7 @@ function primaryRecordLengths(dir: Dir): number[] {
       child.sua = packSystemUse(rrFor(child, linksOf(child), child.name), systemUseRoom(idLength));
       recordSize = suaRecordLength(idLength, child.sua);
     }
-    const parts = child.isDirectory ? 1 : extentSizes(fileSize(child)).length;
+    const parts = extentCount(child);
     // Every part of a multi-extent file carries the same entries (Linux takes the name from the last part).
     for (let i = 0; i < parts; i++) lengths.push(recordSize);
   }
@@ -291,7 +295,7 @@ function suaRecordLength(idLength: number, packed: PackedSystemUse): number {
 function jolietRecordLengths(dir: Dir): number[] {
   const lengths = [recordLength(1, 0), recordLength(1, 0)];
   for (const child of dir.jolietOrder) {
-    const parts = child.isDirectory ? 1 : extentSizes(fileSize(child)).length;
+    const parts = extentCount(child);
     for (let i = 0; i < parts; i++) lengths.push(recordLength(child.jolietName.length * 2, 0));
   }
   return lengths;
