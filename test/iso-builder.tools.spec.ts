@@ -214,3 +214,25 @@ describe('a sparse file of 4 GiB and more', () => {
     expect(bytes((parts[1]?.extent ?? 0) * 2048 + (parts[1]?.size ?? 0) - 4)).toBe('TAIL');
   });
 });
+
+describe('names genisoimage cannot write', () => {
+  it('gives unique Joliet names to names equal in their first 64 characters, where genisoimage fails', async () => {
+    const source = join(work, 'joliet-clash');
+    mkdirSync(source);
+    const stem = 'configuration-file-with-a-very-long-name-that-only-differs-at-its-end';
+    for (const end of ['-alpha.conf', '-beta.conf', '-gamma.conf']) execFileSync('sh', ['-c', `printf '%s' "$2" > "$1"`, 'sh', join(source, stem + end), end]);
+    const theirs = spawnSync('genisoimage', ['-quiet', '-R', '-J', '-o', join(work, 'joliet-clash.genisoimage.iso'), source], { encoding: 'utf8' });
+    expect(theirs.status).not.toBe(0);
+    expect(theirs.stderr).toMatch(/same Joliet name/);
+
+    const image = join(work, 'joliet-clash.iso');
+    await writeIsoFromDirectory(source, image, { epoch: EPOCH });
+    expect(run('isovfy', [image])).toMatch(/No errors found/);
+    const joliet = parseListing(run('isoinfo', ['-l', '-J', '-i', image])).map((e) => e.name);
+    expect(new Set(joliet).size).toBe(3);
+    expect(joliet.every((n) => n.length <= 64 && n.endsWith('.conf'))).toBe(true);
+    const out = join(work, 'joliet-clash.extracted');
+    run('xorriso', ['-osirrox', 'on', '-indev', image, '-extract', '/', out]);
+    compareExtracted(source, out);
+  });
+});

@@ -9,6 +9,11 @@ describe('jolietName', () => {
   it('replaces the characters Joliet forbids', () => {
     expect(jolietName('a;b*c:d?e\\f')).toBe('a_b_c_d_e_f');
   });
+  it('keeps the extension of a name it cuts', () => {
+    const name = jolietName(`${'long-'.repeat(20)}.conf`);
+    expect(name).toHaveLength(JOLIET_MAX_NAME);
+    expect(name.endsWith('.conf')).toBe(true);
+  });
   it('cuts at 64 UTF-16 units without splitting a surrogate pair', () => {
     expect(jolietName('x'.repeat(100))).toHaveLength(JOLIET_MAX_NAME);
     const name = `${'x'.repeat(63)}😀tail`;

@@ -1,8 +1,8 @@
 /**
  * Joliet names (Joliet specification, "CD-ROM Recording Spec", Microsoft 1995): UCS-2 big-endian, at most 64
  * characters, without * / : ; ? \ . genisoimage cuts longer names at 64 and fails when two names of a directory
- * become equal; here such names are made unique by a "~N" suffix before the extension, and the Rock Ridge
- * tree keeps the real names anyway.
+ * become equal; here longer names keep their extension, names that become equal are made unique by a "~N"
+ * suffix before the extension, and the Rock Ridge tree keeps the real names anyway.
  */
 import { encodeUcs2 } from './encoding.js';
 
@@ -27,9 +27,21 @@ function cut(text: string, max: number): string {
   return text.slice(0, end);
 }
 
-/** The Joliet name of a real name, before collisions. */
+/** Extension kept when a name is cut or made unique: a last dot after the first character, 16 characters at most. */
+function splitExtension(clean: string): [string, string] {
+  const dot = clean.lastIndexOf('.');
+  return dot > 0 && clean.length - dot <= 16 ? [clean.slice(0, dot), clean.slice(dot)] : [clean, ''];
+}
+
+/**
+ * The Joliet name of a real name, before collisions. A name longer than 64 characters keeps its extension
+ * (genisoimage cuts it off), so that Windows still knows the file's type.
+ */
 export function jolietName(realName: string): string {
-  return cut(realName.replace(FORBIDDEN, '_'), JOLIET_MAX_NAME);
+  const clean = realName.replace(FORBIDDEN, '_');
+  if (clean.length <= JOLIET_MAX_NAME) return clean;
+  const [stem, ext] = splitExtension(clean);
+  return cut(stem, JOLIET_MAX_NAME - ext.length) + ext;
 }
 
 /** Makes the Joliet names of one directory unique (in the given, deterministic order) and returns the names. */
@@ -40,10 +52,7 @@ export function resolveJolietCollisions<T extends { jolietName: string; name: st
       used.set(entry.jolietName, entry.path);
       continue;
     }
-    const clean = entry.name.replace(FORBIDDEN, '_');
-    const dot = clean.lastIndexOf('.');
-    const ext = dot > 0 && clean.length - dot <= 16 ? clean.slice(dot) : '';
-    const stem = ext ? clean.slice(0, dot) : clean;
+    const [stem, ext] = splitExtension(entry.name.replace(FORBIDDEN, '_'));
     let found: string | undefined;
     for (let n = 1; n < 100_000 && found === undefined; n++) {
       const suffix = `~${n}`;
