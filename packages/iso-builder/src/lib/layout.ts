@@ -217,7 +217,7 @@ function buildDirs(root: DirectoryNode, options: LayoutOptions): Dir[] {
     throw new LayoutError(
       'ISO_TOO_DEEP',
       `${tooDeep.length} director${tooDeep.length === 1 ? 'y is' : 'ies are'} deeper than the ${MAX_DIRECTORY_LEVELS} levels ECMA-119 allows: ${shown}${tooDeep.length > 5 ? ', ...' : ''}; ` +
-        'flatten the tree, or allow deep directories (genisoimage -D) for readers with Rock Ridge, which Linux is',
+        "flatten the tree, or write them where they are (deepDirectories: 'allow', vmctx iso -D, as genisoimage -D): Linux and other Rock Ridge readers read them",
       tooDeep,
     );
   }
