@@ -4,7 +4,7 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false FORCE_COLOR=0 NO_COLOR=1
+export NX_DAEMON=false NX_NO_CLOUD=true NX_TUI=false NO_COLOR=1
 
 start=$(date +%s)
 bash tools/setup/setup.sh || { echo "[test] set-up failed" >&2; exit 1; }

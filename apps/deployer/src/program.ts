@@ -16,6 +16,9 @@ export function createProgram(): Command {
   const program = new Command('vmctx')
     .description('Contextualized KVM virtual machines on a cluster of libvirt hosts')
     .version(version)
+    // Program options only before the subcommand: `vmctx iso -V LABEL` is genisoimage's volume label,
+    // `vmctx -V` the version.
+    .enablePositionalOptions()
     .showHelpAfterError()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
   program.addCommand(diskCommand());

@@ -3,25 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildContextTree, parseContextYaml } from '@vmctx/guest-script';
+import { captureIo, Exit } from '../cli/capture-io.test.js';
 import { contextCommand } from './context.js';
-import type { GuestIo } from './guest.js';
-
-class Exit extends Error {
-  constructor(readonly exitCode: number) {
-    super(`exit ${exitCode}`);
-  }
-}
 
 let dir: string;
-let out: string;
-let err: string;
-const io: GuestIo = {
-  stdout: (t) => void (out += t),
-  stderr: (t) => void (err += t),
-  exit: (code) => {
-    throw new Exit(code);
-  },
-};
+const io = captureIo();
 const context = (...args: string[]) => contextCommand(io).parseAsync(args, { from: 'user' });
 
 const YAML = `instanceId: web-1
@@ -36,8 +22,7 @@ files:
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vmctx-context-'));
-  out = '';
-  err = '';
+  io.reset();
   await writeFile(join(dir, 'context.yaml'), YAML);
 });
 afterEach(async () => {
@@ -52,7 +37,7 @@ describe('vmctx context build', () => {
       expect(Buffer.from(await readFile(join(dir, 'out', path))).equals(Buffer.from(entry.data))).toBe(true);
       expect((await stat(join(dir, 'out', path))).mode & 0o7777).toBe(entry.mode);
     }
-    expect(err).toBe(`wrote ${Object.keys(expected).length} files to ${join(dir, 'out')}\n`);
+    expect(io.err).toBe(`wrote ${Object.keys(expected).length} files to ${join(dir, 'out')}\n`);
   });
 
   it('copies a Snooze context/ folder unchanged, and warns when it has no post-install', async () => {
@@ -60,7 +45,7 @@ describe('vmctx context build', () => {
     await writeFile(join(dir, 'snooze/common/network'), 'GATEWAY=192.168.122.1\n');
     await context('build', join(dir, 'snooze'), '-o', join(dir, 'out'));
     expect(await readFile(join(dir, 'out/common/network'), 'utf8')).toBe('GATEWAY=192.168.122.1\n');
-    expect(err).toMatch(/no post-install at the top: guests will fall back to DHCP/);
+    expect(io.err).toMatch(/no post-install at the top: guests will fall back to DHCP/);
   });
 
   it('exits 2 on a bad context and writes nothing', async () => {
@@ -88,7 +73,7 @@ describe('vmctx context iso', () => {
     expect(image.includes(Buffer.from('#!/bin/sh\n# vmctx post-install'))).toBe(true);
     await context('iso', join(dir, 'context.yaml'), '-o', join(dir, 'again.iso'), '--epoch', '1700000000');
     expect((await readFile(join(dir, 'again.iso'))).equals(image)).toBe(true);
-    expect(err).toMatch(/wrote .*context\.iso \(\d+ files, label CONTEXT\)/);
+    expect(io.err).toMatch(/wrote .*context\.iso \(\d+ files, label CONTEXT\)/);
   });
 
   it('exits 2 on a bad label', async () => {
@@ -100,9 +85,9 @@ describe('vmctx context iso', () => {
 describe('vmctx context show', () => {
   it('lists mode, size and path', async () => {
     await context('show', join(dir, 'context.yaml'));
-    expect(out).toMatch(/^0755 +\d+ post-install$/m);
-    expect(out).toMatch(/^0400 +6 files\/001$/m);
-    expect(out).toMatch(/^0444 +\d+ instance-id$/m);
+    expect(io.out).toMatch(/^0755 +\d+ post-install$/m);
+    expect(io.out).toMatch(/^0400 +6 files\/001$/m);
+    expect(io.out).toMatch(/^0444 +\d+ instance-id$/m);
   });
 });
 

@@ -8,33 +8,24 @@
  * The input is a context file (YAML or JSON, see packages/guest-script/README.md) or a Snooze-style context/
  * folder, which is taken unchanged. Exit codes: 0 done, 1 failure (I/O), 2 bad usage or bad input.
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
 import type { FileMap } from '@vmctx/guest-script';
-import { asGuestCommandError, GuestCommandError, type GuestIo } from './guest.js';
-
-const defaultIo: GuestIo = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  exit: (code) => process.exit(code),
-};
+import { CommandError, commandErrorFrom, type CommandIo, processIo, withCliDefaults } from '../cli/command-io.js';
+import { asCommandError } from './guest.js';
 
 /** iso-builder error codes that mean the machine failed rather than the input was bad. */
-const ISO_FAILURES = new Set(['ISO_WRITE_FAILED']);
+const ISO_ERRORS = { codePrefix: 'ISO_', failureCodes: new Set(['ISO_WRITE_FAILED']) };
 
 function asContextCommandError(error: unknown): unknown {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  if (error instanceof Error && typeof code === 'string' && code.startsWith('ISO_')) {
-    return new GuestCommandError(`${error.message} [${code}]`, ISO_FAILURES.has(code) ? 1 : 2, code);
-  }
-  return asGuestCommandError(error);
+  const mapped = commandErrorFrom(error, ISO_ERRORS);
+  return mapped === error ? asCommandError(error) : mapped;
 }
 
-/** The tree for `input`: a context file made into a tree, or a context folder as it is. */
-export async function contextTreeFrom(input: string, io: Pick<GuestIo, 'stderr'>): Promise<FileMap> {
+export async function contextTreeFrom(input: string, io: Pick<CommandIo, 'stderr'>): Promise<FileMap> {
   const gs = await import('@vmctx/guest-script');
   const info = await stat(input).catch(() => undefined);
-  if (info === undefined) throw new GuestCommandError(`${input}: no such file or folder`, 2, 'NOT_FOUND');
+  if (info === undefined) throw new CommandError(`${input}: no such file or folder`, 2, 'NOT_FOUND');
   if (info.isDirectory()) {
     const files = await gs.readContextFolder(input);
     for (const problem of gs.contextTreeProblems(files)) io.stderr(`vmctx context: ${input}: ${problem}\n`);
@@ -48,12 +39,8 @@ function epochSeconds(value: string): number {
   return Number(value);
 }
 
-export function contextCommand(io: GuestIo = defaultIo): Command {
-  const setup = (cmd: Command): Command =>
-    cmd
-      .showHelpAfterError()
-      .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-      .exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? 0 : 2));
+export function contextCommand(io: CommandIo = processIo): Command {
+  const setup = (cmd: Command): Command => withCliDefaults(cmd, io);
 
   const context = setup(new Command('context')).description("the context CD's files, from a context file or a Snooze context/ folder");
 

@@ -4,30 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inspectImage, layoutOverlay, toQemuImgInfo } from '@vmctx/disk-builder';
-import { diskCommand, type DiskIo } from './disk.js';
-
-class Exit extends Error {
-  constructor(readonly exitCode: number) {
-    super(`exit ${exitCode}`);
-  }
-}
+import { captureIo, Exit } from '../cli/capture-io.test.js';
+import { diskCommand } from './disk.js';
 
 let dir: string;
-let out: string;
-let err: string;
-const io: DiskIo = {
-  stdout: (t) => void (out += t),
-  stderr: (t) => void (err += t),
-  exit: (code) => {
-    throw new Exit(code);
-  },
-};
+const io = captureIo();
 const disk = (...args: string[]) => diskCommand(io).parseAsync(args, { from: 'user' });
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vmctx-disk-'));
-  out = '';
-  err = '';
+  io.reset();
   await mkdir(join(dir, 'images'));
   await writeFile(join(dir, 'images', 'base.raw'), '');
   await truncate(join(dir, 'images', 'base.raw'), 64 * 2 ** 20);
@@ -49,15 +35,15 @@ describe('vmctx disk create', () => {
     const file = join(dir, 'vm.qcow2');
     await disk('create', '-f', 'qcow2', '-F', 'raw', '-b', '/var/lib/vmctx/images/base.raw', '-u', file, '20G');
     expect((await readFile(file)).equals(expected('/var/lib/vmctx/images/base.raw', 20 * 2 ** 30))).toBe(true);
-    expect(out).toBe('');
-    expect(err).toContain(`Formatting '${file}', fmt=qcow2 cluster_size=65536`);
-    expect(err).toContain('size=21474836480 backing_file=/var/lib/vmctx/images/base.raw backing_fmt=raw');
+    expect(io.out).toBe('');
+    expect(io.err).toContain(`Formatting '${file}', fmt=qcow2 cluster_size=65536`);
+    expect(io.err).toContain('size=21474836480 backing_file=/var/lib/vmctx/images/base.raw backing_fmt=raw');
   });
 
   it('without -u opens the backing file relative to the overlay folder and takes its size', async () => {
     await disk('create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', 'images/base.raw', join(dir, 'vm.qcow2'));
     expect((await readFile(join(dir, 'vm.qcow2'))).equals(expected('images/base.raw', 64 * 2 ** 20))).toBe(true);
-    expect(err).toBe('');
+    expect(io.err).toBe('');
   });
 
   it('takes the cluster size from -o cluster_size=', async () => {
@@ -85,9 +71,9 @@ describe('vmctx disk create', () => {
 
   it('leaves usage errors of the command line to commander, with exit code 2', async () => {
     await expect(disk('create', '--frobnicate', 'x.qcow2')).rejects.toMatchObject({ exitCode: 2 });
-    expect(err).toMatch(/unknown option '--frobnicate'/);
+    expect(io.err).toMatch(/unknown option '--frobnicate'/);
     await expect(disk('create', '-f', 'vmdk', '-F', 'raw', '-b', 'b', '-u', 'x', '1G')).rejects.toMatchObject({ exitCode: 2 });
-    expect(err).toMatch(/Allowed choices are qcow2/);
+    expect(io.err).toMatch(/Allowed choices are qcow2/);
   });
 });
 
@@ -98,25 +84,25 @@ describe('vmctx disk info', () => {
 
   it('prints qemu-img info JSON', async () => {
     await disk('info', '--output=json', join(dir, 'vm.qcow2'));
-    expect(JSON.parse(out)).toEqual(toQemuImgInfo(await inspectImage(join(dir, 'vm.qcow2'))));
-    expect(JSON.parse(out)).toMatchObject({ format: 'qcow2', 'virtual-size': 2 ** 30, 'backing-filename': 'images/base.raw' });
+    expect(JSON.parse(io.out)).toEqual(toQemuImgInfo(await inspectImage(join(dir, 'vm.qcow2'))));
+    expect(JSON.parse(io.out)).toMatchObject({ format: 'qcow2', 'virtual-size': 2 ** 30, 'backing-filename': 'images/base.raw' });
   });
 
   it('prints the human layout of qemu-img info', async () => {
     await disk('info', join(dir, 'vm.qcow2'));
-    expect(out).toContain('file format: qcow2\nvirtual size: 1 GiB (1073741824 bytes)\n');
-    expect(out).toContain(`backing file: images/base.raw (actual path: ${join(dir, 'images/base.raw')})\nbacking file format: raw\n`);
-    expect(out).toContain('    compat: 1.1\n');
+    expect(io.out).toContain('file format: qcow2\nvirtual size: 1 GiB (1073741824 bytes)\n');
+    expect(io.out).toContain(`backing file: images/base.raw (actual path: ${join(dir, 'images/base.raw')})\nbacking file format: raw\n`);
+    expect(io.out).toContain('    compat: 1.1\n');
   });
 
   it('follows the backing chain, and says on stderr where it stops', async () => {
     await disk('info', '--output=json', '--backing-chain', join(dir, 'vm.qcow2'));
-    expect((JSON.parse(out) as Array<{ format: string }>).map((i) => i.format)).toEqual(['qcow2', 'raw']);
-    out = '';
+    expect((JSON.parse(io.out) as Array<{ format: string }>).map((i) => i.format)).toEqual(['qcow2', 'raw']);
+    io.out = '';
     await disk('create', '-q', '-F', 'raw', '-b', '/nowhere/base.raw', '-u', join(dir, 'far.qcow2'), '1G');
     await disk('info', '--output=json', '--backing-chain', join(dir, 'far.qcow2'));
-    expect(JSON.parse(out)).toHaveLength(1);
-    expect(err).toContain('/nowhere/base.raw is not present here');
+    expect(JSON.parse(io.out)).toHaveLength(1);
+    expect(io.err).toContain('/nowhere/base.raw is not present here');
   });
 
   it('refuses a truncated image with exit code 2', async () => {
@@ -130,7 +116,7 @@ describe('vmctx disk sha256', () => {
     await writeFile(join(dir, 'a'), 'hello\n');
     await disk('sha256', join(dir, 'a'), join(dir, 'images', 'base.raw'));
     const zeros = createHash('sha256').update(Buffer.alloc(64 * 2 ** 20)).digest('hex');
-    expect(out).toBe(`5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03  ${join(dir, 'a')}\n${zeros}  ${join(dir, 'images', 'base.raw')}\n`);
+    expect(io.out).toBe(`5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03  ${join(dir, 'a')}\n${zeros}  ${join(dir, 'images', 'base.raw')}\n`);
   });
 
   it('fails with exit code 2 for a missing file', async () => {

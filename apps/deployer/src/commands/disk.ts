@@ -6,54 +6,18 @@
  * Exit codes: 0 done, 1 failure (I/O), 2 bad usage or bad input (sizes, paths, unsafe or corrupt images).
  * The disk-builder package is imported when a subcommand runs, to keep `vmctx` start-up lean.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { CommandError, commandErrorFrom, type CommandIo, type PackageErrors, processIo, withCliDefaults } from '../cli/command-io.js';
 import type { BackingFormat, ImageInfo } from '@vmctx/disk-builder';
 
-export interface DiskIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  /** Ends the process after a usage error or a help display (commander has printed what to say). */
-  exit: (code: number) => never;
-}
-
-const defaultIo: DiskIo = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  exit: (code) => process.exit(code),
-};
-
-/** An error a subcommand ends with: `main` prints its message and exits with its code. */
-export class DiskCommandError extends Error {
-  override readonly name = 'DiskCommandError';
-  constructor(
-    message: string,
-    readonly exitCode: 1 | 2,
-    readonly code: string,
-  ) {
-    super(message);
-  }
-}
-
-const usage = (message: string, code = 'USAGE') => new DiskCommandError(message, 2, code);
+const usage = (message: string, code = 'USAGE') => new CommandError(message, 2, code);
 
 /** DiskBuilderError codes that mean the machine failed rather than the input was bad. */
-const FAILURE_CODES = new Set(['WRITE_FAILED', 'READ_FAILED']);
+const DISK_ERRORS: PackageErrors = { name: 'DiskBuilderError', failureCodes: new Set(['WRITE_FAILED', 'READ_FAILED']) };
+const asCommandError = (error: unknown) => commandErrorFrom(error, DISK_ERRORS);
 
-function asCommandError(error: unknown): unknown {
-  if (error instanceof Error && error.name === 'DiskBuilderError') {
-    const code = (error as Error & { code: string }).code;
-    return new DiskCommandError(`${error.message} [${code}]`, FAILURE_CODES.has(code) ? 1 : 2, code);
-  }
-  return error;
-}
-
-export function diskCommand(io: DiskIo = defaultIo): Command {
-  const setup = (cmd: Command): Command =>
-    cmd
-      .showHelpAfterError()
-      .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-      // Usage errors exit 2 (commander's default is 1); help and --version exit 0.
-      .exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? 0 : 2));
+export function diskCommand(io: CommandIo = processIo): Command {
+  const setup = (cmd: Command): Command => withCliDefaults(cmd, io);
 
   const disk = setup(new Command('disk')).description("qcow2 overlays and image inspection, with qemu-img's flags");
 
@@ -104,7 +68,7 @@ export function diskCommand(io: DiskIo = defaultIo): Command {
 }
 
 async function create(
-  io: DiskIo,
+  io: CommandIo,
   filename: string,
   sizeText: string | undefined,
   opts: { F?: string; b?: string; u?: boolean; o?: string; q?: boolean },
@@ -154,7 +118,7 @@ async function create(
   }
 }
 
-async function info(io: DiskIo, filename: string, opts: { output: 'human' | 'json'; backingChain?: boolean }): Promise<void> {
+async function info(io: CommandIo, filename: string, opts: { output: 'human' | 'json'; backingChain?: boolean }): Promise<void> {
   const db = await import('@vmctx/disk-builder');
   let images: ImageInfo[];
   if (opts.backingChain) {

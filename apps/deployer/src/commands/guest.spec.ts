@@ -3,30 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { contextualizationScript, freshRcLocal, installScript } from '@vmctx/guest-script';
-import { guestCommand, type GuestIo } from './guest.js';
-
-class Exit extends Error {
-  constructor(readonly exitCode: number) {
-    super(`exit ${exitCode}`);
-  }
-}
+import { captureIo, Exit } from '../cli/capture-io.test.js';
+import { guestCommand } from './guest.js';
 
 let dir: string;
-let out: string;
-let err: string;
-const io: GuestIo = {
-  stdout: (t) => void (out += t),
-  stderr: (t) => void (err += t),
-  exit: (code) => {
-    throw new Exit(code);
-  },
-};
+const io = captureIo();
 const guest = (...args: string[]) => guestCommand(io).parseAsync(args, { from: 'user' });
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vmctx-guest-'));
-  out = '';
-  err = '';
+  io.reset();
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -35,19 +21,19 @@ afterEach(async () => {
 describe('vmctx guest script', () => {
   it('prints the contextualization script on stdout', async () => {
     await guest('script');
-    expect(out).toBe(contextualizationScript());
-    expect(err).toBe('');
+    expect(io.out).toBe(contextualizationScript());
+    expect(io.err).toBe('');
   });
 
   it('passes the options on', async () => {
     await guest('script', '--label', 'MYCTX', '--every-boot', '--timeout', '20', '--dhcp-timeout', '5', '--interface', 'ens3');
-    expect(out).toBe(contextualizationScript({ label: 'MYCTX', everyBoot: true, timeoutSeconds: 20, dhcpTimeoutSeconds: 5, interface: 'ens3' }));
+    expect(io.out).toBe(contextualizationScript({ label: 'MYCTX', everyBoot: true, timeoutSeconds: 20, dhcpTimeoutSeconds: 5, interface: 'ens3' }));
   });
 
   it('exits 2 on a bad option value', async () => {
     await expect(guest('script', '--timeout', 'soon')).rejects.toMatchObject({ exitCode: 2 });
     await expect(guest('script', '--label', "it's")).rejects.toMatchObject({ exitCode: 2, code: 'GUEST_INVALID_OPTION' });
-    expect(out).toBe('');
+    expect(io.out).toBe('');
   });
 });
 
@@ -57,13 +43,13 @@ describe('vmctx guest install', () => {
     expect(await readFile(join(dir, 'usr/local/bin/contextualization'), 'utf8')).toBe(contextualizationScript());
     expect((await stat(join(dir, 'usr/local/bin/contextualization'))).mode & 0o777).toBe(0o755);
     expect(await readFile(join(dir, 'etc/rc.local'), 'utf8')).toBe(freshRcLocal());
-    expect(err).toBe('written   /usr/local/bin/contextualization\ncreated   /etc/rc.local\n');
-    expect(out).toBe('');
+    expect(io.err).toBe('written   /usr/local/bin/contextualization\ncreated   /etc/rc.local\n');
+    expect(io.out).toBe('');
   });
 
   it('installs the unit when asked, and no rc.local when told not to', async () => {
     await guest('install', dir, '--systemd', 'always', '--rc-local', 'never');
-    expect(err).toMatch(/written   \/etc\/systemd\/system\/vmctx-contextualization\.service/);
+    expect(io.err).toMatch(/written   \/etc\/systemd\/system\/vmctx-contextualization\.service/);
     await expect(stat(join(dir, 'etc/rc.local'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
@@ -75,6 +61,6 @@ describe('vmctx guest install', () => {
 describe('vmctx guest install-script', () => {
   it('prints the installer', async () => {
     await guest('install-script', '--systemd', 'never');
-    expect(out).toBe(installScript({ systemd: 'never' }));
+    expect(io.out).toBe(installScript({ systemd: 'never' }));
   });
 });

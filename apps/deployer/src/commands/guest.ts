@@ -7,46 +7,13 @@
  *
  * Exit codes: 0 done, 1 failure (I/O), 2 bad usage or bad input. guest-script is imported when a subcommand runs.
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { commandErrorFrom, type CommandIo, type PackageErrors, processIo, withCliDefaults } from '../cli/command-io.js';
 import type { InstallOptions } from '@vmctx/guest-script';
 
-export interface GuestIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  /** Ends the process after a usage error or a help display (commander has printed what to say). */
-  exit: (code: number) => never;
-}
-
-const defaultIo: GuestIo = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  exit: (code) => process.exit(code),
-};
-
-/** An error a subcommand ends with: `main` prints its message and exits with its code. */
-export class GuestCommandError extends Error {
-  override readonly name = 'GuestCommandError';
-  constructor(
-    message: string,
-    readonly exitCode: 1 | 2,
-    readonly code: string,
-  ) {
-    super(message);
-  }
-}
-
-/** GuestScriptError codes that mean the machine failed rather than the input was bad. */
-const FAILURE_CODES = new Set(['GUEST_INSTALL_FAILED']);
-
-export function asGuestCommandError(error: unknown): unknown {
-  if (error instanceof Error && error.name === 'GuestScriptError') {
-    const code = (error as Error & { code: string }).code;
-    return new GuestCommandError(`${error.message} [${code}]`, FAILURE_CODES.has(code) ? 1 : 2, code);
-  }
-  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (error instanceof Error && typeof errno === 'string' && errno.startsWith('E')) return new GuestCommandError(error.message, 1, errno);
-  return error;
-}
+/** GuestScriptError codes that mean the machine failed rather than the input was bad; system I/O errors too. */
+const GUEST_ERRORS: PackageErrors = { name: 'GuestScriptError', failureCodes: new Set(['GUEST_INSTALL_FAILED']), systemErrors: true };
+export const asCommandError = (error: unknown) => commandErrorFrom(error, GUEST_ERRORS);
 
 function seconds(value: string): number {
   if (!/^[0-9]+$/.test(value)) throw new InvalidArgumentError('expected a whole number of seconds');
@@ -71,13 +38,8 @@ function scriptOptions(flags: ScriptFlags): InstallOptions {
   return options;
 }
 
-export function guestCommand(io: GuestIo = defaultIo): Command {
-  const setup = (cmd: Command): Command =>
-    cmd
-      .showHelpAfterError()
-      .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-      // Usage errors exit 2 (commander's default is 1); help exits 0.
-      .exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? 0 : 2));
+export function guestCommand(io: CommandIo = processIo): Command {
+  const setup = (cmd: Command): Command => withCliDefaults(cmd, io);
 
   const withScriptOptions = (cmd: Command): Command =>
     cmd
@@ -96,7 +58,7 @@ export function guestCommand(io: GuestIo = defaultIo): Command {
         const { contextualizationScript } = await import('@vmctx/guest-script');
         io.stdout(contextualizationScript(scriptOptions(flags)));
       } catch (error) {
-        throw asGuestCommandError(error);
+        throw asCommandError(error);
       }
     });
 
@@ -114,7 +76,7 @@ export function guestCommand(io: GuestIo = defaultIo): Command {
         const steps = await installInto(root, options);
         for (const step of steps) io.stderr(`${step.action.padEnd(9)} ${step.path}\n`);
       } catch (error) {
-        throw asGuestCommandError(error);
+        throw asCommandError(error);
       }
     });
 
@@ -130,7 +92,7 @@ export function guestCommand(io: GuestIo = defaultIo): Command {
         if (flags.rcLocal !== 'auto') options.createRcLocal = flags.rcLocal === 'always';
         io.stdout(installScript(options));
       } catch (error) {
-        throw asGuestCommandError(error);
+        throw asCommandError(error);
       }
     });
 

@@ -5,13 +5,9 @@ import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeIsoFromDirectory } from '@vmctx/iso-builder';
 import { createProgram } from '../program.js';
-import { isoCommand, IsoCommandError, normalizeGenisoimageArgs, type IsoIo } from './iso.js';
-
-class Exit extends Error {
-  constructor(readonly exitCode: number) {
-    super(`exit ${exitCode}`);
-  }
-}
+import { CommandError } from '../cli/command-io.js';
+import { Exit } from '../cli/capture-io.test.js';
+import { isoCommand, normalizeGenisoimageArgs, type IsoIo } from './iso.js';
 
 let dir: string;
 let src: string;
@@ -95,7 +91,7 @@ describe('vmctx iso', () => {
   it('exits 2 on a bad label, a missing folder or a bad epoch, leaving nothing behind', async () => {
     const out = join(dir, 'bad.iso');
     await expect(iso('-V', 'no/slash', '-o', out, src)).rejects.toMatchObject({ exitCode: 2, code: 'ISO_BAD_LABEL' });
-    await expect(iso('-o', out, join(dir, 'missing'))).rejects.toBeInstanceOf(IsoCommandError);
+    await expect(iso('-o', out, join(dir, 'missing'))).rejects.toBeInstanceOf(CommandError);
     await expect(iso('-o', out, join(dir, 'missing'))).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/missing/) });
     await expect(iso('--epoch', 'tomorrow', '-o', out, src)).rejects.toMatchObject({ exitCode: 2 });
     await expect(iso('-o', out, src, 'second-folder')).rejects.toMatchObject({ exitCode: 2 });

@@ -10,7 +10,8 @@
  * Exit codes: 0 done, 1 failure (I/O), 2 bad usage or bad input (label, tree, names, a file that changed).
  * iso-builder is imported when the command runs, to keep `vmctx` start-up lean.
  */
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { CommandError, commandErrorFrom, type PackageErrors, withCliDefaults } from '../cli/command-io.js';
 import type { Writable } from 'node:stream';
 
 export interface IsoIo {
@@ -29,28 +30,9 @@ const defaultIo: IsoIo = {
   env: process.env,
 };
 
-/** An error the command ends with: `main` prints its message and exits with its code. */
-export class IsoCommandError extends Error {
-  override readonly name = 'IsoCommandError';
-  constructor(
-    message: string,
-    readonly exitCode: 1 | 2,
-    readonly code: string,
-  ) {
-    super(message);
-  }
-}
-
 /** iso-builder error codes that mean the machine failed rather than the input was bad. */
-const FAILURE_CODES = new Set(['ISO_WRITE_FAILED', 'ISO_READ_FAILED']);
-
-function asCommandError(error: unknown): unknown {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  if (error instanceof Error && typeof code === 'string' && code.startsWith('ISO_')) {
-    return new IsoCommandError(`${error.message} [${code}]`, FAILURE_CODES.has(code) ? 1 : 2, code);
-  }
-  return error;
-}
+const ISO_ERRORS: PackageErrors = { codePrefix: 'ISO_', failureCodes: new Set(['ISO_WRITE_FAILED', 'ISO_READ_FAILED']) };
+const asCommandError = (error: unknown) => commandErrorFrom(error, ISO_ERRORS);
 
 /** genisoimage's single-dash long options, as this command's double-dash ones. */
 const LONG_SINGLE_DASH = new Map([
@@ -75,7 +57,7 @@ export function normalizeGenisoimageArgs(args: string[]): string[] {
 }
 
 function epochSeconds(text: string): number {
-  if (!/^\d+$/.test(text)) throw new IsoCommandError(`--epoch ${JSON.stringify(text)}: expected seconds since 1970`, 2, 'USAGE');
+  if (!/^\d+$/.test(text)) throw new CommandError(`--epoch ${JSON.stringify(text)}: expected seconds since 1970`, 2, 'USAGE');
   return Number(text);
 }
 
@@ -98,33 +80,10 @@ class GenisoimageCommand extends Command {
   }
 }
 
-/**
- * genisoimage's -V (volume label) clashes with the program's -V (--version), which commander would take
- * wherever it stands on the command line. Once this command is added to a program, that program's options
- * are only read before the subcommand name (commander's enablePositionalOptions), so `vmctx iso -V cidata`
- * means the label and `vmctx -V` still the version.
- */
-function claimShortV(command: Command): Command {
-  let parent: Command | null = null;
-  Object.defineProperty(command, 'parent', {
-    configurable: true,
-    enumerable: true,
-    get: () => parent,
-    set: (value: Command | null) => {
-      parent = value;
-      value?.enablePositionalOptions();
-    },
-  });
-  return command;
-}
-
 export function isoCommand(io: IsoIo = defaultIo): Command {
-  return claimShortV(new GenisoimageCommand('iso'))
+  // stdout may carry the image, so help goes to stderr.
+  return withCliDefaults(new GenisoimageCommand('iso'), { stdout: io.stderr, stderr: io.stderr, exit: io.exit })
     .description("an ISO 9660 image with Rock Ridge and Joliet from a folder, with genisoimage's flags")
-    .showHelpAfterError()
-    .configureOutput({ writeOut: (text) => io.stderr(text), writeErr: io.stderr })
-    // Usage errors exit 2 (commander's default is 1); help exits 0.
-    .exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? 0 : 2))
     .option('-o, --output <file>', 'the image to write (default: stdout)')
     .option('-R, --rock', 'Rock Ridge with owners and modes as they are (always written)')
     .option('-r, --rational-rock', 'Rock Ridge with owner 0, read bits on, write bits off (genisoimage -r)')
@@ -146,10 +105,10 @@ export function isoCommand(io: IsoIo = defaultIo): Command {
 
 async function build(io: IsoIo, folder: string, flags: IsoFlags, command: Command): Promise<void> {
   if (command.args.length > 1) {
-    throw new IsoCommandError(`one folder only (got ${command.args.length}); genisoimage's grafting of several is not supported`, 2, 'USAGE');
+    throw new CommandError(`one folder only (got ${command.args.length}); genisoimage's grafting of several is not supported`, 2, 'USAGE');
   }
   if (flags.output === undefined && io.stdout.isTTY) {
-    throw new IsoCommandError('refusing to write an image to a terminal; give -o FILE or redirect stdout', 2, 'USAGE');
+    throw new CommandError('refusing to write an image to a terminal; give -o FILE or redirect stdout', 2, 'USAGE');
   }
   const { writeIsoFromDirectory } = await import('@vmctx/iso-builder');
   const stats = await writeIsoFromDirectory(folder, flags.output ?? io.stdout, {

@@ -4,31 +4,17 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deriveMac, deriveUuid, domainSpecFromXml, parseXml } from '@vmctx/template-renderer';
 import { createProgram } from '../program.js';
-import { templateCommand, type TemplateIo } from './template.js';
-
-class Exit extends Error {
-  constructor(readonly exitCode: number) {
-    super(`exit ${exitCode}`);
-  }
-}
+import { captureIo, Exit } from '../cli/capture-io.test.js';
+import { templateCommand } from './template.js';
 
 let dir: string;
-let out: string;
-let err: string;
-const io: TemplateIo = {
-  stdout: (t) => void (out += t),
-  stderr: (t) => void (err += t),
-  exit: (code) => {
-    throw new Exit(code);
-  },
-};
+const io = captureIo();
 const template = (...args: string[]) => templateCommand(io).parseAsync(args, { from: 'user' });
 const seed = new URL('../../../../packages/template-renderer/fixtures/native/debian1.xml', import.meta.url).pathname;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vmctx-template-'));
-  out = '';
-  err = '';
+  io.reset();
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -51,10 +37,10 @@ describe('vmctx template render', () => {
   it('prints the domain XML of a YAML spec, with identities from the deployment', async () => {
     await writeFile(join(dir, 'guest1.yaml'), specYaml);
     await template('render', '--deployment', 'lab', join(dir, 'guest1.yaml'));
-    expect(err).toBe('');
-    expect(out).toContain(`<uuid>${deriveUuid('lab', 'guest1')}</uuid>`);
-    expect(out).toContain(`<mac address="${deriveMac('lab', 'guest1')}"/>`);
-    expect(domainSpecFromXml(out)).toMatchObject({ type: 'qemu', name: 'guest1', devices: { context: { mode: 'cdrom' } } });
+    expect(io.err).toBe('');
+    expect(io.out).toContain(`<uuid>${deriveUuid('lab', 'guest1')}</uuid>`);
+    expect(io.out).toContain(`<mac address="${deriveMac('lab', 'guest1')}"/>`);
+    expect(domainSpecFromXml(io.out)).toMatchObject({ type: 'qemu', name: 'guest1', devices: { context: { mode: 'cdrom' } } });
   });
 
   it('reads JSON too, and gives the same bytes for the same spec', async () => {
@@ -62,10 +48,10 @@ describe('vmctx template render', () => {
     await writeFile(join(dir, 'guest1.yaml'), specYaml);
     await writeFile(join(dir, 'guest1.json'), JSON.stringify(parse(specYaml)));
     await template('render', join(dir, 'guest1.yaml'));
-    const fromYaml = out;
-    out = '';
+    const fromYaml = io.out;
+    io.out = '';
     await template('render', join(dir, 'guest1.json'));
-    expect(out).toBe(fromYaml);
+    expect(io.out).toBe(fromYaml);
   });
 
   it('says where a spec is wrong and exits 2', async () => {
@@ -75,7 +61,7 @@ describe('vmctx template render', () => {
       code: 'TEMPLATE_INVALID_SPEC',
       message: expect.stringContaining("expected unicast mac address, found multicast '01:00:5e:00:00:01'\n  → at devices.interfaces[0].mac.address"),
     });
-    expect(out).toBe('');
+    expect(io.out).toBe('');
   });
 
   it('refuses YAML that does not parse, and a YAML alias bomb', async () => {
@@ -90,10 +76,10 @@ describe('vmctx template render', () => {
   it('exits 1 and prints nothing when a lint finds an error; --no-lint prints anyway', async () => {
     await writeFile(join(dir, 'clash.yaml'), specYaml.replace('disks:\n', 'disks:\n    - { driver: { type: raw }, source: { file: /x.raw }, target: { dev: vda, bus: virtio } }\n'));
     await expect(template('render', join(dir, 'clash.yaml'))).rejects.toMatchObject({ exitCode: 1, code: 'LINT_ERRORS' });
-    expect(out).toBe('');
-    expect(err).toContain("libvirt (at define): XML error: target 'vda' duplicated for disk sources '/x.raw' and '/var/lib/vmctx/images/guest1.qcow2'");
+    expect(io.out).toBe('');
+    expect(io.err).toContain("libvirt (at define): XML error: target 'vda' duplicated for disk sources '/x.raw' and '/var/lib/vmctx/images/guest1.qcow2'");
     await template('render', '--no-lint', join(dir, 'clash.yaml'));
-    expect(out).toContain('<domain');
+    expect(io.out).toContain('<domain');
   });
 });
 
@@ -101,24 +87,24 @@ describe('vmctx template import', () => {
   it("rewrites the seed's debian1.xml and says what it repaired on stderr", async () => {
     await template('import', seed, '--name', 'debian7', '--uuid', '11111111-2222-3333-4444-555555555555', '--mac', '02:00:c6:33:64:0b',
       '--disk', '/var/lib/vmctx/images/debian7.qcow2', '--iso', '/var/lib/vmctx/images/context.iso', '--bridge', 'br-lab', '--domain-type', 'qemu', '--no-emulator');
-    expect(out).toContain('<domain type="qemu">\n<name>debian7</name>\n<uuid>11111111-2222-3333-4444-555555555555</uuid>');
-    expect(out).toContain('<mac address="02:00:c6:33:64:0b"/>');
-    expect(out).toContain('<source file="/var/lib/vmctx/images/debian7.qcow2"/>');
-    expect(out).toContain('<source file="/var/lib/vmctx/images/context.iso"/>\n     <target dev="hdc" bus="ide"/>');
-    expect(out).toContain('<source bridge="br-lab"/>');
-    expect(out).not.toContain('<emulator>');
-    expect(err).toMatch(/^vmctx template import: clock-sync-repaired: .*debian1\.xml \/domain\/clock: <clock sync='localtime'> replaced by <clock offset='localtime'>/m);
-    expect(err).toMatch(/^vmctx template import: cdrom-on-virtio-repaired: .*does not support ejectable media/m);
-    expect(parseXml(out).name).toBe('domain');
+    expect(io.out).toContain('<domain type="qemu">\n<name>debian7</name>\n<uuid>11111111-2222-3333-4444-555555555555</uuid>');
+    expect(io.out).toContain('<mac address="02:00:c6:33:64:0b"/>');
+    expect(io.out).toContain('<source file="/var/lib/vmctx/images/debian7.qcow2"/>');
+    expect(io.out).toContain('<source file="/var/lib/vmctx/images/context.iso"/>\n     <target dev="hdc" bus="ide"/>');
+    expect(io.out).toContain('<source bridge="br-lab"/>');
+    expect(io.out).not.toContain('<emulator>');
+    expect(io.err).toMatch(/^vmctx template import: clock-sync-repaired: .*debian1\.xml \/domain\/clock: <clock sync='localtime'> replaced by <clock offset='localtime'>/m);
+    expect(io.err).toMatch(/^vmctx template import: cdrom-on-virtio-repaired: .*does not support ejectable media/m);
+    expect(parseXml(io.out).name).toBe('domain');
   });
 
   it('takes one --bridge per interface, and --iso-mode disk', async () => {
     const two = join(dir, 'two.xml');
     await writeFile(two, (await readFile(seed, 'utf8')).replace('</devices>', "<interface type='bridge'><source bridge='x'/></interface></devices>"));
     await template('import', two, '--deployment', 'd', '--bridge', 'b0', '--bridge', 'b1', '--iso-mode', 'disk');
-    expect(out).toMatch(/<source bridge="b0"\/>[\s\S]*<source bridge="b1"\/>/);
-    expect(out).toContain('<target dev="vdb" bus="virtio"/>');
-    expect(out).toContain(`<mac address="${deriveMac('d', 'debian1', { nic: 1 })}"/>`);
+    expect(io.out).toMatch(/<source bridge="b0"\/>[\s\S]*<source bridge="b1"\/>/);
+    expect(io.out).toContain('<target dev="vdb" bus="virtio"/>');
+    expect(io.out).toContain(`<mac address="${deriveMac('d', 'debian1', { nic: 1 })}"/>`);
   });
 
   it('exits 2 on bad input: malformed XML, a DOCTYPE, too many MACs, a 50 MB file, a missing file, a bad --iso-mode', async () => {
@@ -142,44 +128,44 @@ describe('vmctx template import', () => {
     expect(performance.now() - started).toBeLessThan(1000);
     await expect(template('import', join(dir, 'missing.xml'))).rejects.toMatchObject({ exitCode: 2, code: 'READ_FAILED' });
     await expect(template('import', seed, '--iso-mode', 'floppy')).rejects.toMatchObject({ exitCode: 2 });
-    expect(err).toContain("argument 'floppy' is invalid");
-    expect(out).toBe('');
+    expect(io.err).toContain("argument 'floppy' is invalid");
+    expect(io.out).toBe('');
   });
 });
 
 describe('vmctx template lint', () => {
   it("exits 1 on the seed's template as given, with libvirt's message and a fix", async () => {
     await expect(template('lint', seed)).rejects.toMatchObject({ exitCode: 1, code: 'LINT_ERRORS' });
-    expect(err).toContain("error cdrom-on-virtio: ");
-    expect(err).toContain("libvirt (at define): unsupported configuration: disk type of 'vdb' does not support ejectable media");
-    expect(err).toContain('warning clock-sync-attribute');
-    expect(err).toContain('warning mac-not-local');
-    expect(err).toMatch(/1 file\(s\): 1 error\(s\), 2 warning\(s\)\n$/);
+    expect(io.err).toContain("error cdrom-on-virtio: ");
+    expect(io.err).toContain("libvirt (at define): unsupported configuration: disk type of 'vdb' does not support ejectable media");
+    expect(io.err).toContain('warning clock-sync-attribute');
+    expect(io.err).toContain('warning mac-not-local');
+    expect(io.err).toMatch(/1 file\(s\): 1 error\(s\), 2 warning\(s\)\n$/);
   });
 
   it('exits 0 on clean files, finds duplicates across files, and against existing domains', async () => {
     await writeFile(join(dir, 'a.yaml'), specYaml);
     await template('lint', '--deployment', 'lab', join(dir, 'a.yaml'));
-    expect(err).toBe('1 file(s): 0 error(s), 0 warning(s)\n');
+    expect(io.err).toBe('1 file(s): 0 error(s), 0 warning(s)\n');
     await writeFile(join(dir, 'b.json'), JSON.stringify({ name: 'guest1', memory: { value: 1 } }));
     await expect(template('lint', join(dir, 'a.yaml'), join(dir, 'b.json'))).rejects.toMatchObject({ exitCode: 1 });
-    expect(err).toContain(`error duplicate-name: ${join(dir, 'b.json')} /domain/name`);
+    expect(io.err).toContain(`error duplicate-name: ${join(dir, 'b.json')} /domain/name`);
     await writeFile(join(dir, 'existing.json'), JSON.stringify([{ name: 'guest1', uuid: '11111111-2222-3333-4444-555555555555' }]));
-    err = '';
+    io.err = '';
     await expect(template('lint', '--deployment', 'lab', '--existing', join(dir, 'existing.json'), join(dir, 'a.yaml'))).rejects.toMatchObject({ exitCode: 1 });
-    expect(err).toContain("operation failed: domain 'guest1' already exists with uuid 11111111-2222-3333-4444-555555555555");
+    expect(io.err).toContain("operation failed: domain 'guest1' already exists with uuid 11111111-2222-3333-4444-555555555555");
   });
 
   it('prints JSON findings with --json', async () => {
     await expect(template('lint', '--json', seed)).rejects.toMatchObject({ exitCode: 1 });
-    const findings = JSON.parse(out) as { code: string; libvirt?: string; fix: string }[];
+    const findings = JSON.parse(io.out) as { code: string; libvirt?: string; fix: string }[];
     expect(findings.map((f) => f.code)).toEqual(['clock-sync-attribute', 'cdrom-on-virtio', 'mac-not-local']);
   });
 
   it('lists the lints', async () => {
     await template('lint', '--list');
-    expect(out).toMatch(/^cdrom-on-virtio\terror\ta cdrom on bus virtio\n  fix: /);
-    expect(out.match(/^\S+\t(error|warning)\t/gm)).toHaveLength(16);
+    expect(io.out).toMatch(/^cdrom-on-virtio\terror\ta cdrom on bus virtio\n  fix: /);
+    expect(io.out.match(/^\S+\t(error|warning)\t/gm)).toHaveLength(16);
   });
 
   it('exits 2 without files or on a bad --existing file', async () => {
@@ -192,7 +178,7 @@ describe('vmctx template lint', () => {
 describe('vmctx template schema', () => {
   it('prints the JSON Schema of a VM spec', async () => {
     await template('schema');
-    const schema = JSON.parse(out) as { $schema: string; required: string[] };
+    const schema = JSON.parse(io.out) as { $schema: string; required: string[] };
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
     expect(schema.required).toEqual(['name', 'memory']);
   });

@@ -12,52 +12,17 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { CommandError, commandErrorFrom, type CommandIo, processIo, withCliDefaults } from '../cli/command-io.js';
 import type { ExistingDomain, LintFinding, Lintable, NativeRewrite } from '@vmctx/template-renderer';
 
-export interface TemplateIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  /** Ends the process after a usage error or a help display (commander has printed what to say). */
-  exit: (code: number) => never;
-}
-
-const defaultIo: TemplateIo = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
-  exit: (code) => process.exit(code),
-};
-
-/** An error a subcommand ends with: `main` prints its message and exits with its code. */
-export class TemplateCommandError extends Error {
-  override readonly name = 'TemplateCommandError';
-  constructor(
-    message: string,
-    readonly exitCode: 1 | 2,
-    readonly code: string,
-  ) {
-    super(message);
-  }
-}
-
 /** TemplateError (bad XML, bad spec, bad rewrite) is bad input: exit 2, with its stable code. */
-function asCommandError(error: unknown): unknown {
-  if (error instanceof Error && error.name === 'TemplateError') {
-    const code = (error as Error & { code: string }).code;
-    return new TemplateCommandError(`${error.message} [${code}]`, 2, code);
-  }
-  return error;
-}
+const asCommandError = (error: unknown) => commandErrorFrom(error, { name: 'TemplateError' });
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-export function templateCommand(io: TemplateIo = defaultIo): Command {
-  const setup = (cmd: Command): Command =>
-    cmd
-      .showHelpAfterError()
-      .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
-      // Usage errors exit 2 (commander's default is 1); help exits 0.
-      .exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? 0 : 2));
+export function templateCommand(io: CommandIo = processIo): Command {
+  const setup = (cmd: Command): Command => withCliDefaults(cmd, io);
   const run =
     <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
     async (...args: A) => {
@@ -120,7 +85,7 @@ export function templateCommand(io: TemplateIo = defaultIo): Command {
         for (const [code, lint] of Object.entries(tr.LINTS)) io.stdout(`${code}\t${lint.severity}\t${lint.summary}\n  fix: ${lint.fix}\n`);
         return;
       }
-      if (files.length === 0) throw new TemplateCommandError('give the files to lint (or --list)', 2, 'USAGE');
+      if (files.length === 0) throw new CommandError('give the files to lint (or --list)', 2, 'USAGE');
       const items: Lintable[] = [];
       for (const file of files) {
         if (isSpecFile(file)) items.push({ label: file, spec: tr.parseDomainSpec(await readSpec(file), '', file) });
@@ -132,7 +97,7 @@ export function templateCommand(io: TemplateIo = defaultIo): Command {
       else for (const f of findings) io.stderr(`${tr.formatFinding(f)}\n`);
       const errors = findings.filter((f) => f.severity === 'error').length;
       if (!opts.json) io.stderr(`${files.length} file(s): ${errors} error(s), ${findings.length - errors} warning(s)\n`);
-      if (errors > 0) throw new TemplateCommandError(`lint found ${errors} error(s)`, 1, 'LINT_ERRORS');
+      if (errors > 0) throw new CommandError(`lint found ${errors} error(s)`, 1, 'LINT_ERRORS');
     }));
 
   setup(template.command('schema'))
@@ -176,10 +141,10 @@ function toRewrite(opts: ImportOptions): NativeRewrite {
 }
 
 /** Prints the findings on stderr, and stops (exit 1, nothing on stdout) on an error unless told not to. */
-function report(io: TemplateIo, findings: LintFinding[], enforce: boolean, format: (f: LintFinding) => string): void {
+function report(io: CommandIo, findings: LintFinding[], enforce: boolean, format: (f: LintFinding) => string): void {
   for (const f of findings) io.stderr(`${format(f)}\n`);
   const errors = findings.filter((f) => f.severity === 'error').length;
-  if (errors > 0 && enforce) throw new TemplateCommandError(`lint found ${errors} error(s); nothing printed (--no-lint prints anyway)`, 1, 'LINT_ERRORS');
+  if (errors > 0 && enforce) throw new CommandError(`lint found ${errors} error(s); nothing printed (--no-lint prints anyway)`, 1, 'LINT_ERRORS');
 }
 
 function isSpecFile(file: string): boolean {
@@ -191,14 +156,14 @@ async function readLimited(file: string, limit: number): Promise<string> {
   let size: number;
   try {
     const st = await stat(file);
-    if (!st.isFile()) throw new TemplateCommandError(`${file} is not a file`, 2, 'NOT_A_FILE');
+    if (!st.isFile()) throw new CommandError(`${file} is not a file`, 2, 'NOT_A_FILE');
     size = st.size;
   } catch (error) {
-    if (error instanceof TemplateCommandError) throw error;
-    throw new TemplateCommandError(`cannot read ${file}: ${(error as Error).message}`, 2, 'READ_FAILED');
+    if (error instanceof CommandError) throw error;
+    throw new CommandError(`cannot read ${file}: ${(error as Error).message}`, 2, 'READ_FAILED');
   }
   if (size > limit) {
-    throw new TemplateCommandError(`${file} is ${(size / 2 ** 20).toFixed(1)} MiB; virsh define reads at most ${limit / 2 ** 20} MiB of domain XML`, 2, 'TEMPLATE_TOO_LARGE');
+    throw new CommandError(`${file} is ${(size / 2 ** 20).toFixed(1)} MiB; virsh define reads at most ${limit / 2 ** 20} MiB of domain XML`, 2, 'TEMPLATE_TOO_LARGE');
   }
   return readFile(file, 'utf8');
 }
@@ -210,19 +175,19 @@ async function readSpec(file: string): Promise<unknown> {
     try {
       return JSON.parse(text) as unknown;
     } catch (error) {
-      throw new TemplateCommandError(`${file} is not valid JSON: ${(error as Error).message}`, 2, 'SPEC_SYNTAX');
+      throw new CommandError(`${file} is not valid JSON: ${(error as Error).message}`, 2, 'SPEC_SYNTAX');
     }
   }
   const YAML = await import('yaml');
   // maxAliasCount keeps a "billion laughs" of YAML aliases from expanding.
   const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new TemplateCommandError(`${file} is not valid YAML: ${doc.errors.map((e) => e.message).join('\n')}`, 2, 'SPEC_SYNTAX');
+    throw new CommandError(`${file} is not valid YAML: ${doc.errors.map((e) => e.message).join('\n')}`, 2, 'SPEC_SYNTAX');
   }
   try {
     return doc.toJS({ maxAliasCount: 100 }) as unknown;
   } catch (error) {
-    throw new TemplateCommandError(`${file}: ${(error as Error).message}`, 2, 'SPEC_SYNTAX');
+    throw new CommandError(`${file}: ${(error as Error).message}`, 2, 'SPEC_SYNTAX');
   }
 }
 
@@ -232,7 +197,7 @@ async function readExisting(file: string): Promise<ExistingDomain[]> {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new TemplateCommandError(`${file} is not valid JSON: ${(error as Error).message}`, 2, 'EXISTING_SYNTAX');
+    throw new CommandError(`${file} is not valid JSON: ${(error as Error).message}`, 2, 'EXISTING_SYNTAX');
   }
   const ok =
     Array.isArray(value) &&
@@ -241,6 +206,6 @@ async function readExisting(file: string): Promise<ExistingDomain[]> {
         typeof d === 'object' && d !== null && typeof d.name === 'string' && (d.uuid === undefined || typeof d.uuid === 'string') &&
         (d.macs === undefined || (Array.isArray(d.macs) && d.macs.every((m: unknown) => typeof m === 'string'))),
     );
-  if (!ok) throw new TemplateCommandError(`${file}: expected a JSON list of {"name": string, "uuid"?: string, "macs"?: string[]}`, 2, 'EXISTING_SYNTAX');
+  if (!ok) throw new CommandError(`${file}: expected a JSON list of {"name": string, "uuid"?: string, "macs"?: string[]}`, 2, 'EXISTING_SYNTAX');
   return value as ExistingDomain[];
 }
