@@ -5,6 +5,8 @@
  * `'\''`. Keys are shell variable names. Parsing accepts what Snooze's own files hold (unquoted values,
  * empty values, comments) and the single-quoted form we write.
  */
+import { shQuote } from './shell-quote.js';
+
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function formatKeyValue(entries: Record<string, string>): string {
@@ -12,7 +14,7 @@ export function formatKeyValue(entries: Record<string, string>): string {
     .map(([key, value]) => {
       if (!KEY.test(key)) throw new Error(`"${key}" is not a shell variable name`);
       if (value.includes('\n') || value.includes('\0')) throw new Error(`value of ${key} contains a newline or NUL`);
-      return `${key}='${value.replaceAll("'", "'\\''")}'\n`;
+      return `${key}=${shQuote(value)}\n`;
     })
     .join('');
 }
