@@ -12,9 +12,14 @@ net_failover virtio_net scsi_common scsi_mod cdrom sr_mod libata libahci ahci at
 mbcache jbd2 crc32c_generic libcrc32c ext4"
 GUEST_BASE_SIZE=64M
 
+# The versioned package behind linux-image-amd64 (nothing when apt's lists are missing).
 kernel_package() {
-  apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/.*Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -1
+  { apt-cache depends linux-image-amd64 2>/dev/null || true; } |
+    sed -n 's/.*Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -1
 }
+
+# The downloaded .deb of a package in the cache, if any.
+cached_deb() { find "$LAB_CACHE" -maxdepth 1 -name "$1_*.deb" | sort | tail -1; }
 
 guest_build() {
   local out=$LAB_CACHE/guest pkg deb key
@@ -32,15 +37,17 @@ guest_build() {
     echo "$out"; return 0
   fi
   log "building the guest ($pkg) into $out"
-  deb=$(ls "$LAB_CACHE/$pkg"_*.deb 2>/dev/null | head -1)
+  deb=$(cached_deb "$pkg")
   if [ -z "$deb" ]; then
-    (cd "$LAB_CACHE" && apt-get download "$pkg" 2>&1 | grep -v 'unsandboxed' >&2) || die "apt-get download $pkg failed"
-    deb=$(ls "$LAB_CACHE/$pkg"_*.deb | head -1)
+    # As root, apt warns that _apt cannot write the cache folder and downloads anyway: harmless.
+    (cd "$LAB_CACHE" && apt-get -q download "$pkg" >&2) || die "apt-get download $pkg failed"
+    deb=$(cached_deb "$pkg")
+    [ -n "$deb" ] || die "apt-get download $pkg left no .deb in $LAB_CACHE"
   fi
   local work; work=$(mktemp -d "$LAB_CACHE/build.XXXXXX")
   trap 'rm -rf "$work"' RETURN
   dpkg-deb -x "$deb" "$work/kernel"
-  local kdir; kdir=$(ls -d "$work"/kernel/lib/modules/*/ | head -1)
+  local kdir; kdir=$(find "$work/kernel/lib/modules" -mindepth 1 -maxdepth 1 -type d -print -quit)
 
   # initramfs
   mkdir -p "$work/initramfs/bin" "$work/initramfs/lib/modules"
@@ -48,9 +55,9 @@ guest_build() {
   cp "$LAB_HOME/guest/init" "$work/initramfs/init"
   local m f
   for m in $GUEST_MODULES; do
-    f=$(find "$kdir" -name "$m.ko" | head -1)
+    f=$(find "$kdir" -name "$m.ko" -print -quit)
     if [ -z "$f" ]; then
-      f=$(find "$kdir" -name "$m.ko.xz" | head -1)
+      f=$(find "$kdir" -name "$m.ko.xz" -print -quit)
       [ -n "$f" ] || { log "kernel has no module $m (built in?)"; continue; }
       xz -dc "$f" >"$work/initramfs/lib/modules/$m.ko"
     else
