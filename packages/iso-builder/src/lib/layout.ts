@@ -10,7 +10,19 @@
  */
 import { SECTOR_SIZE, sectorsFor } from './encoding.js';
 import { primaryVolumeDescriptor, jolietVolumeDescriptor, terminatorDescriptor, type VolumeFields } from './descriptors.js';
-import { FLAG_DIRECTORY, FLAG_MULTI_EXTENT, placeRecords, recordLength, systemUseRoom, writeDirectoryRecord, type DirectoryRecord } from './directory-record.js';
+import {
+  FLAG_DIRECTORY,
+  FLAG_MULTI_EXTENT,
+  identifierField,
+  placeRecords,
+  RECORD_HEADER,
+  recordLength,
+  systemUseRoom,
+  writeDirectoryRecord,
+  writeLatin1Identifier,
+  writeRecordHeader,
+  writeUcs2Identifier,
+} from './directory-record.js';
 import { compareJolietNames, jolietIdentifier, jolietName, resolveJolietCollisions } from './joliet.js';
 import { isoName, isoSortKey, resolveIsoCollisions } from './names.js';
 import { buildPathTable, pathTableSize, type PathTableEntry } from './path-table.js';
@@ -460,45 +472,62 @@ function recordsOf(child: Entry, jolietTree: boolean): { extent: number; size: n
   }));
 }
 
+/** Identifiers of the "." and ".." records (ECMA-119 6.8.2.2). */
+const DOT_ID = Buffer.from([0]);
+const DOT_DOT_ID = Buffer.from([1]);
+
 function renderPrimaryDirectory(metadata: Buffer, dir: Dir, offsets: number[]): void {
   const base = dir.entry.extent * SECTOR_SIZE;
   const parent = dir.parent ?? dir;
-  const locate = (packed: PackedSystemUse): AreaLocation[] => dir.areaLocations.get(packed) ?? [];
-  let i = 0;
-  const put = (extent: number, size: number, date: number, flags: number, identifier: DirectoryRecord['identifier'], packed: PackedSystemUse | Entry): void => {
-    const at = base + (offsets[i++] as number);
-    if ('inline' in packed) {
-      writeDirectoryRecord(metadata, at, { extent, size, date, flags, identifier, systemUse: inlineBytes(packed, locate(packed)) });
-      return;
-    }
-    const sua = writeDirectoryRecord(metadata, at, { extent, size, date, flags, identifier, systemUse: packed.plainLength });
-    const a = packed.attrs;
-    writePlainEntries(metadata, sua, packed.name, packed.nameBytes, typeBits(packed.node) | a.mode, linksOf(packed), a.uid, a.gid, a);
+  const dotRecord = (at: number, of: Dir, identifier: Buffer, packed: PackedSystemUse): void => {
+    const systemUse = inlineBytes(packed, dir.areaLocations.get(packed) ?? []);
+    writeDirectoryRecord(metadata, at, { extent: of.entry.extent, size: of.isoSize, date: of.entry.attrs.mtime, flags: FLAG_DIRECTORY, identifier, systemUse });
   };
-  put(dir.entry.extent, dir.isoSize, dir.entry.attrs.mtime, FLAG_DIRECTORY, Buffer.from([0]), dir.dotSua); // 6.8.2.2 "." entry
-  put(parent.entry.extent, parent.isoSize, parent.entry.attrs.mtime, FLAG_DIRECTORY, Buffer.from([1]), dir.dotDotSua); // ".." entry
+  dotRecord(base + (offsets[0] as number), dir, DOT_ID, dir.dotSua);
+  dotRecord(base + (offsets[1] as number), parent, DOT_DOT_ID, dir.dotDotSua);
+  let i = 2;
   for (const child of dir.isoOrder) {
-    const identifier = { text: child.isoName, encoding: 'latin1' as const };
-    const packed = child.sua ?? child;
-    if (child.dir) put(child.extent, child.dir.isoSize, child.attrs.mtime, FLAG_DIRECTORY, identifier, packed);
-    else if (fileSize(child) <= MAX_EXTENT_BYTES) put(child.extent, fileSize(child), child.attrs.mtime, 0, identifier, packed);
-    else for (const r of recordsOf(child, false)) put(r.extent, r.size, child.attrs.mtime, r.flags, identifier, packed);
+    const size = fileSize(child);
+    if (child.dir) writePrimaryRecord(metadata, base + (offsets[i++] as number), dir, child, child.extent, child.dir.isoSize, FLAG_DIRECTORY);
+    else if (size <= MAX_EXTENT_BYTES) writePrimaryRecord(metadata, base + (offsets[i++] as number), dir, child, child.extent, size, 0);
+    else for (const r of recordsOf(child, false)) writePrimaryRecord(metadata, base + (offsets[i++] as number), dir, child, r.extent, r.size, r.flags);
   }
+}
+
+/** One record of the primary tree, with its Rock Ridge entries (written in place when they fit it). */
+function writePrimaryRecord(metadata: Buffer, at: number, dir: Dir, child: Entry, extent: number, size: number, flags: number): void {
+  const id = child.isoName;
+  const a = child.attrs;
+  if (child.sua) {
+    const systemUse = inlineBytes(child.sua, dir.areaLocations.get(child.sua) ?? []);
+    writeDirectoryRecord(metadata, at, { extent, size, date: a.mtime, flags, identifier: { text: id, encoding: 'latin1' }, systemUse });
+    return;
+  }
+  writeRecordHeader(metadata, at, recordLength(id.length, child.plainLength), extent, size, a.mtime, flags, id.length);
+  writeLatin1Identifier(metadata, at, id);
+  const sua = at + RECORD_HEADER + identifierField(id.length);
+  writePlainEntries(metadata, sua, child.name, child.nameBytes, typeBits(child.node) | a.mode, linksOf(child), a.uid, a.gid, a);
 }
 
 function renderJolietDirectory(metadata: Buffer, dir: Dir, offsets: number[]): void {
   const base = dir.jolietExtent * SECTOR_SIZE;
   const parent = dir.parent ?? dir;
-  let i = 0;
-  const put = (extent: number, size: number, date: number, flags: number, identifier: DirectoryRecord['identifier']): void => {
-    writeDirectoryRecord(metadata, base + (offsets[i++] as number), { extent, size, date, flags, identifier, systemUse: 0 });
-  };
-  put(dir.jolietExtent, dir.jolietSize, dir.entry.attrs.mtime, FLAG_DIRECTORY, Buffer.from([0]));
-  put(parent.jolietExtent, parent.jolietSize, parent.entry.attrs.mtime, FLAG_DIRECTORY, Buffer.from([1]));
+  const dotLength = recordLength(1, 0);
+  writeRecordHeader(metadata, base + (offsets[0] as number), dotLength, dir.jolietExtent, dir.jolietSize, dir.entry.attrs.mtime, FLAG_DIRECTORY, 1);
+  metadata[base + (offsets[0] as number) + RECORD_HEADER] = 0; // "."
+  writeRecordHeader(metadata, base + (offsets[1] as number), dotLength, parent.jolietExtent, parent.jolietSize, parent.entry.attrs.mtime, FLAG_DIRECTORY, 1);
+  metadata[base + (offsets[1] as number) + RECORD_HEADER] = 1; // ".."
+  let i = 2;
   for (const child of dir.jolietOrder) {
-    const identifier = { text: child.jolietName, encoding: 'ucs2' as const };
-    if (child.dir) put(child.dir.jolietExtent, child.dir.jolietSize, child.attrs.mtime, FLAG_DIRECTORY, identifier);
-    else if (fileSize(child) <= MAX_EXTENT_BYTES) put(child.extent, fileSize(child), child.attrs.mtime, 0, identifier);
-    else for (const r of recordsOf(child, true)) put(r.extent, r.size, child.attrs.mtime, r.flags, identifier);
+    const size = fileSize(child);
+    const date = child.attrs.mtime;
+    if (child.dir) writeJolietRecord(metadata, base + (offsets[i++] as number), child.dir.jolietExtent, child.dir.jolietSize, date, FLAG_DIRECTORY, child.jolietName);
+    else if (size <= MAX_EXTENT_BYTES) writeJolietRecord(metadata, base + (offsets[i++] as number), child.extent, size, date, 0, child.jolietName);
+    else for (const r of recordsOf(child, true)) writeJolietRecord(metadata, base + (offsets[i++] as number), r.extent, r.size, date, r.flags, child.jolietName);
   }
+}
+
+function writeJolietRecord(metadata: Buffer, at: number, extent: number, size: number, date: number, flags: number, name: string): void {
+  writeRecordHeader(metadata, at, recordLength(name.length * 2, 0), extent, size, date, flags, name.length * 2);
+  writeUcs2Identifier(metadata, at, name);
 }

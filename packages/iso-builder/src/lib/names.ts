@@ -30,63 +30,79 @@ function rewriteCompressedTar(name: string): string {
   return name;
 }
 
-/** ECMA-119 7.4.1: d-characters; genisoimage maps every other byte to "_". */
-function dCharacter(byte: number): string {
-  if (byte >= 0x61 && byte <= 0x7a) return String.fromCharCode(byte - 0x20);
-  if ((byte >= 0x41 && byte <= 0x5a) || (byte >= 0x30 && byte <= 0x39) || byte === 0x5f) return String.fromCharCode(byte);
-  return '_';
-}
+/** ECMA-119 7.4.1: d-characters; genisoimage maps every other byte to "_". Indexed by byte. */
+const D_CHARACTER = new Uint8Array(256).map((_, byte) => {
+  if (byte >= 0x61 && byte <= 0x7a) return byte - 0x20;
+  if ((byte >= 0x41 && byte <= 0x5a) || (byte >= 0x30 && byte <= 0x39) || byte === 0x5f) return byte;
+  return 0x5f;
+});
+const UNDERSCORE = 0x5f;
 
 /** The extension dot: the last one, unless it ends the name or precedes "~" (then the one before, if any). */
-function extensionDot(bytes: Buffer): number {
-  const last = bytes.lastIndexOf(DOT);
+function extensionDot(bytes: Buffer, length: number): number {
+  const last = length > 0 ? bytes.lastIndexOf(DOT, length - 1) : -1;
   if (last < 0) return -1;
-  const next = bytes[last + 1];
-  if (next === undefined || next === TILDE) {
+  if (last + 1 === length || bytes[last + 1] === TILDE) {
     const previous = last > 0 ? bytes.lastIndexOf(DOT, last - 1) : -1;
     if (previous >= 0) return previous;
   }
   return last;
 }
 
+/**
+ * Reused for the bytes of a name and of its identifier: one name is converted at a time, and tens of
+ * thousands of names then cost no Buffer each. Names longer than this (never from a checked tree) get their own.
+ */
+const nameScratch = Buffer.alloc(1024);
+const idScratch = Buffer.alloc(16);
+
 /** ECMA-119 9.1.11 file identifier (or 6.8.2 directory identifier) for a real name, before collisions. */
 export function isoName(realName: string, isDirectory: boolean): string {
-  const bytes = Buffer.from(rewriteCompressedTar(realName), 'utf8');
-  const dot = extensionDot(bytes);
-  let result = '';
+  const name = rewriteCompressedTar(realName);
+  let bytes = nameScratch;
+  let length = name.length;
+  if (length * 3 <= nameScratch.length) length = nameScratch.write(name, 0, 'utf8');
+  else {
+    bytes = Buffer.from(name, 'utf8');
+    length = bytes.length;
+  }
+  const dot = extensionDot(bytes, length);
+  const out = idScratch; // at most 8 + 1 + 3 + 2 bytes
+  let at = 0;
   let before = 0;
   let after = 0;
   let seenDot = false;
-  for (let i = 0; i < bytes.length; i++) {
+  for (let i = 0; i < length; i++) {
     const byte = bytes[i] as number;
     if (byte === DOT) {
       if (before === 0) {
         before++; // a leading dot: DOS cannot read it, genisoimage writes "_"
-        result += '_';
+        out[at++] = UNDERSCORE;
       } else if (i !== dot) {
         if (before < 8) {
           before++;
-          result += '_';
+          out[at++] = UNDERSCORE;
         }
       } else {
-        result += '.';
+        out[at++] = DOT;
         seenDot = true;
       }
     } else if (seenDot) {
       if (after < 3) {
         after++;
-        result += dCharacter(byte);
+        out[at++] = D_CHARACTER[byte] as number;
       }
     } else if (before < 8) {
       before++;
-      result += dCharacter(byte);
+      out[at++] = D_CHARACTER[byte] as number;
     }
   }
   if (!isDirectory) {
-    if (!seenDot) result += '.';
-    result += ';1'; // ECMA-119 7.5.1: file version number
+    if (!seenDot) out[at++] = DOT;
+    out[at++] = 0x3b; // ECMA-119 7.5.1: file version number ";1"
+    out[at++] = 0x31;
   }
-  return result;
+  return out.toString('latin1', 0, at);
 }
 
 const BASE36 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';

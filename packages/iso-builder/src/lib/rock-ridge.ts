@@ -81,34 +81,36 @@ export function writePlainEntries(
   times: { mtime: number; atime: number; ctime: number },
 ): number {
   let at = offset;
-  const head = (signature: string, length: number): void => {
-    buf[at] = signature.charCodeAt(0);
-    buf[at + 1] = signature.charCodeAt(1);
-    buf[at + 2] = length;
-    buf[at + 3] = 1;
-  };
-  head('RR', 5);
+  entryHead(buf, at, 0x52, 0x52, 5); // RR
   buf[at + 4] = RR_PX | RR_TF | (name === null ? 0 : RR_NM);
   at += 5;
   if (name !== null) {
-    head('NM', 5 + nameBytes);
+    entryHead(buf, at, 0x4e, 0x4d, 5 + nameBytes); // NM
     buf[at + 4] = 0;
     if (nameBytes === name.length) for (let i = 0; i < nameBytes; i++) buf[at + 5 + i] = name.charCodeAt(i);
     else buf.write(name, at + 5, 'utf8');
     at += 5 + nameBytes;
   }
-  head('PX', 36);
+  entryHead(buf, at, 0x50, 0x58, 36); // PX
   writeBoth32(buf, at + 4, mode >>> 0);
   writeBoth32(buf, at + 12, links >>> 0);
   writeBoth32(buf, at + 20, uid >>> 0);
   writeBoth32(buf, at + 28, gid >>> 0);
   at += 36;
-  head('TF', 26);
+  entryHead(buf, at, 0x54, 0x46, 26); // TF
   buf[at + 4] = 0x0e;
   writeShortDate(buf, at + 5, times.mtime);
   writeShortDate(buf, at + 12, times.atime);
   writeShortDate(buf, at + 19, times.ctime);
   return at + 26;
+}
+
+/** SUSP 4.1 header written in place: signature bytes, length, version 1 (no closure or string per entry). */
+function entryHead(buf: Buffer, at: number, signature0: number, signature1: number, length: number): void {
+  buf[at] = signature0;
+  buf[at + 1] = signature1;
+  buf[at + 2] = length;
+  buf[at + 3] = 1;
 }
 
 /** Largest body of one entry: the length field is one byte. */

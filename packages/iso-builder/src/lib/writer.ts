@@ -143,7 +143,57 @@ class Copier {
     }
   }
 
-  async copy(file: FileExtent): Promise<void> {
+  /**
+   * Copies one file. A file whose padding and bytes (and the byte that finds a grown file) fit in what is
+   * left of the buffer, the common case with many small files, is copied without an await: no promise and no
+   * trip through the microtask queue per file. Returns a promise only when the buffer has to be flushed.
+   */
+  copy(file: FileExtent): Promise<void> | undefined {
+    const start = file.sector * SECTOR_SIZE;
+    const at = start - this.start; // where the file goes in the buffer
+    if (file.data.kind === 'path' && at >= this.fill && at + file.size < this.buf.length) {
+      this.buf.fill(0, this.fill, at);
+      this.fill = at;
+      this.readSmall(file.data.path, file.size);
+      return undefined;
+    }
+    return this.copySlow(file);
+  }
+
+  /** Reads a whole file of `size` bytes into the buffer at `fill`, which has room for one byte more. */
+  private readSmall(path: string, size: number): void {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (error) {
+      throw new IsoWriteError('ISO_READ_FAILED', `cannot read "${path}": ${(error as Error).message}`, path, error);
+    }
+    try {
+      let read = 0;
+      // Asking for one byte more than the file should hold finds a file that grew without another system
+      // call; that byte is overwritten by what follows it in the image. A read that stops at `size` is the
+      // end of the file.
+      while (read < size) {
+        let n: number;
+        try {
+          n = readSync(fd, this.buf, this.fill + read, size + 1 - read, read);
+        } catch (error) {
+          throw new IsoWriteError('ISO_READ_FAILED', `reading "${path}" failed: ${(error as Error).message}`, path, error);
+        }
+        if (n === 0) break;
+        read += n;
+      }
+      if (read < size) {
+        throw new IsoWriteError('ISO_FILE_CHANGED', `"${path}" shrank while the image was written: ${size} bytes planned, ${read} read`, path);
+      }
+      if (read > size) this.grew(fd, path, size);
+      this.fill += size;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private async copySlow(file: FileExtent): Promise<void> {
     await this.zerosTo(file.sector * SECTOR_SIZE);
     if (file.data.kind === 'buffer') {
       const data = file.data.buffer;
@@ -217,7 +267,10 @@ export async function writeLayout(layout: Layout, sink: Sink, bufferSize = DEFAU
   const size = Math.max(SECTOR_SIZE, bufferSize - (bufferSize % SECTOR_SIZE));
   const copier = new Copier(sink, [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)], layout.metadata.length);
   try {
-    for (const file of layout.files) await copier.copy(file);
+    for (const file of layout.files) {
+      const copying = copier.copy(file);
+      if (copying) await copying;
+    }
     const lastData = layout.files.at(-1);
     await copier.end(lastData ? Math.ceil((lastData.sector * SECTOR_SIZE + lastData.size) / SECTOR_SIZE) * SECTOR_SIZE : layout.metadata.length);
   } catch (error) {
