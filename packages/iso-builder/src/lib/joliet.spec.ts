@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compareJolietNames, JOLIET_MAX_NAME, jolietName, resolveJolietCollisions } from './joliet.js';
+import { compareJolietNames, JOLIET_MAX_NAME, jolietName, jolietSortKey, resolveJolietCollisions } from './joliet.js';
 
 describe('jolietName', () => {
   it('keeps case, dots, spaces and Unicode', () => {
@@ -43,5 +43,10 @@ describe('resolveJolietCollisions', () => {
 describe('compareJolietNames', () => {
   it('puts "." before other characters and shorter names first', () => {
     expect(['a_b', 'ab', 'a.b.c', 'a'].sort(compareJolietNames)).toEqual(['a', 'a.b.c', 'a_b', 'ab']);
+  });
+  it('orders as plain comparison of jolietSortKey does', () => {
+    const names = ['a_b', 'ab', 'a.b.c', 'a', 'a b', 'a!', 'a.', 'A.b', 'été.conf', 'ete.conf', 'x\u{1F600}', 'x\uFFFD', 'a-b.txt', 'a.b'];
+    const byKey = [...names].sort((x, y) => (jolietSortKey(x) < jolietSortKey(y) ? -1 : 1));
+    expect(byKey).toEqual([...names].sort(compareJolietNames));
   });
 });

@@ -86,6 +86,14 @@ export function compareJolietNames(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/**
+ * A string whose plain order is the order of compareJolietNames: "." becomes U+0000, which sorts before every
+ * character a Joliet name can hold (control characters are replaced by "_"), and no two names share a key.
+ */
+export function jolietSortKey(name: string): string {
+  return name.replace(/\./g, '\u0000');
+}
+
 export function jolietIdentifier(name: string): Buffer {
   return encodeUcs2(name);
 }

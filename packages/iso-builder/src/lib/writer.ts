@@ -261,22 +261,40 @@ export interface WriteStats {
   files: number;
 }
 
-/** Writes the whole image described by `layout` to `sink`. */
-export async function writeLayout(layout: Layout, sink: Sink, bufferSize = DEFAULT_BUFFER_SIZE): Promise<WriteStats> {
-  await sink.write(layout.metadata, 0);
+/**
+ * Copies `files` (in ascending order, none before `from`) into the image from byte `from` on, and zeros up
+ * to `to`, through one pair of buffers.
+ */
+export async function copyFiles(files: FileExtent[], sink: Sink, from: number, to: number, bufferSize = DEFAULT_BUFFER_SIZE): Promise<void> {
   const size = Math.max(SECTOR_SIZE, bufferSize - (bufferSize % SECTOR_SIZE));
-  const copier = new Copier(sink, [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)], layout.metadata.length);
+  const copier = new Copier(sink, [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)], from);
   try {
-    for (const file of layout.files) {
+    for (const file of files) {
       const copying = copier.copy(file);
       if (copying) await copying;
     }
-    const lastData = layout.files.at(-1);
-    await copier.end(lastData ? Math.ceil((lastData.sector * SECTOR_SIZE + lastData.size) / SECTOR_SIZE) * SECTOR_SIZE : layout.metadata.length);
+    await copier.end(to);
   } catch (error) {
     await copier.settle().catch(() => undefined);
     throw error;
   }
+}
+
+/** Where the file data ends: the end of the last file's last sector (the padding after it is never written). */
+export function dataEnd(layout: Layout): number {
+  const last = layout.files.at(-1);
+  return last ? Math.ceil((last.sector * SECTOR_SIZE + last.size) / SECTOR_SIZE) * SECTOR_SIZE : layout.metadata.length;
+}
+
+/** Writes the whole image described by `layout` to `sink`. */
+export async function writeLayout(layout: Layout, sink: Sink, bufferSize = DEFAULT_BUFFER_SIZE): Promise<WriteStats> {
+  await sink.write(layout.metadata, 0);
+  await copyFiles(layout.files, sink, layout.metadata.length, dataEnd(layout), bufferSize);
+  return finishLayout(layout, sink);
+}
+
+/** Gives the sink the image size once every byte is written. */
+export async function finishLayout(layout: Layout, sink: Sink): Promise<WriteStats> {
   const bytes = layout.totalSectors * SECTOR_SIZE;
   await sink.finish(bytes);
   return { bytes, sectors: layout.totalSectors, files: layout.files.length };
