@@ -34,6 +34,7 @@ import {
   nmEntries,
   packSystemUse,
   plainEntriesLength,
+  repeatedEntries,
   writePlainEntries,
   pxEntry,
   rrEntry,
@@ -46,6 +47,7 @@ import {
   tfEntry,
   type AreaLocation,
   type PackedSystemUse,
+  type RepeatedEntries,
 } from './rock-ridge.js';
 import { applyPolicy, type AttributePolicy, type Attributes, type DirectoryNode, type FileData, type TreeNode } from './tree.js';
 
@@ -160,13 +162,14 @@ export function extentSizes(size: number): number[] {
  * stable sort, so the order is the same either way.
  */
 function sortBy<T>(items: T[], key: (item: T) => string): T[] {
-  const keys: string[] = [];
+  const keys = items.map(key);
+  // Often already in order (a directory read from disk comes sorted by name, and the other orders mostly
+  // follow it): one pass of comparisons then replaces the sort.
+  let inOrder = true;
+  for (let i = 1; i < keys.length && inOrder; i++) inOrder = (keys[i - 1] as string) <= (keys[i] as string);
+  if (inOrder) return items.slice();
   const byKey = new Map<string, T>();
-  for (const item of items) {
-    const k = key(item);
-    keys.push(k);
-    byKey.set(k, item);
-  }
+  items.forEach((item, i) => byKey.set(keys[i] as string, item));
   if (byKey.size !== items.length) {
     const keyed = items.map((item, i) => ({ item, key: keys[i] as string }));
     keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
@@ -439,7 +442,8 @@ export function computeLayout(root: DirectoryNode, options: LayoutOptions): Layo
   buildPathTable(jolietTable, false).copy(metadata, jolietL * SECTOR_SIZE);
   buildPathTable(jolietTable, true).copy(metadata, jolietM * SECTOR_SIZE);
 
-  for (const dir of isoDirs) renderPrimaryDirectory(metadata, dir, isoPlacements.get(dir)?.offsets ?? []);
+  const last = repeatedEntries();
+  for (const dir of isoDirs) renderPrimaryDirectory(metadata, dir, isoPlacements.get(dir)?.offsets ?? [], last);
   for (const dir of jolietDirs) renderJolietDirectory(metadata, dir, jolietPlacements.get(dir)?.offsets ?? []);
   for (const dir of isoDirs) {
     for (const [packed, locations] of dir.areaLocations) {
@@ -493,7 +497,7 @@ function recordsOf(child: Entry, jolietTree: boolean): { extent: number; size: n
 const DOT_ID = Buffer.from([0]);
 const DOT_DOT_ID = Buffer.from([1]);
 
-function renderPrimaryDirectory(metadata: Buffer, dir: Dir, offsets: number[]): void {
+function renderPrimaryDirectory(metadata: Buffer, dir: Dir, offsets: number[], last: RepeatedEntries): void {
   const base = dir.entry.extent * SECTOR_SIZE;
   const parent = dir.parent ?? dir;
   const dotRecord = (at: number, of: Dir, identifier: Buffer, packed: PackedSystemUse): void => {
@@ -505,14 +509,14 @@ function renderPrimaryDirectory(metadata: Buffer, dir: Dir, offsets: number[]): 
   let i = 2;
   for (const child of dir.isoOrder) {
     const size = fileSize(child);
-    if (child.dir) writePrimaryRecord(metadata, base + (offsets[i++] as number), dir, child, child.extent, child.dir.isoSize, FLAG_DIRECTORY);
-    else if (size <= MAX_EXTENT_BYTES) writePrimaryRecord(metadata, base + (offsets[i++] as number), dir, child, child.extent, size, 0);
-    else for (const r of recordsOf(child, false)) writePrimaryRecord(metadata, base + (offsets[i++] as number), dir, child, r.extent, r.size, r.flags);
+    if (child.dir) writePrimaryRecord(metadata, base + (offsets[i++] as number), dir, child, child.extent, child.dir.isoSize, FLAG_DIRECTORY, last);
+    else if (size <= MAX_EXTENT_BYTES) writePrimaryRecord(metadata, base + (offsets[i++] as number), dir, child, child.extent, size, 0, last);
+    else for (const r of recordsOf(child, false)) writePrimaryRecord(metadata, base + (offsets[i++] as number), dir, child, r.extent, r.size, r.flags, last);
   }
 }
 
 /** One record of the primary tree, with its Rock Ridge entries (written in place when they fit it). */
-function writePrimaryRecord(metadata: Buffer, at: number, dir: Dir, child: Entry, extent: number, size: number, flags: number): void {
+function writePrimaryRecord(metadata: Buffer, at: number, dir: Dir, child: Entry, extent: number, size: number, flags: number, last: RepeatedEntries): void {
   const id = child.isoName;
   const a = child.attrs;
   if (child.sua) {
@@ -523,7 +527,7 @@ function writePrimaryRecord(metadata: Buffer, at: number, dir: Dir, child: Entry
   writeRecordHeader(metadata, at, recordLength(id.length, child.plainLength), extent, size, a.mtime, flags, id.length);
   writeLatin1Identifier(metadata, at, id);
   const sua = at + RECORD_HEADER + identifierField(id.length);
-  writePlainEntries(metadata, sua, child.name, child.nameBytes, typeBits(child.node) | a.mode, linksOf(child), a.uid, a.gid, a);
+  writePlainEntries(metadata, sua, child.name, child.nameBytes, typeBits(child.node) | a.mode, linksOf(child), a.uid, a.gid, a, last);
 }
 
 function renderJolietDirectory(metadata: Buffer, dir: Dir, offsets: number[]): void {

@@ -65,9 +65,32 @@ export function plainEntriesLength(nameBytes: number | null): number {
   return 5 + (nameBytes === null ? 0 : 5 + nameBytes) + 36 + 26;
 }
 
+/** Length of PX + TF. */
+const PX_TF_LENGTH = 36 + 26;
+
+/**
+ * The PX and TF entries written last into one buffer, and their values. Most records of a tree repeat them
+ * (one epoch, one owner, a few modes): copying those 62 bytes in one call costs less than encoding them again.
+ */
+export interface RepeatedEntries {
+  at: number;
+  mode: number;
+  links: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  atime: number;
+  ctime: number;
+}
+
+export function repeatedEntries(): RepeatedEntries {
+  return { at: -1, mode: 0, links: 0, uid: 0, gid: 0, mtime: 0, atime: 0, ctime: 0 };
+}
+
 /**
  * Writes RR, NM, PX and TF straight into `buf` at `offset` (the common case of a file or directory whose
  * entries fit its record), the same bytes as rrEntry + nmEntries + pxEntry + tfEntry. Returns the end offset.
+ * With `last`, PX and TF equal to the ones written last into `buf` are copied from there.
  */
 export function writePlainEntries(
   buf: Buffer,
@@ -79,6 +102,7 @@ export function writePlainEntries(
   uid: number,
   gid: number,
   times: { mtime: number; atime: number; ctime: number },
+  last?: RepeatedEntries,
 ): number {
   let at = offset;
   entryHead(buf, at, 0x52, 0x52, 5); // RR
@@ -90,6 +114,30 @@ export function writePlainEntries(
     if (nameBytes === name.length) for (let i = 0; i < nameBytes; i++) buf[at + 5 + i] = name.charCodeAt(i);
     else buf.write(name, at + 5, 'utf8');
     at += 5 + nameBytes;
+  }
+  if (
+    last !== undefined &&
+    last.at >= 0 &&
+    last.mode === mode &&
+    last.links === links &&
+    last.uid === uid &&
+    last.gid === gid &&
+    last.mtime === times.mtime &&
+    last.atime === times.atime &&
+    last.ctime === times.ctime
+  ) {
+    buf.copyWithin(at, last.at, last.at + PX_TF_LENGTH);
+    return at + PX_TF_LENGTH;
+  }
+  if (last !== undefined) {
+    last.at = at;
+    last.mode = mode;
+    last.links = links;
+    last.uid = uid;
+    last.gid = gid;
+    last.mtime = times.mtime;
+    last.atime = times.atime;
+    last.ctime = times.ctime;
   }
   entryHead(buf, at, 0x50, 0x58, 36); // PX
   writeBoth32(buf, at + 4, mode >>> 0);

@@ -106,16 +106,21 @@ class Copier {
 
   private async flush(): Promise<void> {
     if (this.fill === 0) return;
-    const written = Promise.resolve(this.sink.write(this.fill === this.buf.length ? this.buf : this.buf.subarray(0, this.fill), this.start));
-    written.catch(() => undefined); // awaited below or in settle(); this only keeps it from counting as unhandled
-    this.pending[this.current] = written;
+    const result = this.sink.write(this.fill === this.buf.length ? this.buf : this.buf.subarray(0, this.fill), this.start);
     this.start += this.fill;
     this.fill = 0;
-    this.current ^= 1;
-    this.buf = this.buffers[this.current] as Buffer;
-    const previous = this.pending[this.current];
-    this.pending[this.current] = null;
-    if (previous) await previous; // the other buffer is free again once the sink has taken it
+    // A synchronous sink (a file) has taken the bytes: the same buffer is reused, and stays in the CPU cache
+    // (measured faster on large files than taking turns with the other one).
+    if (result !== undefined) {
+      const written = Promise.resolve(result);
+      written.catch(() => undefined); // awaited below or in settle(); this only keeps it from counting as unhandled
+      this.pending[this.current] = written;
+      this.current ^= 1;
+      this.buf = this.buffers[this.current] as Buffer;
+      const previous = this.pending[this.current];
+      this.pending[this.current] = null;
+      if (previous) await previous; // the other buffer is free again once the sink has taken it
+    }
     this.sinceYield += this.buf.length;
     if (this.sinceYield >= YIELD_EVERY) {
       // Reads and file writes are synchronous: let timers and sockets (SSH keep-alives) run now and then.
