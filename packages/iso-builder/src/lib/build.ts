@@ -4,7 +4,7 @@
  */
 import { closeSync, openSync, renameSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { fileMapTree, type FileMap } from './file-map.js';
 import { readDirectoryTree } from './from-directory.js';
 import { computeLayout, type Layout } from './layout.js';
@@ -77,7 +77,8 @@ export function layoutTree(tree: DirectoryNode, options: IsoOptions = {}): Layou
 export async function writeIsoTree(tree: DirectoryNode, output: IsoOutput, options: IsoOptions = {}): Promise<WriteStats> {
   const layout = layoutTree(tree, options);
   const bufferSize = options.bufferSize ?? DEFAULT_BUFFER_SIZE;
-  if (output instanceof Writable) return writeLayout(layout, streamSink(output), bufferSize);
+  // A type check rather than instanceof Writable: node:stream is then never loaded for images written to files.
+  if (typeof output !== 'string') return writeLayout(layout, streamSink(output), bufferSize);
   const temp = join(dirname(output), `.${basename(output)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   let fd: number;
   try {

@@ -31,78 +31,71 @@ function rewriteCompressedTar(name: string): string {
 }
 
 /** ECMA-119 7.4.1: d-characters; genisoimage maps every other byte to "_". Indexed by byte. */
-const D_CHARACTER = new Uint8Array(256).map((_, byte) => {
-  if (byte >= 0x61 && byte <= 0x7a) return byte - 0x20;
-  if ((byte >= 0x41 && byte <= 0x5a) || (byte >= 0x30 && byte <= 0x39) || byte === 0x5f) return byte;
-  return 0x5f;
+const D_CHARACTER: string[] = Array.from({ length: 256 }, (_, byte) => {
+  if (byte >= 0x61 && byte <= 0x7a) return String.fromCharCode(byte - 0x20);
+  if ((byte >= 0x41 && byte <= 0x5a) || (byte >= 0x30 && byte <= 0x39) || byte === 0x5f) return String.fromCharCode(byte);
+  return '_';
 });
-const UNDERSCORE = 0x5f;
 
 /** The extension dot: the last one, unless it ends the name or precedes "~" (then the one before, if any). */
-function extensionDot(bytes: Buffer, length: number): number {
-  const last = length > 0 ? bytes.lastIndexOf(DOT, length - 1) : -1;
+function extensionDot(bytes: string): number {
+  const last = bytes.lastIndexOf('.');
   if (last < 0) return -1;
-  if (last + 1 === length || bytes[last + 1] === TILDE) {
-    const previous = last > 0 ? bytes.lastIndexOf(DOT, last - 1) : -1;
+  if (last + 1 === bytes.length || bytes.charCodeAt(last + 1) === TILDE) {
+    const previous = last > 0 ? bytes.lastIndexOf('.', last - 1) : -1;
     if (previous >= 0) return previous;
   }
   return last;
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 /**
- * Reused for the bytes of a name and of its identifier: one name is converted at a time, and tens of
- * thousands of names then cost no Buffer each. Names longer than this (never from a checked tree) get their own.
+ * The name's UTF-8 bytes as a string of char codes 0-255: the name itself when it is ASCII (nearly always, and
+ * then no Buffer is made), else its bytes read as latin1. A UTF-8 sequence never holds a "." or "~" byte.
  */
-const nameScratch = Buffer.alloc(1024);
-const idScratch = Buffer.alloc(16);
+function utf8Bytes(name: string): string {
+  return ASCII.test(name) ? name : Buffer.from(name, 'utf8').toString('latin1');
+}
 
 /** ECMA-119 9.1.11 file identifier (or 6.8.2 directory identifier) for a real name, before collisions. */
 export function isoName(realName: string, isDirectory: boolean): string {
-  const name = rewriteCompressedTar(realName);
-  let bytes = nameScratch;
-  let length = name.length;
-  if (length * 3 <= nameScratch.length) length = nameScratch.write(name, 0, 'utf8');
-  else {
-    bytes = Buffer.from(name, 'utf8');
-    length = bytes.length;
-  }
-  const dot = extensionDot(bytes, length);
-  const out = idScratch; // at most 8 + 1 + 3 + 2 bytes
-  let at = 0;
+  const bytes = utf8Bytes(rewriteCompressedTar(realName));
+  const dot = extensionDot(bytes);
+  let result = '';
   let before = 0;
   let after = 0;
   let seenDot = false;
-  for (let i = 0; i < length; i++) {
-    const byte = bytes[i] as number;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes.charCodeAt(i);
     if (byte === DOT) {
       if (before === 0) {
         before++; // a leading dot: DOS cannot read it, genisoimage writes "_"
-        out[at++] = UNDERSCORE;
+        result += '_';
       } else if (i !== dot) {
         if (before < 8) {
           before++;
-          out[at++] = UNDERSCORE;
+          result += '_';
         }
       } else {
-        out[at++] = DOT;
+        result += '.';
         seenDot = true;
       }
     } else if (seenDot) {
       if (after < 3) {
         after++;
-        out[at++] = D_CHARACTER[byte] as number;
+        result += D_CHARACTER[byte] as string;
       }
     } else if (before < 8) {
       before++;
-      out[at++] = D_CHARACTER[byte] as number;
+      result += D_CHARACTER[byte] as string;
     }
   }
   if (!isDirectory) {
-    if (!seenDot) out[at++] = DOT;
-    out[at++] = 0x3b; // ECMA-119 7.5.1: file version number ";1"
-    out[at++] = 0x31;
+    if (!seenDot) result += '.';
+    result += ';1'; // ECMA-119 7.5.1: file version number
   }
-  return out.toString('latin1', 0, at);
+  return result;
 }
 
 const BASE36 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
