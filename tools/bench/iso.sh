@@ -6,6 +6,8 @@
 # cache, so that load changes on a shared machine hit every tool alike; the table shows the median
 # wall time, the largest peak RSS (/usr/bin/time %M), and ratios against genisoimage and cat.
 # Usage: tools/bench/iso.sh [work dir, default $VMCTX_BENCH_DIR or /var/tmp/vmctx-bench]
+# ISO_BENCH_BASELINE=/path/to/an/older/dist adds that build as "vmctx-base", run in the same rounds: a
+# before/after comparison that machine load cannot skew (build it with tsc into a copy of the package).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=${1:-${VMCTX_BENCH_DIR:-/var/tmp/vmctx-bench}}
@@ -40,11 +42,19 @@ JS
 generate big 2000 400000 40
 generate small 10000 2048 100
 
-builder="$work/vmctx-iso.mjs"
-cat >"$builder" <<JS
-import { writeIsoFromDirectory } from '$root/packages/iso-builder/dist/index.js';
+write_builder() { # $1 = script, $2 = dist folder
+  cat >"$1" <<JS
+import { writeIsoFromDirectory } from '$2/index.js';
 await writeIsoFromDirectory(process.argv[2], process.argv[3], { epoch: 0 });
 JS
+}
+builder="$work/vmctx-iso.mjs"
+write_builder "$builder" "$root/packages/iso-builder/dist"
+baseline=${ISO_BENCH_BASELINE:-}
+if [ -n "$baseline" ]; then
+  [ -f "$baseline/index.js" ] || { echo "iso.sh: no index.js in ISO_BENCH_BASELINE=$baseline" >&2; exit 2; }
+  write_builder "$work/vmctx-base.mjs" "$(cd "$baseline" && pwd)"
+fi
 
 run() { # $1 = label, rest = command; prints "seconds rss_kib" of one run
   # The previous image is removed and dirty pages flushed first, untimed: freeing 800 MB of blocks or waiting
@@ -56,11 +66,12 @@ run() { # $1 = label, rest = command; prints "seconds rss_kib" of one run
   cat "$work/time.txt"
 }
 
-tools=(vmctx genisoimage xorriso cat)
+tools=(vmctx ${baseline:+vmctx-base} genisoimage xorriso cat)
 run_tool() { # $1 = tool, $2 = tree, $3 = output; prints "seconds rss_kib"
   # shellcheck disable=SC2016 # in the cat branch, $1 and $2 belong to the inner sh
   case $1 in
     vmctx) run vmctx node "$builder" "$2" "$3" ;;
+    vmctx-base) run vmctx-base node "$work/vmctx-base.mjs" "$2" "$3" ;;
     genisoimage) run genisoimage genisoimage -quiet -R -J -o "$3" "$2" ;;
     xorriso) run xorriso xorriso -as mkisofs -quiet -R -J -o "$3" "$2" ;;
     cat) run cat sh -c 'find "$1" -type f -print0 | sort -z | xargs -0 cat > "$2"' cat "$2" "$3" ;;
@@ -72,9 +83,12 @@ for tree in big small; do
   src="$work/$tree"
   out="$work/out-$tree.iso"
   for tool in "${tools[@]}"; do run_tool "$tool" "$src" "$out" >/dev/null; done # warm-up: page cache, disk blocks
-  # Rounds go through every tool in turn, so that a change in machine load hits all of them alike.
-  for _ in $(seq "$runs"); do
-    for tool in "${tools[@]}"; do
+  # Rounds go through every tool in turn, so that a change in machine load hits all of them alike; each round
+  # starts one tool further, so that no tool always runs right after another one's after-effects (after
+  # xorriso, the next 800 MB write was measured up to 1.7 times slower).
+  for round in $(seq "$runs"); do
+    for i in "${!tools[@]}"; do
+      tool=${tools[$(( (i + round - 1) % ${#tools[@]} ))]}
       read -r s m < <(run_tool "$tool" "$src" "$out")
       all[$tree,$tool]="${all[$tree,$tool]:-} $s"
       (( m > ${mem[$tree,$tool]:-0} )) && mem[$tree,$tool]=$m
@@ -92,7 +106,7 @@ echo
 echo "tree: big = $(find "$work/big" -type f | wc -l) files, $(size big) MB; small = $(find "$work/small" -type f | wc -l) files, $(size small) MB"
 printf '%-7s %-12s %9s %9s %11s %8s  %s\n' tree tool 'wall s' 'peak MiB' 'vs geniso' 'vs cat' 'all runs (s)'
 for tree in big small; do
-  for tool in vmctx genisoimage xorriso cat; do
+  for tool in "${tools[@]}"; do
     s=${secs[$tree,$tool]}
     awk -v t="$tree" -v n="$tool" -v s="$s" -v m="${mem[$tree,$tool]}" -v g="${secs[$tree,genisoimage]}" -v c="${secs[$tree,cat]}" \
       -v a="${all[$tree,$tool]}" \
