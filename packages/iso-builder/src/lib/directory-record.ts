@@ -91,15 +91,35 @@ export function writeUcs2Identifier(buf: Buffer, offset: number, text: string): 
   }
 }
 
+/**
+ * Sector-aware placement, one record after another: a record that does not fit in what is left of a sector
+ * starts the next one. Records are added as they are measured, so no list of lengths is built first.
+ */
+export class RecordPlacer {
+  readonly offsets: number[] = [];
+  private at = 0;
+
+  constructor(private readonly sectorSize: number) {}
+
+  /** Places `count` records of `length` bytes each. */
+  add(length: number, count = 1): void {
+    for (let i = 0; i < count; i++) {
+      const left = this.sectorSize - (this.at % this.sectorSize);
+      if (length > left) this.at += left;
+      this.offsets.push(this.at);
+      this.at += length;
+    }
+  }
+
+  /** The directory's size in bytes: whole sectors, at least one. */
+  get size(): number {
+    return Math.max(this.sectorSize, Math.ceil(this.at / this.sectorSize) * this.sectorSize);
+  }
+}
+
 /** Sector-aware placement: offsets of records of the given lengths, and the directory's size in bytes. */
 export function placeRecords(lengths: number[], sectorSize: number): { offsets: number[]; size: number } {
-  const offsets: number[] = [];
-  let at = 0;
-  for (const length of lengths) {
-    const left = sectorSize - (at % sectorSize);
-    if (length > left) at += left;
-    offsets.push(at);
-    at += length;
-  }
-  return { offsets, size: Math.max(sectorSize, Math.ceil(at / sectorSize) * sectorSize) };
+  const placer = new RecordPlacer(sectorSize);
+  for (const length of lengths) placer.add(length);
+  return { offsets: placer.offsets, size: placer.size };
 }

@@ -14,7 +14,7 @@ import {
   FLAG_DIRECTORY,
   FLAG_MULTI_EXTENT,
   identifierField,
-  placeRecords,
+  RecordPlacer,
   RECORD_HEADER,
   recordLength,
   systemUseRoom,
@@ -137,6 +137,11 @@ interface Dir {
   dotDotSua: PackedSystemUse;
   subdirCount: number;
   areaLocations: Map<PackedSystemUse, AreaLocation[]>;
+  /** Children whose Rock Ridge entries were packed (`sua`), in primary order. */
+  withSua: Entry[];
+  /** Offsets of the records in the primary and Joliet directories. */
+  isoOffsets: number[];
+  jolietOffsets: number[];
 }
 
 function typeBits(node: TreeNode): number {
@@ -204,6 +209,9 @@ function buildDirs(root: DirectoryNode, options: LayoutOptions): Dir[] {
       dotDotSua: { inline: [], areas: [] },
       subdirCount: 0,
       areaLocations: new Map(),
+      withSua: [],
+      isoOffsets: [],
+      jolietOffsets: [],
     };
     entry.dir = dir;
     all.push(dir);
@@ -290,8 +298,8 @@ function fileSize(entry: Entry): number {
   return entry.node.kind === 'file' ? entry.node.size : 0;
 }
 
-/** Lengths of the primary records of a directory, in order, after packing the Rock Ridge entries. */
-function primaryRecordLengths(dir: Dir): number[] {
+/** Places the primary records of a directory, in order, after packing the Rock Ridge entries. */
+function placePrimaryRecords(dir: Dir): RecordPlacer {
   const self = dir.entry;
   const parentEntry = dir.parent ? dir.parent.entry : self;
   const dotEntries = rrFor(self, linksOf(self), null);
@@ -299,7 +307,9 @@ function primaryRecordLengths(dir: Dir): number[] {
   if (dir.parent === null) dotEntries.push(erEntry());
   dir.dotSua = packSystemUse(dotEntries, systemUseRoom(1));
   dir.dotDotSua = packSystemUse(rrFor(parentEntry, linksOf(parentEntry), null), systemUseRoom(1));
-  const lengths = [suaRecordLength(1, dir.dotSua), suaRecordLength(1, dir.dotDotSua)];
+  const placer = new RecordPlacer(SECTOR_SIZE);
+  placer.add(suaRecordLength(1, dir.dotSua));
+  placer.add(suaRecordLength(1, dir.dotDotSua));
   for (const child of dir.isoOrder) {
     const idLength = child.isoName.length;
     const plain = plainEntriesLength(child.nameBytes);
@@ -310,13 +320,13 @@ function primaryRecordLengths(dir: Dir): number[] {
       recordSize = recordLength(idLength, plain);
     } else {
       child.sua = packSystemUse(rrFor(child, linksOf(child), child.name), systemUseRoom(idLength));
+      dir.withSua.push(child);
       recordSize = suaRecordLength(idLength, child.sua);
     }
-    const parts = extentCount(child);
     // Every part of a multi-extent file carries the same entries (Linux takes the name from the last part).
-    for (let i = 0; i < parts; i++) lengths.push(recordSize);
+    placer.add(recordSize, extentCount(child));
   }
-  return lengths;
+  return placer;
 }
 
 function suaRecordLength(idLength: number, packed: PackedSystemUse): number {
@@ -324,13 +334,11 @@ function suaRecordLength(idLength: number, packed: PackedSystemUse): number {
   return recordLength(idLength, inline);
 }
 
-function jolietRecordLengths(dir: Dir): number[] {
-  const lengths = [recordLength(1, 0), recordLength(1, 0)];
-  for (const child of dir.jolietOrder) {
-    const parts = extentCount(child);
-    for (let i = 0; i < parts; i++) lengths.push(recordLength(child.jolietName.length * 2, 0));
-  }
-  return lengths;
+function placeJolietRecords(dir: Dir): RecordPlacer {
+  const placer = new RecordPlacer(SECTOR_SIZE);
+  placer.add(recordLength(1, 0), 2);
+  for (const child of dir.jolietOrder) placer.add(recordLength(child.jolietName.length * 2, 0), extentCount(child));
+  return placer;
 }
 
 /** Directories in path table order (6.9.1): level by level, by parent number, then by identifier. */
@@ -351,17 +359,15 @@ export function computeLayout(root: DirectoryNode, options: LayoutOptions): Layo
   isoDirs.forEach((d, i) => (d.isoNumber = i + 1));
   jolietDirs.forEach((d, i) => (d.jolietNumber = i + 1));
 
-  const isoPlacements = new Map<Dir, { offsets: number[] }>();
   for (const dir of isoDirs) {
-    const placed = placeRecords(primaryRecordLengths(dir), SECTOR_SIZE);
+    const placed = placePrimaryRecords(dir);
     dir.isoSize = placed.size;
-    isoPlacements.set(dir, placed);
+    dir.isoOffsets = placed.offsets;
   }
-  const jolietPlacements = new Map<Dir, { offsets: number[] }>();
   for (const dir of jolietDirs) {
-    const placed = placeRecords(jolietRecordLengths(dir), SECTOR_SIZE);
+    const placed = placeJolietRecords(dir);
     dir.jolietSize = placed.size;
-    jolietPlacements.set(dir, placed);
+    dir.jolietOffsets = placed.offsets;
   }
 
   // Path tables: sizes only depend on identifiers, so they can be placed before the directories.
@@ -404,7 +410,7 @@ export function computeLayout(root: DirectoryNode, options: LayoutOptions): Layo
   for (const dir of isoDirs) {
     place(dir.dotSua, dir.areaLocations);
     place(dir.dotDotSua, dir.areaLocations);
-    for (const child of dir.isoOrder) if (child.sua) place(child.sua, dir.areaLocations);
+    for (const child of dir.withSua) place(child.sua as PackedSystemUse, dir.areaLocations);
   }
   if (areaOffset > 0) cursor++;
 
@@ -443,8 +449,8 @@ export function computeLayout(root: DirectoryNode, options: LayoutOptions): Layo
   buildPathTable(jolietTable, true).copy(metadata, jolietM * SECTOR_SIZE);
 
   const last = repeatedEntries();
-  for (const dir of isoDirs) renderPrimaryDirectory(metadata, dir, isoPlacements.get(dir)?.offsets ?? [], last);
-  for (const dir of jolietDirs) renderJolietDirectory(metadata, dir, jolietPlacements.get(dir)?.offsets ?? []);
+  for (const dir of isoDirs) renderPrimaryDirectory(metadata, dir, dir.isoOffsets, last);
+  for (const dir of jolietDirs) renderJolietDirectory(metadata, dir, dir.jolietOffsets);
   for (const dir of isoDirs) {
     for (const [packed, locations] of dir.areaLocations) {
       locations.forEach((loc, i) => areaBytes(packed, i, locations).copy(metadata, loc.sector * SECTOR_SIZE + loc.offset));
