@@ -109,8 +109,8 @@ class Copier {
     const result = this.sink.write(this.fill === this.buf.length ? this.buf : this.buf.subarray(0, this.fill), this.start);
     this.start += this.fill;
     this.fill = 0;
-    // A synchronous sink (a file) has taken the bytes: the same buffer is reused, and stays in the CPU cache
-    // (measured faster on large files than taking turns with the other one).
+    // A synchronous sink (a file) has taken the bytes: the same buffer is reused and stays in the CPU cache
+    // (on the 800 MB benchmark tree no slower than taking turns with the other one, if not faster).
     if (result !== undefined) {
       const written = Promise.resolve(result);
       written.catch(() => undefined); // awaited below or in settle(); this only keeps it from counting as unhandled
@@ -270,7 +270,7 @@ export interface WriteStats {
  * Copies `files` (in ascending order, none before `from`) into the image from byte `from` on, and zeros up
  * to `to`, through one pair of buffers.
  */
-export async function copyFiles(files: FileExtent[], sink: Sink, from: number, to: number, bufferSize = DEFAULT_BUFFER_SIZE): Promise<void> {
+async function copyFiles(files: FileExtent[], sink: Sink, from: number, to: number, bufferSize = DEFAULT_BUFFER_SIZE): Promise<void> {
   const size = Math.max(SECTOR_SIZE, bufferSize - (bufferSize % SECTOR_SIZE));
   const copier = new Copier(sink, [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)], from);
   try {
@@ -286,7 +286,7 @@ export async function copyFiles(files: FileExtent[], sink: Sink, from: number, t
 }
 
 /** Where the file data ends: the end of the last file's last sector (the padding after it is never written). */
-export function dataEnd(layout: Layout): number {
+function dataEnd(layout: Layout): number {
   const last = layout.files.at(-1);
   return last ? Math.ceil((last.sector * SECTOR_SIZE + last.size) / SECTOR_SIZE) * SECTOR_SIZE : layout.metadata.length;
 }
@@ -299,7 +299,7 @@ export async function writeLayout(layout: Layout, sink: Sink, bufferSize = DEFAU
 }
 
 /** Gives the sink the image size once every byte is written. */
-export async function finishLayout(layout: Layout, sink: Sink): Promise<WriteStats> {
+async function finishLayout(layout: Layout, sink: Sink): Promise<WriteStats> {
   const bytes = layout.totalSectors * SECTOR_SIZE;
   await sink.finish(bytes);
   return { bytes, sectors: layout.totalSectors, files: layout.files.length };
