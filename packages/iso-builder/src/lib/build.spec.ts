@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveEpoch, writeIsoFromDirectory, writeIsoFromFiles, writeIsoTree } from './build.js';
 import { readDirectoryTree } from './from-directory.js';
 import { readIso } from './read-iso.test.js';
+import type { DirectoryNode } from './tree.js';
 import { VolumeLabelError } from './volume-label.js';
 
 let dir: string;
@@ -130,6 +131,24 @@ describe('writeIsoFromFiles', () => {
 });
 
 describe('readDirectoryTree', () => {
+  it('gives every file the path path.join would, whatever the spelling of the root', () => {
+    makeTree(join(dir, 't'), 'forward');
+    const paths = (node: DirectoryNode): string[] =>
+      node.children.flatMap((c) => (c.kind === 'directory' ? paths(c) : c.kind === 'file' && c.data.kind === 'path' ? [c.data.path] : []));
+    const expected = paths(readDirectoryTree(join(dir, 't')));
+    expect(expected).toContain(join(dir, 't', 'd1', 'sub', 'file-1.txt'));
+    for (const root of [`${dir}/t/`, `${dir}//t`, `${dir}/t/../t`, `${dir}/./t`]) expect(paths(readDirectoryTree(root))).toEqual(expected);
+    const cwd = process.cwd();
+    try {
+      process.chdir(dir);
+      expect(paths(readDirectoryTree('t'))[0]).toBe(join('t', 'd0', 'sub', 'file-0.txt'));
+      process.chdir(join(dir, 't'));
+      expect(paths(readDirectoryTree('.'))[0]).toBe(join('d0', 'sub', 'file-0.txt'));
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
   it('follows a root that is a link to a folder, and refuses a root that is a file', async () => {
     mkdirSync(join(dir, 'real'));
     writeFileSync(join(dir, 'real', 'f'), 'x');
