@@ -6,8 +6,8 @@
 # cache, so that load changes on a shared machine hit every tool alike; the table shows the median
 # wall time, the largest peak RSS (/usr/bin/time %M), and ratios against genisoimage and cat.
 # Usage: tools/bench/iso.sh [work dir, default $VMCTX_BENCH_DIR or /var/tmp/vmctx-bench]
-# ISO_BENCH_BASELINE=/path/to/an/older/dist adds that build as "vmctx-base", run in the same rounds: a
-# before/after comparison that machine load cannot skew (build it with tsc into a copy of the package).
+# ISO_BENCH_BASELINE=/path/to/an/older/dist (e.g. a copy of packages/iso-builder/dist made before a change)
+# adds that build as "vmctx-base", run in the same rounds: a before/after comparison that load cannot skew.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=${1:-${VMCTX_BENCH_DIR:-/var/tmp/vmctx-bench}}
