@@ -83,12 +83,20 @@ for tree in big small; do
   src="$work/$tree"
   out="$work/out-$tree.iso"
   for tool in "${tools[@]}"; do run_tool "$tool" "$src" "$out" >/dev/null; done # warm-up: page cache, disk blocks
-  # Rounds go through every tool in turn, so that a change in machine load hits all of them alike; each round
-  # starts one tool further, so that no tool always runs right after another one's after-effects (after
-  # xorriso, the next 800 MB write was measured up to 1.7 times slower).
+  # Rounds go through every tool in turn, so that a change in machine load hits all of them alike, each round
+  # in another order (a fixed shuffle per round): a tool that always ran right after the same other one would
+  # always pay for its after-effects (after xorriso or cat, the next 800 MB write was measured up to 2.5 times
+  # slower on this VM).
   for round in $(seq "$runs"); do
-    for i in "${!tools[@]}"; do
-      tool=${tools[$(( (i + round - 1) % ${#tools[@]} ))]}
+    order=("${tools[@]}")
+    RANDOM=$round
+    for ((i = ${#order[@]} - 1; i > 0; i--)); do
+      j=$((RANDOM % (i + 1)))
+      swap=${order[i]}
+      order[i]=${order[j]}
+      order[j]=$swap
+    done
+    for tool in "${order[@]}"; do
       read -r s m < <(run_tool "$tool" "$src" "$out")
       all[$tree,$tool]="${all[$tree,$tool]:-} $s"
       (( m > ${mem[$tree,$tool]:-0} )) && mem[$tree,$tool]=$m
