@@ -167,12 +167,7 @@ class Copier {
 
   /** Reads a whole file of `size` bytes into the buffer at `fill`, which has room for one byte more. */
   private readSmall(path: string, size: number): void {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch (error) {
-      throw new IsoWriteError('ISO_READ_FAILED', `cannot read "${path}": ${(error as Error).message}`, path, error);
-    }
+    const fd = openForReading(path);
     try {
       let read = 0;
       // Asking for one byte more than the file should hold finds a file that grew without another system
@@ -212,12 +207,7 @@ class Copier {
       return;
     }
     const path = file.data.path;
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch (error) {
-      throw new IsoWriteError('ISO_READ_FAILED', `cannot read "${path}": ${(error as Error).message}`, path, error);
-    }
+    const fd = openForReading(path);
     try {
       let read = 0;
       let probed = false;
@@ -286,6 +276,15 @@ async function copyFiles(files: FileExtent[], sink: Sink, from: number, to: numb
 }
 
 /** Where the file data ends: the end of the last file's last sector (the padding after it is never written). */
+/** Opens a source file, or says which one could not be read. */
+function openForReading(path: string): number {
+  try {
+    return openSync(path, 'r');
+  } catch (error) {
+    throw new IsoWriteError('ISO_READ_FAILED', `cannot read "${path}": ${(error as Error).message}`, path, error);
+  }
+}
+
 function dataEnd(layout: Layout): number {
   const last = layout.files.at(-1);
   return last ? Math.ceil((last.sector * SECTOR_SIZE + last.size) / SECTOR_SIZE) * SECTOR_SIZE : layout.metadata.length;
