@@ -12,15 +12,16 @@
  *  - DHCP fallback: a CD without post-install, and a "CD" that is no ISO 9660 image at all.
  * Guests are named guest-script-*; the boot times are printed for the issue's closing note.
  */
-import { mkdtempSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOverlay } from '@vmctx/disk-builder';
-import { buildContextTree, installInto, parseContext, type ContextInput, type FileMap } from '@vmctx/guest-script';
+import { buildContextTree, parseContext, type ContextInput, type FileMap } from '@vmctx/guest-script';
 import { writeIsoFromFiles } from '@vmctx/iso-builder';
 import { macFromIpv4 } from '@vmctx/template-renderer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bootGuest, controller, type Guest, type GuestOptions, labEnv, type LabController, makeBaseImage, pingFromController, readGuestFile, upload } from './support/lab.js';
+import { bootGuest, controller, type Guest, type GuestOptions, labEnv, type LabController, pingFromController, readGuestFile, upload } from './support/lab.js';
+import { makeVmctxBaseImage } from './support/vmctx-base.js';
 
 const env = labEnv();
 const lc1 = controller(env, 'lc1');
@@ -32,11 +33,8 @@ const guests: Guest[] = [];
 const bootTimes: string[] = [];
 
 beforeAll(async () => {
-  const rootfs = join(work, 'rootfs');
-  cpSync(env.guest.rootfs, rootfs, { recursive: true, verbatimSymlinks: true });
-  await installInto(rootfs);
-  makeBaseImage(rootfs, join(work, BASE));
-  await Promise.all([lc1, lc2].map((lc) => upload(env, lc, join(work, BASE), `${lc.images}/${BASE}`)));
+  const base = await makeVmctxBaseImage(env, work, BASE);
+  await Promise.all([lc1, lc2].map((lc) => upload(env, lc, base, `${lc.images}/${BASE}`)));
 }, 300_000);
 
 afterAll(async () => {

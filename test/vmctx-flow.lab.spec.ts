@@ -5,11 +5,11 @@
  * template-renderer the domain XML. Guests on both lab controllers boot in parallel; each boot answers
  * several checks: serial log, ping from the controller's namespace, and the guest's disk read after it stops.
  */
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createOverlay, inspectImage } from '@vmctx/disk-builder';
-import { buildContextTree, installInto, parseContext, type ContextInput } from '@vmctx/guest-script';
+import { buildContextTree, parseContext, type ContextInput } from '@vmctx/guest-script';
 import { writeIsoFromFiles } from '@vmctx/iso-builder';
 import { macFromIpv4, parseDomainSpec, renderDomainXml } from '@vmctx/template-renderer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,11 +19,11 @@ import {
   type Guest,
   type LabController,
   labEnv,
-  makeBaseImage,
   pingFromController,
   readGuestFile,
   upload,
 } from './support/lab.js';
+import { makeVmctxBaseImage } from './support/vmctx-base.js';
 
 const env = labEnv();
 const lc1 = controller(env, 'lc1');
@@ -32,16 +32,6 @@ const work = mkdtempSync(join(tmpdir(), 'vmctx-flow-'));
 const guests: Guest[] = [];
 const BASE = 'vmctx-base.raw';
 const SSH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFbs1ARVp5HxaSlbvkQhU6L1/IhtBhcnN5rYRh9bzPJD vmctx-flow-test';
-
-/** The lab's base image with vmctx's contextualization script installed instead of the seed's. */
-async function buildVmctxBase(): Promise<string> {
-  const rootfs = join(work, 'rootfs');
-  cpSync(env.guest.rootfs, rootfs, { recursive: true, verbatimSymlinks: true });
-  await installInto(rootfs);
-  const image = join(work, BASE);
-  makeBaseImage(rootfs, image);
-  return image;
-}
 
 interface VmArtifacts {
   name: string;
@@ -89,7 +79,7 @@ async function deploy(vm: VmArtifacts): Promise<Guest> {
 
 describe('vmctx artifacts boot real guests on two lab controllers', () => {
   beforeAll(async () => {
-    const base = await buildVmctxBase();
+    const base = await makeVmctxBaseImage(env, work, BASE);
     await Promise.all([upload(env, lc1, base, `${lc1.images}/${BASE}`), upload(env, lc2, base, `${lc2.images}/${BASE}`)]);
   });
 
