@@ -1,0 +1,83 @@
+/**
+ * The deployment as the rest of the deployer sees it, after the file was read, checked, its paths resolved
+ * against the file's folder, its defaults applied and its `count` groups expanded. Every value is final:
+ * nothing downstream reads the file again or guesses a default.
+ */
+import type { ContextInput } from '@vmctx/guest-script';
+import type { DomainSpecInput } from '@vmctx/template-renderer';
+
+export interface Deployment {
+  /** The deployment's name: the file's `name:`, else the file's base name without extension. Owns the domains. */
+  name: string;
+  /** The file it came from, absolute. */
+  file: string;
+  controllers: ControllerConfig[];
+  images: ImageConfig[];
+  /** Expanded: one entry per VM, groups already numbered `name-1`, `name-2`, ... */
+  vms: VmConfig[];
+}
+
+export interface ControllerConfig {
+  name: string;
+  /** Host name, address, or an alias of ~/.ssh/config (already resolved into host/port/user/identity). */
+  host: string;
+  port: number;
+  user: string;
+  /** Absolute; absent: ssh-agent ($SSH_AUTH_SOCK), then ~/.ssh/id_ed25519, id_ecdsa, id_rsa. */
+  identityFile?: string;
+  /** Absolute; default ~/.ssh/known_hosts. */
+  knownHosts: string;
+  /** Absolute path on the controller where base images, overlays and ISOs go. */
+  imageDir: string;
+  /** `user@host:port` of a jump host (ssh_config's ProxyJump), one hop. */
+  proxyJump?: { host: string; port: number; user: string; identityFile?: string };
+  /** Where in the file this controller was declared, for messages: `controllers[1]`. */
+  where: string;
+}
+
+export interface ImageConfig {
+  name: string;
+  /** Local file, absolute. */
+  path: string;
+  where: string;
+}
+
+/** How a VM gets its context. */
+export type VmContext =
+  /** Built by vmctx: guest-script's context (inline, or read from a context YAML). */
+  | { kind: 'context'; context: ContextInput; source: string }
+  /** A Snooze-style `context/` folder (holding post-install), put on the ISO as it is. Absolute path. */
+  | { kind: 'folder'; path: string }
+  /** A context ISO already on the controller (Snooze's shared ISO): checked, not built. */
+  | { kind: 'remote-iso'; path: string }
+  /** No context CD: the guest falls back to DHCP. */
+  | { kind: 'none' };
+
+export type VmTemplate =
+  /** A native libvirt template, absolute local path; template-renderer imports and rewrites it. */
+  | { kind: 'native'; path: string }
+  /** template-renderer's spec form, inline. Name, disks, context and bridge are filled in by the deployer. */
+  | { kind: 'spec'; spec: DomainSpecInput };
+
+export interface VmConfig {
+  /** The domain's name on the controller. */
+  name: string;
+  controller: string;
+  image: string;
+  template: VmTemplate;
+  /** The bridge of every bridged interface. Absent: the template's own. */
+  bridge?: string;
+  /** A libvirt network instead of a bridge (`<interface type='network'>`). */
+  network?: string;
+  context: VmContext;
+  /** Fixed MAC of the first NIC. Set for IP-from-MAC VMs from their address; else derived from (deployment, name). */
+  mac?: string;
+  /** The IPv4 address this VM is given by IP-from-MAC (its MAC encodes it), when the context is `ip-from-mac`. */
+  address?: string;
+  /** `qemu` (TCG) where KVM is not usable; absent: the template's. */
+  domainType?: 'kvm' | 'qemu';
+  /** How the context ISO is attached. */
+  isoMode: 'cdrom' | 'disk';
+  /** Where in the file this VM was declared: `vms[2]` or `vms[2] (web-3 of count 4)`. */
+  where: string;
+}

@@ -1,0 +1,56 @@
+/**
+ * The one error model of vmctx. Every error a package or the deployer throws on purpose is a `VmctxError`:
+ * - `code`: stable, prefixed by its package (`ISO_`, `DISK_`, `TEMPLATE_`, `GUEST_`, `CONFIG_`, `SSH_`,
+ *   `REMOTE_`, `DEPLOY_`), for programs and for the README's table;
+ * - `kind`: what sort of fault it is, which is all the CLI needs to pick an exit code (one place:
+ *   `exitCodeOf`);
+ * - `where`: the place it happened, in the user's terms (`vms[2].controller`, `lc1`, `/domain/devices/disk[2]`,
+ *   a file path), when there is one;
+ * - the message says what is wrong, where, and (for remote work) what state was left.
+ */
+export type ErrorKind =
+  /** The user's input is wrong (a file, a flag, a value): fix the input. */
+  | 'input'
+  /** Reading or writing a local file failed (missing, unreadable, disk full). */
+  | 'io'
+  /** A controller failed or refused: SSH, libvirt, a remote command. */
+  | 'remote'
+  /** What exists conflicts with what is asked (a name held by a foreign domain, an output that exists). */
+  | 'conflict'
+  /** A bug of vmctx: an invariant broke. */
+  | 'internal';
+
+export const ERROR_KINDS: readonly ErrorKind[] = ['input', 'io', 'remote', 'conflict', 'internal'];
+
+export class VmctxError<Code extends string = string> extends Error {
+  override name = 'VmctxError';
+  constructor(
+    readonly code: Code,
+    readonly kind: ErrorKind,
+    message: string,
+    options: { where?: string; cause?: unknown } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.where = options.where;
+  }
+  readonly where: string | undefined;
+}
+
+export function isVmctxError(error: unknown): error is VmctxError {
+  return error instanceof VmctxError || (error instanceof Error && typeof (error as { code?: unknown }).code === 'string' && ERROR_KINDS.includes((error as { kind?: ErrorKind }).kind as ErrorKind));
+}
+
+/**
+ * Exit codes of every vmctx command, from an error's kind. 0 is success; 2 is bad usage or input (as
+ * commander and most Unix tools use it); 1 is any other failure; 3 a conflict with what already exists; 70
+ * (EX_SOFTWARE, sysexits.h) a bug.
+ */
+export const EXIT_CODES: Readonly<Record<ErrorKind, number>> = { input: 2, io: 1, remote: 1, conflict: 3, internal: 70 };
+
+export function exitCodeOf(error: unknown): number {
+  if (isVmctxError(error)) return EXIT_CODES[error.kind];
+  // Node's own system errors (ENOENT, EACCES...) reaching the top are local I/O failures.
+  const code = (error as { code?: unknown } | undefined)?.code;
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return EXIT_CODES.io;
+  return 1;
+}
