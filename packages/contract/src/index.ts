@@ -1,1 +1,20 @@
-export { ERROR_KINDS, EXIT_CODES, exitCodeOf, isVmctxError, VmctxError, type ErrorKind } from './lib/errors.js';
+export {
+  catalogueCodes,
+  ERROR_KINDS,
+  EXIT_CODES,
+  exitCodeOf,
+  isVmctxError,
+  VmctxError,
+  type ErrorCatalogue,
+  type ErrorKind,
+} from './lib/errors.js';
+export {
+  CONTEXT_DISK_ALIAS,
+  CONTEXT_FILES,
+  CONTEXT_FOLDERS,
+  DEFAULT_CONTEXT_LABEL,
+  IP_IN_MAC_PREFIX,
+  isVolumeLabel,
+  MAX_CONTEXT_LABEL_LENGTH,
+  volumeLabelProblem,
+} from './lib/context-cd.js';

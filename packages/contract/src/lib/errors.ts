@@ -22,6 +22,17 @@ export type ErrorKind =
 
 export const ERROR_KINDS: readonly ErrorKind[] = ['input', 'io', 'remote', 'conflict', 'internal'];
 
+/**
+ * A package's error codes and the kind of each: the one list its error class reads the kind from, and the
+ * one a reader (the deployer's README table and its test) enumerates.
+ */
+export type ErrorCatalogue<Code extends string> = Readonly<Record<Code, ErrorKind>>;
+
+/** The codes of a catalogue, as the readonly array a package exports (`DISK_ERROR_CODES`). */
+export function catalogueCodes<Code extends string>(catalogue: ErrorCatalogue<Code>): readonly Code[] {
+  return Object.freeze(Object.keys(catalogue) as Code[]);
+}
+
 export class VmctxError<Code extends string = string> extends Error {
   override name = 'VmctxError';
   constructor(
