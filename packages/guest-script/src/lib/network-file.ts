@@ -2,12 +2,13 @@
  * `common/network` and `common/routes` of a context, in Snooze's formats so that its own post-install could read
  * them too: KEY='value' lines (via key-value.ts, always single-quoted) and ifupdown `up` lines.
  */
+import { IP_IN_MAC_PREFIX } from '@vmctx/contract';
 import type { Context } from './context.js';
 import { broadcastAddress, networkAddress, prefixToNetmask } from './ipv4.js';
 import { formatKeyValue } from './key-value.js';
 
-/** template-renderer's IP_IN_MAC_DEFAULT_PREFIX (OpenNebula's MAC_PREFIX); a test checks they agree. */
-export const DEFAULT_MAC_PREFIX = '02:00';
+/** The context CD contract's IP-in-MAC prefix (OpenNebula's MAC_PREFIX), the one template-renderer writes. */
+export const DEFAULT_MAC_PREFIX = IP_IN_MAC_PREFIX;
 
 /** The KEY=VALUE entries of `common/network` (Snooze's keys first, then ours), for a context and its id. */
 export function networkEntries(context: Context, instanceId: string): Record<string, string> {
