@@ -1,5 +1,5 @@
 export { detectImageFormat, QCOW2_MAGIC, type ImageFormat } from './lib/image-format.js';
-export { DiskBuilderError, type DiskBuilderErrorCode } from './lib/errors.js';
+export { DISK_ERROR_CODES, DISK_ERRORS, DiskBuilderError, type DiskBuilderErrorCode } from './lib/errors.js';
 export { createOverlay, type CreateOverlayOptions, type CreatedOverlay } from './lib/qcow2-overlay.js';
 export {
   layoutOverlay,

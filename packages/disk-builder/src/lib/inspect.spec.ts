@@ -62,10 +62,10 @@ describe('inspectImage', () => {
   });
 
   it.each([
-    ['ENCRYPTED', (v: DataView) => v.setUint32(32, 2), /encrypted \(LUKS\)/],
-    ['EXTERNAL_DATA_FILE', (v: DataView) => v.setBigUint64(72, 4n), /external data file/],
-    ['MARKED_CORRUPT', (v: DataView) => v.setBigUint64(72, 2n), /marked corrupt/],
-    ['UNKNOWN_INCOMPATIBLE_FEATURES', (v: DataView) => v.setBigUint64(72, 1n << 9n), /unknown incompatible bit 9/],
+    ['DISK_ENCRYPTED', (v: DataView) => v.setUint32(32, 2), /encrypted \(LUKS\)/],
+    ['DISK_EXTERNAL_DATA_FILE', (v: DataView) => v.setBigUint64(72, 4n), /external data file/],
+    ['DISK_MARKED_CORRUPT', (v: DataView) => v.setBigUint64(72, 2n), /marked corrupt/],
+    ['DISK_UNKNOWN_INCOMPATIBLE_FEATURES', (v: DataView) => v.setBigUint64(72, 1n << 9n), /unknown incompatible bit 9/],
   ] as const)('refuses an image it cannot safely back: %s', async (code, edit, message) => {
     await overlay('vm.qcow2', 'b', 'raw');
     await patch(join(dir, 'vm.qcow2'), edit);
@@ -81,24 +81,24 @@ describe('inspectImage', () => {
       bytes.set(encodeHeaderExtension({ type: HeaderExtensionType.FEATURE_TABLE, data: table }), 112 + 16);
       bytes.set(encodeHeaderExtension({ type: HeaderExtensionType.END, data: new Uint8Array(0) }), 112 + 16 + 56);
     });
-    await expect(inspectImage(join(dir, 'vm.qcow2'))).rejects.toMatchObject({ code: 'UNKNOWN_INCOMPATIBLE_FEATURES', message: expect.stringContaining('time travel') });
+    await expect(inspectImage(join(dir, 'vm.qcow2'))).rejects.toMatchObject({ code: 'DISK_UNKNOWN_INCOMPATIBLE_FEATURES', message: expect.stringContaining('time travel') });
   });
 
   it('reports truncated and corrupt headers clearly', async () => {
     await overlay('vm.qcow2', 'b', 'raw');
     const whole = await readFile(join(dir, 'vm.qcow2'));
     await writeFile(join(dir, 'short.qcow2'), whole.subarray(0, 60));
-    await expect(inspectImage(join(dir, 'short.qcow2'))).rejects.toMatchObject({ code: 'TRUNCATED', message: expect.stringContaining('short.qcow2') });
+    await expect(inspectImage(join(dir, 'short.qcow2'))).rejects.toMatchObject({ code: 'DISK_TRUNCATED', message: expect.stringContaining('short.qcow2') });
     await writeFile(join(dir, 'cut.qcow2'), whole.subarray(0, 70_000)); // header fine, L1 table missing
-    await expect(inspectImage(join(dir, 'cut.qcow2'))).rejects.toMatchObject({ code: 'TRUNCATED', message: expect.stringContaining('L1 table') });
+    await expect(inspectImage(join(dir, 'cut.qcow2'))).rejects.toMatchObject({ code: 'DISK_TRUNCATED', message: expect.stringContaining('L1 table') });
     await patch(join(dir, 'vm.qcow2'), (v) => v.setBigUint64(24, 2n ** 40n)); // 1 TiB with a 2-entry L1
-    await expect(inspectImage(join(dir, 'vm.qcow2'))).rejects.toMatchObject({ code: 'CORRUPT_HEADER', message: expect.stringContaining('l1_size 2') });
+    await expect(inspectImage(join(dir, 'vm.qcow2'))).rejects.toMatchObject({ code: 'DISK_CORRUPT_HEADER', message: expect.stringContaining('l1_size 2') });
     await patch(join(dir, 'vm.qcow2'), (v) => v.setUint32(100, 7));
-    await expect(inspectImage(join(dir, 'vm.qcow2'))).rejects.toMatchObject({ code: 'CORRUPT_HEADER' });
+    await expect(inspectImage(join(dir, 'vm.qcow2'))).rejects.toMatchObject({ code: 'DISK_CORRUPT_HEADER' });
   });
 
   it('says which image is missing', async () => {
-    await expect(inspectImage(join(dir, 'nope.qcow2'))).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('nope.qcow2') });
+    await expect(inspectImage(join(dir, 'nope.qcow2'))).rejects.toMatchObject({ code: 'DISK_NOT_FOUND', message: expect.stringContaining('nope.qcow2') });
   });
 });
 
@@ -131,19 +131,19 @@ describe('inspectChain', () => {
   it('refuses a recorded format that does not match the file', async () => {
     await overlay('inner.qcow2', 'x', 'raw');
     await overlay('vm.qcow2', 'inner.qcow2', 'raw');
-    await expect(inspectChain(join(dir, 'vm.qcow2'))).rejects.toMatchObject({ code: 'BACKING_FORMAT_MISMATCH', message: expect.stringContaining("'raw'") });
+    await expect(inspectChain(join(dir, 'vm.qcow2'))).rejects.toMatchObject({ code: 'DISK_BACKING_FORMAT_MISMATCH', message: expect.stringContaining("'raw'") });
   });
 
   it('refuses a loop', async () => {
     await overlay('a.qcow2', 'b.qcow2', 'qcow2');
     await overlay('b.qcow2', 'c.qcow2', 'qcow2');
     await symlink(join(dir, 'a.qcow2'), join(dir, 'c.qcow2'));
-    await expect(inspectChain(join(dir, 'a.qcow2'))).rejects.toMatchObject({ code: 'BACKING_LOOP' });
+    await expect(inspectChain(join(dir, 'a.qcow2'))).rejects.toMatchObject({ code: 'DISK_BACKING_LOOP' });
   });
 
   it('refuses a backing name with a protocol', async () => {
     await overlay('vm.qcow2', 'nbd://127.0.0.1/x', 'raw');
-    await expect(inspectChain(join(dir, 'vm.qcow2'))).rejects.toMatchObject({ code: 'BACKING_NOT_LOCAL' });
+    await expect(inspectChain(join(dir, 'vm.qcow2'))).rejects.toMatchObject({ code: 'DISK_BACKING_NOT_LOCAL' });
   });
 });
 
@@ -155,6 +155,6 @@ describe('localBackingPath', () => {
     expect(localBackingPath('/x/base.raw', '/a/vm.qcow2')).toBe('/x/base.raw');
     expect(localBackingPath('file:/x/base.raw', '/a/vm.qcow2')).toBe('/x/base.raw');
     expect(localBackingPath('./a:b', '/a/vm.qcow2')).toBe('/a/./a:b');
-    expect(() => localBackingPath('json:{}', '/a/vm.qcow2')).toThrow(expect.objectContaining({ code: 'BACKING_NOT_LOCAL' }));
+    expect(() => localBackingPath('json:{}', '/a/vm.qcow2')).toThrow(expect.objectContaining({ code: 'DISK_BACKING_NOT_LOCAL' }));
   });
 });

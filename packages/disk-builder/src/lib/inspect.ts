@@ -60,8 +60,8 @@ export async function inspectImage(path: string): Promise<ImageInfo> {
   try {
     handle = await open(path, 'r');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'READ_FAILED';
-    throw new DiskBuilderError(code, `cannot open image ${path}: ${(error as Error).message}`, { cause: error });
+    const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'DISK_NOT_FOUND' : 'DISK_READ_FAILED';
+    throw new DiskBuilderError(code, `cannot open image ${path}: ${(error as Error).message}`, { where: path, cause: error });
   }
   try {
     const st = await handle.stat();
@@ -101,38 +101,38 @@ export function describeQcow2(path: string, head: Uint8Array, fileSize: number):
   // "Header" byte 32-35: crypt_method, 0 for no encryption.
   if (h.cryptMethod !== 0) {
     const method = h.cryptMethod === 1 ? 'AES' : h.cryptMethod === 2 ? 'LUKS' : `method ${h.cryptMethod}`;
-    throw new DiskBuilderError('ENCRYPTED', `${path}: the qcow2 image is encrypted (${method}); an overlay cannot be put on it without its key`);
+    throw new DiskBuilderError('DISK_ENCRYPTED', `${path}: the qcow2 image is encrypted (${method}); an overlay cannot be put on it without its key`, { where: path });
   }
   // "Header" byte 72-79: unknown incompatible bits mean "fail to open".
   const unknown = h.incompatibleFeatures & ~KNOWN_INCOMPATIBLE_MASK;
   if (unknown !== 0n) {
     throw new DiskBuilderError(
-      'UNKNOWN_INCOMPATIBLE_FEATURES',
+      'DISK_UNKNOWN_INCOMPATIBLE_FEATURES',
       `${path}: the qcow2 image uses incompatible features this reader does not know: ${setBits(unknown, 'incompatible').join(', ')}`,
     );
   }
   if (bit(h.incompatibleFeatures, IncompatibleFeature.EXTERNAL_DATA_FILE)) {
-    throw new DiskBuilderError('EXTERNAL_DATA_FILE', `${path}: the qcow2 image keeps its data in an external data file; refusing to back an overlay with it`);
+    throw new DiskBuilderError('DISK_EXTERNAL_DATA_FILE', `${path}: the qcow2 image keeps its data in an external data file; refusing to back an overlay with it`, { where: path });
   }
   if (bit(h.incompatibleFeatures, IncompatibleFeature.CORRUPT)) {
-    throw new DiskBuilderError('MARKED_CORRUPT', `${path}: the qcow2 image is marked corrupt (incompatible feature bit 1); run qemu-img check -r all`);
+    throw new DiskBuilderError('DISK_MARKED_CORRUPT', `${path}: the qcow2 image is marked corrupt (incompatible feature bit 1); run qemu-img check -r all`, { where: path });
   }
   // "Cluster mapping": the L1 table must map the whole virtual disk (an L2 table maps cluster_size / 8 clusters,
   // half as many with extended L2 entries); QEMU refuses smaller ones.
   const l2Entries = clusterSize / (bit(h.incompatibleFeatures, IncompatibleFeature.EXTENDED_L2) ? 16 : 8);
   const l1Needed = Math.ceil(h.size / (clusterSize * l2Entries));
   if (h.l1Size < l1Needed) {
-    throw new DiskBuilderError('CORRUPT_HEADER', `${path}: corrupt qcow2 header: l1_size ${h.l1Size} cannot map a virtual size of ${h.size} (needs ${l1Needed})`);
+    throw new DiskBuilderError('DISK_CORRUPT_HEADER', `${path}: corrupt qcow2 header: l1_size ${h.l1Size} cannot map a virtual size of ${h.size} (needs ${l1Needed})`, { where: path });
   }
   // The tables the header points at must lie within the file.
   const l1End = h.l1TableOffset + h.l1Size * 8;
   if (h.l1Size > 0 && l1End > fileSize) {
-    throw new DiskBuilderError('TRUNCATED', `${path}: the L1 table (bytes ${h.l1TableOffset}-${l1End}) lies past the end of the file (${fileSize} bytes)`);
+    throw new DiskBuilderError('DISK_TRUNCATED', `${path}: the L1 table (bytes ${h.l1TableOffset}-${l1End}) lies past the end of the file (${fileSize} bytes)`, { where: path });
   }
   const refcountEnd = h.refcountTableOffset + h.refcountTableClusters * clusterSize;
   if (h.refcountTableClusters === 0 || refcountEnd > fileSize) {
     throw new DiskBuilderError(
-      'TRUNCATED',
+      'DISK_TRUNCATED',
       `${path}: the refcount table (bytes ${h.refcountTableOffset}-${refcountEnd}) is empty or lies past the end of the file (${fileSize} bytes)`,
     );
   }
@@ -186,17 +186,17 @@ export async function inspectChain(path: string): Promise<BackingChain> {
   let recordedBy: string | undefined;
   for (;;) {
     if (images.length >= MAX_CHAIN_DEPTH) {
-      throw new DiskBuilderError('CHAIN_TOO_DEEP', `${path}: the backing chain is deeper than ${MAX_CHAIN_DEPTH} images`);
+      throw new DiskBuilderError('DISK_CHAIN_TOO_DEEP', `${path}: the backing chain is deeper than ${MAX_CHAIN_DEPTH} images`, { where: path });
     }
     const real = await realpath(current).catch(() => undefined);
     if (real !== undefined) {
-      if (seen.has(real)) throw new DiskBuilderError('BACKING_LOOP', `${recordedBy ?? path}: the backing chain loops back to ${current}`);
+      if (seen.has(real)) throw new DiskBuilderError('DISK_BACKING_LOOP', `${recordedBy ?? path}: the backing chain loops back to ${current}`, { where: recordedBy ?? path });
       seen.add(real);
     }
     const info = await inspectImage(current);
     if (expectedFormat !== undefined && expectedFormat !== info.format) {
       throw new DiskBuilderError(
-        'BACKING_FORMAT_MISMATCH',
+        'DISK_BACKING_FORMAT_MISMATCH',
         `${recordedBy}: records backing format '${expectedFormat}' but ${current} is ${info.format}`,
       );
     }
@@ -206,13 +206,13 @@ export async function inspectChain(path: string): Promise<BackingChain> {
     const next = localBackingPath(info.backing.file, current);
     const format = info.backing.format;
     if (format !== undefined && format !== 'raw' && format !== 'qcow2') {
-      throw new DiskBuilderError('BACKING_FORMAT_MISMATCH', `${current}: backing format '${format}' is neither raw nor qcow2; cannot inspect it`);
+      throw new DiskBuilderError('DISK_BACKING_FORMAT_MISMATCH', `${current}: backing format '${format}' is neither raw nor qcow2; cannot inspect it`, { where: current });
     }
     const present = await stat(next).then(
       () => true,
       (error: NodeJS.ErrnoException) => {
         if (error.code === 'ENOENT') return false;
-        throw new DiskBuilderError('READ_FAILED', `cannot stat backing file ${next}: ${error.message}`, { cause: error });
+        throw new DiskBuilderError('DISK_READ_FAILED', `cannot stat backing file ${next}: ${error.message}`, { where: next, cause: error });
       },
     );
     if (!present) return { images, missing: { file: info.backing.file, path: next, ...(format !== undefined ? { format } : {}) } };
@@ -235,7 +235,7 @@ export function localBackingPath(file: string, overlay: string): string {
   const colon = name.indexOf(':');
   const slash = name.indexOf('/');
   if (colon >= 0 && (slash < 0 || colon < slash)) {
-    throw new DiskBuilderError('BACKING_NOT_LOCAL', `${overlay}: backing file '${file}' uses a protocol, not a local path`);
+    throw new DiskBuilderError('DISK_BACKING_NOT_LOCAL', `${overlay}: backing file '${file}' uses a protocol, not a local path`, { where: overlay });
   }
   if (isAbsolute(name)) return name;
   return overlay.slice(0, overlay.lastIndexOf('/') + 1) + name;
@@ -251,7 +251,7 @@ async function readAt(handle: import('node:fs/promises').FileHandle, position: n
       done += bytesRead;
     }
   } catch (error) {
-    throw new DiskBuilderError('READ_FAILED', `cannot read ${path}: ${(error as Error).message}`, { cause: error });
+    throw new DiskBuilderError('DISK_READ_FAILED', `cannot read ${path}: ${(error as Error).message}`, { where: path, cause: error });
   }
   return buffer.subarray(0, done);
 }

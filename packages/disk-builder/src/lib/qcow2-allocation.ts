@@ -169,7 +169,7 @@ class AllocationModel {
     const perCluster = this.cs / 8;
     const tableSize = Math.ceil((totalBlocks + Math.ceil(totalBlocks / 2)) / perCluster) * perCluster;
     if (tableSize * 8 > MAX_REFTABLE_BYTES) {
-      throw new DiskBuilderError('SIZE_TOO_LARGE', 'the refcount table would exceed QEMU\'s 8 MiB limit; use a larger cluster size');
+      throw new DiskBuilderError('DISK_SIZE_TOO_LARGE', 'the refcount table would exceed QEMU\'s 8 MiB limit; use a larger cluster size');
     }
     const tableClusters = (tableSize * 8) / this.cs;
     const newTable = new Array<number>(tableSize).fill(0);

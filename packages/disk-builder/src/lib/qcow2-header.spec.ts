@@ -112,50 +112,50 @@ describe('qcow2 header fields', () => {
 describe('decodeHeader refuses broken headers', () => {
   const good = cluster(fields(), [], 'base.raw');
   it('a header shorter than 72 bytes', () => {
-    expect(() => decodeHeader(good.subarray(0, 50), 'short.qcow2')).toThrow(expect.objectContaining({ code: 'TRUNCATED', message: expect.stringContaining('short.qcow2') }));
+    expect(() => decodeHeader(good.subarray(0, 50), 'short.qcow2')).toThrow(expect.objectContaining({ code: 'DISK_TRUNCATED', message: expect.stringContaining('short.qcow2') }));
   });
   it('a version 3 header cut before byte 104', () => {
-    expect(() => decodeHeader(good.subarray(0, 90), 'v3')).toThrow(expect.objectContaining({ code: 'TRUNCATED' }));
+    expect(() => decodeHeader(good.subarray(0, 90), 'v3')).toThrow(expect.objectContaining({ code: 'DISK_TRUNCATED' }));
   });
   it('a wrong magic', () => {
     const bad = good.slice();
     bad[3] = 0xfa;
-    expect(() => decodeHeader(bad, 'm')).toThrow(expect.objectContaining({ code: 'CORRUPT_HEADER' }));
+    expect(() => decodeHeader(bad, 'm')).toThrow(expect.objectContaining({ code: 'DISK_CORRUPT_HEADER' }));
   });
   it('an unknown version', () => {
     const bad = good.slice();
     new DataView(bad.buffer).setUint32(4, 4);
-    expect(() => decodeHeader(bad, 'v')).toThrow(expect.objectContaining({ code: 'UNSUPPORTED_VERSION' }));
+    expect(() => decodeHeader(bad, 'v')).toThrow(expect.objectContaining({ code: 'DISK_UNSUPPORTED_VERSION' }));
   });
   it.each([8, 22])('cluster bits %i', (bits) => {
     const bad = good.slice();
     new DataView(bad.buffer).setUint32(20, bits);
-    expect(() => decodeHeader(bad, 'c')).toThrow(expect.objectContaining({ code: 'CORRUPT_HEADER', message: expect.stringContaining('cluster_bits') }));
+    expect(() => decodeHeader(bad, 'c')).toThrow(expect.objectContaining({ code: 'DISK_CORRUPT_HEADER', message: expect.stringContaining('cluster_bits') }));
   });
   it.each([100, 108, 113])('header_length %i', (length) => {
     const bad = good.slice();
     new DataView(bad.buffer).setUint32(100, length);
-    expect(() => decodeHeader(bad, 'h')).toThrow(expect.objectContaining({ code: 'CORRUPT_HEADER', message: expect.stringContaining('header_length') }));
+    expect(() => decodeHeader(bad, 'h')).toThrow(expect.objectContaining({ code: 'DISK_CORRUPT_HEADER', message: expect.stringContaining('header_length') }));
   });
   it('an extension longer than the first cluster', () => {
     const bad = cluster(fields({ clusterBits: 9 }), [], undefined, 512);
     new DataView(bad.buffer).setUint32(112, 0x12345678);
     new DataView(bad.buffer).setUint32(116, 600);
-    expect(() => decodeHeader(bad, 'e')).toThrow(expect.objectContaining({ code: 'CORRUPT_HEADER', message: expect.stringContaining('past the first cluster') }));
+    expect(() => decodeHeader(bad, 'e')).toThrow(expect.objectContaining({ code: 'DISK_CORRUPT_HEADER', message: expect.stringContaining('past the first cluster') }));
   });
   it('extensions cut by the end of the file', () => {
     const ext = encodeHeaderExtension({ type: HeaderExtensionType.BACKING_FORMAT, data: Buffer.from('raw') });
-    expect(() => decodeHeader(cluster(fields(), [ext]).subarray(0, 120), 'x')).toThrow(expect.objectContaining({ code: 'TRUNCATED' }));
+    expect(() => decodeHeader(cluster(fields(), [ext]).subarray(0, 120), 'x')).toThrow(expect.objectContaining({ code: 'DISK_TRUNCATED' }));
   });
   it('a backing name past the end of the file, or longer than 1023 bytes', () => {
-    expect(() => decodeHeader(good.subarray(0, 125), 'n')).toThrow(expect.objectContaining({ code: 'TRUNCATED', message: expect.stringContaining('backing file name') }));
+    expect(() => decodeHeader(good.subarray(0, 125), 'n')).toThrow(expect.objectContaining({ code: 'DISK_TRUNCATED', message: expect.stringContaining('backing file name') }));
     const long = good.slice();
     new DataView(long.buffer).setUint32(16, 1024);
-    expect(() => decodeHeader(long, 'n')).toThrow(expect.objectContaining({ code: 'CORRUPT_HEADER', message: expect.stringContaining('1023') }));
+    expect(() => decodeHeader(long, 'n')).toThrow(expect.objectContaining({ code: 'DISK_CORRUPT_HEADER', message: expect.stringContaining('1023') }));
   });
   it('an unaligned L1 table offset', () => {
     const bad = good.slice();
     new DataView(bad.buffer).setBigUint64(40, 65537n);
-    expect(() => decodeHeader(bad, 'l1')).toThrow(expect.objectContaining({ code: 'CORRUPT_HEADER', message: expect.stringContaining('l1_table_offset') }));
+    expect(() => decodeHeader(bad, 'l1')).toThrow(expect.objectContaining({ code: 'DISK_CORRUPT_HEADER', message: expect.stringContaining('l1_table_offset') }));
   });
 });

@@ -170,17 +170,17 @@ export function decodeHeader(head: Uint8Array, where: string): DecodedHeader {
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const need = (end: number, what: string): void => {
     if (head.length < end) {
-      throw new DiskBuilderError('TRUNCATED', `${where}: qcow2 ${what} ends at byte ${end} but the file has only ${head.length} bytes`);
+      throw new DiskBuilderError('DISK_TRUNCATED', `${where}: qcow2 ${what} ends at byte ${end} but the file has only ${head.length} bytes`, { where });
     }
   };
   const corrupt = (msg: string): never => {
-    throw new DiskBuilderError('CORRUPT_HEADER', `${where}: corrupt qcow2 header: ${msg}`);
+    throw new DiskBuilderError('DISK_CORRUPT_HEADER', `${where}: corrupt qcow2 header: ${msg}`, { where });
   };
   need(QCOW2_V2_HEADER_LENGTH, 'header');
   if (view.getUint32(0) !== QCOW2_MAGIC) corrupt('no qcow2 magic at byte 0');
   const version = view.getUint32(4);
   if (version !== 2 && version !== 3) {
-    throw new DiskBuilderError('UNSUPPORTED_VERSION', `${where}: qcow2 version ${version} (byte 4-7) is not 2 or 3`);
+    throw new DiskBuilderError('DISK_UNSUPPORTED_VERSION', `${where}: qcow2 version ${version} (byte 4-7) is not 2 or 3`, { where });
   }
   const u64 = (offset: number, field: string): number => {
     const value = view.getBigUint64(offset);

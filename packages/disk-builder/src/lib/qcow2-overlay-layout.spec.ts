@@ -97,30 +97,30 @@ describe('layoutOverlay refuses bad input with a code', () => {
     return 'no error';
   };
   it('sizes', () => {
-    expect(code({ virtualSize: 0 })).toBe('SIZE_ZERO');
-    expect(code({ virtualSize: -1 })).toBe('SIZE_INVALID');
-    expect(code({ virtualSize: 1.5 })).toBe('SIZE_INVALID');
-    expect(code({ virtualSize: Number.NaN })).toBe('SIZE_INVALID');
+    expect(code({ virtualSize: 0 })).toBe('DISK_SIZE_ZERO');
+    expect(code({ virtualSize: -1 })).toBe('DISK_SIZE_INVALID');
+    expect(code({ virtualSize: 1.5 })).toBe('DISK_SIZE_INVALID');
+    expect(code({ virtualSize: Number.NaN })).toBe('DISK_SIZE_INVALID');
     // 64 KiB clusters: 4 Mi L1 entries of 512 MiB each = 2 PiB at most, as qemu-img.
     expect(code({ virtualSize: 2 ** 51 })).toBe('no error');
-    expect(code({ virtualSize: 2 ** 51 + 1 })).toBe('SIZE_TOO_LARGE');
-    expect(code({ clusterBits: 9, virtualSize: 2 ** 37 + 512 })).toBe('SIZE_TOO_LARGE');
-    expect(code({ clusterBits: 21, virtualSize: 2 ** 60 })).toBe('SIZE_TOO_LARGE'); // beyond 2^53
+    expect(code({ virtualSize: 2 ** 51 + 1 })).toBe('DISK_SIZE_TOO_LARGE');
+    expect(code({ clusterBits: 9, virtualSize: 2 ** 37 + 512 })).toBe('DISK_SIZE_TOO_LARGE');
+    expect(code({ clusterBits: 21, virtualSize: 2 ** 60 })).toBe('DISK_SIZE_TOO_LARGE'); // beyond 2^53
   });
   it('cluster sizes', () => {
-    for (const bits of [8, 22, 15.5]) expect(code({ clusterBits: bits })).toBe('CLUSTER_SIZE_INVALID');
+    for (const bits of [8, 22, 15.5]) expect(code({ clusterBits: bits })).toBe('DISK_CLUSTER_SIZE_INVALID');
     for (const bits of [9, 10, 14, 16, 21]) expect(code({ clusterBits: bits, virtualSize: 2 ** 20 })).toBe('no error');
   });
   it('backing paths: empty, over 1023 bytes, or not fitting in a small header cluster', () => {
-    expect(code({ backingFile: '' })).toBe('BACKING_PATH_EMPTY');
+    expect(code({ backingFile: '' })).toBe('DISK_BACKING_PATH_EMPTY');
     expect(code({ backingFile: '/' + 'a'.repeat(1022) })).toBe('no error');
-    expect(code({ backingFile: '/' + 'a'.repeat(1023) })).toBe('BACKING_PATH_TOO_LONG');
-    expect(code({ backingFile: '/' + 'é'.repeat(512) })).toBe('BACKING_PATH_TOO_LONG'); // 1025 bytes in UTF-8
+    expect(code({ backingFile: '/' + 'a'.repeat(1023) })).toBe('DISK_BACKING_PATH_TOO_LONG');
+    expect(code({ backingFile: '/' + 'é'.repeat(512) })).toBe('DISK_BACKING_PATH_TOO_LONG'); // 1025 bytes in UTF-8
     // 512-byte clusters: 512 - 112 - 16 - 8 = 376 bytes for the name.
     expect(code({ clusterBits: 9, virtualSize: 2 ** 20, backingFile: '/' + 'a'.repeat(375) })).toBe('no error');
-    expect(code({ clusterBits: 9, virtualSize: 2 ** 20, backingFile: '/' + 'a'.repeat(376) })).toBe('BACKING_PATH_TOO_LONG');
+    expect(code({ clusterBits: 9, virtualSize: 2 ** 20, backingFile: '/' + 'a'.repeat(376) })).toBe('DISK_BACKING_PATH_TOO_LONG');
   });
   it('backing formats it cannot record', () => {
-    expect(code({ backingFormat: 'vmdk' as never })).toBe('BACKING_FORMAT_UNSUPPORTED');
+    expect(code({ backingFormat: 'vmdk' as never })).toBe('DISK_BACKING_FORMAT_UNSUPPORTED');
   });
 });

@@ -73,7 +73,7 @@ export function layoutOverlay(options: OverlayOptions): OverlayLayout {
   const clusterBits = options.clusterBits ?? DEFAULT_CLUSTER_BITS;
   if (!Number.isInteger(clusterBits) || clusterBits < MIN_CLUSTER_BITS || clusterBits > MAX_CLUSTER_BITS) {
     throw new DiskBuilderError(
-      'CLUSTER_SIZE_INVALID',
+      'DISK_CLUSTER_SIZE_INVALID',
       `cluster size must be a power of two between 512 and 2 MiB (cluster bits 9..21), got cluster bits ${clusterBits}`,
     );
   }
@@ -86,7 +86,7 @@ export function layoutOverlay(options: OverlayOptions): OverlayLayout {
   const l1Size = Math.ceil(virtualSize / bytesPerL1Entry);
   if (l1Size > MAX_L1_ENTRIES) {
     throw new DiskBuilderError(
-      'SIZE_TOO_LARGE',
+      'DISK_SIZE_TOO_LARGE',
       `virtual size ${virtualSize} is too large for qcow2 with ${clusterSize}-byte clusters ` +
         `(QEMU's 32 MiB L1 limit allows ${MAX_L1_ENTRIES * bytesPerL1Entry} bytes); use a larger cluster size`,
     );
@@ -110,14 +110,14 @@ function trimZeros(bytes: Uint8Array): Uint8Array {
 
 function checkVirtualSize(size: number, clusterSize: number): number {
   if (typeof size !== 'number' || !Number.isFinite(size) || !Number.isInteger(size) || size < 0) {
-    throw new DiskBuilderError('SIZE_INVALID', `virtual size must be a whole number of bytes, got ${String(size)}`);
+    throw new DiskBuilderError('DISK_SIZE_INVALID', `virtual size must be a whole number of bytes, got ${String(size)}`);
   }
   if (size === 0) {
-    throw new DiskBuilderError('SIZE_ZERO', 'virtual size is 0: an overlay needs a size of at least one byte (give the base image size)');
+    throw new DiskBuilderError('DISK_SIZE_ZERO', 'virtual size is 0: an overlay needs a size of at least one byte (give the base image size)');
   }
   const rounded = Math.ceil(size / SECTOR_SIZE) * SECTOR_SIZE;
   if (rounded > Number.MAX_SAFE_INTEGER) {
-    throw new DiskBuilderError('SIZE_TOO_LARGE', `virtual size ${size} is beyond 2^53 bytes, more than this writer represents exactly (cluster size ${clusterSize})`);
+    throw new DiskBuilderError('DISK_SIZE_TOO_LARGE', `virtual size ${size} is beyond 2^53 bytes, more than this writer represents exactly (cluster size ${clusterSize})`);
   }
   return rounded;
 }
@@ -131,16 +131,16 @@ interface HeaderPlan {
 /** Checks the backing file name and format and places the extensions and the name in cluster 0. */
 function planHeaderCluster(backingFile: string, backingFormat: BackingFormat, clusterSize: number): HeaderPlan {
   if (!(BACKING_FORMATS as readonly string[]).includes(backingFormat)) {
-    throw new DiskBuilderError('BACKING_FORMAT_UNSUPPORTED', `backing format '${String(backingFormat)}' is not one of ${BACKING_FORMATS.join(', ')}`);
+    throw new DiskBuilderError('DISK_BACKING_FORMAT_UNSUPPORTED', `backing format '${String(backingFormat)}' is not one of ${BACKING_FORMATS.join(', ')}`);
   }
   if (typeof backingFile !== 'string' || backingFile.length === 0) {
-    throw new DiskBuilderError('BACKING_PATH_EMPTY', 'the backing file path is empty');
+    throw new DiskBuilderError('DISK_BACKING_PATH_EMPTY', 'the backing file path is empty');
   }
   const name = Buffer.from(backingFile, 'utf8');
-  if (name.includes(0)) throw new DiskBuilderError('BACKING_PATH_EMPTY', 'the backing file path contains a NUL byte');
+  if (name.includes(0)) throw new DiskBuilderError('DISK_BACKING_PATH_EMPTY', 'the backing file path contains a NUL byte');
   if (name.length > MAX_BACKING_FILE_NAME) {
     throw new DiskBuilderError(
-      'BACKING_PATH_TOO_LONG',
+      'DISK_BACKING_PATH_TOO_LONG',
       `the backing file path is ${name.length} bytes; qcow2 allows at most ${MAX_BACKING_FILE_NAME} (qcow2.rst "Header" byte 16-19)`,
     );
   }
@@ -159,7 +159,7 @@ function planHeaderCluster(backingFile: string, backingFormat: BackingFormat, cl
   // "Header extensions": the backing file name is stored after the extensions, within the first cluster.
   if (backingFileOffset + name.length > clusterSize) {
     throw new DiskBuilderError(
-      'BACKING_PATH_TOO_LONG',
+      'DISK_BACKING_PATH_TOO_LONG',
       `the backing file path is ${name.length} bytes; with ${clusterSize}-byte clusters only ` +
         `${clusterSize - backingFileOffset} bytes fit in the header cluster: use a larger cluster size`,
     );

@@ -33,10 +33,10 @@ describe('createOverlay', () => {
   });
 
   it.each([
-    ['SIZE_ZERO', { virtualSize: 0 }],
-    ['SIZE_TOO_LARGE', { virtualSize: 2 ** 52 }],
-    ['BACKING_PATH_TOO_LONG', { backingFile: 'x'.repeat(1024) }],
-    ['CLUSTER_SIZE_INVALID', { clusterBits: 23 }],
+    ['DISK_SIZE_ZERO', { virtualSize: 0 }],
+    ['DISK_SIZE_TOO_LARGE', { virtualSize: 2 ** 52 }],
+    ['DISK_BACKING_PATH_TOO_LONG', { backingFile: 'x'.repeat(1024) }],
+    ['DISK_CLUSTER_SIZE_INVALID', { clusterBits: 23 }],
   ] as const)('leaves nothing behind on %s, nor touches an existing file', async (code, bad) => {
     await writeFile(join(dir, 'keep.qcow2'), 'keep');
     const opts = { backingFile: '/b', backingFormat: 'raw' as const, virtualSize: 2 ** 20, ...bad };
@@ -54,7 +54,7 @@ describe('createOverlay', () => {
       [join(dir, 'base.raw'), join(dir, 'base.raw')],
       [join(dir, 'base.raw'), 'sub/../base.raw'],
     ] as const) {
-      await expect(createOverlay({ path, backingFile, backingFormat: 'raw', virtualSize: 2 ** 20 })).rejects.toMatchObject({ code: 'BACKING_IS_TARGET' });
+      await expect(createOverlay({ path, backingFile, backingFormat: 'raw', virtualSize: 2 ** 20 })).rejects.toMatchObject({ code: 'DISK_BACKING_IS_TARGET' });
     }
     expect(await readFile(join(dir, 'base.raw'), 'utf8')).toBe('precious');
     // Another file beside it is fine.
@@ -64,7 +64,7 @@ describe('createOverlay', () => {
   it('reports a folder it cannot write to, naming the path', async () => {
     const path = join(dir, 'missing', 'vm.qcow2');
     await expect(createOverlay({ path, backingFile: '/b', backingFormat: 'raw', virtualSize: 2 ** 20 })).rejects.toMatchObject({
-      code: 'WRITE_FAILED',
+      code: 'DISK_WRITE_FAILED',
       message: expect.stringContaining(path),
     });
   });
@@ -73,7 +73,7 @@ describe('createOverlay', () => {
     // A directory at the target path: the final rename fails after everything was written.
     const path = join(dir, 'vm.qcow2');
     await import('node:fs/promises').then((fs) => fs.mkdir(join(path, 'inside'), { recursive: true }));
-    await expect(createOverlay({ path, backingFile: '/b', backingFormat: 'raw', virtualSize: 2 ** 20 })).rejects.toMatchObject({ code: 'WRITE_FAILED' });
+    await expect(createOverlay({ path, backingFile: '/b', backingFormat: 'raw', virtualSize: 2 ** 20 })).rejects.toMatchObject({ code: 'DISK_WRITE_FAILED' });
     expect(await readdir(dir)).toEqual(['vm.qcow2']);
   });
 });

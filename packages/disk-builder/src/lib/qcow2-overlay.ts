@@ -56,11 +56,11 @@ async function refuseOverwritingBacking(path: string, backingFile: string): Prom
   }
   const [target, backing] = await Promise.all([stat(path).catch(() => undefined), stat(backingPath).catch(() => undefined)]);
   if (target && backing && target.dev === backing.dev && target.ino === backing.ino) {
-    throw new DiskBuilderError('BACKING_IS_TARGET', `${path} is the backing file itself (${backingFile}); refusing to overwrite the base image`);
+    throw new DiskBuilderError('DISK_BACKING_IS_TARGET', `${path} is the backing file itself (${backingFile}); refusing to overwrite the base image`);
   }
 }
 
 function writeFailed(path: string, error: unknown): DiskBuilderError {
   const reason = error instanceof Error ? error.message : String(error);
-  return new DiskBuilderError('WRITE_FAILED', `could not write overlay ${path}: ${reason}`, { cause: error });
+  return new DiskBuilderError('DISK_WRITE_FAILED', `could not write overlay ${path}: ${reason}`, { where: path, cause: error });
 }

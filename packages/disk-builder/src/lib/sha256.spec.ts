@@ -31,10 +31,10 @@ describe('sha256File', () => {
   });
 
   it('says which file is missing', async () => {
-    await expect(sha256File(join(dir, 'nope'))).rejects.toMatchObject({ code: 'NOT_FOUND', message: expect.stringContaining('nope') });
+    await expect(sha256File(join(dir, 'nope'))).rejects.toMatchObject({ code: 'DISK_NOT_FOUND', message: expect.stringContaining('nope') });
   });
 
   it('refuses a folder with a read error', async () => {
-    await expect(sha256File(dir)).rejects.toMatchObject({ code: 'READ_FAILED' });
+    await expect(sha256File(dir)).rejects.toMatchObject({ code: 'DISK_READ_FAILED' });
   });
 });

@@ -23,8 +23,8 @@ export async function sha256File(path: string, options: Sha256Options = {}): Pro
   try {
     handle = await open(path, 'r');
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'NOT_FOUND' : 'READ_FAILED';
-    throw new DiskBuilderError(code, `cannot open ${path} to hash it: ${(error as Error).message}`, { cause: error });
+    const code = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'DISK_NOT_FOUND' : 'DISK_READ_FAILED';
+    throw new DiskBuilderError(code, `cannot open ${path} to hash it: ${(error as Error).message}`, { where: path, cause: error });
   }
   let pending: Promise<{ bytesRead: number; buffer: Buffer }> | undefined;
   try {
@@ -45,7 +45,7 @@ export async function sha256File(path: string, options: Sha256Options = {}): Pro
     }
     return hash.digest('hex');
   } catch (error) {
-    throw new DiskBuilderError('READ_FAILED', `cannot read ${path} to hash it: ${(error as Error).message}`, { cause: error });
+    throw new DiskBuilderError('DISK_READ_FAILED', `cannot read ${path} to hash it: ${(error as Error).message}`, { where: path, cause: error });
   } finally {
     // Never leave a read in flight on a closing handle.
     await pending?.catch(() => undefined);

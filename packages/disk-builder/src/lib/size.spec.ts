@@ -20,10 +20,10 @@ describe('parseQemuSize', () => {
     expect(parseQemuSize(text)).toBe(bytes);
   });
   it.each(['', '1.5', '1k5', '1kB', '1e3', '-1', 'G', '0x1.5k'])('refuses %j', (text) => {
-    expect(() => parseQemuSize(text)).toThrow(expect.objectContaining({ code: 'SIZE_INVALID', message: expect.stringContaining(`'${text}'`) }));
+    expect(() => parseQemuSize(text)).toThrow(expect.objectContaining({ code: 'DISK_SIZE_INVALID', message: expect.stringContaining(`'${text}'`) }));
   });
   it('refuses sizes beyond 2^53', () => {
-    expect(() => parseQemuSize('8E')).toThrow(expect.objectContaining({ code: 'SIZE_TOO_LARGE' }));
+    expect(() => parseQemuSize('8E')).toThrow(expect.objectContaining({ code: 'DISK_SIZE_TOO_LARGE' }));
   });
 });
 

@@ -12,7 +12,7 @@ const UNITS: Record<string, number> = { B: 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30
 
 export function parseQemuSize(text: string): number {
   const bad = (why: string) =>
-    new DiskBuilderError('SIZE_INVALID', `invalid size '${text}': ${why}; use bytes or a k, M, G, T, P or E suffix (e.g. 20G, 1.5T)`);
+    new DiskBuilderError('DISK_SIZE_INVALID', `invalid size '${text}': ${why}; use bytes or a k, M, G, T, P or E suffix (e.g. 20G, 1.5T)`);
   const match = /^\s*(0[xX][0-9a-fA-F]+|\d+)(\.\d+)?\s*([bBkKmMgGtTpPeE])?$/.exec(text);
   if (!match) throw bad('not a number with an optional unit');
   const [, whole = '', fraction, unit = 'B'] = match;
@@ -22,7 +22,7 @@ export function parseQemuSize(text: string): number {
   const part = fraction === undefined ? 0 : Number(`0${fraction}`);
   if (multiplier === 1 && part !== 0) throw bad('a fraction of a byte');
   const value = Math.floor(base * multiplier + part * multiplier);
-  if (!Number.isSafeInteger(value)) throw new DiskBuilderError('SIZE_TOO_LARGE', `size '${text}' is beyond 2^53 bytes`);
+  if (!Number.isSafeInteger(value)) throw new DiskBuilderError('DISK_SIZE_TOO_LARGE', `size '${text}' is beyond 2^53 bytes`);
   return value;
 }
 
