@@ -63,3 +63,4 @@ export {
   type LintSeverity,
 } from './lib/lint.js';
 export { MAX_TEMPLATE_BYTES, MAX_TEMPLATE_DEPTH, MAX_TEMPLATE_ELEMENTS, parseXml, serializeXml, type XmlElement, type XmlNode, type XmlText } from './lib/xml-tree.js';
+export { elements, firstElement, getAttr, insertElement, newElement, setAttr, textOf } from './lib/xml-tree.js';

@@ -1,0 +1,247 @@
+/**
+ * Builds every VM's artifacts locally, before any connection is opened (a build is CPU and disk work that
+ * would starve the keepalives of open SSH sessions): the context ISO (guest-script + iso-builder), the qcow2
+ * overlay (disk-builder, backing = the base image's path on the controller) and the domain XML
+ * (template-renderer, with the owner mark and a console log). Files go into the content-addressed cache; the
+ * same context or overlay is built once however many VMs share it (an IP-from-MAC group shares one ISO).
+ */
+import { readFile } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { VmctxError } from '@vmctx/contract';
+import { createOverlay, inspectImage, type ImageInfo } from '@vmctx/disk-builder';
+import { buildContextTree, parseContext } from '@vmctx/guest-script';
+import { writeIsoFromDirectory, writeIsoFromFiles } from '@vmctx/iso-builder';
+import {
+  formatFinding,
+  hasErrors,
+  importNativeTemplate,
+  lintDomainXml,
+  parseDomainSpec,
+  parseXml,
+  renderDomainXml,
+  serializeXml,
+  type DomainSpecInput,
+  type XmlElement,
+} from '@vmctx/template-renderer';
+import type { ControllerConfig, Deployment, ImageConfig, VmConfig } from '../config/types.js';
+import { domainInfo } from '../controller/libvirt.js';
+import { addOwnerMark } from '../controller/owner-mark.js';
+import { ArtifactCache } from './cache.js';
+import { ensureConsoleLog } from './console-log.js';
+
+/** One file a VM needs on its controller. */
+export interface RemoteArtifact {
+  kind: 'base' | 'iso' | 'overlay';
+  localPath: string;
+  sha256: string;
+  size: number;
+  remotePath: string;
+  /** Octal mode of the file on the controller. */
+  mode: string;
+}
+
+export interface VmArtifacts {
+  vm: VmConfig;
+  controller: ControllerConfig;
+  uuid: string;
+  macs: string[];
+  base: RemoteArtifact;
+  overlay: RemoteArtifact;
+  /** The context ISO vmctx built; absent for a VM with a controller-side ISO or none. */
+  iso?: RemoteArtifact;
+  /** The ISO the domain uses on the controller: built, or given with `iso:` (checked, not built). */
+  isoPath?: string;
+  /** Where the guest's console is logged on the controller. */
+  consoleLog: string;
+  /** Bridges and libvirt networks the domain's interfaces use. */
+  bridges: string[];
+  networks: string[];
+  xml: string;
+  /** What template-renderer repaired or noticed while importing a native template. */
+  notes: string[];
+}
+
+export interface BuildOptions {
+  cache: ArtifactCache;
+  /** Seconds since 1970 written as every date of the context ISO: the same context gives the same bytes. */
+  isoEpoch?: number;
+}
+
+/** 2000-01-01T00:00:00Z: a fixed date for context ISOs (SOURCE_DATE_EPOCH overrides it). */
+export const DEFAULT_ISO_EPOCH = 946_684_800;
+
+export async function buildArtifacts(deployment: Deployment, options: BuildOptions): Promise<VmArtifacts[]> {
+  const builder = new Builder(deployment, options);
+  return Promise.all(deployment.vms.map((vm) => builder.vm(vm)));
+}
+
+class Builder {
+  private readonly images = new Map<string, Promise<{ info: ImageInfo; sha256: string; size: number }>>();
+  private readonly isos = new Map<string, Promise<{ sha256: string; path: string; size: number }>>();
+  private readonly overlays = new Map<string, Promise<{ sha256: string; path: string; size: number }>>();
+  private readonly templates = new Map<string, Promise<string>>();
+  private readonly epoch: number;
+
+  constructor(
+    private readonly deployment: Deployment,
+    private readonly options: BuildOptions,
+  ) {
+    const fromEnv = process.env.SOURCE_DATE_EPOCH;
+    this.epoch = options.isoEpoch ?? (fromEnv && /^\d+$/.test(fromEnv) ? Number(fromEnv) : DEFAULT_ISO_EPOCH);
+  }
+
+  async vm(vm: VmConfig): Promise<VmArtifacts> {
+    const controller = this.deployment.controllers.find((c) => c.name === vm.controller);
+    const image = this.deployment.images.find((i) => i.name === vm.image);
+    if (!controller || !image) throw new VmctxError('DEPLOY_INTERNAL', 'internal', `${vm.where}: controller or image missing after the file was checked`);
+    const dir = controller.imageDir;
+
+    const baseImage = await this.image(image);
+    const base: RemoteArtifact = {
+      kind: 'base',
+      localPath: image.path,
+      sha256: baseImage.sha256,
+      size: baseImage.size,
+      remotePath: posix.join(dir, `${image.name}-${baseImage.sha256.slice(0, 16)}.${baseImage.info.format}`),
+      mode: '0644',
+    };
+    const overlayObject = await this.overlay(base.remotePath, baseImage.info);
+    const overlay: RemoteArtifact = { kind: 'overlay', ...overlayObject, localPath: overlayObject.path, remotePath: posix.join(dir, `${vm.name}.qcow2`), mode: '0600' };
+
+    let iso: RemoteArtifact | undefined;
+    if (vm.context.kind === 'context' || vm.context.kind === 'folder') {
+      const built = await this.iso(vm);
+      iso = { kind: 'iso', ...built, localPath: built.path, remotePath: posix.join(dir, `context-${built.sha256.slice(0, 16)}.iso`), mode: '0600' };
+    }
+    const isoPath = iso?.remotePath ?? (vm.context.kind === 'remote-iso' ? vm.context.path : undefined);
+
+    const { tree, notes } = await this.domainTree(vm, overlay.remotePath, isoPath);
+    const consoleLog = ensureConsoleLog(tree, posix.join(dir, `${vm.name}.console.log`));
+    addOwnerMark(tree, {
+      deployment: this.deployment.name,
+      vm: vm.name,
+      artifacts: { base: base.sha256, overlay: overlay.sha256, ...(iso ? { iso: iso.sha256 } : {}) },
+    });
+    const xml = serializeXml(tree);
+    const findings = lintDomainXml(xml, `${vm.where} (${vm.name})`);
+    if (hasErrors(findings)) {
+      throw new VmctxError('DEPLOY_DOMAIN_REFUSED', 'input', `${vm.where}: libvirt would refuse the domain of ${vm.name}:\n${findings.filter((f) => f.severity === 'error').map(formatFinding).join('\n')}`, {
+        where: vm.where,
+      });
+    }
+    const info = domainInfo(xml, 'planned');
+    return {
+      vm,
+      controller,
+      uuid: info.uuid,
+      macs: info.macs,
+      base,
+      overlay,
+      ...(iso ? { iso } : {}),
+      ...(isoPath ? { isoPath } : {}),
+      consoleLog,
+      bridges: interfaceSources(tree, 'bridge'),
+      networks: interfaceSources(tree, 'network'),
+      xml,
+      notes: [...notes, ...findings.filter((f) => f.severity !== 'error').map(formatFinding)],
+    };
+  }
+
+  private image(image: ImageConfig) {
+    return memo(this.images, image.path, async () => {
+      const info = await inspectImage(image.path);
+      const { sha256, size } = await this.options.cache.digestOf(image.path);
+      return { info, sha256, size };
+    });
+  }
+
+  private overlay(backingFile: string, base: ImageInfo) {
+    const key = `${backingFile}|${base.format}|${base.virtualSize}`;
+    return memo(this.overlays, key, async () => {
+      const temp = await this.options.cache.tempPath('qcow2');
+      await createOverlay({ path: temp, backingFile, backingFormat: base.format, virtualSize: base.virtualSize, sync: false });
+      return this.options.cache.store(temp, 'qcow2');
+    });
+  }
+
+  private iso(vm: VmConfig) {
+    const context = vm.context;
+    const key = context.kind === 'folder' ? `folder:${context.path}` : JSON.stringify(context.kind === 'context' ? context.context : null);
+    return memo(this.isos, key, async () => {
+      const temp = await this.options.cache.tempPath('iso');
+      if (context.kind === 'folder') await writeIsoFromDirectory(context.path, temp, { epoch: this.epoch });
+      else if (context.kind === 'context') await writeIsoFromFiles(buildContextTree(parseContext(context.context)), temp, { epoch: this.epoch });
+      return this.options.cache.store(temp, 'iso');
+    });
+  }
+
+  private async domainTree(vm: VmConfig, overlay: string, iso: string | undefined): Promise<{ tree: XmlElement; notes: string[] }> {
+    if (vm.template.kind === 'native') {
+      const path = vm.template.path;
+      const text = await memo(this.templates, path, () => readFile(path, 'utf8'));
+      if (vm.network) {
+        throw new VmctxError('DEPLOY_NETWORK_WITH_NATIVE', 'input', `${vm.where}.network: a native template keeps its own interfaces; set the network in ${path}, or use bridge:`, {
+          where: `${vm.where}.network`,
+        });
+      }
+      const imported = importNativeTemplate(
+        text,
+        {
+          name: vm.name,
+          deployment: this.deployment.name,
+          ...(vm.mac ? { macs: [vm.mac] } : {}),
+          disks: [overlay],
+          ...(iso ? { iso, isoMode: vm.isoMode } : {}),
+          ...(vm.bridge ? { bridge: vm.bridge } : {}),
+          ...(vm.domainType ? { domainType: vm.domainType } : {}),
+        },
+        path,
+      );
+      return { tree: imported.tree, notes: imported.warnings.map((w) => `${vm.name}: ${w.message}`) };
+    }
+    const spec = specFor(vm, vm.template.spec, overlay, iso);
+    const xml = renderDomainXml(parseDomainSpec(spec, `${vm.where}.spec`, this.deployment.file), { deployment: this.deployment.name });
+    return { tree: parseXml(xml, vm.name), notes: [] };
+  }
+}
+
+/** The VM's spec with what the deployment decides filled in: name, overlay, context ISO, bridge, MAC. */
+function specFor(vm: VmConfig, given: DomainSpecInput, overlay: string, iso: string | undefined): DomainSpecInput {
+  const spec = structuredClone(given) as DomainSpecInput & { devices?: NonNullable<DomainSpecInput['devices']> };
+  spec.name = vm.name;
+  if (vm.domainType) spec.type = vm.domainType;
+  const devices = (spec.devices ??= {});
+  const disks = (devices.disks ??= []);
+  const overlayDisk = { driver: { type: 'qcow2' as const }, source: { file: overlay } };
+  if (disks[0]) disks[0] = { ...disks[0], ...overlayDisk };
+  else disks.push({ ...overlayDisk, target: { dev: 'vda', bus: 'virtio' } });
+  if (iso) devices.context = { ...devices.context, source: { file: iso }, mode: vm.isoMode };
+  else delete devices.context;
+  const interfaces = (devices.interfaces ??= []);
+  const source = vm.network ? ({ type: 'network', source: { network: vm.network } } as const) : vm.bridge ? ({ type: 'bridge', source: { bridge: vm.bridge } } as const) : undefined;
+  if (source && interfaces.length === 0) interfaces.push({ ...source, model: { type: 'virtio' } });
+  else if (source) interfaces.forEach((nic, i) => (interfaces[i] = { ...nic, ...source }));
+  if (vm.mac && interfaces[0]) interfaces[0] = { ...interfaces[0], mac: { address: vm.mac } };
+  return spec;
+}
+
+function interfaceSources(domain: XmlElement, type: 'bridge' | 'network'): string[] {
+  const devices = domain.children.find((c): c is XmlElement => c.kind === 'element' && c.name === 'devices');
+  const names = new Set<string>();
+  for (const nic of devices?.children ?? []) {
+    if (nic.kind !== 'element' || nic.name !== 'interface' || nic.attrs.find(([k]) => k === 'type')?.[1] !== type) continue;
+    const source = nic.children.find((c): c is XmlElement => c.kind === 'element' && c.name === 'source');
+    const name = source?.attrs.find(([k]) => k === type)?.[1];
+    if (name) names.add(name);
+  }
+  return [...names];
+}
+
+function memo<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {
+  let value = map.get(key);
+  if (!value) {
+    value = make();
+    map.set(key, value);
+  }
+  return value;
+}

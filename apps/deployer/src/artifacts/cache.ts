@@ -1,0 +1,87 @@
+/**
+ * The local, content-addressed artifact cache: every built file is stored once under its sha256
+ * (`objects/<sha256>.<ext>`), so the same context or overlay built twice is one file, a rebuild of unchanged
+ * input is free, and what is uploaded is named by what it holds.
+ *
+ * Base images are the user's own files, not copied here; their digests are remembered against the file's
+ * identity (device, inode, size, mtime) so that a multi-GiB image is hashed once, not on every run.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { VmctxError } from '@vmctx/contract';
+import { sha256File } from '@vmctx/disk-builder';
+
+export interface StoredObject {
+  sha256: string;
+  path: string;
+  size: number;
+}
+
+export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'vmctx');
+}
+
+export class ArtifactCache {
+  private digests: Record<string, string> | undefined;
+
+  constructor(readonly dir: string) {}
+
+  /** A fresh temporary path inside the cache, to build a file into before `store`. */
+  async tempPath(ext: string): Promise<string> {
+    await mkdir(join(this.dir, 'tmp'), { recursive: true });
+    return join(this.dir, 'tmp', `${process.pid}-${randomBytes(6).toString('hex')}.${ext}`);
+  }
+
+  /** Moves a built file into the store under its digest; an identical object already there is kept. */
+  async store(tempPath: string, ext: string): Promise<StoredObject> {
+    const sha256 = await sha256File(tempPath);
+    const path = join(this.dir, 'objects', `${sha256}.${ext}`);
+    await mkdir(join(this.dir, 'objects'), { recursive: true });
+    const existing = await stat(path).catch(() => undefined);
+    if (existing) {
+      await rm(tempPath, { force: true });
+      return { sha256, path, size: existing.size };
+    }
+    await rename(tempPath, path);
+    return { sha256, path, size: (await stat(path)).size };
+  }
+
+  /** The sha256 of a user's file, hashed again only when the file changed (device, inode, size, mtime). */
+  async digestOf(path: string): Promise<{ sha256: string; size: number }> {
+    let st;
+    try {
+      st = await stat(path, { bigint: true });
+    } catch (error) {
+      throw new VmctxError('DEPLOY_IMAGE_UNREADABLE', 'io', `cannot read ${path}: ${(error as Error).message}`, { where: path, cause: error });
+    }
+    const key = `${path}|${st.dev}|${st.ino}|${st.size}|${st.mtimeNs}`;
+    const digests = await this.loadDigests();
+    let sha256 = digests[key];
+    if (!sha256) {
+      sha256 = await sha256File(path);
+      digests[key] = sha256;
+      await this.saveDigests();
+    }
+    return { sha256, size: Number(st.size) };
+  }
+
+  private async loadDigests(): Promise<Record<string, string>> {
+    if (!this.digests) {
+      try {
+        this.digests = JSON.parse(await readFile(join(this.dir, 'digests.json'), 'utf8')) as Record<string, string>;
+      } catch {
+        this.digests = {};
+      }
+    }
+    return this.digests;
+  }
+
+  private async saveDigests(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const temp = join(this.dir, `.digests.json.${process.pid}.${randomBytes(4).toString('hex')}`);
+    await writeFile(temp, JSON.stringify(this.digests));
+    await rename(temp, join(this.dir, 'digests.json'));
+  }
+}

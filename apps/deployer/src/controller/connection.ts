@@ -1,0 +1,289 @@
+/**
+ * One SSH connection to one controller (ssh2), and the commands run over it.
+ *
+ * - Host keys are checked against known_hosts before authentication (ssh2 accepts any key unless told not
+ *   to); an unknown key is refused unless `acceptNew`, a changed one always.
+ * - Authentication: the controller's identity file, else ssh-agent, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa,
+ *   tried in that order as OpenSSH does.
+ * - Channels are bounded under sshd's MaxSessions (10 by default; "Channel open failure" past it).
+ * - Keepalive is on: long uploads over a quiet link are not dropped.
+ * - Every command is an argument array made into one line by the one quoting function.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { VmctxError } from '@vmctx/contract';
+import pLimit from 'p-limit';
+import { Client, type AnyAuthMethod, type ClientChannel, type ConnectConfig } from 'ssh2';
+import type { ControllerConfig } from '../config/types.js';
+import { checkHostKey, hostKeyError, recordHostKey } from './known-hosts.js';
+import { shellQuote } from './shell-quote.js';
+
+export interface ConnectOptions {
+  /** Record an unknown host key instead of refusing it (never a changed one). */
+  acceptNew?: boolean;
+  readyTimeoutMs?: number;
+  keepaliveIntervalMs?: number;
+  /** Channels open at once on this connection; stay under sshd's MaxSessions (default 10). */
+  maxChannels?: number;
+  /** Where ~ is, for the default identities (tests). */
+  homeDir?: string;
+  /** Told when a host key was recorded under --accept-new. */
+  onHostKeyRecorded?: (message: string) => void;
+}
+
+export interface ExecOptions {
+  /** Sent to the command's standard input, then closed. */
+  stdin?: string | Buffer | Readable;
+  /** Give up (and close the channel) after this long. */
+  timeoutMs?: number;
+  /** Called with each chunk of standard output as it arrives (the result still holds all of it). */
+  onStdout?: (chunk: Buffer) => void;
+}
+
+export interface ExecResult {
+  code: number;
+  signal?: string;
+  stdout: string;
+  stderr: string;
+}
+
+/** Output past this is dropped from a result (a command's output is for parsing and messages, not data). */
+const MAX_CAPTURE_BYTES = 64 * 1024 * 1024;
+const DEFAULT_IDENTITIES = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+
+export class ControllerConnection {
+  private readonly limit: ReturnType<typeof pLimit>;
+  private closed = false;
+
+  private constructor(
+    readonly controller: ControllerConfig,
+    private readonly client: Client,
+    private readonly jump: Client | undefined,
+    maxChannels: number,
+  ) {
+    this.limit = pLimit(maxChannels);
+    client.on('close', () => {
+      this.closed = true;
+    });
+  }
+
+  static async open(controller: ControllerConfig, options: ConnectOptions = {}): Promise<ControllerConnection> {
+    let jump: Client | undefined;
+    let sock: Readable | undefined;
+    if (controller.proxyJump) {
+      const hop = controller.proxyJump;
+      const hopConfig: ControllerConfig = { ...controller, ...hop, name: `${controller.name} (ProxyJump ${hop.host})`, proxyJump: undefined };
+      jump = await connectClient(hopConfig, options);
+      sock = await forwardOut(jump, controller);
+    }
+    try {
+      const client = await connectClient(controller, options, sock);
+      return new ControllerConnection(controller, client, jump, options.maxChannels ?? 8);
+    } catch (error) {
+      jump?.end();
+      throw error;
+    }
+  }
+
+  /** Runs one command; a non-zero exit is a result, not an error. */
+  exec(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    return this.limit(() => this.execNow(argv, options));
+  }
+
+  /** Runs one command and returns its standard output; a non-zero exit throws with the command's stderr. */
+  async run(argv: readonly string[], options: ExecOptions = {}): Promise<string> {
+    const result = await this.exec(argv, options);
+    if (result.code !== 0) throw remoteCommandError(this.controller, argv, result);
+    return result.stdout;
+  }
+
+  /** Opens a channel for a command whose streams the caller drives (uploads); counted under maxChannels. */
+  withChannel<T>(argv: readonly string[], use: (channel: ClientChannel) => Promise<T>): Promise<T> {
+    return this.limit(async () => use(await this.openChannel(argv)));
+  }
+
+  close(): void {
+    this.client.end();
+    this.jump?.end();
+  }
+
+  private openChannel(argv: readonly string[]): Promise<ClientChannel> {
+    const line = shellQuote(argv);
+    return new Promise((resolve, reject) => {
+      if (this.closed) {
+        reject(new VmctxError('SSH_CLOSED', 'remote', `${this.controller.name}: the SSH connection is closed; cannot run ${line}`, { where: this.controller.name }));
+        return;
+      }
+      this.client.exec(line, (error, channel) => {
+        if (error) {
+          reject(new VmctxError('SSH_CHANNEL_FAILED', 'remote', `${this.controller.name}: cannot open a channel for ${line}: ${error.message}`, { where: this.controller.name, cause: error }));
+        } else resolve(channel);
+      });
+    });
+  }
+
+  private async execNow(argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
+    const channel = await this.openChannel(argv);
+    return new Promise((resolve, reject) => {
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      let size = 0;
+      let code: number | undefined;
+      let signal: string | undefined;
+      const keep = (into: Buffer[]) => (chunk: Buffer) => {
+        if (size + chunk.length <= MAX_CAPTURE_BYTES) into.push(chunk);
+        size += chunk.length;
+      };
+      const timer =
+        options.timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              channel.close();
+              reject(
+                new VmctxError('REMOTE_TIMEOUT', 'remote', `${this.controller.name}: ${shellQuote(argv)} did not end within ${options.timeoutMs} ms`, {
+                  where: this.controller.name,
+                }),
+              );
+            }, options.timeoutMs);
+      channel.on('data', (chunk: Buffer) => {
+        keep(out)(chunk);
+        options.onStdout?.(chunk);
+      });
+      channel.stderr.on('data', keep(err));
+      channel.on('exit', (exitCode: number | null, exitSignal?: string) => {
+        code = exitCode ?? undefined;
+        signal = exitSignal ?? undefined;
+      });
+      channel.on('close', () => {
+        if (timer) clearTimeout(timer);
+        resolve({
+          code: code ?? (signal ? 128 : 255),
+          ...(signal ? { signal } : {}),
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+        });
+      });
+      const stdin = options.stdin;
+      if (stdin === undefined) channel.end();
+      else if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) channel.end(stdin);
+      else stdin.pipe(channel);
+    });
+  }
+}
+
+export function remoteCommandError(controller: ControllerConfig, argv: readonly string[], result: ExecResult): VmctxError {
+  const said = result.stderr.trim() || result.stdout.trim() || '(no output)';
+  return new VmctxError('REMOTE_COMMAND_FAILED', 'remote', `${controller.name}: ${shellQuote(argv)} exited ${result.code}: ${said}`, { where: controller.name });
+}
+
+/** The ways to authenticate, in OpenSSH's order: the configured identity, else the agent, else the default keys. */
+function authMethods(controller: ControllerConfig, home: string): AnyAuthMethod[] {
+  const username = controller.user;
+  if (controller.identityFile) {
+    let key: Buffer;
+    try {
+      key = readFileSync(controller.identityFile);
+    } catch (error) {
+      throw new VmctxError('SSH_IDENTITY_UNREADABLE', 'io', `${controller.name}: cannot read identity file ${controller.identityFile}: ${(error as Error).message}`, {
+        where: controller.where,
+        cause: error,
+      });
+    }
+    return [{ type: 'publickey', username, key }];
+  }
+  const methods: AnyAuthMethod[] = [];
+  if (process.env.SSH_AUTH_SOCK) methods.push({ type: 'agent', username, agent: process.env.SSH_AUTH_SOCK });
+  for (const name of DEFAULT_IDENTITIES) {
+    const path = join(home, '.ssh', name);
+    if (existsSync(path)) methods.push({ type: 'publickey', username, key: readFileSync(path) });
+  }
+  return methods;
+}
+
+function connectClient(controller: ControllerConfig, options: ConnectOptions, sock?: Readable): Promise<Client> {
+  const methods = authMethods(controller, options.homeDir ?? homedir());
+  if (methods.length === 0) {
+    return Promise.reject(
+      new VmctxError('SSH_NO_IDENTITY', 'input', `${controller.name}: no identityFile, no ssh-agent and no ~/.ssh/id_* key to log in with`, { where: controller.where }),
+    );
+  }
+  return new Promise((resolve, reject) => {
+    const client = new Client();
+    let hostKeyProblem: VmctxError | undefined;
+    const config: ConnectConfig = {
+      host: controller.host,
+      port: controller.port,
+      username: controller.user,
+      readyTimeout: options.readyTimeoutMs ?? 20_000,
+      keepaliveInterval: options.keepaliveIntervalMs ?? 10_000,
+      keepaliveCountMax: 3,
+      authHandler: methods,
+      ...(sock ? { sock } : {}),
+      hostVerifier: (key: Buffer, verify: (ok: boolean) => void) => {
+        verifyHostKey(controller, key, options)
+          .then(() => verify(true))
+          .catch((error: unknown) => {
+            hostKeyProblem = error instanceof VmctxError ? error : new VmctxError('SSH_HOST_KEY_CHECK_FAILED', 'io', String(error), { where: controller.name });
+            verify(false);
+          });
+      },
+    };
+    client.once('ready', () => {
+      client.removeAllListeners('error');
+      // Later errors (a dropped link) end the connection; commands in flight see their channel close.
+      client.on('error', () => undefined);
+      resolve(client);
+    });
+    client.once('error', (error: Error & { level?: string; code?: string }) => {
+      client.end();
+      reject(hostKeyProblem ?? connectError(controller, error));
+    });
+    client.connect(config);
+  });
+}
+
+async function verifyHostKey(controller: ControllerConfig, key: Buffer, options: ConnectOptions): Promise<void> {
+  const verdict = await checkHostKey({ knownHostsFile: controller.knownHosts, host: controller.host, port: controller.port, key });
+  if (verdict.status === 'known') return;
+  if (verdict.status === 'unknown' && options.acceptNew) {
+    await recordHostKey(controller.knownHosts, controller.host, controller.port, key);
+    options.onHostKeyRecorded?.(`${controller.name}: recorded ${verdict.keyType} host key ${verdict.fingerprint} of ${controller.host}:${controller.port} in ${controller.knownHosts}`);
+    return;
+  }
+  throw hostKeyError(verdict, controller.name, controller.host, controller.port);
+}
+
+/** ssh2 tags its errors with a `level`; each becomes a stable code and a message with the fix. */
+function connectError(controller: ControllerConfig, error: Error & { level?: string; code?: string }): VmctxError {
+  const at = `${controller.user}@${controller.host}:${controller.port}`;
+  const where = controller.name;
+  switch (error.level) {
+    case 'client-timeout':
+      return new VmctxError('SSH_TIMEOUT', 'remote', `${controller.name}: no SSH handshake with ${at} in time (${error.message})`, { where, cause: error });
+    case 'client-authentication':
+      return new VmctxError(
+        'SSH_AUTH_FAILED',
+        'remote',
+        `${controller.name}: ${at} refused every key offered (${controller.identityFile ?? 'ssh-agent and ~/.ssh/id_*'}); check identityFile and the controller's authorized_keys`,
+        { where, cause: error },
+      );
+    case 'client-socket':
+    case 'client-dns':
+      return new VmctxError('SSH_UNREACHABLE', 'remote', `${controller.name}: cannot reach ${at}: ${error.message}`, { where, cause: error });
+    default:
+      return new VmctxError('SSH_FAILED', 'remote', `${controller.name}: SSH to ${at} failed: ${error.message}`, { where, cause: error });
+  }
+}
+
+/** A TCP stream to the controller through the jump host (what `ssh -J` does with a direct-tcpip channel). */
+function forwardOut(jump: Client, controller: ControllerConfig): Promise<Readable> {
+  return new Promise((resolve, reject) => {
+    jump.forwardOut('127.0.0.1', 0, controller.host, controller.port, (error, stream) => {
+      if (error) {
+        reject(new VmctxError('SSH_UNREACHABLE', 'remote', `${controller.name}: the jump host cannot reach ${controller.host}:${controller.port}: ${error.message}`, { where: controller.name }));
+      } else resolve(stream);
+    });
+  });
+}

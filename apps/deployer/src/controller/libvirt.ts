@@ -1,0 +1,190 @@
+/**
+ * What vmctx asks of a controller's libvirt and system, each as one argument array, and the typed value read
+ * back from its output. Nothing here decides; preflight and deploy do.
+ */
+import { VmctxError } from '@vmctx/contract';
+import { elements, firstElement, getAttr, parseXml, textOf, type XmlElement } from '@vmctx/template-renderer';
+import type { ControllerConnection } from './connection.js';
+import { readOwnerMark, type OwnerMark } from './owner-mark.js';
+
+export interface LibvirtInfo {
+  /** `9.0.0` */
+  library: string;
+  /** `QEMU 7.2.0` */
+  hypervisor: string;
+  /** Domain types the host can run for its own architecture: `qemu`, `kvm`. */
+  domainTypes: string[];
+}
+
+export interface DomainInfo {
+  name: string;
+  uuid: string;
+  macs: string[];
+  /** Files the domain's disks use (overlays, ISOs). */
+  files: string[];
+  /** `running`, `shut off`, ... as `virsh domstate` says. */
+  state: string;
+  owner?: OwnerMark;
+  /** The inactive definition, as libvirt stores it. */
+  xml: string;
+}
+
+export async function libvirtInfo(connection: ControllerConnection): Promise<LibvirtInfo> {
+  const version = await connection.run(['virsh', 'version']);
+  const library = /Using library: libvirt ([\d.]+)/.exec(version)?.[1] ?? 'unknown';
+  const hypervisor = /Running hypervisor: (.+)/.exec(version)?.[1]?.trim() ?? 'unknown';
+  const caps = parseXml(await connection.run(['virsh', 'capabilities']), 'virsh capabilities');
+  const hostArch = textOf(firstElement(firstElement(firstElement(caps, 'host') ?? caps, 'cpu') ?? caps, 'arch') ?? caps).trim();
+  const types = new Set<string>();
+  for (const guest of elements(caps, 'guest')) {
+    const arch = firstElement(guest, 'arch');
+    if (!arch || (hostArch && getAttr(arch, 'name') !== hostArch)) continue;
+    for (const d of elements(arch, 'domain')) types.add(getAttr(d, 'type') ?? '');
+  }
+  types.delete('');
+  return { library, hypervisor, domainTypes: [...types].sort() };
+}
+
+// One round trip for every domain: its state line, then its inactive XML.
+const LIST_DOMAINS = [
+  'for u in $(virsh list --all --uuid); do',
+  '  s=$(virsh domstate "$u") || continue',
+  '  x=$(virsh dumpxml --inactive "$u") || continue',
+  '  printf "=== vmctx-domain %s\\n%s\\n" "$s" "$x"',
+  'done',
+].join('\n');
+
+export async function listDomains(connection: ControllerConnection): Promise<DomainInfo[]> {
+  const out = await connection.run(['sh', '-c', LIST_DOMAINS, 'vmctx-list-domains']);
+  const parts = out.split(/^=== vmctx-domain (.*)\n/m).slice(1);
+  const domains: DomainInfo[] = [];
+  for (let i = 0; i + 1 < parts.length; i += 2) domains.push(domainInfo(parts[i + 1]!, parts[i]!.trim()));
+  return domains;
+}
+
+export function domainInfo(xml: string, state: string): DomainInfo {
+  const root = parseXml(xml, 'virsh dumpxml');
+  const devices = firstElement(root, 'devices');
+  const macs = devices
+    ? elements(devices, 'interface')
+        .map((i) => firstElement(i, 'mac'))
+        .map((m) => (m ? getAttr(m, 'address')?.toLowerCase() : undefined))
+        .filter((m): m is string => m !== undefined)
+    : [];
+  const files = devices
+    ? elements(devices, 'disk')
+        .map((d) => firstElement(d, 'source'))
+        .map((s) => (s ? (getAttr(s, 'file') ?? getAttr(s, 'dev')) : undefined))
+        .filter((f): f is string => f !== undefined)
+    : [];
+  const owner = readOwnerMark(root);
+  return {
+    name: text(root, 'name'),
+    uuid: text(root, 'uuid').toLowerCase(),
+    macs,
+    files,
+    state,
+    ...(owner ? { owner } : {}),
+    xml,
+  };
+}
+
+function text(root: XmlElement, name: string): string {
+  const el = firstElement(root, name);
+  return el ? textOf(el).trim() : '';
+}
+
+export interface BridgeState {
+  exists: boolean;
+  isBridge: boolean;
+  up: boolean;
+}
+
+export async function bridgeState(connection: ControllerConnection, name: string): Promise<BridgeState> {
+  const result = await connection.exec(['ip', '-j', '-d', 'link', 'show', 'dev', name]);
+  if (result.code !== 0) return { exists: false, isBridge: false, up: false };
+  const [link] = JSON.parse(result.stdout) as { flags?: string[]; linkinfo?: { info_kind?: string } }[];
+  return { exists: true, isBridge: link?.linkinfo?.info_kind === 'bridge', up: link?.flags?.includes('UP') ?? false };
+}
+
+export interface NetworkState {
+  exists: boolean;
+  active: boolean;
+}
+
+export async function networkState(connection: ControllerConnection, name: string): Promise<NetworkState> {
+  const result = await connection.exec(['virsh', 'net-info', name]);
+  if (result.code !== 0) return { exists: false, active: false };
+  return { exists: true, active: /^Active:\s+yes/m.test(result.stdout) };
+}
+
+export interface DirectoryState {
+  exists: boolean;
+  writable: boolean;
+  /** Bytes the connecting user may still write there (df's Available). */
+  freeBytes: number;
+}
+
+export async function directoryState(connection: ControllerConnection, dir: string): Promise<DirectoryState> {
+  const script = 'test -d "$1" || exit 9; w=no; test -w "$1" && w=yes; df -P -B1 -- "$1" | awk -v w=$w \'NR==2 {print w, $4}\'';
+  const result = await connection.exec(['sh', '-c', script, 'vmctx-dir', dir]);
+  if (result.code === 9) return { exists: false, writable: false, freeBytes: 0 };
+  if (result.code !== 0) throw commandFailed(connection, `df ${dir}`, result.stderr);
+  const [writable, free] = result.stdout.trim().split(/\s+/);
+  return { exists: true, writable: writable === 'yes', freeBytes: Number(free) };
+}
+
+export interface FileState {
+  exists: boolean;
+  readable: boolean;
+  size: number;
+}
+
+export async function fileState(connection: ControllerConnection, path: string): Promise<FileState> {
+  const result = await connection.exec(['sh', '-c', 'test -f "$1" || exit 9; r=no; test -r "$1" && r=yes; echo "$r $(stat -c %s -- "$1")"', 'vmctx-file', path]);
+  if (result.code === 9) return { exists: false, readable: false, size: 0 };
+  if (result.code !== 0) throw commandFailed(connection, `stat ${path}`, result.stderr);
+  const [readable, size] = result.stdout.trim().split(/\s+/);
+  return { exists: true, readable: readable === 'yes', size: Number(size) };
+}
+
+/** Which of these files exist on the controller. */
+export async function existingFiles(connection: ControllerConnection, paths: readonly string[]): Promise<Set<string>> {
+  if (paths.length === 0) return new Set();
+  const out = await connection.run(['sh', '-c', 'for f in "$@"; do test -e "$f" && printf "%s\\n" "$f"; done; true', 'vmctx-exists', ...paths]);
+  return new Set(out.split('\n').filter((l) => l !== ''));
+}
+
+export async function defineDomain(connection: ControllerConnection, xml: string): Promise<void> {
+  await connection.run(['virsh', 'define', '/dev/stdin'], { stdin: xml });
+}
+
+export async function startDomain(connection: ControllerConnection, name: string): Promise<void> {
+  await connection.run(['virsh', 'start', name]);
+}
+
+export async function domainState(connection: ControllerConnection, name: string): Promise<string | undefined> {
+  const result = await connection.exec(['virsh', 'domstate', name]);
+  return result.code === 0 ? result.stdout.trim() : undefined;
+}
+
+/** Stops a domain at once (virsh destroy: pulls the plug; the disk is an overlay we are about to remove). */
+export async function stopDomain(connection: ControllerConnection, name: string): Promise<void> {
+  const state = await domainState(connection, name);
+  if (state === undefined || state === 'shut off') return;
+  await connection.run(['virsh', 'destroy', name]);
+}
+
+export async function undefineDomain(connection: ControllerConnection, name: string): Promise<void> {
+  if ((await domainState(connection, name)) === undefined) return;
+  await connection.run(['virsh', 'undefine', name]);
+}
+
+export async function removeFiles(connection: ControllerConnection, paths: readonly string[]): Promise<void> {
+  if (paths.length > 0) await connection.run(['rm', '-f', '--', ...paths]);
+}
+
+function commandFailed(connection: ControllerConnection, what: string, stderr: string): VmctxError {
+  const lc = connection.controller.name;
+  return new VmctxError('REMOTE_COMMAND_FAILED', 'remote', `${lc}: ${what} failed: ${stderr.trim()}`, { where: lc });
+}

@@ -1,0 +1,159 @@
+/**
+ * Preflight: what the seed leaves to luck, checked on one controller before anything is written there. Each
+ * finding names the controller, the object, what is wrong and the fix, in the shape of template-renderer's
+ * lint catalogue (stable code, severity). A controller with an error finding gets nothing written.
+ */
+import type { VmArtifacts } from '../artifacts/build.js';
+import type { ControllerConnection } from './connection.js';
+import { bridgeState, directoryState, existingFiles, fileState, libvirtInfo, listDomains, networkState, type DomainInfo, type LibvirtInfo } from './libvirt.js';
+
+export type FindingCode =
+  | 'CHECK_SSH'
+  | 'CHECK_LIBVIRT'
+  | 'CHECK_DOMAIN_TYPE'
+  | 'CHECK_BRIDGE'
+  | 'CHECK_NETWORK'
+  | 'CHECK_IMAGE_DIR'
+  | 'CHECK_SPACE'
+  | 'CHECK_ISO'
+  | 'CHECK_NAME_HELD'
+  | 'CHECK_UUID_HELD'
+  | 'CHECK_MAC_HELD'
+  | 'CHECK_FILE_HELD';
+
+export interface Finding {
+  controller: string;
+  /** What was checked: `bridge virbr0`, `domain web-1`, `/var/lib/vmctx/images`. */
+  object: string;
+  code: FindingCode;
+  severity: 'ok' | 'warning' | 'error';
+  message: string;
+  fix?: string;
+}
+
+export interface ControllerState {
+  controller: string;
+  findings: Finding[];
+  libvirt?: LibvirtInfo;
+  domains: DomainInfo[];
+  /** Which of the deployment's remote files already exist there. */
+  present: Set<string>;
+  /** Bytes that would be uploaded there. */
+  uploadBytes: number;
+}
+
+export function hasErrorFindings(state: Pick<ControllerState, 'findings'>): boolean {
+  return state.findings.some((f) => f.severity === 'error');
+}
+
+/** Reads the controller and checks it against the VMs the deployment puts there. Writes nothing. */
+export async function preflight(connection: ControllerConnection, deployment: string, vms: readonly VmArtifacts[]): Promise<ControllerState> {
+  const lc = connection.controller;
+  const findings: Finding[] = [];
+  const add = (object: string, code: FindingCode, severity: Finding['severity'], message: string, fix?: string) =>
+    findings.push({ controller: lc.name, object, code, severity, message, ...(fix ? { fix } : {}) });
+
+  const bridges = unique(vms.flatMap((v) => v.bridges));
+  const networks = unique(vms.flatMap((v) => v.networks));
+  const remoteIsos = unique(vms.filter((v) => v.vm.context.kind === 'remote-iso').map((v) => v.isoPath!));
+  const files = uniqueBy(vms.flatMap((v) => [v.base, v.overlay, ...(v.iso ? [v.iso] : [])]), (f) => f.remotePath);
+
+  const [libvirt, domains, bridgeStates, networkStates, dir, isoStates, present] = await Promise.all([
+    libvirtInfo(connection).catch((error: Error) => error),
+    listDomains(connection).catch((error: Error) => error),
+    Promise.all(bridges.map((b) => bridgeState(connection, b))),
+    Promise.all(networks.map((n) => networkState(connection, n))),
+    directoryState(connection, lc.imageDir),
+    Promise.all(remoteIsos.map((p) => fileState(connection, p))),
+    existingFiles(connection, files.map((f) => f.remotePath)),
+  ]);
+
+  if (libvirt instanceof Error || domains instanceof Error) {
+    const error = libvirt instanceof Error ? libvirt : (domains as Error);
+    add('libvirt', 'CHECK_LIBVIRT', 'error', `libvirt does not answer: ${error.message}`, 'start libvirtd on the controller and check that the SSH user may run virsh (group libvirt)');
+  } else {
+    add('libvirt', 'CHECK_LIBVIRT', 'ok', `libvirt ${libvirt.library}, ${libvirt.hypervisor}, domain types ${libvirt.domainTypes.join(', ') || 'none'}`);
+    for (const type of unique(vms.map((v) => domainType(v.xml)))) {
+      if (!libvirt.domainTypes.includes(type)) {
+        add(`domain type ${type}`, 'CHECK_DOMAIN_TYPE', 'error', `libvirt here cannot run <domain type='${type}'> (it offers ${libvirt.domainTypes.join(', ') || 'none'})`, type === 'kvm' ? 'load kvm on the controller, or set domainType: qemu (TCG) for these VMs' : undefined);
+      }
+    }
+  }
+
+  bridges.forEach((name, i) => {
+    const s = bridgeStates[i]!;
+    const users = vms.filter((v) => v.bridges.includes(name)).map((v) => v.vm.name).join(', ');
+    if (!s.exists) add(`bridge ${name}`, 'CHECK_BRIDGE', 'error', `bridge ${name} does not exist (used by ${users})`, `create it (ip link add ${name} type bridge; ip link set ${name} up) or change bridge: in the deployment`);
+    else if (!s.isBridge) add(`bridge ${name}`, 'CHECK_BRIDGE', 'error', `${name} exists but is not a bridge (used by ${users})`, 'give the VMs a bridge device, or use network: for a libvirt network');
+    else if (!s.up) add(`bridge ${name}`, 'CHECK_BRIDGE', 'error', `bridge ${name} is down (used by ${users})`, `ip link set ${name} up`);
+    else add(`bridge ${name}`, 'CHECK_BRIDGE', 'ok', `bridge ${name} is up`);
+  });
+  networks.forEach((name, i) => {
+    const s = networkStates[i]!;
+    if (!s.exists) add(`network ${name}`, 'CHECK_NETWORK', 'error', `libvirt network ${name} does not exist`, `virsh net-define and net-start it, or change network: in the deployment`);
+    else if (!s.active) add(`network ${name}`, 'CHECK_NETWORK', 'error', `libvirt network ${name} is not active`, `virsh net-start ${name}`);
+    else add(`network ${name}`, 'CHECK_NETWORK', 'ok', `libvirt network ${name} is active`);
+  });
+
+  const missing = files.filter((f) => !present.has(f.remotePath));
+  const uploadBytes = missing.reduce((sum, f) => sum + f.size, 0);
+  if (!dir.exists) add(lc.imageDir, 'CHECK_IMAGE_DIR', 'error', `image folder ${lc.imageDir} does not exist`, `mkdir -p ${lc.imageDir} on the controller, or change imageDir`);
+  else if (!dir.writable) add(lc.imageDir, 'CHECK_IMAGE_DIR', 'error', `image folder ${lc.imageDir} is not writable by ${lc.user}`, `chown or chmod it for ${lc.user}, or change imageDir`);
+  else if (dir.freeBytes < uploadBytes) add(lc.imageDir, 'CHECK_SPACE', 'error', `${lc.imageDir} has ${mib(dir.freeBytes)} free; ${mib(uploadBytes)} would be uploaded`, 'free space there, or choose another imageDir');
+  else add(lc.imageDir, 'CHECK_IMAGE_DIR', 'ok', `${lc.imageDir} writable, ${mib(dir.freeBytes)} free, ${mib(uploadBytes)} to upload (${missing.length} of ${files.length} files)`);
+
+  remoteIsos.forEach((path, i) => {
+    const s = isoStates[i]!;
+    const users = vms.filter((v) => v.isoPath === path).map((v) => v.vm.name).join(', ');
+    if (!s.exists) add(path, 'CHECK_ISO', 'error', `ISO ${path} does not exist on ${lc.name} (iso: of ${users})`, `put the ISO there, or build it with context: instead of iso:`);
+    else if (!s.readable) add(path, 'CHECK_ISO', 'error', `ISO ${path} is not readable by ${lc.user} (iso: of ${users})`, `chmod a+r ${path}`);
+    else add(path, 'CHECK_ISO', 'ok', `ISO ${path} is there (${mib(s.size)})`);
+  });
+
+  if (!(domains instanceof Error)) {
+    for (const v of vms) findings.push(...identityFindings(lc.name, deployment, v, domains, present));
+  }
+  return { controller: lc.name, findings, ...(libvirt instanceof Error ? {} : { libvirt }), domains: domains instanceof Error ? [] : domains, present, uploadBytes };
+}
+
+/** No foreign domain may hold the VM's name, UUID or MAC, and no foreign file its overlay's path. */
+function identityFindings(controller: string, deployment: string, v: VmArtifacts, domains: readonly DomainInfo[], present: ReadonlySet<string>): Finding[] {
+  const out: Finding[] = [];
+  const object = `domain ${v.vm.name}`;
+  const ours = (d: DomainInfo) => d.owner?.deployment === deployment && d.owner.vm === v.vm.name;
+  const owner = (d: DomainInfo) => (d.owner ? `deployment ${d.owner.deployment}` : 'no vmctx deployment');
+  const sameName = domains.find((d) => d.name === v.vm.name);
+  if (sameName && !ours(sameName)) {
+    out.push({ controller, object, code: 'CHECK_NAME_HELD', severity: 'error', message: `a domain named ${v.vm.name} already exists (${sameName.state}, owned by ${owner(sameName)}); it is left untouched`, fix: 'rename the VM in the deployment, or remove that domain yourself' });
+  }
+  for (const d of domains) {
+    if (d.name === v.vm.name) continue;
+    if (d.uuid === v.uuid) out.push({ controller, object, code: 'CHECK_UUID_HELD', severity: 'error', message: `domain ${d.name} already has UUID ${v.uuid}, which ${v.vm.name} needs`, fix: `undefine ${d.name}, or change the deployment's name` });
+    for (const mac of v.macs) {
+      if (d.macs.includes(mac)) out.push({ controller, object, code: 'CHECK_MAC_HELD', severity: 'error', message: `domain ${d.name} already uses MAC ${mac}, which ${v.vm.name} needs`, fix: `give ${v.vm.name} another mac: or address:, or change ${d.name}` });
+    }
+  }
+  if (present.has(v.overlay.remotePath) && !(sameName && ours(sameName))) {
+    out.push({ controller, object, code: 'CHECK_FILE_HELD', severity: 'error', message: `${v.overlay.remotePath} exists but no domain of this deployment uses it; vmctx will not overwrite it`, fix: `move or remove ${v.overlay.remotePath} if it is a leftover` });
+  }
+  if (out.length === 0) out.push({ controller, object, code: 'CHECK_NAME_HELD', severity: 'ok', message: sameName ? `${v.vm.name} exists and belongs to this deployment` : `name, UUID and MAC of ${v.vm.name} are free` });
+  return out;
+}
+
+function domainType(xml: string): string {
+  return /<domain\b[^>]*\btype="([^"]+)"/.exec(xml)?.[1] ?? 'kvm';
+}
+
+function unique<T>(items: readonly T[]): T[] {
+  return [...new Set(items)];
+}
+
+function uniqueBy<T>(items: readonly T[], key: (item: T) => string): T[] {
+  const seen = new Map<string, T>();
+  for (const item of items) if (!seen.has(key(item))) seen.set(key(item), item);
+  return [...seen.values()];
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
