@@ -111,7 +111,7 @@ describe('refcount table moves and size limits, as qemu-img', () => {
   ])('cluster bits %i, size %i: qemu-img refuses it and so do we', async (bits, size) => {
     expect(await qemuImgFails('create', '-q', '-f', 'qcow2', '-o', `cluster_size=${2 ** bits}`, '-F', 'raw', '-b', 'base.raw', '-u', 'limit.qcow2', String(size))).toMatch(/too large/);
     await rm(join(dir, 'limit.qcow2'), { force: true });
-    await expect(createOverlay({ path: join(dir, 'limit.qcow2'), backingFile: 'base.raw', backingFormat: 'raw', virtualSize: size, clusterBits: bits })).rejects.toMatchObject({ code: 'SIZE_TOO_LARGE' });
+    await expect(createOverlay({ path: join(dir, 'limit.qcow2'), backingFile: 'base.raw', backingFormat: 'raw', virtualSize: size, clusterBits: bits })).rejects.toMatchObject({ code: 'DISK_SIZE_TOO_LARGE' });
     expect(await readdir(dir)).not.toContain('limit.qcow2');
   });
 });
@@ -205,14 +205,14 @@ describe('bad input', () => {
     const long = '/' + 'a'.repeat(1023);
     expect(await qemuImgFails('create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', long, '-u', 'long.qcow2', '1G')).toMatch(/Could not assign backing file/);
     await rm(join(dir, 'long.qcow2'), { force: true }); // qemu-img leaves a half-made file; we must not
-    await expect(createOverlay({ path: join(dir, 'long.qcow2'), backingFile: long, backingFormat: 'raw', virtualSize: GiB })).rejects.toMatchObject({ code: 'BACKING_PATH_TOO_LONG' });
+    await expect(createOverlay({ path: join(dir, 'long.qcow2'), backingFile: long, backingFormat: 'raw', virtualSize: GiB })).rejects.toMatchObject({ code: 'DISK_BACKING_PATH_TOO_LONG' });
     expect(await readdir(dir)).not.toContain('long.qcow2');
   });
 
   it('a size beyond what qcow2 allows is refused, as qemu-img does', async () => {
     expect(await qemuImgFails('create', '-q', '-f', 'qcow2', '-F', 'raw', '-b', 'base.raw', '-u', 'big.qcow2', String(2 ** 51 + 512))).toMatch(/too large/);
-    await expect(createOverlay({ path: join(dir, 'big.qcow2'), backingFile: 'base.raw', backingFormat: 'raw', virtualSize: 2 ** 51 + 512 })).rejects.toMatchObject({ code: 'SIZE_TOO_LARGE' });
-    await expect(createOverlay({ path: join(dir, 'zero.qcow2'), backingFile: 'base.raw', backingFormat: 'raw', virtualSize: 0 })).rejects.toMatchObject({ code: 'SIZE_ZERO' });
+    await expect(createOverlay({ path: join(dir, 'big.qcow2'), backingFile: 'base.raw', backingFormat: 'raw', virtualSize: 2 ** 51 + 512 })).rejects.toMatchObject({ code: 'DISK_SIZE_TOO_LARGE' });
+    await expect(createOverlay({ path: join(dir, 'zero.qcow2'), backingFile: 'base.raw', backingFormat: 'raw', virtualSize: 0 })).rejects.toMatchObject({ code: 'DISK_SIZE_ZERO' });
     expect((await readdir(dir)).filter((f) => f.startsWith('big') || f.startsWith('zero') || f.endsWith('.tmp'))).toEqual([]);
   });
 
@@ -221,16 +221,16 @@ describe('bad input', () => {
     const whole = await readFile(join(dir, 'whole.qcow2'));
     await writeFile(join(dir, 'cut.qcow2'), whole.subarray(0, 100));
     await qemuImgFails('info', 'cut.qcow2');
-    await expect(inspectImage(join(dir, 'cut.qcow2'))).rejects.toMatchObject({ code: 'TRUNCATED' });
+    await expect(inspectImage(join(dir, 'cut.qcow2'))).rejects.toMatchObject({ code: 'DISK_TRUNCATED' });
     const bad = Buffer.from(whole);
     bad.writeUInt32BE(0x12345, 100); // header_length
     await writeFile(join(dir, 'bad.qcow2'), bad);
-    await expect(inspectImage(join(dir, 'bad.qcow2'))).rejects.toMatchObject({ code: 'CORRUPT_HEADER', message: expect.stringContaining('header_length') });
+    await expect(inspectImage(join(dir, 'bad.qcow2'))).rejects.toMatchObject({ code: 'DISK_CORRUPT_HEADER', message: expect.stringContaining('header_length') });
   });
 
   it('images made by qemu-img that cannot safely be backed are refused', async () => {
     await qemuImg('create', '-q', '-f', 'qcow2', '--object', 'secret,id=s0,data=pw', '-o', 'encrypt.format=aes,encrypt.key-secret=s0', 'aes.qcow2', '1M');
-    await expect(inspectImage(join(dir, 'aes.qcow2'))).rejects.toMatchObject({ code: 'ENCRYPTED', message: expect.stringContaining('AES') });
+    await expect(inspectImage(join(dir, 'aes.qcow2'))).rejects.toMatchObject({ code: 'DISK_ENCRYPTED', message: expect.stringContaining('AES') });
     // LUKS creation times its key derivation and fails now and then on a busy machine ("Unable to get accurate
     // CPU usage"): a few attempts.
     for (let attempt = 1; ; attempt++) {
@@ -241,8 +241,8 @@ describe('bad input', () => {
         if (attempt >= 5 || !String((error as { stderr?: string }).stderr).includes('accurate CPU usage')) throw error;
       }
     }
-    await expect(inspectImage(join(dir, 'enc.qcow2'))).rejects.toMatchObject({ code: 'ENCRYPTED', message: expect.stringContaining('LUKS') });
+    await expect(inspectImage(join(dir, 'enc.qcow2'))).rejects.toMatchObject({ code: 'DISK_ENCRYPTED', message: expect.stringContaining('LUKS') });
     await qemuImg('create', '-q', '-f', 'qcow2', '-o', `data_file=${join(dir, 'ext.data')}`, 'ext.qcow2', '1M');
-    await expect(inspectImage(join(dir, 'ext.qcow2'))).rejects.toMatchObject({ code: 'EXTERNAL_DATA_FILE' });
+    await expect(inspectImage(join(dir, 'ext.qcow2'))).rejects.toMatchObject({ code: 'DISK_EXTERNAL_DATA_FILE' });
   });
 });

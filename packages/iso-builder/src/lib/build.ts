@@ -5,12 +5,13 @@
 import { closeSync, openSync, renameSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { IsoBuilderError } from './errors.js';
 import { fileMapTree, type FileMap } from './file-map.js';
 import { readDirectoryTree } from './from-directory.js';
 import { computeLayout, type Layout } from './layout.js';
 import { validateVolumeLabel, DEFAULT_VOLUME_LABEL } from './volume-label.js';
 import type { DirectoryNode, OwnershipPolicy } from './tree.js';
-import { DEFAULT_BUFFER_SIZE, fileSink, IsoWriteError, streamSink, writeLayout, type WriteStats } from './writer.js';
+import { DEFAULT_BUFFER_SIZE, fileSink, streamSink, writeLayout, type WriteStats } from './writer.js';
 
 export interface IsoOptions {
   /** Volume label (ECMA-119 8.4.6). Default "CONTEXT"; "cidata" makes a cloud-init NoCloud seed. */
@@ -33,30 +34,22 @@ export interface IsoOptions {
 
 export type IsoOutput = string | Writable;
 
-export class IsoOptionError extends Error {
-  readonly code = 'ISO_BAD_OPTION';
-  constructor(message: string) {
-    super(message);
-    this.name = 'IsoOptionError';
-  }
-}
-
 export const APPLICATION_ID = 'VMCTX ISO-BUILDER';
 
 /** The epoch in seconds that options ask for, or null for the files' own times. */
 export function resolveEpoch(options: Pick<IsoOptions, 'epoch' | 'env'>): number | null {
   if (options.epoch instanceof Date) {
-    if (Number.isNaN(options.epoch.getTime())) throw new IsoOptionError('epoch is an invalid Date');
+    if (Number.isNaN(options.epoch.getTime())) throw new IsoBuilderError('ISO_BAD_OPTION', 'epoch is an invalid Date', { where: 'epoch' });
     return Math.floor(options.epoch.getTime() / 1000);
   }
   if (typeof options.epoch === 'number') {
-    if (!Number.isFinite(options.epoch) || options.epoch < 0) throw new IsoOptionError(`epoch ${options.epoch} is not a time in seconds since 1970`);
+    if (!Number.isFinite(options.epoch) || options.epoch < 0) throw new IsoBuilderError('ISO_BAD_OPTION', `epoch ${options.epoch} is not a time in seconds since 1970`, { where: 'epoch' });
     return Math.floor(options.epoch);
   }
   if (options.epoch === null) return null;
   const fromEnv = (options.env ?? process.env).SOURCE_DATE_EPOCH;
   if (fromEnv === undefined || fromEnv === '') return null;
-  if (!/^\d+$/.test(fromEnv)) throw new IsoOptionError(`SOURCE_DATE_EPOCH="${fromEnv}" is not a number of seconds`);
+  if (!/^\d+$/.test(fromEnv)) throw new IsoBuilderError('ISO_BAD_OPTION', `SOURCE_DATE_EPOCH="${fromEnv}" is not a number of seconds`, { where: 'SOURCE_DATE_EPOCH' });
   return Number(fromEnv);
 }
 
@@ -84,7 +77,7 @@ export async function writeIsoTree(tree: DirectoryNode, output: IsoOutput, optio
   try {
     fd = openSync(temp, 'wx', 0o644);
   } catch (error) {
-    throw new IsoWriteError('ISO_WRITE_FAILED', `cannot create "${temp}" next to "${output}": ${(error as Error).message}`, output, error);
+    throw new IsoBuilderError('ISO_WRITE_FAILED', `cannot create "${temp}" next to "${output}": ${(error as Error).message}`, { where: output, cause: error });
   }
   try {
     const stats = await writeLayout(layout, fileSink(fd), bufferSize);
@@ -99,10 +92,10 @@ export async function writeIsoTree(tree: DirectoryNode, output: IsoOutput, optio
     } catch {
       // already gone
     }
-    if (error instanceof IsoWriteError) throw error;
+    if (error instanceof IsoBuilderError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (typeof code === 'string' && code.startsWith('E')) {
-      throw new IsoWriteError('ISO_WRITE_FAILED', `writing "${output}" failed: ${(error as Error).message}`, output, error);
+      throw new IsoBuilderError('ISO_WRITE_FAILED', `writing "${output}" failed: ${(error as Error).message}`, { where: output, cause: error });
     }
     throw error;
   }

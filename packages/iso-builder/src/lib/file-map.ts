@@ -3,7 +3,8 @@
  * image root; missing parent directories are created. Names are checked (no NUL, no "/", no "." or "..").
  */
 import { lstatSync } from 'node:fs';
-import { TreeError, checkName, type Attributes, type DirectoryNode, type TreeNode } from './tree.js';
+import { IsoBuilderError } from './errors.js';
+import { checkName, type Attributes, type DirectoryNode, type TreeNode } from './tree.js';
 
 export interface FileMapOptionsEntry {
   mode?: number;
@@ -52,7 +53,7 @@ export function fileMapTree(map: FileMap, now: number): DirectoryNode {
       } else if (found.kind === 'directory') {
         dir = found;
       } else {
-        throw new TreeError('ISO_DUPLICATE_NAME', `file map "${where}": "${parts.join('/')}" is a ${found.kind}, not a directory`);
+        throw new IsoBuilderError('ISO_DUPLICATE_NAME', `file map "${where}": "${parts.join('/')}" is a ${found.kind}, not a directory`, { where });
       }
     }
     return dir;
@@ -80,11 +81,11 @@ export function fileMapTree(map: FileMap, now: number): DirectoryNode {
         if (!stats.isFile()) throw new Error('not a regular file');
         size = stats.size;
       } catch (error) {
-        throw new TreeError('ISO_BAD_TREE', `${where}: cannot use "${value.file}": ${(error as Error).message}`);
+        throw new IsoBuilderError('ISO_BAD_TREE', `${where}: cannot use "${value.file}": ${(error as Error).message}`, { where });
       }
       node = { kind: 'file', name, attrs: attrs(options.mode ?? FILE_MODE, mtime), size, data: { kind: 'path', path: value.file } };
     } else if ('symlink' in value) {
-      if (value.symlink === '' || value.symlink.includes('\0')) throw new TreeError('ISO_BAD_NAME', `${where}: symbolic link target ${JSON.stringify(value.symlink)} is not valid`);
+      if (value.symlink === '' || value.symlink.includes('\0')) throw new IsoBuilderError('ISO_BAD_NAME', `${where}: symbolic link target ${JSON.stringify(value.symlink)} is not valid`, { where });
       node = { kind: 'symlink', name, attrs: attrs(options.mode ?? SYMLINK_MODE, mtime), target: value.symlink };
     } else if ('directory' in value) {
       if (existing?.kind === 'directory' && !explicit.has(existing)) {
@@ -95,9 +96,9 @@ export function fileMapTree(map: FileMap, now: number): DirectoryNode {
       node = { kind: 'directory', name, attrs: attrs(options.mode ?? DIRECTORY_MODE, mtime), children: [] };
       explicit.add(node);
     } else {
-      throw new TreeError('ISO_BAD_TREE', `${where}: expected a string, bytes, or an object with data, file, symlink or directory`);
+      throw new IsoBuilderError('ISO_BAD_TREE', `${where}: expected a string, bytes, or an object with data, file, symlink or directory`, { where });
     }
-    if (existing !== undefined) throw new TreeError('ISO_DUPLICATE_NAME', `${where}: "${[...parts, name].join('/')}" is given twice`);
+    if (existing !== undefined) throw new IsoBuilderError('ISO_DUPLICATE_NAME', `${where}: "${[...parts, name].join('/')}" is given twice`, { where });
     parent.children.push(node);
   }
   return root;

@@ -4,7 +4,8 @@
  */
 import { lstatSync, readdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
-import { TreeError, type Attributes, type DirectoryNode, type TreeNode } from './tree.js';
+import { IsoBuilderError } from './errors.js';
+import { type Attributes, type DirectoryNode, type TreeNode } from './tree.js';
 
 function attributesOf(stats: Stats): Attributes {
   return {
@@ -18,7 +19,7 @@ function attributesOf(stats: Stats): Attributes {
 }
 
 function fail(path: string, what: string, error: unknown): never {
-  throw new TreeError('ISO_BAD_TREE', `cannot ${what} "${path}": ${(error as Error).message}`);
+  throw new IsoBuilderError('ISO_BAD_TREE', `cannot ${what} "${path}": ${(error as Error).message}`, { where: path });
 }
 
 const S_IFMT = 0o170000;
@@ -50,7 +51,7 @@ function readNode(path: string, name: string): TreeNode {
     // checking here too would cost one more system call per file.
     return { kind: 'file', name, attrs: attributesOf(stats), size: stats.size, data: { kind: 'path', path } };
   }
-  throw new TreeError('ISO_BAD_TREE', `"${path}" is a socket, FIFO or device node; only files, directories and symbolic links go into an image`);
+  throw new IsoBuilderError('ISO_BAD_TREE', `"${path}" is a socket, FIFO or device node; only files, directories and symbolic links go into an image`, { where: path });
 }
 
 /** Names in UTF-8 byte order, as the layout sorts them. */
@@ -91,6 +92,6 @@ export function readDirectoryTree(root: string): DirectoryNode {
   } catch (error) {
     fail(root, 'stat', error);
   }
-  if (!stats.isDirectory()) throw new TreeError('ISO_BAD_TREE', `"${root}" is not a directory`);
+  if (!stats.isDirectory()) throw new IsoBuilderError('ISO_BAD_TREE', `"${root}" is not a directory`, { where: root });
   return readDirectory(root, '', stats, true);
 }

@@ -5,16 +5,9 @@
  * suffix before the extension, and the Rock Ridge tree keeps the real names anyway.
  */
 import { encodeUcs2 } from './encoding.js';
+import { IsoBuilderError } from './errors.js';
 
 export const JOLIET_MAX_NAME = 64;
-
-export class JolietNameError extends Error {
-  readonly code = 'ISO_JOLIET_NAME';
-  constructor(message: string) {
-    super(message);
-    this.name = 'JolietNameError';
-  }
-}
 
 const FORBIDDEN = /[*/:;?\\\u0000-\u001f]/g;
 
@@ -60,8 +53,10 @@ export function resolveJolietCollisions<T extends { jolietName: string; name: st
       if (!used.has(candidate)) found = candidate;
     }
     if (found === undefined) {
-      throw new JolietNameError(
+      throw new IsoBuilderError(
+        'ISO_JOLIET_NAME',
         `no free Joliet name for "${entry.path}": it equals "${used.get(entry.jolietName)}" in its first ${JOLIET_MAX_NAME} characters`,
+        { where: entry.path },
       );
     }
     entry.jolietName = found;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { layoutTree } from './build.js';
 import { fileMapTree } from './file-map.js';
-import { LayoutError, MAX_EXTENT_BYTES, extentSizes } from './layout.js';
+import { IsoBuilderError } from './errors.js';
+import { MAX_EXTENT_BYTES, extentSizes } from './layout.js';
 import { readIso } from './read-iso.test.js';
 import type { DirectoryNode, FileNode } from './tree.js';
 
@@ -99,7 +100,8 @@ describe('computeLayout', () => {
     const ok = fileMapTree({ '1/2/3/4/5/6/7/f': 'x' }, EPOCH);
     expect(() => image(ok)).not.toThrow();
     const deep = fileMapTree({ '1/2/3/4/5/6/7/8/f': 'x' }, EPOCH);
-    expect(() => image(deep)).toThrow(LayoutError);
+    expect(() => image(deep)).toThrow(expect.objectContaining({ code: 'ISO_TOO_DEEP', where: '1/2/3/4/5/6/7/8', paths: ['1/2/3/4/5/6/7/8'] }));
+    expect(() => image(deep)).toThrow(IsoBuilderError);
     expect(() => image(deep)).toThrow(/"1\/2\/3\/4\/5\/6\/7\/8"/);
     const iso = readIso(image(deep, { deepDirectories: 'allow' }));
     expect(iso.primary.map((e) => e.path)).toContain('/1/2/3/4/5/6/7/8/f');

@@ -9,6 +9,7 @@
  * pads, so that readers that read ahead past the last file do not fail).
  */
 import { SECTOR_SIZE, sectorsFor } from './encoding.js';
+import { IsoBuilderError } from './errors.js';
 import { primaryVolumeDescriptor, jolietVolumeDescriptor, terminatorDescriptor, type VolumeFields } from './descriptors.js';
 import {
   FLAG_DIRECTORY,
@@ -70,17 +71,6 @@ export interface LayoutOptions {
   /** `error`: directories below level 8 are refused; `allow`: written where they are (genisoimage -D). */
   deepDirectories: 'error' | 'allow';
   applicationId: string;
-}
-
-export class LayoutError extends Error {
-  readonly code: 'ISO_TOO_DEEP' | 'ISO_TOO_LARGE';
-  readonly paths: string[];
-  constructor(code: LayoutError['code'], message: string, paths: string[] = []) {
-    super(message);
-    this.name = 'LayoutError';
-    this.code = code;
-    this.paths = paths;
-  }
 }
 
 /** One run of file data to copy: `size` bytes of `data` at sector `sector`. */
@@ -254,11 +244,11 @@ function buildDirs(root: DirectoryNode, options: LayoutOptions): Dir[] {
   visit(root, rootEntry, null, 1);
   if (tooDeep.length > 0 && options.deepDirectories === 'error') {
     const shown = tooDeep.slice(0, 5).map((p) => `"${p}"`).join(', ');
-    throw new LayoutError(
+    throw new IsoBuilderError(
       'ISO_TOO_DEEP',
       `${tooDeep.length} director${tooDeep.length === 1 ? 'y is' : 'ies are'} deeper than the ${MAX_DIRECTORY_LEVELS} levels ECMA-119 allows: ${shown}${tooDeep.length > 5 ? ', ...' : ''}; ` +
         "flatten the tree, or write them where they are (deepDirectories: 'allow', vmctx iso -D, as genisoimage -D): Linux and other Rock Ridge readers read them",
-      tooDeep,
+      { paths: tooDeep },
     );
   }
   return all;
@@ -433,7 +423,7 @@ export function computeLayout(root: DirectoryNode, options: LayoutOptions): Layo
     }
   }
   const totalSectors = cursor + PADDING_SECTORS;
-  if (totalSectors > 0xffffffff) throw new LayoutError('ISO_TOO_LARGE', `the image would have ${totalSectors} sectors; ECMA-119 counts at most 2^32-1`);
+  if (totalSectors > 0xffffffff) throw new IsoBuilderError('ISO_TOO_LARGE', `the image would have ${totalSectors} sectors; ECMA-119 counts at most 2^32-1`);
 
   // Render the metadata.
   const metadata = Buffer.alloc(metadataSectors * SECTOR_SIZE);

@@ -12,14 +12,7 @@
  *   added, but keep a dot and extension of their own ("sub.dir" stays "SUB.DIR").
  * Collisions inside one directory are resolved as genisoimage does (see resolveIsoCollisions).
  */
-
-export class IsoNameError extends Error {
-  readonly code = 'ISO_NAME_COLLISION';
-  constructor(message: string) {
-    super(message);
-    this.name = 'IsoNameError';
-  }
-}
+import { IsoBuilderError } from './errors.js';
 
 const DOT = 0x2e;
 const TILDE = 0x7e;
@@ -153,7 +146,7 @@ function freeName(name: string, isDirectory: boolean, used: Map<string, unknown>
       return candidate;
     }
   }
-  throw new IsoNameError(`no free ISO 9660 name for "${path}" (it collides with "${otherPath}" and ${CANDIDATES} others)`);
+  throw new IsoBuilderError('ISO_NAME_COLLISION', `no free ISO 9660 name for "${path}" (it collides with "${otherPath}" and ${CANDIDATES} others)`, { where: path });
 }
 
 /** Name and extension of an identifier, without the version (ECMA-119 9.3 compares them separately). */

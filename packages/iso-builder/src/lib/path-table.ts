@@ -3,6 +3,7 @@
  * the number of the parent, then by identifier). The L table stores numbers little-endian, the M table
  * big-endian. Directory numbers start at 1 (the root).
  */
+import { IsoBuilderError } from './errors.js';
 
 export interface PathTableEntry {
   /** Directory identifier as recorded (d-characters, or UCS-2 for Joliet); the root's is one 0x00 byte. */
@@ -10,14 +11,6 @@ export interface PathTableEntry {
   extent: number;
   /** Number of the parent directory in this same table (the root is its own parent: 1). */
   parent: number;
-}
-
-export class PathTableError extends Error {
-  readonly code = 'ISO_TOO_MANY_DIRECTORIES';
-  constructor(message: string) {
-    super(message);
-    this.name = 'PathTableError';
-  }
 }
 
 /** Parent numbers are 16-bit (9.4.5). */
@@ -33,7 +26,7 @@ export function pathTableSize(entries: PathTableEntry[]): number {
 
 export function buildPathTable(entries: PathTableEntry[], bigEndian: boolean): Buffer {
   if (entries.length > MAX_DIRECTORIES) {
-    throw new PathTableError(`${entries.length} directories; a path table numbers at most ${MAX_DIRECTORIES}`);
+    throw new IsoBuilderError('ISO_TOO_MANY_DIRECTORIES', `${entries.length} directories; a path table numbers at most ${MAX_DIRECTORIES}`);
   }
   const out = Buffer.alloc(pathTableSize(entries));
   let at = 0;

@@ -2,6 +2,7 @@
  * The tree an image is built from, whatever its source (a directory on disk or a file map), and the
  * attribute policy applied to it (times from an epoch, ownership and modes kept or rationalized).
  */
+import { IsoBuilderError } from './errors.js';
 
 /** Where a file's bytes come from when the image is written. */
 export type FileData = { kind: 'path'; path: string } | { kind: 'buffer'; buffer: Buffer };
@@ -70,15 +71,6 @@ export function applyPolicy(attrs: Attributes, policy: AttributePolicy): Attribu
   };
 }
 
-export class TreeError extends Error {
-  readonly code: 'ISO_BAD_NAME' | 'ISO_DUPLICATE_NAME' | 'ISO_BAD_TREE';
-  constructor(code: TreeError['code'], message: string) {
-    super(message);
-    this.name = 'TreeError';
-    this.code = code;
-  }
-}
-
 /** Rock Ridge NM and the kernels that read it allow names of up to 255 bytes. */
 export const MAX_NAME_BYTES = 255;
 
@@ -86,10 +78,10 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 
 /** Throws unless `name` can be one path component in the image. `where` names it in the message. */
 export function checkName(name: string, where: string): void {
-  if (name === '' || name === '.' || name === '..') throw new TreeError('ISO_BAD_NAME', `${where}: "${name}" is not a file name`);
-  if (name.includes('/')) throw new TreeError('ISO_BAD_NAME', `${where}: name "${name}" contains "/"`);
-  if (name.includes('\0')) throw new TreeError('ISO_BAD_NAME', `${where}: name ${JSON.stringify(name)} contains a NUL character`);
-  if (LONE_SURROGATE.test(name)) throw new TreeError('ISO_BAD_NAME', `${where}: name ${JSON.stringify(name)} is not valid Unicode`);
+  if (name === '' || name === '.' || name === '..') throw new IsoBuilderError('ISO_BAD_NAME', `${where}: "${name}" is not a file name`, { where });
+  if (name.includes('/')) throw new IsoBuilderError('ISO_BAD_NAME', `${where}: name "${name}" contains "/"`, { where });
+  if (name.includes('\0')) throw new IsoBuilderError('ISO_BAD_NAME', `${where}: name ${JSON.stringify(name)} contains a NUL character`, { where });
+  if (LONE_SURROGATE.test(name)) throw new IsoBuilderError('ISO_BAD_NAME', `${where}: name ${JSON.stringify(name)} is not valid Unicode`, { where });
   const bytes = Buffer.byteLength(name, 'utf8');
-  if (bytes > MAX_NAME_BYTES) throw new TreeError('ISO_BAD_NAME', `${where}: name is ${bytes} bytes long; at most ${MAX_NAME_BYTES}`);
+  if (bytes > MAX_NAME_BYTES) throw new IsoBuilderError('ISO_BAD_NAME', `${where}: name is ${bytes} bytes long; at most ${MAX_NAME_BYTES}`, { where });
 }

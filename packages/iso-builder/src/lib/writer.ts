@@ -7,6 +7,7 @@
 import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { SECTOR_SIZE } from './encoding.js';
+import { IsoBuilderError } from './errors.js';
 import type { FileExtent, Layout } from './layout.js';
 
 /**
@@ -14,17 +15,6 @@ import type { FileExtent, Layout } from './layout.js';
  * the write beats a 4 MiB one by a third (4 MiB: each byte crosses memory twice more).
  */
 export const DEFAULT_BUFFER_SIZE = 256 * 1024;
-
-export class IsoWriteError extends Error {
-  readonly code: 'ISO_READ_FAILED' | 'ISO_FILE_CHANGED' | 'ISO_WRITE_FAILED';
-  readonly path: string | undefined;
-  constructor(code: IsoWriteError['code'], message: string, path?: string, cause?: unknown) {
-    super(message, cause === undefined ? undefined : { cause });
-    this.name = 'IsoWriteError';
-    this.code = code;
-    this.path = path;
-  }
-}
 
 /** Bytes copied between two turns of the event loop. */
 const YIELD_EVERY = 32 * 1024 * 1024;
@@ -62,7 +52,7 @@ export function streamSink(stream: Writable): Sink {
   let queued = 0;
   const put = (chunk: Buffer): Promise<void> =>
     new Promise((resolve, reject) => {
-      stream.write(chunk, (error) => (error ? reject(new IsoWriteError('ISO_WRITE_FAILED', `writing the image failed: ${error.message}`, undefined, error)) : resolve()));
+      stream.write(chunk, (error) => (error ? reject(new IsoBuilderError('ISO_WRITE_FAILED', `writing the image failed: ${error.message}`, { cause: error })) : resolve()));
     });
   return {
     write(chunk, position) {
@@ -178,13 +168,13 @@ class Copier {
         try {
           n = readSync(fd, this.buf, this.fill + read, size + 1 - read, read);
         } catch (error) {
-          throw new IsoWriteError('ISO_READ_FAILED', `reading "${path}" failed: ${(error as Error).message}`, path, error);
+          throw new IsoBuilderError('ISO_READ_FAILED', `reading "${path}" failed: ${(error as Error).message}`, { where: path, cause: error });
         }
         if (n === 0) break;
         read += n;
       }
       if (read < size) {
-        throw new IsoWriteError('ISO_FILE_CHANGED', `"${path}" shrank while the image was written: ${size} bytes planned, ${read} read`, path);
+        throw new IsoBuilderError('ISO_FILE_CHANGED', `"${path}" shrank while the image was written: ${size} bytes planned, ${read} read`, { where: path });
       }
       if (read > size) this.grew(fd, path, size);
       this.fill += size;
@@ -197,7 +187,7 @@ class Copier {
     await this.zerosTo(file.sector * SECTOR_SIZE);
     if (file.data.kind === 'buffer') {
       const data = file.data.buffer;
-      if (data.length !== file.size) throw new IsoWriteError('ISO_FILE_CHANGED', `"${file.path}" changed size: ${file.size} bytes planned, ${data.length} given`, file.path);
+      if (data.length !== file.size) throw new IsoBuilderError('ISO_FILE_CHANGED', `"${file.path}" changed size: ${file.size} bytes planned, ${data.length} given`, { where: file.path });
       for (let at = 0; at < data.length; ) {
         if (this.fill === this.buf.length) await this.flush();
         const n = data.copy(this.buf, this.fill, at, Math.min(data.length, at + this.buf.length - this.fill));
@@ -222,10 +212,10 @@ class Copier {
         try {
           n = readSync(fd, this.buf, this.fill, ask, read);
         } catch (error) {
-          throw new IsoWriteError('ISO_READ_FAILED', `reading "${path}" failed: ${(error as Error).message}`, path, error);
+          throw new IsoBuilderError('ISO_READ_FAILED', `reading "${path}" failed: ${(error as Error).message}`, { where: path, cause: error });
         }
         if (n === 0) {
-          throw new IsoWriteError('ISO_FILE_CHANGED', `"${path}" shrank while the image was written: ${file.size} bytes planned, ${read} read`, path);
+          throw new IsoBuilderError('ISO_FILE_CHANGED', `"${path}" shrank while the image was written: ${file.size} bytes planned, ${read} read`, { where: path });
         }
         if (n > want) this.grew(fd, path, file.size);
         probed = ask > want && n === want;
@@ -240,7 +230,7 @@ class Copier {
 
   private grew(fd: number, path: string, planned: number): never {
     const now = fstatSync(fd).size;
-    throw new IsoWriteError('ISO_FILE_CHANGED', `"${path}" grew while the image was written: ${planned} bytes planned, now ${now}`, path);
+    throw new IsoBuilderError('ISO_FILE_CHANGED', `"${path}" grew while the image was written: ${planned} bytes planned, now ${now}`, { where: path });
   }
 
   async end(position: number): Promise<void> {
@@ -281,7 +271,7 @@ function openForReading(path: string): number {
   try {
     return openSync(path, 'r');
   } catch (error) {
-    throw new IsoWriteError('ISO_READ_FAILED', `cannot read "${path}": ${(error as Error).message}`, path, error);
+    throw new IsoBuilderError('ISO_READ_FAILED', `cannot read "${path}": ${(error as Error).message}`, { where: path, cause: error });
   }
 }
 
