@@ -1,0 +1,89 @@
+/**
+ * Controllers and images as the deployer uses them: every local path absolute and checked, every SSH setting
+ * final. For a controller, what the deployment file says wins over ~/.ssh/config, which wins over ssh's own
+ * defaults (port 22, the local user).
+ */
+import { posix } from 'node:path';
+import type { ControllerConfig, ImageConfig } from './types.js';
+import type { ResolveContext } from './options.js';
+import { pathKind, resolveLocal } from './paths.js';
+import type { ControllerEntry, ImageEntry } from './schema.js';
+import { lookupHost, parseJump } from './ssh-config.js';
+
+export async function resolveController(entry: ControllerEntry, index: number, ctx: ResolveContext): Promise<ControllerConfig> {
+  const at = ['controllers', index] as const;
+  const facts = lookupHost(ctx.sshConfig, entry.host, { ...(entry.user === undefined ? {} : { user: entry.user }), homeDir: ctx.homeDir, localUser: ctx.localUser });
+  const port = entry.port ?? portOf(facts.port, [...at, 'host'], `~/.ssh/config's Port for ${entry.host}`, ctx);
+
+  let identityFile: string | undefined;
+  if (entry.identityFile !== undefined) {
+    identityFile = resolveLocal(entry.identityFile, ctx.baseDir, ctx.homeDir);
+    if ((await pathKind(identityFile)) !== 'file') {
+      ctx.problems.add([...at, 'identityFile'], `no key file at ${identityFile}`, 'CONFIG_IDENTITY_NOT_FOUND', 'io');
+    }
+  } else {
+    identityFile = await firstExisting(facts.identityFiles, ctx);
+  }
+
+  const jumpSpec = entry.proxyJump ?? facts.proxyJump;
+  let proxyJump: ControllerConfig['proxyJump'];
+  if (jumpSpec !== undefined && jumpSpec.toLowerCase() !== 'none') {
+    const jumpAt = [...at, entry.proxyJump === undefined ? 'host' : 'proxyJump'];
+    const jump = parseJump(jumpSpec);
+    if (jump === undefined) {
+      ctx.problems.add(jumpAt, `ProxyJump ${JSON.stringify(jumpSpec)} is not [user@]host[:port]`);
+    } else {
+      // The jump host may itself be an alias (`ProxyJump bastion`), resolved as ssh would.
+      const hop = lookupHost(ctx.sshConfig, jump.host, { ...(jump.user === undefined ? {} : { user: jump.user }), homeDir: ctx.homeDir, localUser: ctx.localUser });
+      const hopIdentity = await firstExisting(hop.identityFiles, ctx);
+      proxyJump = {
+        host: hop.hostName ?? jump.host,
+        port: portOf(jump.port ?? hop.port, jumpAt, `the port of ProxyJump ${jumpSpec}`, ctx),
+        user: jump.user ?? hop.user ?? ctx.localUser,
+        ...(hopIdentity === undefined ? {} : { identityFile: hopIdentity }),
+      };
+    }
+  }
+
+  return {
+    name: entry.name,
+    host: facts.hostName ?? entry.host,
+    port,
+    user: entry.user ?? facts.user ?? ctx.localUser,
+    ...(identityFile === undefined ? {} : { identityFile }),
+    knownHosts: resolveLocal(entry.knownHosts ?? '~/.ssh/known_hosts', ctx.baseDir, ctx.homeDir),
+    // One spelling per folder, so that paths built from it compare equal (`/a/b/` and `/a//b` are `/a/b`).
+    imageDir: posix.normalize(entry.imageDir).replace(/(.)\/$/, '$1'),
+    ...(proxyJump === undefined ? {} : { proxyJump }),
+    where: `controllers[${index}]`,
+  };
+}
+
+function portOf(text: string | undefined, at: readonly (string | number)[], what: string, ctx: ResolveContext): number {
+  if (text === undefined) return 22;
+  const port = /^[0-9]{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(port >= 1 && port <= 65535)) {
+    ctx.problems.add(at, `${what} is ${JSON.stringify(text)}, not a port number`);
+    return 22;
+  }
+  return port;
+}
+
+/** ssh tries every IdentityFile and skips the missing ones (a `Host *` block often lists several). */
+async function firstExisting(paths: string[], ctx: ResolveContext): Promise<string | undefined> {
+  for (const path of paths) {
+    const absolute = resolveLocal(path, ctx.homeDir, ctx.homeDir);
+    if ((await pathKind(absolute)) === 'file') return absolute;
+  }
+  return undefined;
+}
+
+export async function resolveImage(entry: ImageEntry, index: number, ctx: ResolveContext): Promise<ImageConfig> {
+  const path = resolveLocal(entry.path, ctx.baseDir, ctx.homeDir);
+  const kind = await pathKind(path);
+  if (kind !== 'file') {
+    const what = kind === 'missing' ? 'does not exist' : kind === 'folder' ? 'is a folder, not an image file' : 'is not a regular file';
+    ctx.problems.add(['images', index, 'path'], `image ${entry.name}: ${path} ${what}`, 'CONFIG_IMAGE_NOT_FOUND', 'io');
+  }
+  return { name: entry.name, path, where: `images[${index}]` };
+}

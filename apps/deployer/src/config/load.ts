@@ -1,0 +1,108 @@
+/**
+ * The deployment file to a Deployment, in phases with data between them: read the YAML (keeping lines), check
+ * the shape (zod), expand defaults and counts, resolve paths and SSH settings, check across entries. A phase
+ * reports every problem it finds; the next runs only on a shape that held, so a message never follows from an
+ * earlier one.
+ */
+import { readFile } from 'node:fs/promises';
+import { homedir, userInfo } from 'node:os';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { VmctxError } from '@vmctx/contract';
+import type { Deployment, VmConfig } from './types.js';
+import { checkIdentities, checkReferences, checkUniqueNames, checkVmNames } from './checks.js';
+import { resolveController, resolveImage } from './controllers.js';
+import { expandVms, type VmDraft } from './expand.js';
+import { readYaml } from './locate.js';
+import type { LoadOptions, ResolveContext } from './options.js';
+import { resolveLocal } from './paths.js';
+import { DeploymentError, Problems, problemsFromZod, formatPath, type LocatedProblem, type Problem } from './problems.js';
+import { DeploymentFileSchema, SAFE_NAME } from './schema.js';
+import { readSshConfig } from './ssh-config.js';
+import { resolveVm } from './vms.js';
+
+export type { LoadOptions };
+
+/** Reads and checks a deployment file. Throws a DeploymentError (CONFIG_INVALID...) listing every problem. */
+export async function loadDeployment(file: string, options: LoadOptions = {}): Promise<Deployment> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new VmctxError('CONFIG_UNREADABLE', 'io', `${file}: cannot read the deployment file: ${(error as Error).message}`, { where: file, cause: error });
+  }
+  return parseDeployment(text, file, options);
+}
+
+/** As loadDeployment, from text already read; `file` names it in messages and anchors its relative paths. */
+export async function parseDeployment(text: string, file: string, options: LoadOptions = {}): Promise<Deployment> {
+  const source = readYaml(text);
+  if (!source.ok) throw new DeploymentError(source.problems, file);
+  const fail = (problems: readonly Problem[]): never => {
+    const located: LocatedProblem[] = problems.map(({ at, ...rest }) => ({ ...rest, path: formatPath(at), line: source.lineOf(at) }));
+    // In the file's order, so the list reads top to bottom; stable for problems on one line.
+    located.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    throw new DeploymentError(located, file);
+  };
+
+  const parsed = DeploymentFileSchema.safeParse(source.value);
+  if (!parsed.success) return fail(problemsFromZod(parsed.error.issues));
+  const data = parsed.data;
+
+  const env = options.env ?? process.env;
+  const homeDir = options.homeDir ?? env['HOME'] ?? homedir();
+  const problems = new Problems();
+  const ctx: ResolveContext = {
+    file,
+    baseDir: dirname(resolve(file)),
+    homeDir,
+    localUser: localUser(env),
+    sshConfig: await readSshConfig(resolveLocal(options.sshConfigPath ?? join(homeDir, '.ssh', 'config'), process.cwd(), homeDir)),
+    problems,
+  };
+
+  const name = data.name ?? basename(file, extname(file));
+  if (data.name === undefined && !SAFE_NAME.test(name)) {
+    problems.add([], `the file's name "${name}" cannot name the deployment (letters, digits, '.', '_', '-'): give name:`, 'CONFIG_INVALID_NAME');
+  }
+
+  checkUniqueNames('controllers', data.controllers, problems);
+  checkUniqueNames('images', data.images, problems);
+  const drafts = expandVms(data.vms, data.defaults, problems);
+  checkVmNames(drafts, problems);
+  checkReferences(
+    drafts,
+    data.controllers.map((c) => c.name),
+    data.images.map((i) => i.name),
+    problems,
+  );
+
+  const caches = { context: new Map(), kinds: new Map() };
+  const [controllers, images, vms] = await Promise.all([
+    Promise.all(data.controllers.map((entry, i) => resolveController(entry, i, ctx))),
+    Promise.all(data.images.map((entry, i) => resolveImage(entry, i, ctx))),
+    // In order, so that the first member of a group reports a shared problem (they are said once).
+    sequentially(drafts, async (draft) => ({ draft, vm: await resolveVm(draft, ctx, caches) })),
+  ]);
+  checkIdentities(
+    vms.filter((r): r is { draft: VmDraft; vm: VmConfig } => r.vm !== undefined),
+    problems,
+  );
+  if (problems.size > 0) return fail(problems.list);
+
+  return { name, file: resolve(file), controllers, images, vms: vms.map((r) => r.vm!) };
+}
+
+async function sequentially<T, R>(items: T[], run: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (const item of items) out.push(await run(item));
+  return out;
+}
+
+/** ssh's default remote user is the local one; os.userInfo throws where the uid has no passwd entry (containers). */
+function localUser(env: NodeJS.ProcessEnv): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return env['USER'] ?? env['LOGNAME'] ?? 'root';
+  }
+}
