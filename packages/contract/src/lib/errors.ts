@@ -45,6 +45,11 @@ export class VmctxError<Code extends string = string> extends Error {
     this.where = options.where;
   }
   readonly where: string | undefined;
+
+  /** What `--json` output carries of an error (an Error's message is not an own enumerable property). */
+  toJSON(): { code: string; kind: ErrorKind; message: string; where?: string } {
+    return { code: this.code, kind: this.kind, message: this.message, ...(this.where === undefined ? {} : { where: this.where }) };
+  }
 }
 
 export function isVmctxError(error: unknown): error is VmctxError {
