@@ -1,5 +1,5 @@
 export { domainNameProblem, MAX_DOMAIN_NAME_BYTES } from './lib/domain-name.js';
-export { TemplateError, type TemplateErrorCode } from './lib/errors.js';
+export { TEMPLATE_ERROR_CODES, TEMPLATE_ERRORS, TemplateError, type TemplateErrorCode } from './lib/errors.js';
 export {
   deriveIdentity,
   deriveMac,
@@ -25,6 +25,7 @@ export {
   domainSpecSchema,
   formatPath,
   parseDomainSpec,
+  parseDomainSpecYaml,
   SpecError,
   type ConsoleSpec,
   type ContextSpec,

@@ -9,6 +9,7 @@
  * context ISO can serve every VM and the guest reads its address from its own NIC. `ipv4FromMac` is the decoder.
  */
 import { createHash } from 'node:crypto';
+import { IP_IN_MAC_PREFIX } from '@vmctx/contract';
 import { TemplateError } from './errors.js';
 
 /** A MAC address in libvirt's canonical form: six two-digit lower-case hex octets joined by ':'. */
@@ -45,8 +46,8 @@ export interface VmIdentity {
  */
 export const VMCTX_UUID_NAMESPACE: Uuid = 'ac5398ef-64bc-57fc-843a-eb2780f0c8cc';
 
-/** OpenNebula's default MAC_PREFIX: 02 is unicast and locally administered. */
-export const IP_IN_MAC_DEFAULT_PREFIX = '02:00';
+/** OpenNebula's default MAC_PREFIX (02 is unicast and locally administered): the context CD contract's, which the guest reads back. */
+export const IP_IN_MAC_DEFAULT_PREFIX = IP_IN_MAC_PREFIX;
 
 /** The key both derivations hash: unambiguous for any pair of strings (a '/' in either cannot shift the cut). */
 function identityKey(kind: string, deployment: string, vmName: string, extra: readonly number[] = []): string {

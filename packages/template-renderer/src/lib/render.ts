@@ -3,6 +3,7 @@
  * elements are written in libvirt's own order (the order `virsh dumpxml` prints) and nothing depends on time
  * or randomness.
  */
+import { CONTEXT_DISK_ALIAS } from '@vmctx/contract';
 import { create } from 'xmlbuilder2';
 import { cdromBus, freeTarget } from './disk-targets.js';
 import { deriveMac, deriveUuid, type MacScheme } from './identity.js';
@@ -28,8 +29,8 @@ function ele(parent: XMLBuilder, name: string, attrs: Record<string, string> = {
   return parent.ele(name, escAttrs(attrs));
 }
 
-/** The user alias (formatdomain.html#devices, "ua-" prefix) that marks the context ISO's disk. */
-export const CONTEXT_DISK_ALIAS = 'ua-vmctx-context';
+/** The user alias (formatdomain.html#devices, "ua-" prefix) that marks the context ISO's disk: the context CD contract's. */
+export { CONTEXT_DISK_ALIAS };
 
 export interface RenderOptions {
   /** Fill a missing UUID and missing MACs with identities derived from (deployment, name). */

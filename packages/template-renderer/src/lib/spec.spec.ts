@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { domainSpecJsonSchema, formatPath, parseDomainSpec, SpecError } from './spec.js';
+import { domainSpecJsonSchema, formatPath, parseDomainSpec, parseDomainSpecYaml, SpecError } from './spec.js';
 
 const valid = {
   name: 'vm1',
@@ -94,5 +94,25 @@ describe('domainSpecJsonSchema', () => {
     expect(devices.properties.context.properties.mode).toMatchObject({ default: 'cdrom', enum: ['cdrom', 'disk'] });
     const variants = devices.properties.interfaces.items.oneOf ?? devices.properties.interfaces.items.anyOf;
     expect(variants.map((v: any) => v.properties.type.const)).toEqual(['bridge', 'network']);
+  });
+});
+
+describe('parseDomainSpecYaml', () => {
+  it('reads YAML and JSON into the same spec', () => {
+    const yaml = 'name: web-1\nmemory: { value: 256, unit: MiB }\n';
+    expect(parseDomainSpecYaml(yaml, 'web-1.yaml')).toEqual(parseDomainSpecYaml(JSON.stringify({ name: 'web-1', memory: { value: 256, unit: 'MiB' } })));
+  });
+
+  it('refuses text that does not parse, duplicate keys and an alias bomb, as TEMPLATE_SPEC_SYNTAX', () => {
+    expect(() => parseDomainSpecYaml('name: [unclosed\n', 'x.yaml')).toThrow(expect.objectContaining({ code: 'TEMPLATE_SPEC_SYNTAX', kind: 'input', message: expect.stringMatching(/^x\.yaml is not valid YAML/) }));
+    expect(() => parseDomainSpecYaml('name: a\nname: b\n')).toThrow(expect.objectContaining({ code: 'TEMPLATE_SPEC_SYNTAX' }));
+    const letters = 'abcdefghi';
+    const bomb = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 9; i++) bomb.push(`${letters[i]}: &${letters[i]} [${Array(9).fill(`*${letters[i - 1]}`).join(',')}]`);
+    expect(() => parseDomainSpecYaml(bomb.join('\n'))).toThrow(expect.objectContaining({ code: 'TEMPLATE_SPEC_SYNTAX', message: expect.stringMatching(/alias/i) }));
+  });
+
+  it('says where a spec that parses is wrong', () => {
+    expect(() => parseDomainSpecYaml('name: x\n', 'x.yaml', 'vms[1]')).toThrow(expect.objectContaining({ code: 'TEMPLATE_INVALID_SPEC', where: 'vms[1].memory' }));
   });
 });

@@ -5,6 +5,7 @@
  *
  * https://libvirt.org/formatdomain.html is the reference for every field below.
  */
+import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { domainNameProblem } from './domain-name.js';
 import { TemplateError } from './errors.js';
@@ -245,6 +246,24 @@ export function parseDomainSpec(input: unknown, at = '', source = 'VM spec'): Do
     result.error.issues.map((issue) => ({ path: formatPath(issue.path, at), message: issue.message })),
     source,
   );
+}
+
+/**
+ * Parses a VM spec from its YAML text (JSON is YAML too), as guest-script's parseContextYaml does for a context.
+ * Duplicate keys are refused, and YAML aliases may expand at most 100 times (no "billion laughs").
+ */
+export function parseDomainSpecYaml(text: string, source = 'VM spec', at = ''): DomainSpec {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new TemplateError('TEMPLATE_SPEC_SYNTAX', `${source} is not valid YAML: ${doc.errors.map((e) => e.message).join('\n')}`, at || undefined);
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw new TemplateError('TEMPLATE_SPEC_SYNTAX', `${source}: ${(error as Error).message}`, at || undefined, { cause: error });
+  }
+  return parseDomainSpec(value, at, source);
 }
 
 /** The JSON Schema (draft 2020-12) of a VM spec as people write it, for editors and YAML language servers. */
