@@ -56,6 +56,8 @@ export function checkIdentities(resolved: { draft: VmDraft; vm: VmConfig }[], pr
   const macs = new Map<string, VmDraft>();
   const addresses = new Map<string, VmDraft>();
   for (const { draft, vm } of resolved) {
+    // A group sharing one fixed MAC (hence one address) was reported once by expandVms.
+    if (draft.member !== undefined && draft.member.count > 1 && draft.mac !== undefined) continue;
     if (vm.mac !== undefined) {
       const earlier = macs.get(vm.mac);
       if (earlier === undefined) macs.set(vm.mac, draft);

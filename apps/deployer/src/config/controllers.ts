@@ -15,15 +15,9 @@ export async function resolveController(entry: ControllerEntry, index: number, c
   const facts = lookupHost(ctx.sshConfig, entry.host, { ...(entry.user === undefined ? {} : { user: entry.user }), homeDir: ctx.homeDir, localUser: ctx.localUser });
   const port = entry.port ?? portOf(facts.port, [...at, 'host'], `~/.ssh/config's Port for ${entry.host}`, ctx);
 
-  let identityFile: string | undefined;
-  if (entry.identityFile !== undefined) {
-    identityFile = resolveLocal(entry.identityFile, ctx.baseDir, ctx.homeDir);
-    if ((await pathKind(identityFile)) !== 'file') {
-      ctx.problems.add([...at, 'identityFile'], `no key file at ${identityFile}`, 'CONFIG_IDENTITY_NOT_FOUND', 'io');
-    }
-  } else {
-    identityFile = await firstExisting(facts.identityFiles, ctx);
-  }
+  // Not checked for existence: ssh itself warns about a missing IdentityFile and goes on with the agent, and the
+  // connection reports a key it cannot read, with the controller's name.
+  const identityFile = entry.identityFile !== undefined ? resolveLocal(entry.identityFile, ctx.baseDir, ctx.homeDir) : await firstExisting(facts.identityFiles, ctx);
 
   const jumpSpec = entry.proxyJump ?? facts.proxyJump;
   let proxyJump: ControllerConfig['proxyJump'];
