@@ -1,5 +1,5 @@
 export { formatKeyValue, parseKeyValue } from './lib/key-value.js';
-export { GuestScriptError, type GuestScriptErrorCode } from './lib/errors.js';
+export { GUEST_ERROR_CODES, GUEST_ERRORS, GuestScriptError, type GuestScriptErrorCode } from './lib/errors.js';
 export {
   ContextSchema,
   NetworkSchema,

@@ -9,9 +9,10 @@
  *   files/N, files/N.meta the files to write and their path, mode and owner (0400: may be secrets)
  *   scripts/NN-name       user scripts (0500)
  *
- * The modes are those the CD's Rock Ridge entries should carry: on the mounted CD only root can read what may
+ * The names are the context CD contract's (@vmctx/contract). The modes are those the CD's Rock Ridge entries carry: on the mounted CD only root can read what may
  * be secret, and post-install gives each file its own mode in the guest.
  */
+import { CONTEXT_FILES, CONTEXT_FOLDERS } from '@vmctx/contract';
 import { createHash } from 'node:crypto';
 import { contentBytes, type Context } from './context.js';
 import type { FileMap } from './file-map.js';
@@ -41,17 +42,17 @@ function canonicalJson(value: unknown): string {
 export function buildContextTree(context: Context): FileMap {
   const id = instanceIdOf(context);
   const tree: FileMap = {
-    'post-install': { data: postInstallScript(), mode: 0o755 },
-    'instance-id': { data: `${id}\n`, mode: 0o444 },
-    'common/network': { data: networkFile(context, id), mode: 0o444 },
-    'common/routes': { data: routesFile(context), mode: 0o444 },
+    [CONTEXT_FILES.postInstall]: { data: postInstallScript(), mode: 0o755 },
+    [CONTEXT_FILES.instanceId]: { data: `${id}\n`, mode: 0o444 },
+    [CONTEXT_FILES.network]: { data: networkFile(context, id), mode: 0o444 },
+    [CONTEXT_FILES.routes]: { data: routesFile(context), mode: 0o444 },
   };
   if (context.ssh !== undefined) {
-    tree['ssh/authorized_keys'] = { data: context.ssh.authorizedKeys.map((k) => `${k}\n`).join(''), mode: 0o444 };
+    tree[CONTEXT_FILES.authorizedKeys] = { data: context.ssh.authorizedKeys.map((k) => `${k}\n`).join(''), mode: 0o444 };
   }
   const width = Math.max(3, String(context.files.length).length);
   context.files.forEach((file, index) => {
-    const name = `files/${String(index + 1).padStart(width, '0')}`;
+    const name = `${CONTEXT_FOLDERS.files}/${String(index + 1).padStart(width, '0')}`;
     const meta: Record<string, string> = { FILE_PATH: file.path, FILE_MODE: file.mode, FILE_OWNER: file.owner };
     if (file.group !== undefined) meta.FILE_GROUP = file.group;
     tree[name] = { data: contentBytes(file), mode: 0o400 };
@@ -59,7 +60,7 @@ export function buildContextTree(context: Context): FileMap {
   });
   const scriptWidth = Math.max(2, String(context.scripts.length).length);
   context.scripts.forEach((script, index) => {
-    tree[`scripts/${String(index + 1).padStart(scriptWidth, '0')}-${script.name}`] = { data: contentBytes(script), mode: 0o500 };
+    tree[`${CONTEXT_FOLDERS.scripts}/${String(index + 1).padStart(scriptWidth, '0')}-${script.name}`] = { data: contentBytes(script), mode: 0o500 };
   });
   return tree;
 }

@@ -1,23 +1,34 @@
 /**
- * Errors of guest-script. Every error has a stable `code` (for programs) and a message that says what is wrong
- * and where (for people); `path` points into the input (`network.routes[1].to`, `context/post-install`).
+ * Errors of guest-script: a VmctxError with a stable `GUEST_` code (for programs), its kind, and a message that
+ * says what is wrong and where (for people); `path` (also `where`) points into the input
+ * (`network.routes[1].to`, `context/post-install`).
  */
-export type GuestScriptErrorCode =
-  | 'GUEST_INVALID_CONTEXT'
-  | 'GUEST_INVALID_OPTION'
-  | 'GUEST_INVALID_TREE'
-  | 'GUEST_NOT_A_CONTEXT_FOLDER'
-  | 'GUEST_OUTPUT_EXISTS'
-  | 'GUEST_NOT_A_ROOT_FOLDER'
-  | 'GUEST_INSTALL_FAILED';
+import { catalogueCodes, VmctxError, type ErrorCatalogue } from '@vmctx/contract';
 
-export class GuestScriptError extends Error {
+/** Every code of this package and its kind. */
+export const GUEST_ERRORS = {
+  GUEST_INVALID_CONTEXT: 'input',
+  GUEST_INVALID_OPTION: 'input',
+  GUEST_INVALID_TREE: 'input',
+  GUEST_NOT_A_CONTEXT_FOLDER: 'input',
+  /** The output folder exists and holds files: what is there is not overwritten. */
+  GUEST_OUTPUT_EXISTS: 'conflict',
+  GUEST_NOT_A_ROOT_FOLDER: 'input',
+  /** The installer could not be generated (the script holds its here-document delimiter): a bug. */
+  GUEST_INSTALL_FAILED: 'internal',
+} as const satisfies ErrorCatalogue<`GUEST_${string}`>;
+
+export type GuestScriptErrorCode = keyof typeof GUEST_ERRORS;
+
+export const GUEST_ERROR_CODES: readonly GuestScriptErrorCode[] = catalogueCodes(GUEST_ERRORS);
+
+export class GuestScriptError extends VmctxError<GuestScriptErrorCode> {
   override readonly name = 'GuestScriptError';
   constructor(
-    readonly code: GuestScriptErrorCode,
+    code: GuestScriptErrorCode,
     message: string,
     readonly path?: string,
   ) {
-    super(message);
+    super(code, GUEST_ERRORS[code], message, { where: path });
   }
 }

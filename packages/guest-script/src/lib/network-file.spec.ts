@@ -32,7 +32,7 @@ describe('common/network', () => {
     });
   });
 
-  it('leaves the address to the guest in IP-from-MAC mode, with the context CD contract's prefix by default', () => {
+  it('leaves the address to the guest in IP-from-MAC mode, with the context CD contract\'s prefix by default', () => {
     const entries = networkEntries(parseContext({ network: { method: 'ip-from-mac', prefix: 16, gateway: '198.51.0.1' } }), 'x');
     expect(entries).toMatchObject({ METHOD: 'ip-from-mac', IP: '', NETWORK: '', NETMASK: '255.255.0.0', PREFIX: '16', MAC_PREFIX: '02:00', HOSTNAME_PREFIX: 'vm-' });
     expect(DEFAULT_MAC_PREFIX).toBe(IP_IN_MAC_PREFIX);

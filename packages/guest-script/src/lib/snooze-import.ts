@@ -3,6 +3,7 @@
  * distributions/...) read as it is into a file map, each file with its own mode, so that it goes onto the CD
  * unchanged. Nothing is rewritten: its post-install keeps its own conventions (bash, run-parts, eth0).
  */
+import { CONTEXT_FILES } from '@vmctx/contract';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GuestScriptError } from './errors.js';
@@ -37,7 +38,7 @@ export async function readContextFolder(dir: string): Promise<FileMap> {
 /** What the guest will do with this tree, said before building a CD that would only fall back to DHCP. */
 export function contextTreeProblems(files: FileMap): string[] {
   const problems: string[] = [];
-  const postInstall = files['post-install'];
+  const postInstall = files[CONTEXT_FILES.postInstall];
   if (postInstall === undefined) problems.push('no post-install at the top: guests will fall back to DHCP');
   else if ((postInstall.mode & 0o100) === 0) problems.push('post-install is not executable (the guest runs it with its interpreter anyway)');
   return problems;
