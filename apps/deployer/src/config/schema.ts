@@ -58,14 +58,18 @@ const port = z.number().int().min(1).max(65535);
  * out), and an interface may leave its `source` to the VM's `bridge` or `network`. Everything else is checked
  * here with the spec's own schema, so that a wrong memory unit is reported at `vms[1].spec.memory.unit`.
  */
-export const VmSpecSchema = z.record(z.string(), z.unknown()).superRefine((spec, ctx) => {
+export const VmSpecSchema = z
+  .record(z.string(), z.unknown())
+  .superRefine((spec, ctx) => {
   if ('name' in spec) {
     ctx.addIssue({ code: 'custom', path: ['name'], message: "the domain is named as the VM: leave the spec's name out" });
   }
   const result = domainSpecSchema.safeParse(withPlaceholders(spec));
   // Passed on as they are (code included), so that an unknown key in the spec reads like one elsewhere.
   if (!result.success) for (const issue of result.error.issues) ctx.addIssue({ ...issue } as z.core.$ZodRawIssue);
-});
+  })
+  // An id puts it once under the JSON Schema's $defs, for defaults and vms both.
+  .meta({ id: 'VmSpec' });
 
 /** The spec with what the VM gives filled by stand-ins, to check the rest; the value kept is the user's. */
 function withPlaceholders(spec: Record<string, unknown>): unknown {
@@ -91,13 +95,14 @@ const vmFields = {
   controller: text('controller').describe('The name of a controller of `controllers`.'),
   image: text('image').describe('The name of an image of `images`.'),
   template: localPath('template').describe('A native libvirt domain XML, relative to this file. Exclusive with spec.'),
-  // Not .describe()d: that makes a copy, and json-schema.ts finds this one by identity.
+  // Not .describe()d here: that makes a copy, and json-schema.ts finds this one by identity.
   spec: VmSpecSchema,
   bridge: bridge.describe("The bridge of every bridged interface; absent: the template's. Exclusive with network."),
   network: network.describe('A libvirt network instead of a bridge. Exclusive with bridge.'),
-  context: z
-    .union([localPath('context'), ContextSchema])
-    .describe("guest-script's context inline, or a path to a context YAML/JSON file or to a context/ folder holding post-install."),
+  context: z.union([localPath('context'), ContextSchema]).meta({
+    id: 'VmContext',
+    description: "guest-script's context inline, or a path to a context YAML/JSON file or to a context/ folder holding post-install.",
+  }),
   iso: remotePath('iso').describe('A context ISO already on the controller (a shared ISO): checked, not built. Exclusive with context.'),
   domainType: z.enum(['kvm', 'qemu']).describe("qemu (TCG) where KVM is not usable; absent: the template's."),
   isoMode: z.enum(['cdrom', 'disk']).describe('How the context ISO is attached (default cdrom).'),
