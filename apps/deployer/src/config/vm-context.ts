@@ -10,7 +10,7 @@ import type { VmDraft } from './expand.js';
 import { readYaml } from './locate.js';
 import type { ResolveContext } from './options.js';
 import { pathKind, resolveLocal } from './paths.js';
-import { formatPath, problemsFromZod, type Path } from './problems.js';
+import { formatPath, problemsFromZod } from './problems.js';
 
 const CONTEXT_FILE_EXTENSIONS = ['.yaml', '.yml', '.json'];
 
@@ -68,5 +68,3 @@ async function readContextPath(path: string): Promise<VmContext | string[]> {
   }
   return { kind: 'context', context: parsed.data satisfies Context, source: path };
 }
-
-export type { Path };

@@ -140,6 +140,22 @@ vms:
       '21: vms[3].mac: one fixed MAC cannot serve the 2 VMs of a count group; give address (IP-from-MAC) or leave mac out',
     ]);
   });
+
+  it("refuses a multicast MAC prefix in the context, where the context is written", async () => {
+    const f = await fixture();
+    expect(
+      await f.problems(`${HEAD}vms:
+  - name: m
+    controller: lc1
+    image: debian
+    template: ./debian1.xml
+    address: 192.0.2.5
+    context: { network: { method: ip-from-mac, prefix: 24, macPrefix: "03:00" } }
+`),
+    ).toEqual([
+      '12: vms[0].context: network.macPrefix: IP-in-MAC prefix 03:00 is multicast (bit 0 of its first octet is set); libvirt refuses multicast MACs',
+    ]);
+  });
 });
 
 describe('template and spec', () => {

@@ -123,7 +123,14 @@ function addressAndMac(draft: VmDraft, context: VmContext, ctx: ResolveContext):
     }
     address = ipv4FromMac(fixedMac);
   }
-  const mac = macFromIpv4(address, prefix);
+  let mac: string;
+  try {
+    mac = macFromIpv4(address, prefix);
+  } catch (error) {
+    // The context's schema takes any two hex octets; template-renderer refuses a multicast prefix.
+    ctx.problems.add(draft.origin.context!, `network.macPrefix: ${(error as Error).message}`);
+    return undefined;
+  }
   if (fixedMac !== undefined && fixedMac !== mac) {
     ctx.problems.add([...vmAt, 'mac'], `${fixedMac} is not the IP-from-MAC MAC of ${address} (${mac}); leave mac out`);
     return undefined;
