@@ -76,7 +76,7 @@ export async function parseDeployment(text: string, file: string, options: LoadO
     problems,
   );
 
-  const caches = { context: new Map(), kinds: new Map() };
+  const caches: Parameters<typeof resolveVm>[2] = { context: new Map(), kinds: new Map() };
   const [controllers, images, vms] = await Promise.all([
     Promise.all(data.controllers.map((entry, i) => resolveController(entry, i, ctx))),
     Promise.all(data.images.map((entry, i) => resolveImage(entry, i, ctx))),
