@@ -1,9 +1,8 @@
+import { failWith } from './cli/action.js';
+import { processIo } from './cli/command-io.js';
 import { createProgram } from './program.js';
 
+// Commands end through their own action wrapper; what reaches here is printed and exits by the same rule.
 createProgram()
   .parseAsync(process.argv)
-  .catch((error: unknown) => {
-    const err = error as { message?: string; code?: string; exitCode?: number };
-    process.stderr.write(`vmctx: ${err.message ?? String(error)}\n`);
-    process.exitCode = typeof err.exitCode === 'number' ? err.exitCode : 1;
-  });
+  .catch((error: unknown) => failWith(processIo, error));

@@ -1,4 +1,5 @@
 /** Test support: a CommandIo that keeps what a command printed and turns its exit into an exception. */
+import { PassThrough } from 'node:stream';
 import type { CommandIo } from './command-io.js';
 
 export class Exit extends Error {
@@ -10,14 +11,23 @@ export class Exit extends Error {
 export interface CapturedIo extends CommandIo {
   out: string;
   err: string;
-  /** Forgets what was printed (call it in beforeEach). */
+  /** The bytes written to `output`. */
+  bytes: () => Buffer;
+  output: PassThrough & { isTTY?: boolean };
+  /** Forgets what was printed and written, the environment and the TTY flag (call it in beforeEach). */
   reset(): void;
 }
 
 export function captureIo(): CapturedIo {
+  let chunks: Buffer[] = [];
+  const output = new PassThrough() as PassThrough & { isTTY?: boolean };
+  output.on('data', (c: Buffer) => chunks.push(Buffer.from(c)));
   const io: CapturedIo = {
     out: '',
     err: '',
+    output,
+    env: {},
+    bytes: () => Buffer.concat(chunks),
     stdout: (text) => void (io.out += text),
     stderr: (text) => void (io.err += text),
     exit: (code) => {
@@ -26,7 +36,34 @@ export function captureIo(): CapturedIo {
     reset: () => {
       io.out = '';
       io.err = '';
+      io.env = {};
+      chunks = [];
+      delete output.isTTY;
     },
   };
   return io;
+}
+
+export interface Failure {
+  exitCode: number;
+  /** The code printed in brackets (absent for commander's own usage errors). */
+  code?: string;
+  /** What `vmctx: ` printed, without the code. */
+  message: string;
+}
+
+/** Runs a command that must end with a non-zero exit, and reads what it printed last on stderr. */
+export async function failure(io: CapturedIo, run: Promise<unknown>): Promise<Failure> {
+  const exit = await run.then(
+    () => {
+      throw new Error('the command succeeded');
+    },
+    (error: unknown) => error,
+  );
+  if (!(exit instanceof Exit)) throw exit;
+  const start = io.err.lastIndexOf('vmctx: ');
+  if (start < 0) return { exitCode: exit.exitCode, message: '' };
+  const printed = io.err.slice(start + 'vmctx: '.length);
+  const match = /^([\s\S]*?) \[([A-Za-z0-9_]+)\](?:\n  at .*)?\n$/.exec(printed);
+  return match ? { exitCode: exit.exitCode, code: match[2]!, message: match[1]! } : { exitCode: exit.exitCode, message: printed.trimEnd() };
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildContextTree, parseContextYaml } from '@vmctx/guest-script';
-import { captureIo, Exit } from '../cli/capture-io.test.js';
+import { captureIo, failure } from '../cli/capture-io.test.js';
 import { contextCommand } from './context.js';
 
 let dir: string;
@@ -50,15 +50,15 @@ describe('vmctx context build', () => {
 
   it('exits 2 on a bad context and writes nothing', async () => {
     await writeFile(join(dir, 'bad.yaml'), 'hostname: "web$(reboot)"\n');
-    await expect(context('build', join(dir, 'bad.yaml'), '-o', join(dir, 'out'))).rejects.toMatchObject({ exitCode: 2, code: 'GUEST_INVALID_CONTEXT' });
-    await expect(context('build', join(dir, 'missing.yaml'), '-o', join(dir, 'out'))).rejects.toMatchObject({ exitCode: 2 });
+    expect(await failure(io, context('build', join(dir, 'bad.yaml'), '-o', join(dir, 'out')))).toMatchObject({ exitCode: 2, code: 'GUEST_INVALID_CONTEXT' });
+    expect(await failure(io, context('build', join(dir, 'missing.yaml'), '-o', join(dir, 'out')))).toMatchObject({ exitCode: 2, code: 'CLI_NOT_FOUND' });
     expect((await readdir(dir)).sort()).toEqual(['bad.yaml', 'context.yaml']);
   });
 
-  it('exits 2 when the output folder has files', async () => {
+  it('exits 3 (a conflict) when the output folder has files', async () => {
     await mkdir(join(dir, 'out'));
     await writeFile(join(dir, 'out/keep'), '');
-    await expect(context('build', join(dir, 'context.yaml'), '-o', join(dir, 'out'))).rejects.toMatchObject({ exitCode: 2, code: 'GUEST_OUTPUT_EXISTS' });
+    expect(await failure(io, context('build', join(dir, 'context.yaml'), '-o', join(dir, 'out')))).toMatchObject({ exitCode: 3, code: 'GUEST_OUTPUT_EXISTS' });
   });
 });
 
@@ -77,7 +77,7 @@ describe('vmctx context iso', () => {
   });
 
   it('exits 2 on a bad label', async () => {
-    await expect(context('iso', join(dir, 'context.yaml'), '-o', join(dir, 'x.iso'), '--label', 'no/slash')).rejects.toMatchObject({ exitCode: 2 });
+    expect(await failure(io, context('iso', join(dir, 'context.yaml'), '-o', join(dir, 'x.iso'), '--label', 'no/slash'))).toMatchObject({ exitCode: 2, code: 'ISO_BAD_LABEL' });
     expect(await readdir(dir)).toEqual(['context.yaml']);
   });
 });

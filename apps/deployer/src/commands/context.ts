@@ -6,37 +6,25 @@
  *   vmctx context show CONTEXT.yaml                list the tree: mode, size, path
  *
  * The input is a context file (YAML or JSON, see packages/guest-script/README.md) or a Snooze-style context/
- * folder, which is taken unchanged. Exit codes: 0 done, 1 failure (I/O), 2 bad usage or bad input.
+ * folder, which is taken unchanged. Exit codes from the kind of the error (cli/action.ts): 0 done, 1 failure
+ * (I/O), 2 bad usage or bad input, 3 an output folder that already holds files.
  */
-import { Command, InvalidArgumentError } from 'commander';
-import { readFile, stat } from 'node:fs/promises';
+import { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
 import type { FileMap } from '@vmctx/guest-script';
-import { CommandError, commandErrorFrom, type CommandIo, processIo, withCliDefaults } from '../cli/command-io.js';
-import { asCommandError } from './guest.js';
-
-/** iso-builder error codes that mean the machine failed rather than the input was bad. */
-const ISO_ERRORS = { codePrefix: 'ISO_', failureCodes: new Set(['ISO_WRITE_FAILED']) };
-
-function asContextCommandError(error: unknown): unknown {
-  const mapped = commandErrorFrom(error, ISO_ERRORS);
-  return mapped === error ? asCommandError(error) : mapped;
-}
+import { action } from '../cli/action.js';
+import { type CommandIo, processIo, withCliDefaults } from '../cli/command-io.js';
+import { statInput } from '../cli/input.js';
+import { epochOption, labelOption } from '../cli/options.js';
 
 export async function contextTreeFrom(input: string, io: Pick<CommandIo, 'stderr'>): Promise<FileMap> {
   const gs = await import('@vmctx/guest-script');
-  const info = await stat(input).catch(() => undefined);
-  if (info === undefined) throw new CommandError(`${input}: no such file or folder`, 2, 'NOT_FOUND');
-  if (info.isDirectory()) {
+  if ((await statInput(input)).isDirectory()) {
     const files = await gs.readContextFolder(input);
     for (const problem of gs.contextTreeProblems(files)) io.stderr(`vmctx context: ${input}: ${problem}\n`);
     return files;
   }
   return gs.buildContextTree(gs.parseContextYaml(await readFile(input, 'utf8'), input));
-}
-
-function epochSeconds(value: string): number {
-  if (!/^[0-9]+$/.test(value)) throw new InvalidArgumentError('expected seconds since 1970');
-  return Number(value);
 }
 
 export function contextCommand(io: CommandIo = processIo): Command {
@@ -48,49 +36,37 @@ export function contextCommand(io: CommandIo = processIo): Command {
     .description('write the context tree to a folder (which must not exist or be empty)')
     .argument('<input>', 'CONTEXT.yaml, or a context/ folder to take as it is')
     .requiredOption('-o, --output <dir>', 'the folder to write')
-    .action(async (input: string, flags: { output: string }) => {
-      try {
-        const { writeFileMap } = await import('@vmctx/guest-script');
-        const files = await contextTreeFrom(input, io);
-        await writeFileMap(files, flags.output);
-        io.stderr(`wrote ${Object.keys(files).length} files to ${flags.output}\n`);
-      } catch (error) {
-        throw asContextCommandError(error);
-      }
-    });
+    .action(action(io, async (input: string, flags: { output: string }) => {
+      const { writeFileMap } = await import('@vmctx/guest-script');
+      const files = await contextTreeFrom(input, io);
+      await writeFileMap(files, flags.output);
+      io.stderr(`wrote ${Object.keys(files).length} files to ${flags.output}\n`);
+    }));
 
   setup(context.command('iso'))
     .description('write the context tree straight to an ISO image (Rock Ridge and Joliet)')
     .argument('<input>', 'CONTEXT.yaml, or a context/ folder to take as it is')
     .requiredOption('-o, --output <file>', 'the ISO to write')
-    .option('--label <label>', "volume label (the guest script's --label)", 'CONTEXT')
-    .option('--epoch <seconds>', 'one date for everything in the image, for reproducible bytes (default SOURCE_DATE_EPOCH)', epochSeconds)
-    .action(async (input: string, flags: { output: string; label: string; epoch?: number }) => {
-      try {
-        const { writeIsoFromFiles } = await import('@vmctx/iso-builder');
-        const files = await contextTreeFrom(input, io);
-        await writeIsoFromFiles(files, flags.output, { label: flags.label, ...(flags.epoch !== undefined ? { epoch: flags.epoch } : {}) });
-        io.stderr(`wrote ${flags.output} (${Object.keys(files).length} files, label ${flags.label})\n`);
-      } catch (error) {
-        throw asContextCommandError(error);
-      }
-    });
+    .addOption(labelOption('--label <label>', "volume label (the guest script's --label)"))
+    .addOption(epochOption())
+    .action(action(io, async (input: string, flags: { output: string; label: string; epoch?: number }) => {
+      const { writeIsoFromFiles } = await import('@vmctx/iso-builder');
+      const files = await contextTreeFrom(input, io);
+      await writeIsoFromFiles(files, flags.output, { label: flags.label, ...(flags.epoch !== undefined ? { epoch: flags.epoch } : {}) });
+      io.stderr(`wrote ${flags.output} (${Object.keys(files).length} files, label ${flags.label})\n`);
+    }));
 
   setup(context.command('show'))
     .description('list the files of the context tree: mode, size, path')
     .argument('<input>', 'CONTEXT.yaml, or a context/ folder')
-    .action(async (input: string) => {
-      try {
-        const files = await contextTreeFrom(input, io);
-        for (const path of Object.keys(files).sort()) {
-          const { data, mode } = files[path]!;
-          const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-          io.stdout(`${mode.toString(8).padStart(4, '0')} ${String(size).padStart(8)} ${path}\n`);
-        }
-      } catch (error) {
-        throw asContextCommandError(error);
+    .action(action(io, async (input: string) => {
+      const files = await contextTreeFrom(input, io);
+      for (const path of Object.keys(files).sort()) {
+        const { data, mode } = files[path]!;
+        const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
+        io.stdout(`${mode.toString(8).padStart(4, '0')} ${String(size).padStart(8)} ${path}\n`);
       }
-    });
+    }));
 
   return context;
 }

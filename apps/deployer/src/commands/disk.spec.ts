@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inspectImage, layoutOverlay, toQemuImgInfo } from '@vmctx/disk-builder';
-import { captureIo, Exit } from '../cli/capture-io.test.js';
+import { captureIo, failure } from '../cli/capture-io.test.js';
 import { diskCommand } from './disk.js';
 
 let dir: string;
@@ -52,27 +52,27 @@ describe('vmctx disk create', () => {
   });
 
   it.each([
-    ['no backing file', ['-F', 'raw', '-u', 'x.qcow2', '1G'], 'USAGE'],
-    ['no backing format', ['-b', 'images/base.raw', '-u', 'x.qcow2', '1G'], 'USAGE'],
-    ['-u without a size', ['-F', 'raw', '-b', 'images/base.raw', '-u', 'x.qcow2'], 'SIZE_REQUIRED'],
-    ['a missing backing file', ['-F', 'raw', '-b', 'images/nope.raw', 'x.qcow2'], 'BACKING_NOT_FOUND'],
-    ['a backing format that is not the file format', ['-F', 'qcow2', '-b', 'images/base.raw', 'x.qcow2'], 'BACKING_FORMAT_MISMATCH'],
-    ['a size qemu-img would not read', ['-F', 'raw', '-b', 'b', '-u', 'x.qcow2', '10x'], 'SIZE_INVALID'],
-    ['a size of zero', ['-F', 'raw', '-b', 'b', '-u', 'x.qcow2', '0'], 'SIZE_ZERO'],
-    ['a size beyond qcow2', ['-F', 'raw', '-b', 'b', '-u', 'x.qcow2', '3P'], 'SIZE_TOO_LARGE'],
-    ['a cluster size that is not a power of two', ['-F', 'raw', '-b', 'b', '-u', '-o', 'cluster_size=3000', 'x.qcow2', '1G'], 'CLUSTER_SIZE_INVALID'],
-    ['an unknown -o option', ['-F', 'raw', '-b', 'b', '-u', '-o', 'preallocation=full', 'x.qcow2', '1G'], 'USAGE'],
-    ['a backing path too long', ['-F', 'raw', '-b', 'a'.repeat(1024), '-u', 'x.qcow2', '1G'], 'BACKING_PATH_TOO_LONG'],
+    ['no backing file', ['-F', 'raw', '-u', 'x.qcow2', '1G'], 'CLI_USAGE'],
+    ['no backing format', ['-b', 'images/base.raw', '-u', 'x.qcow2', '1G'], 'CLI_USAGE'],
+    ['-u without a size', ['-F', 'raw', '-b', 'images/base.raw', '-u', 'x.qcow2'], 'CLI_SIZE_REQUIRED'],
+    ['a missing backing file', ['-F', 'raw', '-b', 'images/nope.raw', 'x.qcow2'], 'CLI_BACKING_NOT_FOUND'],
+    ['a backing format that is not the file format', ['-F', 'qcow2', '-b', 'images/base.raw', 'x.qcow2'], 'DISK_BACKING_FORMAT_MISMATCH'],
+    ['a size qemu-img would not read', ['-F', 'raw', '-b', 'b', '-u', 'x.qcow2', '10x'], 'DISK_SIZE_INVALID'],
+    ['a size of zero', ['-F', 'raw', '-b', 'b', '-u', 'x.qcow2', '0'], 'DISK_SIZE_ZERO'],
+    ['a size beyond qcow2', ['-F', 'raw', '-b', 'b', '-u', 'x.qcow2', '3P'], 'DISK_SIZE_TOO_LARGE'],
+    ['a cluster size that is not a power of two', ['-F', 'raw', '-b', 'b', '-u', '-o', 'cluster_size=3000', 'x.qcow2', '1G'], 'DISK_CLUSTER_SIZE_INVALID'],
+    ['an unknown -o option', ['-F', 'raw', '-b', 'b', '-u', '-o', 'preallocation=full', 'x.qcow2', '1G'], 'CLI_USAGE'],
+    ['a backing path too long', ['-F', 'raw', '-b', 'a'.repeat(1024), '-u', 'x.qcow2', '1G'], 'DISK_BACKING_PATH_TOO_LONG'],
   ])('refuses %s with exit code 2 and writes nothing', async (_what, args, code) => {
     const argv = args.map((a) => (a === 'x.qcow2' ? join(dir, 'x.qcow2') : a));
-    await expect(disk('create', ...argv)).rejects.toMatchObject({ exitCode: 2, code });
+    expect(await failure(io, disk('create', ...argv))).toMatchObject({ exitCode: 2, code });
     expect(await readdir(dir)).toEqual(['images']);
   });
 
   it('leaves usage errors of the command line to commander, with exit code 2', async () => {
-    await expect(disk('create', '--frobnicate', 'x.qcow2')).rejects.toMatchObject({ exitCode: 2 });
+    expect(await failure(io, disk('create', '--frobnicate', 'x.qcow2'))).toMatchObject({ exitCode: 2 });
     expect(io.err).toMatch(/unknown option '--frobnicate'/);
-    await expect(disk('create', '-f', 'vmdk', '-F', 'raw', '-b', 'b', '-u', 'x', '1G')).rejects.toMatchObject({ exitCode: 2 });
+    expect(await failure(io, disk('create', '-f', 'vmdk', '-F', 'raw', '-b', 'b', '-u', 'x', '1G'))).toMatchObject({ exitCode: 2 });
     expect(io.err).toMatch(/Allowed choices are qcow2/);
   });
 });
@@ -107,7 +107,7 @@ describe('vmctx disk info', () => {
 
   it('refuses a truncated image with exit code 2', async () => {
     await writeFile(join(dir, 'cut.qcow2'), (await readFile(join(dir, 'vm.qcow2'))).subarray(0, 80));
-    await expect(disk('info', join(dir, 'cut.qcow2'))).rejects.toMatchObject({ exitCode: 2, code: 'TRUNCATED', message: expect.stringContaining('cut.qcow2') });
+    expect(await failure(io, disk('info', join(dir, 'cut.qcow2')))).toMatchObject({ exitCode: 2, code: 'DISK_TRUNCATED', message: expect.stringContaining('cut.qcow2') });
   });
 });
 
@@ -120,6 +120,6 @@ describe('vmctx disk sha256', () => {
   });
 
   it('fails with exit code 2 for a missing file', async () => {
-    await expect(disk('sha256', join(dir, 'nope'))).rejects.toMatchObject({ exitCode: 2, code: 'NOT_FOUND' });
+    expect(await failure(io, disk('sha256', join(dir, 'nope')))).toMatchObject({ exitCode: 2, code: 'DISK_NOT_FOUND' });
   });
 });

@@ -3,18 +3,14 @@
  * `qemu-img create -f qcow2 -F raw -b base.raw [-u] vm.qcow2 [SIZE]` for `vmctx disk create ...` and
  * `qemu-img info [--output=json] [--backing-chain]` for `vmctx disk info ...`.
  *
- * Exit codes: 0 done, 1 failure (I/O), 2 bad usage or bad input (sizes, paths, unsafe or corrupt images).
- * The disk-builder package is imported when a subcommand runs, to keep `vmctx` start-up lean.
+ * Exit codes from the kind of the error (cli/action.ts): 0 done, 1 failure (I/O), 2 bad usage or bad input (sizes,
+ * paths, unsafe or corrupt images). The disk-builder package is imported when a subcommand runs, to keep `vmctx` start-up lean.
  */
 import { Command, Option } from 'commander';
-import { CommandError, commandErrorFrom, type CommandIo, type PackageErrors, processIo, withCliDefaults } from '../cli/command-io.js';
+import { action } from '../cli/action.js';
+import { type CommandIo, processIo, withCliDefaults } from '../cli/command-io.js';
+import { CliError, usage } from '../cli/errors.js';
 import type { BackingFormat, ImageInfo } from '@vmctx/disk-builder';
-
-const usage = (message: string, code = 'USAGE') => new CommandError(message, 2, code);
-
-/** DiskBuilderError codes that mean the machine failed rather than the input was bad. */
-const DISK_ERRORS: PackageErrors = { name: 'DiskBuilderError', failureCodes: new Set(['WRITE_FAILED', 'READ_FAILED']) };
-const asCommandError = (error: unknown) => commandErrorFrom(error, DISK_ERRORS);
 
 export function diskCommand(io: CommandIo = processIo): Command {
   const setup = (cmd: Command): Command => withCliDefaults(cmd, io);
@@ -31,38 +27,24 @@ export function diskCommand(io: CommandIo = processIo): Command {
     .option('-q', 'quiet: no "Formatting" line on stderr')
     .argument('<filename>', 'the overlay to write')
     .argument('[size]', 'virtual size: bytes or k, M, G, T, P, E (default: the backing file size)')
-    .action(async (filename: string, sizeText: string | undefined, opts: { f: string; F?: string; b?: string; u?: boolean; o?: string; q?: boolean }) => {
-      try {
-        await create(io, filename, sizeText, opts);
-      } catch (error) {
-        throw asCommandError(error);
-      }
-    });
+    .action(action(io, (filename: string, sizeText: string | undefined, opts: { f: string; F?: string; b?: string; u?: boolean; o?: string; q?: boolean }) =>
+      create(io, filename, sizeText, opts),
+    ));
 
   setup(disk.command('info'))
     .description('format, virtual size, backing file and features of an image (qemu-img info)')
     .addOption(new Option('--output <format>', 'output format').choices(['human', 'json']).default('human'))
     .option('--backing-chain', 'follow the backing chain as far as its files are present here')
     .argument('<filename>')
-    .action(async (filename: string, opts: { output: 'human' | 'json'; backingChain?: boolean }) => {
-      try {
-        await info(io, filename, opts);
-      } catch (error) {
-        throw asCommandError(error);
-      }
-    });
+    .action(action(io, (filename: string, opts: { output: 'human' | 'json'; backingChain?: boolean }) => info(io, filename, opts)));
 
   setup(disk.command('sha256'))
     .description('sha256 of image files, printed as sha256sum does')
     .argument('<files...>')
-    .action(async (files: string[]) => {
-      try {
-        const { sha256File } = await import('@vmctx/disk-builder');
-        for (const file of files) io.stdout(`${await sha256File(file)}  ${file}\n`);
-      } catch (error) {
-        throw asCommandError(error);
-      }
-    });
+    .action(action(io, async (files: string[]) => {
+      const { sha256File } = await import('@vmctx/disk-builder');
+      for (const file of files) io.stdout(`${await sha256File(file)}  ${file}\n`);
+    }));
 
   return disk;
 }
@@ -85,26 +67,26 @@ async function create(
     const bytes = db.parseQemuSize(value);
     const bits = Math.log2(bytes);
     if (!Number.isInteger(bits) || bits < db.MIN_CLUSTER_BITS || bits > db.MAX_CLUSTER_BITS) {
-      throw usage(`cluster_size ${value} must be a power of two between 512 and 2M`, 'CLUSTER_SIZE_INVALID');
+      throw new db.DiskBuilderError('DISK_CLUSTER_SIZE_INVALID', `cluster_size ${value} must be a power of two between 512 and 2M`, { where: '-o cluster_size' });
     }
     clusterBits = bits;
   }
 
   let virtualSize = sizeText === undefined ? undefined : db.parseQemuSize(sizeText);
   if (opts.u) {
-    if (virtualSize === undefined) throw usage('with -u the backing file is not opened: give the SIZE', 'SIZE_REQUIRED');
+    if (virtualSize === undefined) throw new CliError('CLI_SIZE_REQUIRED', 'with -u the backing file is not opened: give the SIZE');
   } else {
     // As qemu-img: open the backing file (relative to the overlay's folder), check it, take its size.
     const local = db.localBackingPath(opts.b, filename);
-    const chain = await db.inspectChain(local).catch((error: { code?: string; message?: string }) => {
-      if (error.code === 'NOT_FOUND') {
-        throw usage(`backing file ${local} is not here; to write the overlay anyway give -u and the SIZE`, 'BACKING_NOT_FOUND');
+    const chain = await db.inspectChain(local).catch((error: unknown) => {
+      if (error instanceof db.DiskBuilderError && error.code === 'DISK_NOT_FOUND') {
+        throw new CliError('CLI_BACKING_NOT_FOUND', `backing file ${local} is not here; to write the overlay anyway give -u and the SIZE`, { where: local, cause: error });
       }
       throw error;
     });
     const base = chain.images[0]!;
     if (base.format !== backingFormat) {
-      throw usage(`backing file ${local} is ${base.format}, not ${backingFormat} as -F says`, 'BACKING_FORMAT_MISMATCH');
+      throw new db.DiskBuilderError('DISK_BACKING_FORMAT_MISMATCH', `backing file ${local} is ${base.format}, not ${backingFormat} as -F says`, { where: local });
     }
     virtualSize ??= base.virtualSize;
   }

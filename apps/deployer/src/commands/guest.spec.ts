@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { contextualizationScript, freshRcLocal, installScript } from '@vmctx/guest-script';
-import { captureIo, Exit } from '../cli/capture-io.test.js';
+import { captureIo, failure } from '../cli/capture-io.test.js';
 import { guestCommand } from './guest.js';
 
 let dir: string;
@@ -31,8 +31,8 @@ describe('vmctx guest script', () => {
   });
 
   it('exits 2 on a bad option value', async () => {
-    await expect(guest('script', '--timeout', 'soon')).rejects.toMatchObject({ exitCode: 2 });
-    await expect(guest('script', '--label', "it's")).rejects.toMatchObject({ exitCode: 2, code: 'GUEST_INVALID_OPTION' });
+    expect(await failure(io, guest('script', '--timeout', 'soon'))).toMatchObject({ exitCode: 2 });
+    expect(await failure(io, guest('script', '--label', "it's"))).toMatchObject({ exitCode: 2, code: 'GUEST_INVALID_OPTION' });
     expect(io.out).toBe('');
   });
 });
@@ -54,7 +54,7 @@ describe('vmctx guest install', () => {
   });
 
   it('exits 2 when the root is not a folder', async () => {
-    await expect(guest('install', join(dir, 'nope'))).rejects.toMatchObject({ exitCode: 2, code: 'GUEST_NOT_A_ROOT_FOLDER' });
+    expect(await failure(io, guest('install', join(dir, 'nope')))).toMatchObject({ exitCode: 2, code: 'GUEST_NOT_A_ROOT_FOLDER' });
   });
 });
 

@@ -1,32 +1,16 @@
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeIsoFromDirectory } from '@vmctx/iso-builder';
 import { createProgram } from '../program.js';
-import { CommandError } from '../cli/command-io.js';
-import { Exit } from '../cli/capture-io.test.js';
-import { isoCommand, normalizeGenisoimageArgs, type IsoIo } from './iso.js';
+import { captureIo, failure } from '../cli/capture-io.test.js';
+import { isoCommand, normalizeGenisoimageArgs } from './iso.js';
 
 let dir: string;
 let src: string;
-let err: string;
-let stdout: PassThrough & { isTTY?: boolean };
-let stdoutBytes: Buffer[];
-let env: Record<string, string | undefined>;
-
-function io(): IsoIo {
-  return {
-    stderr: (t) => void (err += t),
-    stdout,
-    exit: (code) => {
-      throw new Exit(code);
-    },
-    env,
-  };
-}
-const iso = (...args: string[]) => isoCommand(io()).parseAsync(args, { from: 'user' });
+const io = captureIo();
+const iso = (...args: string[]) => isoCommand(io).parseAsync(args, { from: 'user' });
 const label = (image: Buffer) => image.toString('latin1', 16 * 2048 + 40, 16 * 2048 + 72).trimEnd();
 
 beforeEach(async () => {
@@ -36,11 +20,7 @@ beforeEach(async () => {
   await writeFile(join(src, 'common', 'network'), 'GATEWAY=192.0.2.1\n');
   await writeFile(join(src, 'post-install'), '#!/bin/sh\n');
   await chmod(join(src, 'post-install'), 0o755);
-  err = '';
-  stdout = new PassThrough();
-  stdoutBytes = [];
-  stdout.on('data', (c: Buffer) => stdoutBytes.push(Buffer.from(c)));
-  env = {};
+  io.reset();
 });
 afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -61,20 +41,20 @@ describe('vmctx iso', () => {
     const image = await readFile(out);
     expect(label(image)).toBe('cidata');
     expect(image.equals(await reference({ label: 'cidata', epoch: 1_700_000_000 }))).toBe(true);
-    expect(err).toMatch(/^\d+ extents written \(\d+ MB\)\n$/);
+    expect(io.err).toMatch(/^\d+ extents written \(\d+ MB\)\n$/);
   });
 
   it('takes combined flags and genisoimage single-dash long options', async () => {
     const out = join(dir, 'seed.iso');
     await iso('-quiet', '-volid', 'cidata', '-joliet', '-rock', '-input-charset', 'utf-8', '-output', out, '--epoch', '5', src);
     expect((await readFile(out)).equals(await reference({ label: 'cidata', epoch: 5 }))).toBe(true);
-    expect(err).toBe('');
+    expect(io.err).toBe('');
     await iso('-RJ', '--quiet', '--epoch', '5', '-o', out, src);
     expect(label(await readFile(out))).toBe('CONTEXT');
   });
 
   it('rationalizes with -r and honours SOURCE_DATE_EPOCH', async () => {
-    env = { SOURCE_DATE_EPOCH: '1234' };
+    io.env = { SOURCE_DATE_EPOCH: '1234' };
     const out = join(dir, 'r.iso');
     await iso('-r', '-J', '-o', out, src);
     expect((await readFile(out)).equals(await reference({ ownership: 'rationalize', epoch: 1234 }))).toBe(true);
@@ -83,32 +63,31 @@ describe('vmctx iso', () => {
 
   it('writes the image to stdout without -o, and refuses a terminal', async () => {
     await iso('-R', '-J', '--epoch', '9', src);
-    expect(Buffer.concat(stdoutBytes).equals(await reference({ epoch: 9 }))).toBe(true);
-    stdout.isTTY = true;
-    await expect(iso('-R', '-J', src)).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/terminal/) });
+    expect(io.bytes().equals(await reference({ epoch: 9 }))).toBe(true);
+    io.output.isTTY = true;
+    expect(await failure(io, iso('-R', '-J', src))).toMatchObject({ exitCode: 2, message: expect.stringMatching(/terminal/) });
   });
 
   it('exits 2 on a bad label, a missing folder or a bad epoch, leaving nothing behind', async () => {
     const out = join(dir, 'bad.iso');
-    await expect(iso('-V', 'no/slash', '-o', out, src)).rejects.toMatchObject({ exitCode: 2, code: 'ISO_BAD_LABEL' });
-    await expect(iso('-o', out, join(dir, 'missing'))).rejects.toBeInstanceOf(CommandError);
-    await expect(iso('-o', out, join(dir, 'missing'))).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(/missing/) });
-    await expect(iso('--epoch', 'tomorrow', '-o', out, src)).rejects.toMatchObject({ exitCode: 2 });
-    await expect(iso('-o', out, src, 'second-folder')).rejects.toMatchObject({ exitCode: 2 });
+    expect(await failure(io, iso('-V', 'no/slash', '-o', out, src))).toMatchObject({ exitCode: 2, code: 'ISO_BAD_LABEL' });
+    expect(await failure(io, iso('-o', out, join(dir, 'missing')))).toMatchObject({ exitCode: 2, code: 'ISO_BAD_TREE', message: expect.stringMatching(/missing/) });
+    expect(await failure(io, iso('--epoch', 'tomorrow', '-o', out, src))).toMatchObject({ exitCode: 2 });
+    expect(await failure(io, iso('-o', out, src, 'second-folder'))).toMatchObject({ exitCode: 2 });
     expect((await readdir(dir)).sort()).toEqual(['context']);
   });
 
   it('writes directories deeper than 8 levels with -D, and refuses them without', async () => {
     await mkdir(join(src, '1/2/3/4/5/6/7/8'), { recursive: true });
     const out = join(dir, 'deep.iso');
-    await expect(iso('-R', '-J', '-o', out, src)).rejects.toMatchObject({ exitCode: 2, code: 'ISO_TOO_DEEP', message: expect.stringMatching(/"1\/2\/3\/4\/5\/6\/7\/8"/) });
+    expect(await failure(io, iso('-R', '-J', '-o', out, src))).toMatchObject({ exitCode: 2, code: 'ISO_TOO_DEEP', message: expect.stringMatching(/"1\/2\/3\/4\/5\/6\/7\/8"/) });
     await iso('-R', '-J', '-D', '--epoch', '3', '-o', out, src);
     expect((await readFile(out)).equals(await reference({ deepDirectories: 'allow', epoch: 3 }))).toBe(true);
   });
 
   it('exits 2 on an unknown flag (usage error)', async () => {
-    await expect(iso('--no-such-flag', src)).rejects.toMatchObject({ exitCode: 2 });
-    expect(err).toMatch(/unknown option/);
+    expect(await failure(io, iso('--no-such-flag', src))).toMatchObject({ exitCode: 2 });
+    expect(io.err).toMatch(/unknown option/);
   });
 });
 

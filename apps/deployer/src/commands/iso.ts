@@ -7,32 +7,15 @@
  * --epoch (default SOURCE_DATE_EPOCH) dates everything for reproducible bytes. Without -o the image goes
  * to stdout.
  *
- * Exit codes: 0 done, 1 failure (I/O), 2 bad usage or bad input (label, tree, names, a file that changed).
+ * Exit codes from the kind of the error (cli/action.ts): 0 done, 1 failure (I/O), 2 bad usage or bad input (label,
+ * tree, names, a file that changed).
  * iso-builder is imported when the command runs, to keep `vmctx` start-up lean.
  */
 import { Command, Option } from 'commander';
-import { CommandError, commandErrorFrom, type PackageErrors, withCliDefaults } from '../cli/command-io.js';
-import type { Writable } from 'node:stream';
-
-export interface IsoIo {
-  stderr: (text: string) => void;
-  /** Where the image goes without -o. */
-  stdout: Writable & { isTTY?: boolean };
-  /** Ends the process after a usage error or a help display (commander has printed what to say). */
-  exit: (code: number) => never;
-  env: Record<string, string | undefined>;
-}
-
-const defaultIo: IsoIo = {
-  stderr: (text) => process.stderr.write(text),
-  stdout: process.stdout,
-  exit: (code) => process.exit(code),
-  env: process.env,
-};
-
-/** iso-builder error codes that mean the machine failed rather than the input was bad. */
-const ISO_ERRORS: PackageErrors = { codePrefix: 'ISO_', failureCodes: new Set(['ISO_WRITE_FAILED', 'ISO_READ_FAILED']) };
-const asCommandError = (error: unknown) => commandErrorFrom(error, ISO_ERRORS);
+import { action } from '../cli/action.js';
+import { type CommandIo, processIo, withCliDefaults } from '../cli/command-io.js';
+import { usage } from '../cli/errors.js';
+import { epochOption, labelOption } from '../cli/options.js';
 
 /** genisoimage's single-dash long options, as this command's double-dash ones. */
 const LONG_SINGLE_DASH = new Map([
@@ -56,17 +39,12 @@ export function normalizeGenisoimageArgs(args: string[]): string[] {
   return out;
 }
 
-function epochSeconds(text: string): number {
-  if (!/^\d+$/.test(text)) throw new CommandError(`--epoch ${JSON.stringify(text)}: expected seconds since 1970`, 2, 'USAGE');
-  return Number(text);
-}
-
 interface IsoFlags {
   output?: string;
   rock?: boolean;
   joliet?: boolean;
   rationalRock?: boolean;
-  volid?: string;
+  volid: string;
   disableDeepRelocation?: boolean;
   epoch?: number;
   quiet?: boolean;
@@ -80,7 +58,7 @@ class GenisoimageCommand extends Command {
   }
 }
 
-export function isoCommand(io: IsoIo = defaultIo): Command {
+export function isoCommand(io: CommandIo = processIo): Command {
   // stdout may carry the image, so help goes to stderr.
   return withCliDefaults(new GenisoimageCommand('iso'), { stdout: io.stderr, stderr: io.stderr, exit: io.exit })
     .description("an ISO 9660 image with Rock Ridge and Joliet from a folder, with genisoimage's flags")
@@ -88,31 +66,25 @@ export function isoCommand(io: IsoIo = defaultIo): Command {
     .option('-R, --rock', 'Rock Ridge with owners and modes as they are (always written)')
     .option('-r, --rational-rock', 'Rock Ridge with owner 0, read bits on, write bits off (genisoimage -r)')
     .option('-J, --joliet', 'Joliet names for Windows (always written)')
-    .addOption(new Option('-V, --volid <label>', 'volume label, e.g. CONTEXT or cidata').default('CONTEXT'))
+    .addOption(labelOption('-V, --volid <label>', 'volume label, e.g. CONTEXT or cidata'))
     .option('-D, --disable-deep-relocation', 'write directories deeper than 8 levels where they are')
-    .option('--epoch <seconds>', 'one date for everything, for reproducible bytes (default SOURCE_DATE_EPOCH)', epochSeconds)
+    .addOption(epochOption())
     .option('--quiet', 'no summary line on stderr')
     .addOption(new Option('--input-charset <charset>', 'accepted for genisoimage compatibility: names are taken as UTF-8').hideHelp())
     .argument('<folder>', 'the folder whose contents become the image root')
-    .action(async (folder: string, flags: IsoFlags, command: Command) => {
-      try {
-        await build(io, folder, flags, command);
-      } catch (error) {
-        throw asCommandError(error);
-      }
-    });
+    .action(action(io, (folder: string, flags: IsoFlags, command: Command) => build(io, folder, flags, command)));
 }
 
-async function build(io: IsoIo, folder: string, flags: IsoFlags, command: Command): Promise<void> {
+async function build(io: CommandIo, folder: string, flags: IsoFlags, command: Command): Promise<void> {
   if (command.args.length > 1) {
-    throw new CommandError(`one folder only (got ${command.args.length}); genisoimage's grafting of several is not supported`, 2, 'USAGE');
+    throw usage(`one folder only (got ${command.args.length}); genisoimage's grafting of several is not supported`);
   }
-  if (flags.output === undefined && io.stdout.isTTY) {
-    throw new CommandError('refusing to write an image to a terminal; give -o FILE or redirect stdout', 2, 'USAGE');
+  if (flags.output === undefined && io.output.isTTY) {
+    throw usage('refusing to write an image to a terminal; give -o FILE or redirect stdout');
   }
   const { writeIsoFromDirectory } = await import('@vmctx/iso-builder');
-  const stats = await writeIsoFromDirectory(folder, flags.output ?? io.stdout, {
-    label: flags.volid ?? 'CONTEXT',
+  const stats = await writeIsoFromDirectory(folder, flags.output ?? io.output, {
+    label: flags.volid,
     ownership: flags.rationalRock ? 'rationalize' : 'keep',
     deepDirectories: flags.disableDeepRelocation ? 'allow' : 'error',
     env: io.env,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deriveMac, deriveUuid, domainSpecFromXml, parseXml } from '@vmctx/template-renderer';
 import { createProgram } from '../program.js';
-import { captureIo, Exit } from '../cli/capture-io.test.js';
+import { captureIo, failure } from '../cli/capture-io.test.js';
 import { templateCommand } from './template.js';
 
 let dir: string;
@@ -56,7 +56,7 @@ describe('vmctx template render', () => {
 
   it('says where a spec is wrong and exits 2', async () => {
     await writeFile(join(dir, 'bad.yaml'), specYaml.replace('bridge: virbr0', 'bridge: virbr0 }, mac: { address: "01:00:5e:00:00:01"'));
-    await expect(template('render', join(dir, 'bad.yaml'))).rejects.toMatchObject({
+    expect(await failure(io, template('render', join(dir, 'bad.yaml')))).toMatchObject({
       exitCode: 2,
       code: 'TEMPLATE_INVALID_SPEC',
       message: expect.stringContaining("expected unicast mac address, found multicast '01:00:5e:00:00:01'\n  → at devices.interfaces[0].mac.address"),
@@ -66,16 +66,16 @@ describe('vmctx template render', () => {
 
   it('refuses YAML that does not parse, and a YAML alias bomb', async () => {
     await writeFile(join(dir, 'syntax.yaml'), 'name: [unclosed\n');
-    await expect(template('render', join(dir, 'syntax.yaml'))).rejects.toMatchObject({ exitCode: 2, code: 'SPEC_SYNTAX' });
+    expect(await failure(io, template('render', join(dir, 'syntax.yaml')))).toMatchObject({ exitCode: 2, code: 'TEMPLATE_SPEC_SYNTAX' });
     const bomb = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
     for (let i = 1; i < 9; i++) bomb.push(`${'abcdefghi'[i]}: &${'abcdefghi'[i]} [${Array(9).fill(`*${'abcdefghi'[i - 1]}`).join(',')}]`);
     await writeFile(join(dir, 'bomb.yaml'), `${bomb.join('\n')}\n`);
-    await expect(template('render', join(dir, 'bomb.yaml'))).rejects.toMatchObject({ exitCode: 2, code: 'SPEC_SYNTAX', message: expect.stringMatching(/alias/i) });
+    expect(await failure(io, template('render', join(dir, 'bomb.yaml')))).toMatchObject({ exitCode: 2, code: 'TEMPLATE_SPEC_SYNTAX', message: expect.stringMatching(/alias/i) });
   });
 
   it('exits 1 and prints nothing when a lint finds an error; --no-lint prints anyway', async () => {
     await writeFile(join(dir, 'clash.yaml'), specYaml.replace('disks:\n', 'disks:\n    - { driver: { type: raw }, source: { file: /x.raw }, target: { dev: vda, bus: virtio } }\n'));
-    await expect(template('render', join(dir, 'clash.yaml'))).rejects.toMatchObject({ exitCode: 1, code: 'LINT_ERRORS' });
+    expect(await failure(io, template('render', join(dir, 'clash.yaml')))).toMatchObject({ exitCode: 1 });
     expect(io.out).toBe('');
     expect(io.err).toContain("libvirt (at define): XML error: target 'vda' duplicated for disk sources '/x.raw' and '/var/lib/vmctx/images/guest1.qcow2'");
     await template('render', '--no-lint', join(dir, 'clash.yaml'));
@@ -114,9 +114,9 @@ describe('vmctx template import', () => {
     ];
     for (const [name, text, message] of cases) {
       await writeFile(join(dir, name), text);
-      await expect(template('import', join(dir, name))).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(message) });
+      expect(await failure(io, template('import', join(dir, name)))).toMatchObject({ exitCode: 2, message: expect.stringMatching(message) });
     }
-    await expect(template('import', seed, '--mac', '02:00:00:00:00:01', '--mac', '02:00:00:00:00:02')).rejects.toMatchObject({
+    expect(await failure(io, template('import', seed, '--mac', '02:00:00:00:00:01', '--mac', '02:00:00:00:00:02'))).toMatchObject({
       exitCode: 2,
       code: 'TEMPLATE_REWRITE_FAILED',
     });
@@ -124,10 +124,10 @@ describe('vmctx template import', () => {
     await writeFile(big, '');
     await truncate(big, 50 * 2 ** 20);
     const started = performance.now();
-    await expect(template('import', big)).rejects.toMatchObject({ exitCode: 2, code: 'TEMPLATE_TOO_LARGE', message: expect.stringContaining('50.0 MiB') });
+    expect(await failure(io, template('import', big))).toMatchObject({ exitCode: 2, code: 'TEMPLATE_TOO_LARGE', message: expect.stringContaining('50.0 MiB') });
     expect(performance.now() - started).toBeLessThan(1000);
-    await expect(template('import', join(dir, 'missing.xml'))).rejects.toMatchObject({ exitCode: 2, code: 'READ_FAILED' });
-    await expect(template('import', seed, '--iso-mode', 'floppy')).rejects.toMatchObject({ exitCode: 2 });
+    expect(await failure(io, template('import', join(dir, 'missing.xml')))).toMatchObject({ exitCode: 2, code: 'CLI_NOT_FOUND' });
+    expect(await failure(io, template('import', seed, '--iso-mode', 'floppy'))).toMatchObject({ exitCode: 2 });
     expect(io.err).toContain("argument 'floppy' is invalid");
     expect(io.out).toBe('');
   });
@@ -135,7 +135,7 @@ describe('vmctx template import', () => {
 
 describe('vmctx template lint', () => {
   it("exits 1 on the seed's template as given, with libvirt's message and a fix", async () => {
-    await expect(template('lint', seed)).rejects.toMatchObject({ exitCode: 1, code: 'LINT_ERRORS' });
+    expect(await failure(io, template('lint', seed))).toMatchObject({ exitCode: 1 });
     expect(io.err).toContain("error cdrom-on-virtio: ");
     expect(io.err).toContain("libvirt (at define): unsupported configuration: disk type of 'vdb' does not support ejectable media");
     expect(io.err).toContain('warning clock-sync-attribute');
@@ -148,16 +148,16 @@ describe('vmctx template lint', () => {
     await template('lint', '--deployment', 'lab', join(dir, 'a.yaml'));
     expect(io.err).toBe('1 file(s): 0 error(s), 0 warning(s)\n');
     await writeFile(join(dir, 'b.json'), JSON.stringify({ name: 'guest1', memory: { value: 1 } }));
-    await expect(template('lint', join(dir, 'a.yaml'), join(dir, 'b.json'))).rejects.toMatchObject({ exitCode: 1 });
+    expect(await failure(io, template('lint', join(dir, 'a.yaml'), join(dir, 'b.json')))).toMatchObject({ exitCode: 1 });
     expect(io.err).toContain(`error duplicate-name: ${join(dir, 'b.json')} /domain/name`);
     await writeFile(join(dir, 'existing.json'), JSON.stringify([{ name: 'guest1', uuid: '11111111-2222-3333-4444-555555555555' }]));
     io.err = '';
-    await expect(template('lint', '--deployment', 'lab', '--existing', join(dir, 'existing.json'), join(dir, 'a.yaml'))).rejects.toMatchObject({ exitCode: 1 });
+    expect(await failure(io, template('lint', '--deployment', 'lab', '--existing', join(dir, 'existing.json'), join(dir, 'a.yaml')))).toMatchObject({ exitCode: 1 });
     expect(io.err).toContain("operation failed: domain 'guest1' already exists with uuid 11111111-2222-3333-4444-555555555555");
   });
 
   it('prints JSON findings with --json', async () => {
-    await expect(template('lint', '--json', seed)).rejects.toMatchObject({ exitCode: 1 });
+    expect(await failure(io, template('lint', '--json', seed))).toMatchObject({ exitCode: 1 });
     const findings = JSON.parse(io.out) as { code: string; libvirt?: string; fix: string }[];
     expect(findings.map((f) => f.code)).toEqual(['clock-sync-attribute', 'cdrom-on-virtio', 'mac-not-local']);
   });
@@ -169,9 +169,9 @@ describe('vmctx template lint', () => {
   });
 
   it('exits 2 without files or on a bad --existing file', async () => {
-    await expect(template('lint')).rejects.toMatchObject({ exitCode: 2, code: 'USAGE' });
+    expect(await failure(io, template('lint'))).toMatchObject({ exitCode: 2, code: 'CLI_USAGE' });
     await writeFile(join(dir, 'existing.json'), '{"name": "x"}');
-    await expect(template('lint', '--existing', join(dir, 'existing.json'), seed)).rejects.toMatchObject({ exitCode: 2, code: 'EXISTING_SYNTAX' });
+    expect(await failure(io, template('lint', '--existing', join(dir, 'existing.json'), seed))).toMatchObject({ exitCode: 2, code: 'CLI_EXISTING_SYNTAX' });
   });
 });
 

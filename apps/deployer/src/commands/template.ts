@@ -6,32 +6,28 @@
  *   lint FILE...          what `virsh define` (or start) would refuse, with libvirt's words and a fix
  *   schema                the JSON Schema of a VM spec, for editors
  *
- * Exit codes: 0 done, 1 lint errors (nothing printed on stdout), 2 bad usage or bad input (unreadable,
- * malformed or oversized files, invalid specs). The template-renderer package is imported when a subcommand
- * runs, to keep `vmctx` start-up lean.
+ * Exit codes: 0 done, 1 lint errors (nothing printed on stdout; an outcome, not an error, as eslint's), and
+ * otherwise from the kind of the error (cli/action.ts): 2 bad usage or bad input (missing, malformed or oversized
+ * files, invalid specs), 1 a file that cannot be read. The template-renderer package is imported when a
+ * subcommand runs, to keep `vmctx` start-up lean.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Command, Option } from 'commander';
-import { CommandError, commandErrorFrom, type CommandIo, processIo, withCliDefaults } from '../cli/command-io.js';
-import type { ExistingDomain, LintFinding, Lintable, NativeRewrite } from '@vmctx/template-renderer';
+import { action } from '../cli/action.js';
+import { type CommandIo, processIo, withCliDefaults } from '../cli/command-io.js';
+import { CliError, usage } from '../cli/errors.js';
+import { inputFileSize } from '../cli/input.js';
+import type { DomainSpec, ExistingDomain, LintFinding, Lintable, NativeRewrite } from '@vmctx/template-renderer';
 
-/** TemplateError (bad XML, bad spec, bad rewrite) is bad input: exit 2, with its stable code. */
-const asCommandError = (error: unknown) => commandErrorFrom(error, { name: 'TemplateError' });
+/** The exit code of lint errors. */
+const LINT_FAILED = 1;
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function templateCommand(io: CommandIo = processIo): Command {
   const setup = (cmd: Command): Command => withCliDefaults(cmd, io);
-  const run =
-    <A extends unknown[]>(fn: (...args: A) => Promise<void>) =>
-    async (...args: A) => {
-      try {
-        await fn(...args);
-      } catch (error) {
-        throw asCommandError(error);
-      }
-    };
+  const run = <A extends unknown[]>(fn: (...args: A) => Promise<number | void>) => action(io, fn);
 
   const template = setup(new Command('template')).description('libvirt domain XML from VM specs and native templates, and lints');
 
@@ -42,10 +38,9 @@ export function templateCommand(io: CommandIo = processIo): Command {
     .option('--no-lint', 'print the XML even if a lint finds an error')
     .action(run(async (file: string, opts: { deployment?: string; lint: boolean }) => {
       const tr = await import('@vmctx/template-renderer');
-      const spec = tr.parseDomainSpec(await readSpec(file), '', file);
+      const spec = await readSpec(file);
       const options = opts.deployment !== undefined ? { deployment: opts.deployment } : {};
-      const findings = tr.lintDomains([{ label: file, spec }], options);
-      report(io, findings, opts.lint, tr.formatFinding);
+      if (stopOnLintErrors(io, tr, 'render', tr.lintDomains([{ label: file, spec }], options), opts.lint)) return LINT_FAILED;
       io.stdout(tr.renderDomainXml(spec, options));
     }));
 
@@ -68,7 +63,7 @@ export function templateCommand(io: CommandIo = processIo): Command {
       const tr = await import('@vmctx/template-renderer');
       const { xml, warnings, tree } = tr.importNativeTemplate(await readLimited(file, tr.MAX_TEMPLATE_BYTES), toRewrite(opts), file);
       for (const w of warnings) io.stderr(`vmctx template import: ${w.code}: ${file} ${w.path}: ${w.message}\n`);
-      report(io, tr.lintDomainXml(tree, file), opts.lint, tr.formatFinding);
+      if (stopOnLintErrors(io, tr, 'import', tr.lintDomainXml(tree, file), opts.lint)) return LINT_FAILED;
       io.stdout(xml);
     }));
 
@@ -85,19 +80,21 @@ export function templateCommand(io: CommandIo = processIo): Command {
         for (const [code, lint] of Object.entries(tr.LINTS)) io.stdout(`${code}\t${lint.severity}\t${lint.summary}\n  fix: ${lint.fix}\n`);
         return;
       }
-      if (files.length === 0) throw new CommandError('give the files to lint (or --list)', 2, 'USAGE');
+      if (files.length === 0) throw usage('give the files to lint (or --list)');
       const items: Lintable[] = [];
       for (const file of files) {
-        if (isSpecFile(file)) items.push({ label: file, spec: tr.parseDomainSpec(await readSpec(file), '', file) });
+        if (isSpecFile(file)) items.push({ label: file, spec: await readSpec(file) });
         else items.push({ label: file, xml: tr.parseXml(await readLimited(file, tr.MAX_TEMPLATE_BYTES), file) });
       }
       const existing = opts.existing !== undefined ? await readExisting(opts.existing) : [];
       const findings = tr.lintDomains(items, { existing, ...(opts.deployment !== undefined ? { deployment: opts.deployment } : {}) });
       if (opts.json) io.stdout(`${JSON.stringify(findings, null, 2)}\n`);
       else for (const f of findings) io.stderr(`${tr.formatFinding(f)}\n`);
-      const errors = findings.filter((f) => f.severity === 'error').length;
-      if (!opts.json) io.stderr(`${files.length} file(s): ${errors} error(s), ${findings.length - errors} warning(s)\n`);
-      if (errors > 0) throw new CommandError(`lint found ${errors} error(s)`, 1, 'LINT_ERRORS');
+      if (!opts.json) {
+        const errors = findings.filter((f) => f.severity === 'error').length;
+        io.stderr(`${files.length} file(s): ${errors} error(s), ${findings.length - errors} warning(s)\n`);
+      }
+      return tr.hasErrors(findings) ? LINT_FAILED : 0;
     }));
 
   setup(template.command('schema'))
@@ -140,11 +137,14 @@ function toRewrite(opts: ImportOptions): NativeRewrite {
   return rewrite;
 }
 
-/** Prints the findings on stderr, and stops (exit 1, nothing on stdout) on an error unless told not to. */
-function report(io: CommandIo, findings: LintFinding[], enforce: boolean, format: (f: LintFinding) => string): void {
-  for (const f of findings) io.stderr(`${format(f)}\n`);
-  const errors = findings.filter((f) => f.severity === 'error').length;
-  if (errors > 0 && enforce) throw new CommandError(`lint found ${errors} error(s); nothing printed (--no-lint prints anyway)`, 1, 'LINT_ERRORS');
+type Renderer = typeof import('@vmctx/template-renderer');
+
+/** Prints the findings on stderr; true (stop: nothing on stdout) when one is an error, unless told not to. */
+function stopOnLintErrors(io: CommandIo, tr: Pick<Renderer, 'formatFinding' | 'hasErrors'>, command: string, findings: LintFinding[], enforce: boolean): boolean {
+  for (const f of findings) io.stderr(`${tr.formatFinding(f)}\n`);
+  if (!enforce || !tr.hasErrors(findings)) return false;
+  io.stderr(`vmctx template ${command}: lint found errors; nothing printed (--no-lint prints anyway)\n`);
+  return true;
 }
 
 function isSpecFile(file: string): boolean {
@@ -153,42 +153,19 @@ function isSpecFile(file: string): boolean {
 
 /** Reads a file, refusing one larger than `limit` before reading it (a 50 MB "template" is never loaded). */
 async function readLimited(file: string, limit: number): Promise<string> {
-  let size: number;
-  try {
-    const st = await stat(file);
-    if (!st.isFile()) throw new CommandError(`${file} is not a file`, 2, 'NOT_A_FILE');
-    size = st.size;
-  } catch (error) {
-    if (error instanceof CommandError) throw error;
-    throw new CommandError(`cannot read ${file}: ${(error as Error).message}`, 2, 'READ_FAILED');
-  }
+  const size = await inputFileSize(file);
   if (size > limit) {
-    throw new CommandError(`${file} is ${(size / 2 ** 20).toFixed(1)} MiB; virsh define reads at most ${limit / 2 ** 20} MiB of domain XML`, 2, 'TEMPLATE_TOO_LARGE');
+    const { TemplateError } = await import('@vmctx/template-renderer');
+    throw new TemplateError('TEMPLATE_TOO_LARGE', `${file} is ${(size / 2 ** 20).toFixed(1)} MiB; virsh define reads at most ${limit / 2 ** 20} MiB of domain XML`, file);
   }
   return readFile(file, 'utf8');
 }
 
-/** A spec file: JSON, or YAML (a superset of JSON) for any other name. */
-async function readSpec(file: string): Promise<unknown> {
+/** A spec file, YAML or JSON (JSON is YAML too), parsed by template-renderer. */
+async function readSpec(file: string): Promise<DomainSpec> {
   const text = await readLimited(file, 10 * 2 ** 20);
-  if (extname(file).toLowerCase() === '.json') {
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (error) {
-      throw new CommandError(`${file} is not valid JSON: ${(error as Error).message}`, 2, 'SPEC_SYNTAX');
-    }
-  }
-  const YAML = await import('yaml');
-  // maxAliasCount keeps a "billion laughs" of YAML aliases from expanding.
-  const doc = YAML.parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new CommandError(`${file} is not valid YAML: ${doc.errors.map((e) => e.message).join('\n')}`, 2, 'SPEC_SYNTAX');
-  }
-  try {
-    return doc.toJS({ maxAliasCount: 100 }) as unknown;
-  } catch (error) {
-    throw new CommandError(`${file}: ${(error as Error).message}`, 2, 'SPEC_SYNTAX');
-  }
+  const { parseDomainSpecYaml } = await import('@vmctx/template-renderer');
+  return parseDomainSpecYaml(text, file);
 }
 
 async function readExisting(file: string): Promise<ExistingDomain[]> {
@@ -197,7 +174,7 @@ async function readExisting(file: string): Promise<ExistingDomain[]> {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new CommandError(`${file} is not valid JSON: ${(error as Error).message}`, 2, 'EXISTING_SYNTAX');
+    throw new CliError('CLI_EXISTING_SYNTAX', `${file} is not valid JSON: ${(error as Error).message}`, { where: file, cause: error });
   }
   const ok =
     Array.isArray(value) &&
@@ -206,6 +183,6 @@ async function readExisting(file: string): Promise<ExistingDomain[]> {
         typeof d === 'object' && d !== null && typeof d.name === 'string' && (d.uuid === undefined || typeof d.uuid === 'string') &&
         (d.macs === undefined || (Array.isArray(d.macs) && d.macs.every((m: unknown) => typeof m === 'string'))),
     );
-  if (!ok) throw new CommandError(`${file}: expected a JSON list of {"name": string, "uuid"?: string, "macs"?: string[]}`, 2, 'EXISTING_SYNTAX');
+  if (!ok) throw new CliError('CLI_EXISTING_SYNTAX', `${file}: expected a JSON list of {"name": string, "uuid"?: string, "macs"?: string[]}`, { where: file });
   return value as ExistingDomain[];
 }

@@ -1,0 +1,37 @@
+/**
+ * How every command ends: one wrapper around each action, which prints what went wrong and exits with the code
+ * of the error's kind (`exitCodeOf` of @vmctx/contract, the one place kinds become exit codes).
+ */
+import { exitCodeOf, isVmctxError } from '@vmctx/contract';
+import type { CommandIo } from './command-io.js';
+
+/** `vmctx: <message> [<CODE>]`, and `  at <where>` when the message does not already say where. */
+export function formatError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const where = isVmctxError(error) ? error.where : undefined;
+  const at = where !== undefined && where !== '' && !message.includes(where) ? `\n  at ${where}` : '';
+  return `vmctx: ${message}${typeof code === 'string' ? ` [${code}]` : ''}${at}\n`;
+}
+
+/** Prints the error on stderr and exits with the code of its kind. */
+export function failWith(io: Pick<CommandIo, 'stderr' | 'exit'>, error: unknown): never {
+  io.stderr(formatError(error));
+  return io.exit(exitCodeOf(error));
+}
+
+/**
+ * An action that ends through `io`: a thrown error is printed and exits with its kind's code; a returned
+ * number other than 0 is the exit code of an outcome that is not an error (lint findings: exit 1, as eslint).
+ */
+export function action<A extends unknown[]>(io: Pick<CommandIo, 'stderr' | 'exit'>, fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    let code: number | void;
+    try {
+      code = await fn(...args);
+    } catch (error) {
+      failWith(io, error);
+    }
+    if (code) io.exit(code);
+  };
+}

@@ -1,0 +1,21 @@
+/** Inputs named on the command line: what is wrong with them said once, with the CLI's codes. */
+import { stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { CliError } from './errors.js';
+
+/** The file or folder's stat; CLI_NOT_FOUND when it is not there, CLI_READ_FAILED when it cannot be looked at. */
+export async function statInput(path: string): Promise<Stats> {
+  try {
+    return await stat(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError('CLI_NOT_FOUND', `${path}: no such file or folder`, { where: path, cause: error });
+    throw new CliError('CLI_READ_FAILED', `cannot read ${path}: ${(error as Error).message}`, { where: path, cause: error });
+  }
+}
+
+/** The size of an input that must be a file. */
+export async function inputFileSize(path: string): Promise<number> {
+  const info = await statInput(path);
+  if (!info.isFile()) throw new CliError('CLI_NOT_A_FILE', `${path} is not a file`, { where: path });
+  return info.size;
+}
