@@ -1,5 +1,7 @@
 export {
   catalogueCodes,
+  errorCatalogue,
+  errorClass,
   ERROR_KINDS,
   EXIT_CODES,
   exitCodeOf,

@@ -28,6 +28,15 @@ export const ERROR_KINDS: readonly ErrorKind[] = ['input', 'io', 'remote', 'conf
  */
 export type ErrorCatalogue<Code extends string> = Readonly<Record<Code, ErrorKind>>;
 
+type CodesOf<ByKind> = { [Kind in keyof ByKind]: ByKind[Kind] extends readonly (infer Code extends string)[] ? Code : never }[keyof ByKind];
+
+/** A catalogue from the codes of each kind: `errorCatalogue({ input: ['DISK_SIZE_ZERO'], io: ['DISK_READ_FAILED'] })`. */
+export function errorCatalogue<const ByKind extends { readonly [Kind in ErrorKind]?: readonly string[] }>(byKind: ByKind): ErrorCatalogue<CodesOf<ByKind>> {
+  const catalogue: Record<string, ErrorKind> = {};
+  for (const kind of ERROR_KINDS) for (const code of byKind[kind] ?? []) catalogue[code] = kind;
+  return Object.freeze(catalogue) as ErrorCatalogue<CodesOf<ByKind>>;
+}
+
 /** The codes of a catalogue, as the readonly array a package exports (`DISK_ERROR_CODES`). */
 export function catalogueCodes<Code extends string>(catalogue: ErrorCatalogue<Code>): readonly Code[] {
   return Object.freeze(Object.keys(catalogue) as Code[]);
@@ -69,4 +78,17 @@ export function exitCodeOf(error: unknown): number {
   const code = (error as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return EXIT_CODES.io;
   return 1;
+}
+
+/**
+ * The error class of a package: a VmctxError whose kind is its code's in the catalogue, and whose third argument
+ * is where it happened (a path) or `{ where, cause }`. `class DiskBuilderError extends errorClass(...) {}`.
+ */
+export function errorClass<Code extends string>(name: string, catalogue: ErrorCatalogue<Code>) {
+  return class extends VmctxError<Code> {
+    override name = name;
+    constructor(code: Code, message: string, where?: string | { where?: string | undefined; cause?: unknown }) {
+      super(code, catalogue[code], message, typeof where === 'string' ? { where } : (where ?? {}));
+    }
+  };
 }

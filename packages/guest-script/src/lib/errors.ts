@@ -1,34 +1,25 @@
 /**
  * Errors of guest-script: a VmctxError with a stable `GUEST_` code (for programs), its kind, and a message that
- * says what is wrong and where (for people); `path` (also `where`) points into the input
+ * says what is wrong and where (for people); `path` (the same as `where`) points into the input
  * (`network.routes[1].to`, `context/post-install`).
  */
-import { catalogueCodes, VmctxError, type ErrorCatalogue } from '@vmctx/contract';
+import { catalogueCodes, errorCatalogue, errorClass } from '@vmctx/contract';
 
-/** Every code of this package and its kind. */
-export const GUEST_ERRORS = {
-  GUEST_INVALID_CONTEXT: 'input',
-  GUEST_INVALID_OPTION: 'input',
-  GUEST_INVALID_TREE: 'input',
-  GUEST_NOT_A_CONTEXT_FOLDER: 'input',
-  /** The output folder exists and holds files: what is there is not overwritten. */
-  GUEST_OUTPUT_EXISTS: 'conflict',
-  GUEST_NOT_A_ROOT_FOLDER: 'input',
-  /** The installer could not be generated (the script holds its here-document delimiter): a bug. */
-  GUEST_INSTALL_FAILED: 'internal',
-} as const satisfies ErrorCatalogue<`GUEST_${string}`>;
+/**
+ * Every code of this package by kind. An output folder that holds files is a conflict (nothing is overwritten);
+ * GUEST_INSTALL_FAILED, an installer that cannot be generated (the script holds its here-document delimiter), a bug.
+ */
+export const GUEST_ERRORS = errorCatalogue({
+  input: ['GUEST_INVALID_CONTEXT', 'GUEST_INVALID_OPTION', 'GUEST_INVALID_TREE', 'GUEST_NOT_A_CONTEXT_FOLDER', 'GUEST_NOT_A_ROOT_FOLDER'],
+  conflict: ['GUEST_OUTPUT_EXISTS'],
+  internal: ['GUEST_INSTALL_FAILED'],
+});
 
 export type GuestScriptErrorCode = keyof typeof GUEST_ERRORS;
-
 export const GUEST_ERROR_CODES: readonly GuestScriptErrorCode[] = catalogueCodes(GUEST_ERRORS);
 
-export class GuestScriptError extends VmctxError<GuestScriptErrorCode> {
-  override readonly name = 'GuestScriptError';
-  constructor(
-    code: GuestScriptErrorCode,
-    message: string,
-    readonly path?: string,
-  ) {
-    super(code, GUEST_ERRORS[code], message, { where: path });
+export class GuestScriptError extends errorClass('GuestScriptError', GUEST_ERRORS) {
+  get path(): string | undefined {
+    return this.where;
   }
 }

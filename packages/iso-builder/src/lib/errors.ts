@@ -3,53 +3,37 @@
  * code, and `where` (the file or tree path at fault, when there is one). Everything is checked before the
  * first byte is written, so an input error leaves no file behind.
  */
-import { catalogueCodes, VmctxError, type ErrorCatalogue } from '@vmctx/contract';
+import { catalogueCodes, errorCatalogue, errorClass } from '@vmctx/contract';
 
-/** Every code of this package and its kind. */
-export const ISO_ERRORS = {
-  /** The volume label breaks the context CD's label rule. */
-  ISO_BAD_LABEL: 'input',
-  /** An option (the epoch, SOURCE_DATE_EPOCH) is not usable. */
-  ISO_BAD_OPTION: 'input',
-  /** A file name that is empty, `.`, `..`, has `/` or NUL, is not Unicode, or is over 255 bytes. */
-  ISO_BAD_NAME: 'input',
-  /** Two entries of one directory have the same name, or a file stands where a directory is needed. */
-  ISO_DUPLICATE_NAME: 'input',
-  /** The source tree cannot be used: missing, unreadable, or holding a socket, FIFO or device. */
-  ISO_BAD_TREE: 'input',
-  /** No free 8.3 name (ECMA-119 7.5) is left for a file. */
-  ISO_NAME_COLLISION: 'input',
-  /** No free Joliet name is left for a file. */
-  ISO_JOLIET_NAME: 'input',
-  /** More directories than a path table numbers (ECMA-119 9.4.5). */
-  ISO_TOO_MANY_DIRECTORIES: 'input',
-  /** Directories deeper than ECMA-119's 8 levels, without deepDirectories: 'allow'. */
-  ISO_TOO_DEEP: 'input',
-  /** More than 2^32-1 sectors. */
-  ISO_TOO_LARGE: 'input',
-  /** A file changed size between the layout and its copy into the image. */
-  ISO_FILE_CHANGED: 'input',
-  /** A file of the tree could not be read. */
-  ISO_READ_FAILED: 'io',
-  /** The image could not be written. */
-  ISO_WRITE_FAILED: 'io',
-} as const satisfies ErrorCatalogue<`ISO_${string}`>;
+/** Every code of this package by kind: what each means is in the deployer's README table. */
+export const ISO_ERRORS = errorCatalogue({
+  input: [
+    // options
+    'ISO_BAD_LABEL', 'ISO_BAD_OPTION',
+    // the tree and its names
+    'ISO_BAD_NAME', 'ISO_DUPLICATE_NAME', 'ISO_BAD_TREE', 'ISO_NAME_COLLISION', 'ISO_JOLIET_NAME',
+    // ECMA-119's limits
+    'ISO_TOO_MANY_DIRECTORIES', 'ISO_TOO_DEEP', 'ISO_TOO_LARGE',
+    // a file changed size between the layout and its copy into the image
+    'ISO_FILE_CHANGED',
+  ],
+  io: ['ISO_READ_FAILED', 'ISO_WRITE_FAILED'],
+});
 
 export type IsoErrorCode = keyof typeof ISO_ERRORS;
-
 export const ISO_ERROR_CODES: readonly IsoErrorCode[] = catalogueCodes(ISO_ERRORS);
 
-export class IsoBuilderError extends VmctxError<IsoErrorCode> {
-  override readonly name = 'IsoBuilderError';
-  /** The file an I/O error is about (also in `where`). */
-  readonly path: string | undefined;
-  /** Every path at fault, for errors about several (ISO_TOO_DEEP). */
+export class IsoBuilderError extends errorClass('IsoBuilderError', ISO_ERRORS) {
+  /** Every path at fault, for errors about several (ISO_TOO_DEEP); `where` is the first. */
   readonly paths: string[];
   constructor(code: IsoErrorCode, message: string, options: { where?: string; cause?: unknown; paths?: string[] } = {}) {
-    const paths = options.paths ?? [];
-    super(code, ISO_ERRORS[code], message, { where: options.where ?? paths[0], cause: options.cause });
-    this.path = this.where;
-    this.paths = paths;
+    super(code, message, { where: options.where ?? options.paths?.[0], cause: options.cause });
+    this.paths = options.paths ?? [];
+  }
+
+  /** The file an I/O error is about (IsoWriteError's field): `where`. */
+  get path(): string | undefined {
+    return this.where;
   }
 }
 

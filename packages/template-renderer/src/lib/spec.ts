@@ -261,7 +261,7 @@ export function parseDomainSpecYaml(text: string, source = 'VM spec', at = ''): 
   try {
     value = doc.toJS({ maxAliasCount: 100 });
   } catch (error) {
-    throw new TemplateError('TEMPLATE_SPEC_SYNTAX', `${source}: ${(error as Error).message}`, at || undefined, { cause: error });
+    throw new TemplateError('TEMPLATE_SPEC_SYNTAX', `${source}: ${(error as Error).message}`, { where: at || undefined, cause: error });
   }
   return parseDomainSpec(value, at, source);
 }
