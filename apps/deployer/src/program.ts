@@ -5,6 +5,8 @@ import { templateCommand } from './commands/template.js';
 import { guestCommand } from './commands/guest.js';
 import { contextCommand } from './commands/context.js';
 import { isoCommand } from './commands/iso.js';
+import { checkCommand } from './commands/check.js';
+import { deployCommand } from './commands/deploy.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -26,5 +28,7 @@ export function createProgram(): Command {
   program.addCommand(guestCommand());
   program.addCommand(contextCommand());
   program.addCommand(isoCommand());
+  program.addCommand(checkCommand());
+  program.addCommand(deployCommand());
   return program;
 }

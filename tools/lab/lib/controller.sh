@@ -127,7 +127,7 @@ lc_up() {
   lc_down "$name"
   log "starting $name (127.0.0.1:$port, bridge ${bridge:-none})"
   # libvirtd's cache (its probe of qemu's capabilities takes seconds) outlives the controller.
-  mkdir -p "$r"/{run,lib,etc,log/qemu,vmctx/images,pids,logs} "$LAB_CACHE/libvirt/$name"
+  mkdir -p "$r"/{run,lib,etc,log/qemu,vmctx/images,pids,logs,home} "$LAB_CACHE/libvirt/$name"
   echo "$bridge" >"$r/bridge"
   lc_write_libvirt_config "$r/etc"
   lc_write_sshd_config "$r"
@@ -152,6 +152,9 @@ lc_up() {
     mount --bind "$r/log" /var/log/libvirt
     mount --bind "$2" /var/cache/libvirt
     mount --bind "$r/vmctx" /var/lib/vmctx
+    # Its own root home, as a separate host has: sshd runs commands through root'"'"'s bash, which reads
+    # ~/.bashrc; this machine'"'"'s own (pyenv init) made every remote command take about a second.
+    mount --bind "$r/home" /root
     setsid virtlogd -d -p /run/libvirt/virtlogd.pid </dev/null >>"$r/logs/virtlogd.log" 2>&1
     setsid libvirtd -d -p /run/libvirt/libvirtd.pid </dev/null >>"$r/logs/libvirtd.log" 2>&1
     setsid /usr/sbin/sshd -f "$r/ssh/sshd_config" -E "$r/logs/sshd.log" </dev/null >>"$r/logs/sshd.log" 2>&1

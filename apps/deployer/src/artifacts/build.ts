@@ -5,6 +5,7 @@
  * (template-renderer, with the owner mark and a console log). Files go into the content-addressed cache; the
  * same context or overlay is built once however many VMs share it (an IP-from-MAC group shares one ISO).
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { VmctxError } from '@vmctx/contract';
@@ -117,10 +118,13 @@ class Builder {
 
     const { tree, notes } = await this.domainTree(vm, overlay.remotePath, isoPath);
     const consoleLog = ensureConsoleLog(tree, posix.join(dir, `${vm.name}.console.log`));
+    // The mark records what the domain was made from, its own XML included (taken before the mark goes in),
+    // so that a later run can tell an unchanged VM from one to replace without a semantic diff.
+    const domainSha256 = createHash('sha256').update(serializeXml(tree)).digest('hex');
     addOwnerMark(tree, {
       deployment: this.deployment.name,
       vm: vm.name,
-      artifacts: { base: base.sha256, overlay: overlay.sha256, ...(iso ? { iso: iso.sha256 } : {}) },
+      artifacts: { base: base.sha256, overlay: overlay.sha256, domain: domainSha256, ...(iso ? { iso: iso.sha256 } : {}) },
     });
     const xml = serializeXml(tree);
     const findings = lintDomainXml(xml, `${vm.where} (${vm.name})`);

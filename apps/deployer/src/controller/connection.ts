@@ -101,7 +101,7 @@ export class ControllerConnection {
 
   /** Opens a channel for a command whose streams the caller drives (uploads); counted under maxChannels. */
   withChannel<T>(argv: readonly string[], use: (channel: ClientChannel) => Promise<T>): Promise<T> {
-    return this.limit(async () => use(await this.openChannel(argv)));
+    return this.limit(() => this.openChannel(argv, use));
   }
 
   close(): void {
@@ -109,9 +109,14 @@ export class ControllerConnection {
     this.jump?.end();
   }
 
-  private openChannel(argv: readonly string[]): Promise<ClientChannel> {
+  /**
+   * Opens a channel and hands it to `use` at once, inside ssh2's callback: a quick command's exit status, EOF
+   * and close can arrive in the same packet batch as the channel's confirmation and are emitted synchronously,
+   * so listeners attached one await later would miss them.
+   */
+  private openChannel<T>(argv: readonly string[], use: (channel: ClientChannel) => Promise<T>): Promise<T> {
     const line = shellQuote(argv);
-    return new Promise((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       if (this.closed) {
         reject(new VmctxError('SSH_CLOSED', 'remote', `${this.controller.name}: the SSH connection is closed; cannot run ${line}`, { where: this.controller.name }));
         return;
@@ -119,14 +124,13 @@ export class ControllerConnection {
       this.client.exec(line, (error, channel) => {
         if (error) {
           reject(new VmctxError('SSH_CHANNEL_FAILED', 'remote', `${this.controller.name}: cannot open a channel for ${line}: ${error.message}`, { where: this.controller.name, cause: error }));
-        } else resolve(channel);
+        } else use(channel).then(resolve, reject);
       });
     });
   }
 
-  private async execNow(argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
-    const channel = await this.openChannel(argv);
-    return new Promise((resolve, reject) => {
+  private execNow(argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
+    return this.openChannel(argv, (channel) => new Promise<ExecResult>((resolve, reject) => {
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let size = 0;
@@ -169,7 +173,7 @@ export class ControllerConnection {
       if (stdin === undefined) channel.end();
       else if (typeof stdin === 'string' || Buffer.isBuffer(stdin)) channel.end(stdin);
       else stdin.pipe(channel);
-    });
+    }));
   }
 }
 

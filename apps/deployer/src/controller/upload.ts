@@ -55,6 +55,8 @@ export async function uploadFile(connection: ControllerConnection, localPath: st
         });
         channel.on('close', () => resolve(status));
       });
+      // cat prints nothing, but both streams must flow: ssh2 emits 'close' only after they have ended.
+      channel.resume();
       channel.stderr.resume();
       await pipeline(createReadStream(localPath, { highWaterMark: CHUNK }), count, channel);
       return exit;

@@ -1,0 +1,44 @@
+/**
+ * `vmctx deploy --file F [--wait]`: builds the artifacts, checks each controller, uploads what is missing,
+ * defines and starts the VMs on every controller in parallel, undoes a VM that fails half-way, and prints what
+ * each VM ended as. Exit 0 when every VM runs (and, with --wait, was contextualized), 1 otherwise.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js';
+import { runDeploy } from '../deploy/deploy.js';
+import { formatDeployReport } from '../deploy/report-text.js';
+import { prepare, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
+import { failWith } from './fail.js';
+
+interface DeployFlags extends DeploymentFlags {
+  wait?: boolean;
+  timeout: number;
+}
+
+function seconds(value: string): number {
+  if (!/^[1-9][0-9]*$/.test(value)) throw new InvalidArgumentError('expected a whole number of seconds');
+  return Number(value);
+}
+
+export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process.stderr.isTTY)): Command {
+  return withDeploymentOptions(withCliDefaults(new Command('deploy'), io))
+    .description('put every VM of a deployment on its controller: check, upload, define, start')
+    .option('--wait', 'wait until each guest says it was contextualized')
+    .option('--timeout <seconds>', 'how long --wait waits for each guest', seconds, 300)
+    .action(async (flags: DeployFlags) => {
+      try {
+        const { deployment, artifacts, progress } = await prepare(flags, io, isTty);
+        const report = await runDeploy(deployment, artifacts, {
+          acceptNew: flags.acceptNew ?? false,
+          events: progress.sink,
+          wait: flags.wait ?? false,
+          waitTimeoutMs: flags.timeout * 1000,
+        });
+        progress.stop();
+        io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatDeployReport(report));
+        if (!report.ok) io.exit(1);
+      } catch (error) {
+        failWith(io, error);
+      }
+    });
+}

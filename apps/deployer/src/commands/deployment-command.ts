@@ -1,0 +1,48 @@
+/**
+ * What every command that works on a deployment file shares: its options (--file, --accept-new, --cache,
+ * --json), reading the file and building the artifacts before any connection is opened, and the progress
+ * shown on stderr.
+ */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { buildArtifacts, type VmArtifacts } from '../artifacts/build.js';
+import { ArtifactCache, defaultCacheDir } from '../artifacts/cache.js';
+import type { CommandIo } from '../cli/command-io.js';
+import { createProgress, type Progress } from '../cli/progress.js';
+import { loadDeployment } from '../config/index.js';
+import type { Deployment } from '../config/types.js';
+
+/** The deployment file read when --file is not given (the Nx targets document the same). */
+export const DEFAULT_DEPLOYMENT_FILE = 'deployment.yaml';
+
+export interface DeploymentFlags {
+  file: string;
+  acceptNew?: boolean;
+  cache?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function withDeploymentOptions(command: Command): Command {
+  return command
+    .option('-f, --file <file>', 'the deployment file (YAML or JSON)', DEFAULT_DEPLOYMENT_FILE)
+    .option('--accept-new', 'record the host key of a controller not yet in known_hosts (a changed key is always refused)')
+    .option('--cache <dir>', 'local artifact cache (default $XDG_CACHE_HOME/vmctx or ~/.cache/vmctx)')
+    .option('--json', 'print the report as JSON on stdout (messages stay on stderr)')
+    .option('-q, --quiet', 'print only failures and notes while working');
+}
+
+export interface Prepared {
+  deployment: Deployment;
+  artifacts: VmArtifacts[];
+  progress: Progress;
+}
+
+export async function prepare(flags: DeploymentFlags, io: CommandIo, isTty: boolean): Promise<Prepared> {
+  const deployment = await loadDeployment(resolve(flags.file));
+  const cache = new ArtifactCache(flags.cache ? resolve(flags.cache) : defaultCacheDir());
+  const artifacts = await buildArtifacts(deployment, { cache });
+  const progress = createProgress({ write: io.stderr, tty: isTty && !flags.json, ...(flags.quiet ? { quiet: true } : {}) });
+  for (const a of artifacts) for (const note of a.notes) progress.sink({ type: 'note', controller: a.controller.name, message: note });
+  return { deployment, artifacts, progress };
+}

@@ -1,0 +1,31 @@
+/**
+ * `vmctx check`: connects to every controller the deployment uses, in parallel, and runs preflight there.
+ * Writes nothing anywhere but the local artifact cache.
+ */
+import type { VmArtifacts } from '../artifacts/build.js';
+import type { Deployment } from '../config/types.js';
+import { hasErrorFindings, preflight, type Finding } from '../controller/preflight.js';
+import { controllersInUse, forEachController, type SessionOptions } from './session.js';
+
+export interface CheckReport {
+  deployment: string;
+  controllers: { controller: string; findings: Finding[]; ok: boolean }[];
+  ok: boolean;
+}
+
+export async function runCheck(deployment: Deployment, artifacts: readonly VmArtifacts[], options: SessionOptions): Promise<CheckReport> {
+  const results = await forEachController(controllersInUse(deployment, artifacts), options, async (connection, work) => {
+    options.events({ type: 'controller', controller: work.controller.name, phase: 'checking' });
+    const state = await preflight(connection, deployment.name, work.vms);
+    options.events({ type: 'controller', controller: work.controller.name, phase: hasErrorFindings(state) ? 'failed' : 'done' });
+    return state.findings;
+  });
+  const controllers = results.map((r) => {
+    const findings: Finding[] =
+      'error' in r
+        ? [{ controller: r.work.controller.name, object: `ssh ${r.work.controller.host}:${r.work.controller.port}`, code: 'CHECK_SSH', severity: 'error', message: r.error.message }]
+        : [{ controller: r.work.controller.name, object: `ssh ${r.work.controller.host}:${r.work.controller.port}`, code: 'CHECK_SSH', severity: 'ok', message: 'host key known, logged in' }, ...r.result];
+    return { controller: r.work.controller.name, findings, ok: !hasErrorFindings({ findings }) };
+  });
+  return { deployment: deployment.name, controllers, ok: controllers.every((c) => c.ok) };
+}

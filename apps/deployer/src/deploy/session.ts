@@ -1,0 +1,71 @@
+/**
+ * Runs one piece of work per controller, all controllers in parallel, each over its one SSH connection: the
+ * connection is opened first (host key checked), handed to the work, and closed whatever happens. A controller
+ * that cannot be reached does not stop the others; its failure is returned in its place.
+ */
+import { VmctxError } from '@vmctx/contract';
+import type { VmArtifacts } from '../artifacts/build.js';
+import type { ControllerConfig, Deployment } from '../config/types.js';
+import { ControllerConnection, type ConnectOptions } from '../controller/connection.js';
+import type { EventSink } from './events.js';
+
+export type Connect = (controller: ControllerConfig, options: ConnectOptions) => Promise<ControllerConnection>;
+
+export interface SessionOptions {
+  acceptNew?: boolean;
+  events: EventSink;
+  /** How to open a connection; tests may pass their own. */
+  connect?: Connect;
+}
+
+export interface ControllerWork {
+  controller: ControllerConfig;
+  /** The VMs this controller gets, in the file's order. */
+  vms: VmArtifacts[];
+}
+
+/** Controllers the deployment uses (a declared but unused one is not contacted), in the file's order. */
+export function controllersInUse(deployment: Deployment, artifacts: readonly VmArtifacts[]): ControllerWork[] {
+  return deployment.controllers
+    .map((controller) => ({ controller, vms: artifacts.filter((a) => a.controller.name === controller.name) }))
+    .filter((w) => w.vms.length > 0);
+}
+
+export async function forEachController<T>(
+  work: readonly ControllerWork[],
+  options: SessionOptions,
+  run: (connection: ControllerConnection, work: ControllerWork) => Promise<T>,
+): Promise<({ work: ControllerWork; result: T } | { work: ControllerWork; error: VmctxError })[]> {
+  const connect = options.connect ?? ((c, o) => ControllerConnection.open(c, o));
+  return Promise.all(
+    work.map(async (w) => {
+      options.events({ type: 'controller', controller: w.controller.name, phase: 'connecting', message: `${w.controller.user}@${w.controller.host}:${w.controller.port}` });
+      let connection: ControllerConnection;
+      try {
+        connection = await connect(w.controller, {
+          acceptNew: options.acceptNew ?? false,
+          onHostKeyRecorded: (message) => options.events({ type: 'note', controller: w.controller.name, message }),
+        });
+      } catch (error) {
+        const failure = asVmctxError(error, w.controller.name);
+        options.events({ type: 'controller', controller: w.controller.name, phase: 'failed', message: failure.message });
+        return { work: w, error: failure };
+      }
+      try {
+        return { work: w, result: await run(connection, w) };
+      } catch (error) {
+        const failure = asVmctxError(error, w.controller.name);
+        options.events({ type: 'controller', controller: w.controller.name, phase: 'failed', message: failure.message });
+        return { work: w, error: failure };
+      } finally {
+        connection.close();
+      }
+    }),
+  );
+}
+
+export function asVmctxError(error: unknown, where: string): VmctxError {
+  if (error instanceof VmctxError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new VmctxError('DEPLOY_UNEXPECTED', 'internal', `${where}: ${message}`, { where, cause: error });
+}

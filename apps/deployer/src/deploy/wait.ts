@@ -1,0 +1,50 @@
+/**
+ * Waiting for a guest to say it was contextualized. guest-script's boot script logs to the console
+ * ("vmctx: ... post-install done", or "... falling back to DHCP" without a context CD); the domain's console
+ * is logged to a file on the controller (artifacts/console-log.ts), which one channel follows with `tail -F`
+ * until the line appears. `timeout` bounds the remote tail, so nothing is left running on the controller if
+ * the channel drops.
+ */
+import { VmctxError } from '@vmctx/contract';
+import type { ControllerConnection } from '../controller/connection.js';
+
+/** What guest-script prints when it is done, either way. */
+export const CONTEXTUALIZED = /vmctx: [^\n]*(post-install done[^\n]*|falling back to DHCP)/;
+
+export interface ContextualizedResult {
+  /** The line the guest printed. */
+  line: string;
+  /** The guest's address when it said one ("address A/P on eth0", "address A read from the MAC"). */
+  address?: string;
+}
+
+export async function waitForContextualized(connection: ControllerConnection, vm: string, consoleLog: string, timeoutMs: number): Promise<ContextualizedResult> {
+  const seconds = Math.ceil(timeoutMs / 1000);
+  const lc = connection.controller.name;
+  return connection.withChannel(['timeout', String(seconds), 'tail', '-n', '+1', '-F', '--', consoleLog], (channel) =>
+    new Promise<ContextualizedResult>((resolve, reject) => {
+      let text = '';
+      let settled = false;
+      const timer = setTimeout(() => finish(new VmctxError('DEPLOY_WAIT_TIMEOUT', 'remote', `${lc}: ${vm} is running but did not say it was contextualized within ${seconds} s (console log ${consoleLog}); it is left running`, { where: `${lc}/${vm}` })), timeoutMs + 2000);
+      const finish = (outcome: ContextualizedResult | VmctxError) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        channel.close();
+        if (outcome instanceof VmctxError) reject(outcome);
+        else resolve(outcome);
+      };
+      channel.stderr.resume();
+      channel.on('data', (chunk: Buffer) => {
+        text += chunk.toString('utf8');
+        const match = CONTEXTUALIZED.exec(text);
+        if (!match) return;
+        const address = /vmctx: [^\n]*address (\d+\.\d+\.\d+\.\d+)/.exec(text)?.[1];
+        finish({ line: match[0], ...(address ? { address } : {}) });
+      });
+      channel.on('close', () =>
+        finish(new VmctxError('DEPLOY_WAIT_TIMEOUT', 'remote', `${lc}: ${vm} is running but did not say it was contextualized within ${seconds} s (console log ${consoleLog}); it is left running`, { where: `${lc}/${vm}` })),
+      );
+    }),
+  );
+}
