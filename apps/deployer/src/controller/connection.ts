@@ -241,6 +241,9 @@ function connectClient(controller: ControllerConfig, options: ConnectOptions, so
       resolve(client);
     });
     client.once('error', (error: Error & { level?: string; code?: string }) => {
+      // The first error decides; ssh2 may emit more while the socket closes ("Connection lost before
+      // handshake" after a timeout), and an 'error' with no listener would throw out of the process.
+      client.on('error', () => undefined);
       client.end();
       reject(hostKeyProblem ?? connectError(controller, error));
     });
