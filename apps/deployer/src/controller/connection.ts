@@ -238,6 +238,9 @@ function connectClient(controller: ControllerConfig, options: ConnectOptions, so
       client.removeAllListeners('error');
       // Later errors (a dropped link) end the connection; commands in flight see their channel close.
       client.on('error', () => undefined);
+      // Each command is a few small packets, each waiting for the last one's reply; with Nagle on, every one
+      // of them waits for the peer's delayed ACK (~40 ms a command). Uploads send full packets either way.
+      client.setNoDelay(true);
       resolve(client);
     });
     client.once('error', (error: Error & { level?: string; code?: string }) => {
