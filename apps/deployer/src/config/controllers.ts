@@ -73,7 +73,9 @@ async function firstExisting(paths: string[], ctx: ResolveContext): Promise<stri
 }
 
 export async function resolveImage(entry: ImageEntry, index: number, ctx: ResolveContext): Promise<ImageConfig> {
-  const path = resolveLocal(entry.path, ctx.baseDir, ctx.homeDir);
+  // The schema let through a url only with its sha256: fetched by the build, into a cache chosen then (types.ts).
+  if (entry.url !== undefined) return { name: entry.name, path: '', url: entry.url, sha256: entry.sha256!.toLowerCase(), where: `images[${index}]` };
+  const path = resolveLocal(entry.path!, ctx.baseDir, ctx.homeDir);
   const kind = await pathKind(path);
   if (kind !== 'file') {
     const what = kind === 'missing' ? 'does not exist' : kind === 'folder' ? 'is a folder, not an image file' : 'is not a regular file';

@@ -5,7 +5,7 @@
  */
 import { domainSpecSchema } from '@vmctx/template-renderer';
 import { z } from 'zod';
-import { DeploymentFileSchema, VmSpecSchema } from './schema.js';
+import { DeploymentFileSchema, ImageSchema, VmSpecSchema } from './schema.js';
 
 export function deploymentJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(DeploymentFileSchema, {
@@ -17,6 +17,13 @@ export function deploymentJsonSchema(): Record<string, unknown> {
       if (zodSchema === VmSpecSchema) {
         for (const key of Object.keys(jsonSchema)) delete (jsonSchema as Record<string, unknown>)[key];
         Object.assign(jsonSchema, vmSpecJsonSchema());
+      }
+      // The image's refinement in JSON Schema terms: path alone, or url with sha256.
+      if (zodSchema === ImageSchema) {
+        (jsonSchema as Record<string, unknown>)['oneOf'] = [
+          { required: ['path'], not: { anyOf: [{ required: ['url'] }, { required: ['sha256'] }] } },
+          { required: ['url', 'sha256'], not: { required: ['path'] } },
+        ];
       }
     },
   });

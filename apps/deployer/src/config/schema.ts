@@ -157,14 +157,35 @@ export const ControllerSchema = z.strictObject({
   imageDir: remotePath('imageDir').describe('Where base images, overlays and ISOs go on the controller.'),
 });
 
+/** `http://` or `https://` and a host; the only schemes the deployer fetches from. */
+const httpUrl = text('url')
+  .regex(/^https?:\/\//, 'an image URL starts with http:// or https://')
+  // Said once: a value that does not start right is not also "not a URL".
+  .refine((s) => !/^https?:\/\//.test(s) || (URL.canParse(s) && new URL(s).hostname !== ''), { message: 'not a URL' });
+
 /**
- * A base image. Only a local `path` today; a later `url` + `sha256` form joins this as a second alternative
- * (chosen by which key is present), and ImageConfig grows a source for it.
+ * A base image: a local `path`, or a `url` with the image's `sha256` (fetched once into the local cache,
+ * verified before use: artifacts/fetch-image.ts). One object with a refinement rather than a union of two, so
+ * that a mistake is named at its key (`images[0].sha256: required with url`) and not as "Invalid input".
  */
-export const ImageSchema = z.strictObject({
-  name: safeName('image'),
-  path: localPath('path').describe('A local raw or qcow2 file, relative to this file.'),
-});
+export const ImageSchema = z
+  .strictObject({
+    name: safeName('image'),
+    path: localPath('path').optional().describe('A local raw or qcow2 file, relative to this file. Exclusive with url.'),
+    url: httpUrl.optional().describe('An http(s) URL of a raw or qcow2 image, fetched once into the local cache (resumed if cut short). Needs sha256.'),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'a sha256 is 64 hex digits')
+      .optional()
+      .describe("The image's sha256 (as `sha256sum` prints it), with url: the download is used only if it matches."),
+  })
+  .superRefine((image, ctx) => {
+    const add = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    if (image.path !== undefined && image.url !== undefined) add(['url'], 'give path or url, not both');
+    else if (image.path === undefined && image.url === undefined) add([], 'give path (a local file) or url and sha256');
+    else if (image.url !== undefined && image.sha256 === undefined) add(['sha256'], 'required with url: the download is verified against it');
+    else if (image.path !== undefined && image.sha256 !== undefined) add(['sha256'], 'sha256 goes with url; a local file is used as it is');
+  });
 
 export const DeploymentFileSchema = z
   .strictObject({

@@ -35,10 +35,22 @@ export interface ControllerConfig {
   where: string;
 }
 
+/**
+ * A base image: a local file (`path`), or a file fetched by URL (`url` and `sha256`, `path` empty).
+ *
+ * A URL image has no path here because where its file lands depends on the artifact cache the command uses
+ * (`--cache`), which the deployment file does not know: the build fetches it (artifacts/fetch-image.ts) into
+ * `<cache>/objects/<sha256>.img` and gives that path as the base artifact's `localPath`. Code after the build
+ * reads `VmArtifacts.base.localPath`, never `ImageConfig.path`.
+ */
 export interface ImageConfig {
   name: string;
-  /** Local file, absolute. */
+  /** Local file, absolute; empty for a URL image. */
   path: string;
+  /** An http(s) URL, when the image is fetched; then sha256 is set too. */
+  url?: string;
+  /** The sha256 (lowercase hex) the fetched file must have; set with url. */
+  sha256?: string;
   where: string;
 }
 
