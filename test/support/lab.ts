@@ -2,11 +2,13 @@
  * What the end-to-end suites need from the lab (tools/lab): its controllers, SSH to them with the lab key and
  * strict host key checking, uploads, and guests booted from artifacts on a controller.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { shellQuote } from '@vmctx/deployer';
+import { ControllerConnection, type ControllerConfig, uploadFile } from '@vmctx/deployer';
+import { sha256File } from '@vmctx/disk-builder';
 import { create } from 'xmlbuilder2';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -60,56 +62,65 @@ export function hostPath(lc: LabController, remotePath: string): string {
   return `${lc.root}/vmctx/images/${remotePath.slice(lc.images.length + 1)}`;
 }
 
-function sshOptions(env: LabEnv, lc: LabController): string[] {
-  return [
-    '-i', env.key,
-    '-o', 'IdentitiesOnly=yes',
-    '-o', `UserKnownHostsFile=${env.knownHosts}`,
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes',
-    '-o', 'ConnectTimeout=10',
-    '-o', 'LogLevel=ERROR',
-  ];
-}
-
 export interface RunResult {
   stdout: string;
   stderr: string;
   code: number;
 }
 
-function run(command: string, args: string[], input?: string | Buffer): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      resolve({ stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), code: code ?? -1 }),
-    );
-    child.stdin.end(input);
-  });
+/**
+ * The lab controller as the deployer sees one: the suites reach controllers through the product's own SSH
+ * module (ssh2, strict host key checking against the lab's known_hosts), so what is tested is what ships.
+ */
+export function controllerConfig(env: LabEnv, lc: LabController): ControllerConfig {
+  return {
+    name: lc.name,
+    host: lc.host,
+    port: lc.port,
+    user: lc.user,
+    identityFile: env.key,
+    knownHosts: env.knownHosts,
+    imageDir: lc.images,
+    where: `lab ${lc.name}`,
+  };
+}
+
+const connections = new Map<string, Promise<ControllerConnection>>();
+
+/** One connection per controller for the whole suite file, opened on first use. */
+export function connectionTo(env: LabEnv, lc: LabController): Promise<ControllerConnection> {
+  let connection = connections.get(lc.name);
+  if (!connection) {
+    connection = ControllerConnection.open(controllerConfig(env, lc));
+    connection.catch(() => connections.delete(lc.name));
+    connections.set(lc.name, connection);
+  }
+  return connection;
+}
+
+/** Closes the suite's connection to a controller (before `lab down` of it: its sshd session would survive). */
+export async function disconnect(lc: LabController): Promise<void> {
+  const connection = connections.get(lc.name);
+  connections.delete(lc.name);
+  (await connection?.catch(() => undefined))?.close();
 }
 
 /** Runs an argument array on a controller; the line is made by the deployer's one quoting function. */
-export function ssh(env: LabEnv, lc: LabController, argv: string[], input?: string | Buffer): Promise<RunResult> {
-  return run('ssh', [...sshOptions(env, lc), '-p', String(lc.port), `${lc.user}@${lc.host}`, shellQuote(argv)], input);
+export async function ssh(env: LabEnv, lc: LabController, argv: string[], input?: string | Buffer): Promise<RunResult> {
+  const connection = await connectionTo(env, lc);
+  return connection.exec(argv, input === undefined ? {} : { stdin: input });
 }
 
 /** Like ssh(), but throws with the command's stderr when it fails. */
 export async function sshOk(env: LabEnv, lc: LabController, argv: string[], input?: string | Buffer): Promise<string> {
-  const result = await ssh(env, lc, argv, input);
-  if (result.code !== 0) {
-    throw new Error(`${lc.name}: ${shellQuote(argv)} exited ${result.code}: ${result.stderr.trim()}`);
-  }
-  return result.stdout;
+  const connection = await connectionTo(env, lc);
+  return connection.run(argv, input === undefined ? {} : { stdin: input });
 }
 
+/** The deployer's upload: temporary name, sha256 checked on the controller, rename. */
 export async function upload(env: LabEnv, lc: LabController, localPath: string, remotePath: string): Promise<void> {
-  const result = await run('scp', [...sshOptions(env, lc), '-q', '-P', String(lc.port), localPath, `${lc.user}@${lc.host}:${remotePath}`]);
-  if (result.code !== 0) throw new Error(`scp ${localPath} to ${lc.name}:${remotePath} failed: ${result.stderr.trim()}`);
+  const [sha256, size] = await Promise.all([sha256File(localPath), stat(localPath).then((s) => s.size)]);
+  await uploadFile(await connectionTo(env, lc), localPath, remotePath, { sha256, size, mode: '0644' });
 }
 
 export interface GuestOptions {

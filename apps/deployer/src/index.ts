@@ -1,2 +1,13 @@
 export { createProgram } from './program.js';
 export { quoteArg, shellQuote } from './controller/shell-quote.js';
+export { ControllerConnection, type ConnectOptions, type ExecOptions, type ExecResult } from './controller/connection.js';
+export { uploadFile, remoteSha256, type UploadOptions } from './controller/upload.js';
+export { listDomains, type DomainInfo } from './controller/libvirt.js';
+export { readOwnerMark, OWNER_NAMESPACE, type OwnerMark } from './controller/owner-mark.js';
+export { loadDeployment, parseDeployment, DeploymentError, deploymentJsonSchema } from './config/index.js';
+export type { ControllerConfig, Deployment, ImageConfig, VmConfig, VmContext, VmTemplate } from './config/types.js';
+export { buildArtifacts, type VmArtifacts, type RemoteArtifact } from './artifacts/build.js';
+export { ArtifactCache, defaultCacheDir } from './artifacts/cache.js';
+export { runCheck, type CheckReport } from './deploy/check.js';
+export { runDeploy, type DeployReport, type ControllerReport } from './deploy/deploy.js';
+export type { VmOutcome } from './deploy/apply.js';

@@ -29,6 +29,7 @@ import { domainInfo } from '../controller/libvirt.js';
 import { addOwnerMark } from '../controller/owner-mark.js';
 import { ArtifactCache } from './cache.js';
 import { ensureConsoleLog } from './console-log.js';
+import { fetchImage } from './fetch-image.js';
 
 /** One file a VM needs on its controller. */
 export interface RemoteArtifact {
@@ -77,7 +78,7 @@ export async function buildArtifacts(deployment: Deployment, options: BuildOptio
 }
 
 class Builder {
-  private readonly images = new Map<string, Promise<{ info: ImageInfo; sha256: string; size: number }>>();
+  private readonly images = new Map<string, Promise<{ info: ImageInfo; sha256: string; size: number; path: string }>>();
   private readonly isos = new Map<string, Promise<{ sha256: string; path: string; size: number }>>();
   private readonly overlays = new Map<string, Promise<{ sha256: string; path: string; size: number }>>();
   private readonly templates = new Map<string, Promise<string>>();
@@ -100,7 +101,7 @@ class Builder {
     const baseImage = await this.image(image);
     const base: RemoteArtifact = {
       kind: 'base',
-      localPath: image.path,
+      localPath: baseImage.path,
       sha256: baseImage.sha256,
       size: baseImage.size,
       remotePath: posix.join(dir, `${image.name}-${baseImage.sha256.slice(0, 16)}.${baseImage.info.format}`),
@@ -152,10 +153,12 @@ class Builder {
   }
 
   private image(image: ImageConfig) {
-    return memo(this.images, image.path, async () => {
-      const info = await inspectImage(image.path);
-      const { sha256, size } = await this.options.cache.digestOf(image.path);
-      return { info, sha256, size };
+    return memo(this.images, image.url ?? image.path, async () => {
+      // An image given by URL is fetched into the cache first (once; verified against its sha256).
+      const path = image.url ? await fetchImage(image.url, image.sha256!, this.options.cache, { where: `${image.where}.url` }) : image.path;
+      const info = await inspectImage(path);
+      const { sha256, size } = await this.options.cache.digestOf(path);
+      return { info, sha256, size, path };
     });
   }
 
@@ -195,7 +198,8 @@ class Builder {
           deployment: this.deployment.name,
           ...(vm.mac ? { macs: [vm.mac] } : {}),
           disks: [overlay],
-          ...(iso ? { iso, isoMode: vm.isoMode } : {}),
+          // No context CD: the template's cdrom goes too, so that the guest falls back to DHCP.
+          ...(iso ? { iso, isoMode: vm.isoMode } : { iso: null }),
           ...(vm.bridge ? { bridge: vm.bridge } : {}),
           ...(vm.domainType ? { domainType: vm.domainType } : {}),
         },

@@ -4,11 +4,11 @@
  * each VM ended as. Exit 0 when every VM runs (and, with --wait, was contextualized), 1 otherwise.
  */
 import { Command, InvalidArgumentError } from 'commander';
+import { action } from '../cli/action.js';
 import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js';
 import { runDeploy } from '../deploy/deploy.js';
 import { formatDeployReport } from '../deploy/report-text.js';
 import { prepare, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
-import { failWith } from './fail.js';
 
 interface DeployFlags extends DeploymentFlags {
   wait?: boolean;
@@ -25,8 +25,8 @@ export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process
     .description('put every VM of a deployment on its controller: check, upload, define, start')
     .option('--wait', 'wait until each guest says it was contextualized')
     .option('--timeout <seconds>', 'how long --wait waits for each guest', seconds, 300)
-    .action(async (flags: DeployFlags) => {
-      try {
+    .action(
+      action(io, async (flags: DeployFlags) => {
         const { deployment, artifacts, progress } = await prepare(flags, io, isTty);
         const report = await runDeploy(deployment, artifacts, {
           acceptNew: flags.acceptNew ?? false,
@@ -36,9 +36,7 @@ export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process
         });
         progress.stop();
         io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatDeployReport(report));
-        if (!report.ok) io.exit(1);
-      } catch (error) {
-        failWith(io, error);
-      }
-    });
+        return report.ok ? 0 : 1;
+      }),
+    );
 }

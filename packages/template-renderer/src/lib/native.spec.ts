@@ -204,3 +204,17 @@ describe('repairs for TCG', () => {
     expect(importNativeTemplate(fixture('q35-sata-cdrom.xml'), { deployment: 'd' }).warnings).toEqual([]);
   });
 });
+
+describe('importNativeTemplate with iso: null', () => {
+  it("removes the template's context CD and says so; other disks stay", () => {
+    const xml = `<domain type='kvm'><name>t</name><memory>1024</memory><devices>
+      <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/a.qcow2'/><target dev='vda' bus='virtio'/></disk>
+      <disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='/ctx.iso'/><target dev='hdc' bus='ide'/><readonly/></disk>
+    </devices></domain>`;
+    const out = importNativeTemplate(xml, { name: 'vm1', disks: ['/b.qcow2'], iso: null });
+    expect(out.xml).not.toContain('/ctx.iso');
+    expect(out.xml).not.toContain("device=\"cdrom\"");
+    expect(out.xml).toContain('/b.qcow2');
+    expect(out.warnings.map((w) => w.code)).toContain('iso-removed');
+  });
+});

@@ -40,8 +40,8 @@ export interface NativeRewrite {
   macs?: string[];
   /** One path per `<disk device='disk'>` that is not the context ISO, in order. */
   disks?: string[];
-  /** The context ISO: set on the template's cdrom (or context disk), or attached as a cdrom if it has none. */
-  iso?: string;
+  /** The context ISO: set on the template's cdrom (or context disk), or attached as a cdrom if it has none; `null` removes the template's context CD (a VM without one falls back to DHCP). */
+  iso?: string | null;
   /** How the ISO is attached when it must be: `cdrom` (sata/ide, /dev/sr0, default) or a read-only virtio `disk`. */
   isoMode?: 'cdrom' | 'disk';
   /** The bridge of every bridged `<interface>`, or one per bridged interface in order. */
@@ -61,6 +61,7 @@ export interface TemplateWarning {
     | 'uuid-removed'
     | 'mac-removed'
     | 'iso-attached'
+    | 'iso-removed'
     | 'backing-store-removed'
     | 'interface-type-changed';
   path: string;
@@ -273,7 +274,7 @@ function check(rewrite: NativeRewrite): void {
     const problem = macProblem(mac);
     if (problem) fail(`--mac ${mac}: libvirt would refuse it ("${problem}")`);
   }
-  for (const p of [...(rewrite.disks ?? []), ...(rewrite.iso !== undefined ? [rewrite.iso] : [])]) {
+  for (const p of [...(rewrite.disks ?? []), ...(typeof rewrite.iso === 'string' ? [rewrite.iso] : [])]) {
     if (!p.startsWith('/')) fail(`path ${JSON.stringify(p)} must be an absolute path on the controller`);
   }
   for (const b of typeof rewrite.bridge === 'string' ? [rewrite.bridge] : rewrite.bridge ?? []) {
@@ -350,6 +351,13 @@ function rewriteDisks(root: XmlElement, devices: XmlElement, rewrite: NativeRewr
     }
   });
   if (rewrite.iso === undefined) return;
+  if (rewrite.iso === null) {
+    if (!isoDisk) return;
+    const where = `/domain/devices/disk[${elements(devices, 'disk').indexOf(isoDisk) + 1}]`;
+    removeElement(devices, isoDisk);
+    warnings.push({ code: 'iso-removed', path: where, message: `removed the template's context CD ${where}: this instance has none (its guest falls back to DHCP)` });
+    return;
+  }
   if (isoDisk) {
     setDiskSource(isoDisk, rewrite.iso, `/domain/devices/disk[${elements(devices, 'disk').indexOf(isoDisk) + 1}]`);
     if (!elements(isoDisk, 'alias').length) insertElement(isoDisk, newElement('alias', [['name', CONTEXT_DISK_ALIAS]]));

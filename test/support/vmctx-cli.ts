@@ -1,0 +1,49 @@
+/**
+ * Runs the `vmctx` command as an operator does (the built bin, a separate process), and writes deployment
+ * files for the lab: the deployer's e2e suites test the product from its front door.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type LabController, type LabEnv, REPO_ROOT } from './lab.js';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export const VMCTX_BIN = join(REPO_ROOT, 'apps/deployer/bin/vmctx.js');
+export const DEMO_DEPLOYMENT = join(REPO_ROOT, 'examples/demo/deployment.yaml');
+export const LAB_TEMPLATE = join(REPO_ROOT, 'examples/demo/lab-guest.xml');
+
+export function vmctx(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [VMCTX_BIN, ...args],
+      { env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 600_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === 'number' ? error.code : 255) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** The demo's base image (the lab guest with `vmctx guest install`), built once per machine. */
+export function demoBaseImage(): string {
+  return execFileSync('bash', [join(REPO_ROOT, 'tools/demo/vmctx-base.sh')], { encoding: 'utf8' }).trim().split('\n').pop()!;
+}
+
+/** A controller entry of a deployment file for a lab controller. */
+export function labControllerEntry(env: LabEnv, lc: LabController, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name: lc.name, host: lc.host, port: lc.port, user: lc.user, identityFile: env.key, knownHosts: env.knownHosts, imageDir: lc.images, ...overrides };
+}
+
+/** Writes a deployment (JSON is YAML) into `dir` and returns its path. */
+export function writeDeployment(dir: string, name: string, deployment: Record<string, unknown>): string {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, `${JSON.stringify({ name, ...deployment }, null, 2)}\n`);
+  return file;
+}
