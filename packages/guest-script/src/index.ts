@@ -10,7 +10,7 @@ export {
   type ContextInput,
   type Network,
 } from './lib/context.js';
-export { contextualizationScript, DEFAULT_DEVICES, DEFAULT_LABEL, resolveGuestScriptOptions, type GuestScriptOptions } from './lib/guest-script.js';
+export { contextualizationScript, DEFAULT_DEVICES, DEFAULT_LABEL, optionsHeader, resolveGuestScriptOptions, type GuestScriptOptions } from './lib/guest-script.js';
 export { NETWORK_KEYS, postInstallScript } from './lib/post-install.js';
 export { DEFAULT_MAC_PREFIX, networkEntries, networkFile, routesFile } from './lib/network-file.js';
 export { buildContextTree, instanceIdOf } from './lib/context-tree.js';
@@ -20,6 +20,7 @@ export {
   freshRcLocal,
   installerFiles,
   installInto,
+  installPlan,
   installScript,
   rcLocalWithCall,
   RC_LOCAL_PATH,
@@ -27,6 +28,8 @@ export {
   systemdUnit,
   UNIT_PATH,
   UNIT_WANTS_PATH,
+  type InstallCondition,
   type InstallOptions,
   type InstallStep,
+  type PlannedStep,
 } from './lib/installer.js';

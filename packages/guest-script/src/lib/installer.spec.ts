@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { contextualizationScript } from './guest-script.js';
-import { freshRcLocal, installerFiles, installInto, installScript, rcLocalWithCall, systemdUnit } from './installer.js';
+import { freshRcLocal, installerFiles, installInto, installPlan, installScript, rcLocalWithCall, systemdUnit, type InstallOptions } from './installer.js';
 
 let root: string;
 beforeEach(async () => {
@@ -31,6 +31,42 @@ describe('installerFiles', () => {
     expect(files['etc/systemd/system/vmctx-contextualization.service']).toEqual({ data: systemdUnit(), mode: 0o644 });
     expect(files['etc/rc.local']).toEqual({ data: freshRcLocal(), mode: 0o755 });
     expect(Object.keys(installerFiles({ systemd: 'never', createRcLocal: false }))).toEqual(['usr/local/bin/contextualization']);
+  });
+
+  it('honours auto: the files for an image with systemd, without, or (not known) both', () => {
+    const keys = (options: InstallOptions, hasSystemd?: boolean) => Object.keys(installerFiles(options, hasSystemd));
+    const script = 'usr/local/bin/contextualization';
+    const unit = 'etc/systemd/system/vmctx-contextualization.service';
+    expect(keys({}, true)).toEqual([script, unit]);
+    expect(keys({}, false)).toEqual([script, 'etc/rc.local']);
+    expect(keys({})).toEqual([script, unit, 'etc/rc.local']);
+    expect(keys({ createRcLocal: true, systemd: 'never' }, true)).toEqual([script, 'etc/rc.local']);
+    expect(keys({ systemd: 'always', createRcLocal: false }, false)).toEqual([script, unit]);
+  });
+
+  it('holds what installInto writes into an empty image of either kind', async () => {
+    const cases: Array<[InstallOptions, boolean]> = [
+      [{}, true],
+      [{}, false],
+      [{ systemd: 'always', label: 'X' }, false],
+      [{ systemd: 'never', createRcLocal: true }, true],
+      [{ createRcLocal: false }, false],
+    ];
+    for (const [index, [options, hasSystemd]] of cases.entries()) {
+      const image = join(root, `image-${index}`);
+      await mkdir(image);
+      if (hasSystemd) {
+        await mkdir(join(image, 'lib/systemd'), { recursive: true });
+        await writeFile(join(image, 'lib/systemd/systemd'), '');
+      }
+      const written = (await installInto(image, options)).filter((s) => s.action !== 'linked').map((s) => s.path.slice(1));
+      const files = installerFiles(options, hasSystemd);
+      expect(written).toEqual(Object.keys(files));
+      for (const [path, entry] of Object.entries(files)) {
+        expect(await readFile(join(image, path), 'utf8')).toBe(entry.data);
+        expect((await stat(join(image, path))).mode & 0o7777).toBe(entry.mode);
+      }
+    }
   });
 
   it('makes a unit that stands aside where an executable rc.local runs the script', () => {
@@ -72,8 +108,28 @@ describe('installInto', () => {
     expect((await lstat(join(root, 'etc/rc.local'))).isSymbolicLink()).toBe(true);
   });
 
+  it('resolves a relative rc.local link as the image would: ".." stops at its root', async () => {
+    await mkdir(join(root, 'etc'), { recursive: true });
+    await symlink('../../../../../rc.d/rc.local', join(root, 'etc/rc.local'));
+    expect(await installInto(root)).toContainEqual({ path: '/etc/rc.local', action: 'created' });
+    expect(await readFile(join(root, 'rc.d/rc.local'), 'utf8')).toBe(freshRcLocal());
+    expect((await lstat(join(root, 'etc/rc.local'))).isSymbolicLink()).toBe(true);
+  });
+
   it('refuses a root that is not a folder', async () => {
     await expect(installInto(join(root, 'missing'))).rejects.toMatchObject({ code: 'GUEST_NOT_A_ROOT_FOLDER' });
+  });
+});
+
+describe('installPlan', () => {
+  it('is what all three take: the script, the unit and its link for systemd images, the rc.local call', () => {
+    expect(installPlan().map((s) => [s.kind, s.kind === 'rc-local' ? s.create : s.when, s.path])).toEqual([
+      ['file', 'always', '/usr/local/bin/contextualization'],
+      ['file', 'systemd', '/etc/systemd/system/vmctx-contextualization.service'],
+      ['link', 'systemd', '/etc/systemd/system/multi-user.target.wants/vmctx-contextualization.service'],
+      ['rc-local', 'no-systemd', '/etc/rc.local'],
+    ]);
+    expect(installPlan({ systemd: 'never', createRcLocal: true }).map((s) => (s.kind === 'rc-local' ? s.create : s.when))).toEqual(['always', 'never', 'never', 'always']);
   });
 });
 
@@ -83,5 +139,6 @@ describe('installScript', () => {
     expect(text).toContain(contextualizationScript({ timeoutSeconds: 42 }));
     expect(text).toContain(systemdUnit());
     expect(text.startsWith('#!/bin/sh\n')).toBe(true);
+    expect(text).toContain("\nstep_link systemd '/etc/systemd/system/multi-user.target.wants/vmctx-contextualization.service' '/etc/systemd/system/vmctx-contextualization.service'\n");
   });
 });

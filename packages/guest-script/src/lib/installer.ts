@@ -2,11 +2,15 @@
  * Puts the contextualization script into a base image, as the seed says: `/usr/local/bin/contextualization`,
  * called from `/etc/rc.local`; and, for systemd images without an rc.local, a unit that runs it instead.
  *
- * Three forms of the same thing:
- *  - `installerFiles()`: the files as a file map (for image builders that take files);
- *  - `installScript()`: a POSIX sh script to run inside an image (or on its root folder: `sh install.sh ROOT`);
- *  - `installInto(rootDir)`: fills a root file system folder from Node.
- * Installing twice changes nothing the second time: the rc.local call is added once.
+ * One plan, `installPlan(options)`: the steps (a file, a link, the rc.local call), each with the kind of image it
+ * is for. Three ways to take it:
+ *  - `installInto(rootDir)`: fills a root file system folder from Node;
+ *  - `installScript()`: sh/install.sh with the steps as data after it, to run inside an image (or on its root
+ *    folder: `sh install.sh ROOT`); it takes them as installInto does and prints what it did in the same words;
+ *  - `installerFiles()`: the files of the plan as a file map, for image builders that take files.
+ * Installing twice changes nothing the second time: the rc.local call is added once. Where /etc/rc.local is a
+ * symbolic link (to rc.d/rc.local, as on several distributions), the call goes into its target inside the image,
+ * and the link stays.
  *
  * The unit carries `ConditionFileIsExecutable=!/etc/rc.local`: where an executable rc.local exists, systemd's
  * rc-local.service runs it (and so the script), and the unit stands aside, so the script never runs twice.
@@ -16,6 +20,8 @@ import { dirname, join, posix } from 'node:path';
 import { GuestScriptError } from './errors.js';
 import type { FileMap } from './file-map.js';
 import { contextualizationScript, type GuestScriptOptions } from './guest-script.js';
+import { INSTALL_SH } from './sh.generated.js';
+import { shQuote } from './shell-quote.js';
 
 export const SCRIPT_PATH = '/usr/local/bin/contextualization';
 export const UNIT_NAME = 'vmctx-contextualization.service';
@@ -77,7 +83,7 @@ function callsScript(line: string): boolean {
 
 /**
  * rc.local with the call added before its last `exit 0` line (or at the end), or undefined when it already
- * calls the script. The same rule as the install script's sh code.
+ * calls the script. The same rule as install.sh's step_rc_local (the tools suite holds the two equal).
  */
 export function rcLocalWithCall(existing: string): string | undefined {
   const lines = existing.split('\n');
@@ -93,94 +99,78 @@ export function rcLocalWithCall(existing: string): string | undefined {
   return `${lines.join('\n')}\n`;
 }
 
-/** The files of an installation into an image that has neither rc.local nor the script yet. */
-export function installerFiles(options: InstallOptions = {}): FileMap {
-  const files: FileMap = { [SCRIPT_PATH.slice(1)]: { data: contextualizationScript(options), mode: 0o755 } };
-  if (options.systemd !== 'never') files[UNIT_PATH.slice(1)] = { data: systemdUnit(), mode: 0o644 };
-  if (options.createRcLocal !== false) files[RC_LOCAL_PATH.slice(1)] = { data: freshRcLocal(), mode: 0o755 };
+/** The kind of image a step is for: every one, those with systemd, those without, or none. */
+export type InstallCondition = 'always' | 'systemd' | 'no-systemd' | 'never';
+
+/** One step of an installation; paths are inside the image. */
+export type PlannedStep =
+  | { kind: 'file'; when: InstallCondition; path: string; mode: number; data: string }
+  /** A symbolic link, unless something is there already. */
+  | { kind: 'link'; when: InstallCondition; path: string; target: string }
+  /** `call` added to rc.local (or the target of its link); where there is none, `fresh` written when `create` holds. */
+  | { kind: 'rc-local'; create: InstallCondition; path: string; call: string; fresh: string };
+
+/** The one statement of what an installation does; installInto, installScript and installerFiles all take it. */
+export function installPlan(options: InstallOptions = {}): PlannedStep[] {
+  const systemd = options.systemd ?? 'auto';
+  const unitWhen: InstallCondition = systemd === 'always' ? 'always' : systemd === 'never' ? 'never' : 'systemd';
+  const create: InstallCondition = options.createRcLocal === undefined ? 'no-systemd' : options.createRcLocal ? 'always' : 'never';
+  return [
+    { kind: 'file', when: 'always', path: SCRIPT_PATH, mode: 0o755, data: contextualizationScript(options) },
+    { kind: 'file', when: unitWhen, path: UNIT_PATH, mode: 0o644, data: systemdUnit() },
+    { kind: 'link', when: unitWhen, path: UNIT_WANTS_PATH, target: UNIT_PATH },
+    { kind: 'rc-local', create, path: RC_LOCAL_PATH, call: SCRIPT_PATH, fresh: freshRcLocal() },
+  ];
+}
+
+/** Whether a step for `when` applies to an image with (true) or without (false) systemd, or either (undefined). */
+function holds(when: InstallCondition, hasSystemd: boolean | undefined): boolean {
+  if (when === 'never') return false;
+  if (when === 'always' || hasSystemd === undefined) return true;
+  return (when === 'systemd') === hasSystemd;
+}
+
+/**
+ * The files of an installation into an image that has neither rc.local nor the script yet: the plan's files and
+ * its fresh rc.local, for an image with systemd or without (`hasSystemd`); when that is not known, the files of
+ * both (the unit stands aside where rc.local runs the script). A link is not a file: the unit comes without its
+ * multi-user.target.wants link (`systemctl enable` makes it).
+ */
+export function installerFiles(options: InstallOptions = {}, hasSystemd?: boolean): FileMap {
+  const files: FileMap = {};
+  for (const step of installPlan(options)) {
+    if (step.kind === 'file' && holds(step.when, hasSystemd)) files[step.path.slice(1)] = { data: step.data, mode: step.mode };
+    if (step.kind === 'rc-local' && holds(step.create, hasSystemd)) files[step.path.slice(1)] = { data: step.fresh, mode: 0o755 };
+  }
   return files;
 }
 
 const DELIMITER = 'VMCTX_CONTEXTUALIZATION_EOF';
 
-/** `sh install.sh [ROOT]`: the same installation as `installInto`, from inside an image or on its root folder. */
-export function installScript(options: InstallOptions = {}): string {
-  const script = contextualizationScript(options);
-  if (script.split('\n').includes(DELIMITER)) throw new GuestScriptError('GUEST_INSTALL_FAILED', 'the script contains the here-document delimiter');
-  const createRcLocal = options.createRcLocal === undefined ? 'auto' : options.createRcLocal ? 'yes' : 'no';
-  const systemd = options.systemd ?? 'auto';
-  return `#!/bin/sh
-# vmctx: installs the contextualization script into an image; generated by @vmctx/guest-script.
-# Usage: sh install.sh [ROOT]   (ROOT: the image's root folder, / by default). Running it twice changes nothing.
-set -eu
-root=\${1:-/}
-root=\${root%/}
-[ -d "$root/" ] || { echo "install.sh: $root is not a folder" >&2; exit 2; }
-create_rc_local='${createRcLocal}'
-systemd='${systemd}'
-script=$root${SCRIPT_PATH}
-call=${SCRIPT_PATH}
-
-has_systemd=no
-if [ -x "$root/lib/systemd/systemd" ] || [ -x "$root/usr/lib/systemd/systemd" ]; then has_systemd=yes; fi
-
-mkdir -p "\${script%/*}"
-cat >"$script.vmctx-new" <<'${DELIMITER}'
-${script}${DELIMITER}
-chmod 755 "$script.vmctx-new"
-mv -f "$script.vmctx-new" "$script"
-echo "installed $call"
-
-if [ "$systemd" = always ] || { [ "$systemd" = auto ] && [ "$has_systemd" = yes ]; }; then
-  unit=$root${UNIT_PATH}
-  mkdir -p "\${unit%/*}" "$root${posix.dirname(UNIT_WANTS_PATH)}"
-  cat >"$unit.vmctx-new" <<'${DELIMITER}'
-${systemdUnit()}${DELIMITER}
-  chmod 644 "$unit.vmctx-new"
-  mv -f "$unit.vmctx-new" "$unit"
-  if [ ! -e "$root${UNIT_WANTS_PATH}" ] && [ ! -L "$root${UNIT_WANTS_PATH}" ]; then
-    ln -s ${UNIT_PATH} "$root${UNIT_WANTS_PATH}"
-  fi
-  echo "installed ${UNIT_PATH} (enabled)"
-fi
-
-rc=$root${RC_LOCAL_PATH}
-trim() {
-  t=\${1#"\${1%%[![:space:]]*}"}
-  printf '%s' "\${t%"\${t##*[![:space:]]}"}"
+function hereDocument(data: string): string {
+  // A here-document ends in a newline and at its delimiter line: a file must end in one and hold no such line.
+  if (!data.endsWith('\n') || data.split('\n').includes(DELIMITER)) {
+    throw new GuestScriptError('GUEST_INSTALL_FAILED', 'a file to install does not end in a newline or contains the here-document delimiter');
+  }
+  return `<<'${DELIMITER}'\n${data}${DELIMITER}\n`;
 }
-if [ -f "$rc" ]; then
-  found=no
-  last=0
-  n=0
-  while IFS= read -r line || [ -n "$line" ]; do
-    n=$((n + 1))
-    t=$(trim "$line")
-    case $t in "$call"|"$call "*|"$call	"*) found=yes ;; 'exit 0') last=$n ;; esac
-  done <"$rc"
-  if [ "$found" = yes ]; then
-    echo "${RC_LOCAL_PATH} already calls $call"
-  else
-    n=0
-    while IFS= read -r line || [ -n "$line" ]; do
-      n=$((n + 1))
-      if [ "$n" -eq "$last" ]; then printf '%s\\n' "$call"; fi
-      printf '%s\\n' "$line"
-    done <"$rc" >"$rc.vmctx-new"
-    if [ "$last" -eq 0 ]; then printf '%s\\n' "$call" >>"$rc.vmctx-new"; fi
-    chmod "$(stat -c %a "$rc")" "$rc.vmctx-new" 2>/dev/null || chmod 755 "$rc.vmctx-new"
-    mv -f "$rc.vmctx-new" "$rc"
-    echo "added the call to ${RC_LOCAL_PATH}"
-  fi
-elif [ "$create_rc_local" = yes ] || { [ "$create_rc_local" = auto ] && [ "$has_systemd" = no ]; }; then
-  mkdir -p "\${rc%/*}"
-  cat >"$rc.vmctx-new" <<'${DELIMITER}'
-${freshRcLocal()}${DELIMITER}
-  chmod 755 "$rc.vmctx-new"
-  mv -f "$rc.vmctx-new" "$rc"
-  echo "created ${RC_LOCAL_PATH}"
-fi
-`;
+
+/** A step as install.sh takes it: one line (the function of that step and its arguments) and its here-document. */
+function stepLine(step: PlannedStep): string {
+  switch (step.kind) {
+    case 'file':
+      return `step_file ${step.when} ${shQuote(step.path)} ${step.mode.toString(8)} ${hereDocument(step.data)}`;
+    case 'link':
+      return `step_link ${step.when} ${shQuote(step.path)} ${shQuote(step.target)}\n`;
+    case 'rc-local':
+      return `step_rc_local ${step.create} ${shQuote(step.path)} ${shQuote(step.call)} ${hereDocument(step.fresh)}`;
+  }
+}
+
+/** `sh install.sh [ROOT]`: sh/install.sh and the plan's steps, the same installation as `installInto`. */
+export function installScript(options: InstallOptions = {}): string {
+  const [head, tail] = INSTALL_SH;
+  return `${head}${installPlan(options).map(stepLine).join('')}${tail}`;
 }
 
 export interface InstallStep {
@@ -206,52 +196,53 @@ async function writeAtomic(target: string, data: string, mode: number): Promise<
   }
 }
 
-/** Where /etc/rc.local really is in the image, following one symbolic link inside the root folder. */
-async function rcLocalLocation(rootDir: string): Promise<string> {
-  const path = join(rootDir, RC_LOCAL_PATH);
-  const info = await lstat(path).catch(() => undefined);
-  if (!info?.isSymbolicLink()) return path;
-  const target = await readlink(path);
-  return target.startsWith('/') ? join(rootDir, target) : join(dirname(path), target);
+/**
+ * Where `path` of the image is under `rootDir`, following a symbolic link there once as the image would see it:
+ * an absolute target is inside the image too, and ".." never climbs above its root (install.sh's in_root).
+ */
+async function inRoot(rootDir: string, path: string): Promise<string> {
+  const info = await lstat(join(rootDir, path)).catch(() => undefined);
+  if (!info?.isSymbolicLink()) return join(rootDir, path);
+  return join(rootDir, posix.resolve(posix.dirname(path), await readlink(join(rootDir, path))));
+}
+
+async function rcLocalStep(rootDir: string, step: Extract<PlannedStep, { kind: 'rc-local' }>, hasSystemd: boolean): Promise<InstallStep | undefined> {
+  const file = await inRoot(rootDir, step.path);
+  const current = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return undefined;
+    throw error;
+  });
+  if (current === undefined) {
+    if (!holds(step.create, hasSystemd)) return undefined;
+    await writeAtomic(file, step.fresh, 0o755);
+    return { path: step.path, action: 'created' };
+  }
+  const updated = rcLocalWithCall(current);
+  if (updated === undefined) return { path: step.path, action: 'unchanged' };
+  await writeAtomic(file, updated, (await stat(file)).mode & 0o7777);
+  return { path: step.path, action: 'edited' };
 }
 
 /** Installs the script, its rc.local call and (for systemd images) its unit into the root folder `rootDir`. */
 export async function installInto(rootDir: string, options: InstallOptions = {}): Promise<InstallStep[]> {
   const info = await stat(rootDir).catch(() => undefined);
   if (!info?.isDirectory()) throw new GuestScriptError('GUEST_NOT_A_ROOT_FOLDER', `${rootDir} is not a folder (expected an image's root file system)`, rootDir);
-  const steps: InstallStep[] = [];
   const hasSystemd = (await exists(join(rootDir, 'lib/systemd/systemd'))) || (await exists(join(rootDir, 'usr/lib/systemd/systemd')));
-
-  await writeAtomic(join(rootDir, SCRIPT_PATH), contextualizationScript(options), 0o755);
-  steps.push({ path: SCRIPT_PATH, action: 'written' });
-
-  const systemd = options.systemd ?? 'auto';
-  if (systemd === 'always' || (systemd === 'auto' && hasSystemd)) {
-    await writeAtomic(join(rootDir, UNIT_PATH), systemdUnit(), 0o644);
-    steps.push({ path: UNIT_PATH, action: 'written' });
-    const wants = join(rootDir, UNIT_WANTS_PATH);
-    if (!(await exists(wants))) {
-      await mkdir(dirname(wants), { recursive: true });
-      await symlink(UNIT_PATH, wants);
-      steps.push({ path: UNIT_WANTS_PATH, action: 'linked' });
+  const done: InstallStep[] = [];
+  for (const step of installPlan(options)) {
+    if (step.kind === 'rc-local') {
+      const result = await rcLocalStep(rootDir, step, hasSystemd);
+      if (result !== undefined) done.push(result);
+    } else if (!holds(step.when, hasSystemd)) {
+      continue;
+    } else if (step.kind === 'file') {
+      await writeAtomic(join(rootDir, step.path), step.data, step.mode);
+      done.push({ path: step.path, action: 'written' });
+    } else if (!(await exists(join(rootDir, step.path)))) {
+      await mkdir(dirname(join(rootDir, step.path)), { recursive: true });
+      await symlink(step.target, join(rootDir, step.path));
+      done.push({ path: step.path, action: 'linked' });
     }
   }
-
-  const rcLocal = await rcLocalLocation(rootDir);
-  const current = await readFile(rcLocal, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
-  if (current !== undefined) {
-    const updated = rcLocalWithCall(current);
-    if (updated === undefined) steps.push({ path: RC_LOCAL_PATH, action: 'unchanged' });
-    else {
-      await writeAtomic(rcLocal, updated, (await stat(rcLocal)).mode & 0o7777);
-      steps.push({ path: RC_LOCAL_PATH, action: 'edited' });
-    }
-  } else if (options.createRcLocal ?? !hasSystemd) {
-    await writeAtomic(rcLocal, freshRcLocal(), 0o755);
-    steps.push({ path: RC_LOCAL_PATH, action: 'created' });
-  }
-  return steps;
+  return done;
 }
