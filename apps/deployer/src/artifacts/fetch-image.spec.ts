@@ -165,7 +165,7 @@ describe('fetchImage', () => {
 
   it('on a checksum mismatch removes the download and names the URL, the expected and the actual sum', async () => {
     const other = Buffer.from(IMAGE);
-    other[1000] ^= 0xff;
+    other[1000] = 0xff - IMAGE[1000]!;
     const actual = createHash('sha256').update(other).digest('hex');
     server.use(http.get(URL_, () => new HttpResponse(other)));
     const error = await failure(fetchImage(URL_, SUM, cache, { where: 'images[2].url' }));
