@@ -7,6 +7,9 @@ import { contextCommand } from './commands/context.js';
 import { isoCommand } from './commands/iso.js';
 import { checkCommand } from './commands/check.js';
 import { deployCommand } from './commands/deploy.js';
+import { planCommand } from './commands/plan.js';
+import { destroyCommand } from './commands/destroy.js';
+import { statusCommand } from './commands/status.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -30,5 +33,8 @@ export function createProgram(): Command {
   program.addCommand(isoCommand());
   program.addCommand(checkCommand());
   program.addCommand(deployCommand());
+  program.addCommand(planCommand());
+  program.addCommand(statusCommand());
+  program.addCommand(destroyCommand());
   return program;
 }

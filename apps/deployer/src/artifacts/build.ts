@@ -59,6 +59,10 @@ export interface VmArtifacts {
   bridges: string[];
   networks: string[];
   xml: string;
+  /** The domain XML before the owner mark went in: what `plan` compares field by field with the last deploy's. */
+  renderedXml: string;
+  /** sha256 of what the domain is made from (base, overlay, iso, domain), as its owner mark records them. */
+  artifacts: Record<string, string>;
   /** What template-renderer repaired or noticed while importing a native template. */
   notes: string[];
 }
@@ -121,12 +125,9 @@ class Builder {
     const consoleLog = ensureConsoleLog(tree, posix.join(dir, `${vm.name}.console.log`));
     // The mark records what the domain was made from, its own XML included (taken before the mark goes in),
     // so that a later run can tell an unchanged VM from one to replace without a semantic diff.
-    const domainSha256 = createHash('sha256').update(serializeXml(tree)).digest('hex');
-    addOwnerMark(tree, {
-      deployment: this.deployment.name,
-      vm: vm.name,
-      artifacts: { base: base.sha256, overlay: overlay.sha256, domain: domainSha256, ...(iso ? { iso: iso.sha256 } : {}) },
-    });
+    const renderedXml = serializeXml(tree);
+    const artifacts = { base: base.sha256, overlay: overlay.sha256, domain: createHash('sha256').update(renderedXml).digest('hex'), ...(iso ? { iso: iso.sha256 } : {}) };
+    addOwnerMark(tree, { deployment: this.deployment.name, vm: vm.name, artifacts });
     const xml = serializeXml(tree);
     const findings = lintDomainXml(xml, `${vm.where} (${vm.name})`);
     if (hasErrors(findings)) {
@@ -148,6 +149,8 @@ class Builder {
       bridges: interfaceSources(tree, 'bridge'),
       networks: interfaceSources(tree, 'network'),
       xml,
+      renderedXml,
+      artifacts,
       notes: [...notes, ...findings.filter((f) => f.severity !== 'error').map(formatFinding)],
     };
   }

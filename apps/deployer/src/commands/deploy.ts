@@ -7,12 +7,14 @@ import { Command, InvalidArgumentError } from 'commander';
 import { action } from '../cli/action.js';
 import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js';
 import { runDeploy } from '../deploy/deploy.js';
-import { formatDeployReport } from '../deploy/report-text.js';
+import { formatDeployReport, formatPlan } from '../deploy/report-text.js';
 import { prepare, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
 
 interface DeployFlags extends DeploymentFlags {
   wait?: boolean;
   timeout: number;
+  prune?: boolean;
+  dryRun?: boolean;
 }
 
 function seconds(value: string): number {
@@ -25,6 +27,8 @@ export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process
     .description('put every VM of a deployment on its controller: check, upload, define, start')
     .option('--wait', 'wait until each guest says it was contextualized')
     .option('--timeout <seconds>', 'how long --wait waits for each guest', seconds, 300)
+    .option('--prune', "remove this deployment's domains that the file no longer has")
+    .option('--dry-run', 'show the plan and change nothing (as vmctx plan)')
     .action(
       action(io, async (flags: DeployFlags) => {
         const { deployment, artifacts, progress } = await prepare(flags, io, isTty);
@@ -33,9 +37,11 @@ export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process
           events: progress.sink,
           wait: flags.wait ?? false,
           waitTimeoutMs: flags.timeout * 1000,
+          prune: flags.prune ?? false,
+          dryRun: flags.dryRun ?? false,
         });
         progress.stop();
-        io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatDeployReport(report));
+        io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : report.dryRun ? formatPlan(report) : formatDeployReport(report));
         return report.ok ? 0 : 1;
       }),
     );

@@ -1,21 +1,24 @@
 /**
  * `vmctx deploy` on one controller, after its preflight passed:
- * 1. decide per VM: unchanged (its domain is ours and was made from the same artifacts), replace (ours, made
- *    from others: stopped, undefined and its overlay removed, then created again with the same UUID and MAC),
- *    or create;
+ * 1. apply the plan (plan.ts) as it was shown: pruned domains removed; replaced ones (made from other
+ *    artifacts) stopped, undefined and their overlay removed, to be created again with the same UUID and MAC;
  * 2. upload what is missing (base images once per controller, shared ISOs once, overlays), a few at a time;
  * 3. per VM, in parallel: define, start, check it runs; with `wait`, until the guest says it was
  *    contextualized. A VM that fails is undone in reverse order (domain stopped and undefined, its own files
- *    removed; base images are always kept), and its outcome says what was done and what is left.
+ *    removed; base images are always kept), and its outcome says what was done and what is left;
+ * 4. record what stands in the controller's state file (state.ts).
  */
 import { VmctxError } from '@vmctx/contract';
 import pLimit from 'p-limit';
-import type { RemoteArtifact, VmArtifacts } from '../artifacts/build.js';
+import type { VmArtifacts } from '../artifacts/build.js';
 import type { ControllerConnection } from '../controller/connection.js';
-import { defineDomain, domainState, removeFiles, startDomain, stopDomain, undefineDomain, type DomainInfo } from '../controller/libvirt.js';
+import { defineDomain, domainState, removeFiles, startDomain, stopDomain, undefineDomain } from '../controller/libvirt.js';
 import type { ControllerState } from '../controller/preflight.js';
 import { uploadFile } from '../controller/upload.js';
 import type { EventSink } from './events.js';
+import type { ControllerPlan } from './plan.js';
+import { removeVm } from './remove.js';
+import { writeState, type ControllerStateFile, type VmRecord } from './state.js';
 import { waitForContextualized } from './wait.js';
 
 export type VmStatus = 'unchanged' | 'created' | 'replaced' | 'failed';
@@ -39,6 +42,8 @@ export interface VmOutcome {
 
 export interface ApplyOptions {
   events: EventSink;
+  /** The controller's state file as it was before this deploy. */
+  recorded: ControllerStateFile;
   wait: boolean;
   waitTimeoutMs: number;
   /** Uploads at once on one controller (each is one channel). */
@@ -50,36 +55,40 @@ export interface ApplyOptions {
 export interface ApplyResult {
   vms: VmOutcome[];
   uploaded: { path: string; bytes: number }[];
+  /** Domains of this deployment removed because the file no longer has them (--prune). */
+  pruned: string[];
 }
 
-export async function applyOnController(connection: ControllerConnection, state: ControllerState, deployment: string, vms: readonly VmArtifacts[], options: ApplyOptions): Promise<ApplyResult> {
+export async function applyOnController(connection: ControllerConnection, state: ControllerState, plan: ControllerPlan, vms: readonly VmArtifacts[], options: ApplyOptions): Promise<ApplyResult> {
   const lc = connection.controller.name;
   const events = options.events;
-  const ours = (v: VmArtifacts) => state.domains.find((d) => d.name === v.vm.name && d.owner?.deployment === deployment);
-  const decisions = vms.map((v) => ({ v, existing: ours(v), action: decide(v, ours(v)) }));
+  const step = (name: string) => plan.steps.find((s) => s.vm === name)!;
 
-  // Replaced VMs go first: their old overlay must be gone before the new one is uploaded under the same name.
-  const replaced = new Set<string>();
-  for (const d of decisions.filter((x) => x.action === 'replace')) {
-    events({ type: 'vm', controller: lc, vm: d.v.vm.name, phase: 'replacing', message: changedArtifacts(d.v, d.existing!).join(', ') });
-    await stopDomain(connection, d.v.vm.name);
-    await undefineDomain(connection, d.v.vm.name);
-    await removeFiles(connection, [d.v.overlay.remotePath]);
-    state.present.delete(d.v.overlay.remotePath);
-    replaced.add(d.v.vm.name);
+  // Pruned and replaced VMs go first: a replaced VM's old overlay must be gone before the new one is uploaded.
+  const pruned: string[] = [];
+  for (const s of plan.steps.filter((x) => x.action === 'prune')) {
+    events({ type: 'vm', controller: lc, vm: s.vm, phase: 'pruning', message: s.reasons.join('; ') });
+    const files = options.recorded.vms[s.vm]?.files ?? [];
+    const left = await removeVm(connection, s.vm, files, state.domains.some((d) => d.name === s.vm));
+    if (left.length === 0) pruned.push(s.vm);
+  }
+  for (const v of vms.filter((x) => step(x.vm.name).action === 'replace')) {
+    events({ type: 'vm', controller: lc, vm: v.vm.name, phase: 'replacing', message: step(v.vm.name).reasons.join('; ') });
+    await removeVm(connection, v.vm.name, [v.overlay.remotePath]);
+    state.present.delete(v.overlay.remotePath);
   }
 
-  const toCreate = decisions.filter((d) => d.action !== 'unchanged').map((d) => d.v);
-  const needed = uniqueFiles(toCreate.flatMap((v) => [v.base, v.overlay, ...(v.iso ? [v.iso] : [])])).filter((f) => !state.present.has(f.remotePath));
+  const byPath = new Map(vms.flatMap((v) => [v.base, v.overlay, ...(v.iso ? [v.iso] : [])]).map((f) => [f.remotePath, f]));
   const uploaded: ApplyResult['uploaded'] = [];
   const failedUploads = new Map<string, VmctxError>();
-  if (needed.length > 0) events({ type: 'controller', controller: lc, phase: 'uploading', message: `${needed.length} file(s)` });
+  if (plan.uploads.length > 0) events({ type: 'controller', controller: lc, phase: 'uploading', message: `${plan.uploads.length} file(s)` });
   const uploadLimit = pLimit(options.uploadConcurrency ?? 3);
   // Bases first (largest, shared), then ISOs, then overlays.
   const order = { base: 0, iso: 1, overlay: 2 } as const;
   await Promise.all(
-    [...needed].sort((a, b) => order[a.kind] - order[b.kind]).map((file) =>
+    [...plan.uploads].sort((a, b) => order[a.kind] - order[b.kind]).map(({ path }) =>
       uploadLimit(async () => {
+        const file = byPath.get(path)!;
         try {
           await uploadFile(connection, file.localPath, file.remotePath, {
             sha256: file.sha256,
@@ -100,52 +109,54 @@ export async function applyOnController(connection: ControllerConnection, state:
   events({ type: 'controller', controller: lc, phase: 'deploying' });
   const vmLimit = pLimit(options.vmConcurrency ?? 4);
   const outcomes = await Promise.all(
-    decisions.map((d) =>
+    vms.map((v) =>
       vmLimit(async (): Promise<VmOutcome> => {
-        const name = d.v.vm.name;
-        if (d.action === 'unchanged') return unchanged(connection, d.v, options);
-        const missing = [d.v.base, d.v.overlay, d.v.iso].find((f) => f && failedUploads.has(f.remotePath));
+        const name = v.vm.name;
+        const action = step(name).action;
+        if (action === 'unchanged') return unchanged(connection, v, options);
+        const missing = [v.base, v.overlay, v.iso].find((f) => f && failedUploads.has(f.remotePath));
         if (missing) {
           const error = failedUploads.get(missing.remotePath)!;
           events({ type: 'vm', controller: lc, vm: name, phase: 'failed', message: error.message });
           // Nothing of this VM was defined; files that did arrive for it are its own overlay at most.
-          const left = await undoFiles(connection, d.v, uploaded, state);
+          const left = await undoFiles(connection, v, uploaded, state);
           return { vm: name, controller: lc, status: 'failed', error, left };
         }
-        return create(connection, d.v, replaced.has(name) ? 'replaced' : 'created', options);
+        return create(connection, v, action === 'replace' ? 'replaced' : 'created', options);
       }),
     ),
   );
 
   // A context ISO uploaded in this run that no standing VM uses any more goes too (its VMs were all undone).
-  const standing = new Set(outcomes.filter((o) => o.status !== 'failed').map((o) => o.vm));
-  const orphanIsos = uniqueFiles(toCreate.flatMap((v) => (v.iso ? [v.iso] : [])))
-    .filter((iso) => uploaded.some((u) => u.path === iso.remotePath))
-    .filter((iso) => !vms.some((v) => standing.has(v.vm.name) && v.iso?.remotePath === iso.remotePath));
-  if (orphanIsos.length > 0) await removeFiles(connection, orphanIsos.map((i) => i.remotePath)).catch(() => undefined);
-  return { vms: outcomes, uploaded };
+  const standing = new Set(outcomes.filter((o) => o.status !== 'failed' || (o.left?.length ?? 0) > 0).map((o) => o.vm));
+  const orphanIsos = [...new Set(vms.flatMap((v) => (v.iso ? [v.iso.remotePath] : [])))]
+    .filter((iso) => uploaded.some((u) => u.path === iso))
+    .filter((iso) => !vms.some((v) => standing.has(v.vm.name) && v.iso?.remotePath === iso));
+  if (orphanIsos.length > 0) await removeFiles(connection, orphanIsos).catch(() => undefined);
+
+  // Record what stands: VMs that run (or were left), minus pruned ones; failed-and-undone VMs are forgotten.
+  const recorded: ControllerStateFile = { ...options.recorded, vms: { ...options.recorded.vms } };
+  for (const name of pruned) delete recorded.vms[name];
+  for (const o of outcomes) {
+    const v = vms.find((x) => x.vm.name === o.vm)!;
+    if (o.status === 'failed' && (o.left?.length ?? 0) === 0 && step(o.vm).action !== 'unchanged') delete recorded.vms[o.vm];
+    else recorded.vms[o.vm] = vmRecord(v, o);
+  }
+  await writeState(connection, recorded);
+  return { vms: outcomes, uploaded, pruned };
 }
 
-type Action = 'unchanged' | 'replace' | 'create';
-
-function decide(v: VmArtifacts, existing: DomainInfo | undefined): Action {
-  if (!existing) return 'create';
-  return changedArtifacts(v, existing).length === 0 ? 'unchanged' : 'replace';
-}
-
-/** Which artifacts of an existing domain of ours differ from the ones just built (`iso`, `domain`, ...). */
-export function changedArtifacts(v: VmArtifacts, existing: DomainInfo): string[] {
-  const recorded = existing.owner?.artifacts ?? {};
-  const wanted = ownerArtifacts(v);
-  const kinds = [...new Set([...Object.keys(recorded), ...Object.keys(wanted)])].sort();
-  return kinds.filter((k) => recorded[k] !== wanted[k]);
-}
-
-/** The artifact digests the built domain carries in its owner mark. */
-function ownerArtifacts(v: VmArtifacts): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const m of v.xml.matchAll(/<vmctx:artifact kind="([^"]+)" sha256="([0-9a-f]+)"\/>/g)) out[m[1]!] = m[2]!;
-  return out;
+/** What the controller's state file keeps of a VM. */
+function vmRecord(v: VmArtifacts, o: VmOutcome): VmRecord {
+  return {
+    uuid: v.uuid,
+    macs: v.macs,
+    artifacts: v.artifacts,
+    files: [v.overlay.remotePath, v.consoleLog].filter((f) => f.startsWith(`${v.controller.imageDir}/`)),
+    shared: [v.base.remotePath, ...(v.iso ? [v.iso.remotePath] : [])],
+    xml: v.renderedXml,
+    ...(o.address ? { address: o.address } : {}),
+  };
 }
 
 async function unchanged(connection: ControllerConnection, v: VmArtifacts, options: ApplyOptions): Promise<VmOutcome> {
@@ -246,10 +257,4 @@ function staticAddress(v: VmArtifacts): { address?: string } {
     if (network?.method === 'static' && network.address) return { address: network.address.split('/')[0]! };
   }
   return {};
-}
-
-function uniqueFiles(files: readonly RemoteArtifact[]): RemoteArtifact[] {
-  const seen = new Map<string, RemoteArtifact>();
-  for (const f of files) if (!seen.has(f.remotePath)) seen.set(f.remotePath, f);
-  return [...seen.values()];
 }

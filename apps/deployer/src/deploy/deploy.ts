@@ -1,13 +1,17 @@
 /**
- * `vmctx deploy`: every controller in parallel, each over one connection: preflight as `check` does, and a
- * controller that fails it is skipped whole (nothing written there) while the others go on; then apply.
+ * `vmctx plan` and `vmctx deploy`: every controller in parallel, each over one connection. On each: preflight
+ * as `check` does (a controller that fails it is skipped whole: nothing written there, the others go on), the
+ * state file read, the plan made; `plan` stops there and prints it, `deploy` applies exactly it.
  */
 import { VmctxError } from '@vmctx/contract';
 import type { VmArtifacts } from '../artifacts/build.js';
 import type { Deployment } from '../config/types.js';
-import { hasErrorFindings, preflight, type Finding } from '../controller/preflight.js';
+import type { ControllerConnection } from '../controller/connection.js';
+import { hasErrorFindings, preflight, type ControllerState, type Finding } from '../controller/preflight.js';
 import { applyOnController, type ApplyOptions, type VmOutcome } from './apply.js';
-import { controllersInUse, forEachController, type SessionOptions } from './session.js';
+import { planController, type ControllerPlan } from './plan.js';
+import { controllersInUse, forEachController, type ControllerWork, type SessionOptions } from './session.js';
+import { readState, type ControllerStateFile } from './state.js';
 
 export interface ControllerReport {
   controller: string;
@@ -15,44 +19,72 @@ export interface ControllerReport {
   refused?: Finding[];
   /** Why the controller could not be worked on (unreachable, host key, ...). */
   error?: VmctxError;
+  /** What was (deploy) or would be (plan, --dry-run) done there. */
+  plan?: ControllerPlan;
   uploaded: { path: string; bytes: number }[];
+  pruned: string[];
   vms: VmOutcome[];
 }
 
 export interface DeployReport {
   deployment: string;
+  /** True for `plan` and `deploy --dry-run`: nothing was changed. */
+  dryRun: boolean;
   controllers: ControllerReport[];
   ok: boolean;
-  /** Wall time of the whole deploy, artifacts excluded. */
+  /** True when the plan changes something somewhere (plan's exit code 2). */
+  changes: boolean;
+  /** Wall time of the whole run, artifacts excluded. */
   elapsedMs: number;
 }
 
-export type DeployOptions = SessionOptions & Omit<ApplyOptions, 'events'>;
+export type DeployOptions = SessionOptions & Omit<ApplyOptions, 'events' | 'recorded'> & { prune?: boolean; dryRun?: boolean };
+
+interface Inspected {
+  state: ControllerState;
+  recorded: ControllerStateFile;
+  plan: ControllerPlan;
+}
+
+/** Preflight, state file and plan of one controller; undefined plan when preflight refused it. */
+async function inspect(connection: ControllerConnection, deployment: string, work: ControllerWork, options: DeployOptions): Promise<Inspected | { refused: Finding[] }> {
+  const lc = work.controller.name;
+  options.events({ type: 'controller', controller: lc, phase: 'checking' });
+  const [state, recorded] = await Promise.all([preflight(connection, deployment, work.vms), readState(connection, deployment)]);
+  if (hasErrorFindings(state)) return { refused: state.findings.filter((f) => f.severity === 'error') };
+  return { state, recorded, plan: planController(deployment, work.vms, state, recorded, { prune: options.prune ?? false }) };
+}
 
 export async function runDeploy(deployment: Deployment, artifacts: readonly VmArtifacts[], options: DeployOptions): Promise<DeployReport> {
   const started = Date.now();
+  const dryRun = options.dryRun ?? false;
   const results = await forEachController(controllersInUse(deployment, artifacts), options, async (connection, work) => {
     const lc = work.controller.name;
-    options.events({ type: 'controller', controller: lc, phase: 'checking' });
-    const state = await preflight(connection, deployment.name, work.vms);
-    if (hasErrorFindings(state)) {
+    const seen = await inspect(connection, deployment.name, work, options);
+    if ('refused' in seen) {
       options.events({ type: 'controller', controller: lc, phase: 'skipped', message: 'preflight failed; nothing was written there' });
-      return { refused: state.findings.filter((f) => f.severity === 'error'), uploaded: [], vms: [] as VmOutcome[] };
+      return { refused: seen.refused };
     }
-    const applied = await applyOnController(connection, state, deployment.name, work.vms, { ...options, events: options.events });
+    if (dryRun) {
+      options.events({ type: 'controller', controller: lc, phase: 'done' });
+      return { plan: seen.plan };
+    }
+    const applied = await applyOnController(connection, seen.state, seen.plan, work.vms, { ...options, recorded: seen.recorded });
     options.events({ type: 'controller', controller: lc, phase: applied.vms.every((v) => v.status !== 'failed') ? 'done' : 'failed' });
-    return applied;
+    return { plan: seen.plan, applied };
   });
   const controllers: ControllerReport[] = results.map((r) => {
-    const skipped = (error: VmctxError): VmOutcome[] =>
-      r.work.vms.map((v) => ({ vm: v.vm.name, controller: r.work.controller.name, status: 'failed', error, left: [] }));
-    if ('error' in r) return { controller: r.work.controller.name, error: r.error, uploaded: [], vms: skipped(r.error) };
-    if ('refused' in r.result && r.result.refused) {
-      const error = new VmctxError('DEPLOY_PREFLIGHT_FAILED', 'remote', `${r.work.controller.name}: preflight failed; nothing was written there`, { where: r.work.controller.name });
-      return { controller: r.work.controller.name, refused: r.result.refused, uploaded: [], vms: skipped(error) };
+    const name = r.work.controller.name;
+    const skipped = (error: VmctxError): VmOutcome[] => r.work.vms.map((v) => ({ vm: v.vm.name, controller: name, status: 'failed', error, left: [] }));
+    if ('error' in r) return { controller: name, error: r.error, uploaded: [], pruned: [], vms: skipped(r.error) };
+    if ('refused' in r.result) {
+      const error = new VmctxError('DEPLOY_PREFLIGHT_FAILED', 'remote', `${name}: preflight failed; nothing was written there`, { where: name });
+      return { controller: name, refused: r.result.refused, uploaded: [], pruned: [], vms: skipped(error) };
     }
-    return { controller: r.work.controller.name, uploaded: r.result.uploaded, vms: r.result.vms };
+    const { plan, applied } = r.result as { plan: ControllerPlan; applied?: Awaited<ReturnType<typeof applyOnController>> };
+    return { controller: name, plan, uploaded: applied?.uploaded ?? [], pruned: applied?.pruned ?? [], vms: applied?.vms ?? [] };
   });
   const ok = controllers.every((c) => !c.error && !c.refused && c.vms.every((v) => v.status !== 'failed'));
-  return { deployment: deployment.name, controllers, ok, elapsedMs: Date.now() - started };
+  const changes = controllers.some((c) => c.plan && (c.plan.uploads.length > 0 || c.plan.steps.some((s) => s.action !== 'unchanged' && s.action !== 'orphan')));
+  return { deployment: deployment.name, dryRun, controllers, ok, changes, elapsedMs: Date.now() - started };
 }

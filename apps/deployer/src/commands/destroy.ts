@@ -1,0 +1,59 @@
+/**
+ * `vmctx destroy --file F`: stops and undefines the deployment's domains on every controller of the file and
+ * removes the files it created there (base images only once no domain there uses them). Asks on a TTY; needs
+ * --yes otherwise. --dry-run shows what would go.
+ */
+import { resolve } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { Command } from 'commander';
+import { action } from '../cli/action.js';
+import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js';
+import { usage } from '../cli/errors.js';
+import { createProgress } from '../cli/progress.js';
+import { loadDeployment } from '../config/index.js';
+import { runDestroy } from '../deploy/destroy.js';
+import { formatDestroy } from '../deploy/report-text.js';
+import { withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
+
+interface DestroyFlags extends DeploymentFlags {
+  yes?: boolean;
+  dryRun?: boolean;
+}
+
+export type Confirm = (question: string) => Promise<boolean>;
+
+/** Asks on the terminal; anything but y/yes is no. */
+export const askOnTerminal: Confirm = async (question) => {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+};
+
+export function destroyCommand(io: CommandIo = processIo, isTty = Boolean(process.stdin.isTTY && process.stderr.isTTY), confirm: Confirm = askOnTerminal): Command {
+  return withDeploymentOptions(withCliDefaults(new Command('destroy'), io))
+    .description("stop and undefine the deployment's domains and remove the files it created on its controllers")
+    .option('-y, --yes', 'do not ask')
+    .option('--dry-run', 'show what would be removed, and remove nothing')
+    .action(
+      action(io, async (flags: DestroyFlags) => {
+        const deployment = await loadDeployment(resolve(flags.file));
+        const dryRun = flags.dryRun ?? false;
+        if (!dryRun && !flags.yes) {
+          if (!isTty) throw usage(`destroy removes the domains and files of ${deployment.name}; give --yes when not on a terminal (or --dry-run to see what would go)`);
+          const where = deployment.controllers.map((c) => c.name).join(', ');
+          if (!(await confirm(`Destroy every domain and file of deployment ${deployment.name} on ${where}?`))) {
+            io.stderr('vmctx: nothing destroyed\n');
+            return 1;
+          }
+        }
+        const progress = createProgress({ write: io.stderr, tty: isTty && !flags.json, ...(flags.quiet ? { quiet: true } : {}) });
+        const report = await runDestroy(deployment, { acceptNew: flags.acceptNew ?? false, events: progress.sink, dryRun });
+        progress.stop();
+        io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatDestroy(report));
+        return report.ok ? 0 : 1;
+      }),
+    );
+}

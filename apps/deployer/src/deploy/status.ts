@@ -1,0 +1,66 @@
+/**
+ * `vmctx status`: per VM of the file, its controller, libvirt's state, its address when known, and whether what
+ * is on the controller matches what the file builds now (drift): the domain's mark against the local artifacts,
+ * the context ISO's sha256 computed on the controller, the base image and overlay present.
+ */
+import type { VmArtifacts } from '../artifacts/build.js';
+import type { Deployment } from '../config/types.js';
+import { existingFiles, listDomains } from '../controller/libvirt.js';
+import { remoteSha256 } from '../controller/upload.js';
+import { replaceReasons } from './plan.js';
+import { controllersInUse, forEachController, type SessionOptions } from './session.js';
+import { readState } from './state.js';
+
+export interface VmStatusRow {
+  vm: string;
+  controller: string;
+  /** libvirt's state (`running`, `shut off`...), `absent`, or `unknown` when the controller did not answer. */
+  state: string;
+  address?: string;
+  /** What differs from the file; [] when in sync. */
+  drift: string[];
+}
+
+export interface StatusReport {
+  deployment: string;
+  vms: VmStatusRow[];
+  /** Controllers that could not be read, with why. */
+  errors: { controller: string; message: string; code: string }[];
+  inSync: boolean;
+}
+
+export async function runStatus(deployment: Deployment, artifacts: readonly VmArtifacts[], options: SessionOptions): Promise<StatusReport> {
+  const results = await forEachController(controllersInUse(deployment, artifacts), options, async (connection, work) => {
+    const [domains, recorded] = await Promise.all([listDomains(connection), readState(connection, deployment.name)]);
+    const isos = [...new Set(work.vms.flatMap((v) => (v.iso ? [v.iso.remotePath] : [])))];
+    const [present, isoSums] = await Promise.all([
+      existingFiles(connection, work.vms.flatMap((v) => [v.base.remotePath, v.overlay.remotePath])),
+      Promise.all(isos.map(async (p) => [p, await remoteSha256(connection, p)] as const)).then((pairs) => new Map(pairs)),
+    ]);
+    return work.vms.map((v): VmStatusRow => {
+      const domain = domains.find((d) => d.name === v.vm.name);
+      const row = { vm: v.vm.name, controller: work.controller.name };
+      if (!domain) return { ...row, state: 'absent', drift: ['not deployed'] };
+      if (domain.owner?.deployment !== deployment.name) return { ...row, state: domain.state, drift: [`a domain of ${domain.owner ? `deployment ${domain.owner.deployment}` : 'no vmctx deployment'} holds the name`] };
+      const drift = replaceReasons(v, domain, recorded);
+      if (!present.has(v.base.remotePath)) drift.push(`base image ${v.base.remotePath} missing`);
+      if (!present.has(v.overlay.remotePath)) drift.push(`overlay ${v.overlay.remotePath} missing`);
+      if (v.iso) {
+        const sum = isoSums.get(v.iso.remotePath);
+        if (sum === undefined) drift.push(`context ISO ${v.iso.remotePath} missing`);
+        else if (sum !== v.iso.sha256) drift.push(`context ISO ${v.iso.remotePath} altered on the controller (sha256 ${sum.slice(0, 12)})`);
+      }
+      const address = recorded.vms[v.vm.name]?.address ?? v.vm.address;
+      return { ...row, state: domain.state, ...(address ? { address } : {}), drift };
+    });
+  });
+  const vms: VmStatusRow[] = [];
+  const errors: StatusReport['errors'] = [];
+  for (const r of results) {
+    if ('error' in r) {
+      errors.push({ controller: r.work.controller.name, message: r.error.message, code: r.error.code });
+      vms.push(...r.work.vms.map((v) => ({ vm: v.vm.name, controller: r.work.controller.name, state: 'unknown', drift: ['controller not reachable'] })));
+    } else vms.push(...r.result);
+  }
+  return { deployment: deployment.name, vms, errors, inSync: errors.length === 0 && vms.every((v) => v.drift.length === 0) };
+}
