@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildContextTree,
@@ -18,11 +19,13 @@ import {
   formatKeyValue,
   installInto,
   installScript,
+  rcLocalWithCall,
   parseContext,
   postInstallScript,
   writeFileMap,
   type ContextInput,
   type FileMap,
+  type InstallOptions,
 } from '@vmctx/guest-script';
 import { writeIsoFromFiles } from '@vmctx/iso-builder';
 import { ipv4FromMac, macFromIpv4 } from '@vmctx/template-renderer';
@@ -614,14 +617,22 @@ describe('the context CD', () => {
 });
 
 describe('installer', () => {
-  function imageRoot(kind: 'busybox' | 'systemd', rcLocal?: string): string {
+  /** How /etc/rc.local is in the image: a file, or a link (to /etc/rc.d/rc.local, as several distributions have). */
+  type RcLocal = undefined | { file: string; link?: 'absolute' | 'relative' | 'dangling' };
+
+  function imageRoot(kind: 'busybox' | 'systemd', rcLocal: RcLocal): string {
     const root = mkdtempSync(join(work, `img-${kind}-`));
-    mkdirSync(join(root, 'etc'), { recursive: true });
+    mkdirSync(join(root, 'etc/rc.d'), { recursive: true });
     if (kind === 'systemd') {
       mkdirSync(join(root, 'lib/systemd'), { recursive: true });
       writeFileSync(join(root, 'lib/systemd/systemd'), '', { mode: 0o755 });
     }
-    if (rcLocal !== undefined) writeFileSync(join(root, 'etc/rc.local'), rcLocal, { mode: 0o755 });
+    if (rcLocal?.link === undefined) {
+      if (rcLocal !== undefined) writeFileSync(join(root, 'etc/rc.local'), rcLocal.file, { mode: 0o755 });
+    } else {
+      symlinkSync(rcLocal.link === 'relative' ? 'rc.d/rc.local' : '/etc/rc.d/rc.local', join(root, 'etc/rc.local'));
+      if (rcLocal.link !== 'dangling') writeFileSync(join(root, 'etc/rc.d/rc.local'), rcLocal.file, { mode: 0o750 });
+    }
     return root;
   }
 
@@ -640,36 +651,68 @@ describe('installer', () => {
     return out;
   }
 
-  const cases: Array<[string, 'busybox' | 'systemd', string | undefined]> = [
+  function runInstallScript(argv: string[], root: string, options: InstallOptions = {}) {
+    return spawnSync(argv[0]!, [...argv.slice(1), '-s', root], { input: installScript(options), encoding: 'utf8', env: { PATH: applets } });
+  }
+
+  const cases: Array<[string, 'busybox' | 'systemd', RcLocal, InstallOptions?]> = [
     ['busybox image without rc.local', 'busybox', undefined],
-    ['busybox image with an rc.local that ends in exit 0', 'busybox', '#!/bin/sh\necho hello\nexit 0\n'],
+    ['busybox image with an rc.local that ends in exit 0', 'busybox', { file: '#!/bin/sh\necho hello\nexit 0\n' }],
     ['systemd image without rc.local', 'systemd', undefined],
-    ['systemd image with rc.local without exit 0', 'systemd', '#!/bin/sh -e\ntouch /run/booted'],
+    ['systemd image with rc.local without exit 0', 'systemd', { file: '#!/bin/sh -e\ntouch /run/booted' }],
+    ['busybox image, rc.local an absolute link to rc.d/rc.local', 'busybox', { file: '#!/bin/sh\nexit 0\n', link: 'absolute' }],
+    ['systemd image, rc.local a relative link to rc.d/rc.local', 'systemd', { file: '#!/bin/sh -e\n', link: 'relative' }],
+    ['busybox image, rc.local a link to nothing yet', 'busybox', { file: '', link: 'dangling' }],
+    ['systemd image without rc.local, told to create one', 'systemd', undefined, { createRcLocal: true }],
+    ['busybox image, told to install the unit all the same', 'busybox', undefined, { systemd: 'always' }],
+    ['busybox image, told to create nothing', 'busybox', undefined, { systemd: 'never', createRcLocal: false }],
   ];
-  for (const [name, kind, rcLocal] of cases) {
+  for (const [name, kind, rcLocal, options] of cases) {
     it(`the install script and installInto agree, and a second run changes nothing: ${name}`, async () => {
       const byNode = imageRoot(kind, rcLocal);
       const byScript = imageRoot(kind, rcLocal);
-      await installInto(byNode);
-      for (const { argv } of SHELLS) {
-        const result = spawnSync(argv[0]!, [...argv.slice(1), '-s', byScript], { input: installScript(), encoding: 'utf8', env: { PATH: applets } });
+      const steps = await installInto(byNode, options);
+      for (const [index, { argv }] of SHELLS.entries()) {
+        const result = runInstallScript(argv, byScript, options);
         expect(result.stderr).toBe('');
         expect(result.status).toBe(0);
+        // The first run does what installInto did, said in the same words.
+        if (index === 0) expect(result.stdout).toBe(steps.map((s) => `${s.action} ${s.path}\n`).join(''));
       }
-      await installInto(byNode);
+      await installInto(byNode, options);
       expect(snapshot(byScript)).toEqual(snapshot(byNode));
       const tree = snapshot(byNode);
       expect(tree['usr/local/bin/contextualization']).toMatch(/^regular file 755 #!\/bin\/sh/);
-      const rc = tree['etc/rc.local'];
-      if (kind === 'systemd' && rcLocal === undefined) {
+      // A link stays a link: the call is in its target.
+      const rc = rcLocal?.link === undefined ? tree['etc/rc.local'] : tree['etc/rc.d/rc.local'];
+      if (rcLocal?.link !== undefined) expect(tree['etc/rc.local']).toMatch(/^symbolic link /);
+      if (rcLocal === undefined && (kind === 'systemd' ? !options?.createRcLocal : options?.createRcLocal === false)) {
         expect(rc).toBeUndefined();
-        expect(tree['etc/systemd/system/multi-user.target.wants/vmctx-contextualization.service']).toBe(
-          'symbolic link 777 /etc/systemd/system/vmctx-contextualization.service\n',
-        );
       } else {
         expect(rc?.match(/^\/usr\/local\/bin\/contextualization$/gm)).toHaveLength(1);
-        if (rcLocal?.includes('exit 0')) expect(rc).toMatch(/contextualization\nexit 0\n$/);
+        if (rcLocal?.file.includes('exit 0')) expect(rc).toMatch(/contextualization\nexit 0\n$/);
+        if (rcLocal?.link === 'absolute' || rcLocal?.link === 'relative') expect(rc).toMatch(/^regular file 750 /);
       }
+      const unit = tree['etc/systemd/system/multi-user.target.wants/vmctx-contextualization.service'];
+      if (options?.systemd === 'never' || (kind === 'busybox' && options?.systemd !== 'always')) expect(unit).toBeUndefined();
+      else expect(unit).toBe('symbolic link 777 /etc/systemd/system/vmctx-contextualization.service\n');
     });
   }
+
+  it("edits an rc.local line for line as rcLocalWithCall does (dash, random files)", () => {
+    const line = fc.constantFrom('#!/bin/sh', 'exit 0', '  exit 0\t', 'exit 0\r', 'exit 1', 'echo "x y"', '', ' ', 'a\\b',
+      '/usr/local/bin/contextualization --now', '\t/usr/local/bin/contextualization', '/usr/local/bin/contextualizationX');
+    const dash = SHELLS[0]!.argv;
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 6 }), fc.boolean(), (lines, finalNewline) => {
+        const text = lines.join('\n') + (finalNewline && lines.length > 0 ? '\n' : '');
+        const root = imageRoot('busybox', { file: text });
+        const result = runInstallScript(dash, root, { systemd: 'never' });
+        expect(result.status).toBe(0);
+        expect(readFileSync(join(root, 'etc/rc.local'), 'utf8')).toBe(rcLocalWithCall(text) ?? text);
+        rmSync(root, { recursive: true, force: true });
+      }),
+      { numRuns: 60 },
+    );
+  });
 });

@@ -71,8 +71,9 @@ exit 0
 `;
 }
 
+/** The line without the white space (sh's [:space:]) around it. */
 function trimmed(line: string): string {
-  return line.replace(/^[ \t]+|[ \t]+$/g, '');
+  return line.replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '');
 }
 
 /** Whether a line of rc.local already runs the script (as its first word). */
@@ -86,9 +87,9 @@ function callsScript(line: string): boolean {
  * calls the script. The same rule as install.sh's step_rc_local (the tools suite holds the two equal).
  */
 export function rcLocalWithCall(existing: string): string | undefined {
-  const lines = existing.split('\n');
-  const hadFinalNewline = existing.endsWith('\n');
-  if (hadFinalNewline) lines.pop();
+  // Lines as sh's `read` gives them: an empty file has none, a last line without its newline is one.
+  const lines = existing === '' ? [] : existing.split('\n');
+  if (existing.endsWith('\n')) lines.pop();
   if (lines.some(callsScript)) return undefined;
   let last = -1;
   lines.forEach((line, index) => {
