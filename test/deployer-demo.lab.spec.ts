@@ -4,11 +4,13 @@
  * the report, the guests' addresses pinged from the controllers' namespaces, host names and keys in their
  * console logs, the shared ISO, the owner mark; then a second deploy that must change nothing.
  */
-import { readFileSync } from 'node:fs';
-import { listDomains, type DeployReport } from '@vmctx/deployer';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listDomains, type DeployReport, type StatusReport } from '@vmctx/deployer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectionTo, controller, hostPath, labEnv, pingFromController, ssh } from './support/lab.js';
-import { DEMO_DEPLOYMENT, demoBaseImage, vmctx } from './support/vmctx-cli.js';
+import { connectionTo, controller, hostPath, labEnv, pingFromController, ssh, sshOk } from './support/lab.js';
+import { DEMO_DEPLOYMENT, demoBaseImage, LAB_TEMPLATE, vmctx } from './support/vmctx-cli.js';
 
 const env = labEnv();
 const lc1 = controller(env, 'lc1');
@@ -30,17 +32,32 @@ async function removeDemo(): Promise<void> {
 }
 
 let first: { code: number; report: DeployReport; stderr: string };
+const work = mkdtempSync(join(tmpdir(), 'vmctx-demo-e2e-'));
+// Placed by hand before the first deploy: destroy must leave both alone.
+const FOREIGN_DOMAIN = 'demo-e2e-foreign';
+const FOREIGN_FILE = '/var/lib/vmctx/images/operator-notes.txt';
+
+/** The demo's own names on a controller: its domains, and its files in the image folder. */
+async function demoLeftovers(lc: typeof lc1): Promise<string[]> {
+  const domains = (await sshOk(env, lc, ['virsh', 'list', '--all', '--name'])).split('\n').filter((n) => /^(web|worker)-\d$/.test(n));
+  const files = (await sshOk(env, lc, ['ls', '-A', lc.images])).split('\n').filter((f) => /^(web-|worker-|vmctx-base-|context-|\.vmctx$)/.test(f));
+  return [...domains.map((d) => `domain ${d}`), ...files];
+}
 
 describe('vmctx deploy: the demo deployment on two lab controllers', () => {
   beforeAll(async () => {
     demoBaseImage();
     await removeDemo();
+    const foreign = readFileSync(LAB_TEMPLATE, 'utf8').replace('<name>debian1</name>', `<name>${FOREIGN_DOMAIN}</name>`).replace(/<interface[\s\S]*?<\/interface>/, '');
+    await sshOk(env, lc2, ['sh', '-c', 'virsh define /dev/stdin && echo "not vmctx\'s" >"$1"', 'x', FOREIGN_FILE], foreign);
     const run = await vmctx(['deploy', '--file', DEMO_DEPLOYMENT, '--wait', '--timeout', '240', '--json']);
     first = { code: run.code, report: JSON.parse(run.stdout || '{}') as DeployReport, stderr: run.stderr };
   });
 
   afterAll(async () => {
     await removeDemo();
+    await ssh(env, lc2, ['sh', '-c', 'virsh undefine "$1"; rm -f "$2"', 'x', FOREIGN_DOMAIN, FOREIGN_FILE]);
+    rmSync(work, { recursive: true, force: true });
   });
 
   it('deploys every VM, running and contextualized, and exits 0', () => {
@@ -97,5 +114,60 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
       expect(c.uploaded).toEqual([]);
       for (const v of c.vms) expect(v).toMatchObject({ status: 'unchanged', state: 'running' });
     }
+  });
+
+  it('one VM edited: plan shows exactly it (exit 2); deploy replaces it alone, same UUID and MAC', async () => {
+    const domainsBefore = await listDomains(await connectionTo(env, lc2));
+    const edited = readFileSync(DEMO_DEPLOYMENT, 'utf8').replace('hostname: web-2.demo.example', 'hostname: web-2-edited.demo.example');
+    writeFileSync(join(work, 'deployment.yaml'), edited);
+    copyFileSync(LAB_TEMPLATE, join(work, 'lab-guest.xml'));
+    const file = join(work, 'deployment.yaml');
+
+    const plan = await vmctx(['plan', '--file', file, '--json']);
+    expect(plan.code, plan.stderr).toBe(2);
+    const steps = (JSON.parse(plan.stdout) as DeployReport).controllers.flatMap((c) => c.plan!.steps.map((st) => ({ ...st, controller: c.controller })));
+    expect(steps.filter((st) => st.action !== 'unchanged').map((st) => [st.controller, st.vm, st.action])).toEqual([['lc2', 'web-2', 'replace']]);
+    expect(steps.find((st) => st.vm === 'web-2')!.reasons.join(' ')).toMatch(/context changed/);
+    // plan changed nothing: the original file still matches what runs.
+    expect((await vmctx(['plan', '--file', DEMO_DEPLOYMENT])).code).toBe(0);
+
+    const deploy = await vmctx(['deploy', '--file', file, '--wait', '--timeout', '240', '--json']);
+    expect(deploy.code, deploy.stderr).toBe(0);
+    const vms = (JSON.parse(deploy.stdout) as DeployReport).controllers.flatMap((c) => c.vms);
+    expect(vms.filter((v) => v.status !== 'unchanged').map((v) => [v.vm, v.status])).toEqual([['web-2', 'replaced']]);
+    const after = await listDomains(await connectionTo(env, lc2));
+    const before2 = domainsBefore.find((d) => d.name === 'web-2')!;
+    const after2 = after.find((d) => d.name === 'web-2')!;
+    expect([after2.uuid, after2.macs]).toEqual([before2.uuid, before2.macs]);
+    expect(readFileSync(hostPath(lc2, `${lc2.images}/web-2.console.log`), 'utf8')).toMatch(/host name web-2-edited\.demo\.example/);
+    expect((await vmctx(['plan', '--file', file])).code).toBe(0);
+  });
+
+  it('status from another machine (an empty cache) finds every VM running and in sync', async () => {
+    const status = await vmctx(['status', '--file', join(work, 'deployment.yaml'), '--cache', join(work, 'fresh-cache'), '--json']);
+    expect(status.code, status.stdout + status.stderr).toBe(0);
+    const report = JSON.parse(status.stdout) as StatusReport;
+    expect(report.vms.map((v) => [v.vm, v.state, v.address, v.drift])).toEqual([
+      ['web-1', 'running', '198.51.100.21', []],
+      ['web-2', 'running', '198.51.100.22', []],
+      ['worker-1', 'running', '198.51.100.31', []],
+      ['worker-2', 'running', '198.51.100.32', []],
+      ['worker-3', 'running', '198.51.100.33', []],
+    ]);
+  });
+
+  it('destroy leaves both controllers as before the first deploy; the foreign domain and file stay', async () => {
+    const file = join(work, 'deployment.yaml');
+    const refused = await vmctx(['destroy', '--file', file]);
+    expect(refused.code).toBe(2);
+    expect(await demoLeftovers(lc2)).not.toEqual([]);
+    const destroy = await vmctx(['destroy', '--file', file, '--yes']);
+    expect(destroy.code, destroy.stdout + destroy.stderr).toBe(0);
+    expect(await demoLeftovers(lc1)).toEqual([]);
+    expect(await demoLeftovers(lc2)).toEqual([]);
+    expect((await sshOk(env, lc2, ['virsh', 'list', '--all', '--name'])).split('\n')).toContain(FOREIGN_DOMAIN);
+    expect(await sshOk(env, lc2, ['cat', FOREIGN_FILE])).toBe("not vmctx's\n");
+    const again = await vmctx(['destroy', '--file', file, '--yes']);
+    expect(again.stdout).toMatch(/lc1: nothing of demo\nlc2: nothing of demo/);
   });
 });

@@ -87,9 +87,11 @@ export function controllerConfig(env: LabEnv, lc: LabController): ControllerConf
 
 const connections = new Map<string, Promise<ControllerConnection>>();
 
-/** One connection per controller for the whole suite file, opened on first use. */
-export function connectionTo(env: LabEnv, lc: LabController): Promise<ControllerConnection> {
+/** One connection per controller for the whole suite file, opened on first use (again if it ended). */
+export async function connectionTo(env: LabEnv, lc: LabController): Promise<ControllerConnection> {
   let connection = connections.get(lc.name);
+  // A controller restarted by another suite (lab add) ends the old connection: open a new one.
+  if (connection && (await connection.catch(() => undefined))?.isClosed) connection = undefined;
   if (!connection) {
     connection = ControllerConnection.open(controllerConfig(env, lc));
     connection.catch(() => connections.delete(lc.name));

@@ -11,3 +11,6 @@ export { ArtifactCache, defaultCacheDir } from './artifacts/cache.js';
 export { runCheck, type CheckReport } from './deploy/check.js';
 export { runDeploy, type DeployReport, type ControllerReport } from './deploy/deploy.js';
 export type { VmOutcome } from './deploy/apply.js';
+export { runStatus, type StatusReport, type VmStatusRow } from './deploy/status.js';
+export { runDestroy, type DestroyReport } from './deploy/destroy.js';
+export type { ControllerPlan, PlanStep } from './deploy/plan.js';

@@ -15,7 +15,7 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 
 /**
  * The `vmctx` command tree. Each subcommand lives in `commands/<name>.ts` and is registered here;
- * data goes to stdout, messages to stderr. Exit codes: 0 success, 1 failure, 2 bad usage or input.
+ * data goes to stdout, messages to stderr. Exit codes: see README.md (one place: exitCodeOf of @vmctx/contract).
  */
 export function createProgram(): Command {
   const program = new Command('vmctx')

@@ -104,6 +104,11 @@ export class ControllerConnection {
     return this.limit(() => this.openChannel(argv, use));
   }
 
+  /** True once the SSH connection ended (the controller went away, or close() was called). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   close(): void {
     this.client.end();
     this.jump?.end();
