@@ -1,0 +1,300 @@
+#!/usr/bin/env bash
+# Benchmarks of the deployer (`vmctx deploy`) on the lab's controllers, side by side with OpenSSH where there is a
+# system tool doing the same job, rounds in a shuffled order (as iso.sh), median and spread (min-max) of each:
+#   1. upload of a 512 MiB base image: uploadFile (temporary name, sha256 on the controller, rename) against scp
+#      (OpenSSH's default cipher, and aes128-gcm, the cipher ssh2 negotiates), scp + `ssh sha256sum` (the same
+#      job as ours), and `ssh HOST 'cat > f' < f`; ours also split into transfer and verify;
+#   2. deploy wall time (define + start, no --wait) with 1, 2 and 4 controllers of 2 VMs each (goal: 4 within
+#      1.3x of 1), the base image already on the controllers;
+#   3. the deployer's peak RSS while uploading a 2 GiB image (goal: under 150 MiB), scp's beside it;
+#   4. building the artifacts of 100 VMs in one process, cold and warm cache (goal: under 1 s);
+#   5. `deploy --wait` of 4 VMs on 2 controllers minus the slowest guest's boot (bootMs) (goal: under 5 s);
+#   6. a no-change redeploy of 8 VMs on 4 controllers (goal: under 2 s) and `vmctx plan` on the same, against
+#      `ssh HOST virsh list` once per controller in sequence.
+# Usage: tools/bench/deploy.sh [RUNS]   (default 3; DEPLOY_BENCH_ONLY="1 4" runs only those parts)
+# Controllers: DEPLOY_BENCH_CONTROLLERS (default "lc3 lc4 lc1 lc2": 1 = lc3, 2 = lc3 lc4, 4 = all), which must be
+# up (`tools/lab/lab add lc3`); the bench never brings a controller up or down. Everything it puts on a controller
+# is a domain named bench-* and files in /var/lib/vmctx/images/bench-deploy, all removed at the end.
+# Scratch data (the 512 MiB and 2 GiB files, deployment files, caches) in ${VMCTX_BENCH_DIR:-/var/tmp/vmctx-bench}.
+set -euo pipefail
+
+RUNS="${1:-3}"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$ROOT/tools/bench"
+BENCH_DIR="${VMCTX_BENCH_DIR:-/var/tmp/vmctx-bench}"
+WORK="$BENCH_DIR/deploy"
+LAB="$ROOT/tools/lab/lab"
+VMCTX=(node "$ROOT/apps/deployer/bin/vmctx.js")
+ONLY="${DEPLOY_BENCH_ONLY:-1 2 3 4 5 6}"
+read -r -a LCS <<<"${DEPLOY_BENCH_CONTROLLERS:-lc3 lc4 lc1 lc2}"
+REMOTE_DIR=/var/lib/vmctx/images/bench-deploy
+TEMPLATE="$ROOT/examples/demo/lab-guest.xml"
+mkdir -p "$WORK"
+for tool in ssh scp node /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "deploy.sh: $tool is missing" >&2; exit 2; }
+done
+wants() { [[ " $ONLY " == *" $1 "* ]]; }
+
+if [ ! -f "$ROOT/apps/deployer/dist/index.js" ]; then
+  (cd "$ROOT" && npx nx run deployer:build --outputStyle=static >&2)
+fi
+
+# --- the lab: the controllers must be up already. The bench never brings a controller up or down itself: on a
+# shared lab, another suite may be using it (`tools/lab/lab add lc3` adds one and leaves the others alone).
+lab_status=$("$LAB" status) # captured first: `lab status | grep -q` under pipefail fails when grep exits early
+missing=()
+for lc in "${LCS[@]}"; do grep -q "^$lc up " <<<"$lab_status" || missing+=("$lc"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deploy.sh: controller(s) not up: ${missing[*]}; add each with tools/lab/lab add LC (or set DEPLOY_BENCH_CONTROLLERS)" >&2
+  exit 2
+fi
+ENV_JSON=$("$LAB" env)
+KEY=$(jq -r .key <<<"$ENV_JSON")
+KNOWN=$(jq -r .knownHosts <<<"$ENV_JSON")
+port_of() { jq -r --arg n "$1" '.controllers[] | select(.name == $n) | .port' <<<"$ENV_JSON"; }
+SSH_OPTS=(-i "$KEY" -o UserKnownHostsFile="$KNOWN" -o StrictHostKeyChecking=yes -o BatchMode=yes)
+on() { local lc=$1; shift; ssh "${SSH_OPTS[@]}" -p "$(port_of "$lc")" root@127.0.0.1 "$@"; }
+
+# Removes the bench's domains (bench-*) and files from a controller; KEEP_BASE=1 keeps the uploaded base image
+# (a deploy round starts with the base already there, as it is after a controller's first deploy).
+clean() {
+  local lc=$1 keep=${2:-0}
+  # shellcheck disable=SC2016 # expanded by the controller's shell
+  on "$lc" sh -c "'
+    for d in \$(virsh list --all --name | grep ^bench-); do virsh destroy \"\$d\" >/dev/null 2>&1; virsh undefine \"\$d\" >/dev/null; done
+    mkdir -p $REMOTE_DIR
+    if [ $keep = 1 ]; then find $REMOTE_DIR -mindepth 1 ! -name \"bench-base-*\" -delete; else rm -rf $REMOTE_DIR; fi
+  '"
+}
+finish() {
+  local lc
+  for lc in "${LCS[@]}"; do clean "$lc" 0 2>/dev/null || echo "deploy.sh: could not clean $lc" >&2; done
+}
+trap finish EXIT
+for lc in "${LCS[@]}"; do clean "$lc" 0; on "$lc" mkdir -p "$REMOTE_DIR"; done
+
+# --- statistics ---------------------------------------------------------------------------------------------------
+# stats V...: "median min max" of the values (as given, any unit).
+stats() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%.3f %.3f %.3f", m, a[1], a[NR] }'; }
+# shuffle ROUND ITEM...: the items in a fixed pseudo-random order for that round (a tool that always ran after the
+# same other one would always pay for its after-effects).
+shuffle() {
+  local round=$1; shift
+  local order=("$@") i j swap
+  RANDOM=$round
+  for ((i = ${#order[@]} - 1; i > 0; i--)); do
+    j=$((RANDOM % (i + 1))); swap=${order[i]}; order[i]=${order[j]}; order[j]=$swap
+  done
+  printf '%s\n' "${order[@]}"
+}
+declare -A S # samples: S[key]="v1 v2 ..."
+add() { S[$1]="${S[$1]:-} $2"; }
+# row LABEL KEY [REF_KEY] [GOAL]: median, spread and all samples of KEY in seconds; ratio of medians to REF_KEY.
+row() {
+  local label=$1 key=$2 ref=${3:-} goal=${4:-} m lo hi rm ratio="-"
+  # shellcheck disable=SC2086
+  read -r m lo hi <<<"$(stats ${S[$key]})"
+  if [ -n "$ref" ]; then
+    # shellcheck disable=SC2086
+    read -r rm _ _ <<<"$(stats ${S[$ref]})"
+    ratio=$(awk -v a="$m" -v b="$rm" 'BEGIN { printf "%.2fx", a / b }')
+  fi
+  printf '%-52s %8.2f %8.2f-%-8.2f %7s  %-14s %s\n' "$label" "$m" "$lo" "$hi" "$ratio" "$goal" "${S[$key]# }"
+}
+header() { printf '\n%s\n%-52s %8s %17s %7s  %-14s %s\n' "$1" task 'median' 'spread (min-max)' ratio goal 'all runs'; }
+elapsed() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.3f", b - a }'; }
+
+controller_json() { # the ControllerConfig of a lab controller, as a deployment file gives it
+  jq -c --arg n "$1" --arg dir "$REMOTE_DIR" '. as $e | .controllers[] | select(.name == $n)
+    | { name, host, port, user, identityFile: $e.key, knownHosts: $e.knownHosts, imageDir: $dir, where: "bench \(.name)" }' <<<"$ENV_JSON"
+}
+random_file() { # PATH MIB: random bytes (nothing compresses), made once
+  [ -f "$1" ] && [ "$(stat -c %s "$1")" -eq $(($2 * 1048576)) ] && return 0
+  echo "deploy.sh: writing $2 MiB of random data to $1" >&2
+  head -c "$(($2 * 1048576))" /dev/urandom >"$1.tmp" && mv "$1.tmp" "$1"
+}
+
+echo "deployer benchmark: $RUNS rounds, $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg), controllers ${LCS[*]}"
+echo "($(ssh -V 2>&1); ssh2 $(node -p "require('$ROOT/node_modules/ssh2/package.json').version"))"
+
+# --- 1. upload of 512 MiB, and 3. peak RSS of a 2 GiB upload ------------------------------------------------------
+upload_round() { # TOOL FILE SHA LC: one upload by TOOL; adds its samples under TOOL
+  local tool=$1 file=$2 sha=$3 lc=$4 start out rss
+  local remote="$REMOTE_DIR/bench-upload-$tool.raw" port
+  port=$(port_of "$lc")
+  start=$EPOCHREALTIME
+  case $tool in
+    vmctx)
+      out=$(/usr/bin/time -f '%M' -o "$WORK/rss.txt" node "$HERE/deploy-upload.mjs" "$(controller_json "$lc")" "$file" "$remote" "$sha")
+      add "vmctx-total" "$(jq -r '.totalMs / 1000' <<<"$out")"
+      add "vmctx-transfer" "$(jq -r '.transferMs / 1000' <<<"$out")"
+      add "vmctx-verify" "$(jq -r '.verifyMs / 1000' <<<"$out")"
+      add "vmctx-process" "$(elapsed "$start")"
+      rss=$(cat "$WORK/rss.txt"); add "vmctx-rss" "$((rss / 1024))"
+      add "vmctx-maxrss" "$(jq -r '.maxRssKiB / 1024 | floor' <<<"$out")" ;;
+    scp|scp-gcm)
+      local cipher=(); [ "$tool" = scp-gcm ] && cipher=(-c aes128-gcm@openssh.com)
+      /usr/bin/time -f '%M' -o "$WORK/rss.txt" scp -q "${SSH_OPTS[@]}" "${cipher[@]}" -P "$port" "$file" "root@127.0.0.1:$remote"
+      add "$tool" "$(elapsed "$start")"
+      rss=$(cat "$WORK/rss.txt"); add "$tool-rss" "$((rss / 1024))" ;;
+    scp-sha)
+      scp -q "${SSH_OPTS[@]}" -P "$port" "$file" "root@127.0.0.1:$remote"
+      [ "$(on "$lc" sha256sum "$remote" | cut -d' ' -f1)" = "$sha" ] || { echo "deploy.sh: scp'd file differs" >&2; exit 1; }
+      add "$tool" "$(elapsed "$start")" ;;
+    ssh-cat)
+      on "$lc" "cat > $remote" <"$file"
+      add "$tool" "$(elapsed "$start")" ;;
+  esac
+  on "$lc" rm -f "$remote"
+}
+if wants 1; then
+  big="$BENCH_DIR/bench-base-512m.raw"; random_file "$big" 512; sha=$(sha256sum "$big" | cut -d' ' -f1)
+  tools=(vmctx scp scp-gcm scp-sha ssh-cat)
+  for tool in "${tools[@]}"; do upload_round "$tool" "$big" "$sha" "${LCS[0]}"; done # warm-up: page cache, sshd
+  for key in "${!S[@]}"; do unset "S[$key]"; done
+  for round in $(seq "$RUNS"); do
+    for tool in $(shuffle "$round" "${tools[@]}"); do upload_round "$tool" "$big" "$sha" "${LCS[0]}"; done
+  done
+  header "1. upload of 512 MiB to ${LCS[0]} (seconds; ratio against scp, OpenSSH's default cipher chacha20-poly1305)"
+  row "vmctx uploadFile, total (transfer + verify + rename)" vmctx-total scp "<= 1.00x scp"
+  row "  transfer alone (bytes into cat on the controller)" vmctx-transfer scp "<= 1.00x scp"
+  row "  verify alone (sha256sum on the controller, mv)" vmctx-verify scp
+  row "  whole process (node start, connect, upload)" vmctx-process scp
+  row "scp (chacha20-poly1305)" scp scp
+  row "scp -c aes128-gcm@openssh.com (ssh2's choice)" scp-gcm scp
+  row "scp + ssh sha256sum (the same job as vmctx's)" scp-sha scp
+  row "ssh HOST 'cat > f' < f" ssh-cat scp
+  # shellcheck disable=SC2086
+  echo "peak RSS MiB (median): vmctx $(stats ${S[vmctx-rss]} | cut -d' ' -f1), scp $(stats ${S[scp-rss]} | cut -d' ' -f1)"
+fi
+
+if wants 3; then
+  huge="$BENCH_DIR/bench-base-2g.raw"; random_file "$huge" 2048; sha=$(sha256sum "$huge" | cut -d' ' -f1)
+  for key in vmctx-rss vmctx-maxrss vmctx-total scp-rss scp; do unset "S[$key]"; done
+  rss_runs=$(( RUNS < 3 ? RUNS : 3 ))
+  for round in $(seq "$rss_runs"); do
+    for tool in $(shuffle "$round" vmctx scp); do upload_round "$tool" "$huge" "$sha" "${LCS[0]}"; done
+  done
+  header "3. peak memory while uploading 2 GiB to ${LCS[0]} (MiB; /usr/bin/time %M of the process, $rss_runs rounds)"
+  row "vmctx uploadFile, peak RSS of its node process" vmctx-rss scp-rss "< 150 MiB"
+  row "  the same from process.resourceUsage().maxRSS" vmctx-maxrss scp-rss "< 150 MiB"
+  row "scp, peak RSS" scp-rss scp-rss
+  row "vmctx upload of 2 GiB, total seconds" vmctx-total scp
+  row "scp of 2 GiB, seconds" scp scp
+fi
+
+# --- 4. artifacts of 100 VMs ----------------------------------------------------------------------------------------
+if wants 4; then
+  base100=$(bash "$ROOT/tools/demo/vmctx-base.sh" | tail -1)
+  node "$HERE/deploy-file.mjs" "$WORK/bench-100.yaml" "$ENV_JSON" "$base100" "$TEMPLATE" "$REMOTE_DIR" 25 lc1 lc2 lc3 lc4
+  for round in $(seq "$RUNS"); do
+    rm -rf "$WORK/cache-100"
+    out=$(node "$HERE/deploy-artifacts.mjs" "$WORK/bench-100.yaml" "$WORK/cache-100" 3)
+    add build-cold "$(jq -r '.ms[0] / 1000' <<<"$out")"
+    add build-warm "$(jq -r '.ms[2] / 1000' <<<"$out")"
+    start=$EPOCHREALTIME
+    node "$HERE/deploy-artifacts.mjs" "$WORK/bench-100.yaml" "$WORK/cache-100" 1 >/dev/null
+    add build-warm-process "$(elapsed "$start")"
+  done
+  header "4. artifacts of 100 VMs in one process: $(jq -r '"\(.vms) VMs: \(.isos) context ISOs, \(.overlays) overlay (one base), \(.xmls) domain XMLs"' <<<"$out") (seconds)"
+  row "loadDeployment + buildArtifacts, cold cache" build-cold "" "< 1 s"
+  row "the same, warm cache (third build in the process)" build-warm build-cold "< 1 s"
+  row "whole process, warm cache (node start included)" build-warm-process build-cold
+  rm -rf "$WORK/cache-100"
+fi
+
+# --- deploys ----------------------------------------------------------------------------------------------------------
+BASE=$(bash "$ROOT/tools/demo/vmctx-base.sh" | tail -1)
+CACHE="$WORK/cache"
+deployment() { # NAME PER LC...: writes $WORK/NAME.yaml
+  local name=$1 per=$2; shift 2
+  node "$HERE/deploy-file.mjs" "$WORK/$name.yaml" "$ENV_JSON" "$BASE" "$TEMPLATE" "$REMOTE_DIR" "$per" "$@"
+}
+# deploy KEY FILE [--wait]: one `vmctx deploy --json`; adds the wall time under KEY, keeps the report in $WORK/KEY.json
+deploy() {
+  local key=$1 file=$2 start; shift 2
+  start=$EPOCHREALTIME
+  if ! "${VMCTX[@]}" deploy --file "$file" --cache "$CACHE" --json -q "$@" >"$WORK/$key.json" 2>"$WORK/$key.err"; then
+    echo "deploy.sh: vmctx deploy $file $* failed:" >&2; cat "$WORK/$key.err" >&2
+    jq -c '.controllers[].vms[] | select(.status == "failed") | {vm, error: .error.message}' "$WORK/$key.json" >&2 || true
+    exit 1
+  fi
+  add "$key" "$(elapsed "$start")"
+  add "$key-report" "$(jq -r '.elapsedMs / 1000' "$WORK/$key.json")"
+}
+clean_all() { local lc; for lc in "${LCS[@]}"; do clean "$lc" 1; done; }
+
+if wants 2; then
+  deployment c1 2 "${LCS[0]}"; deployment c2 2 "${LCS[@]:0:2}"; deployment c4 2 "${LCS[@]:0:4}"
+  # Warm-up: the artifacts into the cache, the base image onto every controller; then each round from there.
+  deploy warm "$WORK/c4.yaml"; clean_all
+  for round in $(seq "$RUNS"); do
+    for n in $(shuffle "$round" 1 2 4); do deploy "c$n" "$WORK/c$n.yaml"; clean_all; done
+  done
+  header "2. deploy (define + start, no --wait) of 2 VMs per controller, base image already there (seconds)"
+  row "1 controller, 2 VMs: vmctx deploy, whole process" c1 c1
+  row "2 controllers, 4 VMs" c2 c1
+  row "4 controllers, 8 VMs" c4 c1 "<= 1.30x"
+  row "1 controller: the report's elapsedMs (no build)" c1-report c1-report
+  row "2 controllers: elapsedMs" c2-report c1-report
+  row "4 controllers: elapsedMs" c4-report c1-report "<= 1.30x"
+  if [ -n "${DEPLOY_BENCH_WAIT:-}" ]; then
+    for round in $(seq "$RUNS"); do
+      for n in $(shuffle "$round" 1 4); do deploy "w$n" "$WORK/c$n.yaml" --wait; clean_all; done
+    done
+    row "with --wait: 1 controller, 2 VMs" w1 w1
+    row "with --wait: 4 controllers, 8 VMs" w4 w1 "<= 1.30x"
+  fi
+fi
+
+if wants 5; then
+  deployment wait4 2 "${LCS[@]:0:2}"
+  deploy warm "$WORK/wait4.yaml"; clean_all
+  for round in $(seq "$RUNS"); do
+    deploy wait "$WORK/wait4.yaml" --wait
+    boot=$(jq '[.controllers[].vms[].bootMs] | max / 1000' "$WORK/wait.json")
+    add boot "$boot"
+    add overhead "$(awk -v w="${S[wait]##* }" -v b="$boot" 'BEGIN { printf "%.3f", w - b }')"
+    add overhead-report "$(jq '(.elapsedMs - ([.controllers[].vms[].bootMs] | max)) / 1000' "$WORK/wait.json")"
+    clean_all
+  done
+  header "5. deploy --wait of 4 VMs on 2 controllers: wall time minus the slowest guest's boot (seconds)"
+  row "vmctx deploy --wait, whole process" wait wait
+  row "slowest guest, virsh start to contextualized" boot wait
+  row "overhead: wall - slowest boot" overhead wait "< 5 s"
+  row "overhead: the report's elapsedMs - slowest boot" overhead-report wait "< 5 s"
+fi
+
+if wants 6; then
+  deployment same8 2 "${LCS[@]:0:4}"
+  deploy first "$WORK/same8.yaml" --wait # booted and quiet before the no-change rounds
+  has_plan=0; "${VMCTX[@]}" plan --help >/dev/null 2>&1 && has_plan=1
+  virsh_list() { local lc; for lc in "${LCS[@]:0:4}"; do on "$lc" virsh list >/dev/null; done; }
+  items=(redeploy virsh); [ $has_plan = 1 ] && items+=(plan)
+  rounds6=$(( RUNS < 5 ? 5 : RUNS ))
+  for round in $(seq "$rounds6"); do
+    for item in $(shuffle "$round" "${items[@]}"); do
+      case $item in
+        redeploy)
+          deploy redeploy "$WORK/same8.yaml"
+          changed=$(jq '[.controllers[].vms[] | select(.status != "unchanged")] | length' "$WORK/redeploy.json")
+          sent=$(jq '[.controllers[].uploaded[]] | length' "$WORK/redeploy.json")
+          [ "$changed$sent" = 00 ] || { echo "deploy.sh: the redeploy changed $changed VM(s), uploaded $sent file(s)" >&2; exit 1; } ;;
+        virsh) start=$EPOCHREALTIME; virsh_list; add virsh "$(elapsed "$start")" ;;
+        plan)
+          start=$EPOCHREALTIME
+          code=0; "${VMCTX[@]}" plan --file "$WORK/same8.yaml" --cache "$CACHE" --json >"$WORK/plan.json" 2>"$WORK/plan.err" || code=$?
+          add plan "$(elapsed "$start")"
+          [ $code = 0 ] || { echo "deploy.sh: vmctx plan exited $code on an unchanged deployment:" >&2; cat "$WORK/plan.err" >&2; exit 1; } ;;
+      esac
+    done
+  done
+  header "6. no-change redeploy of 8 VMs on 4 controllers ($rounds6 rounds; ratio against ssh HOST virsh list x4 in sequence)"
+  row "vmctx deploy, nothing to change, whole process" redeploy virsh "< 2 s"
+  row "  the report's elapsedMs (no build)" redeploy-report virsh
+  [ $has_plan = 1 ] && row "vmctx plan, whole process" plan virsh "< 2 s"
+  row "ssh HOST virsh list, once per controller in sequence" virsh virsh
+  clean_all
+fi
+echo
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (on $(nproc) cores; a busy machine inflates every figure)"
