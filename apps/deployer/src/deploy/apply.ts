@@ -17,7 +17,7 @@ import type { ControllerState } from '../controller/preflight.js';
 import { uploadFile } from '../controller/upload.js';
 import type { EventSink } from './events.js';
 import type { ControllerPlan } from './plan.js';
-import { removeVm } from './remove.js';
+import { removeUnusedShared, removeVm } from './remove.js';
 import { writeState, type ControllerStateFile, type VmRecord } from './state.js';
 import { waitForContextualized } from './wait.js';
 
@@ -142,6 +142,11 @@ export async function applyOnController(connection: ControllerConnection, state:
     if (o.status === 'failed' && (o.left?.length ?? 0) === 0 && step(o.vm).action !== 'unchanged') delete recorded.vms[o.vm];
     else recorded.vms[o.vm] = vmRecord(v, o);
   }
+  // Shared files the previous deploy used and this one no longer does (the old ISO of a replaced VM, the
+  // base of a pruned one) go once no domain there uses them.
+  const sharedNow = new Set(Object.values(recorded.vms).flatMap((r) => r.shared));
+  const stale = [...new Set(Object.values(options.recorded.vms).flatMap((r) => r.shared))].filter((f) => !sharedNow.has(f));
+  await removeUnusedShared(connection, stale);
   await writeState(connection, recorded);
   return { vms: outcomes, uploaded, pruned };
 }
