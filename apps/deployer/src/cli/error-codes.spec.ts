@@ -4,6 +4,7 @@ import { GUEST_ERROR_CODES, GUEST_ERRORS } from '@vmctx/guest-script';
 import { ISO_ERROR_CODES, ISO_ERRORS } from '@vmctx/iso-builder';
 import { TEMPLATE_ERROR_CODES, TEMPLATE_ERRORS } from '@vmctx/template-renderer';
 import { describe, expect, it } from 'vitest';
+import { DEPLOYER_ERROR_CODES, DEPLOYER_ERRORS } from '../errors.js';
 import { CLI_ERROR_CODES, CLI_ERRORS } from './errors.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -16,6 +17,7 @@ const catalogues: [string, readonly string[], Readonly<Record<string, string>>][
   ['DISK_', DISK_ERROR_CODES, DISK_ERRORS],
   ['TEMPLATE_', TEMPLATE_ERROR_CODES, TEMPLATE_ERRORS],
   ['GUEST_', GUEST_ERROR_CODES, GUEST_ERRORS],
+  ['', DEPLOYER_ERROR_CODES, DEPLOYER_ERRORS],
 ];
 
 describe("the README's table of error codes", () => {

@@ -223,7 +223,8 @@ async function create(connection: ControllerConnection, v: VmArtifacts, status: 
     const left = await undoVm(connection, v, defined);
     const undone = left.length === 0 ? 'undone' : `undo incomplete, left: ${left.join(', ')}`;
     const said = error instanceof VmctxError ? error.message : String(error);
-    const failure = new VmctxError(error instanceof VmctxError ? error.code : 'DEPLOY_UNEXPECTED', 'remote', `${said}\n  ${name} failed at ${step}${defined ? ' (it was defined)' : ''}; ${undone}`, {
+    const [code, kind] = error instanceof VmctxError ? [error.code, error.kind] : ['DEPLOY_UNEXPECTED', 'internal' as const];
+    const failure = new VmctxError(code, kind, `${said}\n  ${name} failed at ${step}${defined ? ' (it was defined)' : ''}; ${undone}`, {
       where: `${lc}/${name}`,
       cause: error,
     });
