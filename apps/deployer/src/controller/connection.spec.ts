@@ -1,0 +1,265 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { VmctxError } from '@vmctx/contract';
+import { ControllerConnection } from './connection.js';
+import { FakeController, newKeyPair } from './fake-controller.test.js';
+
+let fake: FakeController;
+const open: ControllerConnection[] = [];
+
+beforeAll(async () => {
+  fake = await FakeController.start();
+});
+afterAll(async () => {
+  for (const c of open) c.close();
+  await fake.close();
+});
+beforeEach(() => {
+  fake.reset();
+  fake.trustHostKey();
+});
+
+async function connect(options: Parameters<typeof ControllerConnection.open>[1] = {}, overrides = {}): Promise<ControllerConnection> {
+  const c = await ControllerConnection.open(fake.controller(overrides), { readyTimeoutMs: 5000, ...options });
+  open.push(c);
+  return c;
+}
+
+async function failure(promise: Promise<unknown>): Promise<VmctxError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(VmctxError);
+    return error as VmctxError;
+  }
+  throw new Error('expected a failure');
+}
+
+/** A port nothing listens on: bound, then released. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('host keys', () => {
+  it('refuses an unknown host key before authenticating, and runs nothing', async () => {
+    writeFileSync(fake.knownHostsFile, '');
+    const error = await failure(connect());
+    expect(error.code).toBe('SSH_HOST_KEY_UNKNOWN');
+    expect(error.message).toContain('SHA256:');
+    expect(fake.authAttempts).toBe(0);
+    expect(fake.commands).toEqual([]);
+    expect(readFileSync(fake.knownHostsFile, 'utf8')).toBe('');
+  });
+
+  it('records an unknown host key with acceptNew, connects, and knows it the next time', async () => {
+    writeFileSync(fake.knownHostsFile, '');
+    const told: string[] = [];
+    const c = await connect({ acceptNew: true, onHostKeyRecorded: (m) => told.push(m) });
+    expect(await c.run(['echo', 'hello'])).toBe('hello\n');
+    c.close();
+    const recorded = readFileSync(fake.knownHostsFile, 'utf8');
+    const [type, blob] = fake.hostKey.public.split(' ');
+    expect(recorded.trim()).toBe(`[127.0.0.1]:${fake.port} ${type} ${blob}`);
+    expect(told).toHaveLength(1);
+    expect(told[0]).toContain(fake.knownHostsFile);
+    // Known now: no acceptNew needed, and the file is not written again.
+    const again = await connect();
+    expect(await again.run(['echo', 'again'])).toBe('again\n');
+    expect(readFileSync(fake.knownHostsFile, 'utf8')).toBe(recorded);
+  });
+
+  it('refuses a changed host key even with acceptNew, and leaves known_hosts alone', async () => {
+    const before = fake.knownHostsLine(newKeyPair().public);
+    writeFileSync(fake.knownHostsFile, before);
+    const error = await failure(connect({ acceptNew: true }));
+    expect(error.code).toBe('SSH_HOST_KEY_CHANGED');
+    expect(fake.authAttempts).toBe(0);
+    expect(fake.commands).toEqual([]);
+    expect(readFileSync(fake.knownHostsFile, 'utf8')).toBe(before);
+  });
+});
+
+describe('connecting', () => {
+  it('says SSH_AUTH_FAILED when the key is refused', async () => {
+    const other = newKeyPair();
+    const keyFile = `${fake.root}/client/other_key`;
+    writeFileSync(keyFile, other.private, { mode: 0o600 });
+    const error = await failure(connect({}, { identityFile: keyFile }));
+    expect(error.code).toBe('SSH_AUTH_FAILED');
+    expect(error.message).toContain(keyFile);
+    expect(fake.authAttempts).toBeGreaterThan(0);
+    expect(fake.commands).toEqual([]);
+  });
+
+  it('says SSH_UNREACHABLE when nothing listens', async () => {
+    const port = await freePort();
+    const error = await failure(ControllerConnection.open(fake.controller({ port }), { readyTimeoutMs: 5000 }));
+    expect(error.code).toBe('SSH_UNREACHABLE');
+    expect(error.message).toContain(`127.0.0.1:${port}`);
+  });
+
+  it('says SSH_TIMEOUT when the server accepts TCP but never speaks SSH', async () => {
+    const sockets: Socket[] = [];
+    const silent: NetServer = createServer((s) => sockets.push(s));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const started = Date.now();
+      const error = await failure(ControllerConnection.open(fake.controller({ port }), { readyTimeoutMs: 300 }));
+      expect(error.code).toBe('SSH_TIMEOUT');
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(sockets.length).toBe(1);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it('says SSH_NO_IDENTITY when there is no key at all', async () => {
+    const saved = process.env.SSH_AUTH_SOCK;
+    delete process.env.SSH_AUTH_SOCK;
+    try {
+      const error = await failure(connect({ homeDir: `${fake.root}/home` }, { identityFile: undefined }));
+      expect(error.code).toBe('SSH_NO_IDENTITY');
+    } finally {
+      if (saved !== undefined) process.env.SSH_AUTH_SOCK = saved;
+    }
+  });
+});
+
+describe('exec', () => {
+  let c: ControllerConnection;
+  beforeAll(async () => {
+    fake.trustHostKey();
+    c = await connect({ maxChannels: 4 });
+  });
+
+  it('returns the exit code, stdout and stderr apart', async () => {
+    const result = await c.exec(['sh', '-c', 'echo out; echo err >&2; exit 3']);
+    expect(result).toEqual({ code: 3, stdout: 'out\n', stderr: 'err\n' });
+  });
+
+  it('passes arguments through the shell unchanged', async () => {
+    const args = ["it's", 'a b', '$HOME', '`id`', '"', '\\', '*', ''];
+    const result = await c.exec(['printf', '[%s]\\n', ...args]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(args.map((a) => `[${a}]\n`).join(''));
+  });
+
+  it('run throws REMOTE_COMMAND_FAILED with the command and its stderr on a non-zero exit', async () => {
+    const error = await failure(c.run(['sh', '-c', 'echo nope >&2; exit 5']));
+    expect(error.code).toBe('REMOTE_COMMAND_FAILED');
+    expect(error.message).toContain('exited 5: nope');
+  });
+
+  it('reports a command killed by a signal with code 128 and the signal', async () => {
+    // Through a login shell, a killed command is the shell's exit 137; only a command sshd ran itself ends
+    // with exit-signal, as this one does.
+    expect((await c.exec(['sh', '-c', 'kill -KILL $$'])).code).toBe(137);
+    fake.hook = (_command, channel) => {
+      channel.exit('KILL', false, '');
+      channel.end();
+    };
+    try {
+      const result = await c.exec(['anything']);
+      expect(result.code).toBe(128);
+      expect(result.signal).toBe('SIGKILL');
+    } finally {
+      fake.hook = undefined;
+    }
+  });
+
+  it('gives the real exit code of a command that exits at once, 200 times', async () => {
+    // Exit status, EOF and close written in the same tick as the exec's success: they reach the client in one
+    // batch, right behind the confirmation.
+    fake.hook = (command, channel) => {
+      const code = Number(/^exit (\d+)$/.exec(command)?.[1] ?? 99);
+      channel.write(`${code}\n`);
+      channel.exit(code);
+      channel.end();
+    };
+    try {
+      const codes: number[] = [];
+      const outputs: string[] = [];
+      for (let i = 0; i < 200; i++) {
+        const result = await c.exec(['exit', String(i % 250 + 1)]);
+        codes.push(result.code);
+        outputs.push(result.stdout);
+      }
+      expect(codes).toEqual(Array.from({ length: 200 }, (_, i) => (i % 250) + 1));
+      expect(outputs).toEqual(Array.from({ length: 200 }, (_, i) => `${(i % 250) + 1}\n`));
+    } finally {
+      fake.hook = undefined;
+    }
+  });
+
+  it('never has more than maxChannels sessions open on the server while 30 commands run', async () => {
+    fake.hook = (command, channel) => {
+      setTimeout(() => {
+        channel.write(command.split(' ')[1]!);
+        channel.exit(0);
+        channel.end();
+      }, 30);
+    };
+    try {
+      fake.maxOpenSessions = 0;
+      const results = await Promise.all(Array.from({ length: 30 }, (_, i) => c.exec(['echo', String(i)])));
+      expect(results.map((r) => r.stdout)).toEqual(Array.from({ length: 30 }, (_, i) => String(i)));
+      expect(fake.maxOpenSessions).toBe(4);
+    } finally {
+      fake.hook = undefined;
+    }
+  });
+
+  it('counts channels used through withChannel against the same limit', async () => {
+    fake.maxOpenSessions = 0;
+    const held = Array.from({ length: 6 }, (_, i) =>
+      c.withChannel(['sh', '-c', 'sleep 0.2; echo held'], (channel) => new Promise<number>((resolve) => {
+        channel.resume();
+        channel.stderr.resume();
+        channel.on('close', () => resolve(i));
+      })),
+    );
+    const quick = Array.from({ length: 6 }, (_, i) => c.exec(['echo', String(i)]));
+    await Promise.all([...held, ...quick]);
+    expect(fake.maxOpenSessions).toBe(4);
+  });
+
+  it('delivers stdin given as a Buffer and as a stream', async () => {
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    const sha = createHash('sha256').update(data).digest('hex');
+    const fromBuffer = await c.run(['sh', '-c', 'sha256sum | cut -d" " -f1'], { stdin: data });
+    expect(fromBuffer.trim()).toBe(sha);
+    const fromStream = await c.run(['sh', '-c', 'sha256sum | cut -d" " -f1'], { stdin: Readable.from([data.subarray(0, 1000), data.subarray(1000)]) });
+    expect(fromStream.trim()).toBe(sha);
+    expect(await c.run(['cat'], { stdin: 'text with\nlines' })).toBe('text with\nlines');
+  });
+
+  it('streams stdout to onStdout as it arrives', async () => {
+    const chunks: string[] = [];
+    const out = await c.run(['sh', '-c', 'echo one; sleep 0.05; echo two'], { onStdout: (b) => chunks.push(b.toString()) });
+    expect(out).toBe('one\ntwo\n');
+    expect(chunks.join('')).toBe(out);
+  });
+
+  it('gives up after timeoutMs with REMOTE_TIMEOUT', async () => {
+    const error = await failure(c.exec(['sleep', '5'], { timeoutMs: 200 }));
+    expect(error.code).toBe('REMOTE_TIMEOUT');
+  });
+
+  it('says SSH_CLOSED for a command on a closed connection', async () => {
+    const other = await connect();
+    other.close();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const error = await failure(other.exec(['true']));
+    expect(error.code).toBe('SSH_CLOSED');
+  });
+});

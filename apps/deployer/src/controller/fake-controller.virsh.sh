@@ -1,0 +1,86 @@
+#!/bin/sh
+# Test support (fake-controller.test.ts): a fake virsh. A domain is $VMCTX_FAKE_STATE/domains/NAME.xml (its
+# inactive XML as defined), NAME.state and NAME.uuid. fail-define, fail-start and fail-undefine in the state
+# folder list the domains for which that verb fails. Shell builtins where they do: the unit suite runs
+# hundreds of these on busy machines.
+S="$VMCTX_FAKE_STATE"
+D="$S/domains"
+printf '%s\n' "virsh $*" >>"$S/virsh.log" 2>/dev/null
+if [ -f "$S/libvirt-down" ]; then echo 'error: failed to connect to the hypervisor' >&2; exit 1; fi
+
+# listed FILE WORD: WORD is a line of FILE.
+listed() {
+  [ -f "$1" ] || return 1
+  while IFS= read -r x; do [ "$x" = "$2" ] && return 0; done <"$1"
+  return 1
+}
+
+# find_domain NAME-OR-UUID: sets n to the domain's name, or exits as virsh does.
+find_domain() {
+  if [ -f "$D/$1.xml" ]; then n=$1; return 0; fi
+  for f in "$D"/*.uuid; do
+    [ -f "$f" ] || continue
+    read -r u <"$f"
+    if [ "$u" = "$1" ]; then n=${f##*/}; n=${n%.uuid}; return 0; fi
+  done
+  echo "error: failed to get domain '$1'" >&2
+  exit 1
+}
+
+cmd="$1"; shift
+case "$cmd" in
+  version)
+    echo 'Compiled against library: libvirt 9.0.0'
+    echo 'Using library: libvirt 9.0.0'
+    echo 'Using API: QEMU 9.0.0'
+    echo 'Running hypervisor: QEMU 7.2.0' ;;
+  capabilities)
+    echo '<capabilities>'
+    echo '  <host><cpu><arch>x86_64</arch></cpu></host>'
+    echo "  <guest><os_type>hvm</os_type><arch name='x86_64'><domain type='qemu'/><domain type='kvm'/></arch></guest>"
+    echo "  <guest><os_type>hvm</os_type><arch name='aarch64'><domain type='tcg-only'/></arch></guest>"
+    echo '</capabilities>' ;;
+  list)
+    for f in "$D"/*.uuid; do [ -f "$f" ] && read -r u <"$f" && printf '%s\n' "$u"; done
+    true ;;
+  domstate)
+    find_domain "$1"
+    read -r s <"$D/$n.state"
+    printf '%s\n' "$s" ;;
+  dumpxml)
+    [ "$1" = --inactive ] && shift
+    find_domain "$1"
+    cat "$D/$n.xml" ;;
+  define)
+    t="$D/.incoming.$$"
+    n=; u=
+    while IFS= read -r line || [ -n "$line" ]; do
+      printf '%s\n' "$line"
+      case "$line" in *"<name>"*) [ -z "$n" ] && { n=${line#*<name>}; n=${n%%</name>*}; } ;; esac
+      case "$line" in *"<uuid>"*) [ -z "$u" ] && { u=${line#*<uuid>}; u=${u%%</uuid>*}; } ;; esac
+    done <"$1" >"$t"
+    if listed "$S/fail-define" "$n"; then rm -f "$t"; echo "error: XML error: $n refused" >&2; exit 1; fi
+    mv "$t" "$D/$n.xml"
+    printf '%s\n' "$u" >"$D/$n.uuid"
+    [ -f "$D/$n.state" ] || echo 'shut off' >"$D/$n.state"
+    echo "Domain '$n' defined from $1" ;;
+  start)
+    find_domain "$1"
+    if listed "$S/fail-start" "$n"; then echo "error: Failed to start domain '$n'" >&2; exit 1; fi
+    echo running >"$D/$n.state"
+    echo "Domain '$n' started" ;;
+  destroy)
+    find_domain "$1"
+    echo 'shut off' >"$D/$n.state"
+    echo "Domain '$n' destroyed" ;;
+  undefine)
+    find_domain "$1"
+    if listed "$S/fail-undefine" "$n"; then echo "error: cannot undefine '$n'" >&2; exit 1; fi
+    rm -f "$D/$n.xml" "$D/$n.state" "$D/$n.uuid"
+    echo "Domain '$n' has been undefined" ;;
+  net-info)
+    [ -f "$S/networks/$1" ] || { echo "error: Network not found: no network with matching name '$1'" >&2; exit 1; }
+    cat "$S/networks/$1" ;;
+  *)
+    echo "fake virsh: unknown command $cmd" >&2; exit 2 ;;
+esac

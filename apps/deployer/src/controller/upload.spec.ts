@@ -1,0 +1,154 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { VmctxError } from '@vmctx/contract';
+import { ControllerConnection } from './connection.js';
+import { FakeController } from './fake-controller.test.js';
+import { remoteSha256, uploadFile } from './upload.js';
+
+let fake: FakeController;
+let connection: ControllerConnection;
+let local: string;
+let file: string;
+let data: Buffer;
+let sha256: string;
+
+beforeAll(async () => {
+  fake = await FakeController.start();
+  fake.trustHostKey();
+  connection = await ControllerConnection.open(fake.controller(), { readyTimeoutMs: 5000 });
+  local = mkdtempSync(join(tmpdir(), 'vmctx-upload-spec-'));
+  // Several of upload's 1 MiB chunks, and not a whole number of them.
+  data = randomBytes(3 * 1024 * 1024 + 4321);
+  sha256 = createHash('sha256').update(data).digest('hex');
+  file = join(local, 'base.raw');
+  writeFileSync(file, data);
+});
+afterAll(async () => {
+  connection.close();
+  await fake.close();
+  rmSync(local, { recursive: true, force: true });
+});
+beforeEach(() => fake.reset());
+
+async function failure(promise: Promise<unknown>): Promise<VmctxError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(VmctxError);
+    return error as VmctxError;
+  }
+  throw new Error('expected a failure');
+}
+
+const isUpload = (command: string) => command.includes('vmctx-upload');
+
+describe('uploadFile', () => {
+  it('puts the file under its final name, intact, with the mode asked, and nothing else', async () => {
+    const remote = join(fake.imageDir, 'base.raw');
+    const progress: number[] = [];
+    await uploadFile(connection, file, remote, { sha256, size: data.length, mode: '0644', onProgress: (sent) => progress.push(sent) });
+    expect(readFileSync(remote).equals(data)).toBe(true);
+    expect(statSync(remote).mode & 0o7777).toBe(0o644);
+    expect(readdirSync(fake.imageDir)).toEqual(['base.raw']);
+    expect(progress.at(-1)).toBe(data.length);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
+  });
+
+  it('makes the file 0600 when no mode is asked', async () => {
+    const remote = join(fake.imageDir, 'context.iso');
+    await uploadFile(connection, file, remote, { sha256, size: data.length });
+    expect(statSync(remote).mode & 0o7777).toBe(0o600);
+  });
+
+  it('replaces a file already under the final name only once the new one is verified', async () => {
+    const remote = join(fake.imageDir, 'web-1.qcow2');
+    writeFileSync(remote, 'old');
+    await uploadFile(connection, file, remote, { sha256, size: data.length });
+    expect(readFileSync(remote).equals(data)).toBe(true);
+    writeFileSync(remote, 'old');
+    await failure(uploadFile(connection, file, remote, { sha256: 'f'.repeat(64), size: data.length }));
+    expect(readFileSync(remote, 'utf8')).toBe('old');
+  });
+
+  it('says REMOTE_UPLOAD_UNVERIFIED and leaves nothing when the controller stored other bytes', async () => {
+    // The server flips one byte on its way to disk: what was sent hashes right, what arrived does not.
+    let offset = 0;
+    const corrupt = () =>
+      new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          const at = 1_500_000 - offset;
+          if (at >= 0 && at < chunk.length) {
+            chunk = Buffer.from(chunk);
+            chunk[at] = chunk[at]! ^ 0x01;
+          }
+          offset += chunk.length;
+          done(null, chunk);
+        },
+      });
+    fake.hook = (command, _channel, run) => run(isUpload(command) ? { stdin: corrupt() } : {});
+    const remote = join(fake.imageDir, 'base.raw');
+    const error = await failure(uploadFile(connection, file, remote, { sha256, size: data.length }));
+    expect(error.code).toBe('REMOTE_UPLOAD_UNVERIFIED');
+    const stored = Buffer.from(data);
+    stored[1_500_000] = stored[1_500_000]! ^ 0x01;
+    const storedSha = createHash('sha256').update(stored).digest('hex');
+    expect(error.message).toContain(`sha256 on the controller is ${storedSha}, expected ${sha256}`);
+    expect(error.message).toContain('removed');
+    expect(readdirSync(fake.imageDir)).toEqual([]);
+  });
+
+  it('says REMOTE_UPLOAD_UNVERIFIED and leaves nothing when the sha256 given is wrong', async () => {
+    const remote = join(fake.imageDir, 'base.raw');
+    const wrong = createHash('sha256').update('something else').digest('hex');
+    const error = await failure(uploadFile(connection, file, remote, { sha256: wrong, size: data.length }));
+    expect(error.code).toBe('REMOTE_UPLOAD_UNVERIFIED');
+    expect(error.message).toContain(`sha256 on the controller is ${sha256}, expected ${wrong}`);
+    expect(readdirSync(fake.imageDir)).toEqual([]);
+  });
+
+  it('says REMOTE_UPLOAD_FAILED and removes the partial file when the receiving command dies mid-way', async () => {
+    let partial: string | undefined;
+    fake.hook = (command, _channel, run) => {
+      if (!isUpload(command)) return run();
+      partial = /(\S*vmctx-part\.[0-9a-f]+)'?$/.exec(command)?.[1];
+      run({ killAfterBytes: 1024 * 1024 });
+    };
+    const remote = join(fake.imageDir, 'base.raw');
+    const error = await failure(uploadFile(connection, file, remote, { sha256, size: data.length }));
+    expect(error.code).toBe('REMOTE_UPLOAD_FAILED');
+    expect(error.message).toContain('the partial file was removed');
+    expect(partial).toBeDefined();
+    expect(partial!.startsWith(`${fake.imageDir}/.base.raw.vmctx-part.`)).toBe(true);
+    expect(existsSync(partial!)).toBe(false);
+    expect(readdirSync(fake.imageDir)).toEqual([]);
+    // The temporary file was there while the bytes went: this test saw the state that was cleaned up.
+    expect(fake.commands.some((c) => c.startsWith('rm -f -- ') && c.includes('vmctx-part'))).toBe(true);
+  });
+
+  it('says REMOTE_UPLOAD_FAILED when the controller cannot write there', async () => {
+    const remote = join(fake.imageDir, 'missing-folder', 'base.raw');
+    const error = await failure(uploadFile(connection, file, remote, { sha256, size: data.length }));
+    expect(error.code).toBe('REMOTE_UPLOAD_FAILED');
+    expect(readdirSync(fake.imageDir)).toEqual([]);
+  });
+
+  it('says REMOTE_UPLOAD_FAILED when the local file cannot be read, and leaves nothing', async () => {
+    const remote = join(fake.imageDir, 'base.raw');
+    const error = await failure(uploadFile(connection, join(local, 'nope.raw'), remote, { sha256, size: 10 }));
+    expect(error.code).toBe('REMOTE_UPLOAD_FAILED');
+    expect(readdirSync(fake.imageDir)).toEqual([]);
+  });
+});
+
+describe('remoteSha256', () => {
+  it('reads the sha256 of a file on the controller, and undefined for no file', async () => {
+    const remote = join(fake.imageDir, 'base.raw');
+    writeFileSync(remote, data);
+    expect(await remoteSha256(connection, remote)).toBe(sha256);
+    expect(await remoteSha256(connection, join(fake.imageDir, 'none'))).toBeUndefined();
+  });
+});
