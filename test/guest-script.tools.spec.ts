@@ -271,6 +271,18 @@ describe.each(SHELLS)('contextualization under $name', ({ argv }) => {
     expect(sb.read('dev/console')).toMatch(/vmctx: network: ifup eth0/);
   });
 
+  it('DHCP through systemd-networkd: the folder and file it writes are readable by networkd (not 0700)', () => {
+    const sb = new Sandbox({ without: ['ifup', 'dhclient', 'udhcpc'] });
+    // No ifupdown stanza for eth0 (busybox sh has an ifup applet of its own), a networkd guest.
+    sb.write('etc/network/interfaces', 'auto lo\niface lo inet loopback\n');
+    mkdirSync(join(sb.root, 'run/systemd/netif'), { recursive: true });
+    sb.stub('networkctl', 'exit 0\n');
+    expect(sb.run(argv, script).status).toBe(0);
+    expect(sb.log()).toMatch(/DHCP on eth0 through systemd-networkd/);
+    expect(statSync(join(sb.root, 'run/systemd/network')).mode & 0o777).toBe(0o755);
+    expect(statSync(join(sb.root, 'run/systemd/network/99-vmctx-dhcp.network')).mode & 0o777).toBe(0o644);
+  });
+
   it('falls back to DHCP when the drive has no medium', async () => {
     const sb = new Sandbox();
     await sb.cd('sr0', undefined);
@@ -698,6 +710,39 @@ describe('installer', () => {
       else expect(unit).toBe('symbolic link 777 /etc/systemd/system/vmctx-contextualization.service\n');
     });
   }
+
+  it('keeps every write inside ROOT where its folders are absolute links, under every shell, as installInto does', async () => {
+    // usr/local/bin, etc/systemd and etc/rc.d absolute links to a folder of this machine; /lib a link to /usr/lib.
+    const hostile = (host: string) => {
+      const root = mkdtempSync(join(work, 'img-hostile-'));
+      mkdirSync(join(root, 'usr/local'), { recursive: true });
+      mkdirSync(join(root, 'usr/lib/systemd'), { recursive: true });
+      mkdirSync(join(root, 'etc'), { recursive: true });
+      writeFileSync(join(root, 'usr/lib/systemd/systemd'), '', { mode: 0o755 });
+      symlinkSync('/usr/lib', join(root, 'lib'));
+      symlinkSync(host, join(root, 'usr/local/bin'));
+      symlinkSync(`${host}/systemd`, join(root, 'etc/systemd'));
+      symlinkSync(`${host}/rc.d`, join(root, 'etc/rc.d'));
+      symlinkSync('/etc/rc.d/rc.local', join(root, 'etc/rc.local'));
+      return root;
+    };
+    const host = mkdtempSync(join(work, 'host-'));
+    const byNode = hostile(host);
+    const steps = await installInto(byNode, { createRcLocal: true });
+    for (const { argv } of SHELLS) {
+      const byScript = hostile(host);
+      const result = runInstallScript(argv, byScript, { createRcLocal: true });
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      expect(result.stdout).toBe(steps.map((s) => `${s.action} ${s.path}\n`).join(''));
+      expect(snapshot(byScript)).toEqual(snapshot(byNode));
+    }
+    expect(readdirSync(host)).toEqual([]);
+    const tree = snapshot(byNode);
+    expect(tree[`${host.slice(1)}/contextualization`]).toMatch(/^regular file 755 #!\/bin\/sh/);
+    expect(tree[`${host.slice(1)}/systemd/system/vmctx-contextualization.service`]).toMatch(/^regular file 644 /);
+    expect(tree[`${host.slice(1)}/rc.d/rc.local`]).toMatch(/^regular file 755 /);
+  });
 
   it("edits an rc.local line for line as rcLocalWithCall does (dash, random files)", () => {
     const line = fc.constantFrom('#!/bin/sh', 'exit 0', '  exit 0\t', 'exit 0\r', 'exit 1', 'echo "x y"', '', ' ', 'a\\b',

@@ -34,7 +34,8 @@ bring_up_network() {
     run_logged ifup "$dhcp_limit" ifup "$iface"
   elif [ -d "$root/run/systemd/netif" ] && has networkctl; then
     log "network: DHCP on $iface through systemd-networkd"
-    mkdir -p "$root/run/systemd/network"
+    # networkd runs as systemd-network: the folder must be readable by it, not 0700 under the script's umask.
+    (umask 022 && mkdir -p "$root/run/systemd/network")
     printf '[Match]\nName=%s\n\n[Network]\nDHCP=yes\n' "$iface" >"$root/run/systemd/network/99-vmctx-dhcp.network"
     chmod 644 "$root/run/systemd/network/99-vmctx-dhcp.network"
     run_logged networkctl 15 networkctl reload
