@@ -13,9 +13,46 @@ root=${1:-/}
 root=${root%/}
 [ -d "$root/" ] || { echo "install.sh: $root is not a folder" >&2; exit 2; }
 
+# in_root PATH FOLLOW: where PATH of the image is in ROOT, every symbolic link on the way followed as the image
+# would see it: an absolute target starts again at ROOT, and ".." never climbs above ROOT. A link at the last name
+# is followed too when FOLLOW is yes. What it prints has no link on its way, so nothing written there lands outside
+# ROOT (installInto's resolveInRoot). Gives up after 40 links (a loop).
+in_root() {
+  ir_rest=$1
+  ir_out=
+  ir_links=0
+  while :; do
+    ir_rest=${ir_rest#"${ir_rest%%[!/]*}"}
+    [ -n "$ir_rest" ] || break
+    case $ir_rest in
+      */*) ir_part=${ir_rest%%/*}; ir_rest=${ir_rest#*/} ;;
+      *) ir_part=$ir_rest; ir_rest= ;;
+    esac
+    ir_rest=${ir_rest#"${ir_rest%%[!/]*}"}
+    case $ir_part in
+      .) continue ;;
+      ..) ir_out=${ir_out%/*}; continue ;;
+    esac
+    if [ -L "$root$ir_out/$ir_part" ] && { [ -n "$ir_rest" ] || [ "$2" = yes ]; }; then
+      ir_links=$((ir_links + 1))
+      if [ "$ir_links" -gt 40 ]; then
+        echo "install.sh: $1: too many symbolic links in the image" >&2
+        return 1
+      fi
+      ir_link=$(readlink "$root$ir_out/$ir_part")
+      case $ir_link in /*) ir_out= ;; esac
+      ir_rest=$ir_link/$ir_rest
+      continue
+    fi
+    ir_out=$ir_out/$ir_part
+  done
+  printf '%s%s' "$root" "$ir_out"
+}
+
 # The image has systemd when its binary is there (a link counts, even one that only resolves inside the image).
 has_systemd=no
-for s in "$root/lib/systemd/systemd" "$root/usr/lib/systemd/systemd"; do
+for s in /lib/systemd/systemd /usr/lib/systemd/systemd; do
+  s=$(in_root "$s" no)
   if [ -e "$s" ] || [ -L "$s" ]; then has_systemd=yes; fi
 done
 
@@ -29,51 +66,32 @@ holds() {
   esac
 }
 
-# in_root PATH: where PATH of the image is in ROOT, following a symbolic link there once as the image would see
-# it: an absolute target is inside ROOT too, and ".." never climbs above ROOT.
-in_root() {
-  ir_path=$1
-  if [ -L "$root$1" ]; then
-    ir_link=$(readlink "$root$1")
-    case $ir_link in /*) ir_path=$ir_link ;; *) ir_path=${1%/*}/$ir_link ;; esac
-  fi
-  ir_out=
-  ir_ifs=$IFS
-  IFS=/
-  set -f
-  for ir_part in $ir_path; do
-    case $ir_part in
-      ''|.) ;;
-      ..) ir_out=${ir_out%/*} ;;
-      *) ir_out=$ir_out/$ir_part ;;
-    esac
-  done
-  set +f
-  IFS=$ir_ifs
-  printf '%s%s' "$root" "$ir_out"
-}
-
 # put FILE MODE: FILE replaced by standard input, through FILE.vmctx-new (never half written).
+# A left-over temporary (or a link planted there) is removed first; a link at FILE is replaced, not followed.
 put() {
   mkdir -p "${1%/*}"
+  rm -f "$1.vmctx-new"
   cat >"$1.vmctx-new"
   chmod "$2" "$1.vmctx-new"
+  if [ -L "$1" ]; then rm -f "$1"; fi
   mv -f "$1.vmctx-new" "$1"
 }
 
 # step_file WHEN PATH MODE <DATA: PATH written with DATA and MODE (octal).
 step_file() {
   holds "$1" || return 0
-  put "$root$2" "$3"
+  sf_at=$(in_root "$2" no)
+  put "$sf_at" "$3"
   echo "written $2"
 }
 
 # step_link WHEN PATH TARGET: a symbolic link PATH to TARGET, unless something is at PATH already.
 step_link() {
   holds "$1" || return 0
-  if [ -e "$root$2" ] || [ -L "$root$2" ]; then return 0; fi
-  mkdir -p "$root${2%/*}"
-  ln -s "$3" "$root$2"
+  sl_at=$(in_root "$2" no)
+  if [ -e "$sl_at" ] || [ -L "$sl_at" ]; then return 0; fi
+  mkdir -p "${sl_at%/*}"
+  ln -s "$3" "$sl_at"
   echo "linked $2"
 }
 
@@ -86,7 +104,7 @@ trim() {
 # last "exit 0" line, or at its end, unless a line already runs CALL; its mode is kept. Where there is no such
 # file, FRESH is written there (mode 755) when CREATE holds.
 step_rc_local() {
-  rc=$(in_root "$2")
+  rc=$(in_root "$2" yes)
   call=$3
   if [ -f "$rc" ]; then
     found=no
@@ -102,6 +120,7 @@ step_rc_local() {
       return 0
     fi
     n=0
+    rm -f "$rc.vmctx-new"
     while IFS= read -r line || [ -n "$line" ]; do
       n=$((n + 1))
       if [ "$n" -eq "$last" ]; then printf '%s\n' "$call"; fi

@@ -1,4 +1,4 @@
-import { lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -114,6 +114,56 @@ describe('installInto', () => {
     expect(await installInto(root)).toContainEqual({ path: '/etc/rc.local', action: 'created' });
     expect(await readFile(join(root, 'rc.d/rc.local'), 'utf8')).toBe(freshRcLocal());
     expect((await lstat(join(root, 'etc/rc.local'))).isSymbolicLink()).toBe(true);
+  });
+
+  it('keeps every write inside the root folder where its folders are absolute links (re-rooted, as the image sees them)', async () => {
+    const host = await mkdtemp(join(tmpdir(), 'gs-host-'));
+    try {
+      // usr/local/bin, etc/systemd and (second image) etc itself: absolute links that, followed on the host, lead out.
+      await mkdir(join(root, 'usr/local'), { recursive: true });
+      await mkdir(join(root, 'etc'), { recursive: true });
+      await mkdir(join(root, 'lib/systemd'), { recursive: true });
+      await writeFile(join(root, 'lib/systemd/systemd'), '');
+      await symlink(host, join(root, 'usr/local/bin'));
+      await symlink(`${host}/systemd`, join(root, 'etc/systemd'));
+      await writeFile(join(root, 'etc/rc.local'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+      await installInto(root);
+      expect(await readdir(host)).toEqual([]);
+      expect(await readFile(join(root, host, 'contextualization'), 'utf8')).toBe(contextualizationScript());
+      expect(await readFile(join(root, host, 'systemd/system/vmctx-contextualization.service'), 'utf8')).toBe(systemdUnit());
+      expect((await lstat(join(root, 'usr/local/bin'))).isSymbolicLink()).toBe(true);
+
+      const second = join(root, 'second');
+      await mkdir(second);
+      await symlink(host, join(second, 'etc'));
+      // merged /usr: /lib a link to /usr/lib, as the image sees it (the host's /usr/lib is not the image's).
+      await mkdir(join(second, 'usr/lib/systemd'), { recursive: true });
+      await writeFile(join(second, 'usr/lib/systemd/systemd'), '');
+      await symlink('/usr/lib', join(second, 'lib'));
+      const steps = await installInto(second, { createRcLocal: true });
+      expect(await readdir(host)).toEqual([]);
+      expect(steps.map((s) => s.path)).toContain('/etc/systemd/system/vmctx-contextualization.service');
+      expect(await readFile(join(second, host, 'rc.local'), 'utf8')).toBe(freshRcLocal());
+    } finally {
+      await rm(host, { recursive: true, force: true });
+    }
+  });
+
+  it('never follows a link planted at a temporary name, and gives up on a loop of links', async () => {
+    const host = await mkdtemp(join(tmpdir(), 'gs-host-'));
+    try {
+      await mkdir(join(root, 'usr/local/bin'), { recursive: true });
+      await writeFile(join(host, 'victim'), 'untouched');
+      await symlink(join(host, 'victim'), join(root, 'usr/local/bin/contextualization.vmctx-new'));
+      await installInto(root);
+      expect(await readFile(join(host, 'victim'), 'utf8')).toBe('untouched');
+      await mkdir(join(root, 'etc'), { recursive: true });
+      await rm(join(root, 'etc/rc.local'));
+      await symlink('/etc/rc.local', join(root, 'etc/rc.local'));
+      await expect(installInto(root)).rejects.toMatchObject({ code: 'GUEST_INSTALL_FAILED' });
+    } finally {
+      await rm(host, { recursive: true, force: true });
+    }
   });
 
   it('refuses a root that is not a folder', async () => {

@@ -10,13 +10,14 @@
  *  - `installerFiles()`: the files of the plan as a file map, for image builders that take files.
  * Installing twice changes nothing the second time: the rc.local call is added once. Where /etc/rc.local is a
  * symbolic link (to rc.d/rc.local, as on several distributions), the call goes into its target inside the image,
- * and the link stays.
+ * and the link stays. Every path is resolved inside the image as the image would see it (`resolveInRoot`): an
+ * absolute link such as `usr/local/bin -> /opt/bin` leads to ROOT/opt/bin, never to the host's /opt/bin.
  *
  * The unit carries `ConditionFileIsExecutable=!/etc/rc.local`: where an executable rc.local exists, systemd's
  * rc-local.service runs it (and so the script), and the unit stands aside, so the script never runs twice.
  */
 import { chmod, lstat, mkdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join, posix } from 'node:path';
+import { dirname, join } from 'node:path';
 import { GuestScriptError } from './errors.js';
 import type { FileMap } from './file-map.js';
 import { contextualizationScript, type GuestScriptOptions } from './guest-script.js';
@@ -184,11 +185,49 @@ async function exists(path: string): Promise<boolean> {
   return (await lstat(path).catch(() => undefined)) !== undefined;
 }
 
+/** The most symbolic links followed in one path, as Linux's MAXSYMLINKS. */
+const MAX_LINKS = 40;
+
+/**
+ * Where `path` of the image is under `rootDir`, every symbolic link on the way followed as the image would see it
+ * (install.sh's in_root): an absolute target starts again at the image's root, and ".." never climbs above it.
+ * The last name is followed too when `followLast`; otherwise a link there is the answer itself. What comes back
+ * has no link on its way, so nothing written there lands outside `rootDir`.
+ */
+export async function resolveInRoot(rootDir: string, path: string, followLast: boolean): Promise<string> {
+  let rest = path.split('/');
+  const out: string[] = [];
+  let links = 0;
+  while (rest.length > 0) {
+    const part = rest.shift()!;
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      out.pop();
+      continue;
+    }
+    const here = join(rootDir, ...out, part);
+    const last = rest.every((p) => p === '' || p === '.');
+    const info = await lstat(here).catch(() => undefined);
+    if (info?.isSymbolicLink() && (!last || followLast)) {
+      if (++links > MAX_LINKS) throw new GuestScriptError('GUEST_INSTALL_FAILED', `${path}: too many symbolic links in the image`, here);
+      const target = await readlink(here);
+      if (target.startsWith('/')) out.length = 0;
+      rest = [...target.split('/'), ...rest];
+      continue;
+    }
+    out.push(part);
+  }
+  return join(rootDir, ...out);
+}
+
+/** `data` with `mode` at `target` (never followed: a link there is replaced), through a fresh temporary file. */
 async function writeAtomic(target: string, data: string, mode: number): Promise<void> {
   const tmp = `${target}.vmctx-new`;
   await mkdir(dirname(target), { recursive: true });
   try {
-    await writeFile(tmp, data, { mode: 0o600 });
+    // A left-over temporary (or a link planted there) is removed, and the new one is created, never followed.
+    await rm(tmp, { force: true });
+    await writeFile(tmp, data, { mode: 0o600, flag: 'wx' });
     await chmod(tmp, mode);
     await rename(tmp, target);
   } catch (error) {
@@ -197,18 +236,8 @@ async function writeAtomic(target: string, data: string, mode: number): Promise<
   }
 }
 
-/**
- * Where `path` of the image is under `rootDir`, following a symbolic link there once as the image would see it:
- * an absolute target is inside the image too, and ".." never climbs above its root (install.sh's in_root).
- */
-async function inRoot(rootDir: string, path: string): Promise<string> {
-  const info = await lstat(join(rootDir, path)).catch(() => undefined);
-  if (!info?.isSymbolicLink()) return join(rootDir, path);
-  return join(rootDir, posix.resolve(posix.dirname(path), await readlink(join(rootDir, path))));
-}
-
 async function rcLocalStep(rootDir: string, step: Extract<PlannedStep, { kind: 'rc-local' }>, hasSystemd: boolean): Promise<InstallStep | undefined> {
-  const file = await inRoot(rootDir, step.path);
+  const file = await resolveInRoot(rootDir, step.path, true);
   const current = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw error;
@@ -228,7 +257,8 @@ async function rcLocalStep(rootDir: string, step: Extract<PlannedStep, { kind: '
 export async function installInto(rootDir: string, options: InstallOptions = {}): Promise<InstallStep[]> {
   const info = await stat(rootDir).catch(() => undefined);
   if (!info?.isDirectory()) throw new GuestScriptError('GUEST_NOT_A_ROOT_FOLDER', `${rootDir} is not a folder (expected an image's root file system)`, rootDir);
-  const hasSystemd = (await exists(join(rootDir, 'lib/systemd/systemd'))) || (await exists(join(rootDir, 'usr/lib/systemd/systemd')));
+  const inImage = (path: string) => resolveInRoot(rootDir, path, false);
+  const hasSystemd = (await exists(await inImage('/lib/systemd/systemd'))) || (await exists(await inImage('/usr/lib/systemd/systemd')));
   const done: InstallStep[] = [];
   for (const step of installPlan(options)) {
     if (step.kind === 'rc-local') {
@@ -237,11 +267,13 @@ export async function installInto(rootDir: string, options: InstallOptions = {})
     } else if (!holds(step.when, hasSystemd)) {
       continue;
     } else if (step.kind === 'file') {
-      await writeAtomic(join(rootDir, step.path), step.data, step.mode);
+      await writeAtomic(await inImage(step.path), step.data, step.mode);
       done.push({ path: step.path, action: 'written' });
-    } else if (!(await exists(join(rootDir, step.path)))) {
-      await mkdir(dirname(join(rootDir, step.path)), { recursive: true });
-      await symlink(step.target, join(rootDir, step.path));
+    } else {
+      const at = await inImage(step.path);
+      if (await exists(at)) continue;
+      await mkdir(dirname(at), { recursive: true });
+      await symlink(step.target, at);
       done.push({ path: step.path, action: 'linked' });
     }
   }
