@@ -34,7 +34,11 @@ export async function libvirtInfo(connection: ControllerConnection): Promise<Lib
   const library = /Using library: libvirt ([\d.]+)/.exec(version)?.[1] ?? 'unknown';
   const hypervisor = /Running hypervisor: (.+)/.exec(version)?.[1]?.trim() ?? 'unknown';
   const caps = parseXml(await connection.run(['virsh', 'capabilities']), 'virsh capabilities');
-  const hostArch = textOf(firstElement(firstElement(firstElement(caps, 'host') ?? caps, 'cpu') ?? caps, 'arch') ?? caps).trim();
+  // <capabilities><host><cpu><arch>x86_64</arch>: the domain types offered for the host's own architecture.
+  const host = firstElement(caps, 'host');
+  const cpu = host && firstElement(host, 'cpu');
+  const archEl = cpu && firstElement(cpu, 'arch');
+  const hostArch = archEl ? textOf(archEl).trim() : '';
   const types = new Set<string>();
   for (const guest of elements(caps, 'guest')) {
     const arch = firstElement(guest, 'arch');

@@ -3,6 +3,7 @@
  * finding names the controller, the object, what is wrong and the fix, in the shape of template-renderer's
  * lint catalogue (stable code, severity). A controller with an error finding gets nothing written.
  */
+import { getAttr, parseXml } from '@vmctx/template-renderer';
 import type { VmArtifacts } from '../artifacts/build.js';
 import type { ControllerConnection } from './connection.js';
 import { bridgeState, directoryState, existingFiles, fileState, libvirtInfo, listDomains, networkState, type DomainInfo, type LibvirtInfo } from './libvirt.js';
@@ -141,7 +142,7 @@ function identityFindings(controller: string, deployment: string, v: VmArtifacts
 }
 
 function domainType(xml: string): string {
-  return /<domain\b[^>]*\btype="([^"]+)"/.exec(xml)?.[1] ?? 'kvm';
+  return getAttr(parseXml(xml, 'domain'), 'type') ?? 'kvm';
 }
 
 function unique<T>(items: readonly T[]): T[] {

@@ -11,6 +11,8 @@ import type { ControllerConnection } from '../controller/connection.js';
 /** What guest-script prints when it is done, either way. */
 export const CONTEXTUALIZED = /vmctx: [^\n]*(post-install done[^\n]*|falling back to DHCP)/;
 
+const MAX_CONSOLE_CHARS = 1024 * 1024;
+
 export interface ContextualizedResult {
   /** The line the guest printed. */
   line: string;
@@ -36,7 +38,8 @@ export async function waitForContextualized(connection: ControllerConnection, vm
       };
       channel.stderr.resume();
       channel.on('data', (chunk: Buffer) => {
-        text += chunk.toString('utf8');
+        // A chatty console must not grow without bound: the lines that matter are recent.
+        text = (text + chunk.toString('utf8')).slice(-MAX_CONSOLE_CHARS);
         const match = CONTEXTUALIZED.exec(text);
         if (!match) return;
         const address = /vmctx: [^\n]*address (\d+\.\d+\.\d+\.\d+)/.exec(text)?.[1];
