@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync, appendFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveEpoch, writeIsoFromDirectory, writeIsoFromFiles, writeIsoTree } from './build.js';
+import { fileMapTree } from './file-map.js';
 import { readDirectoryTree } from './from-directory.js';
 import { readIso } from './read-iso.test.js';
 import type { DirectoryNode } from './tree.js';
@@ -87,6 +88,34 @@ describe('writeIsoFromDirectory', () => {
     appendFileSync(target, 'more');
     await expect(writeIsoTree(grown, join(dir, 'x.iso'), { epoch: 0 })).rejects.toMatchObject({ code: 'ISO_FILE_CHANGED', message: expect.stringMatching(/grew/) });
     expect(readdirSync(dir)).toEqual(['t']);
+  });
+
+  it('never reads a file swapped for a link or for another file after the listing (symlink race), from a folder or a file map', async () => {
+    const secret = join(dir, 'secret');
+    writeFileSync(secret, 'SECRET-SHADOWS\n');
+    mkdirSync(join(dir, 't'));
+    const victim = join(dir, 't', 'a.txt');
+    const cases: Array<[string, () => DirectoryNode]> = [
+      ['folder', () => readDirectoryTree(join(dir, 't'))],
+      ['file map', () => fileMapTree({ 'a.txt': { file: victim } }, 0)],
+    ];
+    for (const [, list] of cases) {
+      // The same size as the secret, so that only the file's identity tells them apart.
+      writeFileSync(victim, 'public-content\n');
+      const tree = list();
+      rmSync(victim);
+      symlinkSync(secret, victim);
+      await expect(writeIsoTree(tree, join(dir, 'x.iso'), { epoch: 0 })).rejects.toMatchObject({ code: 'ISO_FILE_CHANGED', message: expect.stringMatching(/a\.txt" became a symbolic link/) });
+      rmSync(victim);
+      writeFileSync(victim, 'public-content\n');
+      const relisted = list();
+      // Made before the old one goes, so that it cannot reuse its inode number.
+      execFileSync('cp', [secret, `${victim}.new`]);
+      renameSync(`${victim}.new`, victim);
+      await expect(writeIsoTree(relisted, join(dir, 'x.iso'), { epoch: 0 })).rejects.toMatchObject({ code: 'ISO_FILE_CHANGED', message: expect.stringMatching(/replaced by another file/) });
+      rmSync(victim);
+      expect(readdirSync(dir).sort()).toEqual(['secret', 't']);
+    }
   });
 
   it('fails clearly on a file that cannot be read, keeping an older image at the output path', async () => {

@@ -2,7 +2,7 @@
  * Builds a tree from an in-memory file map: image path -> content. Paths use "/" and are relative to the
  * image root; missing parent directories are created. Names are checked (no NUL, no "/", no "." or "..").
  */
-import { lstatSync } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import { IsoBuilderError } from './errors.js';
 import { checkName, type Attributes, type DirectoryNode, type TreeNode } from './tree.js';
 
@@ -75,15 +75,15 @@ export function fileMapTree(map: FileMap, now: number): DirectoryNode {
       const buffer = typeof raw === 'string' ? Buffer.from(raw, 'utf8') : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
       node = { kind: 'file', name, attrs: attrs(options.mode ?? FILE_MODE, mtime), size: buffer.length, data: { kind: 'buffer', buffer } };
     } else if ('file' in value) {
-      let size: number;
+      let stats: Stats;
       try {
-        const stats = lstatSync(value.file);
+        stats = lstatSync(value.file);
         if (!stats.isFile()) throw new Error('not a regular file');
-        size = stats.size;
       } catch (error) {
         throw new IsoBuilderError('ISO_BAD_TREE', `${where}: cannot use "${value.file}": ${(error as Error).message}`, { where });
       }
-      node = { kind: 'file', name, attrs: attrs(options.mode ?? FILE_MODE, mtime), size, data: { kind: 'path', path: value.file } };
+      const data = { kind: 'path', path: value.file, dev: stats.dev, ino: stats.ino } as const;
+      node = { kind: 'file', name, attrs: attrs(options.mode ?? FILE_MODE, mtime), size: stats.size, data };
     } else if ('symlink' in value) {
       if (value.symlink === '' || value.symlink.includes('\0')) throw new IsoBuilderError('ISO_BAD_NAME', `${where}: symbolic link target ${JSON.stringify(value.symlink)} is not valid`, { where });
       node = { kind: 'symlink', name, attrs: attrs(options.mode ?? SYMLINK_MODE, mtime), target: value.symlink };

@@ -1,6 +1,7 @@
 /**
  * Reads a directory tree from disk into a TreeNode tree: metadata only (lstat), so that the layout is known
- * before a byte of file data is read. Symbolic links are kept as links, never followed (genisoimage -R).
+ * before a byte of file data is read. Symbolic links are kept as links, never followed (genisoimage -R); a file
+ * is later opened without following a link and checked to be the one listed here (writer.ts openListed).
  */
 import { lstatSync, readdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
@@ -49,7 +50,8 @@ function readNode(path: string, name: string): TreeNode {
   if (type === S_IFREG) {
     // Readability is found out when the file is opened for copying (a clear error, no image left behind):
     // checking here too would cost one more system call per file.
-    return { kind: 'file', name, attrs: attributesOf(stats), size: stats.size, data: { kind: 'path', path } };
+    // The file's identity goes with its path: the copy reads it only if what it opens is this very file.
+    return { kind: 'file', name, attrs: attributesOf(stats), size: stats.size, data: { kind: 'path', path, dev: stats.dev, ino: stats.ino } };
   }
   throw new IsoBuilderError('ISO_BAD_TREE', `"${path}" is a socket, FIFO or device node; only files, directories and symbolic links go into an image`, { where: path });
 }

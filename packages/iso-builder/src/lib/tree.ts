@@ -4,8 +4,12 @@
  */
 import { IsoBuilderError } from './errors.js';
 
-/** Where a file's bytes come from when the image is written. */
-export type FileData = { kind: 'path'; path: string } | { kind: 'buffer'; buffer: Buffer };
+/**
+ * Where a file's bytes come from when the image is written. A path carries the identity (device and inode) of
+ * the file that was listed, when it was listed: the copy opens the path without following a link and reads it
+ * only when the file opened is that very one (a file swapped for a link or another file in between is refused).
+ */
+export type FileData = { kind: 'path'; path: string; dev?: number; ino?: number } | { kind: 'buffer'; buffer: Buffer };
 
 export interface Attributes {
   /** Permission bits (07777), without the file type. */

@@ -4,11 +4,12 @@
  * per-file streams and no buffer that grows with file sizes. Consecutive small files share a buffer fill, so
  * many small files cost one write per buffer, not one per file.
  */
-import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { SECTOR_SIZE } from './encoding.js';
 import { IsoBuilderError } from './errors.js';
 import type { FileExtent, Layout } from './layout.js';
+import type { FileData } from './tree.js';
 
 /**
  * 256 KiB: measured on the 800 MB benchmark tree, a buffer that stays in the CPU cache between the read and
@@ -149,15 +150,16 @@ class Copier {
     if (file.data.kind === 'path' && at >= this.fill && at + file.size < this.buf.length) {
       this.buf.fill(0, this.fill, at);
       this.fill = at;
-      this.readSmall(file.data.path, file.size);
+      this.readSmall(file.data, file.size);
       return undefined;
     }
     return this.copySlow(file);
   }
 
   /** Reads a whole file of `size` bytes into the buffer at `fill`, which has room for one byte more. */
-  private readSmall(path: string, size: number): void {
-    const fd = openForReading(path);
+  private readSmall(data: Extract<FileData, { kind: 'path' }>, size: number): void {
+    const path = data.path;
+    const fd = openListed(data);
     try {
       let read = 0;
       // Asking for one byte more than the file should hold finds a file that grew without another system
@@ -197,7 +199,7 @@ class Copier {
       return;
     }
     const path = file.data.path;
-    const fd = openForReading(path);
+    const fd = openListed(file.data);
     try {
       let read = 0;
       let probed = false;
@@ -266,13 +268,34 @@ async function copyFiles(files: FileExtent[], sink: Sink, from: number, to: numb
 }
 
 /** Where the file data ends: the end of the last file's last sector (the padding after it is never written). */
-/** Opens a source file, or says which one could not be read. */
-function openForReading(path: string): number {
+/**
+ * Opens a source file without following a link at its name (O_NOFOLLOW; O_NONBLOCK so that a FIFO put there
+ * cannot hang the build), and checks that what it opened is a regular file and, when the file was listed with
+ * its identity, that very file (same device and inode): a file swapped for a link to /etc/shadow, or for another
+ * file of the same size, between the listing and the copy never ends up in the image.
+ */
+function openListed(data: Extract<FileData, { kind: 'path' }>): number {
+  const path = data.path;
+  let fd: number;
   try {
-    return openSync(path, 'r');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new IsoBuilderError('ISO_FILE_CHANGED', `"${path}" became a symbolic link after it was listed; it is not read`, { where: path, cause: error });
+    }
     throw new IsoBuilderError('ISO_READ_FAILED', `cannot read "${path}": ${(error as Error).message}`, { where: path, cause: error });
   }
+  try {
+    const stats = fstatSync(fd);
+    const same = data.ino === undefined || (stats.ino === data.ino && stats.dev === data.dev);
+    if (!stats.isFile() || !same) {
+      throw new IsoBuilderError('ISO_FILE_CHANGED', `"${path}" was replaced by ${stats.isFile() ? 'another file' : 'something that is not a regular file'} after it was listed; it is not read`, { where: path });
+    }
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
+  return fd;
 }
 
 function dataEnd(layout: Layout): number {
