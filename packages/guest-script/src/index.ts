@@ -16,6 +16,7 @@ export { DEFAULT_MAC_PREFIX, networkEntries, networkFile, routesFile } from './l
 export { buildContextTree, instanceIdOf } from './lib/context-tree.js';
 export { checkFileMapPaths, writeFileMap, type FileEntry, type FileMap } from './lib/file-map.js';
 export { contextTreeProblems, readContextFolder } from './lib/snooze-import.js';
+export { readContextSource, type ContextSource } from './lib/context-source.js';
 export {
   freshRcLocal,
   installerFiles,

@@ -1,0 +1,29 @@
+/**
+ * A context as it is named on a command line or in a build target: a context file (YAML or JSON) is parsed and
+ * turned into its tree, a folder (Snooze's `context/`) is read as it is. The one reading that `vmctx context`
+ * and the Nx plugin share.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { parseContextYaml } from './context.js';
+import { buildContextTree } from './context-tree.js';
+import { GuestScriptError } from './errors.js';
+import type { FileMap } from './file-map.js';
+import { contextTreeProblems, readContextFolder } from './snooze-import.js';
+
+/** The context CD's files, and what the guest would find wrong with a folder taken as it is (see contextTreeProblems). */
+export interface ContextSource {
+  files: FileMap;
+  /** Always empty for a context file, whose tree is generated. */
+  problems: string[];
+}
+
+export async function readContextSource(path: string): Promise<ContextSource> {
+  const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
+    throw new GuestScriptError('GUEST_INVALID_CONTEXT', `${path}: ${error.code === 'ENOENT' ? 'no such file or folder' : error.message}`, path);
+  });
+  if (info.isDirectory()) {
+    const files = await readContextFolder(path);
+    return { files, problems: contextTreeProblems(files) };
+  }
+  return { files: buildContextTree(parseContextYaml(await readFile(path, 'utf8'), path)), problems: [] };
+}

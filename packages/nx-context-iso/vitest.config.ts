@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests import sibling packages from their TypeScript sources (the "@vmctx/source" export condition),
+// so `npm run test:unit` needs no build first.
+export default defineConfig({
+  resolve: { conditions: ['@vmctx/source'] },
+  ssr: { resolve: { conditions: ['@vmctx/source'] } },
+  test: {
+    include: ['src/**/*.spec.ts'],
+    environment: 'node',
+    testTimeout: 20_000,
+  },
+});
