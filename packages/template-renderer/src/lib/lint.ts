@@ -3,6 +3,7 @@
  * Each finding has a stable `code`, libvirt's own words where libvirt has any (`libvirt`, as virsh prints it
  * after "error: "), when libvirt would say it (`when`), and a `fix`.
  */
+import { hasBuiltinIde, isQ35 } from './disk-targets.js';
 import { domainNameProblem } from './domain-name.js';
 import { isLocallyAdministeredMac, macProblem, normalizeMac, parseMacOctets } from './identity.js';
 import { CONTEXT_DISK_ALIAS, renderDomainXml, type RenderOptions } from './render.js';
@@ -25,7 +26,20 @@ export type LintCode =
   | 'empty-path'
   | 'target-dev-clash'
   | 'cpu-needs-kvm'
-  | 'clock-sync-attribute';
+  | 'clock-sync-attribute'
+  | 'block-disk-not-device'
+  | 'qcow2-read-as-raw'
+  | 'ide-on-machine-without-ide'
+  | 'shared-qcow2'
+  | 'disk-format-unsupported'
+  | 'disk-target-invalid'
+  | 'lun-not-block'
+  | 'disk-address-mismatch'
+  | 'memory-missing'
+  | 'boot-order-conflict'
+  | 'duplicate-controller-index'
+  | 'pci-root-model'
+  | 'device-not-on-machine';
 
 export type LintSeverity = 'error' | 'warning';
 
@@ -101,6 +115,67 @@ export const LINTS: Record<LintCode, { severity: LintSeverity; summary: string; 
     severity: 'warning',
     summary: '<clock sync=...>, which libvirt ignores',
     fix: "write <clock offset='localtime'/> (vmctx template import repairs it)",
+  },
+  'block-disk-not-device': {
+    severity: 'error',
+    summary: "a <disk type='block'> whose source is a file, not a device",
+    fix: "make it <disk type='file'> with <source file=.../> (vmctx template import does, for the overlay and the context ISO)",
+  },
+  'qcow2-read-as-raw': {
+    severity: 'error',
+    summary: 'a .qcow2 image without <driver type="qcow2">, which libvirt opens as raw',
+    fix: "write <driver name='qemu' type='qcow2'/> (vmctx template import does, for the overlay)",
+  },
+  'ide-on-machine-without-ide': {
+    severity: 'error',
+    summary: 'a disk or controller on IDE where the machine has none (only i440fx, malta, sun4u and g3beige have it)',
+    fix: "put a cdrom on bus='scsi' with <controller type='scsi' model='virtio-scsi'/> (sata on q35), or attach the ISO as a read-only virtio disk (vmctx template import moves the cdrom)",
+  },
+  'shared-qcow2': {
+    severity: 'error',
+    summary: 'a writable <shareable/> disk in a format that cannot be shared (qcow2)',
+    fix: 'remove <shareable/> (an overlay is one VM\'s own; vmctx template import does), or share a raw image',
+  },
+  'disk-format-unsupported': {
+    severity: 'error',
+    summary: "<driver type='cow'>, 'dir' or 'iso', formats QEMU does not open",
+    fix: "use type='raw' for an ISO or a raw image, qcow2 for an overlay, and <disk type='dir'> with type='fat' for a folder",
+  },
+  'disk-target-invalid': {
+    severity: 'error',
+    summary: 'a disk without a target, or with a partition (vdb1) as its target',
+    fix: "give each disk <target dev='vdX' bus=.../> naming a whole disk",
+  },
+  'lun-not-block': {
+    severity: 'error',
+    summary: "<disk device='lun'> on a file",
+    fix: "use device='disk' for an image file; a lun passes through a host block device or iSCSI LUN",
+  },
+  'disk-address-mismatch': {
+    severity: 'error',
+    summary: 'an ide, sata, scsi or floppy disk with an address that is not a drive address',
+    fix: "remove the <address> (libvirt assigns one) or write <address type='drive' .../>",
+  },
+  'memory-missing': { severity: 'error', summary: 'a domain without <memory>', fix: "write <memory unit='MiB'>512</memory>" },
+  'boot-order-conflict': {
+    severity: 'error',
+    summary: "<os><boot dev=.../> and a device's <boot order=.../> together",
+    fix: 'keep one: the <os><boot> list, or a <boot order> on each bootable device',
+  },
+  'duplicate-controller-index': {
+    severity: 'error',
+    summary: 'two controllers of one type with the same index',
+    fix: 'give each controller of a type its own index, or remove the duplicate',
+  },
+  'pci-root-model': {
+    severity: 'error',
+    summary: "a PCI root controller of the wrong model for the machine (q35 has pcie-root, i440fx pci-root)",
+    fix: "write <controller type='pci' index='0' model='pcie-root'/> on q35, model='pci-root' on i440fx, or leave it out",
+  },
+  'device-not-on-machine': {
+    severity: 'error',
+    summary: 'a device or feature the machine type does not have (intel IOMMU or SMM TSEG off q35, parallel port on s390x or pseries, floppy on pseries)',
+    fix: 'remove the device, or use a machine type that has it (q35 for an intel IOMMU and TSEG)',
   },
 };
 
@@ -222,6 +297,7 @@ function lintOne(root: XmlElement, label: string, emit: Emit): Facts {
       emit('empty-path', `/domain/os/${what}`, `<${what}> is empty`, undefined, 'start');
     }
   }
+  lintMachine(root, emit);
   const devices = firstElement(root, 'devices');
   if (devices) {
     lintDisks(devices, emit);
@@ -249,6 +325,7 @@ function lintDisks(devices: XmlElement, emit: Emit): void {
     const source = firstElement(disk, 'source');
     const file = source ? (getAttr(source, 'file') ?? getAttr(source, 'dev')) : undefined;
     const isContext = elements(disk, 'alias').some((a) => getAttr(a, 'name') === CONTEXT_DISK_ALIAS);
+    lintDiskImage(disk, path, emit);
     if (device === 'cdrom' && (bus === 'virtio' || (bus === undefined && dev?.startsWith('vd')))) {
       emit(
         'cdrom-on-virtio',
@@ -286,6 +363,167 @@ function lintDisks(devices: XmlElement, emit: Emit): void {
       }
     }
   });
+}
+
+const FORMAT_REFUSED: Record<string, string> = {
+  cow: "unsupported configuration: 'cow' storage format is not supported",
+  dir: "unsupported configuration: 'directory' storage format is not directly supported by QEMU, use 'dir' disk type instead",
+  iso: "unsupported configuration: storage format 'iso' is not directly supported by QEMU, use 'raw' instead",
+};
+
+/** libvirt's virDiskNameParse: a name with a trailing partition number. */
+const PARTITION_TARGET = /^(?:hd|sd|vd|xvd|ubd)[a-z]+[0-9]+$/;
+
+/** One disk's source, format, target and address: what libvirt's disk validation and QEMU's open refuse. */
+function lintDiskImage(disk: XmlElement, path: string, emit: Emit): void {
+  const device = getAttr(disk, 'device') ?? 'disk';
+  const type = getAttr(disk, 'type') ?? 'file';
+  const target = firstElement(disk, 'target');
+  const dev = target ? getAttr(target, 'dev') : undefined;
+  const bus = target ? (getAttr(target, 'bus') ?? busFromDev(dev)) : undefined;
+  const source = firstElement(disk, 'source');
+  const driver = firstElement(disk, 'driver');
+  const format = driver ? getAttr(driver, 'type') : undefined;
+  const sourcePath = source ? (getAttr(source, 'file') ?? getAttr(source, 'dev')) : undefined;
+  if (type === 'block' && sourcePath && !sourcePath.startsWith('/dev/')) {
+    emit(
+      'block-disk-not-device',
+      `${path}/source`,
+      `${device} ${dev ?? ''} is type='block' but its source ${sourcePath} is not under /dev: QEMU opens a block ${device} with its ${device === 'cdrom' ? 'host_cdrom' : 'host_device'} driver, which refuses a regular file`,
+      device === 'cdrom' ? undefined : `'host_device' driver requires '${sourcePath}' to be either a character or block device`,
+      'start',
+    );
+  }
+  if (device !== 'cdrom' && device !== 'floppy' && sourcePath && /\.qcow2?$/i.test(sourcePath) && format !== 'qcow2' && format !== 'qcow') {
+    emit(
+      'qcow2-read-as-raw',
+      driver ? `${path}/driver` : path,
+      `${sourcePath} is a qcow2 image but the disk's driver says ${format === undefined ? 'no type, so libvirt opens it as raw' : `type='${format}'`}: the guest sees a qcow2 header instead of its disk, and a write destroys the image`,
+      undefined,
+      'never',
+    );
+  }
+  if (format !== undefined && FORMAT_REFUSED[format]) {
+    emit('disk-format-unsupported', `${path}/driver`, `<driver type='${format}'> is not a format QEMU opens`, FORMAT_REFUSED[format], 'define');
+  }
+  if (firstElement(disk, 'shareable') && !firstElement(disk, 'readonly') && format !== undefined && format !== 'raw' && FORMAT_REFUSED[format] === undefined) {
+    emit(
+      'shared-qcow2',
+      `${path}/shareable`,
+      `disk ${dev ?? ''} is shareable and writable in format ${format}, which two VMs cannot write at once`,
+      `unsupported configuration: shared access for disk '${dev ?? ''}' requires use of supported storage format`,
+      'define',
+    );
+  }
+  if (!target || dev === undefined) {
+    emit('disk-target-invalid', path, `the ${device} has no target dev`, `missing target information for device ${sourcePath ?? ''}`, 'define');
+  } else if (PARTITION_TARGET.test(dev)) {
+    emit('disk-target-invalid', `${path}/target`, `target ${dev} names a partition, not a disk`, `unsupported configuration: invalid disk target '${dev}', partitions can't appear in disk targets`, 'define');
+  }
+  if (device === 'lun' && (type === 'file' || type === 'dir')) {
+    emit('lun-not-block', path, `lun ${dev ?? ''} is a ${type}, not a block device`, "unsupported configuration: disk device='lun' is only valid for block type disk source", 'define');
+  }
+  const address = firstElement(disk, 'address');
+  const addressType = address ? getAttr(address, 'type') : undefined;
+  if (addressType !== undefined && addressType !== 'drive' && bus !== undefined && ['ide', 'fdc', 'scsi', 'sata'].includes(bus)) {
+    emit(
+      'disk-address-mismatch',
+      `${path}/address`,
+      `disk ${dev ?? ''} on bus ${bus} has a ${addressType} address; disks on ${bus} take a drive address`,
+      `unsupported configuration: Invalid address type '${addressType}' for the disk '${dev ?? ''}' with the bus type '${bus}'`,
+      'define',
+    );
+  }
+}
+
+/** The bus libvirt derives from a target name without bus= (virDomainDiskDefAssignAddress). */
+function busFromDev(dev: string | undefined): string | undefined {
+  if (dev === undefined) return undefined;
+  return dev.startsWith('hd') ? 'ide' : dev.startsWith('vd') ? 'virtio' : dev.startsWith('sd') ? 'scsi' : dev.startsWith('fd') ? 'fdc' : undefined;
+}
+
+function machineOfDomain(root: XmlElement): string | undefined {
+  const os = firstElement(root, 'os');
+  const type = os && firstElement(os, 'type');
+  return type ? getAttr(type, 'machine') : undefined;
+}
+
+/** What the domain asks of its machine type, and what libvirt checks of the whole domain at define. */
+function lintMachine(root: XmlElement, emit: Emit): void {
+  const os = firstElement(root, 'os');
+  const typeEl = os && firstElement(os, 'type');
+  const arch = typeEl ? getAttr(typeEl, 'arch') : undefined;
+  const machine = machineOfDomain(root);
+  const x86 = arch === undefined || arch === 'x86_64' || arch === 'i686';
+  const q35 = x86 && isQ35(machine);
+  const pseries = (arch === 'ppc64' || arch === 'ppc64le') && (machine === undefined || machine.startsWith('pseries'));
+  const s390 = arch === 's390' || arch === 's390x';
+  const cells = firstElement(firstElement(root, 'cpu') ?? root, 'numa');
+  if (!firstElement(root, 'memory') && !(cells && elements(cells, 'cell').some((c) => getAttr(c, 'memory') !== undefined))) {
+    emit('memory-missing', '/domain', 'the domain has no <memory>', 'XML error: Memory size must be specified via <memory> or in the <numa> configuration', 'define');
+  }
+  const devices = firstElement(root, 'devices');
+  if (os && elements(os, 'boot').length && devices && devices.children.some((d) => d.kind === 'element' && firstElement(d, 'boot') !== undefined)) {
+    emit('boot-order-conflict', '/domain/os/boot', 'the domain has both <os><boot dev=.../> and a device with <boot order=.../>', 'unsupported configuration: per-device boot elements cannot be used together with os/boot elements', 'define');
+  }
+  const smm = firstElement(firstElement(root, 'features') ?? root, 'smm');
+  if (smm && firstElement(smm, 'tseg') && x86 && !q35) {
+    emit('device-not-on-machine', '/domain/features/smm/tseg', `SMM TSEG is a q35 feature; this machine is ${machine ?? 'pc (i440fx)'}`, 'unsupported configuration: SMM TSEG is only supported with q35 machine type', 'define');
+  }
+  if (!devices) return;
+  const noIde = !hasBuiltinIde(arch, machine);
+  elements(devices, 'disk').forEach((disk, i) => {
+    const target = firstElement(disk, 'target');
+    const bus = target ? (getAttr(target, 'bus') ?? busFromDev(getAttr(target, 'dev'))) : undefined;
+    if (bus === 'ide' && noIde) {
+      emit(
+        'ide-on-machine-without-ide',
+        `/domain/devices/disk[${i + 1}]/target`,
+        `${getAttr(disk, 'device') ?? 'disk'} ${getAttr(target!, 'dev') ?? ''} is on IDE, which this ${arch ?? 'x86_64'} ${machine ?? 'default'} machine does not have`,
+        'unsupported configuration: IDE controllers are unsupported for this QEMU binary or machine type',
+        'define',
+      );
+    }
+    if (pseries && getAttr(disk, 'device') === 'floppy') {
+      emit('device-not-on-machine', `/domain/devices/disk[${i + 1}]`, 'a pseries machine has no floppy drive', 'unsupported configuration: PowerPC pseries machines do not support floppy device', 'start');
+    }
+  });
+  const seen = new Map<string, number>();
+  elements(devices, 'controller').forEach((c, i) => {
+    const type = getAttr(c, 'type') ?? '';
+    const index = getAttr(c, 'index');
+    const path = `/domain/devices/controller[${i + 1}]`;
+    if (type === 'ide' && noIde && (index === undefined || index === '0')) {
+      emit('ide-on-machine-without-ide', path, `an IDE controller on this ${arch ?? 'x86_64'} ${machine ?? 'default'} machine, which has none`, 'unsupported configuration: IDE controllers are unsupported for this QEMU binary or machine type', 'define');
+    }
+    if (index !== undefined && /^[0-9]+$/.test(index)) {
+      const key = `${type}|${Number(index)}`;
+      // libvirt allows USB controllers to share an index (ich9 companions: virDomainDefRejectDuplicateControllers).
+      if (seen.has(key) && type !== 'usb') emit('duplicate-controller-index', path, `controllers ${seen.get(key)} and ${i + 1} are both ${type} index ${index}`, `XML error: Multiple '${type}' controllers with index '${Number(index)}'`, 'define');
+      else seen.set(key, i + 1);
+      const model = getAttr(c, 'model');
+      const want = q35 ? 'pcie-root' : x86 && hasBuiltinIde(arch, machine) ? 'pci-root' : undefined;
+      if (type === 'pci' && Number(index) === 0 && model !== undefined && want !== undefined && (model === 'pci-root' || model === 'pcie-root') && model !== want) {
+        emit(
+          'pci-root-model',
+          path,
+          `the ${machine ?? 'pc'} machine's PCI root is ${want}, not ${model}`,
+          `XML error: The PCI controller with index='0' must be model='${want}' for this machine type, but model='${model}' was found instead`,
+          'define',
+        );
+      }
+    }
+  });
+  elements(devices, 'iommu').forEach((iommu, i) => {
+    if (getAttr(iommu, 'model') === 'intel' && !q35) {
+      emit('device-not-on-machine', `/domain/devices/iommu[${i + 1}]`, `an intel IOMMU needs a q35 machine; this one is ${machine ?? 'default'}`, "unsupported configuration: IOMMU device: 'intel' is only supported with Q35 machines", 'define');
+    }
+  });
+  if (s390 || pseries) {
+    elements(devices, 'parallel').forEach((_, i) => {
+      emit('device-not-on-machine', `/domain/devices/parallel[${i + 1}]`, `a ${s390 ? 's390x' : 'pseries'} machine has no parallel port`, 'unsupported configuration: parallel ports are not supported', 'define');
+    });
+  }
 }
 
 function lintInterfaces(devices: XmlElement, emit: Emit, facts: Facts): void {

@@ -218,3 +218,49 @@ describe('importNativeTemplate with iso: null', () => {
     expect(out.warnings.map((w) => w.code)).toContain('iso-removed');
   });
 });
+
+describe('a rewritten domain libvirt and QEMU can start (issue 13, from libvirt 9.0 tests/qemuxml2argvdata)', () => {
+  const dom = (os: string, devices: string) => `<domain type="kvm"><name>t</name><memory>524288</memory><os>${os}</os><devices>${devices}</devices></domain>`;
+  const x86 = '<type arch="x86_64" machine="pc">hvm</type>';
+
+  it('the overlay on a block disk becomes a file disk, read as qcow2 (net-mcast.xml, disk-blockio.xml)', () => {
+    const { xml, warnings } = importNativeTemplate(
+      dom(x86, '<disk type="block" device="disk"><driver name="qemu" type="raw"/><source dev="/dev/HostVG/QEMUGuest1"/><target dev="hda" bus="ide"/><shareable/></disk>'),
+      { disks: ['/v/t.qcow2'] },
+    );
+    expect(xml).toContain('<disk type="file" device="disk"><driver name="qemu" type="qcow2"/><source file="/v/t.qcow2"/><target dev="hda" bus="ide"/></disk>');
+    expect(warnings.map((w) => w.code)).toEqual(['overlay-repaired']);
+    expect(lintDomainXml(xml)).toEqual([]);
+  });
+
+  it('an overlay without a driver gets one', () => {
+    const { xml } = importNativeTemplate(dom(x86, '<disk type="file" device="disk"><source file="/a.img"/><target dev="vda"/></disk>'), { disks: ['/v/t.qcow2'] });
+    expect(xml).toContain('<disk type="file" device="disk"><driver name="qemu" type="qcow2"/><source file="/v/t.qcow2"/>');
+  });
+
+  it('the context ISO on a block cdrom becomes a file cdrom (audio-alsa-best.xml)', () => {
+    const { xml, warnings } = importNativeTemplate(dom(x86, '<disk type="block" device="cdrom"><source dev="/dev/cdrom"/><target dev="hdc" bus="ide"/><readonly/></disk>'), { iso: '/v/c.iso' });
+    expect(xml).toContain('<disk type="file" device="cdrom"><source file="/v/c.iso"/><target dev="hdc" bus="ide"/>');
+    expect(warnings.map((w) => w.code)).toEqual(['iso-disk-repaired']);
+  });
+
+  it.each([
+    ['s390x', '<type arch="s390x" machine="s390-ccw-virtio">hvm</type>'],
+    ['ppc64 pseries', '<type arch="ppc64" machine="pseries">hvm</type>'],
+    ['riscv64 virt', '<type arch="riscv64" machine="virt">hvm</type>'],
+    ['aarch64 virt', '<type arch="aarch64" machine="virt">hvm</type>'],
+  ])('%s: the context cdrom goes on scsi with a virtio-scsi controller, from ide or attached', (_what, os) => {
+    const moved = importNativeTemplate(dom(os, '<disk type="file" device="cdrom"><source file="/x.iso"/><target dev="hdc" bus="ide"/><readonly/><address type="drive" controller="0" bus="1" target="0" unit="0"/></disk>'), { iso: '/v/c.iso' });
+    expect(moved.warnings.map((w) => w.code)).toEqual(['cdrom-bus-repaired', 'scsi-controller-added']);
+    expect(moved.xml).toContain('<target dev="sda" bus="scsi"/><readonly/><alias name="ua-vmctx-context"/></disk><controller type="scsi" index="0" model="virtio-scsi"/>');
+    expect(lintDomainXml(moved.xml)).toEqual([]);
+    const attached = importNativeTemplate(dom(os, '<disk type="file" device="disk"><driver name="qemu" type="qcow2"/><source file="/a.qcow2"/><target dev="vda" bus="virtio"/></disk>'), { iso: '/v/c.iso' });
+    expect(attached.xml).toMatch(/<target dev="sda" bus="scsi"\/><readonly\/><alias name="ua-vmctx-context"\/><\/disk><controller type="scsi" index="0" model="virtio-scsi"\/>/);
+    expect(lintDomainXml(attached.xml)).toEqual([]);
+  });
+
+  it('a machine without a cdrom bus gets a read-only virtio disk', () => {
+    const { xml } = importNativeTemplate(dom('<type arch="x86_64" machine="microvm">hvm</type>', ''), { iso: '/v/c.iso' });
+    expect(xml).toContain('<disk type="file" device="disk"><driver name="qemu" type="raw"/><source file="/v/c.iso"/><target dev="vda" bus="virtio"/><readonly/>');
+  });
+});

@@ -5,7 +5,7 @@
  *
  * Elements and attributes this module does not know pass through as they are, in their order.
  */
-import { cdromBus, freeTarget } from './disk-targets.js';
+import { contextPlacement, freeTarget, hasBuiltinIde, type DiskBus } from './disk-targets.js';
 import { TemplateError } from './errors.js';
 import { deriveMac, deriveUuid, macProblem, normalizeMac, type MacScheme } from './identity.js';
 import { CONTEXT_DISK_ALIAS } from './render.js';
@@ -38,7 +38,10 @@ export interface NativeRewrite {
   macScheme?: MacScheme;
   /** One MAC per `<interface>`, in order. Missing ones are derived (with a deployment) or removed. */
   macs?: string[];
-  /** One path per `<disk device='disk'>` that is not the context ISO, in order. */
+  /**
+   * One path per `<disk device='disk'>` that is not the context ISO, in order. Each such disk becomes
+   * `type='file'`; a path ending in `.qcow2` is a qcow2 overlay, whose disk gets `<driver type='qcow2'>` (see rewriteDisk).
+   */
   disks?: string[];
   /** The context ISO: set on the template's cdrom (or context disk), or attached as a cdrom if it has none; `null` removes the template's context CD (a VM without one falls back to DHCP). */
   iso?: string | null;
@@ -57,6 +60,10 @@ export interface TemplateWarning {
   code:
     | 'clock-sync-repaired'
     | 'cdrom-on-virtio-repaired'
+    | 'cdrom-bus-repaired'
+    | 'scsi-controller-added'
+    | 'overlay-repaired'
+    | 'iso-disk-repaired'
     | 'cpu-mode-repaired'
     | 'uuid-removed'
     | 'mac-removed'
@@ -133,32 +140,76 @@ export function repairTemplate(root: XmlElement, isoMode: 'cdrom' | 'disk' = 'cd
   if (!devices) return warnings;
   elements(devices, 'disk').forEach((disk, i) => {
     const target = firstElement(disk, 'target');
-    if (getAttr(disk, 'device') !== 'cdrom' || !target || getAttr(target, 'bus') !== 'virtio') return;
+    if (getAttr(disk, 'device') !== 'cdrom' || !target) return;
     const path = `/domain/devices/disk[${i + 1}]`;
     const oldDev = getAttr(target, 'dev') ?? '?';
-    const refused = `libvirt refuses a cdrom on bus='virtio' ("unsupported configuration: disk type of '${oldDev}' does not support ejectable media")`;
-    if (isoMode === 'disk') {
+    const oldBus = busOf(target);
+    const machine = machineOf(root) ?? 'default';
+    let refused: string;
+    let code: TemplateWarning['code'];
+    if (oldBus === 'virtio') {
+      code = 'cdrom-on-virtio-repaired';
+      refused = `libvirt refuses a cdrom on bus='virtio' ("unsupported configuration: disk type of '${oldDev}' does not support ejectable media")`;
+    } else if (oldBus === 'ide' && !hasBuiltinIde(archOf(root), machineOf(root))) {
+      code = 'cdrom-bus-repaired';
+      refused = `this ${archOf(root) ?? 'x86_64'} ${machine} machine has no IDE and libvirt refuses the cdrom ("${IDE_REFUSED}")`;
+    } else {
+      return;
+    }
+    // The template's address belongs to the old bus (a drive address with an ide channel, a pci slot).
+    for (const address of elements(disk, 'address')) removeElement(disk, address);
+    const placement = contextPlacement(archOf(root), machineOf(root));
+    if (isoMode === 'disk' || placement.device === 'disk') {
+      const dev = oldBus === 'virtio' ? oldDev : freeTarget('virtio', usedTargets(devices).filter((d) => d !== oldDev));
       setAttr(disk, 'device', 'disk');
+      setAttr(target, 'dev', dev);
+      setAttr(target, 'bus', 'virtio');
       if (!firstElement(disk, 'readonly')) insertElement(disk, newElement('readonly'), target);
       warnings.push({
-        code: 'cdrom-on-virtio-repaired',
+        code,
         path,
-        message: `${refused}; made it a read-only virtio disk ${oldDev} instead (the guest sees /dev/${oldDev})`,
+        message: `${refused}; made it a read-only virtio disk ${dev} instead (the guest sees /dev/${dev})${isoMode === 'disk' ? '' : `, since this ${machine} machine has no bus for a cdrom`}`,
       });
       return;
     }
-    const bus = cdromBus(archOf(root), machineOf(root));
+    const bus = placement.bus;
     const used = usedTargets(devices).filter((d) => d !== oldDev);
     const dev = freeTarget(bus, used);
     setAttr(target, 'dev', dev);
     setAttr(target, 'bus', bus);
     warnings.push({
-      code: 'cdrom-on-virtio-repaired',
+      code,
       path,
-      message: `${refused}; made it cdrom ${dev} on bus '${bus}' instead, the bus this ${machineOf(root) ?? 'default (i440fx)'} machine has (the guest sees /dev/sr0)`,
+      message: `${refused}; made it cdrom ${dev} on bus '${bus}' instead, the bus this ${machineOf(root) ?? 'default'} machine has (the guest sees /dev/sr0)`,
     });
+    if (bus === 'scsi') warnings.push(...ensureScsiController(devices));
   });
   return warnings;
+}
+
+/** What libvirt 9.0 says of a disk on bus='ide' where the machine has no IDE (qemuValidateDomainDeviceDefControllerIDE). */
+export const IDE_REFUSED = 'unsupported configuration: IDE controllers are unsupported for this QEMU binary or machine type';
+
+/** A target's bus; without one, libvirt derives it from the name's prefix (virDomainDiskDefAssignAddress: hd → ide, vd → virtio, sd → scsi). */
+function busOf(target: XmlElement): string | undefined {
+  const bus = getAttr(target, 'bus');
+  if (bus !== undefined) return bus;
+  const dev = getAttr(target, 'dev') ?? '';
+  return dev.startsWith('hd') ? 'ide' : dev.startsWith('vd') ? 'virtio' : dev.startsWith('sd') ? 'scsi' : undefined;
+}
+
+/** Adds a virtio-scsi controller (after the last disk or controller) unless the domain has a scsi controller. */
+function ensureScsiController(devices: XmlElement): TemplateWarning[] {
+  if (elements(devices, 'controller').some((c) => getAttr(c, 'type') === 'scsi')) return [];
+  const controller = newElement('controller', [['type', 'scsi'], ['index', '0'], ['model', 'virtio-scsi']]);
+  insertElement(devices, controller, elements(devices, 'controller').at(-1) ?? elements(devices, 'disk').at(-1));
+  return [
+    {
+      code: 'scsi-controller-added',
+      path: `/domain/devices/controller[${elements(devices, 'controller').indexOf(controller) + 1}]`,
+      message: "added <controller type='scsi' model='virtio-scsi'/> for the cdrom on bus 'scsi': libvirt would otherwise add an implicit one whose model (lsilogic on many machines) the guest may have no driver for",
+    },
+  ];
 }
 
 function archOf(root: XmlElement): string | undefined {
@@ -202,17 +253,81 @@ export function findIsoDisk(devices: XmlElement): XmlElement | undefined {
   );
 }
 
-function setDiskSource(disk: XmlElement, path: string, where: string): void {
+/**
+ * Makes `disk` a `type='file'` disk whose source is `path`. A template's block, network or volume disk gets a new
+ * `<source file=>`: QEMU opens a block disk with its host_device driver, which refuses a regular file. Returns
+ * what changed, for the warning.
+ */
+function makeFileDisk(disk: XmlElement, path: string): string[] {
+  const changed: string[] = [];
   const type = getAttr(disk, 'type') ?? 'file';
-  const attr = type === 'file' ? 'file' : type === 'block' ? 'dev' : undefined;
-  if (!attr) fail(`${where} is a disk of type='${type}', whose source is not a path; cannot set it to ${path}`, where);
   let source = firstElement(disk, 'source');
+  if (type !== 'file') {
+    setAttr(disk, 'type', 'file');
+    changed.push(`type='${type}' made type='file' (QEMU opens a ${type} disk as a device or a remote image, not as the file ${path}: "'host_device' driver requires '${path}' to be either a character or block device")`);
+    // The old source names a device, a pool volume or a remote image: none of its attributes or children apply.
+    if (source) {
+      const fresh = newElement('source');
+      disk.children[disk.children.indexOf(source)] = fresh;
+      source = fresh;
+    }
+    for (const auth of elements(disk, 'auth')) removeElement(disk, auth);
+  }
   if (!source) {
     source = newElement('source');
     insertElement(disk, source, firstElement(disk, 'driver'));
   }
   source.attrs = source.attrs.filter(([k]) => k !== 'file' && k !== 'dev');
-  source.attrs.unshift([attr, path]);
+  source.attrs.unshift(['file', path]);
+  return changed;
+}
+
+/** Sets the driver's format (creating `<driver name='qemu'>` first in the disk if it has none). */
+function setDriverType(disk: XmlElement, format: 'qcow2' | 'raw'): string | undefined {
+  const driver = firstElement(disk, 'driver');
+  const old = driver && getAttr(driver, 'type');
+  if (old === format) return undefined;
+  if (driver) setAttr(driver, 'type', format);
+  else insertElementFirst(disk, newElement('driver', [['name', 'qemu'], ['type', format]]));
+  return old === undefined ? `<driver type='${format}'/> set (without a type libvirt opens the image as raw)` : `<driver type='${old}'> made type='${format}'`;
+}
+
+/**
+ * Points one of the template's disks at the VM's image `path` (`where` names the disk for messages). A `.qcow2`
+ * path is the VM's overlay: its format is recorded, and what described the template's image (sharing,
+ * encryption) goes.
+ */
+function rewriteDisk(disk: XmlElement, path: string, where: string, warnings: TemplateWarning[]): void {
+  const changed = makeFileDisk(disk, path);
+  if (getAttr(disk, 'device') === 'lun') {
+    setAttr(disk, 'device', 'disk');
+    removeAttr(disk, 'sgio');
+    removeAttr(disk, 'rawio');
+    changed.push(`device='lun' made device='disk' (libvirt: "unsupported configuration: disk device='lun' is only valid for block type disk source")`);
+  }
+  if (!/\.qcow2$/i.test(path)) {
+    if (changed.length) warnings.push({ code: 'overlay-repaired', path: where, message: `the disk ${path}: ${changed.join('; ')}` });
+    return;
+  }
+  const format = setDriverType(disk, 'qcow2');
+  if (format) changed.push(`${format}: the overlay is qcow2, and read as raw the guest would see a qcow2 header instead of its disk, and a write would destroy it`);
+  const shareable = firstElement(disk, 'shareable');
+  if (shareable) {
+    removeElement(disk, shareable);
+    changed.push(`<shareable/> removed: the overlay is this VM's own, and libvirt refuses a shared qcow2 ("unsupported configuration: shared access for disk '${diskDev(disk)}' requires use of supported storage format")`);
+  }
+  for (const holder of [disk, firstElement(disk, 'source')]) {
+    for (const encryption of holder ? elements(holder, 'encryption') : []) {
+      removeElement(holder!, encryption);
+      changed.push(`<encryption> removed: it describes the template's image; the overlay is not encrypted`);
+    }
+  }
+  if (changed.length) warnings.push({ code: 'overlay-repaired', path: where, message: `the overlay ${path}: ${changed.join('; ')}` });
+}
+
+function diskDev(disk: XmlElement): string {
+  const target = firstElement(disk, 'target');
+  return (target && getAttr(target, 'dev')) ?? '';
 }
 
 /**
@@ -339,7 +454,7 @@ function rewriteDisks(root: XmlElement, devices: XmlElement, rewrite: NativeRewr
   rewrite.disks?.forEach((path, i) => {
     const disk = disks[i]!;
     const where = `/domain/devices/disk[${elements(devices, 'disk').indexOf(disk) + 1}]`;
-    setDiskSource(disk, path, where);
+    rewriteDisk(disk, path, where, warnings);
     // libvirt takes a <backingStore> in the XML as the image's chain; the template's describes its own image.
     for (const backing of elements(disk, 'backingStore')) {
       removeElement(disk, backing);
@@ -359,12 +474,18 @@ function rewriteDisks(root: XmlElement, devices: XmlElement, rewrite: NativeRewr
     return;
   }
   if (isoDisk) {
-    setDiskSource(isoDisk, rewrite.iso, `/domain/devices/disk[${elements(devices, 'disk').indexOf(isoDisk) + 1}]`);
+    const where = `/domain/devices/disk[${elements(devices, 'disk').indexOf(isoDisk) + 1}]`;
+    const changed = makeFileDisk(isoDisk, rewrite.iso);
+    const driver = firstElement(isoDisk, 'driver');
+    const format = driver && getAttr(driver, 'type') !== undefined ? setDriverType(isoDisk, 'raw') : undefined;
+    if (format) changed.push(`${format}: an ISO image is raw`);
+    if (changed.length) warnings.push({ code: 'iso-disk-repaired', path: where, message: `the context ISO ${rewrite.iso}: ${changed.join('; ')}` });
     if (!elements(isoDisk, 'alias').length) insertElement(isoDisk, newElement('alias', [['name', CONTEXT_DISK_ALIAS]]));
     return;
   }
-  const mode = rewrite.isoMode ?? 'cdrom';
-  const bus = mode === 'disk' ? 'virtio' : cdromBus(archOf(root), machineOf(root));
+  const placement = contextPlacement(archOf(root), machineOf(root));
+  const mode = rewrite.isoMode === 'disk' ? 'disk' : placement.device;
+  const bus: DiskBus = mode === 'disk' ? 'virtio' : placement.bus;
   const dev = freeTarget(bus, usedTargets(devices));
   const disk = newElement('disk', [['type', 'file'], ['device', mode]]);
   // Indent the new disk's children like those of the template's first disk, and its end tag like the disks.
@@ -384,6 +505,7 @@ function rewriteDisks(root: XmlElement, devices: XmlElement, rewrite: NativeRewr
   if (inner && outer) disk.children.push({ kind: 'text', text: outer });
   const lastDisk = elements(devices, 'disk').at(-1);
   insertElement(devices, disk, lastDisk ?? firstElement(devices, 'emulator'));
+  if (bus === 'scsi') warnings.push(...ensureScsiController(devices));
   warnings.push({
     code: 'iso-attached',
     path: `/domain/devices/disk[${elements(devices, 'disk').indexOf(disk) + 1}]`,

@@ -5,7 +5,7 @@
  */
 import { CONTEXT_DISK_ALIAS } from '@vmctx/contract';
 import { create } from 'xmlbuilder2';
-import { cdromBus, freeTarget } from './disk-targets.js';
+import { contextPlacement, freeTarget } from './disk-targets.js';
 import { deriveMac, deriveUuid, type MacScheme } from './identity.js';
 import type { ConsoleSpec, ContextSpec, DiskSpec, DiskTarget, DomainSpec, InterfaceSpec, SerialSpec } from './spec.js';
 
@@ -56,8 +56,13 @@ export function withIdentity(spec: DomainSpec, deployment: string, macScheme: Ma
 /** Where the context ISO is attached: the spec's target, or the first free one on the right bus. */
 export function contextTarget(spec: DomainSpec, context: ContextSpec = spec.devices.context!): DiskTarget {
   if (context.target) return context.target;
-  const bus = context.mode === 'disk' ? 'virtio' : cdromBus(spec.os.arch, spec.os.machine);
+  const bus = context.mode === 'disk' ? 'virtio' : contextPlacement(spec.os.arch, spec.os.machine).bus;
   return { bus, dev: freeTarget(bus, spec.devices.disks.map((d) => d.target.dev)) };
+}
+
+/** The context ISO's device: a cdrom unless asked for a disk, or on virtio (a machine with no cdrom bus, see contextPlacement). */
+function contextDevice(context: ContextSpec, target: DiskTarget): 'cdrom' | 'disk' {
+  return context.mode === 'disk' || target.bus === 'virtio' ? 'disk' : 'cdrom';
 }
 
 export function renderDomainXml(input: DomainSpec, options: RenderOptions = {}): string {
@@ -84,6 +89,10 @@ export function renderDomainXml(input: DomainSpec, options: RenderOptions = {}):
   if (spec.devices.emulator !== undefined) ele(devices, 'emulator').txt(esc(spec.devices.emulator));
   for (const disk of spec.devices.disks) renderDisk(devices, disk);
   if (spec.devices.context) renderContext(devices, spec, spec.devices.context);
+  // A cdrom on scsi needs its controller; libvirt's implicit one may be an lsilogic the guest has no driver for.
+  if (spec.devices.context && contextTarget(spec).bus === 'scsi') {
+    ele(devices, 'controller', { type: 'scsi', index: '0', model: 'virtio-scsi' });
+  }
   for (const nic of spec.devices.interfaces) renderInterface(devices, nic);
   for (const serial of spec.devices.serials) renderChr(devices, 'serial', serial);
   for (const console of spec.devices.consoles) renderChr(devices, 'console', console);
@@ -111,7 +120,7 @@ function renderDisk(devices: XMLBuilder, disk: DiskSpec): void {
 
 function renderContext(devices: XMLBuilder, spec: DomainSpec, context: ContextSpec): void {
   const target = contextTarget(spec, context);
-  const el = ele(devices, 'disk', { type: 'file', device: context.mode });
+  const el = ele(devices, 'disk', { type: 'file', device: contextDevice(context, target) });
   ele(el, 'driver', { name: 'qemu', type: 'raw' });
   ele(el, 'source', { file: context.source.file });
   ele(el, 'target', { dev: target.dev, bus: target.bus });
