@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -74,6 +75,18 @@ describe('vmctx context iso', () => {
     await context('iso', join(dir, 'context.yaml'), '-o', join(dir, 'again.iso'), '--epoch', '1700000000');
     expect((await readFile(join(dir, 'again.iso'))).equals(image)).toBe(true);
     expect(io.err).toMatch(/wrote .*context\.iso \(\d+ files, label CONTEXT\)/);
+  });
+
+  it('prints path, size and sha256 on stdout, or a JSON object with --json', async () => {
+    const iso = join(dir, 'context.iso');
+    await context('iso', join(dir, 'context.yaml'), '-o', iso, '--epoch', '0');
+    const image = await readFile(iso);
+    const sha256 = createHash('sha256').update(image).digest('hex');
+    expect(io.out).toBe(`${iso}\t${image.length}\t${sha256}\n`);
+    io.reset();
+    await context('iso', join(dir, 'context.yaml'), '-o', iso, '--epoch', '0', '--json');
+    expect(JSON.parse(io.out)).toEqual({ path: iso, bytes: image.length, sha256 });
+    expect(io.out.split('\n')).toHaveLength(2);
   });
 
   it('exits 2 on a bad label', async () => {

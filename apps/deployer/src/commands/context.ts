@@ -2,7 +2,8 @@
  * `vmctx context`: the context CD's file tree, from a context file or an existing context folder.
  *
  *   vmctx context build CONTEXT.yaml -o DIR        write the tree (post-install, common/network, ...) to DIR
- *   vmctx context iso CONTEXT.yaml -o context.iso  write it straight to an ISO (Rock Ridge + Joliet, iso-builder)
+ *   vmctx context iso CONTEXT.yaml -o context.iso  write it straight to an ISO (Rock Ridge + Joliet, iso-builder);
+ *                                                  prints path, size and sha256 (--json: as a JSON object)
  *   vmctx context show CONTEXT.yaml                list the tree: mode, size, path
  *
  * The input is a context file (YAML or JSON, see packages/guest-script/README.md) or a Snooze-style context/
@@ -10,21 +11,18 @@
  * (I/O), 2 bad usage or bad input, 3 an output folder that already holds files.
  */
 import { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
 import type { FileMap } from '@vmctx/guest-script';
 import { action } from '../cli/action.js';
 import { type CommandIo, processIo, withCliDefaults } from '../cli/command-io.js';
 import { statInput } from '../cli/input.js';
+import { isoReport, printIsoReport } from '../cli/iso-report.js';
 import { epochOption, labelOption } from '../cli/options.js';
 
 export async function contextTreeFrom(input: string, io: Pick<CommandIo, 'stderr'>): Promise<FileMap> {
-  const gs = await import('@vmctx/guest-script');
-  if ((await statInput(input)).isDirectory()) {
-    const files = await gs.readContextFolder(input);
-    for (const problem of gs.contextTreeProblems(files)) io.stderr(`vmctx context: ${input}: ${problem}\n`);
-    return files;
-  }
-  return gs.buildContextTree(gs.parseContextYaml(await readFile(input, 'utf8'), input));
+  await statInput(input);
+  const { files, problems } = await (await import('@vmctx/guest-script')).readContextSource(input);
+  for (const problem of problems) io.stderr(`vmctx context: ${input}: ${problem}\n`);
+  return files;
 }
 
 export function contextCommand(io: CommandIo = processIo): Command {
@@ -49,11 +47,13 @@ export function contextCommand(io: CommandIo = processIo): Command {
     .requiredOption('-o, --output <file>', 'the ISO to write')
     .addOption(labelOption('--label <label>', "volume label (the guest script's --label)"))
     .addOption(epochOption())
-    .action(action(io, async (input: string, flags: { output: string; label: string; epoch?: number }) => {
+    .option('--json', 'print the path, size and sha256 as a JSON object')
+    .action(action(io, async (input: string, flags: { output: string; label: string; epoch?: number; json?: boolean }) => {
       const { writeIsoFromFiles } = await import('@vmctx/iso-builder');
       const files = await contextTreeFrom(input, io);
-      await writeIsoFromFiles(files, flags.output, { label: flags.label, ...(flags.epoch !== undefined ? { epoch: flags.epoch } : {}) });
+      const stats = await writeIsoFromFiles(files, flags.output, { label: flags.label, ...(flags.epoch !== undefined ? { epoch: flags.epoch } : {}) });
       io.stderr(`wrote ${flags.output} (${Object.keys(files).length} files, label ${flags.label})\n`);
+      printIsoReport(io, await isoReport(flags.output, stats.bytes), flags.json);
     }));
 
   setup(context.command('show'))

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +43,18 @@ describe('vmctx iso', () => {
     expect(label(image)).toBe('cidata');
     expect(image.equals(await reference({ label: 'cidata', epoch: 1_700_000_000 }))).toBe(true);
     expect(io.err).toMatch(/^\d+ extents written \(\d+ MB\)\n$/);
+  });
+
+  it('prints path, size and sha256 on stdout when it writes a file, or a JSON object with --json', async () => {
+    const out = join(dir, 'context.iso');
+    await iso('--quiet', '--epoch', '0', '-o', out, src);
+    const image = await readFile(out);
+    const sha256 = createHash('sha256').update(image).digest('hex');
+    expect(io.out).toBe(`${out}\t${image.length}\t${sha256}\n`);
+    io.reset();
+    await iso('--quiet', '--epoch', '0', '--json', '-o', out, src);
+    expect(JSON.parse(io.out)).toEqual({ path: out, bytes: image.length, sha256 });
+    expect(await failure(io, iso('--json', src))).toMatchObject({ exitCode: 2 });
   });
 
   it('takes combined flags and genisoimage single-dash long options', async () => {

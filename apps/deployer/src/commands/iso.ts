@@ -5,7 +5,7 @@
  * -input-charset) are taken too. Rock Ridge and Joliet are always written; -r rationalizes owners and modes
  * as genisoimage -r does; -D writes directories deeper than 8 levels where they are (genisoimage -D);
  * --epoch (default SOURCE_DATE_EPOCH) dates everything for reproducible bytes. Without -o the image goes
- * to stdout.
+ * to stdout; with -o, stdout gets one line: path, size, sha256 (--json: a JSON object).
  *
  * Exit codes from the kind of the error (cli/action.ts): 0 done, 1 failure (I/O), 2 bad usage or bad input (label,
  * tree, names, a file that changed).
@@ -15,6 +15,7 @@ import { Command, Option } from 'commander';
 import { action } from '../cli/action.js';
 import { type CommandIo, processIo, withCliDefaults } from '../cli/command-io.js';
 import { usage } from '../cli/errors.js';
+import { isoReport, printIsoReport } from '../cli/iso-report.js';
 import { epochOption, labelOption } from '../cli/options.js';
 
 /** genisoimage's single-dash long options, as this command's double-dash ones. */
@@ -48,6 +49,7 @@ interface IsoFlags {
   disableDeepRelocation?: boolean;
   epoch?: number;
   quiet?: boolean;
+  json?: boolean;
   inputCharset?: string;
 }
 
@@ -70,6 +72,7 @@ export function isoCommand(io: CommandIo = processIo): Command {
     .option('-D, --disable-deep-relocation', 'write directories deeper than 8 levels where they are')
     .addOption(epochOption())
     .option('--quiet', 'no summary line on stderr')
+    .option('--json', 'with -o: print the path, size and sha256 as a JSON object')
     .addOption(new Option('--input-charset <charset>', 'accepted for genisoimage compatibility: names are taken as UTF-8').hideHelp())
     .argument('<folder>', 'the folder whose contents become the image root')
     .action(action(io, (folder: string, flags: IsoFlags, command: Command) => build(io, folder, flags, command)));
@@ -79,6 +82,7 @@ async function build(io: CommandIo, folder: string, flags: IsoFlags, command: Co
   if (command.args.length > 1) {
     throw usage(`one folder only (got ${command.args.length}); genisoimage's grafting of several is not supported`);
   }
+  if (flags.output === undefined && flags.json) throw usage('--json needs -o FILE: without it, stdout carries the image');
   if (flags.output === undefined && io.output.isTTY) {
     throw usage('refusing to write an image to a terminal; give -o FILE or redirect stdout');
   }
@@ -91,4 +95,5 @@ async function build(io: CommandIo, folder: string, flags: IsoFlags, command: Co
     ...(flags.epoch !== undefined ? { epoch: flags.epoch } : {}),
   });
   if (!flags.quiet) io.stderr(`${stats.sectors} extents written (${Math.round(stats.bytes / 2 ** 20)} MB)\n`);
+  if (flags.output !== undefined) printIsoReport(io, await isoReport(flags.output, stats.bytes), flags.json);
 }

@@ -1,0 +1,21 @@
+/**
+ * What `vmctx context iso` and `vmctx iso` say about an image written to a file: one line on stdout (path, size in
+ * bytes, sha256, tab-separated, as @vmctx/nx-context-iso prints it), or with --json one JSON object per line.
+ */
+import { sha256File } from '@vmctx/disk-builder';
+import type { CommandIo } from './command-io.js';
+
+export interface IsoReport {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+/** The report of an image just written to `path` (hashed by reading it back). */
+export async function isoReport(path: string, bytes: number): Promise<IsoReport> {
+  return { path, bytes, sha256: await sha256File(path) };
+}
+
+export function printIsoReport(io: Pick<CommandIo, 'stdout'>, report: IsoReport, json = false): void {
+  io.stdout(json ? `${JSON.stringify(report)}\n` : `${report.path}\t${report.bytes}\t${report.sha256}\n`);
+}
