@@ -569,6 +569,31 @@ describe.each(SHELLS)('post-install under $name', ({ argv }) => {
     expect(sb.calls().some((c) => c.startsWith('hostname'))).toBe(false);
   });
 
+  it('reads common/network and files/N.meta as data: a hand-made line that would run a command when sourced runs none', async () => {
+    const sb = new Sandbox();
+    const marker = (n: number) => `touch ${sb.dir}/PWNED${n}`;
+    // Not what formatKeyValue writes: the quotes close before $(...), so sourcing the file would run it.
+    const files: FileMap = {
+      'post-install': { data: postInstallScript(), mode: 0o755 },
+      'common/network': { data: `METHOD=static\nIP=198.51.100.9\nPREFIX=24\nHOSTNAME='web1'$(${marker(1)})\nDOMAIN="example.org"\n${marker(2)}\nPATH=/nowhere\n`, mode: 0o444 },
+      'files/001.meta': { data: `FILE_PATH='/etc/motd'\`${marker(3)}\`\nFILE_MODE=0644\n`, mode: 0o400 },
+      'files/001': { data: 'x', mode: 0o400 },
+      'files/002.meta': { data: `FILE_PATH=/etc/issue.vmctx\nFILE_MODE="0640"\n`, mode: 0o400 },
+      'files/002': { data: 'hello', mode: 0o400 },
+    };
+    const run = await runPostInstall(sb, files);
+    expect(readdirSync(sb.dir).filter((n) => n.startsWith('PWNED'))).toEqual([]);
+    expect(run.stdout).toMatch(/common\/network:4: HOSTNAME is not a plain or quoted value/);
+    expect(run.stdout).toMatch(/common\/network:6: not KEY=VALUE; ignored/);
+    expect(run.stdout).toMatch(/files\/001\.meta:1: FILE_PATH is not a plain or quoted value/);
+    // The rest of each file still applies: the address, the double-quoted DOMAIN, the second file with its mode.
+    expect(sb.calls()).toContain('ip addr add 198.51.100.9/24 broadcast 198.51.100.255 dev eth0');
+    expect(sb.read('etc/resolv.conf')).toMatch(/^domain example\.org$/m);
+    expect(sb.read('etc/issue.vmctx')).toBe('hello');
+    expect(statSync(join(sb.root, 'etc/issue.vmctx')).mode & 0o777).toBe(0o640);
+    expect(sb.has('etc/motd')).toBe(false);
+  });
+
   it('runs no injected command from hostile routes, file entries and keys', async () => {
     const sb = new Sandbox();
     const marker = (n: number) => `touch ${sb.dir}/PWNED${n}`;

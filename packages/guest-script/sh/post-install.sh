@@ -1,7 +1,8 @@
 #!/bin/sh
 # vmctx post-install: written by @vmctx/guest-script from packages/guest-script/sh/post-install.sh and the files it
 # sources; applies the context on this CD to the guest.
-#   common/network       KEY='value' lines (Snooze's GATEWAY NETMASK ... and vmctx's METHOD IP PREFIX ...)
+#   common/network       KEY='value' lines (Snooze's GATEWAY NETMASK ... and vmctx's METHOD IP PREFIX ...), read as
+#                        data (common/values.sh), never sourced
 #   common/routes        ifupdown "up" lines: "up ip route add NET/LEN via GW" or Snooze's "up route add -net ..."
 #   ssh/authorized_keys  keys for SSH_USER (root by default)
 #   files/N, files/N.meta  a file and its FILE_PATH, FILE_MODE, FILE_OWNER, FILE_GROUP
@@ -40,6 +41,8 @@ replace() {
 . "$vmctx_sh/common/commands.sh"
 # shellcheck source=common/dhcp.sh
 . "$vmctx_sh/common/dhcp.sh"
+# shellcheck source=common/values.sh
+. "$vmctx_sh/common/values.sh"
 # shellcheck source=post-install/checks.sh
 . "$vmctx_sh/post-install/checks.sh"
 # shellcheck source=post-install/ipv4.sh
@@ -67,6 +70,7 @@ replace() {
 
 # ---- main --------------------------------------------------------------------------------------------------
 log "post-install starts (context in $ctx)"
+network_keys="GATEWAY NETWORK BROADCAST NETMASK NAMESERVER DOMAIN SEARCH METHOD IP PREFIX IFACE MAC MAC_PREFIX MTU NAMESERVERS HOSTNAME HOSTNAME_PREFIX SSH_USER AUTHORIZED_KEYS INSTANCE_ID"
 GATEWAY=
 NETWORK=
 BROADCAST=
@@ -88,8 +92,8 @@ SSH_USER=
 AUTHORIZED_KEYS=
 INSTANCE_ID=
 if [ -f "$ctx/common/network" ]; then
-  # shellcheck source=/dev/null
-  . "$ctx/common/network"
+  # Read as data, never sourced: a value such as '$(cmd)' stays text.
+  read_values "$ctx/common/network" common/network "$network_keys"
 else
   warn "no common/network; DHCP"
 fi

@@ -10,8 +10,7 @@ write_files() {
     FILE_MODE=
     FILE_OWNER=
     FILE_GROUP=
-    # shellcheck source=/dev/null
-    . "$wf_meta"
+    read_values "$wf_meta" "files/${wf_meta##*/}" "FILE_PATH FILE_MODE FILE_OWNER FILE_GROUP"
     case $FILE_PATH in
       /*) ;;
       *) problem "${wf_meta##*/}: FILE_PATH is not absolute; skipped"; continue ;;

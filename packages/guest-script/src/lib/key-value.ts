@@ -1,9 +1,10 @@
 /**
- * The KEY=VALUE files the context CD carries (`common/network`, Snooze's format), sourced by sh in the guest.
+ * The KEY=VALUE files the context CD carries (`common/network`, Snooze's format), read as data in the guest.
  *
  * Values are written single-quoted so that the guest's shell never expands them: `'` inside a value becomes
  * `'\''`. Keys are shell variable names. Parsing accepts what Snooze's own files hold (unquoted values,
- * empty values, comments) and the single-quoted form we write.
+ * empty values, comments, double-quoted text without `$`, backquote or backslash) and the single-quoted form we
+ * write. The guest reads them with the same rules (sh/common/values.sh: read_values), and never sources them.
  */
 import { shQuote } from './shell-quote.js';
 
@@ -45,7 +46,14 @@ function unquote(value: string, where: string): string {
     } else if (c === '\\' && i + 1 < value.length) {
       out += value[i + 1];
       i += 2;
-    } else if (c === '"' || c === '$' || c === '`') {
+    } else if (c === '"') {
+      const end = value.indexOf('"', i + 1);
+      if (end < 0) throw new Error(`${where}: unterminated double quote`);
+      const text = value.slice(i + 1, end);
+      if (/[$`\\]/.test(text)) throw new Error(`${where}: only plain double-quoted text is supported, found $, \` or \\ in it`);
+      out += text;
+      i = end + 1;
+    } else if (c === '$' || c === '`') {
       throw new Error(`${where}: only plain or single-quoted values are supported, found ${c}`);
     } else {
       out += c;

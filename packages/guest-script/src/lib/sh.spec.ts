@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { parseKeyValue } from './key-value.js';
 import { contextualizationScript, optionsHeader } from './guest-script.js';
 import { installScript } from './installer.js';
 import { NETWORK_KEYS, postInstallScript } from './post-install.js';
@@ -81,5 +83,84 @@ describe('run from the source tree', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** The shells at hand (dash and busybox sh where installed): read_values must read alike under each. */
+const SHELLS = [['dash'], ['bash', '--posix', '--norc'], ['busybox', 'sh']].filter(([cmd, ...rest]) => spawnSync(cmd!, [...rest, '-c', 'exit 0']).status === 0);
+
+/** Each text as the value line V=TEXT read by sh/common/values.sh under `shell`; undefined where it was refused. */
+function readBySh(shell: string[], texts: string[], dir: string): Array<string | undefined> {
+  texts.forEach((text, i) => writeFileSync(join(dir, `f${i}`), `V=${text}\n`));
+  const script = `warn() { printf '%s\\n' "$*" >&2; }
+. ${JSON.stringify(join(SH, 'common/values.sh'))}
+i=0
+while [ "$i" -lt ${texts.length} ]; do
+  V=unset-marker
+  read_values "${dir}/f$i" "f$i" "V OTHER"
+  printf '%s\\0' "$V"
+  i=$((i + 1))
+done`;
+  const run = spawnSync(shell[0]!, [...shell.slice(1), '-c', script], { encoding: 'utf8', cwd: dir, input: '', env: { PATH: process.env.PATH } });
+  expect(run.stderr.split('\n').filter((l) => !/^f\d+:1: /.test(l) && l !== '').join('\n')).toBe('');
+  expect(run.status).toBe(0);
+  return run.stdout.split('\0').slice(0, texts.length).map((v) => (v === 'unset-marker' ? undefined : v));
+}
+
+describe('common/values.sh (read_values)', () => {
+  it.each(SHELLS)('reads values as parseKeyValue does, and runs nothing: %s', (...shell) => {
+    const dir = mkdtempSync(join(tmpdir(), 'gs-values-'));
+    try {
+      const hostile = ["'web1'$(touch pwned1)", '`touch pwned2`', "a;touch pwned3", "\"$(touch pwned4)\"", "'unterminated", 'x\\'];
+      const plain = ['192.168.122.1', '', "'it'\\''s'", '"example.org"', 'a b', "'$(no)'", 'a\\$b', '# not a comment'];
+      const texts = [...hostile, ...plain];
+      const wanted = texts.map((text) => {
+        try {
+          return parseKeyValue(`V=${text}`).V;
+        } catch {
+          return undefined;
+        }
+      });
+      expect(readBySh(shell, texts, dir)).toEqual(wanted);
+      expect(wanted.slice(0, 5)).toEqual([undefined, undefined, 'a;touch pwned3', undefined, undefined]);
+      for (const n of [1, 2, 3, 4]) expect(existsSync(join(dir, `pwned${n}`))).toBe(false);
+      const piece = fc.constantFrom('a', ' ', "'", '"', '\\', '$', '`', '(', ')', ';', '#', '=', '\t', 'é', 'x y', "'a b'", '"q r"');
+      fc.assert(
+        fc.property(fc.array(fc.array(piece, { maxLength: 8 }).map((parts) => parts.join('')), { minLength: 1, maxLength: 20 }), (values) => {
+          const expected = values.map((text) => {
+            try {
+              return parseKeyValue(`V=${text}`).V;
+            } catch {
+              return undefined;
+            }
+          });
+          expect(readBySh(shell, values, dir)).toEqual(expected);
+        }),
+        { numRuns: 25 },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('sets only the keys it is given, and refuses keys that are not names', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gs-values-'));
+    try {
+      writeFileSync(join(dir, 'network'), "PATH=/evil\nV W=x\nIFS=x\nV='ok'\n");
+      const run = spawnSync('sh', ['-c', `warn() { :; }; . ${JSON.stringify(join(SH, 'common/values.sh'))}; read_values network network V; printf '%s|%s' "$V" "$PATH"`], { encoding: 'utf8', cwd: dir });
+      expect(run.stdout).toBe(`ok|${process.env.PATH}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('post-install', () => {
+  it('reads common/network with read_values, never sourcing a file of the CD', () => {
+    const script = postInstallScript();
+    expect(script).not.toMatch(/^\s*\. "\$(ctx|wf_meta)/m);
+    expect(script).toContain('read_values "$ctx/common/network" common/network "$network_keys"');
+    const keys = /^network_keys="([A-Z_ ]+)"$/m.exec(readFileSync(join(SH, 'post-install.sh'), 'utf8'))?.[1];
+    expect(keys?.split(' ')).toEqual([...NETWORK_KEYS]);
   });
 });
