@@ -10,7 +10,7 @@ describe('post-install', () => {
   it('clears every key before reading common/network, so nothing leaks in from the environment', () => {
     const script = postInstallScript();
     for (const key of NETWORK_KEYS) expect(script).toMatch(new RegExp(`^${key}=$`, 'm'));
-    expect(script.indexOf('. "$ctx/common/network"')).toBeGreaterThan(script.indexOf('INSTANCE_ID=\n'));
+    expect(script.indexOf('read_values "$ctx/common/network"')).toBeGreaterThan(script.indexOf('INSTANCE_ID=\n'));
   });
 
   it("reads Snooze's keys", () => {
