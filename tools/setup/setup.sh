@@ -41,4 +41,8 @@ npx nx run-many -t build --outputStyle=static >/dev/null
 if [ "$(id -u)" = 0 ] && [ -x tools/lab/lab ]; then
   tools/lab/lab guest >/dev/null
 fi
+# libvirt 9.0's test domains, which test/template-renderer-corpus.tools.spec.ts imports (once per machine).
+if [ "$(id -u)" = 0 ]; then
+  tools/setup/libvirt-corpus.sh
+fi
 log "ready"

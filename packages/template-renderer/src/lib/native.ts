@@ -441,7 +441,8 @@ function rewriteInterfaces(devices: XmlElement, rewrite: NativeRewrite, needName
       source = newElement('source');
       insertElement(nic, source, firstElement(nic, 'mac'));
     }
-    source.attrs = [['bridge', bridge], ...source.attrs.filter(([k]) => k !== 'bridge' && k !== 'network')];
+    // portgroup and portid belong to a libvirt network; on a bridge the schema refuses them.
+    source.attrs = [['bridge', bridge], ...source.attrs.filter(([k]) => !['bridge', 'network', 'portgroup', 'portid'].includes(k))];
   });
   return warnings;
 }
