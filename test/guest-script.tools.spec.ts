@@ -322,6 +322,8 @@ describe.each(SHELLS)('contextualization under $name', ({ argv }) => {
     const log = sb.log();
     expect(log).toMatch(/context CD .*\/dev\/sr0 mounted on .*\/root\/mnt/);
     expect(log).toMatch(/post-install done \(instance web-1\)/);
+    // Read-only, and no set-id program, device or executable on it (post-install runs through its interpreter).
+    expect(sb.calls().filter((c) => c.startsWith('mount '))).toEqual([`mount -t iso9660 -o ro,nosuid,nodev,noexec ${sb.root}/dev/sr0 ${sb.root}/mnt`]);
     expect(sb.calls()).toContain('ip addr add 198.51.100.10/24 broadcast 198.51.100.255 dev eth0');
     expect(sb.calls()).not.toContain('ifup eth0');
     expect(sb.read('var/lib/vmctx/instance-id')).toBe('web-1\n');

@@ -1,5 +1,5 @@
 # shellcheck shell=sh disable=SC2154
-# Mounting the context CD read-only: where (/mnt, else a private folder), how (ISO 9660, or any file system for
+# Mounting the context CD read-only (nosuid, nodev, noexec): where (/mnt, else a private folder), how (ISO 9660, or any file system for
 # the CD found by its label), and unmounting it whatever happens (a trap). Part of contextualization.sh, after
 # commands.sh; uses `root`, `state_dir` and `log`; sets `mnt`, `private` and `mounted`.
 
@@ -39,8 +39,12 @@ pick_mount_point() {
   return 1
 }
 
+# The CD's mount options: read-only, and nothing on it is a set-id program, a device or executable as such
+# (post-install and scripts/* run through their #! interpreter, which noexec does not stop).
+cd_options=ro,nosuid,nodev,noexec
+
 # mount_ro DEVICE [any]: ISO 9660 read-only; with "any", whatever file system mount recognizes (still read-only).
 mount_ro() {
-  if limited 30 mount -t iso9660 -o ro "$1" "$mnt" >/dev/null 2>&1; then return 0; fi
-  [ "${2:-}" = any ] && limited 30 mount -o ro "$1" "$mnt" >/dev/null 2>&1
+  if limited 30 mount -t iso9660 -o "$cd_options" "$1" "$mnt" >/dev/null 2>&1; then return 0; fi
+  [ "${2:-}" = any ] && limited 30 mount -o "$cd_options" "$1" "$mnt" >/dev/null 2>&1
 }
