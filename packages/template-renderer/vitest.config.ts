@@ -1,13 +1,2 @@
-import { defineConfig } from 'vitest/config';
-
-// Tests import sibling packages from their TypeScript sources (the "@vmctx/source" export condition),
-// so `npm run test:unit` needs no build first.
-export default defineConfig({
-  resolve: { conditions: ['@vmctx/source'] },
-  ssr: { resolve: { conditions: ['@vmctx/source'] } },
-  test: {
-    include: ['src/**/*.spec.ts'],
-    environment: 'node',
-    testTimeout: 20_000,
-  },
-});
+// The workspace's one unit-test preset (vitest.preset.ts at the root).
+export { default } from '../../vitest.preset.js';

@@ -1,0 +1,16 @@
+import { defineConfig } from 'vitest/config';
+
+/**
+ * The one Vitest configuration of every project's unit tests (each project's vitest.config.ts re-exports it,
+ * so Nx still finds a test target there). Tests import sibling packages from their TypeScript sources (the
+ * "@vmctx/source" export condition), so `npm run test:unit` needs no build first.
+ */
+export default defineConfig({
+  resolve: { conditions: ['@vmctx/source'] },
+  ssr: { resolve: { conditions: ['@vmctx/source'] } },
+  test: {
+    include: ['src/**/*.spec.ts'],
+    environment: 'node',
+    testTimeout: 20_000,
+  },
+});
