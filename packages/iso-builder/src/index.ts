@@ -3,15 +3,6 @@ export {
   ISO_ERROR_CODES,
   ISO_ERRORS,
   type IsoErrorCode,
-  // The eight classes IsoBuilderError replaces, as names of it.
-  IsoNameError,
-  IsoOptionError,
-  IsoWriteError,
-  JolietNameError,
-  LayoutError,
-  PathTableError,
-  TreeError,
-  VolumeLabelError,
 } from './lib/errors.js';
 export { DEFAULT_VOLUME_LABEL, MAX_VOLUME_LABEL_LENGTH, validateVolumeLabel } from './lib/volume-label.js';
 export {
