@@ -109,6 +109,19 @@ describe('npm pack', () => {
   });
 });
 
+describe('the public API', () => {
+  it.each(PACKAGES)('%s: the README names everything the package exports', (dir) => {
+    const readme = readFileSync(join(REPO_ROOT, 'packages', dir, 'README.md'), 'utf8');
+    const declarations = readFileSync(join(REPO_ROOT, 'packages', dir, 'dist/index.d.ts'), 'utf8');
+    const names = [...declarations.matchAll(/export\s*\{([^}]*)\}/g), ...declarations.matchAll(/export (?:declare )?(?:const|function|type|interface|class) (\w+)/g)]
+      .flatMap((m) => m[1]!.split(','))
+      .map((n) => n.trim().replace(/^type\s+/, '').split(/\s+as\s+/).pop()!)
+      .filter((n) => n !== '');
+    expect(names.length).toBeGreaterThan(0);
+    expect(names.filter((n) => !readme.includes(`\`${n}\``) && !readme.includes(`\`${n}(`)), 'exported but not in the README').toEqual([]);
+  });
+});
+
 describe('each tarball alone in an empty folder outside the workspace', () => {
   const folders = new Map<string, string>();
   beforeAll(async () => {
