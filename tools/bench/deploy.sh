@@ -45,8 +45,9 @@ lab_status=$("$LAB" status) # captured first: `lab status | grep -q` under pipef
 missing=()
 for lc in "${LCS[@]}"; do grep -q "^$lc up " <<<"$lab_status" || missing+=("$lc"); done
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "deploy.sh: controller(s) not up: ${missing[*]}; add each with tools/lab/lab add LC (or set DEPLOY_BENCH_CONTROLLERS)" >&2
-  exit 2
+  # Skipped, not failed: `npm run bench` runs the other benchmarks on a machine without the lab.
+  echo "deploy.sh: skipped: controller(s) not up: ${missing[*]}; add each with tools/lab/lab add LC (or set DEPLOY_BENCH_CONTROLLERS)" >&2
+  exit 0
 fi
 ENV_JSON=$("$LAB" env)
 KEY=$(jq -r .key <<<"$ENV_JSON")
@@ -185,7 +186,7 @@ fi
 
 # --- 4. artifacts of 100 VMs ----------------------------------------------------------------------------------------
 if wants 4; then
-  base100=$(bash "$ROOT/tools/demo/vmctx-base.sh" | tail -1)
+  base100=$(bash "$ROOT/tools/demo/vmctx-base.sh" 2>>"$WORK/vmctx-base.log" | tail -1)
   node "$HERE/deploy-file.mjs" "$WORK/bench-100.yaml" "$ENV_JSON" "$base100" "$TEMPLATE" "$REMOTE_DIR" 25 lc1 lc2 lc3 lc4
   for round in $(seq "$RUNS"); do
     rm -rf "$WORK/cache-100"
@@ -204,7 +205,7 @@ if wants 4; then
 fi
 
 # --- deploys ----------------------------------------------------------------------------------------------------------
-BASE=$(bash "$ROOT/tools/demo/vmctx-base.sh" | tail -1)
+BASE=$(bash "$ROOT/tools/demo/vmctx-base.sh" 2>>"$WORK/vmctx-base.log" | tail -1)
 CACHE="$WORK/cache"
 deployment() { # NAME PER LC...: writes $WORK/NAME.yaml
   local name=$1 per=$2; shift 2
