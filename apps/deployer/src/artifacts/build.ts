@@ -6,6 +6,7 @@
  * same context or overlay is built once however many VMs share it (an IP-from-MAC group shares one ISO).
  */
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { readFile } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { VmctxError } from '@vmctx/contract';
@@ -72,6 +73,8 @@ export interface BuildOptions {
   /** Seconds since 1970 written as every date of the context ISO: the same context gives the same bytes. */
   isoEpoch?: number;
 }
+
+const ISO_BUILDER_VERSION = (createRequire(import.meta.url)('@vmctx/iso-builder/package.json') as { version: string }).version;
 
 /** 2000-01-01T00:00:00Z: a fixed date for context ISOs (SOURCE_DATE_EPOCH overrides it). */
 export const DEFAULT_ISO_EPOCH = 946_684_800;
@@ -178,10 +181,12 @@ class Builder {
     const context = vm.context;
     const key = context.kind === 'folder' ? `folder:${context.path}` : JSON.stringify(context.kind === 'context' ? context.context : null);
     return memo(this.isos, key, async () => {
-      const temp = await this.options.cache.tempPath('iso');
-      if (context.kind === 'folder') await writeIsoFromDirectory(context.path, temp, { epoch: this.epoch });
-      else if (context.kind === 'context') await writeIsoFromFiles(buildContextTree(parseContext(context.context)), temp, { epoch: this.epoch });
-      return this.options.cache.store(temp, 'iso');
+      const cache = this.options.cache;
+      if (context.kind === 'folder') return cache.build('iso', undefined, (out) => writeIsoFromDirectory(context.path, out, { epoch: this.epoch }));
+      if (context.kind !== 'context') throw new VmctxError('DEPLOY_INTERNAL', 'internal', `${vm.where}: no context to build an ISO from`);
+      // The ISO's bytes depend only on the tree, the epoch and the writer: a digest of those finds it again.
+      const tree = buildContextTree(parseContext(context.context));
+      return cache.build('iso', treeKey(tree, this.epoch), (out) => writeIsoFromFiles(tree, out, { epoch: this.epoch }));
     });
   }
 
@@ -246,6 +251,16 @@ function interfaceSources(domain: XmlElement, type: 'bridge' | 'network'): strin
     if (name) names.add(name);
   }
   return [...names];
+}
+
+/** A digest of a context tree as the ISO writer sees it (paths, modes, bytes), the epoch and the writer's version. */
+function treeKey(tree: Record<string, { data: string | Uint8Array; mode: number }>, epoch: number): string {
+  const hash = createHash('sha256').update(`vmctx-context-iso\0${ISO_BUILDER_VERSION}\0${epoch}\0`);
+  for (const path of Object.keys(tree).sort()) {
+    const entry = tree[path]!;
+    hash.update(`${path}\0${entry.mode}\0${Buffer.byteLength(entry.data)}\0`).update(entry.data);
+  }
+  return hash.digest('hex');
 }
 
 function memo<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {

@@ -6,10 +6,11 @@
  * Base images are the user's own files, not copied here; their digests are remembered against the file's
  * identity (device, inode, size, mtime) so that a multi-GiB image is hashed once, not on every run.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { VmctxError } from '@vmctx/contract';
 import { sha256File } from '@vmctx/disk-builder';
 
@@ -46,6 +47,55 @@ export class ArtifactCache {
     }
     await rename(tempPath, path);
     return { sha256, path, size: (await stat(path)).size };
+  }
+
+  /**
+   * Builds an object by streaming it into the cache: hashed as it is written, no second read, no fsync (a lost
+   * cache entry is rebuilt, never trusted half-written: it gets its name only once complete). With an input
+   * `key` (a digest of everything the bytes depend on), a second build of the same input is a lookup.
+   */
+  async build(ext: string, key: string | undefined, write: (output: Writable) => Promise<unknown>): Promise<StoredObject> {
+    if (key) {
+      const known = await this.lookup(key, ext);
+      if (known) return known;
+    }
+    const temp = await this.tempPath(ext);
+    const hash = createHash('sha256');
+    const file = await open(temp, 'wx', 0o600);
+    let size = 0;
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        size += chunk.length;
+        file.write(chunk).then(() => done(), done);
+      },
+    });
+    try {
+      await write(sink);
+      await new Promise<void>((resolve, reject) => sink.end((error?: Error | null) => (error ? reject(error) : resolve())));
+    } catch (error) {
+      await file.close().catch(() => undefined);
+      await rm(temp, { force: true });
+      throw error;
+    }
+    await file.close();
+    const sha256 = hash.digest('hex');
+    const path = join(this.dir, 'objects', `${sha256}.${ext}`);
+    await mkdir(join(this.dir, 'objects'), { recursive: true });
+    await rename(temp, path);
+    if (key) {
+      await mkdir(join(this.dir, 'index'), { recursive: true });
+      await writeFile(join(this.dir, 'index', key), sha256);
+    }
+    return { sha256, path, size };
+  }
+
+  private async lookup(key: string, ext: string): Promise<StoredObject | undefined> {
+    const sha256 = await readFile(join(this.dir, 'index', key), 'utf8').catch(() => undefined);
+    if (!sha256 || !/^[0-9a-f]{64}$/.test(sha256)) return undefined;
+    const path = join(this.dir, 'objects', `${sha256}.${ext}`);
+    const st = await stat(path).catch(() => undefined);
+    return st ? { sha256, path, size: st.size } : undefined;
   }
 
   /** The sha256 of a user's file, hashed again only when the file changed (device, inode, size, mtime). */
