@@ -20,3 +20,4 @@ export {
   MAX_CONTEXT_LABEL_LENGTH,
   volumeLabelProblem,
 } from './lib/context-cd.js';
+export { removeOnSignal } from './lib/signal-cleanup.js';

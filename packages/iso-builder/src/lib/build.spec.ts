@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync, appendFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -126,6 +126,56 @@ describe('writeIsoFromDirectory', () => {
     await expect(writeIsoTree(tree, join(dir, 'x.iso'), { epoch: 0 })).rejects.toMatchObject({ code: 'ISO_READ_FAILED', message: expect.stringMatching(/file-2\.txt/) });
     expect(readFileSync(join(dir, 'x.iso'), 'utf8')).toBe('old image');
     expect(readdirSync(dir).sort()).toEqual(['t', 'x.iso']);
+  });
+
+  it("keeps an existing output's mode (a secret-bearing image stays 0600), and makes a new one with the mode asked for", async () => {
+    mkdirSync(join(dir, 't'));
+    writeFileSync(join(dir, 't', 'f'), 'x');
+    writeFileSync(join(dir, 'secret.iso'), 'old', { mode: 0o600 });
+    chmodSync(join(dir, 'secret.iso'), 0o600);
+    await writeIsoFromDirectory(join(dir, 't'), join(dir, 'secret.iso'), { epoch: 0 });
+    expect(statSync(join(dir, 'secret.iso')).mode & 0o7777).toBe(0o600);
+    expect(readFileSync(join(dir, 'secret.iso')).length).toBeGreaterThan(2048);
+    await writeIsoFromDirectory(join(dir, 't'), join(dir, 'new.iso'), { epoch: 0, mode: 0o600 });
+    expect(statSync(join(dir, 'new.iso')).mode & 0o7777).toBe(0o600);
+    const before = process.umask(0);
+    try {
+      await writeIsoFromDirectory(join(dir, 't'), join(dir, 'plain.iso'), { epoch: 0 });
+    } finally {
+      process.umask(before);
+    }
+    expect(statSync(join(dir, 'plain.iso')).mode & 0o7777).toBe(0o644);
+  });
+
+  it('writes into a character device or FIFO as a stream and never replaces it; refuses a folder or an input file as output', async () => {
+    makeTree(join(dir, 't'), 'forward');
+    await writeIsoFromDirectory(join(dir, 't'), join(dir, 'file.iso'), { epoch: 0 });
+    const image = readFileSync(join(dir, 'file.iso'));
+    // /dev/null: written into, still the device afterwards.
+    await writeIsoFromDirectory(join(dir, 't'), '/dev/null', { epoch: 0 });
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
+    // /dev/full: ENOSPC, reported, and the device is left alone.
+    if (existsSync('/dev/full')) {
+      await expect(writeIsoFromDirectory(join(dir, 't'), '/dev/full', { epoch: 0 })).rejects.toMatchObject({ code: 'ISO_WRITE_FAILED', message: expect.stringMatching(/dev\/full.*ENOSPC|ENOSPC/) });
+      expect(statSync('/dev/full').isCharacterDevice()).toBe(true);
+    }
+    // A FIFO: a reader gets the very bytes of the file image, and the FIFO stays.
+    execFileSync('mkfifo', [join(dir, 'pipe')]);
+    // (The reader writes to a file: this process writes synchronously and cannot read a pipe meanwhile.)
+    const reader = spawn('sh', ['-c', 'cat pipe >read.iso'], { cwd: dir });
+    const done = new Promise((resolve) => reader.on('close', resolve));
+    await writeIsoFromDirectory(join(dir, 't'), join(dir, 'pipe'), { epoch: 0 });
+    await done;
+    expect(readFileSync(join(dir, 'read.iso')).equals(image)).toBe(true);
+    rmSync(join(dir, 'read.iso'));
+    expect(statSync(join(dir, 'pipe')).isFIFO()).toBe(true);
+    await expect(writeIsoFromDirectory(join(dir, 't'), join(dir, 't'), { epoch: 0 })).rejects.toMatchObject({ code: 'ISO_BAD_OPTION', message: expect.stringMatching(/is a folder/) });
+    const input = join(dir, 't', 'd0', 'sub', 'file-0.txt');
+    const data = readFileSync(input);
+    await expect(writeIsoFromDirectory(join(dir, 't'), input, { epoch: 0 })).rejects.toMatchObject({ code: 'ISO_BAD_OPTION', message: expect.stringMatching(/one of the image's input files/) });
+    await expect(writeIsoFromFiles({ a: { file: input } }, input, { epoch: 0 })).rejects.toMatchObject({ code: 'ISO_BAD_OPTION' });
+    expect(readFileSync(input).equals(data)).toBe(true);
+    expect(readdirSync(dir).sort()).toEqual(['file.iso', 'pipe', 't']);
   });
 
   it('refuses sockets, FIFOs and devices, naming them', async () => {

@@ -2,7 +2,8 @@
  * The public entry points: an image from a directory on disk or from a file map, to a file path (written
  * under a temporary name in the same directory and renamed at the end; removed on any error) or to a Writable.
  */
-import { closeSync, openSync, renameSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fchownSync, fsyncSync, openSync, renameSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { removeOnSignal } from '@vmctx/contract';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import { IsoBuilderError } from './errors.js';
@@ -11,7 +12,7 @@ import { readDirectoryTree } from './from-directory.js';
 import { computeLayout, type Layout } from './layout.js';
 import { validateVolumeLabel, DEFAULT_VOLUME_LABEL } from './volume-label.js';
 import type { DirectoryNode, OwnershipPolicy } from './tree.js';
-import { DEFAULT_BUFFER_SIZE, fileSink, streamSink, writeLayout, type WriteStats } from './writer.js';
+import { DEFAULT_BUFFER_SIZE, deviceSink, fileSink, streamSink, writeLayout, type WriteStats } from './writer.js';
 
 export interface IsoOptions {
   /** Volume label (ECMA-119 8.4.6). Default "CONTEXT"; "cidata" makes a cloud-init NoCloud seed. */
@@ -30,6 +31,11 @@ export interface IsoOptions {
   bufferSize?: number;
   /** Where SOURCE_DATE_EPOCH is read from; default process.env. */
   env?: Record<string, string | undefined>;
+  /**
+   * Permission bits of a new image file (default 0o644; 0o600 for an image that holds secrets). An existing file
+   * at the output path keeps its own mode and owner.
+   */
+  mode?: number;
 }
 
 export type IsoOutput = string | Writable;
@@ -66,21 +72,101 @@ export function layoutTree(tree: DirectoryNode, options: IsoOptions = {}): Layou
   });
 }
 
-/** Writes an image of `tree` to a path or a stream. */
+/** Every file of `tree` read from disk, by identity ("dev:ino"), with its path. */
+function inputFiles(tree: DirectoryNode): Map<string, string> {
+  const found = new Map<string, string>();
+  const walk = (dir: DirectoryNode): void => {
+    for (const child of dir.children) {
+      if (child.kind === 'directory') walk(child);
+      else if (child.kind === 'file' && child.data.kind === 'path' && child.data.ino !== undefined) found.set(`${child.data.dev}:${child.data.ino}`, child.data.path);
+    }
+  };
+  walk(tree);
+  return found;
+}
+
+/**
+ * What is at the output path now, when anything is: a regular file (replaced, keeping its mode and owner), a
+ * character device or FIFO (written into as a stream, never replaced: /dev/null, a pipe), or something refused
+ * (a folder, a block device, a socket, one of the image's own input files).
+ */
+function existingOutput(output: string, tree: DirectoryNode): Stats | undefined {
+  let stats: Stats;
+  try {
+    stats = statSync(output);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new IsoBuilderError('ISO_WRITE_FAILED', `cannot look at "${output}": ${(error as Error).message}`, { where: output, cause: error });
+  }
+  if (stats.isFile()) {
+    const input = inputFiles(tree).get(`${stats.dev}:${stats.ino}`);
+    if (input !== undefined) throw new IsoBuilderError('ISO_BAD_OPTION', `the output "${output}" is one of the image's input files ("${input}"); choose another output`, { where: output });
+    return stats;
+  }
+  if (stats.isCharacterDevice() || stats.isFIFO()) return stats;
+  const what = stats.isDirectory() ? 'a folder' : stats.isBlockDevice() ? 'a block device (write the image to a file, then copy it)' : 'not a regular file';
+  throw new IsoBuilderError('ISO_BAD_OPTION', `the output "${output}" is ${what}`, { where: output });
+}
+
+/** Writes the image into a character device or FIFO as one stream of bytes: never removed, never truncated. */
+async function writeIntoDevice(layout: Layout, output: string, bufferSize: number): Promise<WriteStats> {
+  let fd: number;
+  try {
+    fd = openSync(output, constants.O_WRONLY);
+  } catch (error) {
+    throw new IsoBuilderError('ISO_WRITE_FAILED', `cannot open "${output}" for writing: ${(error as Error).message}`, { where: output, cause: error });
+  }
+  try {
+    return await writeLayout(layout, deviceSink(fd), bufferSize);
+  } catch (error) {
+    throw asWriteError(error, output);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function asWriteError(error: unknown, output: string): unknown {
+  if (error instanceof IsoBuilderError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (typeof code === 'string' && code.startsWith('E')) {
+    return new IsoBuilderError('ISO_WRITE_FAILED', `writing "${output}" failed: ${(error as Error).message}`, { where: output, cause: error });
+  }
+  return error;
+}
+
+/**
+ * Writes an image of `tree` to a path or a stream. A path gets the image through a temporary file beside it
+ * (created 0600, synced, given its mode, renamed over the path; removed on any error or on SIGINT/SIGTERM).
+ */
 export async function writeIsoTree(tree: DirectoryNode, output: IsoOutput, options: IsoOptions = {}): Promise<WriteStats> {
   const layout = layoutTree(tree, options);
   const bufferSize = options.bufferSize ?? DEFAULT_BUFFER_SIZE;
   // A type check rather than instanceof Writable: node:stream is then never loaded for images written to files.
   if (typeof output !== 'string') return writeLayout(layout, streamSink(output), bufferSize);
+  const mode = options.mode ?? 0o644;
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw new IsoBuilderError('ISO_BAD_OPTION', `mode ${mode} is not a permission mode`, { where: 'mode' });
+  const existing = existingOutput(output, tree);
+  if (existing !== undefined && !existing.isFile()) return writeIntoDevice(layout, output, bufferSize);
   const temp = join(dirname(output), `.${basename(output)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
   let fd: number;
   try {
-    fd = openSync(temp, 'wx', 0o644);
+    fd = openSync(temp, 'wx', 0o600);
   } catch (error) {
     throw new IsoBuilderError('ISO_WRITE_FAILED', `cannot create "${temp}" next to "${output}": ${(error as Error).message}`, { where: output, cause: error });
   }
+  const release = removeOnSignal(temp);
   try {
     const stats = await writeLayout(layout, fileSink(fd), bufferSize);
+    if (existing !== undefined) {
+      // The file replaced keeps its owner (where this process may give it) and its mode: a secret stays 0600.
+      try {
+        if (existing.uid !== process.getuid?.() || existing.gid !== process.getgid?.()) fchownSync(fd, existing.uid, existing.gid);
+      } catch {
+        // Not ours to give away: the mode is kept all the same.
+      }
+    }
+    fchmodSync(fd, existing !== undefined ? existing.mode & 0o7777 : mode);
+    fsyncSync(fd);
     closeSync(fd);
     fd = -1;
     renameSync(temp, output);
@@ -92,12 +178,9 @@ export async function writeIsoTree(tree: DirectoryNode, output: IsoOutput, optio
     } catch {
       // already gone
     }
-    if (error instanceof IsoBuilderError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    if (typeof code === 'string' && code.startsWith('E')) {
-      throw new IsoBuilderError('ISO_WRITE_FAILED', `writing "${output}" failed: ${(error as Error).message}`, { where: output, cause: error });
-    }
-    throw error;
+    throw asWriteError(error, output);
+  } finally {
+    release();
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import { closeSync, constants, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { VOLUME_DESCRIPTOR_SET_SECTOR, volumeDescriptorSet } from './descriptors.js';
 import { SECTOR_SIZE } from './encoding.js';
 import { IsoBuilderError } from './errors.js';
 import type { FileExtent, Layout } from './layout.js';
@@ -43,6 +44,29 @@ export function fileSink(fd: number): Sink {
     },
     finish(totalBytes) {
       ftruncateSync(fd, totalBytes);
+    },
+  };
+}
+
+/**
+ * A character device or FIFO opened for writing (/dev/null, a pipe): every byte written in order, zeros too, and
+ * the tail of zeros written out at the end; no positions, no holes, no truncation.
+ */
+export function deviceSink(fd: number): Sink {
+  let written = 0;
+  const put = (chunk: Buffer): void => {
+    let done = 0;
+    while (done < chunk.length) done += writeSync(fd, chunk, done, chunk.length - done);
+    written += chunk.length;
+  };
+  return {
+    write(chunk, position) {
+      if (position !== written) throw new Error(`device sink: write at ${position}, expected ${written}`);
+      put(chunk);
+    },
+    finish(totalBytes) {
+      const zeros = Buffer.alloc(Math.min(DEFAULT_BUFFER_SIZE, Math.max(totalBytes - written, 0)));
+      while (written < totalBytes) put(zeros.subarray(0, Math.min(zeros.length, totalBytes - written)));
     },
   };
 }
@@ -303,9 +327,23 @@ function dataEnd(layout: Layout): number {
   return last ? Math.ceil((last.sector * SECTOR_SIZE + last.size) / SECTOR_SIZE) * SECTOR_SIZE : layout.metadata.length;
 }
 
+/**
+ * The metadata of the image as written: the layout's, with the volume descriptor set (from sector 16) rendered
+ * from its fields. Three chunks in ascending order, so that nothing is copied.
+ */
+export function metadataChunks(layout: Layout): { chunk: Buffer; position: number }[] {
+  const at = VOLUME_DESCRIPTOR_SET_SECTOR * SECTOR_SIZE;
+  const set = volumeDescriptorSet(layout.volumes);
+  return [
+    { chunk: layout.metadata.subarray(0, at), position: 0 },
+    { chunk: set, position: at },
+    { chunk: layout.metadata.subarray(at + set.length), position: at + set.length },
+  ];
+}
+
 /** Writes the whole image described by `layout` to `sink`. */
 export async function writeLayout(layout: Layout, sink: Sink, bufferSize = DEFAULT_BUFFER_SIZE): Promise<WriteStats> {
-  await sink.write(layout.metadata, 0);
+  for (const { chunk, position } of metadataChunks(layout)) await sink.write(chunk, position);
   await copyFiles(layout.files, sink, layout.metadata.length, dataEnd(layout), bufferSize);
   return finishLayout(layout, sink);
 }
