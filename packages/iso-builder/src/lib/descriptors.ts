@@ -2,7 +2,13 @@
  * ECMA-119 8.4 (Primary Volume Descriptor), 8.5 (Supplementary Volume Descriptor, here the Joliet one with
  * escape sequence "%/E", UCS-2 level 3) and 8.3 (Volume Descriptor Set Terminator).
  */
+import { FLAG_DIRECTORY, writeDirectoryRecord } from './directory-record.js';
 import { SECTOR_SIZE, writeBoth16, writeBoth32, writeLongDate, writePaddedAscii, writePaddedUcs2 } from './encoding.js';
+
+/** ECMA-119 6.7.1: the volume descriptor set starts at logical sector 16, after the system area (6.2.1). */
+export const VOLUME_DESCRIPTOR_SET_SECTOR = 16;
+/** Sectors of our set: the primary descriptor, the Joliet supplementary descriptor and the terminator. */
+export const VOLUME_DESCRIPTOR_SET_SECTORS = 3;
 
 export interface VolumeFields {
   label: string;
@@ -16,8 +22,8 @@ export interface VolumeFields {
   pathTableSize: number;
   pathTableL: number;
   pathTableM: number;
-  /** The 34-byte root directory record (8.4.18). */
-  rootRecord: Buffer;
+  /** Extent and size of the root directory, and its recording date (the record of 8.4.18). */
+  rootDirectory: { extent: number; size: number; date: number };
   /** Creation/modification/effective time; expiration is "not specified". */
   date: number;
 }
@@ -37,7 +43,8 @@ function writeCommon(buf: Buffer, type: number, fields: VolumeFields, text: (o: 
   buf.writeUInt32LE(0, 144); // 8.4.15 optional type L path table: none
   buf.writeUInt32BE(fields.pathTableM, 148); // 8.4.16 location of type M path table
   buf.writeUInt32BE(0, 152); // 8.4.17 optional type M path table: none
-  fields.rootRecord.copy(buf, 156); // 8.4.18 directory record for root directory
+  const root = fields.rootDirectory; // 8.4.18 directory record for root directory: 34 bytes, identifier 0x00 (6.8.2.2)
+  writeDirectoryRecord(buf, 156, { extent: root.extent, size: root.size, date: root.date, flags: FLAG_DIRECTORY, identifier: Buffer.from([0]), systemUse: Buffer.alloc(0) });
   text(190, 128, fields.volumeSetId); // 8.4.19 volume set identifier
   text(318, 128, fields.publisherId); // 8.4.20 publisher identifier
   text(446, 128, fields.preparerId); // 8.4.21 data preparer identifier
@@ -72,4 +79,15 @@ export function terminatorDescriptor(): Buffer {
   buf.write('CD001', 1, 'latin1');
   buf[6] = 1;
   return buf;
+}
+
+/** The descriptors of one image: the primary volume and the Joliet volume, which share everything but their root. */
+export interface VolumeDescriptors {
+  primary: VolumeFields;
+  joliet: VolumeFields;
+}
+
+/** The volume descriptor set (6.7.1), written from sector 16: PVD, Joliet SVD, terminator. */
+export function volumeDescriptorSet(volumes: VolumeDescriptors): Buffer {
+  return Buffer.concat([primaryVolumeDescriptor(volumes.primary), jolietVolumeDescriptor(volumes.joliet), terminatorDescriptor()]);
 }

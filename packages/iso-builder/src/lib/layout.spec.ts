@@ -1,18 +1,27 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { layoutTree } from './build.js';
-import { fileMapTree } from './file-map.js';
+import { APPLICATION_ID, layoutTree } from './build.js';
+import { fileMapTree, type FileMapEntry } from './file-map.js';
 import { IsoBuilderError } from './errors.js';
-import { MAX_EXTENT_BYTES, extentSizes } from './layout.js';
+import { computeLayout, MAX_EXTENT_BYTES, extentSizes, type Layout } from './layout.js';
 import { readIso } from './read-iso.test.js';
 import type { DirectoryNode, FileNode } from './tree.js';
+import { metadataChunks } from './writer.js';
 
 const EPOCH = 1_700_000_000;
+
+/** The metadata sectors as the writer writes them (with the volume descriptors). */
+function metadataOf(layout: Layout): Buffer {
+  const out = Buffer.alloc(layout.metadata.length);
+  for (const { chunk, position } of metadataChunks(layout)) chunk.copy(out, position);
+  return out;
+}
 
 /** The image bytes of a layout whose files are all in memory (metadata, then data, then padding). */
 function image(tree: DirectoryNode, options = {}): Buffer {
   const layout = layoutTree(tree, { epoch: EPOCH, ...options });
   const out = Buffer.alloc(layout.totalSectors * 2048);
-  layout.metadata.copy(out, 0);
+  metadataOf(layout).copy(out, 0);
   for (const f of layout.files) if (f.data.kind === 'buffer') f.data.buffer.copy(out, f.sector * 2048);
   return out;
 }
@@ -114,11 +123,52 @@ describe('computeLayout', () => {
     const big: FileNode = { kind: 'file', name: 'huge.img', size, attrs: { mode: 0o644, uid: 0, gid: 0, mtime: 0, atime: 0, ctime: 0 }, data: { kind: 'path', path: '/nonexistent' } };
     const root: DirectoryNode = { kind: 'directory', name: '', attrs: big.attrs, children: [big] };
     const layout = layoutTree(root, { epoch: EPOCH });
-    const iso = readIso(Buffer.concat([layout.metadata, Buffer.alloc(150 * 2048)]));
+    const iso = readIso(Buffer.concat([metadataOf(layout), Buffer.alloc(150 * 2048)]));
     const parts = iso.primary.filter((e) => e.rr.name === 'huge.img');
     expect(parts.map((e) => e.size)).toEqual([MAX_EXTENT_BYTES, MAX_EXTENT_BYTES, 5]);
     expect(parts.map((e) => e.flags & 0x80)).toEqual([0x80, 0x80, 0]);
     expect((parts[1]?.extent ?? 0) - (parts[0]?.extent ?? 0)).toBe(MAX_EXTENT_BYTES / 2048);
     expect(layout.totalSectors).toBe((parts[0]?.extent ?? 0) + Math.ceil(size / 2048) + 150);
+  });
+});
+
+describe('the fast Rock Ridge encoder', () => {
+  // Names of one to 255 UTF-8 bytes (short ones mostly, long ones that need continuation areas too).
+  const name = fc.oneof(
+    fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }),
+    fc.string({ unit: fc.constantFrom('a', 'é', '日', '😀', '.', ' '), minLength: 60, maxLength: 120 }),
+  ).filter((n) => n !== '.' && n !== '..' && !n.includes('/') && !n.includes('\0') && Buffer.byteLength(n) <= 255);
+  const time = fc.integer({ min: 0, max: 4_102_444_800 });
+  const target = fc
+    .array(fc.oneof(fc.constantFrom('', '.', '..'), fc.string({ unit: 'grapheme', minLength: 1, maxLength: 8 }).filter((c) => !c.includes('/')), fc.string({ unit: fc.constantFrom('l', 'ü'), minLength: 100, maxLength: 300 })), { minLength: 1, maxLength: 6 })
+    .map((parts) => parts.join('/'))
+    .filter((t) => t !== '' && !t.includes('\0'));
+  const entry: fc.Arbitrary<[string, FileMapEntry]> = fc.tuple(
+    fc.array(name, { minLength: 1, maxLength: 3 }).map((parts) => parts.join('/')),
+    fc.oneof(
+      fc.record({ data: fc.string({ maxLength: 4 }), mode: fc.integer({ min: 0, max: 0o7777 }), mtime: time }),
+      fc.record({ directory: fc.constant(true as const), mode: fc.integer({ min: 0, max: 0o7777 }), mtime: time }),
+      fc.record({ symlink: target, mtime: time }),
+    ),
+  );
+
+  it('writes the same bytes as the entry encoders, for any names, modes, times and link targets', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(entry, { selector: ([path]) => path, minLength: 1, maxLength: 25 }), fc.constantFrom<'keep' | 'rationalize'>('keep', 'rationalize'), (entries, ownership) => {
+        let tree: DirectoryNode;
+        try {
+          tree = fileMapTree(entries, EPOCH);
+        } catch {
+          return; // a path both a file and a directory's parent: not a tree
+        }
+        const options = { label: 'CONTEXT', policy: { epoch: null, ownership }, volumeDate: EPOCH, deepDirectories: 'allow' as const, applicationId: APPLICATION_ID };
+        const fast = computeLayout(tree, { ...options, encoder: 'fast' });
+        const plain = computeLayout(tree, { ...options, encoder: 'entries' });
+        expect(fast.metadata.equals(plain.metadata)).toBe(true);
+        expect(fast.totalSectors).toBe(plain.totalSectors);
+        expect(fast.volumes).toEqual(plain.volumes);
+      }),
+      { numRuns: 200 },
+    );
   });
 });

@@ -1,7 +1,9 @@
 /**
- * Assigns every structure of the image to sectors, from metadata only (names, sizes, attributes), and
- * renders all metadata (system area, descriptors, path tables, directories, continuation areas) into one
- * buffer. File data is not read here: the writer copies it afterwards, in the order given by `files`.
+ * The image in two phases with data between them. Placing (`placeTree`) assigns every structure to sectors
+ * and every record to its offset, from metadata only (names, sizes, attributes); rendering
+ * (`renderMetadata`) turns that placement into the bytes of the path tables, directories and continuation
+ * areas. The volume descriptors are the writer's (from `volumes`), and so is file data, which is not read
+ * here: the writer copies it afterwards, in the order given by `files`.
  *
  * Sector map (ECMA-119 6.2 / 8): 0-15 system area, 16 PVD, 17 Joliet SVD, 18 terminator, then the L and M
  * path tables of the primary tree and of the Joliet tree, the primary directories, the Rock Ridge
@@ -10,7 +12,7 @@
  */
 import { SECTOR_SIZE, sectorsFor } from './encoding.js';
 import { IsoBuilderError } from './errors.js';
-import { primaryVolumeDescriptor, jolietVolumeDescriptor, terminatorDescriptor, type VolumeFields } from './descriptors.js';
+import { VOLUME_DESCRIPTOR_SET_SECTOR, VOLUME_DESCRIPTOR_SET_SECTORS, type VolumeDescriptors, type VolumeFields } from './descriptors.js';
 import {
   FLAG_DIRECTORY,
   FLAG_MULTI_EXTENT,
@@ -32,27 +34,18 @@ import {
   areaLength,
   erEntry,
   inlineBytes,
-  nmEntries,
   packSystemUse,
   plainEntriesLength,
   repeatedEntries,
+  rockRidgeEntries,
   writePlainEntries,
-  pxEntry,
-  rrEntry,
-  RR_NM,
-  RR_PX,
-  RR_SL,
-  RR_TF,
-  slEntries,
   spEntry,
-  tfEntry,
   type AreaLocation,
   type PackedSystemUse,
   type RepeatedEntries,
 } from './rock-ridge.js';
 import { applyPolicy, type AttributePolicy, type Attributes, type DirectoryNode, type FileData, type TreeNode } from './tree.js';
 
-const SYSTEM_AREA_SECTORS = 16;
 const PADDING_SECTORS = 150;
 /** ECMA-119 6.8.2.1: at most eight levels of directories, the root being the first. */
 export const MAX_DIRECTORY_LEVELS = 8;
@@ -71,6 +64,12 @@ export interface LayoutOptions {
   /** `error`: directories below level 8 are refused; `allow`: written where they are (genisoimage -D). */
   deepDirectories: 'error' | 'allow';
   applicationId: string;
+  /**
+   * How Rock Ridge entries that fit their record are written: `fast` (writePlainEntries, straight into the
+   * directory) or `entries` (the entry encoders, as every other record). The bytes are the same
+   * (layout.spec.ts proves it for any tree); `entries` exists for that proof.
+   */
+  encoder?: 'fast' | 'entries';
 }
 
 /** One run of file data to copy: `size` bytes of `data` at sector `sector`. */
@@ -81,15 +80,37 @@ export interface FileExtent {
   data: FileData;
 }
 
+/**
+ * Where everything goes, before a byte is rendered: the directories (their records' offsets, their sectors,
+ * their Rock Ridge entries packed and their continuation areas placed), the path tables' sectors, the files'
+ * sectors, and the fields of the volume descriptors.
+ */
+export interface Placement {
+  /** Primary directories in path table order (6.9.1), the root first. */
+  isoDirs: Dir[];
+  /** Joliet directories in path table order. */
+  jolietDirs: Dir[];
+  pathTables: { isoSize: number; isoL: number; isoM: number; jolietSize: number; jolietL: number; jolietM: number };
+  /** Sectors before the file data: system area, descriptors, path tables, directories, continuation areas. */
+  metadataSectors: number;
+  files: FileExtent[];
+  totalSectors: number;
+  volumes: VolumeDescriptors;
+}
+
 export interface Layout {
-  /** Sectors 0 .. metadataSectors-1, complete. */
+  /**
+   * Sectors 0 .. metadataSectors-1: path tables, directories and continuation areas. The system area and the
+   * volume descriptor set (sectors 16-18) are zeros here: the writer writes the descriptors from `volumes`.
+   */
   metadata: Buffer;
+  volumes: VolumeDescriptors;
   /** File data in ascending sector order, after the metadata. */
   files: FileExtent[];
   totalSectors: number;
 }
 
-interface Entry {
+export interface Entry {
   node: TreeNode;
   path: string;
   attrs: Attributes;
@@ -111,7 +132,7 @@ interface Entry {
   nameBytes: number;
 }
 
-interface Dir {
+export interface Dir {
   entry: Entry;
   parent: Dir | null;
   level: number;
@@ -256,17 +277,7 @@ function buildDirs(root: DirectoryNode, options: LayoutOptions): Dir[] {
 
 function rrFor(entry: Entry, links: number, name: string | null): Buffer[] {
   const node = entry.node;
-  let flags = RR_PX | RR_TF;
-  const extra: Buffer[] = [];
-  if (name !== null) {
-    flags |= RR_NM;
-    extra.push(...nmEntries(name));
-  }
-  const px = pxEntry(typeBits(node) | entry.attrs.mode, links, entry.attrs.uid, entry.attrs.gid);
-  const tf = tfEntry(entry.attrs.mtime, entry.attrs.atime, entry.attrs.ctime);
-  const sl: Buffer[] = node.kind === 'symlink' ? slEntries(node.target) : [];
-  if (sl.length > 0) flags |= RR_SL;
-  return [rrEntry(flags), ...extra, px, ...sl, tf];
+  return rockRidgeEntries({ name, mode: typeBits(node) | entry.attrs.mode, links, attrs: entry.attrs, ...(node.kind === 'symlink' ? { target: node.target } : {}) });
 }
 
 function linksOf(entry: Entry): number {
@@ -289,7 +300,7 @@ function fileSize(entry: Entry): number {
 }
 
 /** Places the primary records of a directory, in order, after packing the Rock Ridge entries. */
-function placePrimaryRecords(dir: Dir): RecordPlacer {
+function placePrimaryRecords(dir: Dir, encoder: 'fast' | 'entries'): RecordPlacer {
   const self = dir.entry;
   const parentEntry = dir.parent ? dir.parent.entry : self;
   const dotEntries = rrFor(self, linksOf(self), null);
@@ -304,7 +315,7 @@ function placePrimaryRecords(dir: Dir): RecordPlacer {
     const idLength = child.isoName.length;
     const plain = plainEntriesLength(child.nameBytes);
     let recordSize: number;
-    if (child.node.kind !== 'symlink' && plain <= systemUseRoom(idLength)) {
+    if (encoder === 'fast' && child.node.kind !== 'symlink' && plain <= systemUseRoom(idLength)) {
       // The common case: written straight into the directory when it is rendered, nothing kept.
       child.plainLength = plain;
       recordSize = recordLength(idLength, plain);
@@ -340,7 +351,9 @@ function pathTableOrder(root: Dir, order: (dir: Dir) => Entry[]): Dir[] {
   return out;
 }
 
-export function computeLayout(root: DirectoryNode, options: LayoutOptions): Layout {
+/** Places every structure of the image of `root` (no bytes rendered yet). */
+export function placeTree(root: DirectoryNode, options: LayoutOptions): Placement {
+  const encoder = options.encoder ?? 'fast';
   const dirs = buildDirs(root, options);
   sortAndName(dirs);
   const rootDir = dirs[0] as Dir;
@@ -350,7 +363,7 @@ export function computeLayout(root: DirectoryNode, options: LayoutOptions): Layo
   jolietDirs.forEach((d, i) => (d.jolietNumber = i + 1));
 
   for (const dir of isoDirs) {
-    const placed = placePrimaryRecords(dir);
+    const placed = placePrimaryRecords(dir, encoder);
     dir.isoSize = placed.size;
     dir.isoOffsets = placed.offsets;
   }
@@ -361,12 +374,10 @@ export function computeLayout(root: DirectoryNode, options: LayoutOptions): Layo
   }
 
   // Path tables: sizes only depend on identifiers, so they can be placed before the directories.
-  const isoIdentifier = (d: Dir): Buffer => (d.parent ? Buffer.from(d.entry.isoName, 'latin1') : Buffer.from([0]));
-  const jolietIdent = (d: Dir): Buffer => (d.parent ? jolietIdentifier(d.entry.jolietName) : Buffer.from([0]));
   const isoTableSize = pathTableSize(isoDirs.map((d) => ({ identifier: isoIdentifier(d), extent: 0, parent: 1 })));
-  const jolietTableSize = pathTableSize(jolietDirs.map((d) => ({ identifier: jolietIdent(d), extent: 0, parent: 1 })));
+  const jolietTableSize = pathTableSize(jolietDirs.map((d) => ({ identifier: jolietPathIdentifier(d), extent: 0, parent: 1 })));
 
-  let cursor = SYSTEM_AREA_SECTORS + 3;
+  let cursor = VOLUME_DESCRIPTOR_SET_SECTOR + VOLUME_DESCRIPTOR_SET_SECTORS;
   const isoL = cursor;
   cursor += sectorsFor(isoTableSize);
   const isoM = cursor;
@@ -425,33 +436,6 @@ export function computeLayout(root: DirectoryNode, options: LayoutOptions): Layo
   const totalSectors = cursor + PADDING_SECTORS;
   if (totalSectors > 0xffffffff) throw new IsoBuilderError('ISO_TOO_LARGE', `the image would have ${totalSectors} sectors; ECMA-119 counts at most 2^32-1`);
 
-  // Render the metadata.
-  const metadata = Buffer.alloc(metadataSectors * SECTOR_SIZE);
-  const isoTable: PathTableEntry[] = isoDirs.map((d) => ({ identifier: isoIdentifier(d), extent: d.entry.extent, parent: d.parent ? d.parent.isoNumber : 1 }));
-  const jolietTable: PathTableEntry[] = jolietDirs.map((d) => ({
-    identifier: jolietIdent(d),
-    extent: d.jolietExtent,
-    parent: d.parent ? d.parent.jolietNumber : 1,
-  }));
-  buildPathTable(isoTable, false).copy(metadata, isoL * SECTOR_SIZE);
-  buildPathTable(isoTable, true).copy(metadata, isoM * SECTOR_SIZE);
-  buildPathTable(jolietTable, false).copy(metadata, jolietL * SECTOR_SIZE);
-  buildPathTable(jolietTable, true).copy(metadata, jolietM * SECTOR_SIZE);
-
-  const last = repeatedEntries();
-  for (const dir of isoDirs) renderPrimaryDirectory(metadata, dir, dir.isoOffsets, last);
-  for (const dir of jolietDirs) renderJolietDirectory(metadata, dir, dir.jolietOffsets);
-  for (const dir of isoDirs) {
-    for (const [packed, locations] of dir.areaLocations) {
-      locations.forEach((loc, i) => areaBytes(packed, i, locations).copy(metadata, loc.sector * SECTOR_SIZE + loc.offset));
-    }
-  }
-
-  const rootRecord = (extent: number, size: number): Buffer => {
-    const buf = Buffer.alloc(34);
-    writeDirectoryRecord(buf, 0, { extent, size, date: rootDir.entry.attrs.mtime, flags: FLAG_DIRECTORY, identifier: Buffer.from([0]), systemUse: Buffer.alloc(0) });
-    return buf;
-  };
   const common = {
     label: options.label,
     systemId: 'LINUX',
@@ -462,19 +446,59 @@ export function computeLayout(root: DirectoryNode, options: LayoutOptions): Layo
     totalSectors,
     date: options.volumeDate,
   };
-  const pvd: VolumeFields = { ...common, pathTableSize: isoTableSize, pathTableL: isoL, pathTableM: isoM, rootRecord: rootRecord(rootDir.entry.extent, rootDir.isoSize) };
-  const svd: VolumeFields = {
-    ...common,
-    pathTableSize: jolietTableSize,
-    pathTableL: jolietL,
-    pathTableM: jolietM,
-    rootRecord: rootRecord(rootDir.jolietExtent, rootDir.jolietSize),
+  const date = rootDir.entry.attrs.mtime;
+  const primary: VolumeFields = { ...common, pathTableSize: isoTableSize, pathTableL: isoL, pathTableM: isoM, rootDirectory: { extent: rootDir.entry.extent, size: rootDir.isoSize, date } };
+  const joliet: VolumeFields = { ...common, pathTableSize: jolietTableSize, pathTableL: jolietL, pathTableM: jolietM, rootDirectory: { extent: rootDir.jolietExtent, size: rootDir.jolietSize, date } };
+  return {
+    isoDirs,
+    jolietDirs,
+    pathTables: { isoSize: isoTableSize, isoL, isoM, jolietSize: jolietTableSize, jolietL, jolietM },
+    metadataSectors,
+    files,
+    totalSectors,
+    volumes: { primary, joliet },
   };
-  primaryVolumeDescriptor(pvd).copy(metadata, 16 * SECTOR_SIZE);
-  jolietVolumeDescriptor(svd).copy(metadata, 17 * SECTOR_SIZE);
-  terminatorDescriptor().copy(metadata, 18 * SECTOR_SIZE);
+}
 
-  return { metadata, files, totalSectors };
+/** Path table identifiers (9.4.5): the primary tree's d-characters, Joliet's UCS-2; the root's is one 0x00 byte. */
+function isoIdentifier(d: Dir): Buffer {
+  return d.parent ? Buffer.from(d.entry.isoName, 'latin1') : Buffer.from([0]);
+}
+
+function jolietPathIdentifier(d: Dir): Buffer {
+  return d.parent ? jolietIdentifier(d.entry.jolietName) : Buffer.from([0]);
+}
+
+/** The bytes of everything `placement` placed before the file data, except the volume descriptors. */
+export function renderMetadata(placement: Placement): Buffer {
+  const { isoDirs, jolietDirs, pathTables } = placement;
+  const metadata = Buffer.alloc(placement.metadataSectors * SECTOR_SIZE);
+  const isoTable: PathTableEntry[] = isoDirs.map((d) => ({ identifier: isoIdentifier(d), extent: d.entry.extent, parent: d.parent ? d.parent.isoNumber : 1 }));
+  const jolietTable: PathTableEntry[] = jolietDirs.map((d) => ({
+    identifier: jolietPathIdentifier(d),
+    extent: d.jolietExtent,
+    parent: d.parent ? d.parent.jolietNumber : 1,
+  }));
+  buildPathTable(isoTable, false).copy(metadata, pathTables.isoL * SECTOR_SIZE);
+  buildPathTable(isoTable, true).copy(metadata, pathTables.isoM * SECTOR_SIZE);
+  buildPathTable(jolietTable, false).copy(metadata, pathTables.jolietL * SECTOR_SIZE);
+  buildPathTable(jolietTable, true).copy(metadata, pathTables.jolietM * SECTOR_SIZE);
+
+  const last = repeatedEntries();
+  for (const dir of isoDirs) renderPrimaryDirectory(metadata, dir, dir.isoOffsets, last);
+  for (const dir of jolietDirs) renderJolietDirectory(metadata, dir, dir.jolietOffsets);
+  for (const dir of isoDirs) {
+    for (const [packed, locations] of dir.areaLocations) {
+      locations.forEach((loc, i) => areaBytes(packed, i, locations).copy(metadata, loc.sector * SECTOR_SIZE + loc.offset));
+    }
+  }
+  return metadata;
+}
+
+/** Places and renders: the layout the writer writes (descriptors from `volumes`, then the files' data). */
+export function computeLayout(root: DirectoryNode, options: LayoutOptions): Layout {
+  const placement = placeTree(root, options);
+  return { metadata: renderMetadata(placement), volumes: placement.volumes, files: placement.files, totalSectors: placement.totalSectors };
 }
 
 function recordsOf(child: Entry, jolietTree: boolean): { extent: number; size: number; flags: number }[] {
@@ -523,7 +547,7 @@ function writePrimaryRecord(metadata: Buffer, at: number, dir: Dir, child: Entry
   writeRecordHeader(metadata, at, recordLength(id.length, child.plainLength), extent, size, a.mtime, flags, id.length);
   writeLatin1Identifier(metadata, at, id);
   const sua = at + RECORD_HEADER + identifierField(id.length);
-  writePlainEntries(metadata, sua, child.name, child.nameBytes, typeBits(child.node) | a.mode, linksOf(child), a.uid, a.gid, a, last);
+  writePlainEntries(metadata, sua, child.name, child.nameBytes, typeBits(child.node) | a.mode, linksOf(child), a, last);
 }
 
 function renderJolietDirectory(metadata: Buffer, dir: Dir, offsets: number[]): void {

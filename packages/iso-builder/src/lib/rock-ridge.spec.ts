@@ -1,5 +1,24 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { areaBytes, areaLength, CE_LENGTH, erEntry, inlineBytes, nmEntries, packSystemUse, pxEntry, rrEntry, slEntries, spEntry, tfEntry } from './rock-ridge.js';
+import {
+  areaBytes,
+  areaLength,
+  CE_LENGTH,
+  erEntry,
+  inlineBytes,
+  nmEntries,
+  packSystemUse,
+  plainEntriesLength,
+  pxEntry,
+  repeatedEntries,
+  rockRidgeEntries,
+  rrEntry,
+  slEntries,
+  spEntry,
+  tfEntry,
+  writePlainEntries,
+  type RockRidgeFields,
+} from './rock-ridge.js';
 
 const sig = (b: Buffer) => b.toString('latin1', 0, 2);
 
@@ -88,5 +107,40 @@ describe('packSystemUse', () => {
       expect(bytes.length).toBeLessThanOrEqual(2048);
       expect(sig(bytes.subarray(bytes.length - CE_LENGTH)) === 'CE').toBe(i < packed.areas.length - 1);
     }
+  });
+});
+
+describe('writePlainEntries (the fast encoder)', () => {
+  const u32 = fc.integer({ min: 0, max: 0xffffffff });
+  const time = fc.integer({ min: -2_300_000_000, max: 6_000_000_000 }); // both sides of the 7-byte date's range
+  // Names that fit one NM entry (the fast encoder's case), or none ("." and "..").
+  const name = fc.oneof(fc.constant(null), fc.string({ unit: 'binary', minLength: 1, maxLength: 120 }).filter((n) => Buffer.byteLength(n) <= 250));
+  const fields: fc.Arbitrary<RockRidgeFields> = fc.record({
+    name,
+    mode: u32,
+    links: u32,
+    attrs: fc.record({ uid: u32, gid: u32, mtime: time, atime: time, ctime: time }),
+  });
+
+  it('gives the bytes of RR, NM, PX and TF from the entry encoders, also when it copies repeated PX and TF', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fields, fields.map((f) => ({ ...f, name: f.name === null ? 'x' : f.name }))), { minLength: 1, maxLength: 6 }), fc.boolean(), (records, repeat) => {
+        // Records written one after another into one buffer with one `last`, as a directory is rendered; with
+        // `repeat`, every record is written twice so that the second copies PX and TF from the first.
+        const all = repeat ? records.flatMap((r) => [r, r]) : records;
+        const buf = Buffer.alloc(all.length * 300);
+        const last = repeatedEntries();
+        let at = 0;
+        for (const r of all) {
+          const nameBytes = r.name === null ? 0 : Buffer.byteLength(r.name);
+          const end = writePlainEntries(buf, at, r.name, nameBytes, r.mode, r.links, r.attrs, last);
+          const expected = Buffer.concat(rockRidgeEntries(r));
+          expect(buf.subarray(at, end).equals(expected)).toBe(true);
+          expect(end - at).toBe(plainEntriesLength(r.name === null ? null : nameBytes));
+          at = end;
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });

@@ -87,23 +87,43 @@ export function repeatedEntries(): RepeatedEntries {
   return { at: -1, mode: 0, links: 0, uid: 0, gid: 0, mtime: 0, atime: 0, ctime: 0 };
 }
 
+/** What the Rock Ridge entries of one record say (RRIP 4.1.1 PX, 4.1.3 SL, 4.1.4 NM, 4.1.6 TF). */
+export interface RockRidgeFields {
+  /** NM, the real name; null for the "." and ".." records, which have none. */
+  name: string | null;
+  /** PX file mode: type bits and permission bits. */
+  mode: number;
+  /** PX file links. */
+  links: number;
+  /** PX user and group, TF times (seconds). */
+  attrs: { uid: number; gid: number; mtime: number; atime: number; ctime: number };
+  /** SL, the target of a symbolic link. */
+  target?: string;
+}
+
 /**
- * Writes RR, NM, PX and TF straight into `buf` at `offset` (the common case of a file or directory whose
- * entries fit its record), the same bytes as rrEntry + nmEntries + pxEntry + tfEntry. Returns the end offset.
- * With `last`, PX and TF equal to the ones written last into `buf` are copied from there.
+ * The entries of one record, in the order genisoimage writes them: RR (flags of what follows), NM, PX, SL,
+ * TF. The plain encoding, one buffer per entry; `writePlainEntries` is the fast one for the common case.
  */
-export function writePlainEntries(
-  buf: Buffer,
-  offset: number,
-  name: string | null,
-  nameBytes: number,
-  mode: number,
-  links: number,
-  uid: number,
-  gid: number,
-  times: { mtime: number; atime: number; ctime: number },
-  last?: RepeatedEntries,
-): number {
+export function rockRidgeEntries(fields: RockRidgeFields): Buffer[] {
+  let flags = RR_PX | RR_TF;
+  const nm = fields.name === null ? [] : nmEntries(fields.name);
+  if (fields.name !== null) flags |= RR_NM;
+  const a = fields.attrs;
+  const px = pxEntry(fields.mode, fields.links, a.uid, a.gid);
+  const tf = tfEntry(a.mtime, a.atime, a.ctime);
+  const sl = fields.target === undefined ? [] : slEntries(fields.target);
+  if (sl.length > 0) flags |= RR_SL;
+  return [rrEntry(flags), ...nm, px, ...sl, tf];
+}
+
+/**
+ * Writes RR, NM, PX and TF straight into `buf` at `offset`: the same bytes as `rockRidgeEntries` without a
+ * target and with a name that fits one NM entry (the common case of a file or directory whose entries fit its
+ * record; rock-ridge.spec.ts proves the two agree), without a buffer per entry. Returns the end offset. With
+ * `last`, PX and TF equal to the ones written last into `buf` are copied from there.
+ */
+export function writePlainEntries(buf: Buffer, offset: number, name: string | null, nameBytes: number, mode: number, links: number, attrs: RockRidgeFields['attrs'], last?: RepeatedEntries): number {
   let at = offset;
   entryHead(buf, at, 0x52, 0x52, 5); // RR
   buf[at + 4] = RR_PX | RR_TF | (name === null ? 0 : RR_NM);
@@ -115,6 +135,7 @@ export function writePlainEntries(
     else buf.write(name, at + 5, 'utf8');
     at += 5 + nameBytes;
   }
+  const { uid, gid, mtime, atime, ctime } = attrs;
   if (
     last !== undefined &&
     last.at >= 0 &&
@@ -122,9 +143,9 @@ export function writePlainEntries(
     last.links === links &&
     last.uid === uid &&
     last.gid === gid &&
-    last.mtime === times.mtime &&
-    last.atime === times.atime &&
-    last.ctime === times.ctime
+    last.mtime === mtime &&
+    last.atime === atime &&
+    last.ctime === ctime
   ) {
     buf.copyWithin(at, last.at, last.at + PX_TF_LENGTH);
     return at + PX_TF_LENGTH;
@@ -135,9 +156,9 @@ export function writePlainEntries(
     last.links = links;
     last.uid = uid;
     last.gid = gid;
-    last.mtime = times.mtime;
-    last.atime = times.atime;
-    last.ctime = times.ctime;
+    last.mtime = mtime;
+    last.atime = atime;
+    last.ctime = ctime;
   }
   entryHead(buf, at, 0x50, 0x58, 36); // PX
   writeBoth32(buf, at + 4, mode >>> 0);
@@ -147,9 +168,9 @@ export function writePlainEntries(
   at += 36;
   entryHead(buf, at, 0x54, 0x46, 26); // TF
   buf[at + 4] = 0x0e;
-  writeShortDate(buf, at + 5, times.mtime);
-  writeShortDate(buf, at + 12, times.atime);
-  writeShortDate(buf, at + 19, times.ctime);
+  writeShortDate(buf, at + 5, mtime);
+  writeShortDate(buf, at + 12, atime);
+  writeShortDate(buf, at + 19, ctime);
   return at + 26;
 }
 
