@@ -15,7 +15,7 @@ export { NETWORK_KEYS, postInstallScript } from './lib/post-install.js';
 export { DEFAULT_MAC_PREFIX, networkEntries, networkFile, routesFile } from './lib/network-file.js';
 export { buildContextTree, instanceIdOf } from './lib/context-tree.js';
 export { checkFileMapPaths, writeFileMap, type FileEntry, type FileMap } from './lib/file-map.js';
-export { contextTreeProblems, readContextFolder } from './lib/snooze-import.js';
+export { contextTreeProblems, listContextFolder, readContextFolder, readListedFile, type ListedFile } from './lib/snooze-import.js';
 export { readContextSource, type ContextSource } from './lib/context-source.js';
 export {
   freshRcLocal,

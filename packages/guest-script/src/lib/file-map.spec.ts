@@ -1,4 +1,5 @@
 import { mkdtemp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -40,5 +41,28 @@ describe('writeFileMap', () => {
     expect(() => checkFileMapPaths({ a: { data: '', mode: 0o10000 } })).toThrow(/mode/);
     await writeFile(join(dir, 'file'), '');
     await expect(writeFileMap({ a: { data: '', mode: 0o644 } }, join(dir, 'file'))).rejects.toMatchObject({ code: 'GUEST_OUTPUT_EXISTS' });
+  });
+
+  it('removes its temporary folder when SIGTERM comes while the tree is written', async () => {
+    const out = join(dir, 'ctx');
+    // A listener of the test's own: the signal is then not raised again, and only the clean-up is seen.
+    const other = () => undefined;
+    process.on('SIGTERM', other);
+    try {
+      const big = new Uint8Array(64 * 1024 * 1024);
+      const writing = writeFileMap({ a: { data: big, mode: 0o600 }, b: { data: big, mode: 0o600 } }, out);
+      let during: string[] = [];
+      for (let i = 0; i < 200 && during.length === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        during = (await readdir(dir)).filter((n) => n.startsWith('.ctx.tmp-'));
+      }
+      expect(during).toHaveLength(1);
+      process.emit('SIGTERM', 'SIGTERM');
+      // Removed at once (a real signal ends the process right after; here the write goes on and fails or ends).
+      expect(readdirSync(dir).filter((n) => n.startsWith('.ctx.tmp-'))).toEqual([]);
+      await writing.catch(() => undefined);
+    } finally {
+      process.off('SIGTERM', other);
+    }
   });
 });

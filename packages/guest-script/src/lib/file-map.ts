@@ -3,8 +3,10 @@
  * turns one into an ISO, and `writeFileMap` puts one on disk.
  *
  * Writing is all or nothing: the tree is written into a temporary sibling folder and renamed into place, and the
- * temporary folder is removed on failure, so a failed write never leaves a half-filled output folder.
+ * temporary folder is removed on failure or on SIGINT/SIGTERM, so a failed write never leaves a half-filled output
+ * folder.
  */
+import { removeOnSignal } from '@vmctx/contract';
 import { chmod, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { GuestScriptError } from './errors.js';
@@ -41,6 +43,8 @@ export async function writeFileMap(files: FileMap, dir: string): Promise<void> {
     throw new GuestScriptError('GUEST_OUTPUT_EXISTS', `${dir} already exists and is not an empty folder; choose another output or remove it`, dir);
   }
   const tmp = join(dirname(dir), `.${basename(dir)}.tmp-${process.pid}-${Date.now()}`);
+  // Removed if the process is stopped by SIGINT or SIGTERM while the tree is written.
+  const release = removeOnSignal(tmp, { recursive: true });
   try {
     await mkdir(tmp, { recursive: true, mode: 0o755 });
     // Sorted, so that folders come before their contents and the result does not depend on insertion order.
@@ -57,5 +61,7 @@ export async function writeFileMap(files: FileMap, dir: string): Promise<void> {
   } catch (error) {
     await rm(tmp, { recursive: true, force: true });
     throw error;
+  } finally {
+    release();
   }
 }

@@ -1,8 +1,8 @@
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { contextTreeProblems, readContextFolder } from './snooze-import.js';
+import { contextTreeProblems, listContextFolder, readContextFolder, readListedFile } from './snooze-import.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -50,5 +50,25 @@ describe('readContextFolder', () => {
     await expect(readContextFolder(root)).rejects.toMatchObject({ code: 'GUEST_INVALID_TREE', path: 'lib/passwd' });
     await expect(readContextFolder(join(root, 'post-install'))).rejects.toMatchObject({ code: 'GUEST_NOT_A_CONTEXT_FOLDER' });
     await expect(readContextFolder(join(dir, 'missing'))).rejects.toMatchObject({ code: 'GUEST_NOT_A_CONTEXT_FOLDER' });
+  });
+});
+
+describe('listContextFolder and readContextFolder', () => {
+  it('list without reading, and read a file only if it is the one listed (no link swapped in)', async () => {
+    const root = await snoozeFolder();
+    const listed = await listContextFolder(root);
+    expect(listed.map((f) => [f.path, f.mode, f.size])).toContainEqual(['post-install', 0o755, 36]);
+    expect(listed.find((f) => f.path === 'common/network')?.file).toBe(join(root, 'common/network'));
+    await writeFile(join(dir, 'shadow'), 'GATEWAY=10.0.0.1\nNETMASK=255.0.0.0\n');
+    // A link put in place of a listed file is refused, not followed; so is another file renamed over it.
+    const network = listed.find((f) => f.path === 'common/network')!;
+    expect((await readListedFile(network)).toString()).toBe('GATEWAY=192.168.122.1\nNETMASK=255.255.255.0\n');
+    await rm(network.file);
+    await symlink(join(dir, 'shadow'), network.file);
+    await expect(readListedFile(network)).rejects.toMatchObject({ code: 'GUEST_INVALID_TREE', message: expect.stringMatching(/network became a symbolic link after it was listed/) });
+    await writeFile(join(dir, 'other'), 'x');
+    await rm(network.file);
+    await rename(join(dir, 'other'), network.file);
+    await expect(readListedFile(network)).rejects.toMatchObject({ code: 'GUEST_INVALID_TREE', message: expect.stringMatching(/was replaced after it was listed/) });
   });
 });

@@ -4,28 +4,47 @@
  * unchanged. Nothing is rewritten: its post-install keeps its own conventions (bash, run-parts, eth0).
  */
 import { CONTEXT_FILES } from '@vmctx/contract';
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GuestScriptError } from './errors.js';
 import type { FileMap } from './file-map.js';
 
-export async function readContextFolder(dir: string): Promise<FileMap> {
+/** A file of a context folder, listed without being read: where it is on disk, its mode, size and identity. */
+export interface ListedFile {
+  /** Relative POSIX path on the CD. */
+  path: string;
+  /** Where it is on disk. */
+  file: string;
+  mode: number;
+  size: number;
+  dev: number;
+  ino: number;
+}
+
+/**
+ * The files of a context folder, metadata only (lstat): for writers that stream them (`vmctx context iso` of a
+ * folder reads each file once, as it copies it, never the whole tree into memory). Links and special files are
+ * refused, as by readContextFolder.
+ */
+export async function listContextFolder(dir: string): Promise<ListedFile[]> {
   const top = await lstat(dir).catch(() => undefined);
   if (top === undefined || !top.isDirectory()) {
     throw new GuestScriptError('GUEST_NOT_A_CONTEXT_FOLDER', `${dir} is not a folder`, dir);
   }
-  const files: FileMap = {};
+  const files: ListedFile[] = [];
   async function walk(relative: string): Promise<void> {
     const names = (await readdir(join(dir, relative))).sort();
     for (const name of names) {
       const path = relative === '' ? name : `${relative}/${name}`;
-      const info = await lstat(join(dir, path));
+      const file = join(dir, path);
+      const info = await lstat(file);
       if (info.isDirectory()) await walk(path);
-      else if (info.isFile()) files[path] = { data: await readFile(join(dir, path)), mode: info.mode & 0o7777 };
+      else if (info.isFile()) files.push({ path, file, mode: info.mode & 0o7777, size: info.size, dev: info.dev, ino: info.ino });
       else {
         throw new GuestScriptError(
           'GUEST_INVALID_TREE',
-          `${join(dir, path)} is ${info.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; a context folder holds files and folders only`,
+          `${file} is ${info.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'}; a context folder holds files and folders only`,
           path,
         );
       }
@@ -35,8 +54,39 @@ export async function readContextFolder(dir: string): Promise<FileMap> {
   return files;
 }
 
+/**
+ * Reads a listed file: opened without following a link (O_NOFOLLOW) and read only when it is the very file that
+ * was listed (same device and inode, still a regular file), so that a file swapped for a link to /etc/shadow
+ * between the listing and the read is refused.
+ */
+export async function readListedFile(listed: ListedFile): Promise<Buffer> {
+  let handle;
+  try {
+    handle = await open(listed.file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const what = code === 'ELOOP' ? 'became a symbolic link after it was listed' : `cannot be read: ${(error as Error).message}`;
+    throw new GuestScriptError('GUEST_INVALID_TREE', `${listed.file} ${what}`, listed.path);
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile() || info.dev !== listed.dev || info.ino !== listed.ino) {
+      throw new GuestScriptError('GUEST_INVALID_TREE', `${listed.file} was replaced after it was listed; it is not read`, listed.path);
+    }
+    return await handle.readFile();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function readContextFolder(dir: string): Promise<FileMap> {
+  const files: FileMap = {};
+  for (const listed of await listContextFolder(dir)) files[listed.path] = { data: await readListedFile(listed), mode: listed.mode };
+  return files;
+}
+
 /** What the guest will do with this tree, said before building a CD that would only fall back to DHCP. */
-export function contextTreeProblems(files: FileMap): string[] {
+export function contextTreeProblems(files: Readonly<Record<string, { mode: number }>>): string[] {
   const problems: string[] = [];
   const postInstall = files[CONTEXT_FILES.postInstall];
   if (postInstall === undefined) problems.push('no post-install at the top: guests will fall back to DHCP');
