@@ -19,3 +19,18 @@ export async function inputFileSize(path: string): Promise<number> {
   if (!info.isFile()) throw new CliError('CLI_NOT_A_FILE', `${path} is not a file`, { where: path });
   return info.size;
 }
+
+/**
+ * Refuses an output that is one of the inputs (the same file, by device and inode: a link or another name for it
+ * counts), before anything is written: `vmctx context iso c.yaml -o c.yaml` would replace the context it reads.
+ */
+export async function refuseOutputIsInput(output: string, ...inputs: string[]): Promise<void> {
+  const out = await stat(output).catch(() => undefined);
+  if (out === undefined) return;
+  for (const input of inputs) {
+    const info = await stat(input).catch(() => undefined);
+    if (info !== undefined && info.dev === out.dev && info.ino === out.ino) {
+      throw new CliError('CLI_OUTPUT_IS_INPUT', `the output ${output} is the input ${input}; choose another output`, { where: output });
+    }
+  }
+}

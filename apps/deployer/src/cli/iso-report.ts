@@ -2,6 +2,7 @@
  * What `vmctx context iso` and `vmctx iso` say about an image written to a file: one line on stdout (path, size in
  * bytes, sha256, tab-separated, as @vmctx/nx-context-iso prints it), or with --json one JSON object per line.
  */
+import { stat } from 'node:fs/promises';
 import { sha256File } from '@vmctx/disk-builder';
 import type { CommandIo } from './command-io.js';
 
@@ -11,8 +12,12 @@ export interface IsoReport {
   sha256: string;
 }
 
-/** The report of an image just written to `path` (hashed by reading it back). */
-export async function isoReport(path: string, bytes: number): Promise<IsoReport> {
+/**
+ * The report of an image just written to `path` (hashed by reading it back); none for an image written into a
+ * device or FIFO (/dev/null, a pipe), which cannot be read back.
+ */
+export async function isoReport(path: string, bytes: number): Promise<IsoReport | undefined> {
+  if (!(await stat(path)).isFile()) return undefined;
   return { path, bytes, sha256: await sha256File(path) };
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -87,6 +87,45 @@ describe('vmctx context iso', () => {
     await context('iso', join(dir, 'context.yaml'), '-o', iso, '--epoch', '0', '--json');
     expect(JSON.parse(io.out)).toEqual({ path: iso, bytes: image.length, sha256 });
     expect(io.out.split('\n')).toHaveLength(2);
+  });
+
+  it('writes a new ISO of a context with files 0600 and says so, keeps an existing mode, and 0644 without secrets', async () => {
+    const iso = join(dir, 'context.iso');
+    await context('iso', join(dir, 'context.yaml'), '-o', iso, '--epoch', '0');
+    expect((await stat(iso)).mode & 0o777).toBe(0o600);
+    expect(io.err).toMatch(/context\.iso: mode 0600, as the context holds files, keys or scripts/);
+    await chmod(iso, 0o640);
+    await context('iso', join(dir, 'context.yaml'), '-o', iso, '--epoch', '0');
+    expect((await stat(iso)).mode & 0o777).toBe(0o640);
+    await writeFile(join(dir, 'plain.yaml'), 'instanceId: p\nnetwork: { method: dhcp }\n');
+    await context('iso', join(dir, 'plain.yaml'), '-o', join(dir, 'plain.iso'), '--epoch', '0');
+    expect((await stat(join(dir, 'plain.iso'))).mode & 0o777).toBe(0o644);
+  });
+
+  it('refuses an output that is its input, and leaves the input as it was', async () => {
+    expect(await failure(io, context('iso', join(dir, 'context.yaml'), '-o', join(dir, 'context.yaml')))).toMatchObject({ exitCode: 2, code: 'CLI_OUTPUT_IS_INPUT' });
+    expect(await readFile(join(dir, 'context.yaml'), 'utf8')).toBe(YAML);
+    await mkdir(join(dir, 'snooze/common'), { recursive: true });
+    await writeFile(join(dir, 'snooze/common/network'), 'GATEWAY=192.168.122.1\n');
+    expect(await failure(io, context('iso', join(dir, 'snooze'), '-o', join(dir, 'snooze/common/network')))).toMatchObject({ exitCode: 2, code: 'ISO_BAD_OPTION' });
+    expect(await readFile(join(dir, 'snooze/common/network'), 'utf8')).toBe('GATEWAY=192.168.122.1\n');
+  });
+
+  it('streams a context folder into the ISO (files listed, never read whole), the same bytes as from memory', async () => {
+    await mkdir(join(dir, 'snooze/common'), { recursive: true });
+    await writeFile(join(dir, 'snooze/common/network'), 'GATEWAY=192.168.122.1\n');
+    await writeFile(join(dir, 'snooze/post-install'), '#!/bin/sh\n', { mode: 0o755 });
+    await context('iso', join(dir, 'snooze'), '-o', join(dir, 'a.iso'), '--epoch', '0');
+    const { writeIsoFromFiles } = await import('@vmctx/iso-builder');
+    const { readContextFolder } = await import('@vmctx/guest-script');
+    await writeIsoFromFiles(await readContextFolder(join(dir, 'snooze')), join(dir, 'b.iso'), { epoch: 0 });
+    expect((await readFile(join(dir, 'a.iso'))).equals(await readFile(join(dir, 'b.iso')))).toBe(true);
+    // The 2 GiB limit of a whole-file read does not apply: a sparse 3 GiB file is listed with its size, not read.
+    await writeFile(join(dir, 'snooze/big'), '');
+    await truncate(join(dir, 'snooze/big'), 3 * 2 ** 30);
+    io.reset();
+    await context('show', join(dir, 'snooze'));
+    expect(io.out).toMatch(/^0644 3221225472 big$/m);
   });
 
   it('exits 2 on a bad label', async () => {

@@ -11,10 +11,11 @@
  * (I/O), 2 bad usage or bad input, 3 an output folder that already holds files.
  */
 import { Command } from 'commander';
+import { stat } from 'node:fs/promises';
 import type { FileMap } from '@vmctx/guest-script';
 import { action } from '../cli/action.js';
 import { type CommandIo, processIo, withCliDefaults } from '../cli/command-io.js';
-import { statInput } from '../cli/input.js';
+import { refuseOutputIsInput, statInput } from '../cli/input.js';
 import { isoReport, printIsoReport } from '../cli/iso-report.js';
 import { epochOption, labelOption } from '../cli/options.js';
 
@@ -23,6 +24,26 @@ export async function contextTreeFrom(input: string, io: Pick<CommandIo, 'stderr
   const { files, problems } = await (await import('@vmctx/guest-script')).readContextSource(input);
   for (const problem of problems) io.stderr(`vmctx context: ${input}: ${problem}\n`);
   return files;
+}
+
+/** A file of the CD for iso-builder: its bytes (a context file's tree), or where it is (a folder's, streamed). */
+type IsoEntry = { data: string | Uint8Array; mode: number } | { file: string; mode: number; size: number };
+
+/**
+ * The CD's files as iso-builder takes them. A folder is listed, not read: each file is streamed into the image
+ * as it is copied (a 3 GiB file costs no memory), and read only if it is still the file listed.
+ */
+async function isoEntriesFrom(input: string, io: Pick<CommandIo, 'stderr'>): Promise<Array<[string, IsoEntry]>> {
+  if (!(await statInput(input)).isDirectory()) return Object.entries(await contextTreeFrom(input, io));
+  const gs = await import('@vmctx/guest-script');
+  const listed = await gs.listContextFolder(input);
+  for (const problem of gs.contextTreeProblems(Object.fromEntries(listed.map((f) => [f.path, f])))) io.stderr(`vmctx context: ${input}: ${problem}\n`);
+  return listed.map((f) => [f.path, { file: f.file, mode: f.mode, size: f.size }]);
+}
+
+/** Whether a CD with these files holds what only root of the guest may read: files/, ssh/ or scripts/. */
+function holdsSecrets(paths: string[]): boolean {
+  return paths.some((path) => /^(files|ssh|scripts)\//.test(path));
 }
 
 export function contextCommand(io: CommandIo = processIo): Command {
@@ -44,27 +65,34 @@ export function contextCommand(io: CommandIo = processIo): Command {
   setup(context.command('iso'))
     .description('write the context tree straight to an ISO image (Rock Ridge and Joliet)')
     .argument('<input>', 'CONTEXT.yaml, or a context/ folder to take as it is')
-    .requiredOption('-o, --output <file>', 'the ISO to write')
+    .requiredOption('-o, --output <file>', 'the ISO to write (0600 when new and the context has files, keys or scripts)')
     .addOption(labelOption('--label <label>', "volume label (the guest script's --label)"))
     .addOption(epochOption())
     .option('--json', 'print the path, size and sha256 as a JSON object')
     .action(action(io, async (input: string, flags: { output: string; label: string; epoch?: number; json?: boolean }) => {
       const { writeIsoFromFiles } = await import('@vmctx/iso-builder');
-      const files = await contextTreeFrom(input, io);
-      const stats = await writeIsoFromFiles(files, flags.output, { label: flags.label, ...(flags.epoch !== undefined ? { epoch: flags.epoch } : {}) });
-      io.stderr(`wrote ${flags.output} (${Object.keys(files).length} files, label ${flags.label})\n`);
-      printIsoReport(io, await isoReport(flags.output, stats.bytes), flags.json);
+      await refuseOutputIsInput(flags.output, input);
+      const entries = await isoEntriesFrom(input, io);
+      const secret = holdsSecrets(entries.map(([path]) => path));
+      const isNew = await stat(flags.output).then(() => false, () => true);
+      const stats = await writeIsoFromFiles(entries, flags.output, {
+        label: flags.label,
+        mode: secret ? 0o600 : 0o644,
+        ...(flags.epoch !== undefined ? { epoch: flags.epoch } : {}),
+      });
+      io.stderr(`wrote ${flags.output} (${entries.length} files, label ${flags.label})\n`);
+      if (secret && isNew) io.stderr(`${flags.output}: mode 0600, as the context holds files, keys or scripts (chmod it to share it)\n`);
+      const report = await isoReport(flags.output, stats.bytes);
+      if (report !== undefined) printIsoReport(io, report, flags.json);
     }));
 
   setup(context.command('show'))
     .description('list the files of the context tree: mode, size, path')
     .argument('<input>', 'CONTEXT.yaml, or a context/ folder')
     .action(action(io, async (input: string) => {
-      const files = await contextTreeFrom(input, io);
-      for (const path of Object.keys(files).sort()) {
-        const { data, mode } = files[path]!;
-        const size = typeof data === 'string' ? Buffer.byteLength(data) : data.byteLength;
-        io.stdout(`${mode.toString(8).padStart(4, '0')} ${String(size).padStart(8)} ${path}\n`);
+      for (const [path, entry] of (await isoEntriesFrom(input, io)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+        const size = 'size' in entry ? entry.size : typeof entry.data === 'string' ? Buffer.byteLength(entry.data) : entry.data.byteLength;
+        io.stdout(`${entry.mode.toString(8).padStart(4, '0')} ${String(size).padStart(8)} ${path}\n`);
       }
     }));
 

@@ -95,5 +95,7 @@ async function build(io: CommandIo, folder: string, flags: IsoFlags, command: Co
     ...(flags.epoch !== undefined ? { epoch: flags.epoch } : {}),
   });
   if (!flags.quiet) io.stderr(`${stats.sectors} extents written (${Math.round(stats.bytes / 2 ** 20)} MB)\n`);
-  if (flags.output !== undefined) printIsoReport(io, await isoReport(flags.output, stats.bytes), flags.json);
+  if (flags.output === undefined) return;
+  const report = await isoReport(flags.output, stats.bytes);
+  if (report !== undefined) printIsoReport(io, report, flags.json);
 }
