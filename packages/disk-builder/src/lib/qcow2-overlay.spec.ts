@@ -61,6 +61,26 @@ describe('createOverlay', () => {
     await createOverlay({ path: join(dir, 'vm.qcow2'), backingFile: 'base.raw', backingFormat: 'raw', virtualSize: 2 ** 20 });
   });
 
+  it('refuses a target further down the backing chain (it would destroy the base and make a loop)', async () => {
+    await writeFile(join(dir, 'base.raw'), Buffer.alloc(2 ** 20, 7));
+    await createOverlay({ path: join(dir, 'good.qcow2'), backingFile: 'base.raw', backingFormat: 'raw', virtualSize: 2 ** 20 });
+    await createOverlay({ path: join(dir, 'top.qcow2'), backingFile: 'good.qcow2', backingFormat: 'qcow2', virtualSize: 2 ** 20 });
+    for (const [path, backingFile] of [
+      [join(dir, 'base.raw'), 'good.qcow2'],
+      [join(dir, 'base.raw'), 'top.qcow2'],
+      [join(dir, 'good.qcow2'), 'top.qcow2'],
+    ] as const) {
+      await expect(createOverlay({ path, backingFile, backingFormat: 'qcow2', virtualSize: 2 ** 20 })).rejects.toMatchObject({
+        code: 'DISK_BACKING_IS_TARGET',
+        message: expect.stringMatching(/in the backing chain/),
+      });
+    }
+    expect((await readFile(join(dir, 'base.raw'))).equals(Buffer.alloc(2 ** 20, 7))).toBe(true);
+    // A new file, or one outside the chain, is fine.
+    await createOverlay({ path: join(dir, 'other.qcow2'), backingFile: 'top.qcow2', backingFormat: 'qcow2', virtualSize: 2 ** 20 });
+    await createOverlay({ path: join(dir, 'other.qcow2'), backingFile: 'top.qcow2', backingFormat: 'qcow2', virtualSize: 2 ** 20 });
+  });
+
   it('reports a folder it cannot write to, naming the path', async () => {
     const path = join(dir, 'missing', 'vm.qcow2');
     await expect(createOverlay({ path, backingFile: '/b', backingFormat: 'raw', virtualSize: 2 ** 20 })).rejects.toMatchObject({

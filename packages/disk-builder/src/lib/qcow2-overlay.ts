@@ -1,12 +1,14 @@
 /**
  * Writes a qcow2 overlay file: the layout of `qcow2-overlay-layout.ts` written to a temporary name beside the
- * target, flushed, then renamed over it. On any error the temporary file is removed and the target is untouched.
+ * target, flushed, then renamed over it. On any error (or SIGINT/SIGTERM) the temporary file is removed and the
+ * target is untouched.
  */
 import { randomBytes } from 'node:crypto';
+import { removeOnSignal } from '@vmctx/contract';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DiskBuilderError } from './errors.js';
-import { localBackingPath } from './inspect.js';
+import { inspectChain, localBackingPath } from './inspect.js';
 import { layoutOverlay, type OverlayLayout, type OverlayOptions } from './qcow2-overlay-layout.js';
 
 export interface CreateOverlayOptions extends OverlayOptions {
@@ -29,6 +31,7 @@ export async function createOverlay(options: CreateOverlayOptions): Promise<Crea
   } catch (error) {
     throw writeFailed(options.path, error);
   }
+  const release = removeOnSignal(temp);
   try {
     for (const run of layout.runs) await handle.write(run.bytes, 0, run.bytes.length, run.offset);
     // The zero L1 table and the rest of the metadata clusters: a hole reads as zeros.
@@ -41,12 +44,18 @@ export async function createOverlay(options: CreateOverlayOptions): Promise<Crea
     await handle?.close().catch(() => undefined);
     await unlink(temp).catch(() => undefined);
     throw writeFailed(options.path, error);
+  } finally {
+    release();
   }
   const { runs: _runs, ...rest } = layout;
   return { ...rest, path: options.path };
 }
 
-/** Replacing the backing file with an overlay of itself would destroy the base image. */
+/**
+ * Replacing the backing file with an overlay of itself would destroy the base image; replacing any image further
+ * down its chain (`-b good.qcow2 base.raw` where good.qcow2's backing is base.raw) would too, and make a loop.
+ * The chain is followed as far as it is present locally.
+ */
 async function refuseOverwritingBacking(path: string, backingFile: string): Promise<void> {
   let backingPath: string;
   try {
@@ -54,9 +63,27 @@ async function refuseOverwritingBacking(path: string, backingFile: string): Prom
   } catch {
     return; // a protocol name is never the local output file
   }
-  const [target, backing] = await Promise.all([stat(path).catch(() => undefined), stat(backingPath).catch(() => undefined)]);
-  if (target && backing && target.dev === backing.dev && target.ino === backing.ino) {
-    throw new DiskBuilderError('DISK_BACKING_IS_TARGET', `${path} is the backing file itself (${backingFile}); refusing to overwrite the base image`);
+  const target = await stat(path).catch(() => undefined);
+  if (target === undefined) return;
+  const isTarget = async (image: string): Promise<boolean> => {
+    const info = await stat(image).catch(() => undefined);
+    return info !== undefined && info.dev === target.dev && info.ino === target.ino;
+  };
+  if (await isTarget(backingPath)) {
+    throw new DiskBuilderError('DISK_BACKING_IS_TARGET', `${path} is the backing file itself (${backingFile}); refusing to overwrite the base image`, { where: path });
+  }
+  let chain: string[];
+  try {
+    chain = (await inspectChain(backingPath)).images.map((image) => image.path);
+  } catch (error) {
+    // A chain that already loops through the target, or goes too deep, is refused below by its own error.
+    if (error instanceof DiskBuilderError && (error.code === 'DISK_BACKING_LOOP' || error.code === 'DISK_CHAIN_TOO_DEEP')) throw error;
+    return; // a backing file that cannot be read is not this command's to judge (qemu-img does not either)
+  }
+  for (const image of chain.slice(1)) {
+    if (await isTarget(image)) {
+      throw new DiskBuilderError('DISK_BACKING_IS_TARGET', `${path} is in the backing chain of ${backingFile} (through ${image}); refusing to overwrite it and make a loop`, { where: path });
+    }
   }
 }
 
