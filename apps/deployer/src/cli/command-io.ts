@@ -35,3 +35,16 @@ export function withCliDefaults<C extends Command>(command: C, io: Pick<CommandI
     .exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? 0 : 2));
   return command;
 }
+
+/**
+ * What happens when stdout cannot be written: a reader that went away (`vmctx template lint --list | head -1`,
+ * EPIPE) ends the command quietly, with the status a SIGPIPE would give (141); any other failure (ENOSPC on
+ * `> /dev/full`) is one line on stderr and exit 1, never a stack trace.
+ */
+export function guardOutput(stream: NodeJS.EventEmitter, name: string, io: Pick<CommandIo, 'stderr' | 'exit'>): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') io.exit(141);
+    io.stderr(`vmctx: writing to ${name} failed: ${error.message} [CLI_WRITE_FAILED]\n`);
+    io.exit(1);
+  });
+}
