@@ -1,6 +1,7 @@
 /**
  * iso-builder against the real readers (Debian tools, no root): isovfy, isoinfo, xorriso, and genisoimage
- * for the names it gives the same trees.
+ * for the names it gives the same trees; bsdtar, 7-Zip and pycdlib, which the code was never written against
+ * (issue 13), for what they list and extract.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeSync, ftruncateSync, readSync, mkdirSync, readdirSync } from 'node:fs';
@@ -8,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jolietName, writeIsoFromDirectory } from '@vmctx/iso-builder';
-import { makeContextTree, makeManyFilesTree, makeNamesTree, parseListing, walkTree, type Listed } from './iso-builder/trees.js';
+import { bsdtarDifferences, hasPycdlib, pycdlibDifferences, sevenZipDifferences } from './iso-builder/readers.js';
+import { makeContextTree, makeManyFilesTree, makeNamesTree, makeReadersTree, parseListing, walkTree, type Listed } from './iso-builder/trees.js';
 
 const EPOCH = 1_700_000_000;
 let work: string;
@@ -43,13 +45,23 @@ function expectedRockRidge(source: string): Record<string, string[]> {
   return out;
 }
 
-function compareExtracted(source: string, extracted: string): void {
+/**
+ * How two readers show link targets that hold empty components (written byte for byte, as RRIP 4.1.3.1
+ * components of length 0, which Linux, libarchive and pycdlib read back exactly): libisofs (xorriso) joins
+ * components with one "/" whatever they are, and isoinfo also drops a trailing "/" and shows "/" as nothing.
+ * Both keep the meaning: POSIX reads "a//b" as "a/b".
+ */
+const xorrisoTarget = (target: string): string => target.replace(/\/{2,}/g, '/');
+const isoinfoTarget = (target: string): string => (target === '/' ? '' : xorrisoTarget(target).replace(/(.)\/$/, '$1'));
+
+function compareExtracted(source: string, extracted: string, shownTarget = (target: string) => target): void {
   const want = walkTree(source);
   const got = walkTree(extracted);
   expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
   for (const [path, w] of want) {
     const g = got.get(path);
-    expect({ path, type: g?.type, mode: g?.mode.toString(8), target: g?.target }).toEqual({ path, type: w.type, mode: w.mode.toString(8), target: w.target });
+    const target = w.target === undefined ? undefined : shownTarget(w.target);
+    expect({ path, type: g?.type, mode: g?.mode.toString(8), target: g?.target }).toEqual({ path, type: w.type, mode: w.mode.toString(8), target });
     if (w.data) expect(g?.data?.equals(w.data), path).toBe(true);
   }
 }
@@ -59,11 +71,13 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+// The readers tree is not given to genisoimage: 1.1.11 loops forever on its long link target with "//" in it.
 describe.each([
-  ['context', makeContextTree],
-  ['names', makeNamesTree],
-  ['many', (root: string) => makeManyFilesTree(root, 10_000)],
-])('the %s tree', (name, make) => {
+  ['context', makeContextTree, true],
+  ['names', makeNamesTree, true],
+  ['many', (root: string) => makeManyFilesTree(root, 10_000), true],
+  ['readers', makeReadersTree, false],
+] as const)('the %s tree', (name, make, withGenisoimage) => {
   let source: string;
   let ours: string;
   let theirs: string;
@@ -75,7 +89,7 @@ describe.each([
     ours = join(work, `${name}.iso`);
     theirs = join(work, `${name}.genisoimage.iso`);
     await writeIsoFromDirectory(source, ours, { epoch: EPOCH });
-    run('genisoimage', ['-quiet', '-R', '-J', '-o', theirs, source]);
+    if (withGenisoimage) run('genisoimage', ['-quiet', '-R', '-J', '-o', theirs, source]);
   });
 
   it('passes isovfy', () => {
@@ -99,7 +113,7 @@ describe.each([
       const path = Buffer.from(`${e.dir}${e.name}`.slice(1), 'latin1').toString('utf8');
       const found = tree.get(path);
       expect(e.modeString[0], path).toBe(found?.type === 'f' ? '-' : found?.type);
-      if (found?.type === 'l') expect(e.target).toBe(found.target);
+      if (found?.type === 'l') expect(e.target, path).toBe(isoinfoTarget(found.target as string));
     }
   });
 
@@ -117,7 +131,7 @@ describe.each([
     expect(namesByDirectory(listing)).toEqual(want);
   });
 
-  it('gives the same ISO 9660 names as genisoimage', () => {
+  it.skipIf(!withGenisoimage)('gives the same ISO 9660 names as genisoimage', () => {
     const ourNames = namesByDirectory(parseListing(run('isoinfo', ['-l', '-i', ours])));
     const theirNames = namesByDirectory(parseListing(run('isoinfo', ['-l', '-i', theirs])));
     expect(ourNames).toEqual(theirNames);
@@ -126,7 +140,19 @@ describe.each([
   it('extracts with xorriso to the same contents, modes and links', () => {
     const out = join(work, `${name}.extracted`);
     run('xorriso', ['-osirrox', 'on', '-indev', ours, '-extract', '/', out]);
-    compareExtracted(source, out);
+    compareExtracted(source, out, xorrisoTarget);
+  });
+
+  it('is listed and extracted by bsdtar exactly as written: names, types, modes, hard links, link targets, contents', () => {
+    expect(bsdtarDifferences(ours, source, join(work, `${name}.readers`))).toEqual([]);
+  });
+
+  it('is listed and extracted by 7-Zip (Joliet) with every name and content', () => {
+    expect(sevenZipDifferences(ours, source, join(work, `${name}.readers`))).toEqual([]);
+  });
+
+  it.skipIf(!hasPycdlib())('is read by pycdlib exactly as written: names, types, modes, link counts, link targets, contents', () => {
+    expect(pycdlibDifferences(ours, source)).toEqual([]);
   });
 });
 

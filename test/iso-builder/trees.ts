@@ -2,13 +2,16 @@
  * Source trees for the iso-builder tools suite, and the helpers that read a tree back (from disk, from
  * `isoinfo -l` listings) into comparable shapes.
  */
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** One entry of a tree: type, permission bits, and contents or link target. */
 export interface Found {
   type: 'd' | 'f' | 'l';
   mode: number;
+  /** Link count (st_nlink) and inode number where the tree is. */
+  links: number;
+  ino: number;
   data?: Buffer;
   target?: string;
 }
@@ -20,11 +23,12 @@ export function walkTree(root: string, withData = true): Map<string, Found> {
       const path = join(dir, name);
       const rel = prefix ? `${prefix}/${name}` : name;
       const st = lstatSync(path);
+      const common = { links: st.nlink, ino: st.ino };
       if (st.isDirectory()) {
-        out.set(rel, { type: 'd', mode: st.mode & 0o7777 });
+        out.set(rel, { type: 'd', mode: st.mode & 0o7777, ...common });
         visit(path, rel);
-      } else if (st.isSymbolicLink()) out.set(rel, { type: 'l', mode: 0o777, target: readlinkSync(path) });
-      else out.set(rel, { type: 'f', mode: st.mode & 0o7777, ...(withData ? { data: readFileSync(path) } : {}) });
+      } else if (st.isSymbolicLink()) out.set(rel, { type: 'l', mode: 0o777, ...common, target: readlinkSync(path) });
+      else out.set(rel, { type: 'f', mode: st.mode & 0o7777, ...common, ...(withData ? { data: readFileSync(path) } : {}) });
     }
   };
   visit(root, '');
@@ -85,6 +89,38 @@ export function makeNamesTree(root: string): void {
   symlinkSync(`${'component/'.repeat(40)}end`, join(root, 'long-link'));
 }
 
+/**
+ * What readers that were never used to write the code got wrong (issue 13): a directory name of 180 bytes
+ * and more followed by sibling directories (its Rock Ridge continuation area must come before they are read
+ * front to back), hard links (one extent, PX link count), and link targets with empty components ("a//b",
+ * "a/b/") that must stay byte for byte.
+ */
+export function makeReadersTree(root: string): void {
+  const long = 'd'.repeat(190);
+  write(root, `${long}/inside`, 'inside the long directory\n');
+  write(root, `${long}/${'e'.repeat(230)}/deeper`, 'two long directories\n');
+  write(root, 'sibling/file', 'in the sibling\n');
+  write(root, 'zz-last/file', 'after everything\n');
+  mkdirSync(join(root, `${'f'.repeat(250)}`));
+  write(root, `${'g'.repeat(200)}.txt`, 'a long file name\n');
+  write(root, 'links/one', 'shared by three names\n'.repeat(300));
+  linkSync(join(root, 'links/one'), join(root, 'links/two'));
+  linkSync(join(root, 'links/one'), join(root, 'sibling/three'));
+  write(root, 'links/empty-a', '');
+  linkSync(join(root, 'links/empty-a'), join(root, 'links/empty-b'));
+  write(root, 'links/alone', 'one name only\n');
+  for (const [name, target] of [
+    ['double-slash', 'a//b'],
+    ['trailing-slash', 'a/b/'],
+    ['root-double', '//etc//hostname'],
+    ['root', '/'],
+    ['dot-slash', './'],
+    ['parent-double', '..//links/one'],
+    ['many-slashes', 'a///b////c'],
+    ['long-with-doubles', `${'segment//'.repeat(30)}end`],
+  ]) symlinkSync(target as string, join(root, 'links', `link-${name}`));
+}
+
 export function makeManyFilesTree(root: string, count: number): void {
   for (let i = 0; i < count; i++) write(root, `dir-${String(i % 100).padStart(2, '0')}/file-${i}.dat`, `${i}\n`);
 }
@@ -120,6 +156,9 @@ export function parseListing(text: string): Listed[] {
     if (m[1]?.startsWith('l') && arrow >= 0) {
       target = name.slice(arrow + 4);
       name = name.slice(0, arrow);
+    } else if (m[1]?.startsWith('l') && name.endsWith(' ->')) {
+      target = ''; // isoinfo prints nothing after "->" for a link to "/"
+      name = name.slice(0, -3);
     }
     out.push({ dir, name, modeString: m[1] as string, size: Number(m[2]), extent: Number(m[3]), ...(target === undefined ? {} : { target }) });
   }

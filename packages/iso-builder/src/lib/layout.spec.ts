@@ -5,7 +5,7 @@ import { fileMapTree, type FileMapEntry } from './file-map.js';
 import { IsoBuilderError } from './errors.js';
 import { computeLayout, MAX_EXTENT_BYTES, extentSizes, type Layout } from './layout.js';
 import { readIso } from './read-iso.test.js';
-import type { DirectoryNode, FileNode } from './tree.js';
+import type { Attributes, DirectoryNode, FileNode } from './tree.js';
 import { metadataChunks } from './writer.js';
 
 const EPOCH = 1_700_000_000;
@@ -129,6 +129,68 @@ describe('computeLayout', () => {
     expect(parts.map((e) => e.flags & 0x80)).toEqual([0x80, 0x80, 0]);
     expect((parts[1]?.extent ?? 0) - (parts[0]?.extent ?? 0)).toBe(MAX_EXTENT_BYTES / 2048);
     expect(layout.totalSectors).toBe((parts[0]?.extent ?? 0) + Math.ceil(size / 2048) + 150);
+  });
+});
+
+describe('what sequential readers and hard links need (issue 13)', () => {
+  it("places each directory's continuation areas right after it, before any other directory", () => {
+    const tree = fileMapTree(
+      {
+        [`${'d'.repeat(190)}/${'e'.repeat(230)}/f`]: 'x',
+        [`${'d'.repeat(190)}/g`]: 'y',
+        'sibling/h': 'z',
+        [`${'f'.repeat(250)}/i`]: 'w',
+        [`${'g'.repeat(200)}.txt`]: 'v',
+        'zz/j': 'u',
+      },
+      EPOCH,
+    );
+    const iso = readIso(image(tree));
+    const dirs = new Map<string, { extent: number; size: number }>([['', iso.root]]);
+    for (const e of iso.primary) if (e.flags & 2) dirs.set(e.path, e);
+    const starts = [...dirs.values()].map((d) => d.extent).sort((a, b) => a - b);
+    const withAreas = iso.primary.filter((e) => e.rr.ce);
+    expect(withAreas.length).toBeGreaterThanOrEqual(4);
+    for (const e of withAreas) {
+      const parent = dirs.get(e.path.slice(0, e.path.lastIndexOf('/'))) as { extent: number; size: number };
+      const end = parent.extent + parent.size / 2048;
+      const next = starts.find((s) => s > parent.extent) ?? Infinity;
+      for (const block of e.rr.ce as number[]) {
+        expect(block, e.path).toBeGreaterThanOrEqual(end);
+        expect(block, e.path).toBeLessThan(next);
+      }
+    }
+    expect(iso.primary.map((e) => e.path.split('/').pop())).toContain('e'.repeat(230));
+  });
+
+  const attrs: Attributes = { mode: 0o644, uid: 0, gid: 0, mtime: EPOCH, atime: EPOCH, ctime: EPOCH };
+  const file = (name: string, ino: number, size = 3, more: Partial<Attributes> = {}): FileNode => ({
+    kind: 'file',
+    name,
+    attrs: { ...attrs, ...more },
+    size,
+    data: { kind: 'path', path: `/nonexistent/${name}`, dev: 7, ino },
+  });
+
+  it('writes the data of files of one inode once, every name pointing at it, with PX counting the names', () => {
+    const sub: DirectoryNode = { kind: 'directory', name: 'sub', attrs: { ...attrs, mode: 0o755 }, children: [file('c', 42), file('empty-2', 9, 0)] };
+    const root: DirectoryNode = { kind: 'directory', name: '', attrs: { ...attrs, mode: 0o755 }, children: [file('a', 42), file('b', 42), file('alone', 43), file('empty-1', 9, 0), sub] };
+    const layout = layoutTree(root, { epoch: EPOCH });
+    expect(layout.files.map((f) => f.path)).toEqual(['a', 'alone']);
+    const iso = readIso(Buffer.concat([metadataOf(layout), Buffer.alloc((layout.totalSectors * 2048) - layout.metadata.length)]));
+    const byName = new Map(iso.primary.map((e) => [e.path, e]));
+    for (const path of ['/a', '/b', '/sub/c']) expect({ path, extent: byName.get(path)?.extent, links: byName.get(path)?.rr.links }).toEqual({ path, extent: layout.files[0]?.sector, links: 3 });
+    expect(byName.get('/alone')?.rr.links).toBe(1);
+    expect(byName.get('/empty-1')?.rr.links).toBe(2);
+    expect(byName.get('/sub/empty-2')?.extent).toBe(byName.get('/empty-1')?.extent);
+    const joliet = new Map(iso.joliet.map((e) => [e.path, e.extent]));
+    expect([joliet.get('/a'), joliet.get('/b'), joliet.get('/sub/c')]).toEqual([layout.files[0]?.sector, layout.files[0]?.sector, layout.files[0]?.sector]);
+  });
+
+  it('keeps files apart whose inode numbers match but whose size or times do not (a number rounded or reused)', () => {
+    const root: DirectoryNode = { kind: 'directory', name: '', attrs, children: [file('a', 42), file('b', 42, 4), file('c', 42, 3, { mtime: EPOCH + 1 })] };
+    const layout = layoutTree(root, { epoch: EPOCH });
+    expect(layout.files.map((f) => f.path)).toEqual(['a', 'b', 'c']);
   });
 });
 

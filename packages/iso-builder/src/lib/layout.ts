@@ -6,9 +6,10 @@
  * here: the writer copies it afterwards, in the order given by `files`.
  *
  * Sector map (ECMA-119 6.2 / 8): 0-15 system area, 16 PVD, 17 Joliet SVD, 18 terminator, then the L and M
- * path tables of the primary tree and of the Joliet tree, the primary directories, the Rock Ridge
- * continuation areas, the Joliet directories, the file data, and 150 sectors of padding (as genisoimage
- * pads, so that readers that read ahead past the last file do not fail).
+ * path tables of the primary tree and of the Joliet tree, the primary directories (each followed by the
+ * Rock Ridge continuation areas of its records), the Joliet directories, the file data (once per inode: hard
+ * links share it), and 150 sectors of padding (as genisoimage pads, so that readers that read ahead past the
+ * last file do not fail).
  */
 import { SECTOR_SIZE, sectorsFor } from './encoding.js';
 import { IsoBuilderError } from './errors.js';
@@ -130,6 +131,13 @@ export interface Entry {
   /** Length of RR+NM+PX+TF when they fit the record and are written directly; 0 when `sua` is used. */
   plainLength: number;
   nameBytes: number;
+  /**
+   * A file's inode in the source (device, inode, and the size and times every name of it shares), or null:
+   * files of one inode are hard links, written once and counted in PX (RRIP 4.1.1 "POSIX file links").
+   */
+  inode: string | null;
+  /** PX links of a file: the names its inode has in the image. */
+  links: number;
 }
 
 export interface Dir {
@@ -200,9 +208,18 @@ function utf8Key(name: string): string {
   return /^[\x00-\x7f]*$/.test(name) ? name : Buffer.from(name, 'utf8').toString('latin1');
 }
 
+/** The inode key of a file (see Entry.inode). */
+function inodeOf(node: TreeNode): string | null {
+  if (node.kind !== 'file' || node.data.kind !== 'path' || node.data.dev === undefined || node.data.ino === undefined) return null;
+  return `${node.data.dev}:${node.data.ino}:${node.size}:${node.attrs.mtime}:${node.attrs.ctime}`;
+}
+
 function buildDirs(root: DirectoryNode, options: LayoutOptions): Dir[] {
   const all: Dir[] = [];
   const tooDeep: string[] = [];
+  /** Names of each inode in the tree. */
+  const names = new Map<string, number>();
+  const linked: Entry[] = [];
   const visit = (node: DirectoryNode, entry: Entry, parent: Dir | null, level: number): Dir => {
     const dir: Dir = {
       entry,
@@ -241,8 +258,14 @@ function buildDirs(root: DirectoryNode, options: LayoutOptions): Dir[] {
         extent: 0,
         plainLength: 0,
         nameBytes: Buffer.byteLength(child.name, 'utf8'),
+        inode: inodeOf(child),
+        links: 1,
       };
       dir.children.push(childEntry);
+      if (childEntry.inode !== null) {
+        names.set(childEntry.inode, (names.get(childEntry.inode) ?? 0) + 1);
+        linked.push(childEntry);
+      }
       if (child.kind === 'directory') {
         dir.subdirCount++;
         visit(child, childEntry, dir, level + 1);
@@ -261,8 +284,11 @@ function buildDirs(root: DirectoryNode, options: LayoutOptions): Dir[] {
     extent: 0,
     plainLength: 0,
     nameBytes: 0,
+    inode: null,
+    links: 1,
   };
   visit(root, rootEntry, null, 1);
+  for (const entry of linked) entry.links = names.get(entry.inode as string) as number;
   if (tooDeep.length > 0 && options.deepDirectories === 'error') {
     const shown = tooDeep.slice(0, 5).map((p) => `"${p}"`).join(', ');
     throw new IsoBuilderError(
@@ -280,8 +306,9 @@ function rrFor(entry: Entry, links: number, name: string | null): Buffer[] {
   return rockRidgeEntries({ name, mode: typeBits(node) | entry.attrs.mode, links, attrs: entry.attrs, ...(node.kind === 'symlink' ? { target: node.target } : {}) });
 }
 
+/** PX links (RRIP 4.1.1): a directory's "." and its name and its subdirectories' "..", a file's names. */
 function linksOf(entry: Entry): number {
-  return entry.dir ? 2 + entry.dir.subdirCount : 1;
+  return entry.dir ? 2 + entry.dir.subdirCount : entry.links;
 }
 
 function sortAndName(dirs: Dir[]): void {
@@ -387,12 +414,10 @@ export function placeTree(root: DirectoryNode, options: LayoutOptions): Placemen
   const jolietM = cursor;
   cursor += sectorsFor(jolietTableSize);
 
-  for (const dir of isoDirs) {
-    dir.entry.extent = cursor;
-    cursor += dir.isoSize / SECTOR_SIZE;
-  }
-
-  // Continuation areas, packed one after the other; an area never crosses a sector.
+  // Each directory, then the continuation areas of its records, from the next sector on, as genisoimage places
+  // them: a reader that goes through the image once, front to back (libarchive), reads a directory and then
+  // the areas its records point at before anything else. Areas are packed one after the other; an area never
+  // crosses a sector.
   let areaOffset = 0;
   const place = (packed: PackedSystemUse, into: Map<PackedSystemUse, AreaLocation[]>): void => {
     if (packed.areas.length === 0 || into.has(packed)) return;
@@ -409,11 +434,14 @@ export function placeTree(root: DirectoryNode, options: LayoutOptions): Placemen
     into.set(packed, locations);
   };
   for (const dir of isoDirs) {
+    dir.entry.extent = cursor;
+    cursor += dir.isoSize / SECTOR_SIZE;
     place(dir.dotSua, dir.areaLocations);
     place(dir.dotDotSua, dir.areaLocations);
     for (const child of dir.withSua) place(child.sua as PackedSystemUse, dir.areaLocations);
+    if (areaOffset > 0) cursor++;
+    areaOffset = 0;
   }
-  if (areaOffset > 0) cursor++;
 
   for (const dir of jolietDirs) {
     dir.jolietExtent = cursor;
@@ -422,9 +450,19 @@ export function placeTree(root: DirectoryNode, options: LayoutOptions): Placemen
   const metadataSectors = cursor;
 
   const files: FileExtent[] = [];
+  /** The first name of each inode with several: the others share its extent. */
+  const firstNames = new Map<string, Entry>();
   for (const dir of isoDirs) {
     for (const child of dir.isoOrder) {
       if (child.isDirectory) continue;
+      if (child.links > 1) {
+        const first = firstNames.get(child.inode as string);
+        if (first) {
+          child.extent = first.extent;
+          continue;
+        }
+        firstNames.set(child.inode as string, child);
+      }
       child.extent = cursor; // empty files and links point at the next free sector, as genisoimage does
       const node = child.node;
       if (node.kind === 'file' && node.size > 0) {

@@ -12,12 +12,14 @@ export interface ReadEntry {
   size: number;
   flags: number;
   date: number;
-  rr: { name?: string; mode?: number; links?: number; uid?: number; gid?: number; target?: string; signatures: string[] };
+  rr: { name?: string; mode?: number; links?: number; uid?: number; gid?: number; target?: string; signatures: string[]; sl?: { flags: number; text: Buffer }[]; ce?: number[] };
 }
 
 export interface ReadImage {
   label: string;
   totalSectors: number;
+  /** The primary root directory's extent and size. */
+  root: { extent: number; size: number };
   primary: ReadEntry[];
   joliet: ReadEntry[];
   pathTables: { l: Buffer; m: Buffer; jl: Buffer; jm: Buffer };
@@ -37,8 +39,6 @@ function shortDate(buf: Buffer, at: number): number {
 function systemUse(image: Buffer, area: Buffer, out: ReadEntry['rr']): void {
   let at = 0;
   let name = '';
-  let target = '';
-  let component = '';
   while (at + 4 <= area.length) {
     const sig = area.toString('latin1', at, at + 2);
     const len = area[at + 2] as number;
@@ -53,20 +53,9 @@ function systemUse(image: Buffer, area: Buffer, out: ReadEntry['rr']): void {
       out.gid = both32(body, 24);
     }
     if (sig === 'SL') {
-      let p = 1;
-      while (p < body.length) {
-        const flags = body[p] as number;
-        const clen = body[p + 1] as number;
-        const text = body.toString('utf8', p + 2, p + 2 + clen);
-        if (flags & 0x08) target += '/';
-        else {
-          component += flags & 0x02 ? '.' : flags & 0x04 ? '..' : text;
-          if (!(flags & 0x01)) {
-            target += (target === '' || target.endsWith('/') ? '' : '/') + component;
-            component = '';
-          }
-        }
-        p += 2 + clen;
+      // Component records, joined once all are read (they may go on in a continuation area).
+      for (let p = 1; p < body.length; p += 2 + (body[p + 1] as number)) {
+        (out.sl ??= []).push({ flags: body[p] as number, text: body.subarray(p + 2, p + 2 + (body[p + 1] as number)) });
       }
     }
     if (sig === 'CE') {
@@ -74,12 +63,26 @@ function systemUse(image: Buffer, area: Buffer, out: ReadEntry['rr']): void {
       const offset = both32(body, 8);
       const length = both32(body, 16);
       if (offset + length > SECTOR) throw new Error('continuation area crosses a sector');
+      (out.ce ??= []).push(block);
       systemUse(image, image.subarray(block * SECTOR + offset, block * SECTOR + offset + length), out);
     }
     at += len;
   }
   if (name) out.name = (out.name ?? '') + name;
-  if (target) out.target = target;
+}
+
+/**
+ * A link target from its SL components, as Linux joins them (fs/isofs/rock.c): a "/" after every component
+ * that is not ROOT and not continued (RRIP 4.1.3.1 bit 0), except the last.
+ */
+function slTarget(components: { flags: number; text: Buffer }[]): string {
+  const parts: Buffer[] = [];
+  components.forEach((c, i) => {
+    if (c.flags & 0x08) return void parts.push(Buffer.from('/'));
+    parts.push(c.flags & 0x02 ? Buffer.from('.') : c.flags & 0x04 ? Buffer.from('..') : c.text);
+    if (!(c.flags & 0x01) && i < components.length - 1) parts.push(Buffer.from('/'));
+  });
+  return Buffer.concat(parts).toString('utf8');
 }
 
 function walk(image: Buffer, extent: number, size: number, path: string, joliet: boolean, out: ReadEntry[], depth: number): void {
@@ -110,6 +113,7 @@ function walk(image: Buffer, extent: number, size: number, path: string, joliet:
       rr: { signatures: [] },
     };
     if (!joliet) systemUse(image, rec.subarray(33 + idLen + (idLen % 2 === 0 ? 1 : 0)), entry.rr);
+    if (entry.rr.sl) entry.rr.target = slTarget(entry.rr.sl);
     if (index >= 2) {
       entry.path = `${path}/${entry.rr.name ?? identifier}`;
       out.push(entry);
@@ -137,6 +141,7 @@ export function readIso(image: Buffer): ReadImage {
   const table = (sector: number, size: number): Buffer => image.subarray(sector * SECTOR, sector * SECTOR + size);
   return {
     label: pvd.toString('latin1', 40, 72).trimEnd(),
+    root: { extent: both32(pvd, 158), size: both32(pvd, 166) },
     totalSectors: both32(pvd, 80),
     primary: primary.filter((e) => e.path !== '.'),
     joliet: joliet.filter((e) => e.path !== '.'),

@@ -56,6 +56,78 @@ describe('SUSP and RRIP entries', () => {
   });
 });
 
+/** The component records of one SL entry: flags and text (latin1: bytes as they are). */
+function records(entry: Buffer): { flags: number; text: string }[] {
+  const out: { flags: number; text: string }[] = [];
+  for (let p = 5; p < entry.length; p += 2 + (entry[p + 1] as number)) out.push({ flags: entry[p] as number, text: entry.toString('latin1', p + 2, p + 2 + (entry[p + 1] as number)) });
+  return out;
+}
+
+/** Linux, fs/isofs/rock.c get_symlink_chunk: "/" after a component neither ROOT nor continued; at an entry's end, only if the entry continues. */
+function linuxReads(entries: Buffer[]): string {
+  let out = '';
+  for (const e of entries) {
+    const comps = records(e);
+    comps.forEach((c, i) => {
+      const root = (c.flags & ~1) === 8;
+      out += root ? '/' : (c.flags & ~1) === 2 ? '.' : (c.flags & ~1) === 4 ? '..' : c.text;
+      const lastOfEntry = i === comps.length - 1;
+      if (!root && !(c.flags & 1) && (!lastOfEntry || (e[4] as number) & 1)) out += '/';
+    });
+  }
+  return out;
+}
+
+/** libarchive, parse_rockridge_SL1: a separator before each component of an entry but the first, none after ROOT or a continued one. */
+function libarchiveReads(entries: Buffer[]): string {
+  let out = '';
+  for (const e of entries) {
+    let separator = '';
+    for (const c of records(e)) {
+      out += separator;
+      separator = '/';
+      if (c.flags === 0) out += c.text;
+      else if (c.flags === 1) {
+        out += c.text;
+        separator = '';
+      } else if (c.flags === 2) out += '.';
+      else if (c.flags === 4) out += '..';
+      else if (c.flags === 8) {
+        out += '/';
+        separator = '';
+      }
+    }
+  }
+  return out;
+}
+
+/** pycdlib, RRSLRecord.name and RockRidge.symlink_path: components joined with "/" (ROOT starts over), entries joined unless continued. */
+function pycdlibReads(entries: Buffer[]): string {
+  const out: string[] = [];
+  let saved = '';
+  for (const e of entries) {
+    let list: string[] = [];
+    let continued = false;
+    for (const c of records(e)) {
+      let name = c.flags & 2 ? '.' : c.flags & 4 ? '..' : c.flags & 8 ? '/' : c.text;
+      if (name === '/') {
+        list = [];
+        continued = false;
+        name = '';
+      }
+      if (!continued) list.push(name);
+      else list[list.length - 1] += name;
+      continued = (c.flags & 1) === 1;
+    }
+    saved += list.join('/');
+    if (!continued) {
+      out.push(saved);
+      saved = '';
+    }
+  }
+  return out.join('/');
+}
+
 describe('SL (RRIP 4.1.3)', () => {
   const components = (entries: Buffer[]) => {
     const out: [number, string][] = [];
@@ -70,6 +142,33 @@ describe('SL (RRIP 4.1.3)', () => {
   it('encodes absolute links with a ROOT component', () => {
     expect(components(slEntries('/etc/hosts'))).toEqual([[8, ''], [0, 'etc'], [0, 'hosts']]);
   });
+  it('keeps every component, empty ones included: "a//b", "a/b/", "//etc", "/"', () => {
+    expect(components(slEntries('a//b'))).toEqual([[0, 'a'], [0, ''], [0, 'b']]);
+    expect(components(slEntries('a/b/'))).toEqual([[0, 'a'], [0, 'b'], [0, '']]);
+    expect(components(slEntries('//etc'))).toEqual([[8, ''], [0, ''], [0, 'etc']]);
+    expect(components(slEntries('/'))).toEqual([[8, ''], [0, '']]);
+    expect(components(slEntries('./'))).toEqual([[2, ''], [0, '']]);
+  });
+
+  it('reads back byte for byte, as Linux, libarchive and pycdlib join components, for any target', () => {
+    const part = fc.oneof(
+      fc.constantFrom('', '.', '..'),
+      fc.string({ unit: 'grapheme', minLength: 1, maxLength: 10 }).filter((p) => !p.includes('/')),
+      fc.string({ unit: fc.constantFrom('x', 'é', '😀'), minLength: 100, maxLength: 400 }),
+    );
+    const target = fc.array(part, { minLength: 1, maxLength: 12 }).map((parts) => parts.join('/'));
+    fc.assert(
+      fc.property(target, (t) => {
+        const entries = slEntries(t);
+        const want = Buffer.from(t, 'utf8').toString('latin1');
+        expect(entries.every((e) => e.length <= 255 && e[2] === e.length && sig(e) === 'SL')).toBe(true);
+        expect(entries.map((e) => e[4])).toEqual([...entries.slice(1).map(() => 1), 0]);
+        expect({ linux: linuxReads(entries), libarchive: libarchiveReads(entries), pycdlib: pycdlibReads(entries) }).toEqual({ linux: want, libarchive: want, pycdlib: want });
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('splits long targets over several SL entries flagged CONTINUE', () => {
     const target = Array.from({ length: 20 }, (_, i) => `component-${i}-${'z'.repeat(30)}`).join('/');
     const entries = slEntries(target);

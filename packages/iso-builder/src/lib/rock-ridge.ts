@@ -213,42 +213,79 @@ const SL_CURRENT = 0x02;
 const SL_PARENT = 0x04;
 const SL_ROOT = 0x08;
 
-/** Component records of a symbolic link target; components longer than one record are split with CONTINUE. */
-function slComponents(target: string): Buffer[] {
-  const records: Buffer[] = [];
-  const parts = target.split('/');
-  if (target.startsWith('/')) records.push(Buffer.from([SL_ROOT, 0]));
-  // Largest content of one component record that still fits one SL entry (body: flags byte + record header).
-  const room = MAX_BODY - 1 - 2;
-  parts.forEach((part) => {
-    if (part === '') return; // a leading "/" (ROOT above), "//" or a trailing "/"
-    if (part === '.') return void records.push(Buffer.from([SL_CURRENT, 0]));
-    if (part === '..') return void records.push(Buffer.from([SL_PARENT, 0]));
-    const bytes = Buffer.from(part, 'utf8');
-    for (let at = 0; at < bytes.length; at += room) {
-      const piece = bytes.subarray(at, at + room);
-      const more = at + room < bytes.length;
-      records.push(Buffer.concat([Buffer.from([more ? SL_CONTINUE : 0, piece.length]), piece]));
-    }
-  });
-  return records;
+/** One component of a link target: its flags (ROOT, CURRENT, PARENT or none) and its text. */
+interface SlComponent {
+  flags: number;
+  text: Buffer;
 }
 
-/** RRIP 4.1.3: SL entries; an entry flagged CONTINUE (bit 0) is followed by another SL of the same link. */
-export function slEntries(target: string): Buffer[] {
-  const records = slComponents(target);
-  const groups: Buffer[][] = [[]];
-  let size = 1;
-  for (const record of records) {
-    if (size + record.length > MAX_BODY) {
-      groups.push([]);
-      size = 1;
-    }
-    (groups[groups.length - 1] as Buffer[]).push(record);
-    size += record.length;
+const NO_TEXT = Buffer.alloc(0);
+
+/**
+ * The components of a link target, byte for byte (RRIP 4.1.3.1): ROOT for a leading "/", CURRENT and PARENT
+ * for "." and "..", every other part as text, an empty one included: "a//b" is a, "", b and "a/b/" ends
+ * with an empty component, as "/" is ROOT and an empty component. Linux, libarchive and pycdlib put a "/"
+ * between two components (none after ROOT), so each reads back exactly the target written.
+ */
+function slComponents(target: string): SlComponent[] {
+  const out: SlComponent[] = [];
+  let rest = target;
+  if (rest.startsWith('/')) {
+    out.push({ flags: SL_ROOT, text: NO_TEXT });
+    rest = rest.slice(1);
   }
-  return groups.map((group, i) => {
-    const body = Buffer.concat([Buffer.from([i < groups.length - 1 ? 1 : 0]), ...group]);
+  for (const part of rest.split('/')) {
+    if (part === '.') out.push({ flags: SL_CURRENT, text: NO_TEXT });
+    else if (part === '..') out.push({ flags: SL_PARENT, text: NO_TEXT });
+    else out.push({ flags: 0, text: Buffer.from(part, 'utf8') });
+  }
+  return out;
+}
+
+/** A component record (RRIP 4.1.3.1): flags, length, content. */
+function componentRecord(flags: number, text: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(2 + text.length);
+  out[0] = flags;
+  out[1] = text.length;
+  text.copy(out, 2);
+  return out;
+}
+
+/**
+ * RRIP 4.1.3: SL entries of a link target; an entry flagged CONTINUE (bit 0) is followed by another SL of the
+ * same link. Where one entry ends and the next begins, the component there is split, its first piece
+ * (possibly empty) flagged CONTINUE (4.1.3.1 bit 0): readers disagree on what lies between two SL entries
+ * (Linux and pycdlib put a "/" there unless the last component continues; libarchive never does), and agree
+ * on a continued component. "." and ".." split there are written as text, which every reader reads alike.
+ */
+export function slEntries(target: string): Buffer[] {
+  const entries: Buffer[][] = [];
+  let records: Buffer[] = [];
+  let room = MAX_BODY - 1; // after the entry's flags byte
+  const components = slComponents(target);
+  components.forEach((component, i) => {
+    const last = i === components.length - 1;
+    let { flags, text } = component;
+    // A whole component goes in if it leaves room for the header of a continued piece of the next one.
+    while (2 + text.length > room - (last ? 0 : 2)) {
+      if (flags === SL_CURRENT || flags === SL_PARENT) {
+        text = Buffer.from(flags === SL_CURRENT ? '.' : '..', 'latin1');
+        flags = 0;
+        continue;
+      }
+      const piece = Math.min(text.length, room - 2);
+      records.push(componentRecord(SL_CONTINUE, text.subarray(0, piece)));
+      text = text.subarray(piece);
+      entries.push(records);
+      records = [];
+      room = MAX_BODY - 1;
+    }
+    records.push(componentRecord(flags, text));
+    room -= 2 + text.length;
+  });
+  entries.push(records);
+  return entries.map((group, i) => {
+    const body = Buffer.concat([Buffer.from([i < entries.length - 1 ? 1 : 0]), ...group]);
     const sl = entry('SL', body.length);
     body.copy(sl, 4);
     return sl;
