@@ -40,7 +40,9 @@ const FOREIGN_FILE = '/var/lib/vmctx/images/operator-notes.txt';
 /** The demo's own names on a controller: its domains, and its files in the image folder. */
 async function demoLeftovers(lc: typeof lc1): Promise<string[]> {
   const domains = (await sshOk(env, lc, ['virsh', 'list', '--all', '--name'])).split('\n').filter((n) => /^(web|worker)-\d$/.test(n));
-  const files = (await sshOk(env, lc, ['ls', '-A', lc.images])).split('\n').filter((f) => /^(web-|worker-|vmctx-base-|context-|\.vmctx$)/.test(f));
+  // Other deployments of other suites may keep their own state files in .vmctx/: only the demo's counts.
+  const out = await sshOk(env, lc, ['sh', '-c', 'cd "$1" && ls -A && ls -A .vmctx 2>/dev/null | sed "s|^|.vmctx/|"; true', 'x', lc.images]);
+  const files = out.split('\n').filter((f) => /^(web-|worker-|vmctx-base-|context-|\.vmctx\/demo\.json$)/.test(f));
   return [...domains.map((d) => `domain ${d}`), ...files];
 }
 

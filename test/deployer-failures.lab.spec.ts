@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -39,6 +39,11 @@ describe('vmctx check and deploy: failures on real controllers', () => {
   });
 
   afterAll(async () => {
+    // What the deployments made goes with vmctx destroy (their state files too); then any leftover by name.
+    for (const name of ['dfail-bridge', 'dfail-lc2', 'dfail-keys', 'dfail-unreachable', 'dfail-start']) {
+      const file = join(work, `${name}.yaml`);
+      if (existsSync(file)) await vmctx(['destroy', '--file', file, '--yes']);
+    }
     await removeDomains(lc1, ['dfail-ok', 'dfail-reach', 'dfail-start']);
     await removeDomains(lc2, ['dfail-held', 'dfail-noiso', 'dfail-other']);
     await disconnect(lc5);

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { controller, LAB_COMMAND, labEnv, ssh, sshOk } from './support/lab.js';
+import { ControllerConnection } from '@vmctx/deployer';
+import { controller, controllerConfig, LAB_COMMAND, labEnv, ssh, sshOk } from './support/lab.js';
 
 const execFileAsync = promisify(execFile);
 const lab = (...args: string[]) => execFileAsync(LAB_COMMAND, args, { encoding: 'utf8' });
@@ -47,9 +48,16 @@ describe('lab controllers', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vmctx-lab-kh-'));
     try {
       writeFileSync(join(dir, 'known_hosts'), '');
-      const result = await ssh({ ...env, knownHosts: join(dir, 'known_hosts') }, lc1, ['true']);
-      expect(result.code).toBe(255);
-      expect(result.stderr).toMatch(/Host key verification failed/);
+      // Through the deployer's own SSH module, as every suite reaches the lab: a fresh connection, not the cached one.
+      const refused = await ControllerConnection.open({ ...controllerConfig(env, lc1), knownHosts: join(dir, 'known_hosts') }).then(
+        (connection) => {
+          connection.close();
+          return undefined;
+        },
+        (error: { code?: string; message?: string }) => error,
+      );
+      expect(refused?.code).toBe('SSH_HOST_KEY_UNKNOWN');
+      expect(refused?.message).toMatch(/SHA256:/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -7,8 +7,9 @@
  */
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { VmctxError } from '@vmctx/contract';
 import { createOverlay, inspectImage, type ImageInfo } from '@vmctx/disk-builder';
 import { buildContextTree, parseContext } from '@vmctx/guest-script';
@@ -74,7 +75,29 @@ export interface BuildOptions {
   isoEpoch?: number;
 }
 
-const ISO_BUILDER_VERSION = (createRequire(import.meta.url)('@vmctx/iso-builder/package.json') as { version: string }).version;
+/**
+ * What the ISO writer is: a digest of iso-builder's own files as they are installed. A version number is not
+ * enough: a rebuilt writer with the same version may lay out other bytes, and a cache entry keyed by the old
+ * one would then be taken for the new. Read once per process (a few hundred KiB).
+ */
+let writerDigest: string | undefined;
+function isoWriterDigest(): string {
+  if (writerDigest === undefined) {
+    const entry = createRequire(import.meta.url).resolve('@vmctx/iso-builder');
+    const root = dirname(entry);
+    const hash = createHash('sha256');
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir).sort()) {
+        const path = join(dir, name);
+        if (statSync(path).isDirectory()) walk(path);
+        else if (name.endsWith('.js')) hash.update(`${path.slice(root.length)}\0`).update(readFileSync(path));
+      }
+    };
+    walk(root);
+    writerDigest = hash.digest('hex');
+  }
+  return writerDigest;
+}
 
 /** 2000-01-01T00:00:00Z: a fixed date for context ISOs (SOURCE_DATE_EPOCH overrides it). */
 export const DEFAULT_ISO_EPOCH = 946_684_800;
@@ -253,9 +276,9 @@ function interfaceSources(domain: XmlElement, type: 'bridge' | 'network'): strin
   return [...names];
 }
 
-/** A digest of a context tree as the ISO writer sees it (paths, modes, bytes), the epoch and the writer's version. */
+/** A digest of a context tree as the ISO writer sees it (paths, modes, bytes), the epoch and the writer's code. */
 function treeKey(tree: Record<string, { data: string | Uint8Array; mode: number }>, epoch: number): string {
-  const hash = createHash('sha256').update(`vmctx-context-iso\0${ISO_BUILDER_VERSION}\0${epoch}\0`);
+  const hash = createHash('sha256').update(`vmctx-context-iso\0${isoWriterDigest()}\0${epoch}\0`);
   for (const path of Object.keys(tree).sort()) {
     const entry = tree[path]!;
     hash.update(`${path}\0${entry.mode}\0${Buffer.byteLength(entry.data)}\0`).update(entry.data);
