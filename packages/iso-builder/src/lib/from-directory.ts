@@ -51,7 +51,7 @@ function readNode(path: string, name: string): TreeNode {
     // Readability is found out when the file is opened for copying (a clear error, no image left behind):
     // checking here too would cost one more system call per file.
     // The file's identity goes with its path: the copy reads it only if what it opens is this very file.
-    return { kind: 'file', name, attrs: attributesOf(stats), size: stats.size, data: { kind: 'path', path, dev: stats.dev, ino: stats.ino } };
+    return { kind: 'file', name, attrs: attributesOf(stats), size: stats.size, data: { kind: 'path', path, dev: stats.dev, ino: stats.ino }, links: stats.nlink };
   }
   throw new IsoBuilderError('ISO_BAD_TREE', `"${path}" is a socket, FIFO or device node; only files, directories and symbolic links go into an image`, { where: path });
 }

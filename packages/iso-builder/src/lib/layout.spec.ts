@@ -170,6 +170,7 @@ describe('what sequential readers and hard links need (issue 13)', () => {
     attrs: { ...attrs, ...more },
     size,
     data: { kind: 'path', path: `/nonexistent/${name}`, dev: 7, ino },
+    links: 2,
   });
 
   it('writes the data of files of one inode once, every name pointing at it, with PX counting the names', () => {
@@ -187,10 +188,10 @@ describe('what sequential readers and hard links need (issue 13)', () => {
     expect([joliet.get('/a'), joliet.get('/b'), joliet.get('/sub/c')]).toEqual([layout.files[0]?.sector, layout.files[0]?.sector, layout.files[0]?.sector]);
   });
 
-  it('keeps files apart whose inode numbers match but whose size or times do not (a number rounded or reused)', () => {
-    const root: DirectoryNode = { kind: 'directory', name: '', attrs, children: [file('a', 42), file('b', 42, 4), file('c', 42, 3, { mtime: EPOCH + 1 })] };
+  it('keeps files apart whose inode numbers match but whose size, times or link count do not (a number rounded or reused)', () => {
+    const root: DirectoryNode = { kind: 'directory', name: '', attrs, children: [file('a', 42), file('b', 42, 4), file('c', 42, 3, { mtime: EPOCH + 1 }), { ...file('d', 42), links: 1 }] };
     const layout = layoutTree(root, { epoch: EPOCH });
-    expect(layout.files.map((f) => f.path)).toEqual(['a', 'b', 'c']);
+    expect(layout.files.map((f) => f.path)).toEqual(['a', 'b', 'c', 'd']);
   });
 });
 

@@ -208,9 +208,9 @@ function utf8Key(name: string): string {
   return /^[\x00-\x7f]*$/.test(name) ? name : Buffer.from(name, 'utf8').toString('latin1');
 }
 
-/** The inode key of a file (see Entry.inode). */
+/** The inode key of a file with several names in its source (see Entry.inode); null for every other node. */
 function inodeOf(node: TreeNode): string | null {
-  if (node.kind !== 'file' || node.data.kind !== 'path' || node.data.dev === undefined || node.data.ino === undefined) return null;
+  if (node.kind !== 'file' || node.links === undefined || node.links < 2 || node.data.kind !== 'path' || node.data.dev === undefined || node.data.ino === undefined) return null;
   return `${node.data.dev}:${node.data.ino}:${node.size}:${node.attrs.mtime}:${node.attrs.ctime}`;
 }
 

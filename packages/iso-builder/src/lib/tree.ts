@@ -34,6 +34,8 @@ export interface FileNode {
   attrs: Attributes;
   size: number;
   data: FileData;
+  /** Names the source file has (st_nlink): above 1, files of its device and inode in the tree are hard links. */
+  links?: number;
 }
 export interface SymlinkNode {
   kind: 'symlink';
