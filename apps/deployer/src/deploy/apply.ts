@@ -12,7 +12,7 @@ import { VmctxError } from '@vmctx/contract';
 import pLimit from 'p-limit';
 import type { VmArtifacts } from '../artifacts/build.js';
 import type { ControllerConnection } from '../controller/connection.js';
-import { defineDomain, domainState, removeFiles, startDomain, stopDomain, undefineDomain } from '../controller/libvirt.js';
+import { defineDomain, domainState, removeFiles, startDomain } from '../controller/libvirt.js';
 import type { ControllerState } from '../controller/preflight.js';
 import { uploadFile } from '../controller/upload.js';
 import type { EventSink } from './events.js';
@@ -220,7 +220,8 @@ async function create(connection: ControllerConnection, v: VmArtifacts, status: 
   } catch (error) {
     const step = !defined ? 'define' : !started ? 'start' : 'the check that it runs';
     events({ type: 'vm', controller: lc, vm: name, phase: 'failed', message: (error as Error).message });
-    const left = await undoVm(connection, v, defined);
+    // Undone in reverse order: stopped, undefined, its overlay removed (base images are kept).
+    const left = await removeVm(connection, name, [v.overlay.remotePath], defined);
     const undone = left.length === 0 ? 'undone' : `undo incomplete, left: ${left.join(', ')}`;
     const said = error instanceof VmctxError ? error.message : String(error);
     const [code, kind] = error instanceof VmctxError ? [error.code, error.kind] : ['DEPLOY_UNEXPECTED', 'internal' as const];
@@ -231,17 +232,6 @@ async function create(connection: ControllerConnection, v: VmArtifacts, status: 
     events({ type: 'vm', controller: lc, vm: name, phase: 'undone', message: undone });
     return { vm: name, controller: lc, status: 'failed', error: failure, left };
   }
-}
-
-/** Undoes one VM in reverse order: stop, undefine, remove its overlay. Returns what could not be undone. */
-async function undoVm(connection: ControllerConnection, v: VmArtifacts, defined: boolean): Promise<string[]> {
-  const left: string[] = [];
-  if (defined) {
-    await stopDomain(connection, v.vm.name).catch(() => left.push(`domain ${v.vm.name} (running)`));
-    await undefineDomain(connection, v.vm.name).catch(() => left.push(`domain ${v.vm.name} (defined)`));
-  }
-  await removeFiles(connection, [v.overlay.remotePath]).catch(() => left.push(v.overlay.remotePath));
-  return left;
 }
 
 async function undoFiles(connection: ControllerConnection, v: VmArtifacts, uploaded: ApplyResult['uploaded'], state: ControllerState): Promise<string[]> {
