@@ -4,9 +4,8 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { VmctxError } from '@vmctx/contract';
 import { ControllerConnection } from './connection.js';
-import { FakeController, newKeyPair } from './fake-controller.test.js';
+import { failure, FakeController, newKeyPair } from './fake-controller.test.js';
 
 let fake: FakeController;
 const open: ControllerConnection[] = [];
@@ -29,15 +28,6 @@ async function connect(options: Parameters<typeof ControllerConnection.open>[1] 
   return c;
 }
 
-async function failure(promise: Promise<unknown>): Promise<VmctxError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(VmctxError);
-    return error as VmctxError;
-  }
-  throw new Error('expected a failure');
-}
 
 /** A port nothing listens on: bound, then released. */
 async function freePort(): Promise<number> {

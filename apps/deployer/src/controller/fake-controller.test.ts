@@ -14,7 +14,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Transform } from 'node:stream';
 import { Server, utils, type Connection, type ServerChannel } from 'ssh2';
+import { VmctxError } from '@vmctx/contract';
+import { expect } from 'vitest';
 import type { ControllerConfig } from '../config/types.js';
+import { ControllerConnection } from './connection.js';
 
 export interface RunOptions {
   /** Passes the client's bytes through this before the command reads them. */
@@ -232,4 +235,35 @@ export function putLink(fake: FakeController, name: string, kind: string | undef
 /** Makes the fake virsh refuse `verb` for these domains (fail-define, fail-start, fail-undefine). */
 export function failVirsh(fake: FakeController, verb: 'define' | 'start' | 'undefine', ...names: string[]): void {
   writeFileSync(join(fake.state, `fail-${verb}`), names.map((n) => `${n}\n`).join(''));
+}
+
+/** A fake controller, a connection to it, and a local scratch folder: what a spec file's beforeAll opens. */
+export interface FakeSession {
+  fake: FakeController;
+  connection: ControllerConnection;
+  local: string;
+}
+
+export async function openFakeSession(prefix: string): Promise<FakeSession> {
+  const fake = await FakeController.start();
+  fake.trustHostKey();
+  const connection = await ControllerConnection.open(fake.controller(), { readyTimeoutMs: 5000 });
+  return { fake, connection, local: mkdtempSync(join(tmpdir(), prefix)) };
+}
+
+export async function closeFakeSession(session: FakeSession): Promise<void> {
+  session.connection.close();
+  await session.fake.close();
+  rmSync(session.local, { recursive: true, force: true });
+}
+
+/** The VmctxError a promise rejects with (the test fails if it resolves, or rejects with something else). */
+export async function failure(promise: Promise<unknown>): Promise<VmctxError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(VmctxError);
+    return error as VmctxError;
+  }
+  throw new Error('expected a failure');
 }

@@ -1,11 +1,10 @@
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { VmArtifacts } from '../artifacts/build.js';
 import { foreignDomainXml, vmArtifacts, type VmSketch } from '../artifacts/vm-artifacts.test.js';
 import { ControllerConnection } from './connection.js';
-import { FakeController, putDomain, putLink } from './fake-controller.test.js';
+import { closeFakeSession, FakeController, openFakeSession, putDomain, putLink } from './fake-controller.test.js';
 import { hasErrorFindings, preflight, type ControllerState, type Finding } from './preflight.js';
 
 let fake: FakeController;
@@ -13,16 +12,9 @@ let connection: ControllerConnection;
 let local: string;
 
 beforeAll(async () => {
-  fake = await FakeController.start();
-  fake.trustHostKey();
-  connection = await ControllerConnection.open(fake.controller(), { readyTimeoutMs: 5000 });
-  local = mkdtempSync(join(tmpdir(), 'vmctx-preflight-spec-'));
+  ({ fake, connection, local } = await openFakeSession('vmctx-preflight-spec-'));
 });
-afterAll(async () => {
-  connection.close();
-  await fake.close();
-  rmSync(local, { recursive: true, force: true });
-});
+afterAll(() => closeFakeSession({ fake, connection, local }));
 beforeEach(() => {
   fake.reset();
   putLink(fake, 'br0', 'bridge', true);

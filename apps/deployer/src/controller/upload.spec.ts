@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { VmctxError } from '@vmctx/contract';
 import { ControllerConnection } from './connection.js';
-import { FakeController } from './fake-controller.test.js';
+import { failure, FakeController } from './fake-controller.test.js';
 import { remoteSha256, uploadFile } from './upload.js';
 
 let fake: FakeController;
@@ -34,15 +33,6 @@ afterAll(async () => {
 });
 beforeEach(() => fake.reset());
 
-async function failure(promise: Promise<unknown>): Promise<VmctxError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(VmctxError);
-    return error as VmctxError;
-  }
-  throw new Error('expected a failure');
-}
 
 const isUpload = (command: string) => command.includes('vmctx-upload');
 

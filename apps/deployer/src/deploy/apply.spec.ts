@@ -1,11 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { VmArtifacts } from '../artifacts/build.js';
 import { vmArtifacts, type VmSketch } from '../artifacts/vm-artifacts.test.js';
 import { ControllerConnection } from '../controller/connection.js';
-import { domainFile, failVirsh, FakeController, putLink } from '../controller/fake-controller.test.js';
+import { closeFakeSession, domainFile, failVirsh, FakeController, openFakeSession, putLink } from '../controller/fake-controller.test.js';
 import { preflight } from '../controller/preflight.js';
 import { applyOnController, type ApplyResult } from './apply.js';
 import type { DeployEvent } from './events.js';
@@ -19,16 +18,9 @@ let events: DeployEvent[];
 let plan: ControllerPlan;
 
 beforeAll(async () => {
-  fake = await FakeController.start();
-  fake.trustHostKey();
-  connection = await ControllerConnection.open(fake.controller(), { readyTimeoutMs: 5000 });
-  local = mkdtempSync(join(tmpdir(), 'vmctx-apply-spec-'));
+  ({ fake, connection, local } = await openFakeSession('vmctx-apply-spec-'));
 });
-afterAll(async () => {
-  connection.close();
-  await fake.close();
-  rmSync(local, { recursive: true, force: true });
-});
+afterAll(() => closeFakeSession({ fake, connection, local }));
 beforeEach(() => {
   fake.reset();
   putLink(fake, 'br0', 'bridge', true);
