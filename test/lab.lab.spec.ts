@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ControllerConnection } from '@vmctx/deployer';
-import { controller, controllerConfig, LAB_COMMAND, labEnv, ssh, sshOk } from './support/lab.js';
+import { controller, controllerConfig, disconnect, LAB_COMMAND, labEnv, ssh, sshOk } from './support/lab.js';
 
 const execFileAsync = promisify(execFile);
 const lab = (...args: string[]) => execFileAsync(LAB_COMMAND, args, { encoding: 'utf8' });
@@ -73,7 +73,11 @@ describe('lab controllers', () => {
 });
 
 describe('lab failure variants and recovery', () => {
+  // The suite's SSH connection to a controller is a session of its sshd: closed before the lab stops it.
+  const disconnectAll = () => Promise.all(['lc8', 'lc9'].flatMap((name) => labEnv().controllers.filter((c) => c.name === name)).map(disconnect));
+
   afterAll(async () => {
+    await disconnectAll();
     await lab('down', 'lc8', 'lc9');
   });
 
@@ -96,6 +100,7 @@ describe('lab failure variants and recovery', () => {
     const pid = readFileSync(`${lc.root}/run/libvirtd.pid`, 'utf8').trim();
     process.kill(Number(pid), 'SIGKILL');
     await expect.poll(async () => (await lab('status')).stdout, { timeout: 5000 }).toMatch(/^lc9 broken/m);
+    await disconnectAll();
     await lab('add', 'lc9', '--bridge', 'br-other');
     expect((await lab('status')).stdout).toMatch(/^lc9 up .* bridge=br-other/m);
     const env = labEnv();
@@ -103,6 +108,7 @@ describe('lab failure variants and recovery', () => {
   });
 
   it('stops exactly one controller and removes its namespace', async () => {
+    await disconnectAll();
     await lab('down', 'lc8');
     const { stdout } = await execFileAsync('ip', ['netns', 'list'], { encoding: 'utf8' });
     expect(stdout).not.toMatch(/^lc8\b/m);

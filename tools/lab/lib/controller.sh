@@ -55,10 +55,11 @@ lc_down() {
     for pid in $(ip netns pids "$name" 2>/dev/null); do ours+=("$pid"); kill -KILL "$pid" 2>/dev/null || true; done
     ip netns del "$name"
   fi
+  # A killed process can take seconds to go on a loaded machine (a guest's memory to free): wait up to 10 s.
   for pid in "${ours[@]}"; do
-    for _ in $(seq 20); do running "$pid" || break; sleep 0.1; done
+    for _ in $(seq 100); do running "$pid" || break; sleep 0.1; done
     if running "$pid"; then
-      die "$name: process $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline")) survived lab down"
+      die "$name: process $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)) survived lab down"
     fi
   done
   ! ip netns list | grep -qw "^$name" || die "$name: network namespace still present"
