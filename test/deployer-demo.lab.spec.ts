@@ -4,7 +4,7 @@
  * the report, the guests' addresses pinged from the controllers' namespaces, host names and keys in their
  * console logs, the shared ISO, the owner mark; then a second deploy that must change nothing.
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listDomains, type DeployReport, type StatusReport } from '@vmctx/deployer';
@@ -108,8 +108,11 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
     expect(uploaded.filter((p) => p.endsWith('.iso'))).toHaveLength(2);
   });
 
-  it('a second deploy changes nothing: no upload, no restart', async () => {
+  it('a second deploy changes nothing: no upload, no restart, not even the state file', async () => {
+    const stateFile = hostPath(lc2, `${lc2.images}/.vmctx/demo.json`);
+    const before = statSync(stateFile).mtimeMs;
     const again = await vmctx(['deploy', '--file', DEMO_DEPLOYMENT, '--json']);
+    expect(statSync(stateFile).mtimeMs).toBe(before);
     expect(again.code).toBe(0);
     const report = JSON.parse(again.stdout) as DeployReport;
     for (const c of report.controllers) {

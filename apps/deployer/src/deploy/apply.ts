@@ -113,7 +113,7 @@ export async function applyOnController(connection: ControllerConnection, state:
       vmLimit(async (): Promise<VmOutcome> => {
         const name = v.vm.name;
         const action = step(name).action;
-        if (action === 'unchanged') return unchanged(connection, v, options);
+        if (action === 'unchanged') return unchanged(connection, v, state.domains.find((d) => d.name === name)?.state, options);
         const missing = [v.base, v.overlay, v.iso].find((f) => f && failedUploads.has(f.remotePath));
         if (missing) {
           const error = failedUploads.get(missing.remotePath)!;
@@ -140,19 +140,22 @@ export async function applyOnController(connection: ControllerConnection, state:
   for (const o of outcomes) {
     const v = vms.find((x) => x.vm.name === o.vm)!;
     if (o.status === 'failed' && (o.left?.length ?? 0) === 0 && step(o.vm).action !== 'unchanged') delete recorded.vms[o.vm];
-    else recorded.vms[o.vm] = vmRecord(v, o);
+    else recorded.vms[o.vm] = vmRecord(v, o, options.recorded.vms[o.vm]);
   }
   // Shared files the previous deploy used and this one no longer does (the old ISO of a replaced VM, the
   // base of a pruned one) go once no domain there uses them.
   const sharedNow = new Set(Object.values(recorded.vms).flatMap((r) => r.shared));
   const stale = [...new Set(Object.values(options.recorded.vms).flatMap((r) => r.shared))].filter((f) => !sharedNow.has(f));
   await removeUnusedShared(connection, stale);
-  await writeState(connection, recorded);
+  // Nothing changed, nothing written: a second deploy leaves even the state file as it was.
+  if (JSON.stringify(recorded.vms) !== JSON.stringify(options.recorded.vms)) await writeState(connection, recorded);
   return { vms: outcomes, uploaded, pruned };
 }
 
 /** What the controller's state file keeps of a VM. */
-function vmRecord(v: VmArtifacts, o: VmOutcome): VmRecord {
+function vmRecord(v: VmArtifacts, o: VmOutcome, before: VmRecord | undefined): VmRecord {
+  // An address the guest said once (DHCP, with --wait) is kept by a later deploy that did not wait.
+  const address = o.address ?? before?.address;
   return {
     uuid: v.uuid,
     macs: v.macs,
@@ -160,14 +163,15 @@ function vmRecord(v: VmArtifacts, o: VmOutcome): VmRecord {
     files: [v.overlay.remotePath, v.consoleLog].filter((f) => f.startsWith(`${v.controller.imageDir}/`)),
     shared: [v.base.remotePath, ...(v.iso ? [v.iso.remotePath] : [])],
     xml: v.renderedXml,
-    ...(o.address ? { address: o.address } : {}),
+    ...(address ? { address } : {}),
   };
 }
 
-async function unchanged(connection: ControllerConnection, v: VmArtifacts, options: ApplyOptions): Promise<VmOutcome> {
+/** `seen` is the domain's state as preflight read it a moment ago: no second round trip to ask again. */
+async function unchanged(connection: ControllerConnection, v: VmArtifacts, seen: string | undefined, options: ApplyOptions): Promise<VmOutcome> {
   const lc = connection.controller.name;
   const name = v.vm.name;
-  let state = await domainState(connection, name);
+  let state = seen;
   options.events({ type: 'vm', controller: lc, vm: name, phase: 'unchanged', message: state });
   // An unchanged VM that is not running is started: deploy's promise is "every VM defined and running".
   if (state !== 'running') {
