@@ -37,5 +37,10 @@ echo "[test] all tests took $(( $(date +%s) - start )) s" >&2
 count() { grep -E '^\S*:? *Tests +[0-9]' "$log" | grep -oE "[0-9]+ $1" | awk '{s += $1} END {print s + 0}'; }
 passed=$(count passed)
 failed=$(count failed)
+if ((failed > 0)); then
+  # CI keeps only the end of the output: repeat each failure (its name and the first lines of its error) here.
+  echo "[test] failures, as vitest reported them:"
+  grep -E -A 12 '^\S*:? +FAIL ' "$log" | head -300
+fi
 echo "tests: $passed passed, $failed failed"
 ((failed == 0)) || status=1

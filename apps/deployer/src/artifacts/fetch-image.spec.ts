@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { http, HttpResponse } from 'msw';
@@ -147,10 +147,13 @@ describe('fetchImage', () => {
       http.get(URL_, () => {
         let pulls = 0;
         const body = new ReadableStream<Uint8Array>({
-          // 5000 bytes, then the socket fails: a moment later, since an error drops what is queued and unread.
+          // 5000 bytes, then the socket fails; only once they are in the partial file, since an error drops what
+          // is queued and unread (waiting a fixed time instead would fail on a busy machine).
           async pull(controller) {
             if (pulls++ === 0) return controller.enqueue(IMAGE.subarray(0, 5000));
-            await new Promise((resolve) => setTimeout(resolve, 200));
+            while ((await stat(partialImagePath(cache, SUM)).catch(() => undefined))?.size !== 5000) {
+              await new Promise((resolve) => setTimeout(resolve, 10));
+            }
             controller.error(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
           },
         });

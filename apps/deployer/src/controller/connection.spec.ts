@@ -191,12 +191,18 @@ describe('exec', () => {
   });
 
   it('never has more than maxChannels sessions open on the server while 30 commands run', async () => {
+    // Each command is held until four are held at once (or the last ones have come), so the count cannot depend on
+    // timing: a limit above four would show five, a limit that never lets four run would hang the test.
+    const held: (() => void)[] = [];
+    let started = 0;
     fake.hook = (command, channel) => {
-      setTimeout(() => {
+      started++;
+      held.push(() => {
         channel.write(command.split(' ')[1]!);
         channel.exit(0);
         channel.end();
-      }, 30);
+      });
+      if (held.length === 4 || started === 30) for (const answer of held.splice(0)) answer();
     };
     try {
       fake.maxOpenSessions = 0;
@@ -209,17 +215,30 @@ describe('exec', () => {
   });
 
   it('counts channels used through withChannel against the same limit', async () => {
+    // The `held` commands are answered only once four are held at once (or all six have come), as above.
+    const waiting: (() => void)[] = [];
+    let heldStarted = 0;
+    fake.hook = (command, _channel, run) => {
+      if (!command.includes('held')) return run();
+      heldStarted++;
+      waiting.push(() => run());
+      if (waiting.length === 4 || heldStarted === 6) for (const answer of waiting.splice(0)) answer();
+    };
     fake.maxOpenSessions = 0;
     const held = Array.from({ length: 6 }, (_, i) =>
-      c.withChannel(['sh', '-c', 'sleep 0.2; echo held'], (channel) => new Promise<number>((resolve) => {
+      c.withChannel(['sh', '-c', 'echo held'], (channel) => new Promise<number>((resolve) => {
         channel.resume();
         channel.stderr.resume();
         channel.on('close', () => resolve(i));
       })),
     );
     const quick = Array.from({ length: 6 }, (_, i) => c.exec(['echo', String(i)]));
-    await Promise.all([...held, ...quick]);
-    expect(fake.maxOpenSessions).toBe(4);
+    try {
+      await Promise.all([...held, ...quick]);
+      expect(fake.maxOpenSessions).toBe(4);
+    } finally {
+      fake.hook = undefined;
+    }
   });
 
   it('delivers stdin given as a Buffer and as a stream', async () => {
@@ -247,7 +266,7 @@ describe('exec', () => {
   it('says SSH_CLOSED for a command on a closed connection', async () => {
     const other = await connect();
     other.close();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(other.isClosed).toBe(true);
     const error = await failure(other.exec(['true']));
     expect(error.code).toBe('SSH_CLOSED');
   });

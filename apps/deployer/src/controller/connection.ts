@@ -109,7 +109,9 @@ export class ControllerConnection {
     return this.closed;
   }
 
+  /** Ends the connection; a command asked for after this is refused at once (SSH_CLOSED), not sent. */
   close(): void {
+    this.closed = true;
     this.client.end();
     this.jump?.end();
   }

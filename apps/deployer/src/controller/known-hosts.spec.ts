@@ -423,10 +423,13 @@ describe('against ssh and sshd', () => {
     const config = join(dir, 'sshd_config');
     await writeFile(config, [`Port ${port}`, 'ListenAddress 127.0.0.1', `HostKey ${k('ed1').file}`, `HostKey ${k('rsa1').file}`, `PidFile ${join(dir, 'sshd.pid')}`, 'UsePAM no', ''].join('\n'));
     const run = spawnSync('/usr/sbin/sshd', ['-f', config, '-E', join(dir, 'sshd.log')]);
-    if (run.status !== 0) return;
-    for (let i = 0; i < 50 && !existsSync(join(dir, 'sshd.pid')); i++) await new Promise((r) => setTimeout(r, 20));
+    // An sshd that is installed but does not start is a failure, not a reason to skip.
+    if (run.status !== 0) throw new Error(`sshd did not start: ${run.stderr}`);
+    // sshd writes its pid file once it listens; on a busy machine that can take seconds.
+    for (let i = 0; i < 400 && !existsSync(join(dir, 'sshd.pid')); i++) await new Promise((r) => setTimeout(r, 20));
     sshdPid = Number((await readFile(join(dir, 'sshd.pid'), 'utf8').catch(() => '')).trim()) || undefined;
-  });
+    if (sshdPid === undefined) throw new Error(`sshd wrote no pid file: ${await readFile(join(dir, 'sshd.log'), 'utf8').catch(() => '')}`);
+  }, 20_000);
 
   afterAll(() => {
     if (sshdPid !== undefined) process.kill(sshdPid);
