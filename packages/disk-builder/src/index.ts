@@ -22,6 +22,6 @@ export {
   type Qcow2Details,
   type BackingChain,
 } from './lib/inspect.js';
-export { sha256File, DEFAULT_HASH_CHUNK, type Sha256Options } from './lib/sha256.js';
+export { sha256File, sha256Stream, DEFAULT_HASH_CHUNK, type Sha256Options } from './lib/sha256.js';
 export { toQemuImgInfo, type QemuImgInfo } from './lib/qemu-info.js';
 export { parseQemuSize, formatQemuSize } from './lib/size.js';

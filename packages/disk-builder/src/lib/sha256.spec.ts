@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256File } from './sha256.js';
+import { Readable } from 'node:stream';
+import { sha256File, sha256Stream } from './sha256.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -36,5 +37,22 @@ describe('sha256File', () => {
 
   it('refuses a folder with a read error', async () => {
     await expect(sha256File(dir)).rejects.toMatchObject({ code: 'DISK_READ_FAILED' });
+  });
+});
+
+describe('sha256Stream', () => {
+  it('hashes what a stream gives, chunk by chunk, as sha256File hashes the same bytes in a file', async () => {
+    const data = Buffer.from(Array.from({ length: 9_999 }, (_, i) => (i * 7) & 0xff));
+    await writeFile(join(dir, 'same'), data);
+    const progress: number[] = [];
+    const chunks = [data.subarray(0, 10), data.subarray(10, 5000), data.subarray(5000)];
+    expect(await sha256Stream(Readable.from(chunks), 'standard input', { onProgress: (n) => progress.push(n) })).toBe(await sha256File(join(dir, 'same')));
+    expect(progress).toEqual([10, 5000, 9_999]);
+    expect(await sha256Stream(Readable.from([]), 'standard input')).toBe(reference(Buffer.alloc(0)));
+  });
+
+  it('says what could not be read', async () => {
+    const failing = new Readable({ read() { this.destroy(new Error('EIO')); } });
+    await expect(sha256Stream(failing, 'standard input')).rejects.toMatchObject({ code: 'DISK_READ_FAILED', message: expect.stringContaining('standard input') });
   });
 });

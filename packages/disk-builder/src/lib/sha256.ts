@@ -52,3 +52,23 @@ export async function sha256File(path: string, options: Sha256Options = {}): Pro
     await handle.close();
   }
 }
+
+/**
+ * sha256 of a stream (standard input for `sha256sum -`): hashed chunk by chunk as it arrives, so memory stays at
+ * one chunk whatever its length. `name` says what was read in an error ("standard input").
+ */
+export async function sha256Stream(stream: AsyncIterable<Uint8Array | string>, name: string, options: Pick<Sha256Options, 'onProgress'> = {}): Promise<string> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  try {
+    for await (const chunk of stream) {
+      const data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      hash.update(data);
+      bytes += data.length;
+      options.onProgress?.(bytes);
+    }
+  } catch (error) {
+    throw new DiskBuilderError('DISK_READ_FAILED', `cannot read ${name} to hash it: ${(error as Error).message}`, { where: name, cause: error });
+  }
+  return hash.digest('hex');
+}
