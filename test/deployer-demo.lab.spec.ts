@@ -121,29 +121,44 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
     }
   });
 
-  it('one VM edited: plan shows exactly it (exit 2); deploy replaces it alone, same UUID and MAC', async () => {
-    const domainsBefore = await listDomains(await connectionTo(env, lc2));
+  it('one VM edited in the file and one by hand on its controller: plan names both (exit 2), status shows the hand edit as drift; deploy replaces those two alone, same UUIDs and MACs', async () => {
+    const domainsBefore = [...(await listDomains(await connectionTo(env, lc1))), ...(await listDomains(await connectionTo(env, lc2)))];
     const edited = readFileSync(DEMO_DEPLOYMENT, 'utf8').replace('hostname: web-2.demo.example', 'hostname: web-2-edited.demo.example');
     writeFileSync(join(work, 'deployment.yaml'), edited);
     copyFileSync(LAB_TEMPLATE, join(work, 'lab-guest.xml'));
     const file = join(work, 'deployment.yaml');
+    // An operator's edit of web-1's persistent definition (192 MiB in the template): libvirt's own command.
+    await sshOk(env, lc1, ['virsh', 'setmaxmem', 'web-1', '262144', '--config']);
 
     const plan = await vmctx(['plan', '--file', file, '--json']);
     expect(plan.code, plan.stderr).toBe(2);
     const steps = (JSON.parse(plan.stdout) as DeployReport).controllers.flatMap((c) => c.plan!.steps.map((st) => ({ ...st, controller: c.controller })));
-    expect(steps.filter((st) => st.action !== 'unchanged').map((st) => [st.controller, st.vm, st.action])).toEqual([['lc2', 'web-2', 'replace']]);
+    expect(steps.filter((st) => st.action !== 'unchanged').map((st) => [st.controller, st.vm, st.action])).toEqual([
+      ['lc1', 'web-1', 'replace'],
+      ['lc2', 'web-2', 'replace'],
+    ]);
     expect(steps.find((st) => st.vm === 'web-2')!.reasons.join(' ')).toMatch(/context changed/);
-    // plan changed nothing: the original file still matches what runs.
-    expect((await vmctx(['plan', '--file', DEMO_DEPLOYMENT])).code).toBe(0);
+    expect(steps.find((st) => st.vm === 'web-1')!.reasons).toEqual(['domain edited on the controller: /domain/memory: 192 MiB → 262144 KiB']);
+    const status = await vmctx(['status', '--file', DEMO_DEPLOYMENT, '--json']);
+    expect(status.code, status.stderr).toBe(1);
+    expect((JSON.parse(status.stdout) as StatusReport).vms.filter((v) => v.drift.length > 0).map((v) => [v.vm, v.drift])).toEqual([
+      ['web-1', ['domain edited on the controller: /domain/memory: 192 MiB → 262144 KiB']],
+    ]);
 
     const deploy = await vmctx(['deploy', '--file', file, '--wait', '--timeout', '240', '--json']);
     expect(deploy.code, deploy.stderr).toBe(0);
     const vms = (JSON.parse(deploy.stdout) as DeployReport).controllers.flatMap((c) => c.vms);
-    expect(vms.filter((v) => v.status !== 'unchanged').map((v) => [v.vm, v.status])).toEqual([['web-2', 'replaced']]);
-    const after = await listDomains(await connectionTo(env, lc2));
-    const before2 = domainsBefore.find((d) => d.name === 'web-2')!;
-    const after2 = after.find((d) => d.name === 'web-2')!;
-    expect([after2.uuid, after2.macs]).toEqual([before2.uuid, before2.macs]);
+    expect(vms.filter((v) => v.status !== 'unchanged').map((v) => [v.vm, v.status])).toEqual([
+      ['web-1', 'replaced'],
+      ['web-2', 'replaced'],
+    ]);
+    const after = [...(await listDomains(await connectionTo(env, lc1))), ...(await listDomains(await connectionTo(env, lc2)))];
+    for (const name of ['web-1', 'web-2']) {
+      const was = domainsBefore.find((d) => d.name === name)!;
+      const now = after.find((d) => d.name === name)!;
+      expect([now.uuid, now.macs]).toEqual([was.uuid, was.macs]);
+    }
+    expect(after.find((d) => d.name === 'web-1')!.xml).toMatch(/<memory unit='KiB'>196608<\/memory>/);
     expect(readFileSync(hostPath(lc2, `${lc2.images}/web-2.console.log`), 'utf8')).toMatch(/host name web-2-edited\.demo\.example/);
     expect((await vmctx(['plan', '--file', file])).code).toBe(0);
   });

@@ -7,6 +7,7 @@ import type { RemoteArtifact, VmArtifacts } from '../artifacts/build.js';
 import type { DomainInfo } from '../controller/libvirt.js';
 import type { ControllerState } from '../controller/preflight.js';
 import type { ControllerStateFile } from './state.js';
+import { domainDrift } from './domain-drift.js';
 import { domainXmlChanges } from './xml-diff.js';
 
 export type StepAction = 'create' | 'replace' | 'unchanged' | 'orphan' | 'prune';
@@ -69,6 +70,10 @@ export function replaceReasons(v: VmArtifacts, existing: DomainInfo, recorded: C
     const old = recorded.vms[v.vm.name]?.xml;
     const fields = old ? domainXmlChanges(old, v.renderedXml) : [];
     reasons.push(fields.length > 0 ? `domain XML changed: ${fields.join('; ')}` : 'domain XML changed');
+  } else {
+    // Rendered as last time; is it still defined so? A hand edit on the controller is drift to undo.
+    const edited = domainDrift(v.renderedXml, existing.xml);
+    if (edited.length > 0) reasons.push(`domain edited on the controller: ${edited.join('; ')}`);
   }
   return reasons;
 }
