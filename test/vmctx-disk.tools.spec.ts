@@ -160,3 +160,63 @@ describe('vmctx disk sha256 against sha256sum', () => {
     expect(summary(ours.stderr, 'vmctx')).toEqual(summary(theirs.stderr, 'sha256sum'));
   });
 });
+
+describe('vmctx disk info against qemu-img info on corrupt images', () => {
+  /** Each case: a change to a 1 GiB qcow2 qemu-img wrote (or to its v2 twin), and the flags both are given. */
+  const cases: Array<{ what: string; base?: 'v3' | 'v2'; edit: (b: Buffer) => Buffer; flags?: string[] }> = [
+    { what: 'intact', edit: (b) => b },
+    { what: 'intact, -U and --output=json', edit: (b) => b, flags: ['-U', '--output=json'] },
+    { what: 'version 2', base: 'v2', edit: (b) => b },
+    { what: 'cut in the magic', edit: (b) => b.subarray(0, 3) },
+    { what: 'cut at 40 bytes', edit: (b) => b.subarray(0, 40) },
+    { what: 'cut at 100 bytes', edit: (b) => b.subarray(0, 100) },
+    { what: 'cut after the first cluster (L1 and refcount tables gone)', edit: (b) => b.subarray(0, 65536) },
+    { what: 'a bad magic (a raw file then)', edit: (b) => set(b, (v) => v.setUint32(0, 0x514649fc)) },
+    { what: 'a bad magic read with -f qcow2', edit: (b) => set(b, (v) => v.setUint32(0, 0x514649fc)), flags: ['-f', 'qcow2'] },
+    { what: 'a qcow2 read with -f raw', edit: (b) => b, flags: ['-f', 'raw'] },
+    { what: 'version 7', edit: (b) => set(b, (v) => v.setUint32(4, 7)) },
+    { what: 'cluster_bits 5', edit: (b) => set(b, (v) => v.setUint32(20, 5)) },
+    { what: 'cluster_bits 30', edit: (b) => set(b, (v) => v.setUint32(20, 30)) },
+    { what: 'header_length 96', edit: (b) => set(b, (v) => v.setUint32(100, 96)) },
+    { what: 'header_length past the cluster', edit: (b) => set(b, (v) => v.setUint32(100, 0x12345)) },
+    { what: 'backing_file_offset past the cluster', edit: (b) => set(b, (v) => v.setBigUint64(8, 70_000n)) },
+    { what: 'an unknown incompatible feature', edit: (b) => set(b, (v) => v.setBigUint64(72, 1n << 15n)) },
+    { what: 'marked corrupt', edit: (b) => set(b, (v) => v.setBigUint64(72, 2n)) },
+    { what: 'marked corrupt, --output=json', edit: (b) => set(b, (v) => v.setBigUint64(72, 2n)), flags: ['--output=json'] },
+    { what: 'refcount_order 7', edit: (b) => set(b, (v) => v.setUint32(96, 7)) },
+    { what: 'an unaligned refcount table', edit: (b) => set(b, (v) => v.setBigUint64(48, 65_537n)) },
+    { what: 'a refcount table past the end', edit: (b) => set(b, (v) => v.setBigUint64(48, 2n ** 28n)) },
+    { what: 'an unaligned L1 table', edit: (b) => set(b, (v) => v.setBigUint64(40, 65_544n)) },
+    { what: 'an L1 table past the end', edit: (b) => set(b, (v) => v.setBigUint64(40, 2n ** 28n)) },
+    { what: 'an L1 table too small', edit: (b) => set(b, (v) => v.setUint32(36, 0)) },
+  ];
+  function set(bytes: Buffer, edit: (view: DataView) => void): Buffer {
+    const copy = Buffer.from(bytes);
+    edit(new DataView(copy.buffer, copy.byteOffset, copy.byteLength));
+    return copy;
+  }
+
+  const made: Record<'v3' | 'v2', Buffer> = { v3: Buffer.alloc(0), v2: Buffer.alloc(0) };
+  beforeAll(async () => {
+    await tool('qemu-img', ['create', '-q', '-f', 'qcow2', 'v3.qcow2', '1G']);
+    await tool('qemu-img', ['create', '-q', '-f', 'qcow2', '-o', 'compat=0.10', 'v2.qcow2', '1G']);
+    const { readFile } = await import('node:fs/promises');
+    made.v3 = await readFile(join(dir, 'v3.qcow2'));
+    made.v2 = await readFile(join(dir, 'v2.qcow2'));
+  });
+
+  it.each(cases)('$what: the same stdout and status; an error in the same words', async ({ what, base, edit, flags = [] }) => {
+    const file = join(dir, `${what.replace(/[^a-z0-9]+/gi, '-')}.qcow2`);
+    await writeFile(file, edit(made[base ?? 'v3']));
+    const theirs = await tool('qemu-img', ['info', ...flags, file]);
+    const ours = await vmctxDisk(['info', ...flags, file]);
+    expect(ours.stdout.toString()).toBe(theirs.stdout.toString());
+    expect(ours.status).toBe(theirs.status);
+    if (theirs.status !== 0) {
+      // qemu-img: Could not open 'FILE': REASON  /  vmctx: Could not open 'FILE': REASON (the bytes at fault) [CODE]
+      const reason = theirs.stderr.trimEnd().replace(/^qemu-img: /, '');
+      expect(ours.stderr).toMatch(/^vmctx: .* \[DISK_[A-Z_]+\]\n$/);
+      expect(ours.stderr.startsWith(`vmctx: ${reason} (`)).toBe(true);
+    }
+  });
+});

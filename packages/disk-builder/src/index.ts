@@ -21,6 +21,8 @@ export {
   type ImageInfo,
   type Qcow2Details,
   type BackingChain,
+  type InspectOptions,
+  type InspectPurpose,
 } from './lib/inspect.js';
 export { sha256File, sha256Stream, DEFAULT_HASH_CHUNK, type Sha256Options } from './lib/sha256.js';
 export { toQemuImgInfo, type QemuImgInfo } from './lib/qemu-info.js';

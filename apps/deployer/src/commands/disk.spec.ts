@@ -108,9 +108,32 @@ describe('vmctx disk info', () => {
     expect(io.err).toContain('/nowhere/base.raw is not present here');
   });
 
-  it('refuses a truncated image with exit code 2', async () => {
-    await writeFile(join(dir, 'cut.qcow2'), (await readFile(join(dir, 'vm.qcow2'))).subarray(0, 80));
-    expect(await failure(io, disk('info', join(dir, 'cut.qcow2')))).toMatchObject({ exitCode: 2, code: 'DISK_TRUNCATED', message: expect.stringContaining('cut.qcow2') });
+  it("refuses a truncated image as qemu-img does: Could not open 'FILE': its reason, exit 1", async () => {
+    const cut = join(dir, 'cut.qcow2');
+    await writeFile(cut, (await readFile(join(dir, 'vm.qcow2'))).subarray(0, 80));
+    expect(await failure(io, disk('info', cut))).toMatchObject({ exitCode: 1, code: 'DISK_TRUNCATED', message: expect.stringMatching(new RegExp(`^Could not open '${cut}': qcow2 header too short \\(`)) });
+  });
+
+  it('shows an image marked corrupt as qemu-img does (corrupt: true), not refused', async () => {
+    const bytes = await readFile(join(dir, 'vm.qcow2'));
+    bytes.writeBigUInt64BE(2n, 72); // incompatible feature bit 1
+    await writeFile(join(dir, 'marked.qcow2'), bytes);
+    await disk('info', join(dir, 'marked.qcow2'));
+    expect(io.out).toContain('    corrupt: true\n');
+    io.out = '';
+    await disk('info', '--output=json', join(dir, 'marked.qcow2'));
+    expect(JSON.parse(io.out)).toMatchObject({ 'format-specific': { data: { corrupt: true } } });
+  });
+
+  it('takes -f to force the format and -U / --force-share as qemu-img does', async () => {
+    await disk('info', '-U', '-f', 'raw', join(dir, 'vm.qcow2'));
+    expect(io.out).toContain('file format: raw\n');
+    io.out = '';
+    await disk('info', '--force-share', '-f', 'qcow2', join(dir, 'vm.qcow2'));
+    expect(io.out).toContain('file format: qcow2\n');
+    const raw = join(dir, 'images', 'base.raw');
+    expect(await failure(io, disk('info', '-f', 'qcow2', raw))).toMatchObject({ exitCode: 1, code: 'DISK_CORRUPT_HEADER', message: expect.stringMatching(new RegExp(`^Could not open '${raw}': Image is not in qcow2 format`)) });
+    expect(await failure(io, disk('info', '-f', 'vmdk', raw))).toMatchObject({ exitCode: 2 });
   });
 });
 

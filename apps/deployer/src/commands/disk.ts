@@ -4,10 +4,11 @@
  * `qemu-img info [--output=json] [--backing-chain]` for `vmctx disk info ...`.
  *
  * Exit codes from the kind of the error (cli/action.ts): 0 done, 1 failure (I/O), 2 bad usage or bad input (sizes,
- * paths, unsafe or corrupt images). The disk-builder package is imported when a subcommand runs, to keep `vmctx` start-up lean.
+ * paths, unsafe or corrupt images). `disk info` and `disk sha256` end as the tools they stand in for: 1 for an
+ * image qemu-img could not open, 1 after a file sha256sum could not read (2 stays for bad usage). The disk-builder package is imported when a subcommand runs, to keep `vmctx` start-up lean.
  */
 import { Command, Option } from 'commander';
-import { action } from '../cli/action.js';
+import { action, formatError } from '../cli/action.js';
 import { type CommandIo, processIo, withCliDefaults } from '../cli/command-io.js';
 import { CliError, usage } from '../cli/errors.js';
 import type { BackingFormat, ImageInfo } from '@vmctx/disk-builder';
@@ -37,8 +38,10 @@ export function diskCommand(io: CommandIo = processIo, stdin: AsyncIterable<Uint
     .description('format, virtual size, backing file and features of an image (qemu-img info)')
     .addOption(new Option('--output <format>', 'output format').choices(['human', 'json']).default('human'))
     .option('--backing-chain', 'follow the backing chain as far as its files are present here')
+    .addOption(new Option('-f <fmt>', 'read the image as this format, do not probe it').choices(['raw', 'qcow2']))
+    .option('-U, --force-share', 'accepted for qemu-img compatibility: vmctx never locks an image')
     .argument('<filename>')
-    .action(action(io, (filename: string, opts: { output: 'human' | 'json'; backingChain?: boolean }) => info(io, filename, opts)));
+    .action(action(io, (filename: string, opts: InfoFlags) => info(io, filename, opts)));
 
   setup(disk.command('sha256'))
     .description('sha256 of files (- is standard input), or --check of a list, as sha256sum does')
@@ -127,22 +130,44 @@ async function create(
   }
 }
 
-async function info(io: CommandIo, filename: string, opts: { output: 'human' | 'json'; backingChain?: boolean }): Promise<void> {
+interface InfoFlags {
+  output: 'human' | 'json';
+  backingChain?: boolean;
+  f?: 'raw' | 'qcow2';
+  forceShare?: boolean;
+}
+
+/**
+ * qemu-img info: an image qemu-img opens is described as it describes it (a marked-corrupt one shows `corrupt:
+ * true`); one it cannot open ends as qemu-img ends, `Could not open 'FILE': REASON` and exit 1, with our code and
+ * the bytes at fault after QEMU's reason.
+ */
+async function info(io: CommandIo, filename: string, opts: InfoFlags): Promise<number> {
   const db = await import('@vmctx/disk-builder');
+  const options = { purpose: 'info' as const, ...(opts.f ? { format: opts.f } : {}) };
   let images: ImageInfo[];
-  if (opts.backingChain) {
-    const chain = await db.inspectChain(filename);
-    images = chain.images;
-    if (chain.missing) io.stderr(`vmctx disk info: backing file ${chain.missing.path} is not present here; the chain stops before it\n`);
-  } else {
-    images = [await db.inspectImage(filename)];
+  try {
+    if (opts.backingChain) {
+      const chain = await db.inspectChain(filename, options);
+      images = chain.images;
+      if (chain.missing) io.stderr(`vmctx disk info: backing file ${chain.missing.path} is not present here; the chain stops before it\n`);
+    } else {
+      images = [await db.inspectImage(filename, options)];
+    }
+  } catch (error) {
+    if (!(error instanceof db.DiskBuilderError)) throw error;
+    const where = error.where ?? filename;
+    const reason = error.message.startsWith(`${where}: `) ? error.message.slice(where.length + 2) : error.message;
+    io.stderr(formatError(new db.DiskBuilderError(error.code, `Could not open '${where}': ${reason}`, { where, cause: error })));
+    return 1;
   }
   if (opts.output === 'json') {
     const json = images.map(db.toQemuImgInfo);
     io.stdout(`${JSON.stringify(opts.backingChain ? json : json[0], null, 4)}\n`);
-    return;
+    return 0;
   }
   io.stdout(images.map((image) => humanInfo(image, db.formatQemuSize, db.localBackingPath)).join('\n'));
+  return 0;
 }
 
 /** qemu-img info's human layout. */
@@ -169,7 +194,7 @@ function humanInfo(image: ImageInfo, size: (n: number) => string, combine: (file
     lines.push('Format specific information:', `    compat: ${q.compat}`, `    compression type: ${q.compressionType}`);
     if (q.version >= 3) lines.push(`    lazy refcounts: ${q.lazyRefcounts}`);
     lines.push(`    refcount bits: ${q.refcountBits}`);
-    if (q.version >= 3) lines.push('    corrupt: false', `    extended l2: ${q.extendedL2}`);
+    if (q.version >= 3) lines.push(`    corrupt: ${q.corrupt}`, `    extended l2: ${q.extendedL2}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -97,6 +97,33 @@ describe('inspectImage', () => {
     await expect(inspectImage(join(dir, 'vm.qcow2'))).rejects.toMatchObject({ code: 'DISK_CORRUPT_HEADER' });
   });
 
+  it("for info, describes what qemu-img info opens and refuses what it refuses, leading with QEMU's reason", async () => {
+    await overlay('vm.qcow2', 'b', 'raw');
+    const whole = await readFile(join(dir, 'vm.qcow2'));
+    await writeFile(join(dir, 'cut.qcow2'), whole.subarray(0, 70_000)); // L1 table past the end: QEMU reads zeros
+    expect((await inspectImage(join(dir, 'cut.qcow2'), { purpose: 'info' })).virtualSize).toBe(2 ** 30);
+    await patch(join(dir, 'vm.qcow2'), (v) => v.setBigUint64(72, 2n)); // incompatible bit 1: marked corrupt
+    await expect(inspectImage(join(dir, 'vm.qcow2'))).rejects.toMatchObject({ code: 'DISK_MARKED_CORRUPT' });
+    expect((await inspectImage(join(dir, 'vm.qcow2'), { purpose: 'info' })).qcow2).toMatchObject({ corrupt: true, incompatibleFeatures: ['corrupt bit'] });
+    await writeFile(join(dir, 'short.qcow2'), whole.subarray(0, 100));
+    await expect(inspectImage(join(dir, 'short.qcow2'), { purpose: 'info' })).rejects.toMatchObject({
+      code: 'DISK_TRUNCATED',
+      message: expect.stringMatching(/short\.qcow2: qcow2 header too short \(.*104.*100 bytes\)$/),
+    });
+    await patch(join(dir, 'vm.qcow2'), (v) => v.setBigUint64(72, 1n << 15n));
+    await expect(inspectImage(join(dir, 'vm.qcow2'), { purpose: 'info' })).rejects.toMatchObject({
+      message: expect.stringContaining('vm.qcow2: Unsupported qcow2 feature(s): Unknown incompatible feature: 8000 ('),
+    });
+  });
+
+  it('reads the format -f gives: a qcow2 as raw, and refuses a raw file as qcow2', async () => {
+    await overlay('vm.qcow2', 'b', 'raw');
+    const size = (await readFile(join(dir, 'vm.qcow2'))).length;
+    expect(await inspectImage(join(dir, 'vm.qcow2'), { format: 'raw' })).toMatchObject({ format: 'raw', virtualSize: Math.ceil(size / 512) * 512 });
+    await writeFile(join(dir, 'disk.raw'), Buffer.alloc(4096));
+    await expect(inspectImage(join(dir, 'disk.raw'), { format: 'qcow2' })).rejects.toMatchObject({ code: 'DISK_CORRUPT_HEADER', message: expect.stringContaining('disk.raw: Image is not in qcow2 format') });
+  });
+
   it('says which image is missing', async () => {
     await expect(inspectImage(join(dir, 'nope.qcow2'))).rejects.toMatchObject({ code: 'DISK_NOT_FOUND', message: expect.stringContaining('nope.qcow2') });
   });

@@ -13,6 +13,7 @@ import { detectImageFormat, type ImageFormat } from './image-format.js';
 import {
   CompatibleFeature,
   decodeHeader,
+  type DecodedHeader,
   IncompatibleFeature,
   KNOWN_INCOMPATIBLE_MASK,
   QEMU_FEATURE_NAMES,
@@ -31,6 +32,8 @@ export interface Qcow2Details {
   compatibleFeatures: string[];
   autoclearFeatures: string[];
   dirty: boolean;
+  /** Incompatible bit 1: QEMU found the metadata corrupt (qemu-img info shows `corrupt: true`). */
+  corrupt: boolean;
   lazyRefcounts: boolean;
   extendedL2: boolean;
   snapshots: number;
@@ -52,10 +55,35 @@ export interface ImageInfo {
   qcow2?: Qcow2Details;
 }
 
+/**
+ * What an inspection is for. 'backing' (the default) refuses what an overlay cannot safely be put on: an image
+ * marked corrupt, tables past the end of the file. 'info' describes what `qemu-img info` opens (a marked-corrupt
+ * image shows `corrupt: true`) and refuses what qemu-img refuses to open, with its reason.
+ */
+export type InspectPurpose = 'backing' | 'info';
+
+export interface InspectOptions {
+  purpose?: InspectPurpose;
+  /** Read the image as this format instead of probing its magic (qemu-img's -f): qcow2 on another file fails. */
+  format?: ImageFormat;
+}
+
+const bit = (mask: bigint, n: number) => ((mask >> BigInt(n)) & 1n) === 1n;
+
+/** The names of the set bits of `mask` (from the image's feature name table, else QEMU's names). */
+function featureNames(decoded: DecodedHeader, mask: bigint, type: FeatureType): string[] {
+  const table = decoded.featureNames.length > 0 ? decoded.featureNames : QEMU_FEATURE_NAMES;
+  const names = NAMES_BY_TYPE(table, type);
+  const fallback = NAMES_BY_TYPE(QEMU_FEATURE_NAMES, type);
+  const out: string[] = [];
+  for (let n = 0; n < 64; n++) if (bit(mask, n)) out.push(names.get(n) ?? fallback.get(n) ?? `unknown ${type} bit ${n}`);
+  return out;
+}
+
 const NAMES_BY_TYPE = (table: readonly FeatureName[], type: FeatureType) =>
   new Map(table.filter((f) => f.type === type).map((f) => [f.bit, f.name]));
 
-export async function inspectImage(path: string): Promise<ImageInfo> {
+export async function inspectImage(path: string, options: InspectOptions = {}): Promise<ImageInfo> {
   let handle;
   try {
     handle = await open(path, 'r');
@@ -69,52 +97,47 @@ export async function inspectImage(path: string): Promise<ImageInfo> {
     const allocatedSize = st.blocks * 512;
     const first = await readAt(handle, 0, Math.min(fileSize, 4096), path);
     // QEMU's block layer counts whole 512-byte sectors: a raw file of 999 bytes is a 1024-byte disk.
-    if (detectImageFormat(first) === 'raw') return { path, format: 'raw', virtualSize: Math.ceil(fileSize / 512) * 512, fileSize, allocatedSize };
+    if ((options.format ?? detectImageFormat(first)) === 'raw') return { path, format: 'raw', virtualSize: Math.ceil(fileSize / 512) * 512, fileSize, allocatedSize };
     // The whole first cluster: extensions and the backing file name live there ("Header extensions").
     const clusterBits = first.length >= 24 ? new DataView(first.buffer, first.byteOffset).getUint32(20) : 0;
     const clusterSize = clusterBits >= 9 && clusterBits <= 21 ? 2 ** clusterBits : 0;
     const head = clusterSize > first.length ? await readAt(handle, 0, Math.min(fileSize, clusterSize), path) : first;
-    return { ...describeQcow2(path, head, fileSize), allocatedSize };
+    return { ...describeQcow2(path, head, fileSize, options.purpose), allocatedSize };
   } finally {
     await handle.close();
   }
 }
 
 /** Pure part of inspectImage for a qcow2 file: `head` holds the first cluster (or the whole, shorter, file). */
-export function describeQcow2(path: string, head: Uint8Array, fileSize: number): Omit<ImageInfo, 'allocatedSize'> {
+export function describeQcow2(path: string, head: Uint8Array, fileSize: number, purpose: InspectPurpose = 'backing'): Omit<ImageInfo, 'allocatedSize'> {
   const decoded = decodeHeader(head, path);
   const h = decoded.fields;
   const clusterSize = 2 ** h.clusterBits;
 
-  const table = decoded.featureNames.length > 0 ? decoded.featureNames : QEMU_FEATURE_NAMES;
-  const setBits = (mask: bigint, type: FeatureType) => {
-    const names = NAMES_BY_TYPE(table, type);
-    const fallback = NAMES_BY_TYPE(QEMU_FEATURE_NAMES, type);
-    const out: string[] = [];
-    for (let bit = 0; bit < 64; bit++) {
-      if ((mask >> BigInt(bit)) & 1n) out.push(names.get(bit) ?? fallback.get(bit) ?? `unknown ${type} bit ${bit}`);
-    }
-    return out;
-  };
-  const bit = (mask: bigint, n: number) => ((mask >> BigInt(n)) & 1n) === 1n;
+  const setBits = (mask: bigint, type: FeatureType) => featureNames(decoded, mask, type);
 
   // "Header" byte 32-35: crypt_method, 0 for no encryption.
   if (h.cryptMethod !== 0) {
     const method = h.cryptMethod === 1 ? 'AES' : h.cryptMethod === 2 ? 'LUKS' : `method ${h.cryptMethod}`;
     throw new DiskBuilderError('DISK_ENCRYPTED', `${path}: the qcow2 image is encrypted (${method}); an overlay cannot be put on it without its key`, { where: path });
   }
-  // "Header" byte 72-79: unknown incompatible bits mean "fail to open".
+  // "Header" byte 72-79: unknown incompatible bits mean "fail to open". QEMU names each from the image's feature
+  // name table, else "Unknown incompatible feature: <mask in hex>" (report_unsupported_feature).
   const unknown = h.incompatibleFeatures & ~KNOWN_INCOMPATIBLE_MASK;
   if (unknown !== 0n) {
+    const own = NAMES_BY_TYPE(decoded.featureNames, 'incompatible');
+    const named: string[] = [];
+    for (let n = 0; n < 64; n++) if ((unknown >> BigInt(n)) & 1n) named.push(own.get(n) ?? `Unknown incompatible feature: ${(1n << BigInt(n)).toString(16)}`);
     throw new DiskBuilderError(
       'DISK_UNKNOWN_INCOMPATIBLE_FEATURES',
-      `${path}: the qcow2 image uses incompatible features this reader does not know: ${setBits(unknown, 'incompatible').join(', ')}`,
+      `${path}: Unsupported qcow2 feature(s): ${named.join(', ')} (incompatible features this reader does not know: ${setBits(unknown, 'incompatible').join(', ')})`,
+      { where: path },
     );
   }
   if (bit(h.incompatibleFeatures, IncompatibleFeature.EXTERNAL_DATA_FILE)) {
     throw new DiskBuilderError('DISK_EXTERNAL_DATA_FILE', `${path}: the qcow2 image keeps its data in an external data file; refusing to back an overlay with it`, { where: path });
   }
-  if (bit(h.incompatibleFeatures, IncompatibleFeature.CORRUPT)) {
+  if (purpose === 'backing' && bit(h.incompatibleFeatures, IncompatibleFeature.CORRUPT)) {
     throw new DiskBuilderError('DISK_MARKED_CORRUPT', `${path}: the qcow2 image is marked corrupt (incompatible feature bit 1); run qemu-img check -r all`, { where: path });
   }
   // "Cluster mapping": the L1 table must map the whole virtual disk (an L2 table maps cluster_size / 8 clusters,
@@ -122,8 +145,11 @@ export function describeQcow2(path: string, head: Uint8Array, fileSize: number):
   const l2Entries = clusterSize / (bit(h.incompatibleFeatures, IncompatibleFeature.EXTENDED_L2) ? 16 : 8);
   const l1Needed = Math.ceil(h.size / (clusterSize * l2Entries));
   if (h.l1Size < l1Needed) {
-    throw new DiskBuilderError('DISK_CORRUPT_HEADER', `${path}: corrupt qcow2 header: l1_size ${h.l1Size} cannot map a virtual size of ${h.size} (needs ${l1Needed})`, { where: path });
+    throw new DiskBuilderError('DISK_CORRUPT_HEADER', `${path}: L1 table is too small (l1_size ${h.l1Size} cannot map a virtual size of ${h.size}; needs ${l1Needed})`, { where: path });
   }
+  // QEMU reads what lies past the end of a file as zeros and opens such an image (qemu-img info describes it); an
+  // overlay must not be put on it.
+  if (purpose === 'info') return describedQcow2(path, decoded, fileSize);
   // The tables the header points at must lie within the file.
   const l1End = h.l1TableOffset + h.l1Size * 8;
   if (h.l1Size > 0 && l1End > fileSize) {
@@ -134,9 +160,17 @@ export function describeQcow2(path: string, head: Uint8Array, fileSize: number):
     throw new DiskBuilderError(
       'DISK_TRUNCATED',
       `${path}: the refcount table (bytes ${h.refcountTableOffset}-${refcountEnd}) is empty or lies past the end of the file (${fileSize} bytes)`,
+      { where: path },
     );
   }
 
+  return describedQcow2(path, decoded, fileSize);
+}
+
+function describedQcow2(path: string, decoded: DecodedHeader, fileSize: number): Omit<ImageInfo, 'allocatedSize'> {
+  const h = decoded.fields;
+  const clusterSize = 2 ** h.clusterBits;
+  const setBits = (mask: bigint, type: FeatureType) => featureNames(decoded, mask, type);
   const compression = h.compressionType === 0 ? 'zlib' : h.compressionType === 1 ? 'zstd' : (`unknown(${h.compressionType})` as const);
   const info: Omit<ImageInfo, 'allocatedSize'> = {
     path,
@@ -153,6 +187,7 @@ export function describeQcow2(path: string, head: Uint8Array, fileSize: number):
       compatibleFeatures: setBits(h.compatibleFeatures, 'compatible'),
       autoclearFeatures: setBits(h.autoclearFeatures, 'autoclear'),
       dirty: bit(h.incompatibleFeatures, IncompatibleFeature.DIRTY),
+      corrupt: bit(h.incompatibleFeatures, IncompatibleFeature.CORRUPT),
       lazyRefcounts: bit(h.compatibleFeatures, CompatibleFeature.LAZY_REFCOUNTS),
       extendedL2: bit(h.incompatibleFeatures, IncompatibleFeature.EXTENDED_L2),
       snapshots: h.nbSnapshots,
@@ -178,7 +213,7 @@ export const MAX_CHAIN_DEPTH = 64;
  * Follows a qcow2's backing chain. A relative backing name is resolved against the folder of the image that
  * records it (as QEMU does). Each recorded format must match the file's magic.
  */
-export async function inspectChain(path: string): Promise<BackingChain> {
+export async function inspectChain(path: string, options: InspectOptions = {}): Promise<BackingChain> {
   const images: ImageInfo[] = [];
   const seen = new Set<string>();
   let current = path;
@@ -193,7 +228,8 @@ export async function inspectChain(path: string): Promise<BackingChain> {
       if (seen.has(real)) throw new DiskBuilderError('DISK_BACKING_LOOP', `${recordedBy ?? path}: the backing chain loops back to ${current}`, { where: recordedBy ?? path });
       seen.add(real);
     }
-    const info = await inspectImage(current);
+    // -f names the format of the image given, not of its backing files (their format is recorded or probed).
+    const info = await inspectImage(current, { ...(options.purpose ? { purpose: options.purpose } : {}), ...(images.length === 0 && options.format ? { format: options.format } : {}) });
     if (expectedFormat !== undefined && expectedFormat !== info.format) {
       throw new DiskBuilderError(
         'DISK_BACKING_FORMAT_MISMATCH',

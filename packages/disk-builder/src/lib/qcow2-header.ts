@@ -168,38 +168,42 @@ export interface DecodedHeader {
  */
 export function decodeHeader(head: Uint8Array, where: string): DecodedHeader {
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-  const need = (end: number, what: string): void => {
-    if (head.length < end) {
-      throw new DiskBuilderError('DISK_TRUNCATED', `${where}: qcow2 ${what} ends at byte ${end} but the file has only ${head.length} bytes`, { where });
-    }
+  // Each refusal leads with the reason QEMU 7.2's qcow2_do_open (block/qcow2.c) gives for the same fault, checked
+  // in its order, so that `vmctx disk info` says what `qemu-img info` says; the bytes at fault follow in brackets.
+  const fail = (code: 'DISK_TRUNCATED' | 'DISK_CORRUPT_HEADER' | 'DISK_UNSUPPORTED_VERSION', reason: string, detail: string): never => {
+    throw new DiskBuilderError(code, `${where}: ${reason} (${detail})`, { where });
   };
-  const corrupt = (msg: string): never => {
-    throw new DiskBuilderError('DISK_CORRUPT_HEADER', `${where}: corrupt qcow2 header: ${msg}`, { where });
+  const corrupt = (reason: string, detail: string): never => fail('DISK_CORRUPT_HEADER', reason, detail);
+  const need = (end: number, what: string, reason = 'qcow2 header too short'): void => {
+    if (head.length < end) fail('DISK_TRUNCATED', reason, `the qcow2 ${what} ends at byte ${end} but the file has only ${head.length} bytes`);
   };
-  need(QCOW2_V2_HEADER_LENGTH, 'header');
-  if (view.getUint32(0) !== QCOW2_MAGIC) corrupt('no qcow2 magic at byte 0');
+  if (head.length < 4 || view.getUint32(0) !== QCOW2_MAGIC) corrupt('Image is not in qcow2 format', 'no qcow2 magic at byte 0-3');
+  need(8, 'header');
   const version = view.getUint32(4);
-  if (version !== 2 && version !== 3) {
-    throw new DiskBuilderError('DISK_UNSUPPORTED_VERSION', `${where}: qcow2 version ${version} (byte 4-7) is not 2 or 3`, { where });
-  }
-  const u64 = (offset: number, field: string): number => {
+  if (version !== 2 && version !== 3) fail('DISK_UNSUPPORTED_VERSION', `Unsupported qcow2 version ${version}`, 'byte 4-7; versions 2 and 3 are known');
+  need(24, 'header');
+  // "Header" byte 20-23: at least 9; QEMU's implementation limit is 2 MiB clusters.
+  const clusterBits = view.getUint32(20);
+  if (clusterBits < 9 || clusterBits > 21) corrupt(`Unsupported cluster size: 2^${clusterBits}`, `cluster_bits (byte 20-23) is ${clusterBits}, not 9..21`);
+  need(QCOW2_V2_HEADER_LENGTH, 'header');
+  const u64 = (offset: number, field: string, reason: string): number => {
     const value = view.getBigUint64(offset);
-    if (value > BigInt(Number.MAX_SAFE_INTEGER)) corrupt(`${field} (byte ${offset}-${offset + 7}) is ${value}, beyond 2^53`);
+    if (value > BigInt(Number.MAX_SAFE_INTEGER)) corrupt(reason, `${field} (byte ${offset}-${offset + 7}) is ${value}, beyond 2^53`);
     return Number(value);
   };
   const fields: Qcow2HeaderFields = {
     version,
-    backingFileOffset: u64(8, 'backing_file_offset'),
+    backingFileOffset: u64(8, 'backing_file_offset', 'Invalid backing file offset'),
     backingFileSize: view.getUint32(16),
-    clusterBits: view.getUint32(20),
-    size: u64(24, 'size'),
+    clusterBits,
+    size: u64(24, 'size', 'Image is too big'),
     cryptMethod: view.getUint32(32),
     l1Size: view.getUint32(36),
-    l1TableOffset: u64(40, 'l1_table_offset'),
-    refcountTableOffset: u64(48, 'refcount_table_offset'),
+    l1TableOffset: u64(40, 'l1_table_offset', 'Active L1 table offset invalid'),
+    refcountTableOffset: u64(48, 'refcount_table_offset', 'Reference count table offset invalid'),
     refcountTableClusters: view.getUint32(56),
     nbSnapshots: view.getUint32(60),
-    snapshotsOffset: u64(64, 'snapshots_offset'),
+    snapshotsOffset: u64(64, 'snapshots_offset', 'Snapshot table offset invalid'),
     // Version 2 images: no feature bits, refcount_order 4, header_length 72 ("Header").
     incompatibleFeatures: 0n,
     compatibleFeatures: 0n,
@@ -208,8 +212,6 @@ export function decodeHeader(head: Uint8Array, where: string): DecodedHeader {
     headerLength: QCOW2_V2_HEADER_LENGTH,
     compressionType: 0,
   };
-  // "Header" byte 20-23: at least 9; QEMU's implementation limit is 2 MiB clusters.
-  if (fields.clusterBits < 9 || fields.clusterBits > 21) corrupt(`cluster_bits (byte 20-23) is ${fields.clusterBits}, not 9..21`);
   const clusterSize = 2 ** fields.clusterBits;
   if (version === 3) {
     need(QCOW2_V3_MIN_HEADER_LENGTH, 'version 3 header');
@@ -218,18 +220,23 @@ export function decodeHeader(head: Uint8Array, where: string): DecodedHeader {
     fields.autoclearFeatures = view.getBigUint64(88);
     fields.refcountOrder = view.getUint32(96);
     fields.headerLength = view.getUint32(100);
-    if (fields.refcountOrder > 6) corrupt(`refcount_order (byte 96-99) is ${fields.refcountOrder}, more than 6`);
-    if (fields.headerLength < QCOW2_V3_MIN_HEADER_LENGTH || fields.headerLength % 8 !== 0 || fields.headerLength > clusterSize) {
-      corrupt(`header_length (byte 100-103) is ${fields.headerLength}, not a multiple of 8 between 104 and the cluster size`);
-    }
+    const length = `header_length (byte 100-103) is ${fields.headerLength}, not a multiple of 8 between 104 and the cluster size`;
+    if (fields.headerLength < QCOW2_V3_MIN_HEADER_LENGTH) corrupt('qcow2 header too short', length);
+    if (fields.headerLength > clusterSize) corrupt('qcow2 header exceeds cluster size', length);
+    // qcow2.rst "Header" byte 100-103: "must be a multiple of 8" (QEMU does not check it; extensions would be misread).
+    if (fields.headerLength % 8 !== 0) corrupt('Invalid qcow2 header length', length);
     need(fields.headerLength, 'header');
     if (fields.headerLength > QCOW2_V3_MIN_HEADER_LENGTH) fields.compressionType = view.getUint8(104);
   }
-  for (const [name, offset] of [
-    ['l1_table_offset', fields.l1TableOffset],
-    ['refcount_table_offset', fields.refcountTableOffset],
+  if (fields.backingFileOffset > clusterSize) {
+    corrupt('Invalid backing file offset', `backing_file_offset (byte 8-15) is ${fields.backingFileOffset}, past the first cluster`);
+  }
+  if (fields.refcountOrder > 6) corrupt('Reference count entry width too large; may not exceed 64 bits', `refcount_order (byte 96-99) is ${fields.refcountOrder}, more than 6`);
+  for (const [name, offset, reason] of [
+    ['refcount_table_offset', fields.refcountTableOffset, 'Reference count table offset invalid'],
+    ['l1_table_offset', fields.l1TableOffset, 'Active L1 table offset invalid'],
   ] as const) {
-    if (offset % clusterSize !== 0) corrupt(`${name} ${offset} is not aligned to the cluster size ${clusterSize}`);
+    if (offset % clusterSize !== 0) corrupt(reason, `${name} ${offset} is not aligned to the cluster size ${clusterSize}`);
   }
 
   // "Header extensions": directly after the header, up to an end extension, within the first cluster.
@@ -239,14 +246,14 @@ export function decodeHeader(head: Uint8Array, where: string): DecodedHeader {
   if (version === 3) {
     let at = fields.headerLength;
     for (;;) {
-      if (at + 8 > clusterSize) corrupt(`header extensions run past the first cluster (byte ${at})`);
-      need(at + 8, `header extension at byte ${at}`);
+      if (at + 8 > clusterSize) corrupt('Header extension too large', `header extensions run past the first cluster (byte ${at})`);
+      need(at + 8, `header extension at byte ${at}`, 'Could not read qcow2 header extension');
       const type = view.getUint32(at);
       const length = view.getUint32(at + 4);
       if (type === HeaderExtensionType.END) break;
       const dataEnd = at + 8 + length;
-      if (dataEnd > clusterSize) corrupt(`header extension 0x${type.toString(16)} at byte ${at} (length ${length}) runs past the first cluster`);
-      need(dataEnd, `header extension 0x${type.toString(16)} at byte ${at}`);
+      if (dataEnd > clusterSize) corrupt('Header extension too large', `header extension 0x${type.toString(16)} at byte ${at} (length ${length}) runs past the first cluster`);
+      need(dataEnd, `header extension 0x${type.toString(16)} at byte ${at}`, 'Could not read qcow2 header extension');
       const data = head.subarray(at + 8, dataEnd);
       extensions.push({ type, offset: at, data });
       if (type === HeaderExtensionType.BACKING_FORMAT) backingFormat = Buffer.from(data).toString('utf8');
@@ -258,11 +265,11 @@ export function decodeHeader(head: Uint8Array, where: string): DecodedHeader {
   let backingFile: string | undefined;
   if (fields.backingFileOffset !== 0) {
     if (fields.backingFileSize > MAX_BACKING_FILE_NAME) {
-      corrupt(`backing_file_size (byte 16-19) is ${fields.backingFileSize}, more than ${MAX_BACKING_FILE_NAME}`);
+      corrupt('Backing file name too long', `backing_file_size (byte 16-19) is ${fields.backingFileSize}, more than ${MAX_BACKING_FILE_NAME}`);
     }
     const end = fields.backingFileOffset + fields.backingFileSize;
-    if (end > clusterSize) corrupt(`the backing file name (bytes ${fields.backingFileOffset}-${end}) runs past the first cluster`);
-    need(end, 'backing file name');
+    if (end > clusterSize) corrupt('Backing file name too long', `the backing file name (bytes ${fields.backingFileOffset}-${end}) runs past the first cluster`);
+    need(end, 'backing file name', 'Could not read backing file name');
     backingFile = Buffer.from(head.subarray(fields.backingFileOffset, end)).toString('utf8');
   }
   return {

@@ -12,7 +12,7 @@ const qcow2: ImageInfo = {
   backing: { file: '../base.raw', format: 'raw' },
   qcow2: {
     version: 3, compat: '1.1', refcountBits: 16, compressionType: 'zlib', incompatibleFeatures: [], compatibleFeatures: [],
-    autoclearFeatures: [], dirty: false, lazyRefcounts: true, extendedL2: false, snapshots: 0,
+    autoclearFeatures: [], dirty: false, corrupt: false, lazyRefcounts: true, extendedL2: false, snapshots: 0,
   },
 };
 

@@ -32,11 +32,13 @@ export function toQemuImgInfo(info: ImageInfo): QemuImgInfo {
     // Version 2 images have no feature bits: qemu-img leaves those keys out.
     const data: Record<string, string | number | boolean> =
       q.version >= 3
-        ? { compat: q.compat, 'compression-type': q.compressionType, 'lazy-refcounts': q.lazyRefcounts, 'refcount-bits': q.refcountBits, corrupt: false, 'extended-l2': q.extendedL2 }
+        ? { compat: q.compat, 'compression-type': q.compressionType, 'lazy-refcounts': q.lazyRefcounts, 'refcount-bits': q.refcountBits, corrupt: q.corrupt, 'extended-l2': q.extendedL2 }
         : { compat: q.compat, 'compression-type': q.compressionType, 'refcount-bits': q.refcountBits };
     out['format-specific'] = { type: 'qcow2', data };
     out['dirty-flag'] = q.dirty;
   }
+  // qemu-img's order: format-specific, full-backing-filename and backing-filename, then dirty-flag last.
+  const { 'dirty-flag': dirty, ...rest } = out;
   if (info.backing) {
     let full: string | undefined;
     try {
@@ -44,9 +46,7 @@ export function toQemuImgInfo(info: ImageInfo): QemuImgInfo {
     } catch {
       full = undefined; // a protocol name: qemu-img prints it as is
     }
-    // Re-insert in qemu-img's order: full-backing-filename, backing-filename, then dirty-flag last.
-    const { 'dirty-flag': dirty, ...rest } = out;
     return { ...rest, 'full-backing-filename': full ?? info.backing.file, 'backing-filename': info.backing.file, 'dirty-flag': dirty };
   }
-  return out;
+  return { ...rest, 'dirty-flag': dirty };
 }

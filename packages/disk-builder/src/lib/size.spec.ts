@@ -34,6 +34,9 @@ describe('formatQemuSize', () => {
     [999, '999 B'],
     [1000, '0.977 KiB'],
     [200704, '196 KiB'],
+    [197120, '192 KiB'], // 192.5: a tie, to the even digit as printf does
+    [198144, '194 KiB'], // 193.5
+    [1290240, '1.23 MiB'],
     [1000448, '977 KiB'],
     [2 ** 30, '1 GiB'],
     [1.5 * 2 ** 30, '1.5 GiB'],

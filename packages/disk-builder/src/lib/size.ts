@@ -32,5 +32,18 @@ export function formatQemuSize(bytes: number): string {
   const exponent = bytes <= 0 ? 0 : Math.floor(Math.log2(bytes / (1000 / 1024))) + 1;
   const i = Math.min(Math.max(Math.floor((exponent - 1) / 10), 0), suffixes.length - 1);
   const value = bytes / 2 ** (i * 10);
-  return `${Number(value.toPrecision(3))} ${suffixes[i]}B`;
+  return `${threeDigits(value)} ${suffixes[i]}B`;
+}
+
+/**
+ * printf's "%0.3g", as QEMU's size_to_str formats: three significant digits, a tie rounded to the even digit
+ * (glibc rounds the exact binary value; 197120 bytes, 192.5 KiB, is "192 KiB", where toPrecision gives 193).
+ */
+function threeDigits(value: number): string {
+  if (value === 0) return '0';
+  const decimals = 2 - Math.floor(Math.log10(value));
+  const scaled = value * 10 ** decimals;
+  const floor = Math.floor(scaled);
+  const rounded = scaled - floor === 0.5 ? (floor % 2 === 0 ? floor : floor + 1) : Math.round(scaled);
+  return String(Number((rounded / 10 ** decimals).toPrecision(3)));
 }
