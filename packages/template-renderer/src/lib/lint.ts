@@ -6,7 +6,7 @@
 import { hasBuiltinIde, isQ35 } from './disk-targets.js';
 import { domainNameProblem } from './domain-name.js';
 import { isLocallyAdministeredMac, macProblem, normalizeMac, parseMacOctets } from './identity.js';
-import { CONTEXT_DISK_ALIAS, renderDomainXml, type RenderOptions } from './render.js';
+import { CONTEXT_DISK_ALIAS, renderDomainTree, type RenderOptions } from './render.js';
 import type { DomainSpec } from './spec.js';
 import { elements, firstElement, getAttr, parseXml, textOf, type XmlElement } from './xml-tree.js';
 
@@ -214,7 +214,7 @@ export function lintDomains(items: readonly Lintable[], options: LintOptions = {
     let root: XmlElement;
     if ('spec' in item) {
       lintSpecOnly(item.spec, emit);
-      root = parseXml(renderDomainXml(item.spec, options), item.label);
+      root = renderDomainTree(item.spec, options);
     } else {
       root = typeof item.xml === 'string' ? parseXml(item.xml, item.label) : item.xml;
     }

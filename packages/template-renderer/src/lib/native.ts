@@ -1,7 +1,7 @@
 /**
- * Native templates: any libvirt domain XML, read with xml2js and written back unchanged except where the
- * deployer owns the value (name, UUID, MACs, disk and ISO paths, bridge) and where the template would be
- * refused or misread by libvirt (repairs, each reported as a warning that says what changed and why).
+ * Native templates: any libvirt domain XML, read into xml-tree.ts's ordered tree and written back unchanged
+ * except where the deployer owns the value (name, UUID, MACs, disk and ISO paths, bridge) and where the template
+ * would be refused or misread by libvirt (repairs, each reported as a warning that says what changed and why).
  *
  * Elements and attributes this module does not know pass through as they are, in their order.
  */

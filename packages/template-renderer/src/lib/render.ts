@@ -1,32 +1,33 @@
 /**
- * VM spec -> libvirt domain XML, with xmlbuilder2 (which escapes every value). Same spec, same bytes:
- * elements are written in libvirt's own order (the order `virsh dumpxml` prints) and nothing depends on time
- * or randomness.
+ * VM spec -> libvirt domain XML, as a tree of xml-tree.ts written by its serializer (which escapes every value).
+ * Same spec, same bytes: elements are written in libvirt's own order (the order `virsh dumpxml` prints),
+ * indented as libvirt indents them, and nothing depends on time or randomness.
  */
 import { CONTEXT_DISK_ALIAS } from '@vmctx/contract';
-import { create } from 'xmlbuilder2';
 import { contextPlacement, freeTarget } from './disk-targets.js';
 import { deriveMac, deriveUuid, type MacScheme } from './identity.js';
 import type { ConsoleSpec, ContextSpec, DiskSpec, DiskTarget, DomainSpec, InterfaceSpec, SerialSpec } from './spec.js';
+import { indentXml, newElement, serializeXml, type XmlElement } from './xml-tree.js';
 
-type XMLBuilder = ReturnType<typeof create>;
+/** Attributes in the order written; an undefined value is left out. */
+type Attrs = Record<string, string | undefined>;
 
-/**
- * xmlbuilder2 leaves `&` alone when it is followed by what looks like an entity or character reference
- * (`&lt;`, `&#38;`), so a value such as "a&b;" would come out as an undefined entity. Escaping `&` first
- * makes every `&` reach the document as `&amp;`.
- */
-function esc(value: string): string {
-  return value.replace(/&/g, '&amp;');
+/** `<name attrs>children</name>`; children that are `undefined` (an optional part the spec leaves out) are skipped. */
+function el(name: string, attrs: Attrs = {}, children: (XmlElement | undefined)[] = []): XmlElement {
+  const kept = Object.entries(attrs).filter((a): a is [string, string] => a[1] !== undefined);
+  return newElement(name, kept, children.filter((c) => c !== undefined));
 }
 
-function escAttrs(attrs: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(attrs).map(([k, v]) => [k, esc(v)]));
+/** `<name attrs>text</name>`, or `<name attrs/>` for an empty text. */
+function leaf(name: string, text: string, attrs: Attrs = {}): XmlElement {
+  const element = el(name, attrs);
+  if (text !== '') element.children.push({ kind: 'text', text });
+  return element;
 }
 
-/** `ele(parent, name, attrs)` with every attribute value escaped. */
-function ele(parent: XMLBuilder, name: string, attrs: Record<string, string> = {}): XMLBuilder {
-  return parent.ele(name, escAttrs(attrs));
+/** `leaf(name, value)` when the spec has the value. */
+function optionalLeaf(name: string, value: string | undefined): XmlElement | undefined {
+  return value === undefined ? undefined : leaf(name, value);
 }
 
 /** The user alias (formatdomain.html#devices, "ua-" prefix) that marks the context ISO's disk: the context CD contract's. */
@@ -66,77 +67,87 @@ function contextDevice(context: ContextSpec, target: DiskTarget): 'cdrom' | 'dis
 }
 
 export function renderDomainXml(input: DomainSpec, options: RenderOptions = {}): string {
+  return serializeXml(renderDomainTree(input, options));
+}
+
+/** The tree `renderDomainXml` writes (for the lints, which read it without writing and parsing it again). */
+export function renderDomainTree(input: DomainSpec, options: RenderOptions = {}): XmlElement {
   const spec = options.deployment ? withIdentity(input, options.deployment, options.macScheme) : input;
-  const domain = create().ele('domain', { type: spec.type });
-  ele(domain, 'name').txt(esc(spec.name));
-  if (spec.uuid !== undefined) ele(domain, 'uuid').txt(esc(spec.uuid));
-  if (spec.title !== undefined) ele(domain, 'title').txt(esc(spec.title));
-  if (spec.description !== undefined) ele(domain, 'description').txt(esc(spec.description));
-  ele(domain, 'memory', { unit: spec.memory.unit }).txt(String(spec.memory.value));
-  ele(domain, 'vcpu').txt(String(spec.vcpu));
-  renderOs(domain, spec.os);
-  if (spec.features) {
-    const features = ele(domain, 'features');
-    for (const f of spec.features) ele(features, f);
-  }
-  if (spec.cpu) ele(domain, 'cpu', { mode: spec.cpu.mode });
-  ele(domain, 'clock', spec.clock.timezone !== undefined ? { offset: spec.clock.offset, timezone: spec.clock.timezone } : { offset: spec.clock.offset });
-  ele(domain, 'on_poweroff').txt(esc(spec.on_poweroff));
-  ele(domain, 'on_reboot').txt(esc(spec.on_reboot));
-  ele(domain, 'on_crash').txt(esc(spec.on_crash));
-
-  const devices = ele(domain, 'devices');
-  if (spec.devices.emulator !== undefined) ele(devices, 'emulator').txt(esc(spec.devices.emulator));
-  for (const disk of spec.devices.disks) renderDisk(devices, disk);
-  if (spec.devices.context) renderContext(devices, spec, spec.devices.context);
-  // A cdrom on scsi needs its controller; libvirt's implicit one may be an lsilogic the guest has no driver for.
-  if (spec.devices.context && contextTarget(spec).bus === 'scsi') {
-    ele(devices, 'controller', { type: 'scsi', index: '0', model: 'virtio-scsi' });
-  }
-  for (const nic of spec.devices.interfaces) renderInterface(devices, nic);
-  for (const serial of spec.devices.serials) renderChr(devices, 'serial', serial);
-  for (const console of spec.devices.consoles) renderChr(devices, 'console', console);
-  // wellFormed: throw rather than write a character XML cannot carry (the spec schema refuses them first).
-  return `${domain.end({ prettyPrint: true, headless: true, indent: '  ', wellFormed: true })}\n`;
+  const domain = el('domain', { type: spec.type }, [
+    leaf('name', spec.name),
+    optionalLeaf('uuid', spec.uuid),
+    optionalLeaf('title', spec.title),
+    optionalLeaf('description', spec.description),
+    leaf('memory', String(spec.memory.value), { unit: spec.memory.unit }),
+    leaf('vcpu', String(spec.vcpu)),
+    renderOs(spec.os),
+    spec.features && el('features', {}, spec.features.map((f) => el(f))),
+    spec.cpu && el('cpu', { mode: spec.cpu.mode }),
+    el('clock', { offset: spec.clock.offset, timezone: spec.clock.timezone }),
+    leaf('on_poweroff', spec.on_poweroff),
+    leaf('on_reboot', spec.on_reboot),
+    leaf('on_crash', spec.on_crash),
+    renderDevices(spec),
+  ]);
+  return indentXml(domain);
 }
 
-function renderOs(domain: XMLBuilder, os: DomainSpec['os']): void {
-  const el = ele(domain, 'os');
-  ele(el, 'type', os.machine !== undefined ? { arch: os.arch, machine: os.machine } : { arch: os.arch }).txt('hvm');
-  if (os.kernel !== undefined) ele(el, 'kernel').txt(esc(os.kernel));
-  if (os.initrd !== undefined) ele(el, 'initrd').txt(esc(os.initrd));
-  if (os.cmdline !== undefined) ele(el, 'cmdline').txt(esc(os.cmdline));
-  for (const dev of os.boot ?? []) ele(el, 'boot', { dev });
+function renderOs(os: DomainSpec['os']): XmlElement {
+  return el('os', {}, [
+    leaf('type', 'hvm', { arch: os.arch, machine: os.machine }),
+    optionalLeaf('kernel', os.kernel),
+    optionalLeaf('initrd', os.initrd),
+    optionalLeaf('cmdline', os.cmdline),
+    ...(os.boot ?? []).map((dev) => el('boot', { dev })),
+  ]);
 }
 
-function renderDisk(devices: XMLBuilder, disk: DiskSpec): void {
+function renderDevices(spec: DomainSpec): XmlElement {
+  const { devices } = spec;
+  return el('devices', {}, [
+    optionalLeaf('emulator', devices.emulator),
+    ...devices.disks.map(renderDisk),
+    devices.context && renderContext(spec, devices.context),
+    // A cdrom on scsi needs its controller; libvirt's implicit one may be an lsilogic the guest has no driver for.
+    devices.context && contextTarget(spec).bus === 'scsi' ? el('controller', { type: 'scsi', index: '0', model: 'virtio-scsi' }) : undefined,
+    ...devices.interfaces.map(renderInterface),
+    ...devices.serials.map((serial) => renderChr('serial', serial)),
+    ...devices.consoles.map((console) => renderChr('console', console)),
+  ]);
+}
+
+function renderDisk(disk: DiskSpec): XmlElement {
   // `backing` is not written: libvirt reads the chain from the image (see spec.ts).
-  const el = ele(devices, 'disk', { type: 'file', device: disk.device });
-  ele(el, 'driver', { name: disk.driver.name, type: disk.driver.type });
-  ele(el, 'source', { file: disk.source.file });
-  ele(el, 'target', { dev: disk.target.dev, bus: disk.target.bus });
-  if (disk.readonly) ele(el, 'readonly');
+  return el('disk', { type: 'file', device: disk.device }, [
+    el('driver', { name: disk.driver.name, type: disk.driver.type }),
+    el('source', { file: disk.source.file }),
+    el('target', { dev: disk.target.dev, bus: disk.target.bus }),
+    disk.readonly ? el('readonly') : undefined,
+  ]);
 }
 
-function renderContext(devices: XMLBuilder, spec: DomainSpec, context: ContextSpec): void {
+function renderContext(spec: DomainSpec, context: ContextSpec): XmlElement {
   const target = contextTarget(spec, context);
-  const el = ele(devices, 'disk', { type: 'file', device: contextDevice(context, target) });
-  ele(el, 'driver', { name: 'qemu', type: 'raw' });
-  ele(el, 'source', { file: context.source.file });
-  ele(el, 'target', { dev: target.dev, bus: target.bus });
-  ele(el, 'readonly');
-  ele(el, 'alias', { name: CONTEXT_DISK_ALIAS });
+  return el('disk', { type: 'file', device: contextDevice(context, target) }, [
+    el('driver', { name: 'qemu', type: 'raw' }),
+    el('source', { file: context.source.file }),
+    el('target', { dev: target.dev, bus: target.bus }),
+    el('readonly'),
+    el('alias', { name: CONTEXT_DISK_ALIAS }),
+  ]);
 }
 
-function renderInterface(devices: XMLBuilder, nic: InterfaceSpec): void {
-  const el = ele(devices, 'interface', { type: nic.type });
-  if (nic.mac) ele(el, 'mac', { address: nic.mac.address });
-  ele(el, 'source', nic.type === 'bridge' ? { bridge: nic.source.bridge } : { network: nic.source.network });
-  if (nic.model) ele(el, 'model', { type: nic.model.type });
+function renderInterface(nic: InterfaceSpec): XmlElement {
+  return el('interface', { type: nic.type }, [
+    nic.mac && el('mac', { address: nic.mac.address }),
+    el('source', nic.type === 'bridge' ? { bridge: nic.source.bridge } : { network: nic.source.network }),
+    nic.model && el('model', { type: nic.model.type }),
+  ]);
 }
 
-function renderChr(devices: XMLBuilder, kind: 'serial' | 'console', chr: SerialSpec | ConsoleSpec): void {
-  const el = ele(devices, kind, { type: chr.type });
-  if (chr.type === 'file') ele(el, 'source', { path: chr.source.path });
-  if (chr.target) ele(el, 'target', 'type' in chr.target ? { type: chr.target.type, port: String(chr.target.port) } : { port: String(chr.target.port) });
+function renderChr(kind: 'serial' | 'console', chr: SerialSpec | ConsoleSpec): XmlElement {
+  return el(kind, { type: chr.type }, [
+    chr.type === 'file' ? el('source', { path: chr.source.path }) : undefined,
+    chr.target && el('target', 'type' in chr.target ? { type: chr.target.type, port: String(chr.target.port) } : { port: String(chr.target.port) }),
+  ]);
 }

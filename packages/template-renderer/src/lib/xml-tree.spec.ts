@@ -51,6 +51,26 @@ describe('parseXml / serializeXml', () => {
     expect(serializeXml(tree)).toBe('<d a="1">&lt;x&gt;&amp;AB</d>\n');
   });
 
+  it('reads white space in an attribute value as spaces, and character references as their character (XML 1.0 3.3.3, as libxml2)', () => {
+    expect(parseXml('<d a="x\ny\tz" b="&#9;&#10;&#13;"/>').attrs).toEqual([['a', 'x y z'], ['b', '\t\n\r']]);
+    expect(parseXml('<d a="x\r\ny"/>').attrs).toEqual([['a', 'x y']]);
+  });
+
+  it('drops comments, processing instructions and the XML declaration, joining the text around them', () => {
+    const xml = '<?xml version="1.0" encoding="UTF-8"?>\n<!-- top -->\n<d>\n  <!-- c -->\n  <e/><?pi x?>t</d>\n<!-- end -->\n';
+    expect(serializeXml(parseXml(xml))).toBe('<d>\n  \n  <e/>t</d>\n');
+  });
+
+  it('reads a document of names and text outside ASCII', () => {
+    expect(serializeXml(parseXml('<dé xmlns:ü="urn:x"><ü:名前 ü:属性="値">テキスト&#x1F600;</ü:名前></dé>'))).toBe('<dé xmlns:ü="urn:x"><ü:名前 ü:属性="値">テキスト😀</ü:名前></dé>\n');
+  });
+
+  it('refuses to write a character XML 1.0 cannot carry, naming where it is', () => {
+    const tree = newElement('domain', [], [newElement('name', [['a', 'x\u0001']])]);
+    expect(() => serializeXml(tree)).toThrow(/cannot write character U\+0001 at \/domain\/name\/@a/);
+    expect(codeOf(() => serializeXml(tree))).toBe('TEMPLATE_MALFORMED_XML');
+  });
+
   it('property: any tree writes to XML that reads back to the same tree', () => {
     const name = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9._-]{0,8}(:[A-Za-z_][A-Za-z0-9]{0,4})?$/);
     const text = fc.string({ unit: fc.oneof(fc.constantFrom('&', '<', '>', ']]>', '"', "'", '\t', '\n', '\r', ' ', 'é', '😀'), fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1 })), minLength: 1, maxLength: 12 });
@@ -84,13 +104,29 @@ describe('parseXml / serializeXml', () => {
 
 describe('bad input', () => {
   it.each([
-    ['an unclosed element', '<domain><name>x</domain>', /not well-formed XML: .*Line: 0/],
-    ['two roots', '<domain/><domain/>', /2 root elements/],
-    ['text after the root', '<domain/>junk', /Text data outside of root node/],
+    // Lines and columns counted from 1, as xmllint and editors count them (sax, used before, counted lines from 0).
+    ['an unclosed element', '<domain>\n  <name>x</domain>', /not well-formed XML: <\/domain> where <\/name> was expected at line 2, column 10/],
+    ['two roots', '<domain/><domain/>', /a second root element at line 1, column 10/],
+    ['text after the root', '<domain/>junk', /text after the root element/],
     ['text only', 'just text', /not well-formed|empty/],
-    ['an undefined entity', '<domain>&nope;</domain>', /not well-formed/],
-    ['a NUL character reference', '<domain>&#0;</domain>', /not well-formed|U\+0000/],
+    ['an undefined entity', '<domain>&nope;</domain>', /undefined entity &nope;/],
+    ['a NUL character reference', '<domain>&#0;</domain>', /&#0; is not a character XML 1.0 allows/],
     ['a control character', '<domain>a\u0001b</domain>', /U\+0001/],
+    // What libxml2 (and so libvirt and xmllint) refuses too, in its words:
+    ["']]>' in text (\"Sequence ']]>' not allowed in content\")", '<d>a]]>b</d>', /']]>' in text/],
+    ['an attribute given twice ("Attribute a redefined")', '<d a="1" a="2"/>', /attribute a appears twice in <d>/],
+    [`'<' in an attribute ("Unescaped '<' not allowed in attributes values")`, '<d a="<"/>', /'<' in the value of attribute a/],
+    ['an XML declaration inside ("XML declaration allowed only at the start of the document")', '<d><?xml version="1.0"?></d>', /XML declaration is allowed only at the very start/],
+    ['a second XML declaration', '<?xml version="1.0"?><?xml version="1.0"?><d/>', /XML declaration is allowed only at the very start/],
+    ['"--" in a comment ("Double hyphen within comment")', '<d/><!-- -- -->', /'--' inside a comment/],
+    ["a bare '&'", '<d>a & b</d>', /'&' that does not start a reference/],
+    ['an unquoted attribute', '<d a=1/>', /not quoted/],
+    ['attributes without space between them', '<d a="1"b="2"/>', /expected white space/],
+    ['a name that cannot start a name', '<1d/>', /expected an element name/],
+    ['a markup declaration', '<d><!ELEMENT d ANY></d>', /markup declaration/],
+    ['an unclosed comment', '<d><!-- x</d>', /a comment is not closed/],
+    ['an unclosed CDATA section', '<d><![CDATA[x</d>', /a CDATA section is not closed/],
+    ['an element never closed', '<d><e/>', /<d> is not closed/],
     ['nothing at all', '', /empty/],
   ])('refuses %s', (_what, xml, message) => {
     expect(() => parseXml(xml, 'x.xml')).toThrow(message);
