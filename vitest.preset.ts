@@ -11,6 +11,9 @@ export default defineConfig({
   test: {
     include: ['src/**/*.spec.ts'],
     environment: 'node',
-    testTimeout: 20_000,
+    // Hang detectors, not speed limits: CI shares two cores with other suites, where a test that spawns
+    // processes (ssh-keygen, shells) or a set-up that makes RSA keys can take several times its quiet time.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });
