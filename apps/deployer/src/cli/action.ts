@@ -3,7 +3,8 @@
  * of the error's kind (`exitCodeOf` of @vmctx/contract, the one place kinds become exit codes).
  */
 import { exitCodeOf, isVmctxError } from '@vmctx/contract';
-import type { CommandIo } from './command-io.js';
+import { Command } from 'commander';
+import { type CommandIo, usageHint } from './command-io.js';
 
 /** `vmctx: <message> [<CODE>]`, and `  at <where>` when the message does not already say where. */
 export function formatError(error: unknown): string {
@@ -14,9 +15,13 @@ export function formatError(error: unknown): string {
   return `vmctx: ${message}${typeof code === 'string' ? ` [${code}]` : ''}${at}\n`;
 }
 
-/** Prints the error on stderr and exits with the code of its kind. */
-export function failWith(io: Pick<CommandIo, 'stderr' | 'exit'>, error: unknown): never {
+/**
+ * Prints the error on stderr and exits with the code of its kind; a usage error the action found (CLI_USAGE) is
+ * followed by the command's usage line and hint, as commander's own usage errors are.
+ */
+export function failWith(io: Pick<CommandIo, 'stderr' | 'exit'>, error: unknown, command?: Command): never {
   io.stderr(formatError(error));
+  if (command !== undefined && isVmctxError(error) && error.code === 'CLI_USAGE') io.stderr(usageHint(command));
   return io.exit(exitCodeOf(error));
 }
 
@@ -30,7 +35,9 @@ export function action<A extends unknown[]>(io: Pick<CommandIo, 'stderr' | 'exit
     try {
       code = await fn(...args);
     } catch (error) {
-      failWith(io, error);
+      // commander passes the command last to an action.
+      const command = args[args.length - 1];
+      failWith(io, error, command instanceof Command ? command : undefined);
     }
     if (code) io.exit(code);
   };

@@ -64,6 +64,7 @@ export async function failure(io: CapturedIo, run: Promise<unknown>): Promise<Fa
   const start = io.err.lastIndexOf('vmctx: ');
   if (start < 0) return { exitCode: exit.exitCode, message: '' };
   const printed = io.err.slice(start + 'vmctx: '.length);
-  const match = /^([\s\S]*?) \[([A-Za-z0-9_]+)\](?:\n  at .*)?\n$/.exec(printed);
+  // A usage error (CLI_USAGE) is followed by the command's usage line and hint.
+  const match = /^([\s\S]*?) \[([A-Za-z0-9_]+)\](?:\n  at .*)?\n(?:Usage: .*\nsee '.*'\n)?$/.exec(printed);
   return match ? { exitCode: exit.exitCode, code: match[2]!, message: match[1]! } : { exitCode: exit.exitCode, message: printed.trimEnd() };
 }

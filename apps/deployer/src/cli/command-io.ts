@@ -2,7 +2,7 @@
  * What every `vmctx` subcommand shares: where its text and data go, and how it ends. How an error becomes an
  * exit code is in action.ts (one place, from the error's kind).
  */
-import type { Command, CommanderError } from 'commander';
+import { type Command, type CommanderError, Help } from 'commander';
 import type { Writable } from 'node:stream';
 
 export interface CommandIo {
@@ -24,14 +24,54 @@ export const processIo: CommandIo = {
   exit: (code) => process.exit(code),
 };
 
+/** `vmctx context iso`: the names from the program down to this command. */
+export function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c !== null; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
+}
+
 /**
- * The behaviour every (sub)command gets: help after a usage error, text through `io`, and usage errors exit 2
- * (commander's default is 1) while help and --version exit 0.
+ * What follows a usage error instead of the whole help: the command's usage line and where its help is
+ * (`Usage: vmctx context iso [options] <input>` / `see 'vmctx context iso --help'`), as git prints it.
+ */
+export function usageHint(command: Command): string {
+  return `Usage: ${command.createHelp().commandUsage(command)}\nsee '${commandPath(command)} --help'\n`;
+}
+
+type ErrorAwareHelp = Help & { forError?: boolean };
+
+/**
+ * The help commander prints on stderr when a command that has subcommands got none (`vmctx`, `vmctx context`)
+ * or `help NAME` names none of them: a usage error, so its message, the usage line and the hint, not the whole
+ * help. Help asked for is the whole help, as commander writes it.
+ */
+const usageOnError = {
+  prepareContext(this: ErrorAwareHelp, context: Parameters<Help['prepareContext']>[0]): void {
+    this.forError = context.error === true;
+    Help.prototype.prepareContext.call(this, context);
+  },
+  formatHelp(this: ErrorAwareHelp, cmd: Command, helper: Help): string {
+    if (!this.forError) return Help.prototype.formatHelp.call(this, cmd, helper);
+    const missing = cmd.args.length === 0 ? 'error: missing command' : `error: unknown command '${cmd.args[cmd.args.length - 1]}'`;
+    return `${missing}\n${usageHint(cmd)}`;
+  },
+};
+
+/**
+ * The behaviour every (sub)command gets: text through `io`; a usage error (unknown command or option, missing
+ * argument, no subcommand) is its message, the usage line and a hint on stderr, and exit 2 (commander's default
+ * is 1, and the whole help); help asked for (-h, --help, `help NAME`) and --version go to stdout and exit 0.
  */
 export function withCliDefaults<C extends Command>(command: C, io: Pick<CommandIo, 'stdout' | 'stderr' | 'exit'>): C {
   command
-    .showHelpAfterError()
-    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .showHelpAfterError(false)
+    .configureHelp(usageOnError)
+    .configureOutput({
+      writeOut: io.stdout,
+      writeErr: io.stderr,
+      outputError: (message, write) => write(`${message}${usageHint(command)}`),
+    })
     .exitOverride((err: CommanderError) => io.exit(err.exitCode === 0 ? 0 : 2));
   return command;
 }

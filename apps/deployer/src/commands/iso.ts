@@ -61,8 +61,8 @@ class GenisoimageCommand extends Command {
 }
 
 export function isoCommand(io: CommandIo = processIo): Command {
-  // stdout may carry the image, so help goes to stderr.
-  return withCliDefaults(new GenisoimageCommand('iso'), { stdout: io.stderr, stderr: io.stderr, exit: io.exit })
+  // Help asked for goes to stdout, as every command's: no image is written then.
+  return withCliDefaults(new GenisoimageCommand('iso'), io)
     .description("an ISO 9660 image with Rock Ridge and Joliet from a folder, with genisoimage's flags")
     .option('-o, --output <file>', 'the image to write (default: stdout)')
     .option('-R, --rock', 'Rock Ridge with owners and modes as they are (always written)')
