@@ -8,7 +8,7 @@
  * network and UTS namespace of their own.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -690,6 +690,18 @@ describe('installer', () => {
     return out;
   }
 
+  /** Inode and mtime (ns) of every file, link and folder under `root`. */
+  function identitiesOf(root: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    const walk = (rel: string) => {
+      const info = lstatSync(join(root, rel), { bigint: true });
+      out[rel || '.'] = `${info.ino} ${info.mtimeNs}`;
+      if (info.isDirectory()) for (const name of readdirSync(join(root, rel)).sort()) walk(rel ? `${rel}/${name}` : name);
+    };
+    walk('');
+    return out;
+  }
+
   function runInstallScript(argv: string[], root: string, options: InstallOptions = {}) {
     return spawnSync(argv[0]!, [...argv.slice(1), '-s', root], { input: installScript(options), encoding: 'utf8', env: { PATH: applets } });
   }
@@ -711,14 +723,20 @@ describe('installer', () => {
       const byNode = imageRoot(kind, rcLocal);
       const byScript = imageRoot(kind, rcLocal);
       const steps = await installInto(byNode, options);
+      let identities: Record<string, string> = {};
       for (const [index, { argv }] of SHELLS.entries()) {
         const result = runInstallScript(argv, byScript, options);
         expect(result.stderr).toBe('');
         expect(result.status).toBe(0);
-        // The first run does what installInto did, said in the same words.
+        // The first run does what installInto did, said in the same words; the next ones touch nothing (same inode
+        // and mtime of every file and folder) and say so.
         if (index === 0) expect(result.stdout).toBe(steps.map((s) => `${s.action} ${s.path}\n`).join(''));
+        else expect([result.stdout.split('\n').filter((l) => l !== '' && !l.startsWith('unchanged ')), identitiesOf(byScript)]).toEqual([[], identities]);
+        identities = identitiesOf(byScript);
       }
-      await installInto(byNode, options);
+      const nodeIdentities = identitiesOf(byNode);
+      expect((await installInto(byNode, options)).filter((s) => s.action !== 'unchanged')).toEqual([]);
+      expect(identitiesOf(byNode)).toEqual(nodeIdentities);
       expect(snapshot(byScript)).toEqual(snapshot(byNode));
       const tree = snapshot(byNode);
       expect(tree['usr/local/bin/contextualization']).toMatch(/^regular file 755 #!\/bin\/sh/);

@@ -66,23 +66,36 @@ holds() {
   esac
 }
 
-# put FILE MODE: FILE replaced by standard input, through FILE.vmctx-new (never half written).
+# same FILE MODE DATA: whether FILE is a regular file (not a link) with MODE (octal) that holds DATA already.
+# Without cmp or stat to tell, it is not.
+same() {
+  [ -f "$1" ] && [ ! -L "$1" ] || return 1
+  [ "$(stat -c %a "$1" 2>/dev/null)" = "$2" ] || return 1
+  command -v cmp >/dev/null 2>&1 || return 1
+  printf '%s' "$3" | cmp -s - "$1"
+}
+
+# put FILE MODE: FILE replaced by standard input, through FILE.vmctx-new (never half written), unless it holds that
+# already with MODE: then it is left as it is (same inode, same times; its folder untouched) and put returns 1.
 # A left-over temporary (or a link planted there) is removed first; a link at FILE is replaced, not followed.
 put() {
+  # The data with every trailing newline kept (the x keeps $(...) from taking them off).
+  p_data=$(cat; echo x)
+  p_data=${p_data%x}
+  if same "$1" "$2" "$p_data"; then return 1; fi
   mkdir -p "${1%/*}"
   rm -f "$1.vmctx-new"
-  cat >"$1.vmctx-new"
+  printf '%s' "$p_data" >"$1.vmctx-new"
   chmod "$2" "$1.vmctx-new"
   if [ -L "$1" ]; then rm -f "$1"; fi
   mv -f "$1.vmctx-new" "$1"
 }
 
-# step_file WHEN PATH MODE <DATA: PATH written with DATA and MODE (octal).
+# step_file WHEN PATH MODE <DATA: PATH written with DATA and MODE (octal), unless it holds them already.
 step_file() {
   holds "$1" || return 0
   sf_at=$(in_root "$2" no)
-  put "$sf_at" "$3"
-  echo "written $2"
+  if put "$sf_at" "$3"; then echo "written $2"; else echo "unchanged $2"; fi
 }
 
 # step_link WHEN PATH TARGET: a symbolic link PATH to TARGET, unless something is at PATH already.
@@ -131,7 +144,7 @@ step_rc_local() {
     mv -f "$rc.vmctx-new" "$rc"
     echo "edited $2"
   elif holds "$1"; then
-    put "$rc" 755
+    put "$rc" 755 || true
     echo "created $2"
   fi
 }

@@ -1,4 +1,6 @@
 import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, lstatSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -190,5 +192,62 @@ describe('installScript', () => {
     expect(text).toContain(systemdUnit());
     expect(text.startsWith('#!/bin/sh\n')).toBe(true);
     expect(text).toContain("\nstep_link systemd '/etc/systemd/system/multi-user.target.wants/vmctx-contextualization.service' '/etc/systemd/system/vmctx-contextualization.service'\n");
+  });
+});
+
+describe('installing twice changes nothing', () => {
+  /** Every file, link and folder under `dir`: its inode, mtime and ctime in nanoseconds (a chmod moves ctime). */
+  function snapshot(dir: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    const walk = (at: string, rel: string) => {
+      const info = lstatSync(at, { bigint: true });
+      out[rel || '.'] = `${info.ino} ${info.mtimeNs} ${info.ctimeNs} ${info.mode}`;
+      if (info.isDirectory()) for (const name of readdirSync(at).sort()) walk(join(at, name), rel ? `${rel}/${name}` : name);
+    };
+    walk(dir, '');
+    return out;
+  }
+  /** install.sh with the plan's steps, run by sh on ROOT; its lines. */
+  async function shellInstall(image: string, options: InstallOptions): Promise<string[]> {
+    const script = join(root, 'install.sh');
+    await writeFile(script, installScript(options));
+    return execFileSync('sh', [script, image], { encoding: 'utf8' }).trim().split('\n');
+  }
+  const viaNode = async (image: string, options: InstallOptions) => (await installInto(image, options)).map((s) => `${s.action} ${s.path}`);
+  const ways = { node: viaNode, sh: shellInstall };
+
+  it.each([
+    ['node', 'node', true],
+    ['sh', 'sh', true],
+    ['node', 'sh', false],
+    ['sh', 'node', false],
+    ['sh', 'sh', false],
+  ] as const)('first by %s, again by %s (systemd: %s): the same inode, mtime and ctime of every file and folder', async (first, second, systemd) => {
+    const image = join(root, 'image');
+    await mkdir(join(image, 'etc'), { recursive: true });
+    if (systemd) {
+      await mkdir(join(image, 'lib/systemd'), { recursive: true });
+      await writeFile(join(image, 'lib/systemd/systemd'), '');
+    }
+    const options: InstallOptions = { label: 'CTX', createRcLocal: true };
+    const done = await ways[first](image, options);
+    expect(done).toContain('written /usr/local/bin/contextualization');
+    const before = snapshot(image);
+    // Timestamps of a rewrite would differ: let the clock move on before the second run.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const again = await ways[second](image, options);
+    expect(snapshot(image)).toEqual(before);
+    expect(again.filter((line) => !line.startsWith('unchanged '))).toEqual([]);
+    expect(again).toContain('unchanged /usr/local/bin/contextualization');
+  });
+
+  it('rewrites a file that differs in content or in mode, and only that one', async () => {
+    await installInto(root, { createRcLocal: true });
+    await writeFile(join(root, 'usr/local/bin/contextualization'), 'edited\n');
+    expect((await installInto(root, { createRcLocal: true })).map((s) => s.action)).toEqual(['written', 'unchanged']);
+    const { chmod } = await import('node:fs/promises');
+    await chmod(join(root, 'usr/local/bin/contextualization'), 0o700);
+    expect((await installInto(root, { createRcLocal: true }))[0]).toEqual({ path: '/usr/local/bin/contextualization', action: 'written' });
+    expect((await stat(join(root, 'usr/local/bin/contextualization'))).mode & 0o777).toBe(0o755);
   });
 });

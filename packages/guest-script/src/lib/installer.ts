@@ -8,7 +8,8 @@
  *  - `installScript()`: sh/install.sh with the steps as data after it, to run inside an image (or on its root
  *    folder: `sh install.sh ROOT`); it takes them as installInto does and prints what it did in the same words;
  *  - `installerFiles()`: the files of the plan as a file map, for image builders that take files.
- * Installing twice changes nothing the second time: the rc.local call is added once. Where /etc/rc.local is a
+ * Installing twice changes nothing the second time: a file that holds what it would get keeps its inode and times
+ * ("unchanged"), and the rc.local call is added once. Where /etc/rc.local is a
  * symbolic link (to rc.d/rc.local, as on several distributions), the call goes into its target inside the image,
  * and the link stays. Every path is resolved inside the image as the image would see it (`resolveInRoot`): an
  * absolute link such as `usr/local/bin -> /opt/bin` leads to ROOT/opt/bin, never to the host's /opt/bin.
@@ -220,6 +221,16 @@ export async function resolveInRoot(rootDir: string, path: string, followLast: b
   return join(rootDir, ...out);
 }
 
+/**
+ * Whether `target` is a regular file (not a link) with `mode` that holds `data` already: then it is left as it is,
+ * same inode and times, its folder untouched (install.sh's `same`).
+ */
+async function holdsAlready(target: string, data: string, mode: number): Promise<boolean> {
+  const info = await lstat(target).catch(() => undefined);
+  if (!info?.isFile() || (info.mode & 0o7777) !== mode || info.size !== Buffer.byteLength(data)) return false;
+  return (await readFile(target, 'utf8')) === data;
+}
+
 /** `data` with `mode` at `target` (never followed: a link there is replaced), through a fresh temporary file. */
 async function writeAtomic(target: string, data: string, mode: number): Promise<void> {
   const tmp = `${target}.vmctx-new`;
@@ -267,7 +278,12 @@ export async function installInto(rootDir: string, options: InstallOptions = {})
     } else if (!holds(step.when, hasSystemd)) {
       continue;
     } else if (step.kind === 'file') {
-      await writeAtomic(await inImage(step.path), step.data, step.mode);
+      const at = await inImage(step.path);
+      if (await holdsAlready(at, step.data, step.mode)) {
+        done.push({ path: step.path, action: 'unchanged' });
+        continue;
+      }
+      await writeAtomic(at, step.data, step.mode);
       done.push({ path: step.path, action: 'written' });
     } else {
       const at = await inImage(step.path);
