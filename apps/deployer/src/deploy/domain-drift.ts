@@ -26,7 +26,7 @@ function differences(want: XmlElement, have: XmlElement, path: string): string[]
   if (wantText !== '' && !sameText(want, have)) out.push(`${path}: ${shown(want)} → ${shown(have) || '(empty)'}`);
   const available = childElements(have);
   for (const child of childElements(want)) {
-    if (child.name === 'metadata') continue;
+    if (child.name === 'metadata' || mirrorsSerial(child, want)) continue;
     const candidates = available.filter((c) => c.name === child.name);
     const p = `${path}/${child.name}${key(child)}`;
     if (candidates.length === 0) {
@@ -46,6 +46,16 @@ function differences(want: XmlElement, have: XmlElement, path: string): string[]
     out.push(...bestDiff);
   }
   return out;
+}
+
+/**
+ * A `<console>` of target type serial (the default) next to a `<serial>` is, to libvirt, the first serial port
+ * again: its definition comes back as a copy of that port whatever was written (formatdomain, "Console").
+ */
+function mirrorsSerial(e: XmlElement, parent: XmlElement): boolean {
+  if (e.name !== 'console' || !childElements(parent).some((c) => c.name === 'serial')) return false;
+  const type = childElements(e).find((c) => c.name === 'target')?.attrs.find(([k]) => k === 'type')?.[1];
+  return type === undefined || type === 'serial';
 }
 
 /** A short name for one of several siblings: a disk by its target, an interface by its MAC. */
