@@ -18,6 +18,7 @@ export {
 export { fileMapTree, type FileMap, type FileMapEntry } from './lib/file-map.js';
 export { readDirectoryTree } from './lib/from-directory.js';
 export { MAX_DIRECTORY_LEVELS, type Layout } from './lib/layout.js';
+export { MAX_ISO_EPOCH } from './lib/encoding.js';
 export { isoName } from './lib/names.js';
 export { jolietName } from './lib/joliet.js';
 export { type DirectoryNode, type FileNode, type SymlinkNode, type TreeNode, type OwnershipPolicy } from './lib/tree.js';

@@ -14,7 +14,8 @@ import { type CommandIo, processIo, withCliDefaults } from '../cli/command-io.js
 import { labelOption, wholeNumber } from '../cli/options.js';
 import type { InstallOptions } from '@vmctx/guest-script';
 
-const seconds = wholeNumber('expected a whole number of seconds');
+// guest-script's bounds of its timeouts, checked here so that a refusal names the option (--timeout), not timeoutSeconds.
+const seconds = wholeNumber('expected a whole number of seconds from 1 to 86400', { min: 1, max: 86_400 });
 
 type When = 'auto' | 'always' | 'never';
 

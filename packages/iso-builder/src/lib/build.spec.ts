@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { resolveEpoch, writeIsoFromDirectory, writeIsoFromFiles, writeIsoTree } from './build.js';
+import { MAX_ISO_EPOCH } from './encoding.js';
 import { fileMapTree } from './file-map.js';
 import { readDirectoryTree } from './from-directory.js';
 import { readIso } from './read-iso.test.js';
@@ -69,6 +70,15 @@ describe('writeIsoFromDirectory', () => {
     expect(readIso(readFileSync(join(dir, 'own.iso'))).primary[0]?.date).toBe(1_000_000_000);
     expect(() => resolveEpoch({ env: { SOURCE_DATE_EPOCH: 'soon' } })).toThrow(/SOURCE_DATE_EPOCH/);
     expect(resolveEpoch({ epoch: new Date(2000), env: { SOURCE_DATE_EPOCH: '7' } })).toBe(2);
+  });
+
+  it('refuses an epoch that not every date of the image can hold (issue 12: ECMA-119 9.1.5 ends in 2155)', () => {
+    expect(MAX_ISO_EPOCH).toBe(Date.UTC(2155, 11, 31, 23, 59, 59) / 1000);
+    expect(resolveEpoch({ epoch: MAX_ISO_EPOCH })).toBe(MAX_ISO_EPOCH);
+    expect(() => resolveEpoch({ epoch: MAX_ISO_EPOCH + 1 })).toThrow(/epoch 5869584000 \(2156-01-01T00:00:00Z\) is not a date an ISO 9660 image can hold/);
+    expect(() => resolveEpoch({ epoch: 99_999_999_999_999 })).toThrow(expect.objectContaining({ code: 'ISO_BAD_OPTION', where: 'epoch' }));
+    expect(() => resolveEpoch({ epoch: new Date(Date.UTC(1969, 11, 31)) })).toThrow(/epoch -86400 \(1969-12-31T00:00:00Z\)/);
+    expect(() => resolveEpoch({ env: { SOURCE_DATE_EPOCH: '9999999999' } })).toThrow(expect.objectContaining({ code: 'ISO_BAD_OPTION', where: 'SOURCE_DATE_EPOCH' }));
   });
 
   it('refuses a bad label and leaves nothing at the output path', async () => {

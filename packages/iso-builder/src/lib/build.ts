@@ -6,6 +6,7 @@ import { closeSync, constants, fchmodSync, fchownSync, fsyncSync, openSync, rena
 import { removeOnSignal } from '@vmctx/contract';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
+import { MAX_ISO_EPOCH } from './encoding.js';
 import { IsoBuilderError } from './errors.js';
 import { fileMapTree, type FileMap } from './file-map.js';
 import { readDirectoryTree } from './from-directory.js';
@@ -42,21 +43,37 @@ export type IsoOutput = string | Writable;
 
 export const APPLICATION_ID = 'VMCTX ISO-BUILDER';
 
-/** The epoch in seconds that options ask for, or null for the files' own times. */
+/**
+ * The epoch in seconds that options ask for, or null for the files' own times. An epoch that not every date of
+ * the image can hold (before 1970, after MAX_ISO_EPOCH: 2155-12-31T23:59:59Z) is refused rather than written as
+ * another date.
+ */
 export function resolveEpoch(options: Pick<IsoOptions, 'epoch' | 'env'>): number | null {
   if (options.epoch instanceof Date) {
     if (Number.isNaN(options.epoch.getTime())) throw new IsoBuilderError('ISO_BAD_OPTION', 'epoch is an invalid Date', { where: 'epoch' });
-    return Math.floor(options.epoch.getTime() / 1000);
+    return checkEpoch(Math.floor(options.epoch.getTime() / 1000), 'epoch');
   }
   if (typeof options.epoch === 'number') {
     if (!Number.isFinite(options.epoch) || options.epoch < 0) throw new IsoBuilderError('ISO_BAD_OPTION', `epoch ${options.epoch} is not a time in seconds since 1970`, { where: 'epoch' });
-    return Math.floor(options.epoch);
+    return checkEpoch(Math.floor(options.epoch), 'epoch');
   }
   if (options.epoch === null) return null;
   const fromEnv = (options.env ?? process.env).SOURCE_DATE_EPOCH;
   if (fromEnv === undefined || fromEnv === '') return null;
   if (!/^\d+$/.test(fromEnv)) throw new IsoBuilderError('ISO_BAD_OPTION', `SOURCE_DATE_EPOCH="${fromEnv}" is not a number of seconds`, { where: 'SOURCE_DATE_EPOCH' });
-  return Number(fromEnv);
+  return checkEpoch(Number(fromEnv), 'SOURCE_DATE_EPOCH');
+}
+
+function checkEpoch(seconds: number, where: string): number {
+  if (seconds >= 0 && seconds <= MAX_ISO_EPOCH) return seconds;
+  const date = new Date(seconds * 1000);
+  const when = Number.isNaN(date.getTime()) ? '' : ` (${date.toISOString().replace('.000Z', 'Z')})`;
+  throw new IsoBuilderError(
+    'ISO_BAD_OPTION',
+    `${where} ${seconds}${when} is not a date an ISO 9660 image can hold: give seconds from 0 (1970-01-01T00:00:00Z) to ${MAX_ISO_EPOCH} ` +
+      '(2155-12-31T23:59:59Z, the last year of the directory records\' dates, ECMA-119 9.1.5)',
+    { where },
+  );
 }
 
 /** Layout of an image of `tree` (metadata rendered, nothing read or written yet). */

@@ -49,6 +49,13 @@ function utcParts(epochSeconds: number): { year: number; month: number; day: num
 const MIN_SHORT_DATE = Date.UTC(1900, 0, 1) / 1000;
 const MAX_SHORT_DATE = Date.UTC(2155, 11, 31, 23, 59, 59) / 1000;
 
+/**
+ * The last time (seconds since 1970, 2155-12-31T23:59:59Z) that every date of an image can hold: the 7-byte
+ * directory record dates (ECMA-119 9.1.5, years 1900-2155) end before the 17-byte volume descriptor dates
+ * (8.4.26.1, years 1-9999). An epoch after it would be written as another date; resolveEpoch refuses it.
+ */
+export const MAX_ISO_EPOCH = MAX_SHORT_DATE;
+
 /** ECMA-119 9.1.5: recording date and time, 7 bytes (years since 1900, month, day, hour, minute, second, GMT offset). */
 let lastShortDate = NaN;
 const lastShortBytes = Buffer.alloc(7);
