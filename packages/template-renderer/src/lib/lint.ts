@@ -7,7 +7,7 @@ import { hasBuiltinIde, isQ35 } from './disk-targets.js';
 import { domainNameProblem } from './domain-name.js';
 import { isLocallyAdministeredMac, macProblem, normalizeMac, parseMacOctets } from './identity.js';
 import { CONTEXT_DISK_ALIAS, renderDomainTree, type RenderOptions } from './render.js';
-import type { DomainSpec } from './spec.js';
+import { bridgeNameSchema, hostPathSchema, type DomainSpec } from './spec.js';
 import { elements, firstElement, getAttr, parseXml, textOf, type XmlElement } from './xml-tree.js';
 
 export type LintCode =
@@ -23,7 +23,9 @@ export type LintCode =
   | 'mac-not-local'
   | 'backing-format-missing'
   | 'empty-bridge'
+  | 'invalid-bridge-name'
   | 'empty-path'
+  | 'invalid-path'
   | 'target-dev-clash'
   | 'cpu-needs-kvm'
   | 'clock-sync-attribute'
@@ -105,6 +107,16 @@ export const LINTS: Record<LintCode, { severity: LintSeverity; summary: string; 
   },
   'empty-bridge': { severity: 'error', summary: 'a bridge left empty', fix: 'set <source bridge=.../> to a bridge that exists on every controller (e.g. virbr0)' },
   'empty-path': { severity: 'error', summary: 'a disk, kernel or log path left empty', fix: 'set the path as seen on the controller' },
+  'invalid-bridge-name': {
+    severity: 'error',
+    summary: 'a bridge name no Linux interface has (shell characters, quotes, <>, white space, non-ASCII, over 15 bytes)',
+    fix: "name a bridge that exists on every controller: 1 to 15 letters, digits, '_', '.', '-' (e.g. virbr0); the rule a spec's bridge and vmctx template import --bridge follow",
+  },
+  'invalid-path': {
+    severity: 'error',
+    summary: 'a disk, kernel, log or emulator path that is not absolute, is "/" alone, or holds a control character',
+    fix: 'write the absolute path on the controller, on one line (libvirt resolves a relative path against its own working directory); the rule a spec and vmctx template import --disk/--iso/--emulator follow',
+  },
   'target-dev-clash': { severity: 'error', summary: 'two disks on one target', fix: 'give each disk its own target dev' },
   'cpu-needs-kvm': {
     severity: 'error',
@@ -295,16 +307,35 @@ function lintOne(root: XmlElement, label: string, emit: Emit): Facts {
     const el = os && firstElement(os, what);
     if (el && textOf(el).trim() === '') {
       emit('empty-path', `/domain/os/${what}`, `<${what}> is empty`, undefined, 'start');
+    } else if (el) {
+      lintPath(textOf(el), what, `/domain/os/${what}`, emit);
     }
   }
   lintMachine(root, emit);
   const devices = firstElement(root, 'devices');
+  const emulator = devices && firstElement(devices, 'emulator');
+  if (emulator && textOf(emulator) !== '') {
+    const binary = textOf(emulator);
+    // libvirt's qemu driver stats the binary at define (virQEMUCapsNewForBinaryInternal), from its working directory.
+    lintPath(binary, 'emulator', '/domain/devices/emulator', emit, `Cannot check QEMU binary ${binary}: No such file or directory`);
+  }
   if (devices) {
     lintDisks(devices, emit);
     lintInterfaces(devices, emit, facts);
     lintChardevs(devices, emit);
   }
   return facts;
+}
+
+/**
+ * A path in the template held to the rule a spec's paths and import's --disk, --iso and --emulator follow
+ * (spec.ts hostPathSchema): absolute, not "/" alone, no control character. `libvirt` is what libvirt says at
+ * define when it refuses it there (the emulator); other paths fail when the domain starts.
+ */
+function lintPath(value: string, what: string, path: string, emit: Emit, libvirt?: string): void {
+  const result = hostPathSchema(what).safeParse(value);
+  if (result.success) return;
+  emit('invalid-path', path, `${what} ${JSON.stringify(value)}: ${result.error.issues[0]!.message}`, libvirt, libvirt === undefined ? 'start' : 'define');
 }
 
 function archOfDomain(root: XmlElement): string {
@@ -334,6 +365,9 @@ function lintDisks(devices: XmlElement, emit: Emit): void {
         `unsupported configuration: disk type of '${dev ?? ''}' does not support ejectable media`,
         'define',
       );
+    }
+    if ((type === 'file' || type === 'block') && file !== undefined && file !== '') {
+      lintPath(file, `${device} source ${type === 'file' ? 'file' : 'dev'}`, `${path}/source`, emit);
     }
     if ((type === 'file' || type === 'block') && (file === undefined || file === '')) {
       if (device === 'disk') {
@@ -555,6 +589,12 @@ function lintInterfaces(devices: XmlElement, emit: Emit, facts: Facts): void {
         emit('empty-bridge', `${path}/source`, "interface type='bridge' has no bridge", "XML error: Missing required attribute 'bridge' in element 'source'", 'define');
       } else if (bridge.trim() === '') {
         emit('empty-bridge', `${path}/source`, 'the bridge name is empty: virsh define accepts it, virsh start cannot plug the NIC anywhere', undefined, 'start');
+      } else {
+        // The rule a spec's bridge and import's --bridge follow (spec.ts bridgeNameSchema).
+        const result = bridgeNameSchema.safeParse(bridge);
+        if (!result.success) {
+          emit('invalid-bridge-name', `${path}/source`, `bridge ${JSON.stringify(bridge)}: ${result.error.issues[0]!.message}; virsh define takes it, virsh start finds no such interface`, undefined, 'start');
+        }
       }
     }
   });
@@ -571,6 +611,8 @@ function lintChardevs(devices: XmlElement, emit: Emit): void {
         emit('empty-path', `${path}/source`, `${kind} type='file' has no source path`, 'internal error: Missing source path attribute for char device', 'define');
       } else if (file.trim() === '') {
         emit('empty-path', `${path}/source`, `${kind} type='file' has an empty source path`, undefined, 'start');
+      } else {
+        lintPath(file, `${kind} log path`, `${path}/source`, emit);
       }
     });
   }

@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { deriveMac, deriveUuid } from './identity.js';
 import { lintDomainXml } from './lint.js';
 import { importNativeTemplate } from './native.js';
+import { parseDomainSpec } from './spec.js';
+import { TemplateError } from './errors.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../../fixtures/native/${name}`, import.meta.url), 'utf8');
 const seed = fixture('debian1.xml');
@@ -174,13 +177,73 @@ describe('rewrite errors', () => {
     [{ disks: ['/a', '/b'] }, /2 disk paths given for 1 <disk device='disk'>/],
     [{ bridge: ['a', 'b'] }, /2 bridges given for 1 bridged/],
     [{ name: 'a/b' }, /--name "a\/b": .*contains "\/"/],
-    [{ uuid: 'nope' }, /--uuid "nope" is not a UUID/],
+    [{ uuid: 'nope' }, /--uuid "nope": not a UUID/],
     [{ disks: ['relative.qcow2'] }, /must be an absolute path/],
-    [{ bridge: ' ' }, /bridge name is empty/],
-    [{ macs: ['zz'] }, /--mac zz: libvirt would refuse it \("unable to parse mac address 'zz'"\)/],
+    [{ bridge: ' ' }, /--bridge " ": not a bridge name/],
+    [{ macs: ['zz'] }, /--mac "zz": unable to parse mac address 'zz'/],
     [{ macs: ['01:00:5e:00:00:01'] }, /expected unicast mac address, found multicast/],
   ])('%j', (rewrite, message) => {
     expect(() => importNativeTemplate(seed, rewrite)).toThrow(message);
+  });
+
+  // Issue 12: import took these (exit 0, XML libvirt's schema refuses) while render refused them in a spec.
+  it.each([
+    [{ bridge: 'br0;$(id)' }, /--bridge "br0;\$\(id\)": not a bridge name/],
+    [{ bridge: "br'0" }, /--bridge "br'0": not a bridge name/],
+    [{ bridge: 'br"0' }, /--bridge "br\\"0": not a bridge name/],
+    [{ bridge: 'br<0>' }, /--bridge "br<0>": not a bridge name/],
+    [{ bridge: 'br0\nx' }, /--bridge "br0\\nx": contains character U\+000A/],
+    [{ bridge: 'brü' }, /--bridge "brü": not a bridge name/],
+    [{ bridge: 'bridge-name-too-long' }, /not a bridge name \(1 to 15/],
+    [{ bridge: ['a;b'] }, /--bridge "a;b": not a bridge name/],
+    [{ disks: ['/a\nb'] }, /--disk "\/a\\nb": contains character U\+000A/],
+    [{ disks: ['/'] }, /--disk "\/": disk source file must be an absolute path on the controller/],
+    [{ iso: '/' }, /--iso "\/": context ISO file must be an absolute path/],
+    [{ iso: '/c\u0000.iso' }, /--iso "\/c\\u0000.iso": contains character U\+0000/],
+    [{ emulator: 'kvm; id' }, /--emulator "kvm; id": emulator must be an absolute path on the controller/],
+    [{ emulator: '/usr/bin/kvm\n' }, /--emulator .*contains character U\+000A/],
+  ])('refuses %j as render refuses it in a spec', (rewrite, message) => {
+    expect(() => importNativeTemplate(seed, rewrite)).toThrow(message);
+    let code: string | undefined;
+    try {
+      importNativeTemplate(seed, rewrite);
+    } catch (error) {
+      code = (error as TemplateError).code;
+    }
+    expect(code).toBe('TEMPLATE_REWRITE_FAILED');
+  });
+
+  /** A spec whose bridge, disk path, ISO path or emulator is `value`, as render would be given it. */
+  const specWith = (field: 'bridge' | 'disk' | 'iso' | 'emulator', value: string) =>
+    parseDomainSpec({
+      name: 'vm1',
+      memory: { value: 1, unit: 'GiB' },
+      devices: {
+        ...(field === 'emulator' ? { emulator: value } : {}),
+        disks: [{ driver: { type: 'qcow2' }, source: { file: field === 'disk' ? value : '/i/vm1.qcow2' }, target: { dev: 'vda', bus: 'virtio' } }],
+        context: { source: { file: field === 'iso' ? value : '/i/c.iso' } },
+        interfaces: [{ type: 'bridge', source: { bridge: field === 'bridge' ? value : 'virbr0' } }],
+      },
+    });
+  const accepts = (fn: () => unknown) => {
+    try {
+      fn();
+      return true;
+    } catch (error) {
+      if (!(error instanceof TemplateError)) throw error;
+      return false;
+    }
+  };
+  const hostile = fc.string({ unit: fc.oneof(fc.constantFrom('/', ';', '$', '(', "'", '"', '<', '>', '&', ' ', '\n', '\t', '\u0000', 'ü', '.', '-', '_'), fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1 })), maxLength: 20 });
+
+  it('property: import takes a bridge, disk, ISO or emulator value exactly when render takes it in a spec', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('bridge' as const, 'disk' as const, 'iso' as const, 'emulator' as const), hostile, (field, value) => {
+        const rewrite = { bridge: { bridge: value }, disk: { disks: [value] }, iso: { iso: value }, emulator: { emulator: value } }[field];
+        expect(accepts(() => importNativeTemplate(seed, rewrite))).toBe(accepts(() => specWith(field, value)));
+      }),
+      { numRuns: 400 },
+    );
   });
   it('refuses a root other than <domain>', () => {
     expect(() => importNativeTemplate('<network><name>x</name></network>', {}, 'n.xml')).toThrow(/n\.xml: root element is <network>, not <domain>/);

@@ -5,11 +5,12 @@
  *
  * Elements and attributes this module does not know pass through as they are, in their order.
  */
+import { z } from 'zod';
 import { contextPlacement, freeTarget, hasBuiltinIde, type DiskBus } from './disk-targets.js';
 import { TemplateError } from './errors.js';
-import { deriveMac, deriveUuid, macProblem, normalizeMac, type MacScheme } from './identity.js';
+import { deriveMac, deriveUuid, normalizeMac, type MacScheme } from './identity.js';
 import { CONTEXT_DISK_ALIAS } from './render.js';
-import { domainNameSchema, uuidSchema } from './spec.js';
+import { bridgeNameSchema, contextSchema, domainNameSchema, domainSpecSchema, hostPathSchema, macAddressSchema, uuidSchema } from './spec.js';
 import {
   elements,
   firstElement,
@@ -379,22 +380,34 @@ export function rewriteTemplate(root: XmlElement, rewrite: NativeRewrite, isoDis
   return warnings;
 }
 
+/**
+ * What a rewrite may set, checked by the very schemas that check a spec's fields (spec.ts), so that import takes
+ * exactly what render takes (issue 12: `--bridge 'br0;$(id)'`, `--disk /`, `--emulator 'kvm; id'` were taken).
+ */
+const rewriteSchema = z.object({
+  name: domainNameSchema.optional(),
+  uuid: uuidSchema.optional(),
+  macs: z.array(macAddressSchema).optional(),
+  disks: z.array(hostPathSchema('disk source file')).optional(),
+  iso: hostPathSchema('context ISO file').nullable().optional(),
+  isoMode: contextSchema.shape.mode.unwrap().optional(),
+  bridge: z.array(bridgeNameSchema).optional(),
+  emulator: hostPathSchema('emulator').nullable().optional(),
+  domainType: domainSpecSchema.shape.type.unwrap().optional(),
+});
+
+/** The option of `vmctx template import` that sets each field, for messages. */
+const OPTION: Record<string, string> = { macs: '--mac', disks: '--disk', bridge: '--bridge', isoMode: '--iso-mode', domainType: '--domain-type' };
+
 function check(rewrite: NativeRewrite): void {
-  if (rewrite.name !== undefined) {
-    const r = domainNameSchema.safeParse(rewrite.name);
-    if (!r.success) fail(`--name ${JSON.stringify(rewrite.name)}: ${r.error.issues[0]!.message}`);
-  }
-  if (rewrite.uuid !== undefined && !uuidSchema.safeParse(rewrite.uuid).success) fail(`--uuid ${JSON.stringify(rewrite.uuid)} is not a UUID`);
-  for (const mac of rewrite.macs ?? []) {
-    const problem = macProblem(mac);
-    if (problem) fail(`--mac ${mac}: libvirt would refuse it ("${problem}")`);
-  }
-  for (const p of [...(rewrite.disks ?? []), ...(typeof rewrite.iso === 'string' ? [rewrite.iso] : [])]) {
-    if (!p.startsWith('/')) fail(`path ${JSON.stringify(p)} must be an absolute path on the controller`);
-  }
-  for (const b of typeof rewrite.bridge === 'string' ? [rewrite.bridge] : rewrite.bridge ?? []) {
-    if (b.trim() === '') fail('bridge name is empty');
-  }
+  const bridge = typeof rewrite.bridge === 'string' ? [rewrite.bridge] : rewrite.bridge;
+  const result = rewriteSchema.safeParse({ ...rewrite, bridge });
+  if (result.success) return;
+  const issue = result.error.issues[0]!;
+  const [key, index] = issue.path as [keyof NativeRewrite, number | undefined];
+  const given: unknown = key === 'bridge' ? bridge : rewrite[key];
+  const value = Array.isArray(given) && index !== undefined ? given[index] : given;
+  fail(`${OPTION[key] ?? `--${String(key)}`} ${JSON.stringify(value)}: ${issue.message}`);
 }
 
 function rewriteInterfaces(devices: XmlElement, rewrite: NativeRewrite, needName: () => string): TemplateWarning[] {

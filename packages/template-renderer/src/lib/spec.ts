@@ -30,20 +30,25 @@ const nonEmpty = (what: string) => xmlText().min(1, `${what} is empty`);
 
 /**
  * A path on the controller. libvirt resolves relative paths against its own working directory: refuse them
- * (libvirt's schema, basictypes.rng absFilePath, wants "/" and at least one more character).
+ * (libvirt's schema, basictypes.rng absFilePath, wants "/" and at least one more character, on one line).
+ * The one rule for every path that reaches domain XML: a spec's, a native template's rewrite (native.ts) and a
+ * template's own (lint.ts's invalid-path).
  */
-const hostPath = (what: string) =>
+export const hostPathSchema = (what: string) =>
   nonEmpty(what).refine((s) => /^\/./.test(s), { message: `${what} must be an absolute path on the controller` });
+const hostPath = hostPathSchema;
 
 /** What libvirt's RNG schema allows (domaincommon.rng), so that virt-xml-validate passes what we render. */
 const machineName = () =>
   nonEmpty('machine').regex(/^[a-zA-Z0-9_.-]+$/, "not a machine type (letters, digits, '_', '.', '-'; e.g. q35, pc-i440fx-7.2)");
 const timeZoneName = () => nonEmpty('timezone').regex(/^[a-zA-Z0-9_.+\-/]+$/, 'not a time zone name like Europe/Paris');
-/** A Linux interface name (dev_valid_name: at most 15 bytes, no '/', ':' or white space); ASCII here. */
-const bridgeName = () =>
-  nonEmpty('bridge')
-    .regex(/^[a-zA-Z0-9_.-]{1,15}$/, "not a bridge name (1 to 15 letters, digits, '_', '.', '-', as Linux allows)")
-    .refine((s) => s !== '.' && s !== '..', { message: "'.' and '..' are not interface names" });
+/**
+ * A Linux interface name (dev_valid_name: at most 15 bytes, no '/', ':' or white space); ASCII here. The one rule
+ * for a bridge: a spec's, a native template's rewrite (native.ts) and a template's own (lint.ts's invalid-bridge-name).
+ */
+export const bridgeNameSchema = nonEmpty('bridge')
+  .regex(/^[a-zA-Z0-9_.-]{1,15}$/, "not a bridge name (1 to 15 letters, digits, '_', '.', '-', as Linux allows)")
+  .refine((s) => s !== '.' && s !== '..', { message: "'.' and '..' are not interface names" });
 
 export const domainNameSchema = xmlText().superRefine((name, ctx) => {
   const problem = domainNameProblem(name);
@@ -142,7 +147,7 @@ const interfaceCommon = {
 
 /** formatdomain.html#network-interfaces. */
 export const interfaceSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('bridge'), source: z.strictObject({ bridge: bridgeName() }), ...interfaceCommon }),
+  z.strictObject({ type: z.literal('bridge'), source: z.strictObject({ bridge: bridgeNameSchema }), ...interfaceCommon }),
   z.strictObject({ type: z.literal('network'), source: z.strictObject({ network: nonEmpty('network') }), ...interfaceCommon }),
 ]);
 
