@@ -50,6 +50,8 @@ log() {
 
 # shellcheck source=common/commands.sh
 . "$vmctx_sh/common/commands.sh"
+# shellcheck source=common/networkmanager.sh
+. "$vmctx_sh/common/networkmanager.sh"
 # shellcheck source=common/dhcp.sh
 . "$vmctx_sh/common/dhcp.sh"
 # shellcheck source=contextualization/mount.sh

@@ -39,6 +39,8 @@ replace() {
 
 # shellcheck source=common/commands.sh
 . "$vmctx_sh/common/commands.sh"
+# shellcheck source=common/networkmanager.sh
+. "$vmctx_sh/common/networkmanager.sh"
 # shellcheck source=common/dhcp.sh
 . "$vmctx_sh/common/dhcp.sh"
 # shellcheck source=common/values.sh
@@ -55,6 +57,8 @@ replace() {
 . "$vmctx_sh/post-install/ifupdown.sh"
 # shellcheck source=post-install/networkd.sh
 . "$vmctx_sh/post-install/networkd.sh"
+# shellcheck source=post-install/networkmanager.sh
+. "$vmctx_sh/post-install/networkmanager.sh"
 # shellcheck source=post-install/network.sh
 . "$vmctx_sh/post-install/network.sh"
 # shellcheck source=post-install/hostname.sh

@@ -1,7 +1,7 @@
 # shellcheck shell=sh disable=SC2154
 # The DHCP fallback, for contextualization.sh (no CD, or nothing to apply) and post-install.sh (METHOD=dhcp): the
 # interface up with whatever the guest has. Needs commands.sh, and `root`, `iface` (empty: the first one) and
-# `dhcp_limit` (seconds) from the script that sources it.
+# `dhcp_limit` (seconds) from the script that sources it, and networkmanager.sh before it.
 
 # pick_iface: sets iface, unless already set, to the first network interface that is not lo (eth0 if none).
 pick_iface() {
@@ -32,6 +32,17 @@ bring_up_network() {
   if has ifup && has_stanza; then
     log "network: ifup $iface"
     run_logged ifup "$dhcp_limit" ifup "$iface"
+  elif has_networkmanager; then
+    if [ -f "$root/etc/NetworkManager/system-connections/vmctx-$iface.nmconnection" ]; then
+      # A context applied before: its profile, which NetworkManager brings up when it starts.
+      log "network: $iface through NetworkManager (profile vmctx-$iface)"
+      nm_activate "vmctx-$iface"
+    else
+      # A profile for this boot only (/run), which NetworkManager reads as it does those in /etc.
+      log "network: DHCP on $iface through NetworkManager"
+      nm_profile "$root/run/NetworkManager/system-connections/vmctx-dhcp-$iface.nmconnection" "vmctx-dhcp-$iface" auto &&
+        nm_activate "vmctx-dhcp-$iface"
+    fi
   elif [ -d "$root/run/systemd/netif" ] && has networkctl; then
     log "network: DHCP on $iface through systemd-networkd"
     # networkd runs as systemd-network: the folder must be readable by it, not 0700 under the script's umask.

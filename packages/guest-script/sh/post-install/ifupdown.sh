@@ -20,3 +20,13 @@ persist_ifupdown() {
     fi
   } >"$pi_file.vmctx-new" && replace "$pi_file" && log "ifupdown: $pi_file written"
 }
+
+# release_ifupdown: where ifupdown brought the interface up before the context (a Debian install's
+# "allow-hotplug IFACE" with DHCP), takes it down through ifupdown first, so that its DHCP client stops (and
+# releases its lease) instead of staying to renew an address the context replaced.
+release_ifupdown() {
+  has ifdown && has ifquery || return 0
+  [ -n "$(ifquery --state "$iface" 2>/dev/null)" ] || return 0
+  log "ifupdown: $iface is up (ifquery --state); ifdown first"
+  run_logged ifdown 30 ifdown --force "$iface" || warn "ifdown $iface failed"
+}

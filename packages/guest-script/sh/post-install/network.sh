@@ -1,6 +1,6 @@
 # shellcheck shell=sh disable=SC2154,SC2153,SC2034
 # The network: METHOD (static, ip-from-mac, dhcp or none; guessed from the keys when not given) applied now with
-# `ip` (iproute2 or busybox), then persistently for ifupdown and systemd-networkd; DHCP through dhcp.sh. Part of
+# `ip` (iproute2 or busybox), then persistently for ifupdown, systemd-networkd and NetworkManager; DHCP through dhcp.sh. Part of
 # post-install.sh, after the other network files; sets `method`, `prefix` and `netmask`.
 
 configure_network() {
@@ -18,6 +18,7 @@ configure_network() {
   if [ "$method" = dhcp ]; then
     persist_ifupdown
     persist_networkd
+    persist_networkmanager
     bring_up_network || problem "DHCP on $iface failed"
     return 0
   fi
@@ -34,6 +35,7 @@ configure_network() {
   netmask=$(prefix_to_mask "$prefix")
   broadcast=$(int_to_ip "$(( $(ip_to_int "$IP") | (0xffffffff >> prefix) ))")
   if ! has ip; then problem "no ip command (iproute2 or busybox) to set $IP/$prefix on $iface now"; return 1; fi
+  release_ifupdown
   ip link set dev "$iface" up || problem "cannot bring $iface up"
   if [ -n "$MTU" ]; then ip link set dev "$iface" mtu "$MTU" || problem "cannot set MTU $MTU on $iface"; fi
   ip -f inet addr flush dev "$iface" 2>/dev/null
@@ -48,4 +50,5 @@ configure_network() {
   apply_routes
   persist_ifupdown
   persist_networkd
+  persist_networkmanager
 }

@@ -1,8 +1,8 @@
 # shellcheck shell=sh disable=SC2154
 # common/routes: ifupdown "up" lines (ours, "up ip route add NET/LEN via GW", and Snooze's "up route add -net
 # ..."), each checked, applied now with `ip route`, and kept for the persistent configuration: `route_up` (as
-# ifupdown lines) and `networkd_routes` (as [Route] blocks). Part of post-install.sh, after ipv4.sh; uses `ctx`
-# and `iface`.
+# ifupdown lines), `networkd_routes` (as [Route] blocks) and `nm_routes` (NetworkManager's routeN= lines). Part of
+# post-install.sh, after ipv4.sh; uses `ctx` and `iface`.
 
 # parse_route LINE: sets rt_dest (default or NET/LEN), rt_via, rt_metric, rt_del; 1 if it is not a route line.
 parse_route() {
@@ -55,6 +55,8 @@ parse_route() {
 # apply_routes: each route of common/routes now, and its canonical "up" line into route_up for ifupdown.
 route_up=
 networkd_routes=
+nm_routes=
+ar_count=0
 apply_routes() {
   [ -f "$ctx/common/routes" ] || return 0
   while IFS= read -r ar_line || [ -n "$ar_line" ]; do
@@ -84,6 +86,9 @@ Destination=$(if [ "$rt_dest" = default ]; then printf '0.0.0.0/0'; else printf 
 Gateway=$rt_via"; fi
       if [ -n "$rt_metric" ]; then networkd_routes="$networkd_routes
 Metric=$rt_metric"; fi
+      ar_count=$((ar_count + 1))
+      nm_routes="${nm_routes}route$ar_count=$(if [ "$rt_dest" = default ]; then printf '0.0.0.0/0'; else printf '%s' "$rt_dest"; fi),${rt_via:-0.0.0.0}${rt_metric:+,$rt_metric}
+"
     else
       problem "route $* could not be added"
     fi

@@ -1,0 +1,358 @@
+/**
+ * The guest script on the guests people run (issue 15): real Debian 12 guests built by tools/lab/guests/build.sh
+ * (debootstrap from the machine's mirror, cached beside the lab kernel), contextualization put in by
+ * `vmctx guest install`, booted with the lab's kernel and initramfs under TCG. Four kinds:
+ *   sysv-ifupdown     sysvinit + ifupdown + isc-dhcp-client, a DHCP stanza nothing brings up (the seed's setting)
+ *   systemd-ifupdown  systemd + ifupdown with rc.local (rc-local.service runs the script; the unit stands aside),
+ *                     the NIC up with DHCP at boot as the Debian installer leaves it
+ *   systemd-networkd  systemd + systemd-networkd, no ifupdown, no .network file
+ *   systemd-nm        systemd + NetworkManager (its own default DHCP profile)
+ * and for each: a static context CD (address, MTU, routes, DNS, host name, SSH key, files, a user script) followed by a
+ * reboot (not applied again, network still configured), an IP-from-MAC CD shared by every kind, a CD without
+ * post-install, and no CD drive (DHCP from the controller's dnsmasq). Every check is made from inside the guest (its
+ * report on the serial console, tools/lab/guests/files/lab-report) and by ping from the controller's namespace.
+ *
+ * All boots run first, a few at a time (VMCTX_DISTRO_PARALLEL, default 4), spread over two controllers
+ * (VMCTX_DISTRO_CONTROLLERS, default lc1,lc2); then each case is one test on what its boot recorded. Guests are
+ * named distro-*, addresses 198.51.100.110-139 (outside the lab's DHCP range). Boot-to-contextualized times
+ * (virsh start to "vmctx: contextualization finished" on the console) are printed at the end.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createOverlay } from '@vmctx/disk-builder';
+import { buildContextTree, parseContext, type ContextInput, type FileMap } from '@vmctx/guest-script';
+import { writeIsoFromFiles } from '@vmctx/iso-builder';
+import { macFromIpv4 } from '@vmctx/template-renderer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  addressesOf,
+  buildDistroGuests,
+  DISTRO_IFACE as IFACE,
+  DISTRO_KINDS,
+  type DistroKind,
+  reportOf,
+  seedDistroBase,
+  tagged,
+} from './support/distro-guests.js';
+import { bootGuest, controller, type Guest, labEnv, type LabController, type RunResult, ssh, upload } from './support/lab.js';
+
+const env = labEnv();
+const controllers = (process.env.VMCTX_DISTRO_CONTROLLERS ?? 'lc1,lc2').split(',').map((name) => controller(env, name.trim()));
+const PARALLEL = Math.max(1, Number(process.env.VMCTX_DISTRO_PARALLEL ?? 4));
+const work = mkdtempSync(join(tmpdir(), 'guest-distros-'));
+const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDistroLabKeyOnly00000000000000000000000 distro@lab';
+/** How long one guest may take for all its boots: a failure detector for a guest that never reports, not a bound. */
+const GUEST_LIMIT_MS = 25 * 60_000;
+
+type Case = 'static' | 'ipmac' | 'nopi' | 'nocd';
+const CASES: Case[] = ['static', 'ipmac', 'nopi', 'nocd'];
+
+interface Boot {
+  /** Seconds from virsh start (or from the reboot) to "vmctx: contextualization finished". */
+  contextualized: number;
+  report: string[];
+  address: string | undefined;
+  ping: RunResult;
+}
+
+interface Run {
+  kind: DistroKind;
+  kase: Case;
+  name: string;
+  lc: LabController;
+  serial: string;
+  boots: Boot[];
+  error?: unknown;
+}
+
+const runs = new Map<string, Run>();
+const key = (kind: DistroKind, kase: Case) => `${kind}/${kase}`;
+
+const staticAddress = (i: number) => `198.51.100.${110 + i}`;
+const macAddress = (i: number) => `198.51.100.${120 + i}`;
+
+function staticContext(kind: DistroKind, i: number): ContextInput {
+  return {
+    instanceId: `distro-static-${kind}`,
+    hostname: `ds-${i}.lab.example`,
+    network: {
+      method: 'static',
+      address: `${staticAddress(i)}/24`,
+      gateway: '198.51.100.1',
+      mtu: 1400,
+      routes: [{ to: '203.0.113.0/24', via: '198.51.100.1' }, { to: '192.0.2.0/25', via: '198.51.100.1', metric: 7 }],
+      nameservers: ['198.51.100.1', '198.51.100.2'],
+      search: ['lab.example'],
+      domain: 'lab.example',
+    },
+    ssh: { authorizedKeys: [KEY] },
+    files: [
+      { path: '/etc/distro-motd', content: 'configured by vmctx\n', mode: '0644' },
+      { path: '/etc/distro/secret', content: 'secret\n', mode: '0600' },
+    ],
+    scripts: [{ name: 'report', content: '#!/bin/sh\necho "DISTRO-SCRIPT ip=$VMCTX_IP iface=$VMCTX_INTERFACE host=$(hostname)" >/dev/console\n' }],
+  };
+}
+const IPMAC: ContextInput = { instanceId: 'distro-ipmac', network: { method: 'ip-from-mac', prefix: 24, gateway: '198.51.100.1' } };
+const NO_POST_INSTALL: FileMap = {
+  'common/network': { data: "GATEWAY='198.51.100.1'\n", mode: 0o444 },
+  README: { data: 'no post-install here\n', mode: 0o444 },
+};
+
+/** Up to three pings from inside the controller's namespace; the last answer. */
+async function ping(lc: LabController, address: string): Promise<RunResult> {
+  let result: RunResult = { stdout: '', stderr: 'not tried', code: -1 };
+  for (let i = 0; i < 3; i++) {
+    result = await ssh(env, lc, ['ping', '-c', '1', '-W', '3', address]);
+    if (result.code === 0) break;
+  }
+  return result;
+}
+
+/** Runs at most `limit` of the jobs at once. */
+async function pool<T>(jobs: Array<() => Promise<T>>, limit: number): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, jobs.length) }, async () => {
+      while (next < jobs.length) await jobs[next++]!();
+    }),
+  );
+}
+
+/** Boots one guest, follows its console through its boots (two with lab.reboot), pings it after each report. */
+async function runGuest(run: Run, disk: string, iso: string | undefined, mac: string, reboots: boolean): Promise<void> {
+  const lc = run.lc;
+  let guest: Guest | undefined;
+  try {
+    let started = Date.now();
+    guest = await bootGuest(env, lc, { name: run.name, disk, ...(iso ? { iso } : {}), mac, memoryMiB: 256, ...(reboots ? { cmdline: 'lab.reboot' } : {}) });
+    const wanted = reboots ? 2 : 1;
+    const deadline = Date.now() + GUEST_LIMIT_MS;
+    let finishedSeen = 0;
+    let contextualized = 0;
+    while (run.boots.length < wanted) {
+      const serial = guest.serial();
+      run.serial = serial;
+      const finished = serial.match(/vmctx: contextualization finished/g)?.length ?? 0;
+      if (finished > finishedSeen) {
+        finishedSeen = finished;
+        contextualized = (Date.now() - started) / 1000;
+      }
+      const report = reportOf(serial, run.boots.length + 1);
+      if (report) {
+        const address = addressesOf(report)[0]?.split('/')[0];
+        const result = address ? await ping(lc, address) : { stdout: '', stderr: 'no address in the report', code: -1 };
+        run.boots.push({ contextualized, report, address, ping: result });
+        // The second boot starts when the first asks for it.
+        if (reboots && run.boots.length === 1) {
+          while (!guest.serial().includes('LAB-REBOOTING')) {
+            if (Date.now() > deadline) throw new Error(`${run.name}: no LAB-REBOOTING`);
+            await sleep(250);
+          }
+          started = Date.now();
+        }
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`${run.name} on ${lc.name}: ${run.boots.length + 1}. report missing after ${GUEST_LIMIT_MS} ms`);
+      await sleep(500);
+    }
+    run.serial = guest.serial();
+  } catch (error) {
+    run.error = error;
+    if (guest) run.serial = guest.serial();
+  } finally {
+    await guest?.destroy();
+    await ssh(env, lc, ['rm', '-f', disk, `${lc.images}/${run.name}.serial.log`]);
+  }
+}
+
+beforeAll(async () => {
+  const cache = buildDistroGuests();
+  const bases = new Map<string, { path: string; size: number }>();
+  for (const lc of controllers) for (const kind of DISTRO_KINDS) bases.set(`${lc.name}/${kind}`, seedDistroBase(cache, lc, kind));
+
+  // The CDs: one static context per kind; one IP-from-MAC CD and one CD without post-install shared by all.
+  const shared: Record<string, FileMap> = { ipmac: buildContextTree(parseContext(IPMAC)), nopi: NO_POST_INSTALL };
+  const isos = new Map<string, string>();
+  const uploads: Array<Promise<void>> = [];
+  const addIso = async (name: string, tree: FileMap) => {
+    const local = join(work, `${name}.iso`);
+    await writeIsoFromFiles(tree, local, { epoch: 1_700_000_000 });
+    for (const lc of controllers) {
+      const remote = `${lc.images}/${name}.iso`;
+      isos.set(`${lc.name}/${name}`, remote);
+      uploads.push(upload(env, lc, local, remote));
+    }
+  };
+  for (const [name, tree] of Object.entries(shared)) await addIso(`distro-${name}`, tree);
+  for (const [i, kind] of DISTRO_KINDS.entries()) await addIso(`distro-static-${kind}`, buildContextTree(parseContext(staticContext(kind, i))));
+  await Promise.all(uploads);
+
+  // Cases interleaved across kinds and controllers, the rebooting ones first (they take two boots).
+  const jobs: Array<() => Promise<void>> = [];
+  let n = 0;
+  for (const kase of CASES) {
+    for (const [i, kind] of DISTRO_KINDS.entries()) {
+      const lc = controllers[n++ % controllers.length]!;
+      const name = `distro-${kase}-${kind}`;
+      const run: Run = { kind, kase, name, lc, serial: '', boots: [] };
+      runs.set(key(kind, kase), run);
+      const mac = kase === 'ipmac' ? macFromIpv4(macAddress(i)) : `52:54:00:d1:${String(CASES.indexOf(kase)).padStart(2, '0')}:${String(i).padStart(2, '0')}`;
+      const iso =
+        kase === 'static' ? isos.get(`${lc.name}/distro-static-${kind}`) : kase === 'nocd' ? undefined : isos.get(`${lc.name}/distro-${kase}`);
+      jobs.push(async () => {
+        const base = bases.get(`${lc.name}/${kind}`)!;
+        const overlay = join(work, `${name}.qcow2`);
+        const disk = `${lc.images}/${name}.qcow2`;
+        try {
+          await createOverlay({ path: overlay, backingFile: base.path, backingFormat: 'raw', virtualSize: base.size });
+          await upload(env, lc, overlay, disk);
+        } catch (error) {
+          run.error = error;
+          return;
+        }
+        await runGuest(run, disk, iso, mac, kase === 'static');
+      });
+    }
+  }
+  await pool(jobs, PARALLEL);
+}, 60 * 60_000);
+
+afterAll(async () => {
+  await Promise.all(
+    controllers.map((lc) =>
+      ssh(env, lc, ['sh', '-c', 'cd "$1" && rm -f distro-*.iso distro-*.qcow2 distro-*.serial.log distro-base-*.raw', 'x', lc.images]),
+    ),
+  );
+  rmSync(work, { recursive: true, force: true });
+  const lines: string[] = [];
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+  for (const kind of DISTRO_KINDS) {
+    const first = CASES.map((kase) => runs.get(key(kind, kase))?.boots[0]?.contextualized).filter((x): x is number => x !== undefined);
+    const again = runs.get(key(kind, 'static'))?.boots[1]?.contextualized;
+    lines.push(
+      `  ${kind.padEnd(17)} first boots: median ${median(first).toFixed(1)} s, ${Math.min(...first).toFixed(1)}-${Math.max(...first).toFixed(1)} s (${first.map((x) => x.toFixed(1)).join(', ')}); reboot: ${again?.toFixed(1) ?? '-'} s`,
+    );
+  }
+  process.stdout.write(`guest-distros: boot-to-contextualized (virsh start, or the reboot, to "contextualization finished"), ${PARALLEL} guests at once:\n${lines.join('\n')}\n`);
+});
+
+/** The run of a case, with its error (and the end of its console) thrown when the guest did not get that far. */
+function runOf(kind: DistroKind, kase: Case, boots = 1): Run {
+  const run = runs.get(key(kind, kase));
+  if (!run) throw new Error(`no run for ${kind}/${kase}`);
+  if (run.boots.length < boots) {
+    throw new Error(`${run.name} on ${run.lc.name}: ${run.boots.length} of ${boots} boot(s) reported (${String(run.error)}); console:\n${run.serial.slice(-4000)}`);
+  }
+  return run;
+}
+
+/** The console text of boot `n` (1 or 2): the second starts at LAB-REBOOTING. */
+function consoleOf(run: Run, n: number): string {
+  const at = run.serial.indexOf('LAB-REBOOTING');
+  if (at < 0) return run.serial;
+  return n === 1 ? run.serial.slice(0, at) : run.serial.slice(at);
+}
+
+/** What each kind's DHCP fallback says it does. */
+const DHCP_WAY: Record<DistroKind, RegExp> = {
+  'sysv-ifupdown': new RegExp(`vmctx: network: ifup ${IFACE}`),
+  'systemd-ifupdown': new RegExp(`vmctx: network: ifup ${IFACE}`),
+  'systemd-networkd': new RegExp(`vmctx: network: DHCP on ${IFACE} through systemd-networkd`),
+  'systemd-nm': new RegExp(`vmctx: network: DHCP on ${IFACE} through NetworkManager`),
+};
+
+/** Checks every kind shares: the report says the guest is reachable at `address` only, and ping agrees. */
+function expectReachableAt(boot: Boot, address: string): void {
+  expect(addressesOf(boot.report)).toEqual([address]);
+  expect(boot.ping.stdout).toMatch(/1 packets transmitted, 1 received/);
+}
+
+/** Where the kind keeps the network for the next boots, and what runs it. */
+function expectPersisted(kind: DistroKind, report: string[]): void {
+  const stats = tagged(report, 'LAB-STAT');
+  if (kind === 'systemd-networkd') expect(stats).toContain('644 0 0 /etc/systemd/network/10-vmctx.network');
+  if (kind === 'systemd-nm') {
+    expect(stats).toContain(`600 0 0 /etc/NetworkManager/system-connections/vmctx-${IFACE}.nmconnection`);
+    expect(tagged(report, 'LAB-NM-ACTIVE').some((l) => l.startsWith(`vmctx-${IFACE}:802-3-ethernet:${IFACE}:`))).toBe(true);
+  }
+}
+
+describe.each(DISTRO_KINDS.map((kind, i) => [kind, i] as const))('Debian 12 %s', (kind, i) => {
+  it('static context CD: address, MTU, routes, DNS, host name, key, files and script applied, and kept by the network daemon', () => {
+    const run = runOf(kind, 'static');
+    const text = consoleOf(run, 1);
+    const boot = run.boots[0]!;
+    expect(text).toMatch(/vmctx: context CD \/dev\/sr0 .*mounted on \/mnt/);
+    expect(text).toMatch(new RegExp(`vmctx: post-install: address ${staticAddress(i).replace(/\./g, '\\.')}/24 on ${IFACE}`));
+    expect(text).toMatch(new RegExp(`vmctx: post-install done \\(instance distro-static-${kind}\\)`));
+    expect(text).not.toMatch(/vmctx: post-install: error/);
+    expect(text).toMatch(new RegExp(`DISTRO-SCRIPT ip=${staticAddress(i).replace(/\./g, '\\.')} iface=${IFACE} host=ds-${i}\\.lab\\.example`));
+    expectReachableAt(boot, `${staticAddress(i)}/24`);
+    const routes = tagged(boot.report, 'LAB-ROUTE').map((r) => r.trim());
+    expect(routes.some((r) => r.startsWith(`default via 198.51.100.1 dev ${IFACE}`))).toBe(true);
+    expect(routes.some((r) => r.startsWith(`203.0.113.0/24 via 198.51.100.1 dev ${IFACE}`))).toBe(true);
+    expect(routes.some((r) => /^192\.0\.2\.0\/25 via 198\.51\.100\.1 dev \S+ .*metric 7\b/.test(r))).toBe(true);
+    expect(tagged(boot.report, 'LAB-IFACE')[0]).toMatch(/ mtu=1400$/);
+    expect(tagged(boot.report, 'LAB-HOSTNAME')).toEqual([`ds-${i}.lab.example ds-${i}.lab.example`]);
+    const resolv = tagged(boot.report, 'LAB-RESOLV');
+    expect(resolv).toContain('nameserver 198.51.100.1');
+    expect(resolv).toContain('nameserver 198.51.100.2');
+    expect(resolv.some((l) => /^search .*lab\.example/.test(l))).toBe(true);
+    const stats = tagged(boot.report, 'LAB-STAT');
+    expect(stats).toContain('644 0 0 /etc/distro-motd');
+    expect(stats).toContain('600 0 0 /etc/distro/secret');
+    expect(stats).toContain('600 0 0 /root/.ssh/authorized_keys');
+    expect(tagged(boot.report, 'LAB-MOTD')).toEqual(['configured by vmctx']);
+    expect(tagged(boot.report, 'LAB-KEY')).toEqual([KEY]);
+    // No DHCP client left to renew an address the context replaced.
+    expect(tagged(boot.report, 'LAB-DHCP-CLIENT')).toEqual([]);
+    expectPersisted(kind, boot.report);
+    // Run once in this boot (with rc.local and systemd, the unit stands aside).
+    expect(tagged(boot.report, 'LAB-CTX-RUNS')).toEqual(['1']);
+  });
+
+  it('reboot: the CD is not applied again, the network comes back from what was persisted', () => {
+    const run = runOf(kind, 'static', 2);
+    const text = consoleOf(run, 2);
+    const boot = run.boots[1]!;
+    expect(text).toMatch(new RegExp(`vmctx: instance distro-static-${kind} is already contextualized; bringing up its network`));
+    expect(text).not.toMatch(/vmctx: running post-install/);
+    expect(text).not.toMatch(/DISTRO-SCRIPT/);
+    expectReachableAt(boot, `${staticAddress(i)}/24`);
+    expect(tagged(boot.report, 'LAB-ROUTE').some((r) => r.startsWith(`default via 198.51.100.1 dev ${IFACE}`))).toBe(true);
+    expect(tagged(boot.report, 'LAB-HOSTNAME')).toEqual([`ds-${i}.lab.example ds-${i}.lab.example`]);
+    expect(tagged(boot.report, 'LAB-DHCP-CLIENT')).toEqual([]);
+    expectPersisted(kind, boot.report);
+    expect(tagged(boot.report, 'LAB-CTX-RUNS')).toEqual(['2']);
+    expect(tagged(boot.report, 'LAB-POST-INSTALL-RUNS')).toEqual(['1']);
+  });
+
+  it('IP-from-MAC CD (one ISO for every kind): the address and host name from the MAC', () => {
+    const run = runOf(kind, 'ipmac');
+    const boot = run.boots[0]!;
+    expect(run.serial).toMatch(new RegExp(`vmctx: post-install: address ${macAddress(i).replace(/\./g, '\\.')} read from the MAC of ${IFACE}`));
+    expect(run.serial).not.toMatch(/vmctx: post-install: error/);
+    expectReachableAt(boot, `${macAddress(i)}/24`);
+    expect(tagged(boot.report, 'LAB-HOSTNAME')).toEqual([`vm-${macAddress(i).replace(/\./g, '-')} vm-${macAddress(i).replace(/\./g, '-')}`]);
+    expectPersisted(kind, boot.report);
+  });
+
+  it.each([
+    ['nopi', 'a CD without post-install', /vmctx: context CD \/dev\/sr0 has no post-install; falling back to DHCP|vmctx: \/dev\/sr0 has no post-install/],
+    ['nocd', 'no CD drive', /vmctx: no context CD \(no CD drive\); falling back to DHCP/],
+  ] as const)('%s: %s: a DHCP lease from the controller', (kase, _what, reason) => {
+    const run = runOf(kind, kase);
+    const boot = run.boots[0]!;
+    expect(run.serial).toMatch(reason);
+    expect(run.serial).toMatch(DHCP_WAY[kind]);
+    const [address] = addressesOf(boot.report);
+    expect(address).toMatch(/^198\.51\.100\.(5\d|[6-9]\d)\/24$/);
+    expectReachableAt(boot, address!);
+  });
+});
