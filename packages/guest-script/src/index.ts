@@ -4,6 +4,7 @@ export {
   ContextSchema,
   NetworkSchema,
   contentBytes,
+  MAX_CONTENT_BYTES,
   parseContext,
   parseContextYaml,
   type Context,
@@ -17,6 +18,7 @@ export { buildContextTree, instanceIdOf } from './lib/context-tree.js';
 export { checkFileMapPaths, writeFileMap, type FileEntry, type FileMap } from './lib/file-map.js';
 export { contextTreeProblems, listContextFolder, readContextFolder, readListedFile, type ListedFile } from './lib/snooze-import.js';
 export { readContextSource, type ContextSource } from './lib/context-source.js';
+export { checkContextText, contentSizeProblem, MAX_CONTEXT_BYTES, readContextText } from './lib/context-size.js';
 export {
   freshRcLocal,
   installerFiles,

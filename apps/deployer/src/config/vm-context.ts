@@ -2,9 +2,9 @@
  * A VM's `context:` / `iso:` as one VmContext. A context file is read once however many VMs name it, and its
  * own problems are reported with its own line numbers (`ctx.yaml:4: network.address: ...`).
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { ContextSchema, type Context } from '@vmctx/guest-script';
+import { checkContextText, ContextSchema, MAX_CONTEXT_BYTES, type Context } from '@vmctx/guest-script';
 import type { VmContext } from './types.js';
 import type { VmDraft } from './expand.js';
 import { readYaml } from './locate.js';
@@ -54,9 +54,17 @@ async function readContextPath(path: string): Promise<VmContext | string[]> {
   }
   let text: string;
   try {
+    // Guest-script's limits, checked before the file is read (its size) and before it is parsed (its contents).
+    const { size } = await stat(path);
+    if (size > MAX_CONTEXT_BYTES) return [`context file ${path}: ${size} bytes, more than a context may have (${MAX_CONTEXT_BYTES} bytes); refused before reading it`];
     text = await readFile(path, 'utf8');
   } catch (error) {
     return [`no readable context file at ${path}: ${(error as Error).message}`];
+  }
+  try {
+    checkContextText(text, path);
+  } catch (error) {
+    return [`context file ${(error as Error).message}`];
   }
   // The same schema as guest-script's parseContextYaml, read here through the line-keeping reader so that each
   // problem names its line in the context file.

@@ -282,4 +282,22 @@ vms:
       `11: vms[3].context: ${f.path('notes.txt')} is neither a context file (.yaml, .yml, .json) nor a context/ folder holding post-install`,
     ]);
   });
+
+  it("refuses a context file by its sizes before parsing it: a content over guest-script's limit, a file over its size", async () => {
+    const f = await fixture();
+    await f.write('big.yaml', `files:\n  - path: /etc/big\n    content: "${'a'.repeat(20_000_000)}"\n`);
+    await f.write('huge.yaml', '');
+    const { truncate } = await import('node:fs/promises');
+    await truncate(f.path('huge.yaml'), 2 ** 31);
+    expect(
+      await f.problems(`${HEAD}defaults: { controller: lc1, image: debian, template: ./debian1.xml }
+vms:
+  - { name: b, context: ./big.yaml }
+  - { name: h, context: ./huge.yaml }
+`),
+    ).toEqual([
+      `8: vms[0].context: context file ${f.path('big.yaml')}: files[0].content is at least 20000000 bytes, more than a file content may have (16777216 bytes, 16 MiB); refused before parsing`,
+      `9: vms[1].context: context file ${f.path('huge.yaml')}: 2147483648 bytes, more than a context may have (33554432 bytes); refused before reading it`,
+    ]);
+  });
 });

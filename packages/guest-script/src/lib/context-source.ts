@@ -3,8 +3,9 @@
  * turned into its tree, a folder (Snooze's `context/`) is read as it is. The one reading that `vmctx context`
  * and the Nx plugin share.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { parseContextYaml } from './context.js';
+import { readContextText } from './context-size.js';
 import { buildContextTree } from './context-tree.js';
 import { GuestScriptError } from './errors.js';
 import type { FileMap } from './file-map.js';
@@ -25,5 +26,6 @@ export async function readContextSource(path: string): Promise<ContextSource> {
     const files = await readContextFolder(path);
     return { files, problems: contextTreeProblems(files) };
   }
-  return { files: buildContextTree(parseContextYaml(await readFile(path, 'utf8'), path)), problems: [] };
+  // Refused by its size before it is read, and by its contents' sizes before it is parsed.
+  return { files: buildContextTree(parseContextYaml(await readContextText(path), path)), problems: [] };
 }

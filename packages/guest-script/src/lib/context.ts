@@ -8,6 +8,7 @@
  */
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
+import { checkContextText } from './context-size.js';
 import { GuestScriptError } from './errors.js';
 import { inSubnet, isIpv4, networkAddress } from './ipv4.js';
 
@@ -27,7 +28,7 @@ const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}[\r\n]*$/;
 /** One authorized_keys line: optional options, then a key type and base64 key material, then any comment. */
 const SSH_KEY = /(?:^|\s)(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp(?:256|384|521)|sk-[a-z0-9@.-]+)\s+[A-Za-z0-9+/]+={0,3}(?:\s|$)/;
 /** A file on the CD is read into memory by the guest's shell tools; keep each one reasonably small. */
-const MAX_CONTENT_BYTES = 16 * 1024 * 1024;
+export const MAX_CONTENT_BYTES = 16 * 1024 * 1024;
 
 const Ipv4 = z.string().refine(isIpv4, { message: 'expected a dotted-quad IPv4 address such as 198.51.100.10' });
 const HostName = z.string().regex(HOST_NAME, { message: 'expected a host name: letters, digits, inner hyphens and dots, at most 253 characters' });
@@ -191,8 +192,12 @@ export function parseContext(input: unknown, source = 'context'): Context {
   throw new GuestScriptError('GUEST_INVALID_CONTEXT', `${source}: invalid context\n${z.prettifyError(result.error)}`, path);
 }
 
-/** Reads a context from its YAML (or JSON) text. */
+/**
+ * Reads a context from its YAML (or JSON) text. Its sizes are checked before it is parsed (context-size.ts): a text
+ * over MAX_CONTEXT_BYTES, or a content over MAX_CONTENT_BYTES, is refused without being parsed.
+ */
 export function parseContextYaml(text: string, source = 'context'): Context {
+  checkContextText(text, source);
   let value: unknown;
   try {
     value = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
