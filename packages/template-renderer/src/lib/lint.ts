@@ -302,6 +302,19 @@ function lintOne(root: XmlElement, label: string, emit: Emit): Facts {
       'start',
     );
   }
+  lintBinaries(root, emit);
+  lintMachine(root, emit);
+  const devices = firstElement(root, 'devices');
+  if (devices) {
+    lintDisks(devices, emit);
+    lintInterfaces(devices, emit, facts);
+    lintChardevs(devices, emit);
+  }
+  return facts;
+}
+
+/** The kernel, initrd and emulator: present but empty, or not a path a spec could hold. */
+function lintBinaries(root: XmlElement, emit: Emit): void {
   const os = firstElement(root, 'os');
   for (const what of ['kernel', 'initrd'] as const) {
     const el = os && firstElement(os, what);
@@ -311,7 +324,6 @@ function lintOne(root: XmlElement, label: string, emit: Emit): Facts {
       lintPath(textOf(el), what, `/domain/os/${what}`, emit);
     }
   }
-  lintMachine(root, emit);
   const devices = firstElement(root, 'devices');
   const emulator = devices && firstElement(devices, 'emulator');
   if (emulator && textOf(emulator) !== '') {
@@ -319,12 +331,6 @@ function lintOne(root: XmlElement, label: string, emit: Emit): Facts {
     // libvirt's qemu driver stats the binary at define (virQEMUCapsNewForBinaryInternal), from its working directory.
     lintPath(binary, 'emulator', '/domain/devices/emulator', emit, `Cannot check QEMU binary ${binary}: No such file or directory`);
   }
-  if (devices) {
-    lintDisks(devices, emit);
-    lintInterfaces(devices, emit, facts);
-    lintChardevs(devices, emit);
-  }
-  return facts;
 }
 
 /**
