@@ -18,6 +18,7 @@ export { buildContextTree, instanceIdOf } from './lib/context-tree.js';
 export { checkFileMapPaths, writeFileMap, type FileEntry, type FileMap } from './lib/file-map.js';
 export { contextTreeProblems, listContextFolder, readContextFolder, readListedFile, type ListedFile } from './lib/snooze-import.js';
 export { readContextSource, type ContextSource } from './lib/context-source.js';
+export { contextIsEmpty, refuseEmptyContext } from './lib/context-empty.js';
 export { checkContextText, contentSizeProblem, MAX_CONTEXT_BYTES, readContextText } from './lib/context-size.js';
 export {
   freshRcLocal,

@@ -144,3 +144,25 @@ describe('vmctx context show', () => {
   });
 });
 
+describe('an empty context (issue 12)', () => {
+  it.each([
+    ['an empty file', ''],
+    ['null', 'null\n'],
+    ['{}', '{}\n'],
+    ['an instance id alone', 'instanceId: web-1\n'],
+  ])('is refused by build, iso and show (%s), exit 2, nothing written, unless --allow-empty', async (_, yaml) => {
+    const input = join(dir, 'empty.yaml');
+    await writeFile(input, yaml);
+    for (const args of [['build', input, '-o', join(dir, 'out')], ['iso', input, '-o', join(dir, 'out.iso')], ['show', input]]) {
+      io.reset();
+      expect(await failure(io, context(...args)), args[0]).toMatchObject({ exitCode: 2, code: 'GUEST_EMPTY_CONTEXT', message: expect.stringContaining(`${input}: the context is empty`) });
+      expect(io.out).toBe('');
+    }
+    expect((await readdir(dir)).sort()).toEqual(['context.yaml', 'empty.yaml']);
+    await context('build', input, '-o', join(dir, 'out'), '--allow-empty');
+    await context('iso', input, '-o', join(dir, 'out.iso'), '--allow-empty', '--epoch', '0');
+    io.reset();
+    await context('show', input, '--allow-empty');
+    expect(io.out).toMatch(/ post-install\n/);
+  });
+});

@@ -19,9 +19,10 @@ import { refuseOutputIsInput, statInput } from '../cli/input.js';
 import { isoReport, printIsoReport } from '../cli/iso-report.js';
 import { epochOption, labelOption } from '../cli/options.js';
 
-export async function contextTreeFrom(input: string, io: Pick<CommandIo, 'stderr'>): Promise<FileMap> {
+/** `allowEmpty`: take a context file that configures nothing (--allow-empty); refused otherwise (GUEST_EMPTY_CONTEXT). */
+export async function contextTreeFrom(input: string, io: Pick<CommandIo, 'stderr'>, allowEmpty = false): Promise<FileMap> {
   await statInput(input);
-  const { files, problems } = await (await import('@vmctx/guest-script')).readContextSource(input);
+  const { files, problems } = await (await import('@vmctx/guest-script')).readContextSource(input, { allowEmpty });
   for (const problem of problems) io.stderr(`vmctx context: ${input}: ${problem}\n`);
   return files;
 }
@@ -33,13 +34,16 @@ type IsoEntry = { data: string | Uint8Array; mode: number } | { file: string; mo
  * The CD's files as iso-builder takes them. A folder is listed, not read: each file is streamed into the image
  * as it is copied (a 3 GiB file costs no memory), and read only if it is still the file listed.
  */
-async function isoEntriesFrom(input: string, io: Pick<CommandIo, 'stderr'>): Promise<Array<[string, IsoEntry]>> {
-  if (!(await statInput(input)).isDirectory()) return Object.entries(await contextTreeFrom(input, io));
+async function isoEntriesFrom(input: string, io: Pick<CommandIo, 'stderr'>, allowEmpty = false): Promise<Array<[string, IsoEntry]>> {
+  if (!(await statInput(input)).isDirectory()) return Object.entries(await contextTreeFrom(input, io, allowEmpty));
   const gs = await import('@vmctx/guest-script');
   const listed = await gs.listContextFolder(input);
   for (const problem of gs.contextTreeProblems(Object.fromEntries(listed.map((f) => [f.path, f])))) io.stderr(`vmctx context: ${input}: ${problem}\n`);
   return listed.map((f) => [f.path, { file: f.file, mode: f.mode, size: f.size }]);
 }
+
+const ALLOW_EMPTY = '--allow-empty';
+const ALLOW_EMPTY_HELP = 'take a context file that configures nothing (empty, null, {}): its CD only makes the guest fall back to DHCP';
 
 /** Whether a CD with these files holds what only root of the guest may read: files/, ssh/ or scripts/. */
 function holdsSecrets(paths: string[]): boolean {
@@ -55,9 +59,10 @@ export function contextCommand(io: CommandIo = processIo): Command {
     .description('write the context tree to a folder (which must not exist or be empty)')
     .argument('<input>', 'CONTEXT.yaml, or a context/ folder to take as it is')
     .requiredOption('-o, --output <dir>', 'the folder to write')
-    .action(action(io, async (input: string, flags: { output: string }) => {
+    .option(ALLOW_EMPTY, ALLOW_EMPTY_HELP)
+    .action(action(io, async (input: string, flags: { output: string; allowEmpty?: boolean }) => {
       const { writeFileMap } = await import('@vmctx/guest-script');
-      const files = await contextTreeFrom(input, io);
+      const files = await contextTreeFrom(input, io, flags.allowEmpty);
       await writeFileMap(files, flags.output);
       io.stderr(`wrote ${Object.keys(files).length} files to ${flags.output}\n`);
     }));
@@ -69,10 +74,11 @@ export function contextCommand(io: CommandIo = processIo): Command {
     .addOption(labelOption('--label <label>', "volume label (the guest script's --label)"))
     .addOption(epochOption())
     .option('--json', 'print the path, size and sha256 as a JSON object')
-    .action(action(io, async (input: string, flags: { output: string; label: string; epoch?: number; json?: boolean }) => {
+    .option(ALLOW_EMPTY, ALLOW_EMPTY_HELP)
+    .action(action(io, async (input: string, flags: { output: string; label: string; epoch?: number; json?: boolean; allowEmpty?: boolean }) => {
       const { writeIsoFromFiles } = await import('@vmctx/iso-builder');
       await refuseOutputIsInput(flags.output, input);
-      const entries = await isoEntriesFrom(input, io);
+      const entries = await isoEntriesFrom(input, io, flags.allowEmpty);
       const secret = holdsSecrets(entries.map(([path]) => path));
       const isNew = await stat(flags.output).then(() => false, () => true);
       const stats = await writeIsoFromFiles(entries, flags.output, {
@@ -89,8 +95,9 @@ export function contextCommand(io: CommandIo = processIo): Command {
   setup(context.command('show'))
     .description('list the files of the context tree: mode, size, path')
     .argument('<input>', 'CONTEXT.yaml, or a context/ folder')
-    .action(action(io, async (input: string) => {
-      for (const [path, entry] of (await isoEntriesFrom(input, io)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    .option(ALLOW_EMPTY, ALLOW_EMPTY_HELP)
+    .action(action(io, async (input: string, flags: { allowEmpty?: boolean }) => {
+      for (const [path, entry] of (await isoEntriesFrom(input, io, flags.allowEmpty)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
         const size = 'size' in entry ? entry.size : typeof entry.data === 'string' ? Buffer.byteLength(entry.data) : entry.data.byteLength;
         io.stdout(`${entry.mode.toString(8).padStart(4, '0')} ${String(size).padStart(8)} ${path}\n`);
       }

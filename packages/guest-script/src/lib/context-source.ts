@@ -5,6 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { parseContextYaml } from './context.js';
+import { refuseEmptyContext } from './context-empty.js';
 import { readContextText } from './context-size.js';
 import { buildContextTree } from './context-tree.js';
 import { GuestScriptError } from './errors.js';
@@ -18,7 +19,11 @@ export interface ContextSource {
   problems: string[];
 }
 
-export async function readContextSource(path: string): Promise<ContextSource> {
+/**
+ * `allowEmpty`: take a context file that configures nothing (context-empty.ts); refused otherwise
+ * (GUEST_EMPTY_CONTEXT).
+ */
+export async function readContextSource(path: string, options: { allowEmpty?: boolean } = {}): Promise<ContextSource> {
   const info = await stat(path).catch((error: NodeJS.ErrnoException) => {
     throw new GuestScriptError('GUEST_INVALID_CONTEXT', `${path}: ${error.code === 'ENOENT' ? 'no such file or folder' : error.message}`, path);
   });
@@ -27,5 +32,7 @@ export async function readContextSource(path: string): Promise<ContextSource> {
     return { files, problems: contextTreeProblems(files) };
   }
   // Refused by its size before it is read, and by its contents' sizes before it is parsed.
-  return { files: buildContextTree(parseContextYaml(await readContextText(path), path)), problems: [] };
+  const context = parseContextYaml(await readContextText(path), path);
+  if (!options.allowEmpty) refuseEmptyContext(context, path);
+  return { files: buildContextTree(context), problems: [] };
 }

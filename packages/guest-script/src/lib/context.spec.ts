@@ -90,6 +90,14 @@ scripts:
     expect(() => parseContextYaml('a: 1\na: 2\n', 'dup.yaml')).toThrow(GuestScriptError);
   });
 
+  it('refuses a route whose destination has host bits set, naming the network (issue 12)', () => {
+    const network = (to: string) => ({ network: { method: 'dhcp', routes: [{ to, via: '198.51.100.1' }] } });
+    expect(problem(network('10.1.2.3/16'))).toMatchObject({ code: 'GUEST_INVALID_CONTEXT', path: 'network.routes[0].to', message: expect.stringContaining('10.1.2.3/16 has host bits set: the network is 10.1.0.0/16') });
+    expect(problem(network('192.0.2.1/0')).message).toContain('the network is 0.0.0.0/0');
+    expect(problem(network('203.0.113.129/25')).message).toContain('the network is 203.0.113.128/25');
+    for (const to of ['10.1.0.0/16', '203.0.113.7/32', '0.0.0.0/0', 'default']) expect(parseContext(network(to)).network?.routes[0]?.to).toBe(to);
+  });
+
   it('takes an empty file as the empty context (DHCP, nothing else)', () => {
     expect(parseContextYaml('')).toEqual({ files: [], scripts: [] });
   });

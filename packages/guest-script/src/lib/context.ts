@@ -58,7 +58,17 @@ const Route = z
     via: Ipv4.optional(),
     metric: z.number().int().min(0).max(2 ** 31 - 1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((route, ctx) => {
+    // A destination is a network: `ip route add 10.1.2.3/16` fails with "Invalid prefix for given prefix length"
+    // in the guest, after the CD was written. Said here, with the network that was meant.
+    if (route.to === 'default') return;
+    const [ip, prefixText] = route.to.split('/') as [string, string];
+    const network = networkAddress(ip, Number(prefixText));
+    if (network !== ip) {
+      ctx.addIssue({ code: 'custom', path: ['to'], message: `${route.to} has host bits set: the network is ${network}/${prefixText}` });
+    }
+  });
 
 const NetworkCommon = {
   /** The guest interface to configure; by default the one whose MAC is `mac`, else the first one that is not lo. */
