@@ -175,6 +175,19 @@ describe('vmctx template lint', () => {
   });
 });
 
+describe('names a command line misreads (issue 12)', () => {
+  it('template import --name -rf and a spec named with shell characters are warned about, not refused', async () => {
+    await template('import', '--name', '-rf', '--no-lint', seed);
+    expect(io.err).toMatch(/warning shell-risky-name: .*domain name "-rf" starts with "-"/);
+    expect(io.out).toMatch(/<name>-rf<\/name>/);
+    io.reset();
+    await writeFile(join(dir, 'shell.yaml'), specYaml.replace('name: guest1', "name: 'web;reboot'"));
+    await template('lint', join(dir, 'shell.yaml'));
+    expect(io.err).toMatch(/shell-risky-name: .*domain name "web;reboot" contains ";"/);
+    expect(io.err).toMatch(/0 error\(s\), 1 warning\(s\)/);
+  });
+});
+
 describe('vmctx template schema', () => {
   it('prints the JSON Schema of a VM spec', async () => {
     await template('schema');

@@ -5,6 +5,7 @@
  */
 import { hasBuiltinIde, isQ35 } from './disk-targets.js';
 import { domainNameProblem } from './domain-name.js';
+import { shellRiskyNameProblem } from './lint-shell-name.js';
 import { isLocallyAdministeredMac, macProblem, normalizeMac, parseMacOctets } from './identity.js';
 import { CONTEXT_DISK_ALIAS, renderDomainTree, type RenderOptions } from './render.js';
 import { bridgeNameSchema, hostPathSchema, type DomainSpec } from './spec.js';
@@ -17,6 +18,7 @@ export type LintCode =
   | 'duplicate-mac'
   | 'invalid-name'
   | 'risky-name'
+  | 'shell-risky-name'
   | 'invalid-uuid'
   | 'malformed-mac'
   | 'multicast-mac'
@@ -87,6 +89,11 @@ export const LINTS: Record<LintCode, { severity: LintSeverity; summary: string; 
     severity: 'warning',
     summary: 'a name libvirt accepts but virsh or file names mishandle',
     fix: 'use letters, digits, ".", "-" and "_", not only digits, at most 64 bytes',
+  },
+  'shell-risky-name': {
+    severity: 'warning',
+    summary: 'a name a command line misreads: a leading "-" (an option to virsh) or a shell character',
+    fix: 'start the name with a letter or digit and use letters, digits, ".", "-" and "_" (virsh, ssh and scripts then need no quoting)',
   },
   'invalid-uuid': { severity: 'error', summary: 'a malformed uuid', fix: 'use 8-4-4-4-12 hex digits, or leave the uuid out' },
   'malformed-mac': { severity: 'error', summary: 'a MAC libvirt cannot parse', fix: 'write six hex octets like 52:54:00:12:34:56, or leave it out' },
@@ -269,6 +276,8 @@ function lintOne(root: XmlElement, label: string, emit: Emit): Facts {
     } else {
       const problem = domainNameProblem(name);
       if (problem) emit('risky-name', '/domain/name', problem, undefined, 'never');
+      const shell = shellRiskyNameProblem(facts.name);
+      if (shell) emit('shell-risky-name', '/domain/name', shell, undefined, 'never');
     }
   }
   const uuidEl = firstElement(root, 'uuid');

@@ -21,6 +21,7 @@ export const lintTable: [what: string, xml: string, code: LintCode, libvirt: str
   ['no name', domainXml('', ''), 'invalid-name', 'missing name information', 'define'],
   ['a name with /', domainXml('', '<name>a/b</name>'), 'invalid-name', "XML error: name a/b cannot contain '/'", 'define'],
   ['an all-digit name', domainXml('', '<name>1234</name>'), 'risky-name', undefined, 'never'],
+  ['a name a command line takes for an option', domainXml('', '<name>-rf</name>'), 'shell-risky-name', undefined, 'never'],
   ['a malformed uuid', domainXml('', '<name>vm1</name><uuid>nope</uuid>'), 'invalid-uuid', 'internal error: malformed uuid element', 'define'],
   ['a malformed MAC', domainXml(nic('zz:16:c0:a8:7a:11')), 'malformed-mac', "XML error: unable to parse mac address 'zz:16:c0:a8:7a:11'", 'define'],
   ['a multicast MAC', domainXml(nic('01:16:c0:a8:7a:11')), 'multicast-mac', "XML error: expected unicast mac address, found multicast '01:16:c0:a8:7a:11'", 'define'],
