@@ -9,7 +9,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ControllerConnection, type ControllerConfig, uploadFile } from '@vmctx/deployer';
 import { sha256File } from '@vmctx/disk-builder';
-import { create } from 'xmlbuilder2';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const LAB_COMMAND = `${REPO_ROOT}tools/lab/lab`;
@@ -150,73 +149,62 @@ export interface GuestOptions {
  */
 export function referenceDomainXml(env: LabEnv, lc: LabController, options: GuestOptions): string {
   const serial = `${lc.images}/${options.name}.serial.log`;
-  const disks: object[] = [
-    {
-      '@type': 'file',
-      '@device': 'disk',
-      driver: { '@name': 'qemu', '@type': options.diskFormat ?? 'qcow2' },
-      source: { '@file': options.disk },
-      target: { '@dev': 'vda', '@bus': 'virtio' },
-    },
-  ];
+  const disk = (device: 'disk' | 'cdrom', format: string, file: string, dev: string, bus: string, readonly: boolean) =>
+    `    <disk type="file" device="${device}">
+      <driver name="qemu" type="${format}"/>
+      <source file="${x(file)}"/>
+      <target dev="${dev}" bus="${bus}"/>${readonly ? '\n      <readonly/>' : ''}
+    </disk>`;
+  const disks = [disk('disk', options.diskFormat ?? 'qcow2', options.disk, 'vda', 'virtio', false)];
   if (options.iso) {
     const virtio = options.isoAs === 'virtio-disk';
-    disks.push({
-      '@type': 'file',
-      '@device': virtio ? 'disk' : 'cdrom',
-      driver: { '@name': 'qemu', '@type': 'raw' },
-      source: { '@file': options.iso },
-      target: virtio ? { '@dev': 'vdb', '@bus': 'virtio' } : { '@dev': 'hdc', '@bus': 'ide' },
-      readonly: {},
-    });
+    disks.push(disk(virtio ? 'disk' : 'cdrom', 'raw', options.iso, virtio ? 'vdb' : 'hdc', virtio ? 'virtio' : 'ide', true));
   }
-  (options.extraDisks ?? []).forEach((path, i) => {
-    disks.push({
-      '@type': 'file',
-      '@device': 'disk',
-      driver: { '@name': 'qemu', '@type': 'raw' },
-      source: { '@file': path },
-      target: { '@dev': `vd${String.fromCharCode(99 + i)}`, '@bus': 'virtio' },
-      readonly: {},
-    });
-  });
-  const domain = {
-    domain: {
-      '@type': 'qemu',
-      name: options.name,
-      memory: { '@unit': 'KiB', '#': String((options.memoryMiB ?? 192) * 1024) },
-      vcpu: '1',
-      os: {
-        type: { '@arch': 'x86_64', '@machine': 'pc', '#': 'hvm' },
-        kernel: env.guest.kernel,
-        initrd: env.guest.initrd,
-        cmdline: `console=ttyS0 quiet root=/dev/vda ${options.cmdline ?? ''}`.trim(),
-      },
-      // Without ACPI the guest's `poweroff` never ends the domain.
-      features: { acpi: {} },
-      clock: { '@offset': 'utc' },
-      on_poweroff: 'destroy',
-      on_reboot: 'restart',
-      on_crash: 'destroy',
-      devices: {
-        emulator: '/usr/bin/qemu-system-x86_64',
-        disk: disks,
-        ...(lc.bridge
-          ? {
-              interface: {
-                '@type': 'bridge',
-                ...(options.mac ? { mac: { '@address': options.mac } } : {}),
-                source: { '@bridge': lc.bridge },
-                model: { '@type': 'virtio' },
-              },
-            }
-          : {}),
-        serial: { '@type': 'file', source: { '@path': serial }, target: { '@port': '0' } },
-        console: { '@type': 'file', source: { '@path': serial }, target: { '@type': 'serial', '@port': '0' } },
-      },
-    },
-  };
-  return create(domain).end({ prettyPrint: true, headless: true });
+  (options.extraDisks ?? []).forEach((path, i) => disks.push(disk('disk', 'raw', path, `vd${String.fromCharCode(99 + i)}`, 'virtio', true)));
+  const nic = lc.bridge
+    ? `    <interface type="bridge">${options.mac ? `\n      <mac address="${x(options.mac)}"/>` : ''}
+      <source bridge="${x(lc.bridge)}"/>
+      <model type="virtio"/>
+    </interface>\n`
+    : '';
+  const cmdline = `console=ttyS0 quiet root=/dev/vda ${options.cmdline ?? ''}`.trim();
+  // Without ACPI the guest's `poweroff` never ends the domain.
+  return `<domain type="qemu">
+  <name>${x(options.name)}</name>
+  <memory unit="KiB">${(options.memoryMiB ?? 192) * 1024}</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch="x86_64" machine="pc">hvm</type>
+    <kernel>${x(env.guest.kernel)}</kernel>
+    <initrd>${x(env.guest.initrd)}</initrd>
+    <cmdline>${x(cmdline)}</cmdline>
+  </os>
+  <features>
+    <acpi/>
+  </features>
+  <clock offset="utc"/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+${disks.join('\n')}
+${nic}    <serial type="file">
+      <source path="${x(serial)}"/>
+      <target port="0"/>
+    </serial>
+    <console type="file">
+      <source path="${x(serial)}"/>
+      <target type="serial" port="0"/>
+    </console>
+  </devices>
+</domain>
+`;
+}
+
+/** Text for an XML attribute or element. */
+function x(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
 export interface Guest {

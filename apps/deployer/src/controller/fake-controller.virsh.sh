@@ -27,6 +27,23 @@ find_domain() {
   exit 1
 }
 
+# A batch, as `virsh "cmd1; cmd2"` runs it: each command in turn, going on after one that fails (virsh's echo
+# included).
+case "$#:$1" in
+  1:*';'*)
+    batch=$1
+    IFS=';'
+    set -f
+    for c in $batch; do
+      unset IFS
+      # shellcheck disable=SC2086 # the command's words, as virsh splits them
+      set -- $c
+      if [ "$1" = echo ]; then shift; printf '%s\n' "$*"; elif [ $# -gt 0 ]; then sh "$0" "$@"; fi
+      IFS=';'
+    done
+    exit 0 ;;
+esac
+
 cmd="$1"; shift
 case "$cmd" in
   version)

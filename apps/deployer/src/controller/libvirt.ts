@@ -30,10 +30,11 @@ export interface DomainInfo {
 }
 
 export async function libvirtInfo(connection: ControllerConnection): Promise<LibvirtInfo> {
-  const version = await connection.run(['virsh', 'version']);
+  // One virsh, one libvirt connection, for both answers.
+  const [version = '', capabilities = ''] = (await connection.run(['virsh', 'version; echo === vmctx-capabilities; capabilities'])).split(/^=== vmctx-capabilities\n/m);
   const library = /Using library: libvirt ([\d.]+)/.exec(version)?.[1] ?? 'unknown';
   const hypervisor = /Running hypervisor: (.+)/.exec(version)?.[1]?.trim() ?? 'unknown';
-  const caps = parseXml(await connection.run(['virsh', 'capabilities']), 'virsh capabilities');
+  const caps = parseXml(capabilities.trim(), 'virsh capabilities');
   // <capabilities><host><cpu><arch>x86_64</arch>: the domain types offered for the host's own architecture.
   const host = firstElement(caps, 'host');
   const cpu = host && firstElement(host, 'cpu');
@@ -49,20 +50,25 @@ export async function libvirtInfo(connection: ControllerConnection): Promise<Lib
   return { library, hypervisor, domainTypes: [...types].sort() };
 }
 
-// One round trip for every domain: its state line, then its inactive XML.
+// One round trip and two virsh processes for every domain of the controller: the UUIDs, then one virsh that runs
+// `domstate` and `dumpxml --inactive` for each in a batch (one libvirt connection instead of two per domain).
+// virsh goes on after a failing command of a batch: a domain undefined meanwhile just has no XML, and is left out.
 const LIST_DOMAINS = [
-  'for u in $(virsh list --all --uuid); do',
-  '  s=$(virsh domstate "$u") || continue',
-  '  x=$(virsh dumpxml --inactive "$u") || continue',
-  '  printf "=== vmctx-domain %s\\n%s\\n" "$s" "$x"',
-  'done',
+  'batch=',
+  'for u in $(virsh list --all --uuid); do batch="$batch echo === vmctx-domain $u; domstate $u; dumpxml --inactive $u;"; done',
+  '[ -z "$batch" ] || virsh "$batch"',
 ].join('\n');
 
 export async function listDomains(connection: ControllerConnection): Promise<DomainInfo[]> {
   const out = await connection.run(['sh', '-c', LIST_DOMAINS, 'vmctx-list-domains']);
-  const parts = out.split(/^=== vmctx-domain (.*)\n/m).slice(1);
   const domains: DomainInfo[] = [];
-  for (let i = 0; i + 1 < parts.length; i += 2) domains.push(domainInfo(parts[i + 1]!, parts[i]!.trim()));
+  // Each part: the state line, a blank line, the XML.
+  for (const part of out.split(/^=== vmctx-domain \S+\n/m).slice(1)) {
+    const newline = part.indexOf('\n');
+    const xml = part.slice(newline + 1).trim();
+    if (newline < 0 || !xml.startsWith('<domain')) continue;
+    domains.push(domainInfo(xml, part.slice(0, newline).trim()));
+  }
   return domains;
 }
 
