@@ -3,7 +3,7 @@
  * a process shows, its exit status and what reaches its real stdout and stderr (issue 12). Needs no root and no lab.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -31,5 +31,36 @@ describe('vmctx usage errors, as a process', () => {
     const { status, stdout, stderr } = vmctx(...args);
     expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
     expect(stdout).toMatch(/^Usage: vmctx/);
+  });
+});
+
+/** Whether this machine lets an unprivileged user namespace mount a read-only tmpfs (unshare -Urm). */
+const canMountReadOnly = spawnSync('unshare', ['-Urm', 'sh', '-c', `mount -t tmpfs -o ro tmpfs "${tmpdir()}"`]).status === 0;
+
+describe('errors of outputs, with their path and code (issue 12)', () => {
+  it.skipIf(!canMountReadOnly)('a read-only file system is EROFS, not ENOENT, for context build, context iso and iso', () => {
+    writeFileSync(join(dir, 'c.yaml'), 'hostname: web1\n');
+    mkdirSync(join(dir, 'ro'), { recursive: true });
+    mkdirSync(join(dir, 'tree'), { recursive: true });
+    const script = [
+      `mount -t tmpfs -o ro tmpfs ro`,
+      `node "${BIN}" context build c.yaml -o ro/out; echo "status $?" >&2`,
+      `node "${BIN}" context iso c.yaml -o ro/out.iso; echo "status $?" >&2`,
+      `node "${BIN}" iso -o ro/tree.iso tree; echo "status $?" >&2`,
+    ].join('\n');
+    const { stderr } = spawnSync('unshare', ['-Urm', 'sh', '-c', script], { cwd: dir, encoding: 'utf8' });
+    const lines = stderr.trimEnd().split('\n');
+    expect(lines).toHaveLength(6);
+    expect(lines[0]).toMatch(/^vmctx: cannot write ro\/out: EROFS: read-only file system, mkdir '.*'; nothing written \[GUEST_WRITE_FAILED\]$/);
+    expect(lines[2]).toMatch(/^vmctx: cannot create .* next to "ro\/out\.iso": EROFS: read-only file system.* \[ISO_WRITE_FAILED\]$/);
+    expect(lines[4]).toMatch(/^vmctx: cannot create .* next to "ro\/tree\.iso": EROFS: read-only file system.* \[ISO_WRITE_FAILED\]$/);
+    expect([lines[1], lines[3], lines[5]]).toEqual(['status 1', 'status 1', 'status 1']);
+  });
+
+  it.skipIf(!existsSync('/proc/self'))('context build into /proc ends (Node recursive mkdir retried forever there) with the path and code', () => {
+    writeFileSync(join(dir, 'c.yaml'), 'hostname: web1\n');
+    const { status, stderr } = vmctx('context', 'build', 'c.yaml', '-o', '/proc/vmctx-out');
+    expect(status).toBe(1);
+    expect(stderr).toMatch(/^vmctx: cannot write \/proc\/vmctx-out: ENOENT: .*; nothing written \[GUEST_WRITE_FAILED\]\n$/);
   });
 });

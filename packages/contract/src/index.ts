@@ -20,4 +20,5 @@ export {
   MAX_CONTEXT_LABEL_LENGTH,
   volumeLabelProblem,
 } from './lib/context-cd.js';
+export { makeFolder } from './lib/make-folder.js';
 export { removeOnSignal } from './lib/signal-cleanup.js';

@@ -11,6 +11,7 @@ import { catalogueCodes, errorCatalogue, errorClass } from '@vmctx/contract';
  */
 export const GUEST_ERRORS = errorCatalogue({
   input: ['GUEST_INVALID_CONTEXT', 'GUEST_EMPTY_CONTEXT', 'GUEST_INVALID_OPTION', 'GUEST_INVALID_TREE', 'GUEST_NOT_A_CONTEXT_FOLDER', 'GUEST_NOT_A_ROOT_FOLDER'],
+  io: ['GUEST_WRITE_FAILED'],
   conflict: ['GUEST_OUTPUT_EXISTS'],
   internal: ['GUEST_INSTALL_FAILED'],
 });

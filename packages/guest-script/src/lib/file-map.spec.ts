@@ -1,5 +1,5 @@
 import { mkdtemp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +14,21 @@ afterEach(async () => {
 });
 
 describe('writeFileMap', () => {
+  it("says why the output cannot be written, about the output, with the system's code (issue 12)", async () => {
+    await writeFile(join(dir, 'file'), '');
+    await expect(writeFileMap({ a: { data: 'a', mode: 0o644 } }, join(dir, 'file/out'))).rejects.toMatchObject({
+      code: 'GUEST_WRITE_FAILED',
+      kind: 'io',
+      where: join(dir, 'file/out'),
+      message: expect.stringMatching(/^cannot write .*file\/out: ENOTDIR: not a directory, mkdir '.*'; nothing written$/),
+    });
+    // Node's recursive mkdir retried forever under /proc, and said ENOENT for a read-only file system.
+    if (existsSync('/proc/self')) {
+      await expect(writeFileMap({ a: { data: 'a', mode: 0o644 } }, '/proc/vmctx-out')).rejects.toMatchObject({ code: 'GUEST_WRITE_FAILED', where: '/proc/vmctx-out', message: expect.stringContaining('ENOENT') });
+    }
+  });
+
+
   it('writes contents and modes, creating folders', async () => {
     const out = join(dir, 'ctx');
     await writeFileMap({ 'post-install': { data: '#!/bin/sh\n', mode: 0o755 }, 'files/001': { data: new Uint8Array([1, 2]), mode: 0o400 } }, out);

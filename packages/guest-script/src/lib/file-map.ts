@@ -6,8 +6,8 @@
  * temporary folder is removed on failure or on SIGINT/SIGTERM, so a failed write never leaves a half-filled output
  * folder.
  */
-import { removeOnSignal } from '@vmctx/contract';
-import { chmod, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { isVmctxError, makeFolder, removeOnSignal } from '@vmctx/contract';
+import { chmod, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { GuestScriptError } from './errors.js';
 
@@ -46,12 +46,14 @@ export async function writeFileMap(files: FileMap, dir: string): Promise<void> {
   // Removed if the process is stopped by SIGINT or SIGTERM while the tree is written.
   const release = removeOnSignal(tmp, { recursive: true });
   try {
-    await mkdir(tmp, { recursive: true, mode: 0o755 });
+    // makeFolder, not mkdir's recursive: a read-only file system is EROFS, not ENOENT, and /proc does not hang.
+    await makeFolder(tmp, 0o755);
     // Sorted, so that folders come before their contents and the result does not depend on insertion order.
     for (const path of Object.keys(files).sort()) {
       const entry = files[path]!;
       const target = join(tmp, ...path.split('/'));
-      await mkdir(dirname(target), { recursive: true, mode: 0o755 });
+      // Not for files at the top: after a signal removed the temporary folder, it is not made again.
+      if (dirname(target) !== tmp) await makeFolder(dirname(target), 0o755);
       // Created owner-only, then given its mode: a secret is never readable by others in between.
       await writeFile(target, entry.data, { mode: 0o600 });
       await chmod(target, entry.mode);
@@ -59,8 +61,11 @@ export async function writeFileMap(files: FileMap, dir: string): Promise<void> {
     if (existing !== undefined) await rm(dir, { recursive: true });
     await rename(tmp, dir);
   } catch (error) {
-    await rm(tmp, { recursive: true, force: true });
-    throw error;
+    // A temporary folder that could not be made cannot be removed either (ENOTDIR): that must not hide why.
+    await rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    if (isVmctxError(error)) throw error;
+    // Said about the output asked for (the temporary folder is gone), with the system's code and path.
+    throw new GuestScriptError('GUEST_WRITE_FAILED', `cannot write ${dir}: ${(error as Error).message}; nothing written`, { where: dir, cause: error });
   } finally {
     release();
   }
