@@ -147,6 +147,15 @@ describe('loadDeployment', () => {
     );
   });
 
+  it("refuses an inline context's content over guest-script's limit before parsing the file", async () => {
+    const f = await fixture();
+    const text = `${ISSUE_EXAMPLE}    context:\n      files:\n        - { path: /etc/big, content: "${'a'.repeat(17 * 2 ** 20)}" }\n`;
+    const error = (await f.parse(text, 'deploy.yaml').catch((e: unknown) => e)) as DeploymentError;
+    expect(error).toBeInstanceOf(DeploymentError);
+    expect([error.code, error.kind]).toEqual(['CONFIG_INVALID', 'input']);
+    expect(error.message).toMatch(/: vms\[1\]\.context\.files\[0\]\.content: at least 17825792 bytes, more than a file content may have \(16777216 bytes\); refused before parsing$/);
+  });
+
   it('uses the current user and port 22 when neither the file nor ssh config says', async () => {
     const f = await fixture();
     const d = await f.parse(`controllers: [{ name: lc1, host: h1, imageDir: /srv/images/ }]\nimages: [{ name: i, path: debian-base.raw }]\nvms: [{ name: a, controller: lc1, image: i, template: debian1.xml }]\n`);

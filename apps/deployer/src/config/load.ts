@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { VmctxError } from '@vmctx/contract';
+import { contentSizeProblem, MAX_CONTENT_BYTES } from '@vmctx/guest-script';
 import type { Deployment, VmConfig } from './types.js';
 import { checkIdentities, checkReferences, checkUniqueNames, checkVmNames } from './checks.js';
 import { resolveController, resolveImage } from './controllers.js';
@@ -35,6 +36,13 @@ export async function loadDeployment(file: string, options: LoadOptions = {}): P
 
 /** As loadDeployment, from text already read; `file` names it in messages and anchors its relative paths. */
 export async function parseDeployment(text: string, file: string, options: LoadOptions = {}): Promise<Deployment> {
+  // An inline context's content over guest-script's limit is refused from the tokens, before the YAML is composed
+  // (a 20 MB content would cost the line-keeping reader most of a gigabyte).
+  const big = contentSizeProblem(text);
+  if (big !== undefined) {
+    const message = `at least ${big.bytes} bytes, more than a file content may have (${MAX_CONTENT_BYTES} bytes); refused before parsing`;
+    throw new DeploymentError([{ path: big.path, message, code: 'CONFIG_INVALID', kind: 'input' }], file);
+  }
   const source = readYaml(text);
   if (!source.ok) throw new DeploymentError(source.problems, file);
   const fail = (problems: readonly Problem[]): never => {
