@@ -41,6 +41,7 @@ npx nx run-many -t build --outputStyle=static >/dev/null
 if [ "$(id -u)" = 0 ] && [ -x tools/lab/lab ]; then
   tools/lab/lab guest >/dev/null
 fi
+if [ "$(id -u)" = 0 ]; then tools/lab/guests/build.sh >/dev/null; fi # Debian 12 lab guests: built once, then a hash check
 # libvirt 9.0's test domains, which test/template-renderer-corpus.tools.spec.ts imports (once per machine).
 if [ "$(id -u)" = 0 ]; then
   tools/setup/libvirt-corpus.sh

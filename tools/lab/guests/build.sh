@@ -4,9 +4,9 @@
 #   base/         debootstrap minbase + every kind's packages downloaded once (base.sh)
 #   KIND/         each kind's root folder (kind.sh), for kinds.sh's GUESTS_KINDS
 #   KIND.raw      each kind's base image, vmctx installed by `vmctx guest install` (image.sh)
-# Each level is keyed by a hash of what makes it: base by base.sh and kinds.sh; the root folders by every file
-# here; the images also by the script and installer `vmctx guest` writes. A level whose key holds is kept, so a
-# second run only hashes (setup.sh calls it). Needs root, debootstrap, and apps/deployer built.
+# Each level is keyed by a hash of what makes it: base by base.sh and kinds.sh; the root folders also by kind.sh
+# and the report's unit; the images also by image.sh, the report and what `vmctx guest` installs. A level whose
+# key holds is kept, so a second run only hashes (setup.sh calls it). Needs root, debootstrap, and apps/deployer built.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
@@ -14,7 +14,10 @@ source "$here/kinds.sh"
 cache=${VMCTX_LAB_CACHE:-/var/cache/vmctx/lab}/guests
 log() { printf '[guests] %s\n' "$*" >&2; }
 [ "$(id -u)" = 0 ] || { log "needs root (debootstrap, chroot)"; exit 1; }
-command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || { log "debootstrap is missing: apt-get install debootstrap"; exit 1; }
+if ! command -v debootstrap >/dev/null && [ ! -x /usr/sbin/debootstrap ]; then
+  log "installing debootstrap"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+fi
 mkdir -p "$cache"
 # One build at a time (setup runs from several checkouts); the others wait and then find it done.
 exec 9>"$cache/.lock"
@@ -22,8 +25,8 @@ flock 9
 
 hash_of() { (cd "$here" && sha256sum "$@") | sha256sum | cut -c1-16; }
 base_key=$(hash_of base.sh kinds.sh)
-rootfs_key=$(hash_of $(cd "$here" && find . -type f | sort))
-image_key=$( (echo "$rootfs_key"; node "$root/apps/deployer/bin/vmctx.js" guest script;
+rootfs_key=$( (echo "$base_key"; hash_of kind.sh files/lab-report.service) | sha256sum | cut -c1-16)
+image_key=$( (echo "$rootfs_key"; hash_of image.sh files/lab-report; node "$root/apps/deployer/bin/vmctx.js" guest script;
               node "$root/apps/deployer/bin/vmctx.js" guest install-script) | sha256sum | cut -c1-16)
 
 # wait_all PID...: waits for each; fails when any failed.

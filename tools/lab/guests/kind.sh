@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/lab/guests/kind.sh KIND BASE OUT: one lab guest's root folder: a copy of BASE (base.sh) with KIND's
 # packages installed from BASE's downloaded archives (no network), its network set up as such an image ships,
-# the lab's report (files/lab-report) and made small. vmctx is not in it yet: image.sh installs it.
+# how the lab's report is started, and made small. vmctx is not in it yet: image.sh installs it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/kinds.sh"
@@ -53,8 +53,8 @@ case $kind in
     chmod 755 "$out/etc/rc.local" ;;
 esac
 
-# The lab's report on the serial console once contextualization is over (files/lab-report).
-install -m 755 "$here/files/lab-report" "$out/usr/local/sbin/lab-report"
+# The lab's report on the serial console once contextualization is over: how it is started here, the script itself
+# (files/lab-report) by image.sh.
 case $kind in
   sysv-*)
     # After runlevel 2 is done (rc.local included): inittab's entries run in order, "wait" ones to their end.

@@ -14,10 +14,9 @@ nm_running() { has nmcli && limited 10 nmcli -t -f RUNNING general >/dev/null 2>
 nm_profile() {
   np_file=$1
   np_dir=${np_file%/*}
-  # Folders on the way 0755 as NetworkManager makes them (/run/NetworkManager), the profiles' folder 0700.
-  if [ ! -d "$np_dir" ]; then
-    (umask 022 && mkdir -p "${np_dir%/*}") && (umask 077 && mkdir "$np_dir") || return 1
-  fi
+  # The folders 0755 as NetworkManager makes them (/run/NetworkManager/system-connections), not 0700 under the
+  # script's umask; the profile itself is 0600.
+  if [ ! -d "$np_dir" ]; then (umask 022 && mkdir -p "$np_dir") || return 1; fi
   rm -f "$np_file.vmctx-new"
   (umask 077 && : >"$np_file.vmctx-new") || return 1
   {
@@ -37,9 +36,21 @@ nm_profile() {
   } >>"$np_file.vmctx-new" && chmod 600 "$np_file.vmctx-new" && mv -f "$np_file.vmctx-new" "$np_file"
 }
 
-# nm_activate ID: NetworkManager, when it runs, reads the profiles again and brings ID up on the interface.
+# nm_activate ID: brings the profile ID up on the interface through NetworkManager: now, when it runs (it reads the
+# profiles again first); else once it has started (vmctx's unit runs before it), from a bounded waiter left behind,
+# since NetworkManager keeps a link it finds configured as an external connection instead of taking it with the
+# profile. Where NetworkManager brought ID up by itself, the waiter does nothing.
 nm_activate() {
-  nm_running || return 0
-  run_logged nmcli 15 nmcli connection reload
-  run_logged nmcli 60 nmcli connection up id "$1" ifname "$iface"
+  if nm_running; then
+    run_logged nmcli 15 nmcli connection reload
+    run_logged nmcli 60 nmcli connection up id "$1" ifname "$iface"
+    return
+  fi
+  has nmcli && has nm-online || return 0
+  (
+    limited 300 nm-online -s -q -t 240 || exit 0
+    [ "$(nmcli -g GENERAL.CONNECTION device show "$iface" 2>/dev/null)" = "$1" ] && exit 0
+    limited 60 nmcli connection up id "$1" ifname "$iface"
+  ) </dev/null >/dev/null 2>&1 &
+  log "NetworkManager is not running yet: $1 is brought up on $iface once it is"
 }

@@ -22,5 +22,6 @@ persist_networkd() {
       if [ -n "$networkd_routes" ]; then printf '%s\n' "${networkd_routes#?}"; fi
     fi
   } >"$pn_file.vmctx-new" && replace "$pn_file" && log "systemd-networkd: $pn_file written"
-  if [ -d "$root/run/systemd/netif" ] && has networkctl; then run_logged networkctl 15 networkctl reload; fi
+  # Reloaded only where networkd runs (its state file): else it reads the file when it starts.
+  if [ -f "$root/run/systemd/netif/state" ] && has networkctl; then run_logged networkctl 15 networkctl reload; fi
 }
