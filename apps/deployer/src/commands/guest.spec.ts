@@ -50,6 +50,18 @@ describe('vmctx guest install', () => {
     expect(io.out).toBe('');
   });
 
+  it('run twice changes nothing: the same inode and mtime of every file it wrote, each said unchanged', async () => {
+    await guest('install', dir, '--systemd', 'always');
+    const files = ['usr/local/bin/contextualization', 'etc/systemd/system/vmctx-contextualization.service', 'etc/rc.local'];
+    const identity = async () => Promise.all(files.map(async (f) => `${(await stat(join(dir, f), { bigint: true })).ino} ${(await stat(join(dir, f), { bigint: true })).mtimeNs}`));
+    const before = await identity();
+    io.reset();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await guest('install', dir, '--systemd', 'always');
+    expect(await identity()).toEqual(before);
+    expect(io.err).toBe('unchanged /usr/local/bin/contextualization\nunchanged /etc/systemd/system/vmctx-contextualization.service\nunchanged /etc/rc.local\n');
+  });
+
   it('installs the unit when asked, and no rc.local when told not to', async () => {
     await guest('install', dir, '--systemd', 'always', '--rc-local', 'never');
     expect(io.err).toMatch(/written   \/etc\/systemd\/system\/vmctx-contextualization\.service/);
