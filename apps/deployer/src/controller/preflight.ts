@@ -7,6 +7,7 @@ import { getAttr, parseXml } from '@vmctx/template-renderer';
 import type { VmArtifacts } from '../artifacts/build.js';
 import type { ControllerConnection } from './connection.js';
 import { bridgeState, directoryState, existingFiles, fileState, libvirtInfo, listDomains, networkState, type DomainInfo, type LibvirtInfo } from './libvirt.js';
+import { uniqueBy } from '../util/unique-by.js';
 
 export type FindingCode =
   | 'CHECK_SSH'
@@ -147,12 +148,6 @@ function domainType(xml: string): string {
 
 function unique<T>(items: readonly T[]): T[] {
   return [...new Set(items)];
-}
-
-function uniqueBy<T>(items: readonly T[], key: (item: T) => string): T[] {
-  const seen = new Map<string, T>();
-  for (const item of items) if (!seen.has(key(item))) seen.set(key(item), item);
-  return [...seen.values()];
 }
 
 function mib(bytes: number): string {

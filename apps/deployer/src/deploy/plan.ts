@@ -7,6 +7,7 @@ import type { RemoteArtifact, VmArtifacts } from '../artifacts/build.js';
 import type { DomainInfo } from '../controller/libvirt.js';
 import type { ControllerState } from '../controller/preflight.js';
 import type { ControllerStateFile } from './state.js';
+import { uniqueBy } from '../util/unique-by.js';
 import { domainDrift } from './domain-drift.js';
 import { domainXmlChanges } from './xml-diff.js';
 
@@ -50,7 +51,10 @@ export function planController(deployment: string, vms: readonly VmArtifacts[], 
   }
   // A replaced VM gets a fresh overlay: its file is there now but will be removed first.
   const replaced = new Set(steps.filter((s) => s.action === 'replace').map((s) => s.vm));
-  const needed = uniqueFiles(vms.filter((v) => steps.find((s) => s.vm === v.vm.name)!.action !== 'unchanged').flatMap((v) => [v.base, v.overlay, ...(v.iso ? [v.iso] : [])]));
+  const needed = uniqueBy(
+    vms.filter((v) => steps.find((s) => s.vm === v.vm.name)!.action !== 'unchanged').flatMap((v) => [v.base, v.overlay, ...(v.iso ? [v.iso] : [])]),
+    (f) => f.remotePath,
+  );
   const uploads = needed
     .filter((f) => !state.present.has(f.remotePath) || (f.kind === 'overlay' && vms.some((v) => replaced.has(v.vm.name) && v.overlay.remotePath === f.remotePath)))
     .map((f) => ({ path: f.remotePath, bytes: f.size, kind: f.kind }));
@@ -76,10 +80,4 @@ export function replaceReasons(v: VmArtifacts, existing: DomainInfo, recorded: C
     if (edited.length > 0) reasons.push(`domain edited on the controller: ${edited.join('; ')}`);
   }
   return reasons;
-}
-
-function uniqueFiles(files: readonly RemoteArtifact[]): RemoteArtifact[] {
-  const seen = new Map<string, RemoteArtifact>();
-  for (const f of files) if (!seen.has(f.remotePath)) seen.set(f.remotePath, f);
-  return [...seen.values()];
 }
