@@ -45,7 +45,7 @@ async function vmctxDisk(args: string[], input = ''): Promise<Result> {
   const io = captureIo();
   let status = 0;
   try {
-    await diskCommand(io, Readable.from([Buffer.from(input)])).parseAsync(args, { from: 'user' });
+    await diskCommand(io, () => Readable.from([Buffer.from(input)])).parseAsync(args, { from: 'user' });
   } catch (error) {
     if (!(error instanceof Exit)) throw error;
     status = error.exitCode;

@@ -142,7 +142,7 @@ describe('vmctx disk sha256', () => {
   /** Runs `vmctx disk sha256 ...args` with `input` on standard input; returns the exit status. */
   async function sha256(input: string, ...args: string[]): Promise<number> {
     try {
-      await diskCommand(io, Readable.from([Buffer.from(input)])).parseAsync(['sha256', ...args], { from: 'user' });
+      await diskCommand(io, () => Readable.from([Buffer.from(input)])).parseAsync(['sha256', ...args], { from: 'user' });
       return 0;
     } catch (error) {
       if (error instanceof Exit) return error.exitCode;

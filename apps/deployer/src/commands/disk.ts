@@ -14,8 +14,8 @@ import { CliError, usage } from '../cli/errors.js';
 import type { BackingFormat, ImageInfo } from '@vmctx/disk-builder';
 import { type CheckFlags, checkLists, hashFiles } from './disk-sha256.js';
 
-/** `stdin` is what `vmctx disk sha256 -` reads (a test gives its own). */
-export function diskCommand(io: CommandIo = processIo, stdin: AsyncIterable<Uint8Array | string> = process.stdin): Command {
+/** `stdin` gives what `vmctx disk sha256 -` reads, asked for only then (a test gives its own). */
+export function diskCommand(io: CommandIo = processIo, stdin: () => AsyncIterable<Uint8Array | string> = () => process.stdin): Command {
   const setup = (cmd: Command): Command => withCliDefaults(cmd, io);
 
   const disk = setup(new Command('disk')).description("qcow2 overlays and image inspection, with qemu-img's flags");
@@ -60,7 +60,7 @@ export function diskCommand(io: CommandIo = processIo, stdin: AsyncIterable<Uint
       // Standard input is read once: a second '-' reads it empty, as sha256sum does.
       let stdinRead = false;
       const takeStdin = (): AsyncIterable<Uint8Array | string> => {
-        const source = stdinRead ? (async function* () {})() : stdin;
+        const source = stdinRead ? (async function* () {})() : stdin();
         stdinRead = true;
         return source;
       };
