@@ -64,3 +64,18 @@ describe('errors of outputs, with their path and code (issue 12)', () => {
     expect(stderr).toMatch(/^vmctx: cannot write \/proc\/vmctx-out: ENOENT: .*; nothing written \[GUEST_WRITE_FAILED\]\n$/);
   });
 });
+
+describe('names that are not UTF-8 (issue 12)', () => {
+  it('vmctx iso and vmctx context iso refuse them with exit 2, showing the bytes escaped, not as U+FFFD', () => {
+    for (const folder of ['latin1-tree', 'latin1-context/files']) mkdirSync(join(dir, folder), { recursive: true });
+    writeFileSync(Buffer.from(`${join(dir, 'latin1-tree')}/caf\xe9.txt`, 'latin1'), 'x');
+    writeFileSync(Buffer.from(`${join(dir, 'latin1-context/files')}/caf\xe9`, 'latin1'), 'x');
+    const iso = vmctx('iso', '-o', 'latin1.iso', 'latin1-tree');
+    expect(iso.status).toBe(2);
+    expect(iso.stderr).toBe('vmctx: "latin1-tree/caf\\xe9.txt": the name is not UTF-8; Joliet and Rock Ridge names are written from UTF-8: rename it (convmv -f latin1 -t utf8 converts Latin-1 names) [ISO_BAD_NAME]\n');
+    const context = vmctx('context', 'iso', 'latin1-context', '-o', 'latin1-context.iso');
+    expect(context.status).toBe(2);
+    expect(context.stderr).toMatch(/^vmctx: latin1-context\/files\/caf\\xe9: the name is not UTF-8; .* \[GUEST_INVALID_TREE\]\n/);
+    expect(existsSync(join(dir, 'latin1.iso')) || existsSync(join(dir, 'latin1-context.iso'))).toBe(false);
+  });
+});

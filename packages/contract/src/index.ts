@@ -20,5 +20,6 @@ export {
   MAX_CONTEXT_LABEL_LENGTH,
   volumeLabelProblem,
 } from './lib/context-cd.js';
+export { escapeFileName, nonUtf8Names } from './lib/file-names.js';
 export { makeFolder } from './lib/make-folder.js';
 export { removeOnSignal } from './lib/signal-cleanup.js';

@@ -54,6 +54,16 @@ describe('readContextFolder', () => {
 });
 
 describe('listContextFolder and readContextFolder', () => {
+  it('refuses a name that is not UTF-8, showing its bytes escaped (issue 12)', async () => {
+    await mkdir(join(dir, 'ctx/files'), { recursive: true });
+    await writeFile(Buffer.from(`${join(dir, 'ctx/files')}/caf\xe9`, 'latin1'), 'x');
+    await expect(listContextFolder(join(dir, 'ctx'))).rejects.toMatchObject({
+      code: 'GUEST_INVALID_TREE',
+      where: 'files/caf\\xe9',
+      message: `${join(dir, 'ctx/files/caf\\xe9')}: the name is not UTF-8; a context CD's names are written from UTF-8: rename it`,
+    });
+  });
+
   it('list without reading, and read a file only if it is the one listed (no link swapped in)', async () => {
     const root = await snoozeFolder();
     const listed = await listContextFolder(root);

@@ -5,6 +5,7 @@
  */
 import { CONTEXT_FILES } from '@vmctx/contract';
 import { constants } from 'node:fs';
+import { nonUtf8Names } from '@vmctx/contract';
 import { lstat, open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GuestScriptError } from './errors.js';
@@ -35,6 +36,12 @@ export async function listContextFolder(dir: string): Promise<ListedFile[]> {
   const files: ListedFile[] = [];
   async function walk(relative: string): Promise<void> {
     const names = (await readdir(join(dir, relative))).sort();
+    // Node reads a name that is not UTF-8 with U+FFFD, which names no file: said here, its bytes escaped.
+    const notUtf8 = nonUtf8Names(join(dir, relative), names);
+    if (notUtf8.length > 0) {
+      const path = relative === '' ? notUtf8[0]! : `${relative}/${notUtf8[0]}`;
+      throw new GuestScriptError('GUEST_INVALID_TREE', `${join(dir, path)}: the name is not UTF-8; a context CD's names are written from UTF-8: rename it`, path);
+    }
     for (const name of names) {
       const path = relative === '' ? name : `${relative}/${name}`;
       const file = join(dir, path);

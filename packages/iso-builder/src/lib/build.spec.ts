@@ -219,6 +219,17 @@ describe('writeIsoFromFiles', () => {
 });
 
 describe('readDirectoryTree', () => {
+  it('refuses a name that is not UTF-8, showing its bytes escaped rather than mangled (issue 12)', async () => {
+    mkdirSync(join(dir, 't/sub'), { recursive: true });
+    writeFileSync(join(dir, 't/ok.txt'), 'x');
+    writeFileSync(Buffer.from(`${join(dir, 't/sub')}/caf\xe9.txt`, 'latin1'), 'x');
+    expect(() => readDirectoryTree(join(dir, 't'))).toThrow(
+      expect.objectContaining({ code: 'ISO_BAD_NAME', where: `${join(dir, 't/sub')}/caf\\xe9.txt`, message: expect.stringContaining('caf\\xe9.txt": the name is not UTF-8') }),
+    );
+    await expect(writeIsoFromDirectory(join(dir, 't'), join(dir, 'x.iso'), { epoch: 0 })).rejects.toMatchObject({ code: 'ISO_BAD_NAME' });
+    expect(existsSync(join(dir, 'x.iso'))).toBe(false);
+  });
+
   it('gives every file the path path.join would, whatever the spelling of the root', () => {
     makeTree(join(dir, 't'), 'forward');
     const paths = (node: DirectoryNode): string[] =>

@@ -3,6 +3,7 @@
  * before a byte of file data is read. Symbolic links are kept as links, never followed (genisoimage -R); a file
  * is later opened without following a link and checked to be the one listed here (writer.ts openListed).
  */
+import { nonUtf8Names } from '@vmctx/contract';
 import { lstatSync, readdirSync, readlinkSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { IsoBuilderError } from './errors.js';
@@ -73,6 +74,16 @@ function readDirectory(path: string, name: string, stats: Stats, isRoot: boolean
     names = readdirSync(path);
   } catch (error) {
     fail(path, 'list', error);
+  }
+  // Node reads a name that is not UTF-8 with U+FFFD, which names no file: said here, its bytes escaped.
+  const notUtf8 = nonUtf8Names(path, names);
+  if (notUtf8.length > 0) {
+    const where = `${path}/${notUtf8[0]}`;
+    throw new IsoBuilderError(
+      'ISO_BAD_NAME',
+      `"${where}": the name is not UTF-8${notUtf8.length > 1 ? ` (and ${notUtf8.length - 1} more in that folder)` : ''}; Joliet and Rock Ridge names are written from UTF-8: rename it (convmv -f latin1 -t utf8 converts Latin-1 names)`,
+      { where },
+    );
   }
   // Sorted here so that the tree (and errors) never depend on the order the file system lists entries in.
   names = sortNames(names);
