@@ -220,3 +220,20 @@ describe('vmctx disk info against qemu-img info on corrupt images', () => {
     }
   });
 });
+
+describe('vmctx disk info against qemu-img info on images qemu-img made that cannot back an overlay', () => {
+  it.each([
+    ['AES-encrypted', ['--object', 'secret,id=s0,data=pw', '-o', 'encrypt.format=aes,encrypt.key-secret=s0']],
+    ['with an external data file', ['-o', 'data_file=ext.data']],
+    ['with an external raw data file', ['-o', 'data_file=extraw.data,data_file_raw=on']],
+  ])('%s: the same stdout, human and JSON', async (what, options) => {
+    const file = join(dir, `${what.replace(/[^a-z0-9]+/gi, '-')}.qcow2`);
+    const made = await tool('qemu-img', ['create', '-q', '-f', 'qcow2', ...options, file, '1M']);
+    expect(made.stderr).toBe('');
+    for (const flags of [[], ['--output=json']]) {
+      const theirs = await tool('qemu-img', ['info', ...flags, file]);
+      const ours = await vmctxDisk(['info', ...flags, file]);
+      expect([ours.status, ours.stdout.toString()]).toEqual([theirs.status, theirs.stdout.toString()]);
+    }
+  });
+});

@@ -178,6 +178,7 @@ function humanInfo(image: ImageInfo, size: (n: number) => string, combine: (file
     `virtual size: ${size(image.virtualSize)} (${image.virtualSize} bytes)`,
     `disk size: ${size(image.allocatedSize)}`,
   ];
+  if (image.qcow2?.encryption) lines.push('encrypted: yes');
   if (image.clusterSize !== undefined) lines.push(`cluster_size: ${image.clusterSize}`);
   if (image.backing) {
     let full = image.backing.file;
@@ -194,6 +195,8 @@ function humanInfo(image: ImageInfo, size: (n: number) => string, combine: (file
     lines.push('Format specific information:', `    compat: ${q.compat}`, `    compression type: ${q.compressionType}`);
     if (q.version >= 3) lines.push(`    lazy refcounts: ${q.lazyRefcounts}`);
     lines.push(`    refcount bits: ${q.refcountBits}`);
+    if (q.encryption) lines.push('    encrypt:', `        format: ${q.encryption}`);
+    if (q.dataFile) lines.push(`    data file: ${q.dataFile.name}`, `    data file raw: ${q.dataFile.raw}`);
     if (q.version >= 3) lines.push(`    corrupt: ${q.corrupt}`, `    extended l2: ${q.extendedL2}`);
   }
   return `${lines.join('\n')}\n`;

@@ -116,6 +116,15 @@ describe('inspectImage', () => {
     });
   });
 
+  it('for info, describes an AES image (not a LUKS one); for backing, refuses both', async () => {
+    await overlay('vm.qcow2', 'b', 'raw');
+    await patch(join(dir, 'vm.qcow2'), (v) => v.setUint32(32, 1));
+    await expect(inspectImage(join(dir, 'vm.qcow2'))).rejects.toMatchObject({ code: 'DISK_ENCRYPTED' });
+    expect((await inspectImage(join(dir, 'vm.qcow2'), { purpose: 'info' })).qcow2?.encryption).toBe('aes');
+    await patch(join(dir, 'vm.qcow2'), (v) => v.setUint32(32, 2));
+    await expect(inspectImage(join(dir, 'vm.qcow2'), { purpose: 'info' })).rejects.toMatchObject({ code: 'DISK_ENCRYPTED', message: expect.stringContaining('LUKS') });
+  });
+
   it('reads the format -f gives: a qcow2 as raw, and refuses a raw file as qcow2', async () => {
     await overlay('vm.qcow2', 'b', 'raw');
     const size = (await readFile(join(dir, 'vm.qcow2'))).length;

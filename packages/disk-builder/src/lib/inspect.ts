@@ -12,8 +12,10 @@ import { DiskBuilderError } from './errors.js';
 import { detectImageFormat, type ImageFormat } from './image-format.js';
 import {
   CompatibleFeature,
+  AutoclearFeature,
   decodeHeader,
   type DecodedHeader,
+  HeaderExtensionType,
   IncompatibleFeature,
   KNOWN_INCOMPATIBLE_MASK,
   QEMU_FEATURE_NAMES,
@@ -37,6 +39,10 @@ export interface Qcow2Details {
   lazyRefcounts: boolean;
   extendedL2: boolean;
   snapshots: number;
+  /** crypt_method 1 (qemu-img info: `encrypt: format: aes`); only an inspection for 'info' describes one. */
+  encryption?: 'aes';
+  /** The external data file (header extension 0x44415441) and whether it is raw (autoclear bit 1). */
+  dataFile?: { name: string; raw: boolean };
 }
 
 export interface ImageInfo {
@@ -116,8 +122,9 @@ export function describeQcow2(path: string, head: Uint8Array, fileSize: number, 
 
   const setBits = (mask: bigint, type: FeatureType) => featureNames(decoded, mask, type);
 
-  // "Header" byte 32-35: crypt_method, 0 for no encryption.
-  if (h.cryptMethod !== 0) {
+  // "Header" byte 32-35: crypt_method, 0 for no encryption. qemu-img info describes an AES image (a LUKS one with
+  // its LUKS header's details, which this reader does not decode: refused).
+  if (h.cryptMethod !== 0 && !(purpose === 'info' && h.cryptMethod === 1)) {
     const method = h.cryptMethod === 1 ? 'AES' : h.cryptMethod === 2 ? 'LUKS' : `method ${h.cryptMethod}`;
     throw new DiskBuilderError('DISK_ENCRYPTED', `${path}: the qcow2 image is encrypted (${method}); an overlay cannot be put on it without its key`, { where: path });
   }
@@ -134,7 +141,7 @@ export function describeQcow2(path: string, head: Uint8Array, fileSize: number, 
       { where: path },
     );
   }
-  if (bit(h.incompatibleFeatures, IncompatibleFeature.EXTERNAL_DATA_FILE)) {
+  if (purpose === 'backing' && bit(h.incompatibleFeatures, IncompatibleFeature.EXTERNAL_DATA_FILE)) {
     throw new DiskBuilderError('DISK_EXTERNAL_DATA_FILE', `${path}: the qcow2 image keeps its data in an external data file; refusing to back an overlay with it`, { where: path });
   }
   if (purpose === 'backing' && bit(h.incompatibleFeatures, IncompatibleFeature.CORRUPT)) {
@@ -193,6 +200,11 @@ function describedQcow2(path: string, decoded: DecodedHeader, fileSize: number):
       snapshots: h.nbSnapshots,
     },
   };
+  if (h.cryptMethod === 1) info.qcow2!.encryption = 'aes';
+  const dataFile = decoded.extensions.find((e) => e.type === HeaderExtensionType.EXTERNAL_DATA_FILE);
+  if (bit(h.incompatibleFeatures, IncompatibleFeature.EXTERNAL_DATA_FILE) && dataFile !== undefined) {
+    info.qcow2!.dataFile = { name: Buffer.from(dataFile.data).toString('utf8'), raw: bit(h.autoclearFeatures, AutoclearFeature.RAW_EXTERNAL_DATA) };
+  }
   if (decoded.backingFile !== undefined) {
     info.backing = { file: decoded.backingFile, ...(decoded.backingFormat !== undefined ? { format: decoded.backingFormat } : {}) };
   }

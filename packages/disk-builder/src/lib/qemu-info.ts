@@ -11,7 +11,8 @@ export interface QemuImgInfo {
   'cluster-size'?: number;
   format: string;
   'actual-size': number;
-  'format-specific'?: { type: 'qcow2'; data: Record<string, string | number | boolean> };
+  'format-specific'?: { type: 'qcow2'; data: Record<string, string | number | boolean | { format: string }> };
+  encrypted?: boolean;
   'full-backing-filename'?: string;
   'backing-filename'?: string;
   'dirty-flag': boolean;
@@ -30,15 +31,25 @@ export function toQemuImgInfo(info: ImageInfo): QemuImgInfo {
   const q = info.qcow2;
   if (q) {
     // Version 2 images have no feature bits: qemu-img leaves those keys out.
-    const data: Record<string, string | number | boolean> =
+    const data: Record<string, string | number | boolean | { format: string }> =
       q.version >= 3
-        ? { compat: q.compat, 'compression-type': q.compressionType, 'lazy-refcounts': q.lazyRefcounts, 'refcount-bits': q.refcountBits, corrupt: q.corrupt, 'extended-l2': q.extendedL2 }
-        : { compat: q.compat, 'compression-type': q.compressionType, 'refcount-bits': q.refcountBits };
+        ? {
+            compat: q.compat,
+            'compression-type': q.compressionType,
+            'lazy-refcounts': q.lazyRefcounts,
+            'refcount-bits': q.refcountBits,
+            ...(q.encryption ? { encrypt: { format: q.encryption } } : {}),
+            ...(q.dataFile ? { 'data-file': q.dataFile.name, 'data-file-raw': q.dataFile.raw } : {}),
+            corrupt: q.corrupt,
+            'extended-l2': q.extendedL2,
+          }
+        : { compat: q.compat, 'compression-type': q.compressionType, 'refcount-bits': q.refcountBits, ...(q.encryption ? { encrypt: { format: q.encryption } } : {}) };
     out['format-specific'] = { type: 'qcow2', data };
     out['dirty-flag'] = q.dirty;
   }
-  // qemu-img's order: format-specific, full-backing-filename and backing-filename, then dirty-flag last.
+  // qemu-img's order: format-specific, full-backing-filename and backing-filename, encrypted, then dirty-flag last.
   const { 'dirty-flag': dirty, ...rest } = out;
+  const encrypted = q?.encryption ? { encrypted: true } : {};
   if (info.backing) {
     let full: string | undefined;
     try {
@@ -46,7 +57,7 @@ export function toQemuImgInfo(info: ImageInfo): QemuImgInfo {
     } catch {
       full = undefined; // a protocol name: qemu-img prints it as is
     }
-    return { ...rest, 'full-backing-filename': full ?? info.backing.file, 'backing-filename': info.backing.file, 'dirty-flag': dirty };
+    return { ...rest, 'full-backing-filename': full ?? info.backing.file, 'backing-filename': info.backing.file, ...encrypted, 'dirty-flag': dirty };
   }
-  return { ...rest, 'dirty-flag': dirty };
+  return { ...rest, ...encrypted, 'dirty-flag': dirty };
 }
