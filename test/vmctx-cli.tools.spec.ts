@@ -3,7 +3,7 @@
  * a process shows, its exit status and what reaches its real stdout and stderr (issue 12). Needs no root and no lab.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -77,5 +77,18 @@ describe('names that are not UTF-8 (issue 12)', () => {
     expect(context.status).toBe(2);
     expect(context.stderr).toMatch(/^vmctx: latin1-context\/files\/caf\\xe9: the name is not UTF-8; .* \[GUEST_INVALID_TREE\]\n/);
     expect(existsSync(join(dir, 'latin1.iso')) || existsSync(join(dir, 'latin1-context.iso'))).toBe(false);
+  });
+});
+
+describe('help and --version into a full device (issue 12)', () => {
+  const full = existsSync('/dev/full') && statSync('/dev/full').isCharacterDevice();
+  it.skipIf(!full).each([[['--help']], [['--version']], [['help', 'context']], [['guest', 'script', '-h']]])('vmctx %j > /dev/full: one line and exit 1, not exit 0 with nothing said', (args) => {
+    const fd = openSync('/dev/full', 'w');
+    try {
+      const result = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', stdio: ['ignore', fd, 'pipe'] });
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 1, stderr: 'vmctx: writing to stdout failed: ENOSPC: no space left on device, write [CLI_WRITE_FAILED]\n' });
+    } finally {
+      closeSync(fd);
+    }
   });
 });

@@ -21,7 +21,13 @@ export const processIo: CommandIo = {
   stderr: (text) => process.stderr.write(text),
   output: process.stdout,
   env: process.env,
-  exit: (code) => process.exit(code),
+  exit: (code) => {
+    // Help or --version written into /dev/full, then exit 0 at once: the write failed already, but its error event
+    // (guardOutput) would come after the exit. Said here, by the same rule.
+    const failed = code === 0 ? (process.stdout as { errored?: Error | null }).errored : null;
+    if (failed) outputFailed(failed as NodeJS.ErrnoException, 'stdout', { stderr: (text) => process.stderr.write(text), exit: (c) => process.exit(c) });
+    return process.exit(code);
+  },
 };
 
 /** `vmctx context iso`: the names from the program down to this command. */
@@ -82,9 +88,11 @@ export function withCliDefaults<C extends Command>(command: C, io: Pick<CommandI
  * `> /dev/full`) is one line on stderr and exit 1, never a stack trace.
  */
 export function guardOutput(stream: NodeJS.EventEmitter, name: string, io: Pick<CommandIo, 'stderr' | 'exit'>): void {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') io.exit(141);
-    io.stderr(`vmctx: writing to ${name} failed: ${error.message} [CLI_WRITE_FAILED]\n`);
-    io.exit(1);
-  });
+  stream.on('error', (error: NodeJS.ErrnoException) => outputFailed(error, name, io));
+}
+
+function outputFailed(error: NodeJS.ErrnoException, name: string, io: Pick<CommandIo, 'stderr' | 'exit'>): never {
+  if (error.code === 'EPIPE') io.exit(141);
+  io.stderr(`vmctx: writing to ${name} failed: ${error.message} [CLI_WRITE_FAILED]\n`);
+  return io.exit(1);
 }
