@@ -4,22 +4,21 @@
  * Exit 0 when every controller is ready, 1 when any finding is an error.
  */
 import { Command } from 'commander';
-import { action } from '../cli/action.js';
 import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js';
 import { runCheck } from '../deploy/check.js';
 import { formatCheckReport } from '../deploy/report-text.js';
-import { prepare, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
+import { deploymentAction, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
 
 export function checkCommand(io: CommandIo = processIo, isTty = Boolean(process.stderr.isTTY)): Command {
   return withDeploymentOptions(withCliDefaults(new Command('check'), io))
     .description('check every controller of a deployment before anything is written there')
     .action(
-      action(io, async (flags: DeploymentFlags) => {
-        const { deployment, artifacts, progress } = await prepare(flags, io, isTty);
-        const report = await runCheck(deployment, artifacts, { acceptNew: flags.acceptNew ?? false, events: progress.sink });
-        progress.stop();
-        io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatCheckReport(report));
-        return report.ok ? 0 : 1;
-      }),
+      deploymentAction(
+        io,
+        isTty,
+        ({ deployment, artifacts, progress }, flags: DeploymentFlags) => runCheck(deployment, artifacts, { acceptNew: flags.acceptNew ?? false, events: progress.sink }),
+        formatCheckReport,
+        (report) => (report.ok ? 0 : 1),
+      ),
     );
 }

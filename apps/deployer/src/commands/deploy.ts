@@ -4,11 +4,10 @@
  * each VM ended as. Exit 0 when every VM runs (and, with --wait, was contextualized), 1 otherwise.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { action } from '../cli/action.js';
 import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js';
 import { runDeploy } from '../deploy/deploy.js';
 import { formatDeployReport, formatPlan } from '../deploy/report-text.js';
-import { prepare, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
+import { deploymentAction, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
 
 interface DeployFlags extends DeploymentFlags {
   wait?: boolean;
@@ -30,19 +29,20 @@ export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process
     .option('--prune', "remove this deployment's domains that the file no longer has")
     .option('--dry-run', 'show the plan and change nothing (as vmctx plan)')
     .action(
-      action(io, async (flags: DeployFlags) => {
-        const { deployment, artifacts, progress } = await prepare(flags, io, isTty);
-        const report = await runDeploy(deployment, artifacts, {
-          acceptNew: flags.acceptNew ?? false,
-          events: progress.sink,
-          wait: flags.wait ?? false,
-          waitTimeoutMs: flags.timeout * 1000,
-          prune: flags.prune ?? false,
-          dryRun: flags.dryRun ?? false,
-        });
-        progress.stop();
-        io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : report.dryRun ? formatPlan(report) : formatDeployReport(report));
-        return report.ok ? 0 : 1;
-      }),
+      deploymentAction(
+        io,
+        isTty,
+        ({ deployment, artifacts, progress }, flags: DeployFlags) =>
+          runDeploy(deployment, artifacts, {
+            acceptNew: flags.acceptNew ?? false,
+            events: progress.sink,
+            wait: flags.wait ?? false,
+            waitTimeoutMs: flags.timeout * 1000,
+            prune: flags.prune ?? false,
+            dryRun: flags.dryRun ?? false,
+          }),
+        (report) => (report.dryRun ? formatPlan(report) : formatDeployReport(report)),
+        (report) => (report.ok ? 0 : 1),
+      ),
     );
 }

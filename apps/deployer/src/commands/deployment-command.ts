@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { buildArtifacts, type VmArtifacts } from '../artifacts/build.js';
 import { ArtifactCache, defaultCacheDir } from '../artifacts/cache.js';
+import { action } from '../cli/action.js';
 import type { CommandIo } from '../cli/command-io.js';
 import { createProgress, type Progress } from '../cli/progress.js';
 import { loadDeployment } from '../config/index.js';
@@ -45,4 +46,29 @@ export async function prepare(flags: DeploymentFlags, io: CommandIo, isTty: bool
   const progress = createProgress({ write: io.stderr, tty: isTty && !flags.json, ...(flags.quiet ? { quiet: true } : {}) });
   for (const a of artifacts) for (const note of a.notes) progress.sink({ type: 'note', controller: a.controller.name, message: note });
   return { deployment, artifacts, progress };
+}
+
+/**
+ * The action of a command that works on the deployment's controllers (check, plan, deploy, status): read and
+ * build first, run with progress on stderr (stopped however the run ends), then the report on stdout as JSON or
+ * text, and the exit code the report calls for.
+ */
+export function deploymentAction<F extends DeploymentFlags, R>(
+  io: CommandIo,
+  isTty: boolean,
+  run: (prepared: Prepared, flags: F) => Promise<R>,
+  text: (report: R) => string,
+  exitCode: (report: R) => number,
+): (flags: F) => Promise<void> {
+  return action(io, async (flags: F) => {
+    const prepared = await prepare(flags, io, isTty);
+    let report: R;
+    try {
+      report = await run(prepared, flags);
+    } finally {
+      prepared.progress.stop();
+    }
+    io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : text(report));
+    return exitCode(report);
+  });
 }

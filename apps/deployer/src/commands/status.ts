@@ -3,22 +3,21 @@
  * the controller matches what the file builds (drift). Exit 0 when every VM is deployed and in sync, 1 otherwise.
  */
 import { Command } from 'commander';
-import { action } from '../cli/action.js';
 import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js';
 import { formatStatus } from '../deploy/report-text.js';
 import { runStatus } from '../deploy/status.js';
-import { prepare, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
+import { deploymentAction, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
 
 export function statusCommand(io: CommandIo = processIo, isTty = Boolean(process.stderr.isTTY)): Command {
   return withDeploymentOptions(withCliDefaults(new Command('status'), io))
     .description("each VM's controller, state, address, and whether its artifacts on the controller match the file")
     .action(
-      action(io, async (flags: DeploymentFlags) => {
-        const { deployment, artifacts, progress } = await prepare(flags, io, isTty);
-        const report = await runStatus(deployment, artifacts, { acceptNew: flags.acceptNew ?? false, events: progress.sink });
-        progress.stop();
-        io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
-        return report.inSync ? 0 : 1;
-      }),
+      deploymentAction(
+        io,
+        isTty,
+        ({ deployment, artifacts, progress }, flags: DeploymentFlags) => runStatus(deployment, artifacts, { acceptNew: flags.acceptNew ?? false, events: progress.sink }),
+        formatStatus,
+        (report) => (report.inSync ? 0 : 1),
+      ),
     );
 }
