@@ -70,7 +70,10 @@ case $kind in
       systemd-tmpfiles-clean.timer getty@tty1.service serial-getty@ttyS0.service kmod-static-nodes.service \
       systemd-modules-load.service sys-kernel-debug.mount sys-kernel-tracing.mount dev-hugepages.mount \
       dev-mqueue.mount systemd-pstore.service proc-sys-fs-binfmt_misc.automount systemd-binfmt.service \
-      systemd-update-utmp.service systemd-update-utmp-runlevel.service systemd-logind.service; do
+      systemd-update-utmp.service systemd-update-utmp-runlevel.service systemd-logind.service dpkg-db-backup.timer \
+      modprobe@configfs.service modprobe@dm_mod.service modprobe@fuse.service modprobe@loop.service \
+      modprobe@drm.service modprobe@efi_pstore.service systemd-network-generator.service systemd-journal-flush.service \
+      systemd-random-seed.service; do
       chroot "$out" systemctl mask "$unit" >/dev/null 2>&1 || :
     done
     ;;

@@ -49,7 +49,8 @@ bring_up_network() {
     (umask 022 && mkdir -p "$root/run/systemd/network")
     printf '[Match]\nName=%s\n\n[Network]\nDHCP=yes\n' "$iface" >"$root/run/systemd/network/99-vmctx-dhcp.network"
     chmod 644 "$root/run/systemd/network/99-vmctx-dhcp.network"
-    run_logged networkctl 15 networkctl reload
+    # Where networkd runs (its state file), it reads the file now; else when it starts (vmctx's unit runs first).
+    if [ -f "$root/run/systemd/netif/state" ]; then run_logged networkctl 15 networkctl reload; fi
   elif has dhclient; then
     log "network: dhclient $iface"
     run_logged dhclient "$dhcp_limit" dhclient -1 "$iface"

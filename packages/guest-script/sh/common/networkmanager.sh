@@ -7,8 +7,13 @@
 # has_networkmanager: whether NetworkManager is installed in the guest.
 has_networkmanager() { has NetworkManager && [ -d "$root/etc/NetworkManager" ]; }
 
-# nm_running: whether NetworkManager runs now (nmcli answers).
-nm_running() { has nmcli && limited 10 nmcli -t -f RUNNING general >/dev/null 2>&1; }
+# nm_running: whether NetworkManager runs now: its pid file in /run names a live process. Not asked through nmcli:
+# before D-Bus is up (vmctx's unit runs early), nmcli waits for the bus to start only to learn that it does not.
+nm_running() {
+  nr_pid=$(cat "$root/run/NetworkManager/NetworkManager.pid" 2>/dev/null) || return 1
+  case $nr_pid in ''|*[!0-9]*) return 1 ;; esac
+  kill -0 "$nr_pid" 2>/dev/null && has nmcli
+}
 
 # nm_profile FILE ID METHOD: writes the keyfile FILE (through FILE.vmctx-new, 0600) for the interface.
 nm_profile() {
