@@ -4,6 +4,7 @@
  * plain line per step, and one line per finished upload with its size and rate.
  */
 import type { DeployEvent, EventSink } from '../deploy/events.js';
+import { byteSize } from '../util/byte-size.js';
 
 export interface ProgressOptions {
   write: (text: string) => void;
@@ -38,7 +39,7 @@ function plainProgress(options: ProgressOptions): Progress {
       case 'upload': {
         const key = `${e.controller}:${e.file}`;
         if (!uploadStarted.has(key)) uploadStarted.set(key, now());
-        if (e.done) options.write(`${e.controller}: uploaded ${e.file} (${size(e.total)}, ${rate(e.total, now() - uploadStarted.get(key)!)})\n`);
+        if (e.done) options.write(`${e.controller}: uploaded ${e.file} (${byteSize(e.total)}, ${rate(e.total, now() - uploadStarted.get(key)!)})\n`);
         break;
       }
       case 'note':
@@ -79,7 +80,7 @@ function liveProgress(options: ProgressOptions): Progress {
       u.sent = e.sent;
       uploads.set(key, u);
       const pct = e.total > 0 ? Math.floor((100 * e.sent) / e.total) : 100;
-      lines.set(`upload:${key}`, `  ${e.file}: ${e.done ? 'uploaded' : `${pct}%`} ${size(e.sent)}/${size(e.total)} ${rate(e.sent, now() - u.started)}`);
+      lines.set(`upload:${key}`, `  ${e.file}: ${e.done ? 'uploaded' : `${pct}%`} ${byteSize(e.sent)}/${byteSize(e.total)} ${rate(e.sent, now() - u.started)}`);
     }
     dirty = true;
   };
@@ -92,13 +93,6 @@ function liveProgress(options: ProgressOptions): Progress {
   };
 }
 
-export function size(bytes: number): string {
-  if (bytes >= 1024 * 1024 * 1024) return `${(bytes / 1024 ** 3).toFixed(2)} GiB`;
-  if (bytes >= 1024 * 1024) return `${(bytes / 1024 ** 2).toFixed(1)} MiB`;
-  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${bytes} B`;
-}
-
 function rate(bytes: number, ms: number): string {
-  return `${size(ms > 0 ? (bytes * 1000) / ms : bytes)}/s`;
+  return `${byteSize(ms > 0 ? (bytes * 1000) / ms : bytes)}/s`;
 }

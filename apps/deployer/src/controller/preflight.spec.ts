@@ -117,7 +117,7 @@ describe('preflight', () => {
       const state = await preflight(connection, 'demo', [vm('web-1', { baseSize: 2 ** 60 })]);
       const [finding] = errors(state);
       expect(finding?.code).toBe('CHECK_SPACE');
-      expect(finding?.message).toMatch(new RegExp(`^${fake.imageDir} has [\\d.]+ MiB free; 1099511627776\\.0 MiB would be uploaded$`));
+      expect(finding?.message).toMatch(new RegExp(`^${fake.imageDir} has [\\d.]+ [KMG]iB free; 1073741824\\.00 GiB would be uploaded$`));
     });
 
     it('does not count a huge base that is already there', async () => {

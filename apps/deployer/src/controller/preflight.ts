@@ -7,6 +7,7 @@ import { getAttr, parseXml } from '@vmctx/template-renderer';
 import type { VmArtifacts } from '../artifacts/build.js';
 import type { ControllerConnection } from './connection.js';
 import { bridgeState, directoryState, existingFiles, fileState, libvirtInfo, listDomains, networkState, type DomainInfo, type LibvirtInfo } from './libvirt.js';
+import { byteSize } from '../util/byte-size.js';
 import { uniqueBy } from '../util/unique-by.js';
 
 export type FindingCode =
@@ -101,15 +102,15 @@ export async function preflight(connection: ControllerConnection, deployment: st
   const uploadBytes = missing.reduce((sum, f) => sum + f.size, 0);
   if (!dir.exists) add(lc.imageDir, 'CHECK_IMAGE_DIR', 'error', `image folder ${lc.imageDir} does not exist`, `mkdir -p ${lc.imageDir} on the controller, or change imageDir`);
   else if (!dir.writable) add(lc.imageDir, 'CHECK_IMAGE_DIR', 'error', `image folder ${lc.imageDir} is not writable by ${lc.user}`, `chown or chmod it for ${lc.user}, or change imageDir`);
-  else if (dir.freeBytes < uploadBytes) add(lc.imageDir, 'CHECK_SPACE', 'error', `${lc.imageDir} has ${mib(dir.freeBytes)} free; ${mib(uploadBytes)} would be uploaded`, 'free space there, or choose another imageDir');
-  else add(lc.imageDir, 'CHECK_IMAGE_DIR', 'ok', `${lc.imageDir} writable, ${mib(dir.freeBytes)} free, ${mib(uploadBytes)} to upload (${missing.length} of ${files.length} files)`);
+  else if (dir.freeBytes < uploadBytes) add(lc.imageDir, 'CHECK_SPACE', 'error', `${lc.imageDir} has ${byteSize(dir.freeBytes)} free; ${byteSize(uploadBytes)} would be uploaded`, 'free space there, or choose another imageDir');
+  else add(lc.imageDir, 'CHECK_IMAGE_DIR', 'ok', `${lc.imageDir} writable, ${byteSize(dir.freeBytes)} free, ${byteSize(uploadBytes)} to upload (${missing.length} of ${files.length} files)`);
 
   remoteIsos.forEach((path, i) => {
     const s = isoStates[i]!;
     const users = vms.filter((v) => v.isoPath === path).map((v) => v.vm.name).join(', ');
     if (!s.exists) add(path, 'CHECK_ISO', 'error', `ISO ${path} does not exist on ${lc.name} (iso: of ${users})`, `put the ISO there, or build it with context: instead of iso:`);
     else if (!s.readable) add(path, 'CHECK_ISO', 'error', `ISO ${path} is not readable by ${lc.user} (iso: of ${users})`, `chmod a+r ${path}`);
-    else add(path, 'CHECK_ISO', 'ok', `ISO ${path} is there (${mib(s.size)})`);
+    else add(path, 'CHECK_ISO', 'ok', `ISO ${path} is there (${byteSize(s.size)})`);
   });
 
   if (!(domains instanceof Error)) {
@@ -148,8 +149,4 @@ function domainType(xml: string): string {
 
 function unique<T>(items: readonly T[]): T[] {
   return [...new Set(items)];
-}
-
-function mib(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
