@@ -8,10 +8,9 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { VmctxError } from '@vmctx/contract';
-import { createOverlay, inspectImage, type ImageInfo } from '@vmctx/disk-builder';
+import { inspectImage, type ImageInfo } from '@vmctx/disk-builder';
 import { buildContextTree, parseContext } from '@vmctx/guest-script';
 import { writeIsoFromDirectory, writeIsoFromFiles } from '@vmctx/iso-builder';
 import {
@@ -27,11 +26,13 @@ import {
   type XmlElement,
 } from '@vmctx/template-renderer';
 import type { ControllerConfig, Deployment, ImageConfig, VmConfig } from '../config/types.js';
+import { readTemplateText } from '../cli/input.js';
 import { domainInfo } from '../controller/libvirt.js';
 import { addOwnerMark } from '../controller/owner-mark.js';
 import { ArtifactCache } from './cache.js';
 import { ensureConsoleLog } from './console-log.js';
 import { fetchImage } from './fetch-image.js';
+import { writeOverlayStream } from './overlay-stream.js';
 
 /** One file a VM needs on its controller. */
 export interface RemoteArtifact {
@@ -194,9 +195,7 @@ class Builder {
   private overlay(backingFile: string, base: ImageInfo) {
     const key = `${backingFile}|${base.format}|${base.virtualSize}`;
     return memo(this.overlays, key, async () => {
-      const temp = await this.options.cache.tempPath('qcow2');
-      await createOverlay({ path: temp, backingFile, backingFormat: base.format, virtualSize: base.virtualSize, sync: false });
-      return this.options.cache.store(temp, 'qcow2');
+      return this.options.cache.build('qcow2', undefined, (out) => writeOverlayStream({ backingFile, backingFormat: base.format, virtualSize: base.virtualSize }, out));
     });
   }
 
@@ -216,7 +215,8 @@ class Builder {
   private async domainTree(vm: VmConfig, overlay: string, iso: string | undefined): Promise<{ tree: XmlElement; notes: string[] }> {
     if (vm.template.kind === 'native') {
       const path = vm.template.path;
-      const text = await memo(this.templates, path, () => readFile(path, 'utf8'));
+      // Refused by its size before it is read (cli/input.ts), as vmctx template import does.
+      const text = await memo(this.templates, path, () => readTemplateText(path));
       if (vm.network) {
         throw new VmctxError('DEPLOY_NETWORK_WITH_NATIVE', 'input', `${vm.where}.network: a native template keeps its own interfaces; set the network in ${path}, or use bridge:`, {
           where: `${vm.where}.network`,

@@ -29,24 +29,10 @@ export class ArtifactCache {
 
   constructor(readonly dir: string) {}
 
-  /** A fresh temporary path inside the cache, to build a file into before `store`. */
-  async tempPath(ext: string): Promise<string> {
+  /** A fresh temporary path inside the cache, where an object is built before it gets its name. */
+  private async tempPath(ext: string): Promise<string> {
     await mkdir(join(this.dir, 'tmp'), { recursive: true });
     return join(this.dir, 'tmp', `${process.pid}-${randomBytes(6).toString('hex')}.${ext}`);
-  }
-
-  /** Moves a built file into the store under its digest; an identical object already there is kept. */
-  async store(tempPath: string, ext: string): Promise<StoredObject> {
-    const sha256 = await sha256File(tempPath);
-    const path = join(this.dir, 'objects', `${sha256}.${ext}`);
-    await mkdir(join(this.dir, 'objects'), { recursive: true });
-    const existing = await stat(path).catch(() => undefined);
-    if (existing) {
-      await rm(tempPath, { force: true });
-      return { sha256, path, size: existing.size };
-    }
-    await rename(tempPath, path);
-    return { sha256, path, size: (await stat(path)).size };
   }
 
   /**
