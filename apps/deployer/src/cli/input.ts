@@ -1,5 +1,5 @@
 /** Inputs named on the command line: what is wrong with them said once, with the CLI's codes. */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { CliError } from './errors.js';
 
@@ -33,4 +33,20 @@ export async function refuseOutputIsInput(output: string, ...inputs: string[]): 
       throw new CliError('CLI_OUTPUT_IS_INPUT', `the output ${output} is the input ${input}; choose another output`, { where: output });
     }
   }
+}
+
+/**
+ * A domain XML (or a spec) named by the user, on the command line or in a deployment file, as text: refused by its
+ * size before it is read (TEMPLATE_TOO_LARGE, with its path), where reading it whole gave Node's "Invalid string
+ * length" (no code, no path) from 512 MiB and ERR_FS_FILE_TOO_LARGE (no path) from 2 GiB. `limit`: virsh define's,
+ * template-renderer's MAX_TEMPLATE_BYTES, unless told.
+ */
+export async function readTemplateText(file: string, limit?: number): Promise<string> {
+  const tr = await import('@vmctx/template-renderer');
+  const max = limit ?? tr.MAX_TEMPLATE_BYTES;
+  const size = await inputFileSize(file);
+  if (size > max) {
+    throw new tr.TemplateError('TEMPLATE_TOO_LARGE', `${file} is ${(size / 2 ** 20).toFixed(1)} MiB; virsh define reads at most ${max / 2 ** 20} MiB of domain XML`, file);
+  }
+  return readFile(file, 'utf8');
 }

@@ -17,7 +17,7 @@ import { Command, Option } from 'commander';
 import { action } from '../cli/action.js';
 import { type CommandIo, processIo, withCliDefaults } from '../cli/command-io.js';
 import { CliError, usage } from '../cli/errors.js';
-import { inputFileSize } from '../cli/input.js';
+import { readTemplateText } from '../cli/input.js';
 import type { DomainSpec, ExistingDomain, LintFinding, Lintable, NativeRewrite } from '@vmctx/template-renderer';
 
 /** The exit code of lint errors. */
@@ -151,15 +151,8 @@ function isSpecFile(file: string): boolean {
   return ['.yaml', '.yml', '.json'].includes(extname(file).toLowerCase());
 }
 
-/** Reads a file, refusing one larger than `limit` before reading it (a 50 MB "template" is never loaded). */
-async function readLimited(file: string, limit: number): Promise<string> {
-  const size = await inputFileSize(file);
-  if (size > limit) {
-    const { TemplateError } = await import('@vmctx/template-renderer');
-    throw new TemplateError('TEMPLATE_TOO_LARGE', `${file} is ${(size / 2 ** 20).toFixed(1)} MiB; virsh define reads at most ${limit / 2 ** 20} MiB of domain XML`, file);
-  }
-  return readFile(file, 'utf8');
-}
+/** Reads a file, refusing one larger than `limit` before reading it (a 50 MB "template" is never loaded): cli/input.ts. */
+const readLimited = readTemplateText;
 
 /** A spec file, YAML or JSON (JSON is YAML too), parsed by template-renderer. */
 async function readSpec(file: string): Promise<DomainSpec> {
