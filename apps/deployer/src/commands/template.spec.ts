@@ -175,6 +175,20 @@ describe('vmctx template lint', () => {
   });
 });
 
+describe('XML errors say the line as editors and libvirt count it (issue 12)', () => {
+  it('counts lines from 1, in template lint and template import', async () => {
+    await writeFile(join(dir, 'bad.xml'), '<domain type="kvm">\n  <name>vm1</name>\n  <memory>1</memory\n</domain>\n');
+    for (const command of ['lint', 'import']) {
+      io.reset();
+      expect(await failure(io, template(command, join(dir, 'bad.xml')))).toMatchObject({
+        exitCode: 2,
+        code: 'TEMPLATE_MALFORMED_XML',
+        message: expect.stringMatching(/bad\.xml is not well-formed XML: .* at line 4, column 1$/),
+      });
+    }
+  });
+});
+
 describe('names a command line misreads (issue 12)', () => {
   it('template import --name -rf and a spec named with shell characters are warned about, not refused', async () => {
     await template('import', '--name', '-rf', '--no-lint', seed);
