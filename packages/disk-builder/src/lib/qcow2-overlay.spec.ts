@@ -1,4 +1,6 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { lstatSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -30,6 +32,36 @@ describe('createOverlay', () => {
     await writeFile(join(dir, 'vm.qcow2'), 'old content');
     await createOverlay({ path: join(dir, 'vm.qcow2'), backingFile: '/b', backingFormat: 'raw', virtualSize: 2 ** 20, sync: false });
     expect((await readFile(join(dir, 'vm.qcow2'))).subarray(0, 4).toString('latin1')).toBe('QFI\xfb');
+  });
+
+  it('never replaces a device node or a FIFO (issue 12: disk create onto /dev/full replaced it)', async () => {
+    // Nodes of the test's own, never the machine's: code without the guard would replace whatever it is given.
+    const nodes: [string, string][] = [[join(dir, 'pipe'), 'a FIFO']];
+    execFileSync('mkfifo', [nodes[0]![0]]);
+    if (process.getuid?.() === 0) {
+      execFileSync('mknod', ['-m', '666', join(dir, 'null'), 'c', '1', '3']);
+      nodes.push([join(dir, 'null'), 'a character device']);
+    }
+    for (const [path, what] of nodes) {
+      const error = await createOverlay({ path, backingFile: '/b', backingFormat: 'raw', virtualSize: 2 ** 20, sync: false }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, path).toMatchObject({ code: 'DISK_TARGET_NOT_FILE', where: path });
+      expect((error as Error).message).toContain(`${path} is ${what}`);
+    }
+    expect(lstatSync(join(dir, 'pipe')).isFIFO()).toBe(true);
+    if (nodes.length > 1) expect(lstatSync(join(dir, 'null')).isCharacterDevice()).toBe(true);
+    expect((await readdir(dir)).sort()).toEqual(nodes.map(([p]) => p.slice(dir.length + 1)).sort());
+  });
+
+  it('writes through a symbolic link to the file it names, and keeps the link (as qemu-img)', async () => {
+    await writeFile(join(dir, 'real.qcow2'), 'old content');
+    await symlink('real.qcow2', join(dir, 'vm.qcow2'));
+    await createOverlay({ path: join(dir, 'vm.qcow2'), backingFile: '/b', backingFormat: 'raw', virtualSize: 2 ** 20, sync: false });
+    expect(lstatSync(join(dir, 'vm.qcow2')).isSymbolicLink()).toBe(true);
+    expect((await readFile(join(dir, 'real.qcow2'))).subarray(0, 4).toString('latin1')).toBe('QFI\xfb');
+    expect((await readdir(dir)).sort()).toEqual(['real.qcow2', 'vm.qcow2']);
   });
 
   it.each([

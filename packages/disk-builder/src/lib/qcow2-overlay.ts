@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { removeOnSignal } from '@vmctx/contract';
-import { open, rename, stat, unlink } from 'node:fs/promises';
+import { open, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { DiskBuilderError } from './errors.js';
 import { inspectChain, localBackingPath } from './inspect.js';
@@ -24,7 +24,8 @@ export async function createOverlay(options: CreateOverlayOptions): Promise<Crea
   // All validation happens here, before anything touches the file system.
   const layout = layoutOverlay(options);
   await refuseOverwritingBacking(options.path, options.backingFile);
-  const temp = join(dirname(options.path), `.${basename(options.path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const target = await regularFileTarget(options.path);
+  const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let handle;
   try {
     handle = await open(temp, 'wx', 0o644);
@@ -39,7 +40,7 @@ export async function createOverlay(options: CreateOverlayOptions): Promise<Crea
     if (options.sync !== false) await handle.datasync();
     await handle.close();
     handle = undefined;
-    await rename(temp, options.path);
+    await rename(temp, target);
   } catch (error) {
     await handle?.close().catch(() => undefined);
     await unlink(temp).catch(() => undefined);
@@ -49,6 +50,22 @@ export async function createOverlay(options: CreateOverlayOptions): Promise<Crea
   }
   const { runs: _runs, ...rest } = layout;
   return { ...rest, path: options.path };
+}
+
+/**
+ * Where the overlay goes: the path, or through a symbolic link the file it names (as qemu-img writes through it;
+ * a rename over the link would replace the link instead). An existing device node (/dev/full, /dev/null), FIFO or
+ * socket is refused: the rename would replace the node with a regular file. (A folder there makes the rename
+ * fail by itself, leaving it as it was.)
+ */
+async function regularFileTarget(path: string): Promise<string> {
+  const target = await realpath(path).catch(() => path);
+  const existing = await stat(target).catch(() => undefined);
+  if (existing !== undefined && !existing.isFile() && !existing.isDirectory()) {
+    const what = existing.isCharacterDevice() ? 'a character device' : existing.isBlockDevice() ? 'a block device' : existing.isFIFO() ? 'a FIFO' : 'not a regular file';
+    throw new DiskBuilderError('DISK_TARGET_NOT_FILE', `${path} is ${what}; an overlay is written only to a regular file (the rename would replace the node)`, { where: path });
+  }
+  return target;
 }
 
 /**
