@@ -3,8 +3,9 @@
  * defines and starts the VMs on every controller in parallel, undoes a VM that fails half-way, and prints what
  * each VM ended as. Exit 0 when every VM runs (and, with --wait, was contextualized), 1 otherwise.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js';
+import { wholeNumber } from '../cli/options.js';
 import { runDeploy } from '../deploy/deploy.js';
 import { formatDeployReport, formatPlan } from '../deploy/report-text.js';
 import { deploymentAction, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
@@ -16,16 +17,11 @@ interface DeployFlags extends DeploymentFlags {
   dryRun?: boolean;
 }
 
-function seconds(value: string): number {
-  if (!/^[1-9][0-9]*$/.test(value)) throw new InvalidArgumentError('expected a whole number of seconds');
-  return Number(value);
-}
-
 export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process.stderr.isTTY)): Command {
   return withDeploymentOptions(withCliDefaults(new Command('deploy'), io))
     .description('put every VM of a deployment on its controller: check, upload, define, start')
     .option('--wait', 'wait until each guest says it was contextualized')
-    .option('--timeout <seconds>', 'how long --wait waits for each guest', seconds, 300)
+    .option('--timeout <seconds>', 'how long --wait waits for each guest', wholeNumber('expected a whole number of seconds, 1 to 86400', { min: 1, max: 86_400 }), 300)
     .option('--prune', "remove this deployment's domains that the file no longer has")
     .option('--dry-run', 'show the plan and change nothing (as vmctx plan)')
     .action(
