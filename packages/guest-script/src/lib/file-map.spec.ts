@@ -66,8 +66,14 @@ describe('writeFileMap', () => {
     try {
       const big = new Uint8Array(64 * 1024 * 1024);
       const writing = writeFileMap({ a: { data: big, mode: 0o600 }, b: { data: big, mode: 0o600 } }, out);
+      // Looked for until it is seen or the write is over (no count of tries: a busy machine is slow at both).
+      let over = false;
+      void writing.then(
+        () => (over = true),
+        () => (over = true),
+      );
       let during: string[] = [];
-      for (let i = 0; i < 200 && during.length === 0; i++) {
+      while (!over && during.length === 0) {
         await new Promise((resolve) => setTimeout(resolve, 1));
         during = (await readdir(dir)).filter((n) => n.startsWith('.ctx.tmp-'));
       }
