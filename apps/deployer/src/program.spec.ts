@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { captureIo, Exit } from './cli/capture-io.test.js';
+import { captureIo, exitCodeOfRun } from './cli/capture-io.test.js';
 import { createProgram } from './program.js';
 
 describe('vmctx program', () => {
@@ -15,15 +15,7 @@ describe('vmctx program', () => {
 describe('vmctx usage errors (issue 12)', () => {
   const run = async (...args: string[]) => {
     const io = captureIo();
-    const exitCode = await createProgram(io)
-      .parseAsync(args, { from: 'user' })
-      .then(
-        () => 0,
-        (error: unknown) => {
-          if (error instanceof Exit) return error.exitCode;
-          throw error;
-        },
-      );
+    const exitCode = await exitCodeOfRun(createProgram(io).parseAsync(args, { from: 'user' }));
     return { exitCode, out: io.out, err: io.err };
   };
 

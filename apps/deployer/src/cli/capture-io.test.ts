@@ -68,3 +68,14 @@ export async function failure(io: CapturedIo, run: Promise<unknown>): Promise<Fa
   const match = /^([\s\S]*?) \[([A-Za-z0-9_]+)\](?:\n  at .*)?\n(?:Usage: .*\nsee '.*'\n)?$/.exec(printed);
   return match ? { exitCode: exit.exitCode, code: match[2]!, message: match[1]! } : { exitCode: exit.exitCode, message: printed.trimEnd() };
 }
+
+/** The exit code a run of a command ends with: 0 when it returned, else the code it exited with. */
+export function exitCodeOfRun(run: Promise<unknown>): Promise<number> {
+  return run.then(
+    () => 0,
+    (error: unknown) => {
+      if (error instanceof Exit) return error.exitCode;
+      throw error;
+    },
+  );
+}

@@ -6,21 +6,12 @@ import { contextualizationScript, resolveGuestScriptOptions } from '@vmctx/guest
 import { MAX_ISO_EPOCH, resolveEpoch } from '@vmctx/iso-builder';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProgram } from '../program.js';
-import { captureIo, Exit } from './capture-io.test.js';
+import { captureIo, exitCodeOfRun } from './capture-io.test.js';
 import { MAX_EPOCH_SECONDS } from './options.js';
 
 let dir: string;
 const io = captureIo();
-const vmctx = (...args: string[]): Promise<number> =>
-  createProgram(io)
-    .parseAsync(args, { from: 'user' })
-    .then(
-      () => 0,
-      (error: unknown) => {
-        if (error instanceof Exit) return error.exitCode;
-        throw error;
-      },
-    );
+const vmctx = (...args: string[]): Promise<number> => exitCodeOfRun(createProgram(io).parseAsync(args, { from: 'user' }));
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vmctx-options-'));
