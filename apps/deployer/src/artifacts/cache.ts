@@ -7,11 +7,11 @@
  * identity (device, inode, size, mtime) so that a multi-GiB image is hashed once, not on every run.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { VmctxError } from '@vmctx/contract';
+import { makeFolder, VmctxError } from '@vmctx/contract';
 import { sha256File } from '@vmctx/disk-builder';
 
 export interface StoredObject {
@@ -31,7 +31,7 @@ export class ArtifactCache {
 
   /** A fresh temporary path inside the cache, where an object is built before it gets its name. */
   private async tempPath(ext: string): Promise<string> {
-    await mkdir(join(this.dir, 'tmp'), { recursive: true });
+    await makeFolder(join(this.dir, 'tmp'));
     return join(this.dir, 'tmp', `${process.pid}-${randomBytes(6).toString('hex')}.${ext}`);
   }
 
@@ -67,10 +67,10 @@ export class ArtifactCache {
     await file.close();
     const sha256 = hash.digest('hex');
     const path = join(this.dir, 'objects', `${sha256}.${ext}`);
-    await mkdir(join(this.dir, 'objects'), { recursive: true });
+    await makeFolder(join(this.dir, 'objects'));
     await rename(temp, path);
     if (key) {
-      await mkdir(join(this.dir, 'index'), { recursive: true });
+      await makeFolder(join(this.dir, 'index'));
       await writeFile(join(this.dir, 'index', key), sha256);
     }
     return { sha256, path, size };
@@ -115,7 +115,7 @@ export class ArtifactCache {
   }
 
   private async saveDigests(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
+    await makeFolder(this.dir);
     const temp = join(this.dir, `.digests.json.${process.pid}.${randomBytes(4).toString('hex')}`);
     await writeFile(temp, JSON.stringify(this.digests));
     await rename(temp, join(this.dir, 'digests.json'));

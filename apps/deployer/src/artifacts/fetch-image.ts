@@ -24,9 +24,9 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { VmctxError } from '@vmctx/contract';
+import { makeFolder, VmctxError } from '@vmctx/contract';
 import type { ArtifactCache } from './cache.js';
 
 export interface FetchImageOptions {
@@ -64,7 +64,7 @@ export async function fetchImage(url: string, sha256: string, cache: ArtifactCac
   const target = cachedImagePath(cache, expected);
   if (await isFile(target)) return target;
   const part = partialImagePath(cache, expected);
-  await local(`create ${join(cache.dir, 'partial')}`, where, () => mkdir(join(cache.dir, 'partial'), { recursive: true }));
+  await local(`create ${join(cache.dir, 'partial')}`, where, () => makeFolder(join(cache.dir, 'partial')));
 
   const job: Job = { url, where, part, expected, options };
   let result = await attempt(job, await sizeOf(part));
@@ -92,7 +92,7 @@ export async function fetchImage(url: string, sha256: string, cache: ArtifactCac
     } finally {
       await handle.close();
     }
-    await mkdir(join(cache.dir, 'objects'), { recursive: true });
+    await makeFolder(join(cache.dir, 'objects'));
     await rename(part, target);
   });
   return target;

@@ -11,9 +11,9 @@
  * - `hostKeyError`: the VmctxError for a key that is not known, with its fix.
  */
 import { createHmac } from 'node:crypto';
-import { lstat, mkdir, open, readFile } from 'node:fs/promises';
+import { lstat, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { VmctxError } from '@vmctx/contract';
+import { makeFolder, VmctxError } from '@vmctx/contract';
 import { fingerprintSha256, invalidKeyReason, keyTypeLabel, keyTypeOf, openSshKeyText } from './host-key.js';
 import { quoteArg } from './shell-quote.js';
 
@@ -401,7 +401,7 @@ export async function recordHostKey(knownHostsFile: string, host: string, port: 
     });
   const folder = dirname(knownHostsFile);
   try {
-    await mkdir(folder, { recursive: true, mode: 0o700 });
+    await makeFolder(folder, 0o700);
   } catch (error) {
     throw fail(`creating ${folder}`, error);
   }
