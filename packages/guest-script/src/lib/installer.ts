@@ -17,7 +17,8 @@
  * The unit carries `ConditionFileIsExecutable=!/etc/rc.local`: where an executable rc.local exists, systemd's
  * rc-local.service runs it (and so the script), and the unit stands aside, so the script never runs twice.
  */
-import { chmod, lstat, mkdir, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { makeFolder } from '@vmctx/contract';
 import { dirname, join } from 'node:path';
 import { GuestScriptError } from './errors.js';
 import type { FileMap } from './file-map.js';
@@ -234,7 +235,7 @@ async function holdsAlready(target: string, data: string, mode: number): Promise
 /** `data` with `mode` at `target` (never followed: a link there is replaced), through a fresh temporary file. */
 async function writeAtomic(target: string, data: string, mode: number): Promise<void> {
   const tmp = `${target}.vmctx-new`;
-  await mkdir(dirname(target), { recursive: true });
+  await makeFolder(dirname(target));
   try {
     // A left-over temporary (or a link planted there) is removed, and the new one is created, never followed.
     await rm(tmp, { force: true });
@@ -288,7 +289,7 @@ export async function installInto(rootDir: string, options: InstallOptions = {})
     } else {
       const at = await inImage(step.path);
       if (await exists(at)) continue;
-      await mkdir(dirname(at), { recursive: true });
+      await makeFolder(dirname(at));
       await symlink(step.target, at);
       done.push({ path: step.path, action: 'linked' });
     }
