@@ -8,16 +8,17 @@
  *   systemd-networkd  systemd + systemd-networkd, no ifupdown, no .network file
  *   systemd-nm        systemd + NetworkManager (its own default DHCP profile)
  * and for each: a static context CD (address, MTU, routes, DNS, host name, SSH key, files, a user script) followed by a
- * reboot (not applied again, network still configured), an IP-from-MAC CD shared by every kind, a CD without
+ * second boot (powered off after the first and started again: not applied again, network still configured), an IP-from-MAC CD shared by every kind, a CD without
  * post-install, and no CD drive (DHCP from the controller's dnsmasq). Every check is made from inside the guest (its
  * report on the serial console, tools/lab/guests/files/lab-report) and by ping from the controller's namespace.
  *
- * All boots run first, a few at a time (VMCTX_DISTRO_PARALLEL, default 4), spread over two controllers
+ * All boots run first, a few at a time (VMCTX_DISTRO_PARALLEL, default 5), spread over two controllers
  * (VMCTX_DISTRO_CONTROLLERS, default lc1,lc2); then each case is one test on what its boot recorded. Guests are
- * named distro-*, addresses 198.51.100.110-139 (outside the lab's DHCP range). Boot-to-contextualized times
+ * named distro-*, addresses 198.51.100.110-139 (outside the lab's DHCP range); VMCTX_DISTRO_SERIAL=FOLDER keeps
+ * every guest's console there. Boot-to-contextualized times
  * (virsh start to "vmctx: contextualization finished" on the console) are printed at the end.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -36,11 +37,11 @@ import {
   seedDistroBase,
   tagged,
 } from './support/distro-guests.js';
-import { bootGuest, controller, type Guest, labEnv, type LabController, type RunResult, ssh, upload } from './support/lab.js';
+import { bootGuest, controller, type Guest, labEnv, type LabController, type RunResult, ssh, sshOk, upload } from './support/lab.js';
 
 const env = labEnv();
 const controllers = (process.env.VMCTX_DISTRO_CONTROLLERS ?? 'lc1,lc2').split(',').map((name) => controller(env, name.trim()));
-const PARALLEL = Math.max(1, Number(process.env.VMCTX_DISTRO_PARALLEL ?? 4));
+const PARALLEL = Math.max(1, Number(process.env.VMCTX_DISTRO_PARALLEL ?? 5));
 const work = mkdtempSync(join(tmpdir(), 'guest-distros-'));
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDistroLabKeyOnly00000000000000000000000 distro@lab';
 /** How long one guest may take for all its boots: a failure detector for a guest that never reports, not a bound. */
@@ -50,7 +51,7 @@ type Case = 'static' | 'ipmac' | 'nopi' | 'nocd';
 const CASES: Case[] = ['static', 'ipmac', 'nopi', 'nocd'];
 
 interface Boot {
-  /** Seconds from virsh start (or from the reboot) to "vmctx: contextualization finished". */
+  /** Seconds from virsh start (each start) to "vmctx: contextualization finished". */
   contextualized: number;
   report: string[];
   address: string | undefined;
@@ -111,6 +112,24 @@ async function ping(lc: LabController, address: string): Promise<RunResult> {
   return result;
 }
 
+/** Progress on stderr (a run takes minutes). */
+function note(text: string): void {
+  process.stderr.write(`[guest-distros ${new Date().toISOString().slice(11, 19)}] ${text}\n`);
+}
+
+/** A cleanup step that may not hold the suite up: given up (and said) after `ms`. */
+async function bounded(what: string, step: Promise<unknown>, ms = 120_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      note(`${what}: no answer after ${ms} ms, going on`);
+      resolve();
+    }, ms);
+  });
+  await Promise.race([step.catch((error: unknown) => note(`${what}: ${String(error)}`)), late]);
+  clearTimeout(timer);
+}
+
 /** Runs at most `limit` of the jobs at once. */
 async function pool<T>(jobs: Array<() => Promise<T>>, limit: number): Promise<void> {
   let next = 0;
@@ -121,19 +140,24 @@ async function pool<T>(jobs: Array<() => Promise<T>>, limit: number): Promise<vo
   );
 }
 
-/** Boots one guest, follows its console through its boots (two with lab.reboot), pings it after each report. */
-async function runGuest(run: Run, disk: string, iso: string | undefined, mac: string, reboots: boolean): Promise<void> {
+/**
+ * Boots one guest, follows its console through its boots, pings it after each report. With `restarts`, the guest
+ * powers off after its first report (lab.poweroff1) and is started again: the second boot, from the same disk and CD.
+ */
+async function runGuest(run: Run, disk: string, iso: string | undefined, mac: string, restarts: boolean): Promise<void> {
   const lc = run.lc;
   let guest: Guest | undefined;
   try {
     let started = Date.now();
-    guest = await bootGuest(env, lc, { name: run.name, disk, ...(iso ? { iso } : {}), mac, memoryMiB: 256, ...(reboots ? { cmdline: 'lab.reboot' } : {}) });
-    const wanted = reboots ? 2 : 1;
+    guest = await bootGuest(env, lc, { name: run.name, disk, ...(iso ? { iso } : {}), mac, memoryMiB: 256, ...(restarts ? { cmdline: 'lab.poweroff1' } : {}) });
+    const wanted = restarts ? 2 : 1;
     const deadline = Date.now() + GUEST_LIMIT_MS;
+    // The console of the boots before this one (libvirt truncates the file at each start).
+    let earlier = '';
     let finishedSeen = 0;
     let contextualized = 0;
     while (run.boots.length < wanted) {
-      const serial = guest.serial();
+      const serial = earlier + guest.serial();
       run.serial = serial;
       const finished = serial.match(/vmctx: contextualization finished/g)?.length ?? 0;
       if (finished > finishedSeen) {
@@ -143,28 +167,36 @@ async function runGuest(run: Run, disk: string, iso: string | undefined, mac: st
       const report = reportOf(serial, run.boots.length + 1);
       if (report) {
         const address = addressesOf(report)[0]?.split('/')[0];
+        note(`${run.name} on ${lc.name}: report ${run.boots.length + 1}, ${address ?? 'no address'}`);
         const result = address ? await ping(lc, address) : { stdout: '', stderr: 'no address in the report', code: -1 };
         run.boots.push({ contextualized, report, address, ping: result });
-        // The second boot starts when the first asks for it.
-        if (reboots && run.boots.length === 1) {
-          while (!guest.serial().includes('LAB-REBOOTING')) {
-            if (Date.now() > deadline) throw new Error(`${run.name}: no LAB-REBOOTING`);
-            await sleep(250);
+        if (restarts && run.boots.length === 1) {
+          // Off: the domain shut off, or the kernel said it powered down or halted (then the disk is synced).
+          while ((await sshOk(env, lc, ['virsh', 'domstate', run.name])).trim() !== 'shut off') {
+            if (/reboot: Power down|System halted|reboot: System halted/.test(guest.serial())) {
+              await sshOk(env, lc, ['virsh', 'destroy', run.name]);
+              break;
+            }
+            if (Date.now() > deadline) throw new Error(`${run.name} on ${lc.name}: did not power off`);
+            await sleep(1000);
           }
+          earlier = `${earlier}${guest.serial()}\n--- restart ---\n`;
           started = Date.now();
+          await sshOk(env, lc, ['virsh', 'start', run.name]);
         }
         continue;
       }
       if (Date.now() > deadline) throw new Error(`${run.name} on ${lc.name}: ${run.boots.length + 1}. report missing after ${GUEST_LIMIT_MS} ms`);
       await sleep(500);
     }
-    run.serial = guest.serial();
   } catch (error) {
     run.error = error;
-    if (guest) run.serial = guest.serial();
   } finally {
-    await guest?.destroy();
-    await ssh(env, lc, ['rm', '-f', disk, `${lc.images}/${run.name}.serial.log`]);
+    // VMCTX_DISTRO_SERIAL=FOLDER keeps each guest's console there (the controller's copy goes with the guest).
+    if (process.env.VMCTX_DISTRO_SERIAL) writeFileSync(join(process.env.VMCTX_DISTRO_SERIAL, `${run.name}.log`), run.serial);
+    note(`${run.name} on ${lc.name}: ${run.boots.map((b) => `${b.contextualized.toFixed(1)} s`).join(', ') || 'no report'}${run.error ? ` (${String(run.error)})` : ''}`);
+    if (guest) await bounded(`destroy ${run.name}`, guest.destroy());
+    await bounded(`rm ${run.name}`, ssh(env, lc, ['rm', '-f', disk, `${lc.images}/${run.name}.serial.log`]));
   }
 }
 
@@ -190,40 +222,49 @@ beforeAll(async () => {
   for (const [i, kind] of DISTRO_KINDS.entries()) await addIso(`distro-static-${kind}`, buildContextTree(parseContext(staticContext(kind, i))));
   await Promise.all(uploads);
 
-  // Cases interleaved across kinds and controllers, the rebooting ones first (they take two boots).
+  // Longest first, so that no slow guest starts last: the static ones (two boots), then sysvinit's (its serial
+  // init scripts boot slowest under TCG), then the rest; controllers in turn.
   const jobs: Array<() => Promise<void>> = [];
   let n = 0;
-  for (const kase of CASES) {
-    for (const [i, kind] of DISTRO_KINDS.entries()) {
-      const lc = controllers[n++ % controllers.length]!;
-      const name = `distro-${kase}-${kind}`;
-      const run: Run = { kind, kase, name, lc, serial: '', boots: [] };
-      runs.set(key(kind, kase), run);
-      const mac = kase === 'ipmac' ? macFromIpv4(macAddress(i)) : `52:54:00:d1:${String(CASES.indexOf(kase)).padStart(2, '0')}:${String(i).padStart(2, '0')}`;
-      const iso =
-        kase === 'static' ? isos.get(`${lc.name}/distro-static-${kind}`) : kase === 'nocd' ? undefined : isos.get(`${lc.name}/distro-${kase}`);
-      jobs.push(async () => {
-        const base = bases.get(`${lc.name}/${kind}`)!;
-        const overlay = join(work, `${name}.qcow2`);
-        const disk = `${lc.images}/${name}.qcow2`;
-        try {
-          await createOverlay({ path: overlay, backingFile: base.path, backingFormat: 'raw', virtualSize: base.size });
-          await upload(env, lc, overlay, disk);
-        } catch (error) {
-          run.error = error;
-          return;
-        }
-        await runGuest(run, disk, iso, mac, kase === 'static');
-      });
-    }
+  const order = CASES.flatMap((kase) => DISTRO_KINDS.map((kind, i) => ({ kase, kind, i })));
+  const weight = (j: { kase: Case; kind: DistroKind }) => (j.kase === 'static' ? 0 : j.kind === 'sysv-ifupdown' ? 1 : 2);
+  order.sort((a, b) => weight(a) - weight(b));
+  for (const { kase, kind, i } of order) {
+    const lc = controllers[n++ % controllers.length]!;
+    const name = `distro-${kase}-${kind}`;
+    const run: Run = { kind, kase, name, lc, serial: '', boots: [] };
+    runs.set(key(kind, kase), run);
+    const mac = kase === 'ipmac' ? macFromIpv4(macAddress(i)) : `52:54:00:d1:${String(CASES.indexOf(kase)).padStart(2, '0')}:${String(i).padStart(2, '0')}`;
+    const iso =
+      kase === 'static' ? isos.get(`${lc.name}/distro-static-${kind}`) : kase === 'nocd' ? undefined : isos.get(`${lc.name}/distro-${kase}`);
+    jobs.push(async () => {
+      note(`${name} on ${lc.name}: starting`);
+      const base = bases.get(`${lc.name}/${kind}`)!;
+      const overlay = join(work, `${name}.qcow2`);
+      const disk = `${lc.images}/${name}.qcow2`;
+      try {
+        await createOverlay({ path: overlay, backingFile: base.path, backingFormat: 'raw', virtualSize: base.size });
+        await upload(env, lc, overlay, disk);
+      } catch (error) {
+        run.error = error;
+        return;
+      }
+      await runGuest(run, disk, iso, mac, kase === 'static');
+    });
   }
+  note(`${jobs.length} guests, ${PARALLEL} at once, on ${controllers.map((lc) => lc.name).join(' and ')}`);
   await pool(jobs, PARALLEL);
+  note('all guests done');
 }, 60 * 60_000);
 
 afterAll(async () => {
+  note('cleaning up');
   await Promise.all(
     controllers.map((lc) =>
-      ssh(env, lc, ['sh', '-c', 'cd "$1" && rm -f distro-*.iso distro-*.qcow2 distro-*.serial.log distro-base-*.raw', 'x', lc.images]),
+      bounded(
+        `clean ${lc.name}`,
+        ssh(env, lc, ['sh', '-c', 'cd "$1" && rm -f distro-*.iso distro-*.qcow2 distro-*.serial.log distro-base-*.raw', 'x', lc.images]),
+      ),
     ),
   );
   rmSync(work, { recursive: true, force: true });
@@ -236,10 +277,10 @@ afterAll(async () => {
     const first = CASES.map((kase) => runs.get(key(kind, kase))?.boots[0]?.contextualized).filter((x): x is number => x !== undefined);
     const again = runs.get(key(kind, 'static'))?.boots[1]?.contextualized;
     lines.push(
-      `  ${kind.padEnd(17)} first boots: median ${median(first).toFixed(1)} s, ${Math.min(...first).toFixed(1)}-${Math.max(...first).toFixed(1)} s (${first.map((x) => x.toFixed(1)).join(', ')}); reboot: ${again?.toFixed(1) ?? '-'} s`,
+      `  ${kind.padEnd(17)} first boots: median ${median(first).toFixed(1)} s, ${Math.min(...first).toFixed(1)}-${Math.max(...first).toFixed(1)} s (${first.map((x) => x.toFixed(1)).join(', ')}); second boot: ${again?.toFixed(1) ?? '-'} s`,
     );
   }
-  process.stdout.write(`guest-distros: boot-to-contextualized (virsh start, or the reboot, to "contextualization finished"), ${PARALLEL} guests at once:\n${lines.join('\n')}\n`);
+  process.stdout.write(`guest-distros: boot-to-contextualized (virsh start, for each start, "contextualization finished"), ${PARALLEL} guests at once:\n${lines.join('\n')}\n`);
 });
 
 /** The run of a case, with its error (and the end of its console) thrown when the guest did not get that far. */
@@ -252,9 +293,9 @@ function runOf(kind: DistroKind, kase: Case, boots = 1): Run {
   return run;
 }
 
-/** The console text of boot `n` (1 or 2): the second starts at LAB-REBOOTING. */
+/** The console text of boot `n` (1 or 2): the second starts at the restart. */
 function consoleOf(run: Run, n: number): string {
-  const at = run.serial.indexOf('LAB-REBOOTING');
+  const at = run.serial.indexOf('--- restart ---');
   if (at < 0) return run.serial;
   return n === 1 ? run.serial.slice(0, at) : run.serial.slice(at);
 }
@@ -317,7 +358,7 @@ describe.each(DISTRO_KINDS.map((kind, i) => [kind, i] as const))('Debian 12 %s',
     expect(tagged(boot.report, 'LAB-CTX-RUNS')).toEqual(['1']);
   });
 
-  it('reboot: the CD is not applied again, the network comes back from what was persisted', () => {
+  it('second boot (off, then started again): the CD is not applied again, the network comes back from what was persisted', () => {
     const run = runOf(kind, 'static', 2);
     const text = consoleOf(run, 2);
     const boot = run.boots[1]!;
