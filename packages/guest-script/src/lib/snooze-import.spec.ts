@@ -73,7 +73,9 @@ describe('listContextFolder and readContextFolder', () => {
     // A link put in place of a listed file is refused, not followed; so is another file renamed over it.
     const network = listed.find((f) => f.path === 'common/network')!;
     expect((await readListedFile(network)).toString()).toBe('GATEWAY=192.168.122.1\nNETMASK=255.255.255.0\n');
-    await rm(network.file);
+    // The listed file is kept (moved away, not removed): a file made later could otherwise get its freed inode
+    // number and pass for it (inode reuse made this test fail on a busy machine).
+    await rename(network.file, join(dir, 'kept'));
     await symlink(join(dir, 'shadow'), network.file);
     await expect(readListedFile(network)).rejects.toMatchObject({ code: 'GUEST_INVALID_TREE', message: expect.stringMatching(/network became a symbolic link after it was listed/) });
     await writeFile(join(dir, 'other'), 'x');
