@@ -29,6 +29,7 @@ find_domain() {
 
 # A batch, as `virsh "cmd1; cmd2"` runs it: each command in turn, going on after one that fails (virsh's echo
 # included).
+st=0
 case "$#:$1" in
   1:*';'*)
     batch=$1
@@ -38,10 +39,11 @@ case "$#:$1" in
       unset IFS
       # shellcheck disable=SC2086 # the command's words, as virsh splits them
       set -- $c
-      if [ "$1" = echo ]; then shift; printf '%s\n' "$*"; elif [ $# -gt 0 ]; then sh "$0" "$@"; fi
+      if [ "$1" = echo ]; then shift; printf '%s\n' "$*"; st=0; elif [ $# -gt 0 ]; then sh "$0" "$@"; st=$?; fi
       IFS=';'
     done
-    exit 0 ;;
+    # virsh's status is its last command's.
+    exit "${st:-0}" ;;
 esac
 
 cmd="$1"; shift

@@ -53,10 +53,13 @@ export async function libvirtInfo(connection: ControllerConnection): Promise<Lib
 // One round trip and two virsh processes for every domain of the controller: the UUIDs, then one virsh that runs
 // `domstate` and `dumpxml --inactive` for each in a batch (one libvirt connection instead of two per domain).
 // virsh goes on after a failing command of a batch: a domain undefined meanwhile just has no XML, and is left out.
+// virsh's status is its last command's: a domain undefined meanwhile (by another client) fails its commands and,
+// when it is the last, the batch's status; that is not an error here, while a failed listing is.
 const LIST_DOMAINS = [
+  'uuids=$(virsh list --all --uuid) || exit',
   'batch=',
-  'for u in $(virsh list --all --uuid); do batch="$batch echo === vmctx-domain $u; domstate $u; dumpxml --inactive $u;"; done',
-  '[ -z "$batch" ] || virsh "$batch"',
+  'for u in $uuids; do batch="$batch echo === vmctx-domain $u; domstate $u; dumpxml --inactive $u;"; done',
+  '[ -z "$batch" ] || virsh "$batch" || true',
 ].join('\n');
 
 export async function listDomains(connection: ControllerConnection): Promise<DomainInfo[]> {
