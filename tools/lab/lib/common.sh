@@ -37,8 +37,16 @@ stop_pid() {
   rm -f "$file"
 }
 
-# running PID: the process exists and is not a zombie waiting for its parent.
-running() { [ -d "/proc/$1" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+# running PID: the process exists and is not a zombie waiting for its parent. Its state is the field after
+# the command name, which is in parentheses and may hold spaces (proc(5), /proc/pid/stat).
+running() { [ -d "/proc/$1" ] && [ "$(process_state "$1")" != Z ]; }
+process_state() { sed -n 's/^.*) \([A-Za-z]\) .*$/\1/p' "/proc/$1/stat" 2>/dev/null; }
+
+# process_summary PID: its command line and state, for a message (empty when it has just gone).
+process_summary() {
+  local cmd; cmd=$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null) || true
+  echo "${cmd:-$(cat "/proc/$1/comm" 2>/dev/null)}, state $(process_state "$1")"
+}
 
 # detach LOG CMD...: start a daemon in its own session with no tie to our stdin/stdout, so that no test
 # runner waits on an open pipe; prints its pid.

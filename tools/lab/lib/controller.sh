@@ -55,11 +55,13 @@ lc_down() {
     for pid in $(ip netns pids "$name" 2>/dev/null); do ours+=("$pid"); kill -KILL "$pid" 2>/dev/null || true; done
     ip netns del "$name"
   fi
-  # A killed process can take seconds to go on a loaded machine (a guest's memory to free): wait up to 10 s.
+  # A killed process can take many seconds to go on a loaded machine (a guest's memory to free, its exit
+  # scheduled behind five TCG guests: CI once saw one go just after 10 s): wait up to 60 s. Only one that a
+  # KILL cannot end (stuck in the kernel) is left after that, and it is reported with its state.
   for pid in "${ours[@]}"; do
-    for _ in $(seq 100); do running "$pid" || break; sleep 0.1; done
+    for _ in $(seq 600); do running "$pid" || break; sleep 0.1; done
     if running "$pid"; then
-      die "$name: process $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)) survived lab down"
+      die "$name: process $pid ($(process_summary "$pid")) survived lab down"
     fi
   done
   ! ip netns list | grep -qw "^$name" || die "$name: network namespace still present"
