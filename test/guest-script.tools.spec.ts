@@ -283,6 +283,48 @@ describe.each(SHELLS)('contextualization under $name', ({ argv }) => {
     expect(statSync(join(sb.root, 'run/systemd/network/99-vmctx-dhcp.network')).mode & 0o777).toBe(0o644);
   });
 
+  it('DHCP through NetworkManager: a /run profile, 0600 in a 0755 folder under umask 077, brought up through nmcli', () => {
+    const sb = new Sandbox({ without: ['ifup', 'dhclient', 'udhcpc'] });
+    sb.write('etc/network/interfaces', 'auto lo\niface lo inet loopback\n');
+    mkdirSync(join(sb.root, 'etc/NetworkManager/system-connections'), { recursive: true });
+    sb.stub('NetworkManager', 'exit 0\n');
+    sb.stub('nmcli', 'exit 0\n');
+    // NetworkManager runs: its pid file names a live process (this test's own).
+    sb.write('run/NetworkManager/NetworkManager.pid', `${process.pid}\n`);
+    expect(sb.run(argv, script).status).toBe(0);
+    expect(sb.log()).toMatch(/DHCP on eth0 through NetworkManager/);
+    const profile = 'run/NetworkManager/system-connections/vmctx-dhcp-eth0.nmconnection';
+    // NetworkManager ignores a keyfile that others may read; the folder is 0755 as NetworkManager makes it.
+    expect(statSync(join(sb.root, profile)).mode & 0o777).toBe(0o600);
+    expect(statSync(join(sb.root, 'run/NetworkManager/system-connections')).mode & 0o777).toBe(0o755);
+    expect(sb.read(profile)).toMatch(/^id=vmctx-dhcp-eth0\ntype=ethernet\ninterface-name=eth0\n/m);
+    expect(sb.read(profile)).toMatch(/\[ipv4\]\nmethod=auto\n/);
+    expect(sb.calls()).toEqual(expect.arrayContaining(['nmcli connection reload', 'nmcli connection up id vmctx-dhcp-eth0 ifname eth0']));
+    expect(sb.has(`${profile}.vmctx-new`)).toBe(false);
+  });
+
+  it('a static context on a NetworkManager guest: a persistent 0600 profile NetworkManager takes when it starts', async () => {
+    const sb = new Sandbox({ without: ['ifup', 'dhclient', 'udhcpc'] });
+    sb.write('etc/network/interfaces', 'auto lo\niface lo inet loopback\n');
+    sb.stub('NetworkManager', 'exit 0\n');
+    // The folder is missing (a minimal image): it is made 0755, as NetworkManager makes it.
+    mkdirSync(join(sb.root, 'etc/NetworkManager'), { recursive: true });
+    await sb.cd('sr0', buildContextTree(context(STATIC)));
+    expect(sb.run(argv, script).status).toBe(0);
+    const profile = 'etc/NetworkManager/system-connections/vmctx-eth0.nmconnection';
+    expect(sb.log()).toMatch(new RegExp(`NetworkManager: .*/${profile} written`));
+    expect(statSync(join(sb.root, profile)).mode & 0o777).toBe(0o600);
+    expect(statSync(join(sb.root, 'etc/NetworkManager/system-connections')).mode & 0o777).toBe(0o755);
+    const text = sb.read(profile);
+    expect(text).toContain('[ethernet]\nmtu=1400\n');
+    expect(text).toContain('method=manual\naddress1=198.51.100.10/24,198.51.100.1\n');
+    expect(text).toContain('dns=198.51.100.2;198.51.100.3;\ndns-search=example.org;lab.example.org;\n');
+    expect(text).toContain('route1=203.0.113.0/24,198.51.100.254\n');
+    expect(text).toContain('route2=192.0.2.0/25,198.51.100.253,10\n');
+    // NetworkManager does not run yet and has no nmcli here: nothing to bring up now, and nothing fails.
+    expect(sb.calls().some((c) => c.startsWith('nmcli'))).toBe(false);
+  });
+
   it('falls back to DHCP when the drive has no medium', async () => {
     const sb = new Sandbox();
     await sb.cd('sr0', undefined);
