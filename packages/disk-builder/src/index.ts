@@ -1,6 +1,7 @@
 export { detectImageFormat, QCOW2_MAGIC, type ImageFormat } from './lib/image-format.js';
 export { DISK_ERROR_CODES, DISK_ERRORS, DiskBuilderError, type DiskBuilderErrorCode } from './lib/errors.js';
 export { createOverlay, type CreateOverlayOptions, type CreatedOverlay } from './lib/qcow2-overlay.js';
+export { writeOverlayTo } from './lib/qcow2-overlay-stream.js';
 export {
   layoutOverlay,
   BACKING_FORMATS,

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { VmctxError } from '@vmctx/contract';
-import { inspectImage, type ImageInfo } from '@vmctx/disk-builder';
+import { inspectImage, writeOverlayTo, type ImageInfo } from '@vmctx/disk-builder';
 import { buildContextTree, parseContext } from '@vmctx/guest-script';
 import { writeIsoFromDirectory, writeIsoFromFiles } from '@vmctx/iso-builder';
 import {
@@ -32,7 +32,6 @@ import { addOwnerMark } from '../controller/owner-mark.js';
 import { ArtifactCache } from './cache.js';
 import { ensureConsoleLog } from './console-log.js';
 import { fetchImage } from './fetch-image.js';
-import { writeOverlayStream } from './overlay-stream.js';
 
 /** One file a VM needs on its controller. */
 export interface RemoteArtifact {
@@ -195,7 +194,7 @@ class Builder {
   private overlay(backingFile: string, base: ImageInfo) {
     const key = `${backingFile}|${base.format}|${base.virtualSize}`;
     return memo(this.overlays, key, async () => {
-      return this.options.cache.build('qcow2', undefined, (out) => writeOverlayStream({ backingFile, backingFormat: base.format, virtualSize: base.virtualSize }, out));
+      return this.options.cache.build('qcow2', undefined, (out) => writeOverlayTo({ backingFile, backingFormat: base.format, virtualSize: base.virtualSize }, out));
     });
   }
 
