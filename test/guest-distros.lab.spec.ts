@@ -37,6 +37,7 @@ import {
   seedDistroBase,
   tagged,
 } from './support/distro-guests.js';
+import { labStaticNetwork, NO_POST_INSTALL_CD } from './support/lab-contexts.js';
 import { bootGuest, controller, type Guest, labEnv, type LabController, type RunResult, ssh, sshOk, upload } from './support/lab.js';
 
 const env = labEnv();
@@ -78,16 +79,7 @@ function staticContext(kind: DistroKind, i: number): ContextInput {
   return {
     instanceId: `distro-static-${kind}`,
     hostname: `ds-${i}.lab.example`,
-    network: {
-      method: 'static',
-      address: `${staticAddress(i)}/24`,
-      gateway: '198.51.100.1',
-      mtu: 1400,
-      routes: [{ to: '203.0.113.0/24', via: '198.51.100.1' }, { to: '192.0.2.0/25', via: '198.51.100.1', metric: 7 }],
-      nameservers: ['198.51.100.1', '198.51.100.2'],
-      search: ['lab.example'],
-      domain: 'lab.example',
-    },
+    network: labStaticNetwork(`${staticAddress(i)}/24`),
     ssh: { authorizedKeys: [KEY] },
     files: [
       { path: '/etc/distro-motd', content: 'configured by vmctx\n', mode: '0644' },
@@ -97,10 +89,6 @@ function staticContext(kind: DistroKind, i: number): ContextInput {
   };
 }
 const IPMAC: ContextInput = { instanceId: 'distro-ipmac', network: { method: 'ip-from-mac', prefix: 24, gateway: '198.51.100.1' } };
-const NO_POST_INSTALL: FileMap = {
-  'common/network': { data: "GATEWAY='198.51.100.1'\n", mode: 0o444 },
-  README: { data: 'no post-install here\n', mode: 0o444 },
-};
 
 /** Up to three pings from inside the controller's namespace; the last answer. */
 async function ping(lc: LabController, address: string): Promise<RunResult> {
@@ -207,7 +195,7 @@ beforeAll(async () => {
   for (const lc of controllers) for (const kind of DISTRO_KINDS) bases.set(`${lc.name}/${kind}`, seedDistroBase(cache, lc, kind));
 
   // The CDs: one static context per kind; one IP-from-MAC CD and one CD without post-install shared by all.
-  const shared: Record<string, FileMap> = { ipmac: buildContextTree(parseContext(IPMAC)), nopi: NO_POST_INSTALL };
+  const shared: Record<string, FileMap> = { ipmac: buildContextTree(parseContext(IPMAC)), nopi: NO_POST_INSTALL_CD };
   const isos = new Map<string, string>();
   const uploads: Array<Promise<void>> = [];
   const addIso = async (name: string, tree: FileMap) => {

@@ -20,6 +20,7 @@ import { buildContextTree, parseContext, type ContextInput, type FileMap } from 
 import { writeIsoFromFiles } from '@vmctx/iso-builder';
 import { macFromIpv4 } from '@vmctx/template-renderer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labStaticNetwork, NO_POST_INSTALL_CD } from './support/lab-contexts.js';
 import { bootGuest, controller, type Guest, type GuestOptions, labEnv, type LabController, pingFromController, readGuestFile, upload } from './support/lab.js';
 import { makeVmctxBaseImage } from './support/vmctx-base.js';
 
@@ -81,16 +82,7 @@ async function boot(
 const STATIC: ContextInput = {
   instanceId: 'guest-script-static-1',
   hostname: 'gs-static.lab.example',
-  network: {
-    method: 'static',
-    address: '198.51.100.40/24',
-    gateway: '198.51.100.1',
-    mtu: 1400,
-    routes: [{ to: '203.0.113.0/24', via: '198.51.100.1' }, { to: '192.0.2.0/25', via: '198.51.100.1', metric: 7 }],
-    nameservers: ['198.51.100.1', '198.51.100.2'],
-    search: ['lab.example'],
-    domain: 'lab.example',
-  },
+  network: labStaticNetwork('198.51.100.40/24'),
   ssh: { authorizedKeys: [KEY] },
   files: [
     { path: '/etc/gs-motd', content: 'configured by guest-script\n', mode: '0644' },
@@ -217,7 +209,7 @@ describe('guest-script on the lab guest', () => {
     'DHCP fallback on lc2: a CD without post-install, and a CD that is no ISO 9660 image',
     async () => {
       const [noPostInstall, notIso] = await Promise.all([
-        boot(lc2, 'guest-script-nopi', { 'common/network': { data: "GATEWAY='198.51.100.1'\n", mode: 0o444 }, 'README': { data: 'no post-install here\n', mode: 0o444 } }, { mac: '52:54:00:00:02:43' }),
+        boot(lc2, 'guest-script-nopi', NO_POST_INSTALL_CD, { mac: '52:54:00:00:02:43' }),
         boot(lc2, 'guest-script-badcd', Buffer.alloc(1024 * 1024, 0x5a), { mac: '52:54:00:00:02:44' }),
       ]);
       for (const [guest, reason] of [
