@@ -5,6 +5,7 @@
 import { VmctxError } from '@vmctx/contract';
 import { elements, firstElement, getAttr, parseXml, textOf, type XmlElement } from '@vmctx/template-renderer';
 import type { ControllerConnection } from './connection.js';
+import type { RemoteCommands } from './command-batch.js';
 import { readOwnerMark, type OwnerMark } from './owner-mark.js';
 
 export interface LibvirtInfo {
@@ -29,7 +30,7 @@ export interface DomainInfo {
   xml: string;
 }
 
-export async function libvirtInfo(connection: ControllerConnection): Promise<LibvirtInfo> {
+export async function libvirtInfo(connection: RemoteCommands): Promise<LibvirtInfo> {
   // One virsh, one libvirt connection, for both answers.
   const [version = '', capabilities = ''] = (await connection.run(['virsh', 'version; echo === vmctx-capabilities; capabilities'])).split(/^=== vmctx-capabilities\n/m);
   const library = /Using library: libvirt ([\d.]+)/.exec(version)?.[1] ?? 'unknown';
@@ -62,7 +63,7 @@ const LIST_DOMAINS = [
   '[ -z "$batch" ] || virsh "$batch" || true',
 ].join('\n');
 
-export async function listDomains(connection: ControllerConnection): Promise<DomainInfo[]> {
+export async function listDomains(connection: RemoteCommands): Promise<DomainInfo[]> {
   const out = await connection.run(['sh', '-c', LIST_DOMAINS, 'vmctx-list-domains']);
   const domains: DomainInfo[] = [];
   // Each part: the state line, a blank line, the XML.
@@ -113,7 +114,7 @@ export interface BridgeState {
   up: boolean;
 }
 
-export async function bridgeState(connection: ControllerConnection, name: string): Promise<BridgeState> {
+export async function bridgeState(connection: RemoteCommands, name: string): Promise<BridgeState> {
   const result = await connection.exec(['ip', '-j', '-d', 'link', 'show', 'dev', name]);
   if (result.code !== 0) return { exists: false, isBridge: false, up: false };
   const [link] = JSON.parse(result.stdout) as { flags?: string[]; linkinfo?: { info_kind?: string } }[];
@@ -125,7 +126,7 @@ export interface NetworkState {
   active: boolean;
 }
 
-export async function networkState(connection: ControllerConnection, name: string): Promise<NetworkState> {
+export async function networkState(connection: RemoteCommands, name: string): Promise<NetworkState> {
   const result = await connection.exec(['virsh', 'net-info', name]);
   if (result.code !== 0) return { exists: false, active: false };
   return { exists: true, active: /^Active:\s+yes/m.test(result.stdout) };
@@ -138,7 +139,7 @@ export interface DirectoryState {
   freeBytes: number;
 }
 
-export async function directoryState(connection: ControllerConnection, dir: string): Promise<DirectoryState> {
+export async function directoryState(connection: RemoteCommands, dir: string): Promise<DirectoryState> {
   const script = 'test -d "$1" || exit 9; w=no; test -w "$1" && w=yes; df -P -B1 -- "$1" | awk -v w=$w \'NR==2 {print w, $4}\'';
   const result = await connection.exec(['sh', '-c', script, 'vmctx-dir', dir]);
   if (result.code === 9) return { exists: false, writable: false, freeBytes: 0 };
@@ -153,7 +154,7 @@ export interface FileState {
   size: number;
 }
 
-export async function fileState(connection: ControllerConnection, path: string): Promise<FileState> {
+export async function fileState(connection: RemoteCommands, path: string): Promise<FileState> {
   const result = await connection.exec(['sh', '-c', 'test -f "$1" || exit 9; r=no; test -r "$1" && r=yes; echo "$r $(stat -c %s -- "$1")"', 'vmctx-file', path]);
   if (result.code === 9) return { exists: false, readable: false, size: 0 };
   if (result.code !== 0) throw commandFailed(connection, `stat ${path}`, result.stderr);
@@ -162,7 +163,7 @@ export async function fileState(connection: ControllerConnection, path: string):
 }
 
 /** Which of these files exist on the controller. */
-export async function existingFiles(connection: ControllerConnection, paths: readonly string[]): Promise<Set<string>> {
+export async function existingFiles(connection: RemoteCommands, paths: readonly string[]): Promise<Set<string>> {
   if (paths.length === 0) return new Set();
   const out = await connection.run(['sh', '-c', 'for f in "$@"; do test -e "$f" && printf "%s\\n" "$f"; done; true', 'vmctx-exists', ...paths]);
   return new Set(out.split('\n').filter((l) => l !== ''));
@@ -197,7 +198,7 @@ export async function removeFiles(connection: ControllerConnection, paths: reado
   if (paths.length > 0) await connection.run(['rm', '-f', '--', ...paths]);
 }
 
-function commandFailed(connection: ControllerConnection, what: string, stderr: string): VmctxError {
+function commandFailed(connection: RemoteCommands, what: string, stderr: string): VmctxError {
   const lc = connection.controller.name;
   return new VmctxError('REMOTE_COMMAND_FAILED', 'remote', `${lc}: ${what} failed: ${stderr.trim()}`, { where: lc });
 }

@@ -5,7 +5,7 @@
  */
 import { getAttr, parseXml } from '@vmctx/template-renderer';
 import type { VmArtifacts } from '../artifacts/build.js';
-import type { ControllerConnection } from './connection.js';
+import type { RemoteCommands } from './command-batch.js';
 import { bridgeState, directoryState, existingFiles, fileState, libvirtInfo, listDomains, networkState, type DomainInfo, type LibvirtInfo } from './libvirt.js';
 import { byteSize } from '../util/byte-size.js';
 import { uniqueBy } from '../util/unique-by.js';
@@ -50,7 +50,7 @@ export function hasErrorFindings(state: Pick<ControllerState, 'findings'>): bool
 }
 
 /** Reads the controller and checks it against the VMs the deployment puts there. Writes nothing. */
-export async function preflight(connection: ControllerConnection, deployment: string, vms: readonly VmArtifacts[]): Promise<ControllerState> {
+export async function preflight(connection: RemoteCommands, deployment: string, vms: readonly VmArtifacts[]): Promise<ControllerState> {
   const lc = connection.controller;
   const findings: Finding[] = [];
   const add = (object: string, code: FindingCode, severity: Finding['severity'], message: string, fix?: string) =>

@@ -12,6 +12,7 @@ import { posix } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { VmctxError } from '@vmctx/contract';
+import type { RemoteCommands } from './command-batch.js';
 import type { ControllerConnection } from './connection.js';
 
 export interface UploadOptions {
@@ -78,7 +79,7 @@ export async function uploadFile(connection: ControllerConnection, localPath: st
 }
 
 /** The sha256 of a file on the controller, or undefined when it does not exist. */
-export async function remoteSha256(connection: ControllerConnection, remotePath: string): Promise<string | undefined> {
+export async function remoteSha256(connection: RemoteCommands, remotePath: string): Promise<string | undefined> {
   const result = await connection.exec(['sh', '-c', 'test -f "$1" || exit 9; sum=$(sha256sum <"$1") && echo "${sum%% *}"', 'vmctx-sha256', remotePath]);
   if (result.code === 9) return undefined;
   if (result.code !== 0) {

@@ -4,6 +4,7 @@
  */
 import type { VmArtifacts } from '../artifacts/build.js';
 import type { Deployment } from '../config/types.js';
+import { CommandBatch } from '../controller/command-batch.js';
 import { hasErrorFindings, preflight, type Finding } from '../controller/preflight.js';
 import { controllersInUse, forEachController, type SessionOptions } from './session.js';
 
@@ -16,7 +17,7 @@ export interface CheckReport {
 export async function runCheck(deployment: Deployment, artifacts: readonly VmArtifacts[], options: SessionOptions): Promise<CheckReport> {
   const results = await forEachController(controllersInUse(deployment, artifacts), options, async (connection, work) => {
     options.events({ type: 'controller', controller: work.controller.name, phase: 'checking' });
-    const state = await preflight(connection, deployment.name, work.vms);
+    const state = await preflight(new CommandBatch(connection), deployment.name, work.vms);
     options.events({ type: 'controller', controller: work.controller.name, phase: hasErrorFindings(state) ? 'failed' : 'done' });
     return state.findings;
   });

@@ -6,6 +6,7 @@
 import { VmctxError } from '@vmctx/contract';
 import type { VmArtifacts } from '../artifacts/build.js';
 import type { Deployment } from '../config/types.js';
+import { CommandBatch } from '../controller/command-batch.js';
 import type { ControllerConnection } from '../controller/connection.js';
 import { hasErrorFindings, preflight, type ControllerState, type Finding } from '../controller/preflight.js';
 import { applyOnController, type ApplyOptions, type VmOutcome } from './apply.js';
@@ -50,7 +51,9 @@ interface Inspected {
 async function inspect(connection: ControllerConnection, deployment: string, work: ControllerWork, options: DeployOptions): Promise<Inspected | { refused: Finding[] }> {
   const lc = work.controller.name;
   options.events({ type: 'controller', controller: lc, phase: 'checking' });
-  const [state, recorded] = await Promise.all([preflight(connection, deployment, work.vms), readState(connection, deployment)]);
+  // Everything read here goes to the controller as one batch (one channel, one shell).
+  const reads = new CommandBatch(connection);
+  const [state, recorded] = await Promise.all([preflight(reads, deployment, work.vms), readState(reads, deployment)]);
   if (hasErrorFindings(state)) return { refused: state.findings.filter((f) => f.severity === 'error') };
   return { state, recorded, plan: planController(deployment, work.vms, state, recorded, { prune: options.prune ?? false }) };
 }

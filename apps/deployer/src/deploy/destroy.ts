@@ -7,6 +7,7 @@
 import { posix } from 'node:path';
 import type { VmctxError } from '@vmctx/contract';
 import type { Deployment } from '../config/types.js';
+import { CommandBatch } from '../controller/command-batch.js';
 import { listDomains } from '../controller/libvirt.js';
 import { removeUnusedShared, removeVm } from './remove.js';
 import { forEachController, type SessionOptions } from './session.js';
@@ -37,7 +38,8 @@ export async function runDestroy(deployment: Deployment, options: SessionOptions
   const results = await forEachController(work, options, async (connection, w) => {
     const lc = w.controller;
     options.events({ type: 'controller', controller: lc.name, phase: 'checking' });
-    const [recorded, domains] = await Promise.all([readState(connection, deployment.name), listDomains(connection)]);
+    const reads = new CommandBatch(connection);
+    const [recorded, domains] = await Promise.all([readState(reads, deployment.name), listDomains(reads)]);
     const marked = domains.filter((d) => d.owner?.deployment === deployment.name).map((d) => d.name);
     const names = [...new Set([...Object.keys(recorded.vms), ...marked])].sort();
     // A marked domain the state file does not know: its own files are the ones vmctx names after it.

@@ -8,6 +8,7 @@ import { posix } from 'node:path';
 import { VmctxError } from '@vmctx/contract';
 import { z } from 'zod';
 import type { ControllerConnection } from '../controller/connection.js';
+import type { RemoteCommands } from '../controller/command-batch.js';
 
 const VmRecord = z.object({
   uuid: z.string(),
@@ -42,7 +43,7 @@ export function emptyState(deployment: string, controller: string): ControllerSt
   return { version: 1, deployment, controller, updatedAt: new Date(0).toISOString(), vms: {} };
 }
 
-export async function readState(connection: ControllerConnection, deployment: string): Promise<ControllerStateFile> {
+export async function readState(connection: RemoteCommands, deployment: string): Promise<ControllerStateFile> {
   const lc = connection.controller;
   const path = statePath(lc.imageDir, deployment);
   const result = await connection.exec(['sh', '-c', 'test -f "$1" || exit 9; cat -- "$1"', 'vmctx-state', path]);

@@ -5,6 +5,7 @@
  */
 import type { VmArtifacts } from '../artifacts/build.js';
 import type { Deployment } from '../config/types.js';
+import { CommandBatch } from '../controller/command-batch.js';
 import { existingFiles, listDomains } from '../controller/libvirt.js';
 import { remoteSha256 } from '../controller/upload.js';
 import { replaceReasons } from './plan.js';
@@ -31,11 +32,13 @@ export interface StatusReport {
 
 export async function runStatus(deployment: Deployment, artifacts: readonly VmArtifacts[], options: SessionOptions): Promise<StatusReport> {
   const results = await forEachController(controllersInUse(deployment, artifacts), options, async (connection, work) => {
-    const [domains, recorded] = await Promise.all([listDomains(connection), readState(connection, deployment.name)]);
+    // Each round of reads goes to the controller as one batch (one channel, one shell).
+    const reads = new CommandBatch(connection);
+    const [domains, recorded] = await Promise.all([listDomains(reads), readState(reads, deployment.name)]);
     const isos = [...new Set(work.vms.flatMap((v) => (v.iso ? [v.iso.remotePath] : [])))];
     const [present, isoSums] = await Promise.all([
-      existingFiles(connection, work.vms.flatMap((v) => [v.base.remotePath, v.overlay.remotePath])),
-      Promise.all(isos.map(async (p) => [p, await remoteSha256(connection, p)] as const)).then((pairs) => new Map(pairs)),
+      existingFiles(reads, work.vms.flatMap((v) => [v.base.remotePath, v.overlay.remotePath])),
+      Promise.all(isos.map(async (p) => [p, await remoteSha256(reads, p)] as const)).then((pairs) => new Map(pairs)),
     ]);
     return work.vms.map((v): VmStatusRow => {
       const domain = domains.find((d) => d.name === v.vm.name);
