@@ -30,9 +30,14 @@ export interface DomainInfo {
   xml: string;
 }
 
-export async function libvirtInfo(connection: RemoteCommands): Promise<LibvirtInfo> {
-  // One virsh, one libvirt connection, for both answers.
-  const [version = '', capabilities = ''] = (await connection.run(['virsh', 'version; echo === vmctx-capabilities; capabilities'])).split(/^=== vmctx-capabilities\n/m);
+// The version, then the capabilities: `virsh version; capabilities` with a mark between them and after.
+const CAPABILITIES_MARK = '=== vmctx-capabilities';
+const DOMAINS_MARK = '=== vmctx-domains';
+const INFO_BATCH = `version; echo ${CAPABILITIES_MARK}; capabilities;`;
+
+function parseLibvirtInfo(out: string): LibvirtInfo {
+  const version = out.slice(0, Math.max(0, out.indexOf(`${CAPABILITIES_MARK}\n`)));
+  const capabilities = out.slice(version.length + CAPABILITIES_MARK.length + 1, Math.max(0, out.indexOf(`${DOMAINS_MARK}\n`)));
   const library = /Using library: libvirt ([\d.]+)/.exec(version)?.[1] ?? 'unknown';
   const hypervisor = /Running hypervisor: (.+)/.exec(version)?.[1]?.trim() ?? 'unknown';
   const caps = parseXml(capabilities.trim(), 'virsh capabilities');
@@ -52,22 +57,43 @@ export async function libvirtInfo(connection: RemoteCommands): Promise<LibvirtIn
 }
 
 // One round trip and two virsh processes for every domain of the controller: the UUIDs, then one virsh that runs
-// `domstate` and `dumpxml --inactive` for each in a batch (one libvirt connection instead of two per domain).
+// `domstate` and `dumpxml --inactive` for each in a batch (one libvirt connection instead of two per domain), after
+// $1: other virsh commands that the same process answers first (libvirtAndDomains: the version and capabilities).
 // virsh goes on after a failing command of a batch: a domain undefined meanwhile just has no XML, and is left out.
 // virsh's status is its last command's: a domain undefined meanwhile (by another client) fails its commands and,
 // when it is the last, the batch's status; that is not an error here, while a failed listing is.
 const LIST_DOMAINS = [
   'uuids=$(virsh list --all --uuid) || exit',
-  'batch=',
+  `batch="$1 echo ${DOMAINS_MARK};"`,
   'for u in $uuids; do batch="$batch echo === vmctx-domain $u; domstate $u; dumpxml --inactive $u;"; done',
-  '[ -z "$batch" ] || virsh "$batch" || true',
+  '[ -z "$1$uuids" ] || virsh "$batch" || true',
 ].join('\n');
 
 export async function listDomains(connection: RemoteCommands): Promise<DomainInfo[]> {
-  const out = await connection.run(['sh', '-c', LIST_DOMAINS, 'vmctx-list-domains']);
+  return parseDomains(await runListDomains(connection, ''));
+}
+
+async function runListDomains(connection: RemoteCommands, before: string): Promise<string> {
+  const result = await connection.exec(['sh', '-c', LIST_DOMAINS, 'vmctx-list-domains', before]);
+  // Only the listing can fail the script (the batch's failures are not errors): say it as that command.
+  if (result.code !== 0) throw commandFailed(connection, `virsh list --all --uuid (exit ${result.code})`, result.stderr);
+  return result.stdout;
+}
+
+/**
+ * libvirt's version and capabilities, and every domain as listDomains reads them, answered by the same virsh
+ * processes (what preflight reads: each virsh costs the controller ~70 ms of CPU on the lab).
+ */
+export async function libvirtAndDomains(connection: RemoteCommands): Promise<{ info: LibvirtInfo; domains: DomainInfo[] }> {
+  const out = await runListDomains(connection, INFO_BATCH);
+  return { info: parseLibvirtInfo(out), domains: parseDomains(out) };
+}
+
+function parseDomains(out: string): DomainInfo[] {
   const domains: DomainInfo[] = [];
-  // Each part: the state line, a blank line, the XML.
-  for (const part of out.split(/^=== vmctx-domain \S+\n/m).slice(1)) {
+  // After the mark (absent when there is no domain), each part: the state line, a blank line, the XML.
+  const start = out.indexOf(`${DOMAINS_MARK}\n`);
+  for (const part of out.slice(start < 0 ? out.length : start).split(/^=== vmctx-domain \S+\n/m).slice(1)) {
     const newline = part.indexOf('\n');
     const xml = part.slice(newline + 1).trim();
     if (newline < 0 || !xml.startsWith('<domain')) continue;

@@ -199,7 +199,7 @@ describe('preflight', () => {
     writeFileSync(join(fake.state, 'libvirt-down'), '');
     const state = await preflight(connection, 'demo', [vm('web-1')]);
     expect(errors(state).map((f) => [f.code, f.message])).toEqual([
-      ['CHECK_LIBVIRT', expect.stringMatching(/^libvirt does not answer: lc1: virsh .*version.* exited 1: error: failed to connect to the hypervisor/)],
+      ['CHECK_LIBVIRT', expect.stringMatching(/^libvirt does not answer: lc1: virsh list --all --uuid \(exit 1\) failed: error: failed to connect to the hypervisor/)],
     ]);
     expect(state.libvirt).toBeUndefined();
     expect(state.domains).toEqual([]);

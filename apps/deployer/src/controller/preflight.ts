@@ -6,7 +6,7 @@
 import { getAttr, parseXml } from '@vmctx/template-renderer';
 import type { VmArtifacts } from '../artifacts/build.js';
 import type { RemoteCommands } from './command-batch.js';
-import { bridgeState, directoryState, existingFiles, fileState, libvirtInfo, listDomains, networkState, type DomainInfo, type LibvirtInfo } from './libvirt.js';
+import { bridgeState, directoryState, existingFiles, fileState, libvirtAndDomains, networkState, type DomainInfo, type LibvirtInfo } from './libvirt.js';
 import { byteSize } from '../util/byte-size.js';
 import { uniqueBy } from '../util/unique-by.js';
 
@@ -61,9 +61,8 @@ export async function preflight(connection: RemoteCommands, deployment: string, 
   const remoteIsos = unique(vms.filter((v) => v.vm.context.kind === 'remote-iso').map((v) => v.isoPath!));
   const files = uniqueBy(vms.flatMap((v) => [v.base, v.overlay, ...(v.iso ? [v.iso] : [])]), (f) => f.remotePath);
 
-  const [libvirt, domains, bridgeStates, networkStates, dir, isoStates, present] = await Promise.all([
-    libvirtInfo(connection).catch((error: Error) => error),
-    listDomains(connection).catch((error: Error) => error),
+  const [seen, bridgeStates, networkStates, dir, isoStates, present] = await Promise.all([
+    libvirtAndDomains(connection).catch((error: Error) => error),
     Promise.all(bridges.map((b) => bridgeState(connection, b))),
     Promise.all(networks.map((n) => networkState(connection, n))),
     directoryState(connection, lc.imageDir),
@@ -71,10 +70,10 @@ export async function preflight(connection: RemoteCommands, deployment: string, 
     existingFiles(connection, files.map((f) => f.remotePath)),
   ]);
 
-  if (libvirt instanceof Error || domains instanceof Error) {
-    const error = libvirt instanceof Error ? libvirt : (domains as Error);
-    add('libvirt', 'CHECK_LIBVIRT', 'error', `libvirt does not answer: ${error.message}`, 'start libvirtd on the controller and check that the SSH user may run virsh (group libvirt)');
+  if (seen instanceof Error) {
+    add('libvirt', 'CHECK_LIBVIRT', 'error', `libvirt does not answer: ${seen.message}`, 'start libvirtd on the controller and check that the SSH user may run virsh (group libvirt)');
   } else {
+    const libvirt = seen.info;
     add('libvirt', 'CHECK_LIBVIRT', 'ok', `libvirt ${libvirt.library}, ${libvirt.hypervisor}, domain types ${libvirt.domainTypes.join(', ') || 'none'}`);
     for (const type of unique(vms.map((v) => domainType(v.xml)))) {
       if (!libvirt.domainTypes.includes(type)) {
@@ -113,10 +112,10 @@ export async function preflight(connection: RemoteCommands, deployment: string, 
     else add(path, 'CHECK_ISO', 'ok', `ISO ${path} is there (${byteSize(s.size)})`);
   });
 
-  if (!(domains instanceof Error)) {
-    for (const v of vms) findings.push(...identityFindings(lc.name, deployment, v, domains, present));
+  if (!(seen instanceof Error)) {
+    for (const v of vms) findings.push(...identityFindings(lc.name, deployment, v, seen.domains, present));
   }
-  return { controller: lc.name, findings, ...(libvirt instanceof Error ? {} : { libvirt }), domains: domains instanceof Error ? [] : domains, present, uploadBytes };
+  return { controller: lc.name, findings, ...(seen instanceof Error ? {} : { libvirt: seen.info }), domains: seen instanceof Error ? [] : seen.domains, present, uploadBytes };
 }
 
 /** No foreign domain may hold the VM's name, UUID or MAC, and no foreign file its overlay's path. */
