@@ -4,10 +4,10 @@
  * the report, the guests' addresses pinged from the controllers' namespaces, host names and keys in their
  * console logs, the shared ISO, the owner mark; then a second deploy that must change nothing.
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { listDomains, type DeployReport, type StatusReport } from '@vmctx/deployer';
+import { basename, join } from 'node:path';
+import { ArtifactCache, buildArtifacts, listDomains, loadDeployment, quoteArg, type DeployReport, type StatusReport } from '@vmctx/deployer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectionTo, controller, hostPath, labEnv, pingFromController, ssh, sshOk } from './support/lab.js';
 import { DEMO_DEPLOYMENT, demoBaseImage, LAB_TEMPLATE, vmctx } from './support/vmctx-cli.js';
@@ -17,7 +17,26 @@ const lc1 = controller(env, 'lc1');
 const lc2 = controller(env, 'lc2');
 const VMS = { lc1: ['web-1'], lc2: ['web-2', 'worker-1', 'worker-2', 'worker-3'] } as const;
 
+const work = mkdtempSync(join(tmpdir(), 'vmctx-demo-e2e-'));
+/** The copy of the demo file that the tests edit. */
+const EDITED = join(work, 'deployment.yaml');
+
+/**
+ * The demo's context ISOs (file names: each is named by its content's hash) per controller, from the deployer's own
+ * build of the demo file and of its edited copy. Other suites keep their own context-*.iso in the same folder at
+ * the same time: only these are the demo's to remove or to count.
+ */
+async function demoIsos(): Promise<Record<string, string[]>> {
+  const isos: Record<string, string[]> = { lc1: [], lc2: [] };
+  const cache = new ArtifactCache(join(work, 'iso-names-cache'));
+  for (const file of [DEMO_DEPLOYMENT, EDITED].filter((f) => existsSync(f))) {
+    for (const a of await buildArtifacts(await loadDeployment(file), { cache })) if (a.iso) isos[a.controller.name]!.push(basename(a.iso.remotePath));
+  }
+  return isos;
+}
+
 async function removeDemo(): Promise<void> {
+  const isos = await demoIsos();
   for (const lc of [lc1, lc2]) {
     const names = VMS[lc.name as 'lc1' | 'lc2'];
     // The demo's own files too (its base image, overlays, ISOs, console logs), so that the first deploy uploads.
@@ -25,14 +44,13 @@ async function removeDemo(): Promise<void> {
     const script = [
       'cd /var/lib/vmctx/images || exit 1',
       'for d in "$@"; do virsh destroy "$d"; virsh undefine "$d"; rm -f "$d.qcow2" "$d.console.log"; done',
-      'rm -f vmctx-base-*.raw context-*.iso',
+      `rm -f vmctx-base-*.raw ${isos[lc.name]!.map((iso) => quoteArg(iso)).join(' ')}`,
     ].join('\n');
     await ssh(env, lc, ['sh', '-c', script, 'x', ...names]);
   }
 }
 
 let first: { code: number; report: DeployReport; stderr: string };
-const work = mkdtempSync(join(tmpdir(), 'vmctx-demo-e2e-'));
 // Placed by hand before the first deploy: destroy must leave both alone.
 const FOREIGN_DOMAIN = 'demo-e2e-foreign';
 const FOREIGN_FILE = '/var/lib/vmctx/images/operator-notes.txt';
@@ -42,7 +60,8 @@ async function demoLeftovers(lc: typeof lc1): Promise<string[]> {
   const domains = (await sshOk(env, lc, ['virsh', 'list', '--all', '--name'])).split('\n').filter((n) => /^(web|worker)-\d$/.test(n));
   // Other deployments of other suites may keep their own state files in .vmctx/: only the demo's counts.
   const out = await sshOk(env, lc, ['sh', '-c', 'cd "$1" && ls -A && ls -A .vmctx 2>/dev/null | sed "s|^|.vmctx/|"; true', 'x', lc.images]);
-  const files = out.split('\n').filter((f) => /^(web-|worker-|vmctx-base-|context-|\.vmctx\/demo\.json$)/.test(f));
+  const isos = (await demoIsos())[lc.name]!;
+  const files = out.split('\n').filter((f) => /^(web-|worker-|vmctx-base-|\.vmctx\/demo\.json$)/.test(f) || isos.includes(f));
   return [...domains.map((d) => `domain ${d}`), ...files];
 }
 
@@ -124,9 +143,9 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
   it('one VM edited in the file and one by hand on its controller: plan names both (exit 2), status shows the hand edit as drift; deploy replaces those two alone, same UUIDs and MACs', async () => {
     const domainsBefore = [...(await listDomains(await connectionTo(env, lc1))), ...(await listDomains(await connectionTo(env, lc2)))];
     const edited = readFileSync(DEMO_DEPLOYMENT, 'utf8').replace('hostname: web-2.demo.example', 'hostname: web-2-edited.demo.example');
-    writeFileSync(join(work, 'deployment.yaml'), edited);
+    writeFileSync(EDITED, edited);
     copyFileSync(LAB_TEMPLATE, join(work, 'lab-guest.xml'));
-    const file = join(work, 'deployment.yaml');
+    const file = EDITED;
     // An operator's edit of web-1's persistent definition (192 MiB in the template): libvirt's own command.
     await sshOk(env, lc1, ['virsh', 'setmaxmem', 'web-1', '262144', '--config']);
 
@@ -164,7 +183,7 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
   });
 
   it('status from another machine (an empty cache) finds every VM running and in sync', async () => {
-    const status = await vmctx(['status', '--file', join(work, 'deployment.yaml'), '--cache', join(work, 'fresh-cache'), '--json']);
+    const status = await vmctx(['status', '--file', EDITED, '--cache', join(work, 'fresh-cache'), '--json']);
     expect(status.code, status.stdout + status.stderr).toBe(0);
     const report = JSON.parse(status.stdout) as StatusReport;
     expect(report.vms.map((v) => [v.vm, v.state, v.address, v.drift])).toEqual([
@@ -177,7 +196,7 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
   });
 
   it('destroy leaves both controllers as before the first deploy; the foreign domain and file stay', async () => {
-    const file = join(work, 'deployment.yaml');
+    const file = EDITED;
     const refused = await vmctx(['destroy', '--file', file]);
     expect(refused.code).toBe(2);
     expect(await demoLeftovers(lc2)).not.toEqual([]);
