@@ -58,6 +58,15 @@ describe('sizes checked before parsing', () => {
     expect(yaml.parse).not.toHaveBeenCalled();
   });
 
+  it('skips the scan of a text of up to a third of the limit: no value in it can be over the limit', () => {
+    // The escapes that grow most: \L and \P (2 characters) are 3 bytes of UTF-8; a text a third of the limit long
+    // made of them holds half the limit.
+    const escapes = file(`content: "${'\\L'.repeat(Math.floor(MAX_CONTENT_BYTES / 3 / 2) - 40)}"`);
+    expect(3 * escapes.length).toBeLessThanOrEqual(MAX_CONTENT_BYTES);
+    expect(contentSizeProblem(escapes)).toBeUndefined();
+    expect(Buffer.byteLength(parseContextYaml(escapes).files[0]!.content!)).toBeLessThan(MAX_CONTENT_BYTES);
+  });
+
   it('leaves what it cannot read to the parser', () => {
     expect(contentSizeProblem('files: [ {content: "x" ')).toBeUndefined();
     expect(() => parseContextYaml('files: [ {content: "x" ', 'bad.yaml')).toThrow(expect.objectContaining({ message: expect.stringContaining('not valid YAML') }));
