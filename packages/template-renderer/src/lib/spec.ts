@@ -28,14 +28,25 @@ const xmlText = () =>
 
 const nonEmpty = (what: string) => xmlText().min(1, `${what} is empty`);
 
+/** By label; the labels are a handful of fixed words (kernel, emulator, `disk source file`, ...). */
+const hostPathSchemas = new Map<string, z.ZodType<string>>();
+
 /**
  * A path on the controller. libvirt resolves relative paths against its own working directory: refuse them
  * (libvirt's schema, basictypes.rng absFilePath, wants "/" and at least one more character, on one line).
  * The one rule for every path that reaches domain XML: a spec's, a native template's rewrite (native.ts) and a
  * template's own (lint.ts's invalid-path).
  */
-export const hostPathSchema = (what: string) =>
-  nonEmpty(what).refine((s) => /^\/./.test(s), { message: `${what} must be an absolute path on the controller` });
+export function hostPathSchema(what: string): z.ZodType<string> {
+  // One schema per label, made once: lint checks every path of every template, and a zod schema costs far more
+  // to build than to run (a 100-VM deployment spent more time building these than the rest of its lint).
+  let schema = hostPathSchemas.get(what);
+  if (schema === undefined) {
+    schema = nonEmpty(what).refine((s) => /^\/./.test(s), { message: `${what} must be an absolute path on the controller` });
+    hostPathSchemas.set(what, schema);
+  }
+  return schema;
+}
 const hostPath = hostPathSchema;
 
 /** What libvirt's RNG schema allows (domaincommon.rng), so that virt-xml-validate passes what we render. */
