@@ -11,7 +11,6 @@
  * files, invalid specs), 1 a file that cannot be read. The template-renderer package is imported when a
  * subcommand runs, to keep `vmctx` start-up lean.
  */
-import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { Command, Option } from 'commander';
 import { action } from '../cli/action.js';
@@ -61,7 +60,7 @@ export function templateCommand(io: CommandIo = processIo): Command {
     .option('--no-lint', 'print the XML even if a lint finds an error')
     .action(run(async (file: string, opts: ImportOptions) => {
       const tr = await import('@vmctx/template-renderer');
-      const { xml, warnings, tree } = tr.importNativeTemplate(await readLimited(file, tr.MAX_TEMPLATE_BYTES), toRewrite(opts), file);
+      const { xml, warnings, tree } = tr.importNativeTemplate(await readTemplateText(file), toRewrite(opts), file);
       for (const w of warnings) io.stderr(`vmctx template import: ${w.code}: ${file} ${w.path}: ${w.message}\n`);
       if (stopOnLintErrors(io, tr, 'import', tr.lintDomainXml(tree, file), opts.lint)) return LINT_FAILED;
       io.stdout(xml);
@@ -84,7 +83,7 @@ export function templateCommand(io: CommandIo = processIo): Command {
       const items: Lintable[] = [];
       for (const file of files) {
         if (isSpecFile(file)) items.push({ label: file, spec: await readSpec(file) });
-        else items.push({ label: file, xml: tr.parseXml(await readLimited(file, tr.MAX_TEMPLATE_BYTES), file) });
+        else items.push({ label: file, xml: tr.parseXml(await readTemplateText(file), file) });
       }
       const existing = opts.existing !== undefined ? await readExisting(opts.existing) : [];
       const findings = tr.lintDomains(items, { existing, ...(opts.deployment !== undefined ? { deployment: opts.deployment } : {}) });
@@ -151,18 +150,15 @@ function isSpecFile(file: string): boolean {
   return ['.yaml', '.yml', '.json'].includes(extname(file).toLowerCase());
 }
 
-/** Reads a file, refusing one larger than `limit` before reading it (a 50 MB "template" is never loaded): cli/input.ts. */
-const readLimited = readTemplateText;
-
 /** A spec file, YAML or JSON (JSON is YAML too), parsed by template-renderer. */
 async function readSpec(file: string): Promise<DomainSpec> {
-  const text = await readLimited(file, 10 * 2 ** 20);
+  const text = await readTemplateText(file, 10 * 2 ** 20);
   const { parseDomainSpecYaml } = await import('@vmctx/template-renderer');
   return parseDomainSpecYaml(text, file);
 }
 
 async function readExisting(file: string): Promise<ExistingDomain[]> {
-  const text = await readLimited(file, 10 * 2 ** 20);
+  const text = await readTemplateText(file, 10 * 2 ** 20);
   let value: unknown;
   try {
     value = JSON.parse(text);
