@@ -25,22 +25,43 @@ pid_alive() {
 # The pid in a pid file, or nothing (daemons remove their own pid file as they exit).
 recorded_pid() { tr -dc '0-9' 2>/dev/null <"$1" || true; }
 
-# stop_pid PIDFILE EXPECTED-COMMAND: TERM, wait up to 5 s, then KILL; only the recorded process.
+# stop_pid PIDFILE EXPECTED-COMMAND: TERM, wait up to 5 s, then KILL; only the recorded process (the KILL too: the
+# pid is checked with its start time, so a number the process left and another took is never killed).
 stop_pid() {
-  local file=$1 want=$2 pid i
+  local file=$1 want=$2 pid start i
   pid=$(recorded_pid "$file")
-  if pid_alive "$file" "$want"; then
+  if pid_alive "$file" "$want" && start=$(process_start "$pid"); then
     kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 50); do running "$pid" || break; sleep 0.1; done
-    running "$pid" && kill -KILL "$pid" 2>/dev/null || true
+    for i in $(seq 50); do running "$pid" "$start" || break; sleep 0.1; done
+    running "$pid" "$start" && kill -KILL "$pid" 2>/dev/null || true
   fi
   rm -f "$file"
 }
 
-# running PID: the process exists and is not a zombie waiting for its parent. Its state is the field after
-# the command name, which is in parentheses and may hold spaces (proc(5), /proc/pid/stat).
-running() { [ -d "/proc/$1" ] && [ "$(process_state "$1")" != Z ]; }
-process_state() { sed -n 's/^.*) \([A-Za-z]\) .*$/\1/p' "/proc/$1/stat" 2>/dev/null; }
+# running PID [START]: the process exists, is not a zombie waiting for its parent, and (with START, from
+# process_start) is still the one that started then. Pids are few (pid_max 32768 here) and a busy machine reuses a
+# freed one within minutes, for a process or a thread (/proc/TID exists too): CI twice saw a controller's process
+# "survive" lab down for the whole wait while its number belonged to something else.
+running() {
+  local want=${2-} fields
+  fields=$(stat_fields "$1") || return 1
+  # shellcheck disable=SC2086 # the fields, one word each
+  set -- $fields
+  [ "$1" != Z ] && { [ -z "$want" ] || [ "${20}" = "$want" ]; }
+}
+
+# stat_fields PID: the fields of /proc/PID/stat after the command name, which is in parentheses and may hold
+# spaces and parentheses (proc(5)): state, ppid, ... (field 3 of stat is the first here, field 22, starttime, the 20th).
+stat_fields() {
+  local stat
+  read -r stat 2>/dev/null <"/proc/$1/stat" && [ -n "$stat" ] || return 1
+  printf '%s\n' "${stat##*) }"
+}
+# shellcheck disable=SC2086 # the fields, one word each
+process_state() { local f; f=$(stat_fields "$1") && set -- $f && echo "$1"; }
+# process_start PID: when the process started (clock ticks after boot): with the pid, who it is.
+# shellcheck disable=SC2086 # the fields, one word each
+process_start() { local f; f=$(stat_fields "$1") && set -- $f && echo "${20}"; }
 
 # process_summary PID: its command line and state, for a message (empty when it has just gone).
 process_summary() {

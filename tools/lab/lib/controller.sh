@@ -37,7 +37,7 @@ lc_healthy() {
 # Stop exactly what we started for this controller, then remove its namespace and state. Fails if any of
 # those processes survives (a lab that is down leaves no process, namespace or mount behind).
 lc_down() {
-  local name=$1 r pidfile cmd pid ours=()
+  local name=$1 r pidfile cmd pid start ours=()
   r=$(lc_dir "$name")
   # Guests first, through their own libvirtd, so that qemu exits cleanly.
   if pid_alive "$r/pids/sshd" sshd; then
@@ -45,22 +45,26 @@ lc_down() {
   fi
   while read -r pidfile cmd; do
     pid=$(recorded_pid "$pidfile")
-    pid_alive "$pidfile" "$cmd" && ours+=("$pid")
+    # Each as pid:start time, so that the wait below follows this process and not whatever takes its number next.
+    pid_alive "$pidfile" "$cmd" && start=$(process_start "$pid") && ours+=("$pid:$start")
     stop_pid "$pidfile" "$cmd"
   done < <(lc_processes "$name")
   # qemu processes that libvirtd started for this controller's guests (their pid files are in its run/).
   for pidfile in "$r"/run/qemu/*.pid; do [ -f "$pidfile" ] && stop_pid "$pidfile" qemu-system; done
   if ip netns list | grep -qw "^$name"; then
     # Anything still in the namespace was started by us (sessions of its sshd, guests): none may survive it.
-    for pid in $(ip netns pids "$name" 2>/dev/null); do ours+=("$pid"); kill -KILL "$pid" 2>/dev/null || true; done
+    for pid in $(ip netns pids "$name" 2>/dev/null); do
+      start=$(process_start "$pid") && ours+=("$pid:$start") && kill -KILL "$pid" 2>/dev/null || true
+    done
     ip netns del "$name"
   fi
   # A killed process can take many seconds to go on a loaded machine (a guest's memory to free, its exit
   # scheduled behind five TCG guests: CI once saw one go just after 10 s): wait up to 60 s. Only one that a
   # KILL cannot end (stuck in the kernel) is left after that, and it is reported with its state.
   for pid in "${ours[@]}"; do
-    for _ in $(seq 600); do running "$pid" || break; sleep 0.1; done
-    if running "$pid"; then
+    start=${pid#*:} pid=${pid%%:*}
+    for _ in $(seq 600); do running "$pid" "$start" || break; sleep 0.1; done
+    if running "$pid" "$start"; then
       die "$name: process $pid ($(process_summary "$pid")) survived lab down"
     fi
   done
