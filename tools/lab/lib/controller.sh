@@ -58,9 +58,10 @@ lc_down() {
     done
     ip netns del "$name"
   fi
-  # A killed process can take many seconds to go on a loaded machine (a guest's memory to free, its exit
-  # scheduled behind five TCG guests: CI once saw one go just after 10 s): wait up to 60 s. Only one that a
-  # KILL cannot end (stuck in the kernel) is left after that, and it is reported with its state.
+  # A killed process can take seconds to go on a loaded machine (a guest's memory to free, its exit scheduled
+  # behind five TCG guests): wait up to 60 s. Only one that a KILL cannot end (stuck in the kernel) is left after
+  # that, and it is reported with its state. (Two CI failures here, after 10 s and after 60 s, were most likely
+  # a reused pid, which the start time now tells apart, not a slow exit.)
   for pid in "${ours[@]}"; do
     start=${pid#*:} pid=${pid%%:*}
     for _ in $(seq 600); do running "$pid" "$start" || break; sleep 0.1; done
