@@ -63,7 +63,7 @@ function labSpec(name: string, disk: string, extra: Partial<DomainSpecInput> & {
       ...(extra.machine ? { machine: extra.machine } : {}),
       kernel: env.guest.kernel,
       initrd: env.guest.initrd,
-      cmdline: 'console=ttyS0 quiet root=/dev/vda lab.inspect lab.poweroff',
+      cmdline: 'console=ttyS0 quiet root=/dev/vda no_timer_check lab.inspect lab.poweroff',
     },
     devices: {
       disks: [{ driver: { type: 'qcow2' }, source: { file: disk }, target: { dev: 'vda', bus: 'virtio' }, backing: { file: env.guest.baseImageOnController, format: 'raw' } }],
@@ -127,7 +127,7 @@ describe('native templates define and start', () => {
     const name = `${PREFIX}-seed`;
     // The lab's base image has no boot loader: give the seed's template the lab kernel, and a serial log to read.
     const seed = (await readFile(join(fixtures, 'debian1.xml'), 'utf8'))
-      .replace('</os>', `   <kernel>${env.guest.kernel}</kernel>\n   <initrd>${env.guest.initrd}</initrd>\n   <cmdline>console=ttyS0 quiet root=/dev/vda lab.inspect lab.poweroff</cmdline>\n</os>`)
+      .replace('</os>', `   <kernel>${env.guest.kernel}</kernel>\n   <initrd>${env.guest.initrd}</initrd>\n   <cmdline>console=ttyS0 quiet root=/dev/vda no_timer_check lab.inspect lab.poweroff</cmdline>\n</os>`)
       .replace(/<serial type='pty'>\s*<source path='\/dev\/ttyS0'\/>/, `<serial type='file'>\n     <source path='${lc.images}/${name}.serial.log'/>`);
     const { xml, warnings } = importNativeTemplate(seed, {
       name,

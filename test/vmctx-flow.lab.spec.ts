@@ -61,7 +61,7 @@ async function deploy(vm: VmArtifacts): Promise<Guest> {
       machine: 'pc',
       kernel: env.guest.kernel,
       initrd: env.guest.initrd,
-      cmdline: `console=ttyS0 quiet root=/dev/vda ${vm.cmdline ?? ''}`.trim(),
+      cmdline: `console=ttyS0 quiet root=/dev/vda no_timer_check ${vm.cmdline ?? ''}`.trim(),
     },
     devices: {
       emulator: '/usr/bin/qemu-system-x86_64',
