@@ -3,7 +3,7 @@
 # system tool doing the same job, rounds in a shuffled order (as iso.sh), median and spread (min-max) of each:
 #   1. upload of a 512 MiB base image: uploadFile (temporary name, sha256 on the controller, rename) against scp
 #      (OpenSSH's default cipher, and aes128-gcm, the cipher ssh2 negotiates), scp + `ssh sha256sum` (the same
-#      job as ours), and `ssh HOST 'cat > f' < f`; ours also split into transfer and verify;
+#      job as ours), and `ssh HOST 'cat > f' < f`; ours also split at its last byte sent;
 #   2. deploy wall time (define + start, no --wait) with 1, 2 and 4 controllers of 2 VMs each (goal: 4 within
 #      1.3x of 1), the base image already on the controllers;
 #   3. the deployer's peak RSS while uploading a 2 GiB image (goal: under 150 MiB), scp's beside it;
@@ -158,8 +158,8 @@ if wants 1; then
   done
   header "1. upload of 512 MiB to ${LCS[0]} (seconds; ratio against scp, OpenSSH's default cipher chacha20-poly1305)"
   row "vmctx uploadFile, total (transfer + verify + rename)" vmctx-total scp "<= 1.00x scp"
-  row "  transfer alone (bytes into cat on the controller)" vmctx-transfer scp "<= 1.00x scp"
-  row "  verify alone (sha256sum on the controller, mv)" vmctx-verify scp
+  row "  to the last byte sent (summed as written)" vmctx-transfer scp "<= 1.00x scp"
+  row "  after it (sum compared, mv)" vmctx-verify scp
   row "  whole process (node start, connect, upload)" vmctx-process scp
   row "scp (chacha20-poly1305)" scp scp
   row "scp -c aes128-gcm@openssh.com (ssh2's choice)" scp-gcm scp

@@ -1,12 +1,13 @@
+import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ControllerConnection } from './connection.js';
 import { failure, FakeController } from './fake-controller.test.js';
-import { remoteSha256, uploadFile } from './upload.js';
+import { RECEIVE_VERIFY_RENAME, remoteSha256, uploadFile } from './upload.js';
 
 let fake: FakeController;
 let connection: ControllerConnection;
@@ -104,7 +105,7 @@ describe('uploadFile', () => {
     let partial: string | undefined;
     fake.hook = (command, _channel, run) => {
       if (!isUpload(command)) return run();
-      partial = /(\S*vmctx-part\.[0-9a-f]+)'?$/.exec(command)?.[1];
+      partial = /([^\s']*vmctx-part\.[0-9a-f]+)/.exec(command)?.[1];
       run({ killAfterBytes: 1024 * 1024 });
     };
     const remote = join(fake.imageDir, 'base.raw');
@@ -119,10 +120,11 @@ describe('uploadFile', () => {
     expect(fake.commands.some((c) => c.startsWith('rm -f -- ') && c.includes('vmctx-part'))).toBe(true);
   });
 
-  it('says REMOTE_UPLOAD_FAILED when the controller cannot write there', async () => {
+  it('says REMOTE_UPLOAD_FAILED, with what the controller said, when it cannot write there', async () => {
     const remote = join(fake.imageDir, 'missing-folder', 'base.raw');
     const error = await failure(uploadFile(connection, file, remote, { sha256, size: data.length }));
     expect(error.code).toBe('REMOTE_UPLOAD_FAILED');
+    expect(error.message).toMatch(/exited 5: tee: .*missing-folder.*No such file or directory/);
     expect(readdirSync(fake.imageDir)).toEqual([]);
   });
 
@@ -140,5 +142,55 @@ describe('remoteSha256', () => {
     writeFileSync(remote, data);
     expect(await remoteSha256(connection, remote)).toBe(sha256);
     expect(await remoteSha256(connection, join(fake.imageDir, 'none'))).toBeUndefined();
+  });
+});
+
+/** The shells a controller's `sh` may be (dash and busybox sh where installed). */
+const SHELLS = [['dash'], ['bash', '--posix', '--norc'], ['busybox', 'sh']].filter(([cmd, ...rest]) => spawnSync(cmd!, [...rest, '-c', 'exit 0']).status === 0);
+
+describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('the receiving command under %s', (_name, [cmd, ...rest]) => {
+  const receive = (input: Buffer, temp: string, expected: string, final: string) =>
+    spawnSync(cmd!, [...rest, '-c', RECEIVE_VERIFY_RENAME, 'vmctx-upload', temp, expected, final, '0640'], { input, encoding: 'buffer' });
+
+  it('writes, sums and publishes the bytes it reads, with the mode asked (exit 0)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmctx-receive-'));
+    try {
+      const result = receive(data, join(dir, '.part'), sha256, join(dir, 'base.raw'));
+      expect(result.stderr.toString()).toBe('');
+      expect(result.status).toBe(0);
+      expect(readdirSync(dir)).toEqual(['base.raw']);
+      expect(readFileSync(join(dir, 'base.raw')).equals(data)).toBe(true);
+      expect(statSync(join(dir, 'base.raw')).mode & 0o7777).toBe(0o640);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('removes what it wrote when the sum is not the one expected (exit 3, the sum it found on stderr)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vmctx-receive-'));
+    try {
+      const result = receive(data, join(dir, '.part'), 'f'.repeat(64), join(dir, 'base.raw'));
+      expect(result.status).toBe(3);
+      expect(result.stderr.toString()).toBe(`sha256 on the controller is ${sha256}\n`);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails a write error (exit 5) even though every byte was summed, and removes the file', () => {
+    // A link to /dev/full: tee's writes fail with ENOSPC while its copy to sha256sum goes on; rm takes the link.
+    const dir = mkdtempSync(join(tmpdir(), 'vmctx-receive-'));
+    try {
+      symlinkSync('/dev/full', join(dir, '.part'));
+      const result = receive(data, join(dir, '.part'), sha256, join(dir, 'base.raw'));
+      expect(result.status).toBe(5);
+      // GNU tee says "No space left on device", busybox's "I/O error".
+      expect(result.stderr.toString()).toMatch(/tee: .*\.part: (No space left on device|I\/O error)/);
+      expect(readdirSync(dir)).toEqual([]);
+      expect(lstatSync('/dev/full').isCharacterDevice()).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
