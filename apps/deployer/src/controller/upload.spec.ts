@@ -4,7 +4,7 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ControllerConnection } from './connection.js';
 import { failure, FakeController } from './fake-controller.test.js';
 import { RECEIVE_VERIFY_RENAME, remoteSha256, uploadFile } from './upload.js';
@@ -149,48 +149,38 @@ describe('remoteSha256', () => {
 const SHELLS = [['dash'], ['bash', '--posix', '--norc'], ['busybox', 'sh']].filter(([cmd, ...rest]) => spawnSync(cmd!, [...rest, '-c', 'exit 0']).status === 0);
 
 describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('the receiving command under %s', (_name, [cmd, ...rest]) => {
-  const receive = (input: Buffer, temp: string, expected: string, final: string) =>
-    spawnSync(cmd!, [...rest, '-c', RECEIVE_VERIFY_RENAME, 'vmctx-upload', temp, expected, final, '0640'], { input, encoding: 'buffer' });
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'vmctx-receive-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const receive = (expected: string) =>
+    spawnSync(cmd!, [...rest, '-c', RECEIVE_VERIFY_RENAME, 'vmctx-upload', join(dir, '.part'), expected, join(dir, 'base.raw'), '0640'], { input: data, encoding: 'buffer' });
 
   it('writes, sums and publishes the bytes it reads, with the mode asked (exit 0)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vmctx-receive-'));
-    try {
-      const result = receive(data, join(dir, '.part'), sha256, join(dir, 'base.raw'));
-      expect(result.stderr.toString()).toBe('');
-      expect(result.status).toBe(0);
-      expect(readdirSync(dir)).toEqual(['base.raw']);
-      expect(readFileSync(join(dir, 'base.raw')).equals(data)).toBe(true);
-      expect(statSync(join(dir, 'base.raw')).mode & 0o7777).toBe(0o640);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const result = receive(sha256);
+    expect(result.stderr.toString()).toBe('');
+    expect(result.status).toBe(0);
+    expect(readdirSync(dir)).toEqual(['base.raw']);
+    expect(readFileSync(join(dir, 'base.raw')).equals(data)).toBe(true);
+    expect(statSync(join(dir, 'base.raw')).mode & 0o7777).toBe(0o640);
   });
 
   it('removes what it wrote when the sum is not the one expected (exit 3, the sum it found on stderr)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vmctx-receive-'));
-    try {
-      const result = receive(data, join(dir, '.part'), 'f'.repeat(64), join(dir, 'base.raw'));
-      expect(result.status).toBe(3);
-      expect(result.stderr.toString()).toBe(`sha256 on the controller is ${sha256}\n`);
-      expect(readdirSync(dir)).toEqual([]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const result = receive('f'.repeat(64));
+    expect(result.status).toBe(3);
+    expect(result.stderr.toString()).toBe(`sha256 on the controller is ${sha256}\n`);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('fails a write error (exit 5) even though every byte was summed, and removes the file', () => {
     // A link to /dev/full: tee's writes fail with ENOSPC while its copy to sha256sum goes on; rm takes the link.
-    const dir = mkdtempSync(join(tmpdir(), 'vmctx-receive-'));
-    try {
-      symlinkSync('/dev/full', join(dir, '.part'));
-      const result = receive(data, join(dir, '.part'), sha256, join(dir, 'base.raw'));
-      expect(result.status).toBe(5);
-      // GNU tee says "No space left on device", busybox's "I/O error".
-      expect(result.stderr.toString()).toMatch(/tee: .*\.part: (No space left on device|I\/O error)/);
-      expect(readdirSync(dir)).toEqual([]);
-      expect(lstatSync('/dev/full').isCharacterDevice()).toBe(true);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    symlinkSync('/dev/full', join(dir, '.part'));
+    const result = receive(sha256);
+    expect(result.status).toBe(5);
+    // GNU tee says "No space left on device", busybox's "I/O error".
+    expect(result.stderr.toString()).toMatch(/tee: .*\.part: (No space left on device|I\/O error)/);
+    expect(readdirSync(dir)).toEqual([]);
+    expect(lstatSync('/dev/full').isCharacterDevice()).toBe(true);
   });
 });
