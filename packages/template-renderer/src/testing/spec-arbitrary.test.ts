@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check';
 import type { DiskSpec, DomainSpec, InterfaceSpec } from '../lib/spec.js';
+import { domainNameProblem } from '../lib/domain-name.js';
 
 const letters = 'abcdefghijklmnopqrstuvwxyz';
 const word = fc.stringMatching(/^[a-z][a-z0-9_-]{0,11}$/);
@@ -62,7 +63,7 @@ export const domainSpecArbitrary: fc.Arbitrary<DomainSpec> = fc
   .record(
     {
       type: fc.constantFrom('kvm' as const, 'qemu' as const),
-      name: fc.oneof(word, freeText.filter((s) => /^[^\s/]/.test(s) && /\S$/.test(s) && !/^[0-9]+$/.test(s) && Buffer.byteLength(s) <= 64 && !s.includes('/'))),
+      name: fc.oneof(word, freeText.filter((s) => domainNameProblem(s) === undefined)),
       uuid: fc.option(uuid, { nil: undefined }),
       title: fc.option(freeText.filter((s) => s.length > 0), { nil: undefined }),
       description: fc.option(freeText, { nil: undefined }),
