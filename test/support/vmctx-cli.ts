@@ -41,9 +41,13 @@ export function labControllerEntry(env: LabEnv, lc: LabController, overrides: Re
   return { name: lc.name, host: lc.host, port: lc.port, user: lc.user, identityFile: env.key, knownHosts: env.knownHosts, imageDir: lc.images, ...overrides };
 }
 
-/** Writes a deployment (JSON is YAML) into `dir` and returns its path. */
+/**
+ * Writes a deployment (JSON is YAML) into `dir` and returns its path. The lab's template (LAB_TEMPLATE) boots the
+ * lab's kernel from /var/cache/vmctx/lab on the controller, so that folder is in `hostPaths` unless the deployment
+ * gives its own (a template may name host files only there and in the image folders).
+ */
 export function writeDeployment(dir: string, name: string, deployment: Record<string, unknown>): string {
   const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, `${JSON.stringify({ name, ...deployment }, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify({ name, hostPaths: ['/var/cache/vmctx/lab'], ...deployment }, null, 2)}\n`);
   return file;
 }

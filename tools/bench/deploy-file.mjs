@@ -33,6 +33,8 @@ for (const lc of controllers) {
 }
 const deployment = {
   name: 'bench-deploy',
+  // The lab's template boots the lab's kernel from here on the controllers (as writeDeployment's deployments).
+  hostPaths: ['/var/cache/vmctx/lab'],
   controllers,
   images: [{ name: 'bench-base', path: baseImage }],
   defaults: { image: 'bench-base', template, bridge: 'virbr0' },

@@ -63,5 +63,14 @@ export {
   type LintOptions,
   type LintSeverity,
 } from './lib/lint.js';
+export {
+  HOST_ACCESS_CODES,
+  hostAccessFindings,
+  hostPathProblem,
+  LIBVIRT_IMAGE_DIR,
+  QEMU_NAMESPACE,
+  type HostAccessCode,
+  type HostAccessPolicy,
+} from './lib/host-access.js';
 export { MAX_TEMPLATE_BYTES, MAX_TEMPLATE_DEPTH, MAX_TEMPLATE_ELEMENTS, parseXml, serializeXml, type XmlElement, type XmlNode, type XmlText } from './lib/xml-tree.js';
 export { elements, firstElement, getAttr, insertElement, newElement, setAttr, textOf } from './lib/xml-tree.js';

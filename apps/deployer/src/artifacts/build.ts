@@ -16,6 +16,7 @@ import { writeIsoFromDirectory, writeIsoFromFiles } from '@vmctx/iso-builder';
 import {
   formatFinding,
   hasErrors,
+  hostAccessFindings,
   importNativeTemplate,
   lintDomainXml,
   parseDomainSpec,
@@ -25,6 +26,7 @@ import {
   type DomainSpecInput,
   type XmlElement,
 } from '@vmctx/template-renderer';
+import { allowedHostFolders } from '../config/host-paths.js';
 import type { ControllerConfig, Deployment, ImageConfig, VmConfig } from '../config/types.js';
 import { readTemplateText } from '../cli/input.js';
 import { domainInfo } from '../controller/libvirt.js';
@@ -153,13 +155,29 @@ class Builder {
     // so that a later run can tell an unchanged VM from one to replace without a semantic diff.
     const renderedXml = serializeXml(tree);
     const artifacts = { base: base.sha256, overlay: overlay.sha256, domain: createHash('sha256').update(renderedXml).digest('hex'), ...(iso ? { iso: iso.sha256 } : {}) };
-    addOwnerMark(tree, { deployment: this.deployment.name, vm: vm.name, artifacts });
+    addOwnerMark(tree, { deployment: this.deployment.name, ...(this.deployment.id ? { id: this.deployment.id } : {}), vm: vm.name, artifacts });
     const xml = serializeXml(tree);
     const findings = lintDomainXml(xml, `${vm.where} (${vm.name})`);
     if (hasErrors(findings)) {
       throw new VmctxError('DEPLOY_DOMAIN_REFUSED', 'input', `${vm.where}: libvirt would refuse the domain of ${vm.name}:\n${findings.filter((f) => f.severity === 'error').map(formatFinding).join('\n')}`, {
         where: vm.where,
       });
+    }
+    // What the domain makes libvirt do as root on the controller: host paths outside the allowed folders and
+    // root powers are refused, or with trustTemplates: true reported as warnings (the notes below).
+    const access = hostAccessFindings(
+      tree,
+      { allowed: allowedHostFolders(this.deployment, controller), trusted: this.deployment.trustTemplates },
+      `${vm.where} (${vm.name})`,
+    );
+    if (hasErrors(access)) {
+      const from = vm.template.kind === 'native' ? `template ${vm.template.path}` : `spec of ${vm.where}`;
+      throw new VmctxError(
+        'DEPLOY_DOMAIN_REFUSED',
+        'input',
+        `${vm.where}: the domain of ${vm.name} (${from}) would have the controller's libvirt, running as root, open host paths outside ${allowedHostFolders(this.deployment, controller).join(', ')} or give the guest root powers; refused (list a folder under hostPaths:, or set trustTemplates: true to allow it with a warning):\n${access.map(formatFinding).join('\n')}`,
+        { where: vm.where },
+      );
     }
     const info = domainInfo(xml, 'planned');
     return {
@@ -177,7 +195,7 @@ class Builder {
       xml,
       renderedXml,
       artifacts,
-      notes: [...notes, ...findings.filter((f) => f.severity !== 'error').map(formatFinding)],
+      notes: [...notes, ...[...findings, ...access].filter((f) => f.severity !== 'error').map(formatFinding)],
     };
   }
 

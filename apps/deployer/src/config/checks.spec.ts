@@ -70,7 +70,7 @@ vms:
 vms:
   - { name: a, mac: "52:54:00:00:00:01" }
   - { name: b, mac: "52:54:00:00:00:01" }
-  - { name: c, address: 192.0.2.10, iso: /srv/shared.iso }
+  - { name: c, address: 192.0.2.10, iso: /srv/vmctx/shared.iso }
   - { name: d, context: { network: { method: static, address: 192.0.2.10/24 } } }
   - name: grp
     count: 2

@@ -35,10 +35,13 @@ vms:
     iso: /srv/shared/context.iso      # a context ISO already on the controller (Snooze's shared ISO): checked, not built
 `;
 
-/** The issue's example names a controller lc2 that it elides; this is the same file with lc2 declared. */
+/**
+ * The issue's example names a controller lc2 that it elides; this is the same file with lc2 declared, and the
+ * shared ISO's folder listed in hostPaths (issue 19: a path outside the image folders is refused without it).
+ */
 const ISSUE_EXAMPLE_WITH_LC2 = ISSUE_EXAMPLE.replace(
   'images:\n',
-  '  - name: lc2\n    host: 127.0.0.1\n    port: 2202\n    user: root\n    imageDir: /var/lib/vmctx/images\nimages:\n',
+  '  - name: lc2\n    host: 127.0.0.1\n    port: 2202\n    user: root\n    imageDir: /var/lib/vmctx/images\nhostPaths: [/srv/shared]\nimages:\n',
 );
 
 describe('the deployment file of issue 9', () => {
@@ -53,6 +56,8 @@ describe('the deployment file of issue 9', () => {
     expect(deployment).toEqual({
       name: 'deploy',
       file: f.path('deploy.yaml'),
+      hostPaths: ['/srv/shared'],
+      trustTemplates: false,
       controllers: [
         {
           name: 'lc1',

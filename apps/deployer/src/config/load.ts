@@ -13,6 +13,7 @@ import type { Deployment, VmConfig } from './types.js';
 import { checkIdentities, checkReferences, checkUniqueNames, checkVmNames } from './checks.js';
 import { resolveController, resolveImage } from './controllers.js';
 import { expandVms, type VmDraft } from './expand.js';
+import { checkIsoPaths, hostAccessOf } from './host-paths.js';
 import { readYaml } from './locate.js';
 import type { LoadOptions, ResolveContext } from './options.js';
 import { resolveLocal } from './paths.js';
@@ -95,9 +96,10 @@ export async function parseDeployment(text: string, file: string, options: LoadO
     vms.filter((r): r is { draft: VmDraft; vm: VmConfig } => r.vm !== undefined),
     problems,
   );
+  checkIsoPaths(vms, controllers, hostAccessOf(data), problems);
   if (problems.size > 0) return fail(problems.list);
 
-  return { name, file: resolve(file), controllers, images, vms: vms.map((r) => r.vm!) };
+  return { name, file: resolve(file), ...hostAccessOf(data), controllers, images, vms: vms.map((r) => r.vm!) };
 }
 
 async function sequentially<T, R>(items: T[], run: (item: T) => Promise<R>): Promise<R[]> {

@@ -46,6 +46,14 @@ const bridge = z
   .regex(/^[a-zA-Z0-9_.-]{1,15}$/, "not a bridge name (1 to 15 letters, digits, '_', '.', '-', as Linux allows)")
   .refine((s) => s !== '.' && s !== '..', { message: "'.' and '..' are not interface names" });
 
+/**
+ * A folder on the controllers whose files a domain may name (hostPaths): absolute, not `/` (that is what
+ * trustTemplates says), no `..`.
+ */
+const hostFolder = remotePath('hostPaths entry')
+  .refine((s) => !s.split('/').includes('..'), { message: "a hostPaths folder has no '..' segment" })
+  .refine((s) => !/^\/+$/.test(s), { message: "'/' would let a template name every file of the controller: set trustTemplates: true instead" });
+
 const network = text('network').refine((s) => !s.includes('/'), { message: "a libvirt network name has no '/'" });
 
 /** `host`, or an ssh-config alias: one word, since it is passed on as a host name or looked up as an alias. */
@@ -193,6 +201,18 @@ export const DeploymentFileSchema = z
     $schema: z.string().optional(),
     name: safeName('deployment').optional().describe("The deployment's name (owns its domains); default: the file's name without extension."),
     defaults: DefaultsSchema.optional(),
+    hostPaths: z
+      .array(hostFolder)
+      .optional()
+      .describe(
+        "Folders on the controllers whose files a template, spec or iso: may name (a kernel, a firmware, a disk, a serial log), besides each controller's imageDir and /var/lib/libvirt/images; any other host path is refused unless trustTemplates.",
+      ),
+    trustTemplates: z
+      .boolean()
+      .optional()
+      .describe(
+        "true: the templates may name any host path and use what gives root on the controller (qemu:commandline, emulator, hostdev, lun, block disks, filesystem passthrough); each use is still reported as a warning. Default false: refused.",
+      ),
     controllers: z.array(ControllerSchema).min(1, 'list at least one controller'),
     images: z.array(ImageSchema),
     vms: z.array(VmSchema).min(1, 'list at least one VM'),

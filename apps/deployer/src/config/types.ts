@@ -15,6 +15,13 @@ export interface Deployment {
   images: ImageConfig[];
   /** Expanded: one entry per VM, groups already numbered `name-1`, `name-2`, ... */
   vms: VmConfig[];
+  /**
+   * Folders on the controllers (absolute, normalised) whose files a domain may name, besides each controller's
+   * imageDir and /var/lib/libvirt/images (`hostPaths:`; config/host-paths.ts).
+   */
+  hostPaths: string[];
+  /** `trustTemplates: true`: host paths outside those folders and root powers are warned about, not refused. */
+  trustTemplates: boolean;
 }
 
 export interface ControllerConfig {

@@ -26,7 +26,7 @@ vms:
     controller: lc2
     network: default
     spec: { memory: { value: 512, unit: MiB } }
-    iso: /srv/shared/context.iso
+    iso: /srv/vmctx/context.iso
     isoMode: cdrom
 `);
     const [a, b] = d.vms;
@@ -104,7 +104,7 @@ vms:
 vms:
   - { name: a, mac: "02:00:C6:33:64:05", context: { network: { method: ip-from-mac, prefix: 24 } } }
   - { name: b, mac: "52:54:00:AA:BB:CC" }
-  - { name: c, address: 192.0.2.7, iso: /srv/shared/snooze.iso }
+  - { name: c, address: 192.0.2.7, iso: /srv/vmctx/snooze.iso }
 `);
     expect(d.vms.map((vm) => [vm.address, vm.mac])).toEqual([
       ['198.51.100.5', '02:00:c6:33:64:05'],

@@ -43,7 +43,16 @@ export type LintCode =
   | 'boot-order-conflict'
   | 'duplicate-controller-index'
   | 'pci-root-model'
-  | 'device-not-on-machine';
+  | 'device-not-on-machine'
+  // What a domain makes the controller's libvirt do as root (host-access.ts; not run by lintDomains).
+  | 'host-path-not-allowed'
+  | 'qemu-passthrough'
+  | 'custom-emulator'
+  | 'host-device'
+  | 'host-block-device'
+  | 'host-filesystem'
+  | 'host-script'
+  | 'unconfined-domain';
 
 export type LintSeverity = 'error' | 'warning';
 
@@ -195,6 +204,46 @@ export const LINTS: Record<LintCode, { severity: LintSeverity; summary: string; 
     severity: 'error',
     summary: 'a device or feature the machine type does not have (intel IOMMU or SMM TSEG off q35, parallel port on s390x or pseries, floppy on pseries)',
     fix: 'remove the device, or use a machine type that has it (q35 for an intel IOMMU and TSEG)',
+  },
+  'host-path-not-allowed': {
+    severity: 'error',
+    summary: "a host path libvirt opens as root (disk, kernel, initrd, loader, nvram, serial file, log...) outside the allowed folders, relative, or with '..'",
+    fix: "put the file in the controller's image folder or /var/lib/libvirt/images, or list its folder under hostPaths: in the deployment file; trustTemplates: true lets it through with a warning",
+  },
+  'qemu-passthrough': {
+    severity: 'error',
+    summary: '<qemu:commandline>, <qemu:capabilities> or <qemu:override>: QEMU arguments libvirt does not check',
+    fix: 'say it in libvirt XML instead; a template that needs them must be trusted (trustTemplates: true)',
+  },
+  'custom-emulator': {
+    severity: 'error',
+    summary: "an <emulator> that is not a distribution's QEMU (/usr/bin/qemu-system-ARCH, /usr/bin/qemu-kvm, /usr/bin/kvm, /usr/libexec/qemu-kvm)",
+    fix: "remove <emulator> so libvirt picks the host's QEMU (vmctx template import --no-emulator), or name the host's own; trustTemplates: true lets it through with a warning",
+  },
+  'host-device': {
+    severity: 'error',
+    summary: "a device of the controller given to the guest: <hostdev>, <interface type='hostdev'>, <disk type='nvme'>, a TPM or input device passed through",
+    fix: 'remove it; a VM that needs a host device needs a trusted deployment (trustTemplates: true)',
+  },
+  'host-block-device': {
+    severity: 'error',
+    summary: "a block device of the controller given to the guest: <disk type='block'>, <disk device='lun'>",
+    fix: "use an image file (<disk type='file'>) in the image folder; a raw host disk needs a trusted deployment (trustTemplates: true)",
+  },
+  'host-filesystem': {
+    severity: 'error',
+    summary: "a folder or device of the controller shared with the guest: <filesystem type='mount'> (virtiofs, 9p), bind or block",
+    fix: 'give the guest its files on the context CD or in its image; sharing a host folder needs a trusted deployment (trustTemplates: true)',
+  },
+  'host-script': {
+    severity: 'error',
+    summary: "an interface <script> or <downscript>, which libvirt runs as root",
+    fix: "remove it and use a bridge (<interface type='bridge'>); a script needs a trusted deployment (trustTemplates: true)",
+  },
+  'unconfined-domain': {
+    severity: 'error',
+    summary: "a domain <seclabel type='none'> or type='static': QEMU unconfined, or run as the user the label names (0:0 is root)",
+    fix: "remove <seclabel> (libvirt gives each domain its own dynamic label); a fixed label needs a trusted deployment (trustTemplates: true)",
   },
 };
 
