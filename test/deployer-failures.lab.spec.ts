@@ -91,6 +91,8 @@ describe('vmctx check and deploy: failures on real controllers', () => {
     const before = await sshOk(env, lc2, ['virsh', 'dumpxml', '--inactive', 'dfail-held']);
 
     const file = writeDeployment(work, 'dfail-lc2', {
+      // The shared ISO's folder is listed, as an operator lists it: an iso: outside the allowed folders is refused.
+      hostPaths: ['/var/cache/vmctx/lab', '/srv/shared'],
       controllers: [labControllerEntry(env, lc2)],
       images: [image],
       vms: [vm('dfail-held', 'lc2'), vm('dfail-noiso', 'lc2', { iso: '/srv/shared/missing-context.iso' }), vm('dfail-other', 'lc2')],
