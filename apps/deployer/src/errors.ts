@@ -23,6 +23,7 @@ export const DEPLOYER_ERRORS = errorCatalogue({
     'DEPLOY_NETWORK_WITH_NATIVE',
     'DEPLOY_IMAGE_URL_INVALID',
     'DEPLOY_IMAGE_CHECKSUM',
+    'CONFIG_ID_INVALID',
   ],
   io: [
     'CONFIG_UNREADABLE',
@@ -35,6 +36,8 @@ export const DEPLOYER_ERRORS = errorCatalogue({
     'SSH_HOST_KEY_CHECK_FAILED',
     'DEPLOY_IMAGE_UNREADABLE',
     'DEPLOY_IMAGE_CACHE_FAILED',
+    'CONFIG_ID_UNREADABLE',
+    'CONFIG_ID_UNWRITABLE',
   ],
   remote: [
     'SSH_UNREACHABLE',
@@ -58,6 +61,7 @@ export const DEPLOYER_ERRORS = errorCatalogue({
     'DEPLOY_NOT_RUNNING',
     'DEPLOY_WAIT_TIMEOUT',
   ],
+  conflict: ['DEPLOY_RECORD_CLASH', 'DEPLOY_LOCKED', 'REMOTE_FILE_FOREIGN'],
   internal: ['DEPLOY_INTERNAL', 'DEPLOY_UNEXPECTED'],
 });
 

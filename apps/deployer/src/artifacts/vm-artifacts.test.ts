@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { parseXml, serializeXml } from '@vmctx/template-renderer';
+import { deriveUuid, parseXml, serializeXml } from '@vmctx/template-renderer';
 import type { ControllerConfig, VmContext } from '../config/types.js';
-import { addOwnerMark } from '../controller/owner-mark.js';
+import { addOwnerMark, type DeploymentIdentity } from '../controller/owner-mark.js';
 import type { RemoteArtifact, VmArtifacts } from './build.js';
 
 export interface VmSketch {
@@ -17,6 +17,8 @@ export interface VmSketch {
   local: string;
   controller: ControllerConfig;
   deployment?: string;
+  /** The deployment's id in the mark; default DEMO's. */
+  id?: string;
   uuid?: string;
   mac?: string;
   bridge?: string;
@@ -36,7 +38,7 @@ function artifact(kind: RemoteArtifact['kind'], local: string, contents: string,
   return { kind, localPath, sha256: createHash('sha256').update(contents).digest('hex'), size: Buffer.byteLength(contents), remotePath, mode };
 }
 
-/** A stable UUID and MAC from the VM's name, as the deployer derives them (the way does not matter here). */
+/** A stable UUID and MAC from a name (for foreign domains and MACs; the way does not matter here). */
 function derived(name: string): { uuid: string; mac: string } {
   const h = createHash('sha256').update(name).digest('hex');
   const uuid = `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
@@ -44,9 +46,13 @@ function derived(name: string): { uuid: string; mac: string } {
   return { uuid, mac };
 }
 
+/** The deployment the sketches belong to by default: `demo`, with an id. */
+export const DEMO: DeploymentIdentity = { name: 'demo', id: '0f2d7a4e-6c1b-4f53-9a8e-3d5b2c1e7f60' };
+
 export function vmArtifacts(s: VmSketch): VmArtifacts {
   const dir = s.controller.imageDir;
-  const { uuid, mac } = { ...derived(s.name), ...(s.uuid ? { uuid: s.uuid } : {}), ...(s.mac ? { mac: s.mac } : {}) };
+  // The UUID the deployer derives (destroy finds a marked domain the record does not list by it); the MAC by hand.
+  const { uuid, mac } = { uuid: deriveUuid(s.deployment ?? DEMO.name, s.name), mac: derived(s.name).mac, ...(s.uuid ? { uuid: s.uuid } : {}), ...(s.mac ? { mac: s.mac } : {}) };
   const bridge = s.bridge ?? 'br0';
   const baseText = s.base ?? 'base image';
   const baseSha = createHash('sha256').update(baseText).digest('hex');
@@ -82,7 +88,7 @@ ${isoPath ? `    <disk type="file" device="cdrom"><source file="${isoPath}"/><ta
   );
   const renderedXml = serializeXml(tree);
   const artifacts = { base: base.sha256, overlay: overlay.sha256, domain: createHash('sha256').update(renderedXml).digest('hex'), ...(iso ? { iso: iso.sha256 } : {}) };
-  addOwnerMark(tree, { deployment: s.deployment ?? 'demo', vm: s.name, artifacts });
+  addOwnerMark(tree, { deployment: s.deployment ?? DEMO.name, id: s.id ?? DEMO.id!, vm: s.name, artifacts });
   return {
     vm: {
       name: s.name,

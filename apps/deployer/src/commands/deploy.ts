@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js';
 import { wholeNumber } from '../cli/options.js';
+import { DEFAULT_LOCK_WAIT_SECONDS } from '../controller/deployment-lock.js';
 import { runDeploy } from '../deploy/deploy.js';
 import { formatDeployReport, formatPlan } from '../deploy/report-text.js';
 import { deploymentAction, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
@@ -15,6 +16,7 @@ interface DeployFlags extends DeploymentFlags {
   timeout: number;
   prune?: boolean;
   dryRun?: boolean;
+  lockWait: number;
 }
 
 export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process.stderr.isTTY)): Command {
@@ -24,6 +26,7 @@ export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process
     .option('--timeout <seconds>', 'how long --wait waits for each guest', wholeNumber('expected a whole number of seconds, 1 to 86400', { min: 1, max: 86_400 }), 300)
     .option('--prune', "remove this deployment's domains that the file no longer has")
     .option('--dry-run', 'show the plan and change nothing (as vmctx plan)')
+    .option('--lock-wait <seconds>', 'how long to wait for another run of this deployment to let a controller go', wholeNumber('expected a whole number of seconds, 0 to 86400', { min: 0, max: 86_400 }), DEFAULT_LOCK_WAIT_SECONDS)
     .action(
       deploymentAction(
         io,
@@ -36,9 +39,11 @@ export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process
             waitTimeoutMs: flags.timeout * 1000,
             prune: flags.prune ?? false,
             dryRun: flags.dryRun ?? false,
+            lockWaitSeconds: flags.lockWait,
           }),
         (report) => (report.dryRun ? formatPlan(report) : formatDeployReport(report)),
         (report) => (report.ok ? 0 : 1),
+        (flags) => !flags.dryRun,
       ),
     );
 }

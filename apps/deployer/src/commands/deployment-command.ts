@@ -12,6 +12,7 @@ import type { CommandIo } from '../cli/command-io.js';
 import { createProgress, type Progress } from '../cli/progress.js';
 import { loadDeployment } from '../config/index.js';
 import type { Deployment } from '../config/types.js';
+import { ensureDeploymentId, readDeploymentId } from '../deploy/deployment-id.js';
 
 /** The deployment file read when --file is not given (the Nx targets document the same). */
 export const DEFAULT_DEPLOYMENT_FILE = 'deployment.yaml';
@@ -39,13 +40,24 @@ export interface Prepared {
   progress: Progress;
 }
 
-export async function prepare(flags: DeploymentFlags, io: CommandIo, isTty: boolean): Promise<Prepared> {
-  const deployment = await loadDeployment(resolve(flags.file));
+/**
+ * Reads the file, its id (made beside it when `makeId`: a deploy that writes) and builds the artifacts, whose owner
+ * marks carry that id.
+ */
+export async function prepare(flags: DeploymentFlags, io: CommandIo, isTty: boolean, makeId = false): Promise<Prepared> {
+  const deployment = await loadWithId(resolve(flags.file), makeId);
   const cache = new ArtifactCache(flags.cache ? resolve(flags.cache) : defaultCacheDir());
   const artifacts = await buildArtifacts(deployment, { cache });
   const progress = createProgress({ write: io.stderr, tty: isTty && !flags.json, ...(flags.quiet ? { quiet: true } : {}) });
   for (const a of artifacts) for (const note of a.notes) progress.sink({ type: 'note', controller: a.controller.name, message: note });
   return { deployment, artifacts, progress };
+}
+
+/** The deployment file and its id (deploy/deployment-id.ts): read, or made when `makeId` and there is none yet. */
+export async function loadWithId(file: string, makeId: boolean): Promise<Deployment> {
+  const deployment = await loadDeployment(file);
+  const id = makeId ? await ensureDeploymentId(file) : await readDeploymentId(file);
+  return id === undefined ? deployment : { ...deployment, id };
 }
 
 /**
@@ -59,9 +71,10 @@ export function deploymentAction<F extends DeploymentFlags, R>(
   run: (prepared: Prepared, flags: F) => Promise<R>,
   text: (report: R) => string,
   exitCode: (report: R) => number,
+  makesId: (flags: F) => boolean = () => false,
 ): (flags: F) => Promise<void> {
   return action(io, async (flags: F) => {
-    const prepared = await prepare(flags, io, isTty);
+    const prepared = await prepare(flags, io, isTty, makesId(flags));
     let report: R;
     try {
       report = await run(prepared, flags);

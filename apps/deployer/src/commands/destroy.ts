@@ -10,14 +10,16 @@ import { action } from '../cli/action.js';
 import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js';
 import { usage } from '../cli/errors.js';
 import { createProgress } from '../cli/progress.js';
-import { loadDeployment } from '../config/index.js';
+import { DEFAULT_LOCK_WAIT_SECONDS } from '../controller/deployment-lock.js';
 import { runDestroy } from '../deploy/destroy.js';
+import { wholeNumber } from '../cli/options.js';
 import { formatDestroy } from '../deploy/report-text.js';
-import { withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
+import { loadWithId, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
 
 interface DestroyFlags extends DeploymentFlags {
   yes?: boolean;
   dryRun?: boolean;
+  lockWait: number;
 }
 
 export type Confirm = (question: string) => Promise<boolean>;
@@ -37,9 +39,10 @@ export function destroyCommand(io: CommandIo = processIo, isTty = Boolean(proces
     .description("stop and undefine the deployment's domains and remove the files it created on its controllers")
     .option('-y, --yes', 'do not ask')
     .option('--dry-run', 'show what would be removed, and remove nothing')
+    .option('--lock-wait <seconds>', 'how long to wait for another run of this deployment to let a controller go', wholeNumber('expected a whole number of seconds, 0 to 86400', { min: 0, max: 86_400 }), DEFAULT_LOCK_WAIT_SECONDS)
     .action(
       action(io, async (flags: DestroyFlags) => {
-        const deployment = await loadDeployment(resolve(flags.file));
+        const deployment = await loadWithId(resolve(flags.file), false);
         const dryRun = flags.dryRun ?? false;
         if (!dryRun && !flags.yes) {
           if (!isTty) throw usage(`destroy removes the domains and files of ${deployment.name}; give --yes when not on a terminal (or --dry-run to see what would go)`);
@@ -50,7 +53,7 @@ export function destroyCommand(io: CommandIo = processIo, isTty = Boolean(proces
           }
         }
         const progress = createProgress({ write: io.stderr, tty: isTty && !flags.json, ...(flags.quiet ? { quiet: true } : {}) });
-        const report = await runDestroy(deployment, { acceptNew: flags.acceptNew ?? false, events: progress.sink, dryRun });
+        const report = await runDestroy(deployment, { acceptNew: flags.acceptNew ?? false, events: progress.sink, dryRun, lockWaitSeconds: flags.lockWait });
         progress.stop();
         io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatDestroy(report));
         return report.ok ? 0 : 1;

@@ -9,6 +9,11 @@ import type { DomainSpecInput } from '@vmctx/template-renderer';
 export interface Deployment {
   /** The deployment's name: the file's `name:`, else the file's base name without extension. Owns the domains. */
   name: string;
+  /**
+   * What tells it from another deployment file of the same name (deploy/deployment-id.ts), kept beside the file;
+   * absent until its first deploy. Set by the commands, not by the loader.
+   */
+  id?: string;
   /** The file it came from, absolute. */
   file: string;
   controllers: ControllerConfig[];

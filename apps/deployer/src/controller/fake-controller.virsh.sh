@@ -47,6 +47,11 @@ case "$#:$1" in
 esac
 
 cmd="$1"; shift
+# virsh takes the domain as --domain X as well as bare (vmctx always passes --domain).
+case "$cmd:$1" in
+  dumpxml:--inactive) shift; [ "$1" = --domain ] && shift; set -- --inactive "$@" ;;
+  *:--domain) shift ;;
+esac
 case "$cmd" in
   version)
     echo 'Compiled against library: libvirt 9.0.0'

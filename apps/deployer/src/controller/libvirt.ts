@@ -23,11 +23,18 @@ export interface DomainInfo {
   macs: string[];
   /** Files the domain's disks use (overlays, ISOs). */
   files: string[];
+  /** Files its serial ports and consoles write (the console log). */
+  consoles: string[];
   /** `running`, `shut off`, ... as `virsh domstate` says. */
   state: string;
   owner?: OwnerMark;
   /** The inactive definition, as libvirt stores it. */
   xml: string;
+  /**
+   * Why the definition could not be read (deeper than our parser goes, say): such a domain is foreign whatever it
+   * says, its name and UUID are taken from the text, and nothing else of it is known.
+   */
+  unreadable?: string;
 }
 
 // The version, then the capabilities: `virsh version; capabilities` with a mark between them and after.
@@ -62,11 +69,19 @@ function parseLibvirtInfo(out: string): LibvirtInfo {
 // virsh goes on after a failing command of a batch: a domain undefined meanwhile just has no XML, and is left out.
 // virsh's status is its last command's: a domain undefined meanwhile (by another client) fails its commands and,
 // when it is the last, the batch's status; that is not an error here, while a failed listing is.
+// A batch is one argument, and Linux bounds one argument to 128 KiB (MAX_ARG_STRLEN): a controller with thousands
+// of domains gets one virsh per 200 of them (about 20 KiB each).
 const LIST_DOMAINS = [
   'uuids=$(virsh list --all --uuid) || exit',
   `batch="$1 echo ${DOMAINS_MARK};"`,
-  'for u in $uuids; do batch="$batch echo === vmctx-domain $u; domstate $u; dumpxml --inactive $u;"; done',
-  '[ -z "$1$uuids" ] || virsh "$batch" || true',
+  '[ -n "$1$uuids" ] || batch=""',
+  'n=0',
+  'for u in $uuids; do',
+  '  batch="$batch echo === vmctx-domain $u; domstate --domain $u; dumpxml --inactive --domain $u;"',
+  '  n=$((n + 1))',
+  '  if [ "$n" -ge 200 ]; then virsh "$batch" || true; batch=""; n=0; fi',
+  'done',
+  '[ -z "$batch" ] || virsh "$batch" || true',
 ].join('\n');
 
 export async function listDomains(connection: RemoteCommands): Promise<DomainInfo[]> {
@@ -97,9 +112,24 @@ function parseDomains(out: string): DomainInfo[] {
     const newline = part.indexOf('\n');
     const xml = part.slice(newline + 1).trim();
     if (newline < 0 || !xml.startsWith('<domain')) continue;
-    domains.push(domainInfo(xml, part.slice(0, newline).trim()));
+    domains.push(readableOrNot(xml, part.slice(0, newline).trim()));
   }
   return domains;
+}
+
+/**
+ * A foreign domain is read only for what vmctx needs: one whose XML our parser refuses (libvirt accepts 150 levels
+ * of nesting, template-renderer's parser 128) must not stop check, deploy or destroy on its controller.
+ */
+function readableOrNot(xml: string, state: string): DomainInfo {
+  try {
+    return domainInfo(xml, state);
+  } catch (error) {
+    // libvirt writes <name> and <uuid> first, as direct children of <domain> (formatdomain "General metadata").
+    const name = /<name>([^<]*)<\/name>/.exec(xml)?.[1]?.trim() ?? '';
+    const uuid = /<uuid>([^<]*)<\/uuid>/.exec(xml)?.[1]?.trim().toLowerCase() ?? '';
+    return { name, uuid, macs: [], files: [], consoles: [], state, xml, unreadable: (error as Error).message };
+  }
 }
 
 export function domainInfo(xml: string, state: string): DomainInfo {
@@ -117,12 +147,20 @@ export function domainInfo(xml: string, state: string): DomainInfo {
         .map((s) => (s ? (getAttr(s, 'file') ?? getAttr(s, 'dev')) : undefined))
         .filter((f): f is string => f !== undefined)
     : [];
+  // A file serial's source, and a pty serial's <log file> (formatdomain "Logging"): where artifacts/console-log.ts
+  // puts the console log.
+  const consoles = devices
+    ? [...elements(devices, 'serial'), ...elements(devices, 'console')]
+        .flatMap((c) => [getAttr(c, 'type') === 'file' ? firstElement(c, 'source') : undefined, firstElement(c, 'log')].map((e) => (e ? (getAttr(e, 'path') ?? getAttr(e, 'file')) : undefined)))
+        .filter((f): f is string => f !== undefined)
+    : [];
   const owner = readOwnerMark(root);
   return {
     name: text(root, 'name'),
     uuid: text(root, 'uuid').toLowerCase(),
     macs,
     files,
+    consoles,
     state,
     ...(owner ? { owner } : {}),
     xml,
@@ -190,38 +228,53 @@ export async function fileState(connection: RemoteCommands, path: string): Promi
 
 /** Which of these files exist on the controller. */
 export async function existingFiles(connection: RemoteCommands, paths: readonly string[]): Promise<Set<string>> {
-  if (paths.length === 0) return new Set();
-  const out = await connection.run(['sh', '-c', 'for f in "$@"; do test -e "$f" && printf "%s\\n" "$f"; done; true', 'vmctx-exists', ...paths]);
-  return new Set(out.split('\n').filter((l) => l !== ''));
+  return new Set((await fileIdentities(connection, paths)).keys());
 }
+
+/**
+ * Which of these files exist on the controller (a link counts, and is not followed), each with its `device:inode`:
+ * what says later that a file is still the one vmctx wrote or verified (deploy/remove.ts).
+ */
+export async function fileIdentities(connection: RemoteCommands, paths: readonly string[]): Promise<Map<string, string>> {
+  if (paths.length === 0) return new Map();
+  const script = 'for f in "$@"; do if [ -e "$f" ] || [ -L "$f" ]; then printf "%s %s\\n" "$(stat -c %d:%i -- "$f")" "$f"; fi; done; true';
+  const out = await connection.run(['sh', '-c', script, 'vmctx-exists', ...paths]);
+  const found = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const space = line.indexOf(' ');
+    if (space > 0) found.set(line.slice(space + 1), line.slice(0, space));
+  }
+  return found;
+}
+
+// Every domain of this deployment is addressed by its UUID, and as the value of `--domain`: virsh reads a bare
+// argument that starts with '-' as an option, and looks a domain up by id, then by UUID, then by name, so a name
+// such as `+1` or another domain's UUID would reach that other domain (libvirt 9.0's virshLookupDomainBy).
+// A UUID is never an id (it is not a number) and no name can be taken for it: config refuses UUID-shaped names.
 
 export async function defineDomain(connection: ControllerConnection, xml: string): Promise<void> {
   await connection.run(['virsh', 'define', '/dev/stdin'], { stdin: xml });
 }
 
-export async function startDomain(connection: ControllerConnection, name: string): Promise<void> {
-  await connection.run(['virsh', 'start', name]);
+export async function startDomain(connection: ControllerConnection, uuid: string): Promise<void> {
+  await connection.run(['virsh', 'start', '--domain', uuid]);
 }
 
-export async function domainState(connection: ControllerConnection, name: string): Promise<string | undefined> {
-  const result = await connection.exec(['virsh', 'domstate', name]);
+export async function domainState(connection: ControllerConnection, uuid: string): Promise<string | undefined> {
+  const result = await connection.exec(['virsh', 'domstate', '--domain', uuid]);
   return result.code === 0 ? result.stdout.trim() : undefined;
 }
 
 /** Stops a domain at once (virsh destroy: pulls the plug; the disk is an overlay we are about to remove). */
-export async function stopDomain(connection: ControllerConnection, name: string): Promise<void> {
-  const state = await domainState(connection, name);
+export async function stopDomain(connection: ControllerConnection, uuid: string): Promise<void> {
+  const state = await domainState(connection, uuid);
   if (state === undefined || state === 'shut off') return;
-  await connection.run(['virsh', 'destroy', name]);
+  await connection.run(['virsh', 'destroy', '--domain', uuid]);
 }
 
-export async function undefineDomain(connection: ControllerConnection, name: string): Promise<void> {
-  if ((await domainState(connection, name)) === undefined) return;
-  await connection.run(['virsh', 'undefine', name]);
-}
-
-export async function removeFiles(connection: ControllerConnection, paths: readonly string[]): Promise<void> {
-  if (paths.length > 0) await connection.run(['rm', '-f', '--', ...paths]);
+export async function undefineDomain(connection: ControllerConnection, uuid: string): Promise<void> {
+  if ((await domainState(connection, uuid)) === undefined) return;
+  await connection.run(['virsh', 'undefine', '--domain', uuid]);
 }
 
 function commandFailed(connection: RemoteCommands, what: string, stderr: string): VmctxError {

@@ -9,8 +9,20 @@ import { elements, firstElement, getAttr, insertElement, newElement, type XmlEle
 export const OWNER_NAMESPACE = 'https://vmctx.dev/xmlns/deployment/1';
 const ELEMENT = 'vmctx:owner';
 
+/** Who a deployment is on its controllers: its name, and the id that tells two files of one name apart. */
+export interface DeploymentIdentity {
+  name: string;
+  /** Absent for a deployment whose file has no id yet (it never deployed). */
+  id?: string;
+}
+
 export interface OwnerMark {
   deployment: string;
+  /**
+   * The deployment's id (deploy/deployment-id.ts): two deployment files of one name have different ids, so neither
+   * takes the other's domains for its own. Absent in marks written before deployments had ids.
+   */
+  id?: string;
   vm: string;
   /** sha256 of each artifact the domain was defined with (iso, overlay, base), for plan and status. */
   artifacts: Record<string, string>;
@@ -31,7 +43,7 @@ export function addOwnerMark(domain: XmlElement, mark: OwnerMark): void {
     .map(([kind, sha256]) => newElement('vmctx:artifact', [['kind', kind], ['sha256', sha256]]));
   insertElement(
     metadata,
-    newElement(ELEMENT, [['xmlns:vmctx', OWNER_NAMESPACE], ['deployment', mark.deployment], ['vm', mark.vm]], artifacts),
+    newElement(ELEMENT, [['xmlns:vmctx', OWNER_NAMESPACE], ['deployment', mark.deployment], ...(mark.id ? [['id', mark.id] as [string, string]] : []), ['vm', mark.vm]], artifacts),
   );
 }
 
@@ -50,7 +62,8 @@ export function readOwnerMark(domain: XmlElement): OwnerMark | undefined {
     const sha256 = getAttr(a, 'sha256');
     if (kind && sha256) artifacts[kind] = sha256;
   }
-  return { deployment, vm, artifacts };
+  const id = getAttr(owner, 'id');
+  return { deployment, ...(id ? { id } : {}), vm, artifacts };
 }
 
 function namespaceOf(el: XmlElement): string | undefined {

@@ -2,7 +2,7 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { VmArtifacts } from '../artifacts/build.js';
-import { foreignDomainXml, vmArtifacts, type VmSketch } from '../artifacts/vm-artifacts.test.js';
+import { foreignDomainXml, vmArtifacts, type VmSketch, DEMO } from '../artifacts/vm-artifacts.test.js';
 import { ControllerConnection } from './connection.js';
 import { closeFakeSession, FakeController, openFakeSession, putDomain, putLink } from './fake-controller.test.js';
 import { listDomains } from './libvirt.js';
@@ -50,7 +50,7 @@ describe('listDomains', () => {
 describe('preflight', () => {
   it('finds nothing wrong on a ready controller, and says what it saw', async () => {
     const vms = [vm('web-1', { iso: 'context one' }), vm('web-2', { iso: 'context two' })];
-    const state = await preflight(connection, 'demo', vms);
+    const state = await preflight(connection, DEMO, vms);
     expect(errors(state)).toEqual([]);
     expect(hasErrorFindings(state)).toBe(false);
     expect(state.libvirt).toEqual({ library: '9.0.0', hypervisor: 'QEMU 7.2.0', domainTypes: ['kvm', 'qemu'] });
@@ -71,14 +71,14 @@ describe('preflight', () => {
   it('counts only the files that are not on the controller yet', async () => {
     const v = vm('web-1');
     writeFileSync(v.base.remotePath, 'base image');
-    const state = await preflight(connection, 'demo', [v]);
+    const state = await preflight(connection, DEMO, [v]);
     expect(state.present).toEqual(new Set([v.base.remotePath]));
     expect(state.uploadBytes).toBe(v.overlay.size);
   });
 
   describe('bridges', () => {
     it('names a missing bridge and the VMs that use it', async () => {
-      const state = await preflight(connection, 'demo', [vm('web-1', { bridge: 'br9' }), vm('web-2', { bridge: 'br9' }), vm('web-3')]);
+      const state = await preflight(connection, DEMO, [vm('web-1', { bridge: 'br9' }), vm('web-2', { bridge: 'br9' }), vm('web-3')]);
       expect(errors(state)).toEqual([
         {
           controller: 'lc1',
@@ -95,14 +95,14 @@ describe('preflight', () => {
 
     it('says a bridge is down', async () => {
       putLink(fake, 'br1', 'bridge', false);
-      const state = await preflight(connection, 'demo', [vm('web-1', { bridge: 'br1' })]);
+      const state = await preflight(connection, DEMO, [vm('web-1', { bridge: 'br1' })]);
       expect(errors(state).map((f) => [f.code, f.message, f.fix])).toEqual([['CHECK_BRIDGE', 'bridge br1 is down (used by web-1)', 'ip link set br1 up']]);
     });
 
     it('says a link is not a bridge, whether it has another kind or none', async () => {
       putLink(fake, 'veth0', 'veth', true);
       putLink(fake, 'eth0', undefined, true);
-      const state = await preflight(connection, 'demo', [vm('web-1', { bridge: 'veth0' }), vm('web-2', { bridge: 'eth0' })]);
+      const state = await preflight(connection, DEMO, [vm('web-1', { bridge: 'veth0' }), vm('web-2', { bridge: 'eth0' })]);
       expect(errors(state).map((f) => f.message)).toEqual(['veth0 exists but is not a bridge (used by web-1)', 'eth0 exists but is not a bridge (used by web-2)']);
     });
   });
@@ -110,12 +110,12 @@ describe('preflight', () => {
   describe('the image folder', () => {
     it('says it does not exist', async () => {
       rmSync(fake.imageDir, { recursive: true });
-      const state = await preflight(connection, 'demo', [vm('web-1')]);
+      const state = await preflight(connection, DEMO, [vm('web-1')]);
       expect(errors(state).map((f) => [f.code, f.object, f.message])).toEqual([['CHECK_IMAGE_DIR', fake.imageDir, `image folder ${fake.imageDir} does not exist`]]);
     });
 
     it('says there is not enough room for what would be uploaded', async () => {
-      const state = await preflight(connection, 'demo', [vm('web-1', { baseSize: 2 ** 60 })]);
+      const state = await preflight(connection, DEMO, [vm('web-1', { baseSize: 2 ** 60 })]);
       const [finding] = errors(state);
       expect(finding?.code).toBe('CHECK_SPACE');
       expect(finding?.message).toMatch(new RegExp(`^${fake.imageDir} has [\\d.]+ [KMG]iB free; 1073741824\\.00 GiB would be uploaded$`));
@@ -124,7 +124,7 @@ describe('preflight', () => {
     it('does not count a huge base that is already there', async () => {
       const v = vm('web-1', { baseSize: 2 ** 60 });
       writeFileSync(v.base.remotePath, 'base image');
-      const state = await preflight(connection, 'demo', [v]);
+      const state = await preflight(connection, DEMO, [v]);
       expect(errors(state)).toEqual([]);
     });
   });
@@ -134,7 +134,7 @@ describe('preflight', () => {
       const present = join(fake.root, 'shared.iso');
       writeFileSync(present, Buffer.alloc(2 * 1024 * 1024));
       const missing = join(fake.root, 'nope.iso');
-      const state = await preflight(connection, 'demo', [vm('web-1', { iso: { remote: missing } }), vm('web-2', { iso: { remote: present } }), vm('web-3', { iso: { remote: missing } })]);
+      const state = await preflight(connection, DEMO, [vm('web-1', { iso: { remote: missing } }), vm('web-2', { iso: { remote: present } }), vm('web-3', { iso: { remote: missing } })]);
       expect(byCode(state, 'CHECK_ISO').map((f) => [f.object, f.severity, f.message])).toEqual([
         [missing, 'error', `ISO ${missing} does not exist on lc1 (iso: of web-1, web-3)`],
         [present, 'ok', `ISO ${present} is there (2.0 MiB)`],
@@ -148,7 +148,7 @@ describe('preflight', () => {
     it('refuses a name held by a domain of no deployment, or of another one', async () => {
       putDomain(fake, 'web-1', foreignDomainXml('web-1'), 'running');
       putDomain(fake, 'web-2', foreignDomainXml('web-2', { owner: 'other' }));
-      const state = await preflight(connection, 'demo', [vm('web-1'), vm('web-2')]);
+      const state = await preflight(connection, DEMO, [vm('web-1'), vm('web-2')]);
       expect(errors(state).map((f) => [f.object, f.code, f.message])).toEqual([
         ['domain web-1', 'CHECK_NAME_HELD', 'a domain named web-1 already exists (running, owned by no vmctx deployment); it is left untouched'],
         ['domain web-2', 'CHECK_NAME_HELD', 'a domain named web-2 already exists (shut off, owned by deployment other); it is left untouched'],
@@ -160,7 +160,7 @@ describe('preflight', () => {
       const v = vm('web-1');
       putDomain(fake, 'web-1', v.xml, 'running');
       writeFileSync(v.overlay.remotePath, 'overlay');
-      const state = await preflight(connection, 'demo', [v]);
+      const state = await preflight(connection, DEMO, [v]);
       expect(errors(state)).toEqual([]);
       expect(byCode(state, 'CHECK_NAME_HELD')[0]?.message).toBe('web-1 exists and belongs to this deployment');
     });
@@ -168,21 +168,21 @@ describe('preflight', () => {
     it('refuses a UUID held by a domain of another name', async () => {
       const v = vm('web-1');
       putDomain(fake, 'old', foreignDomainXml('old', { uuid: v.uuid }));
-      const state = await preflight(connection, 'demo', [v]);
+      const state = await preflight(connection, DEMO, [v]);
       expect(errors(state).map((f) => [f.code, f.message])).toEqual([['CHECK_UUID_HELD', `domain old already has UUID ${v.uuid}, which web-1 needs`]]);
     });
 
     it('refuses a MAC held by another domain, whatever the case libvirt writes it in', async () => {
       const v = vm('web-1');
       putDomain(fake, 'old', foreignDomainXml('old', { mac: v.macs[0]!.toUpperCase() }));
-      const state = await preflight(connection, 'demo', [v]);
+      const state = await preflight(connection, DEMO, [v]);
       expect(errors(state).map((f) => [f.code, f.message])).toEqual([['CHECK_MAC_HELD', `domain old already uses MAC ${v.macs[0]}, which web-1 needs`]]);
     });
 
     it('refuses to overwrite an overlay path held by a file no domain of ours uses', async () => {
       const v = vm('web-1');
       writeFileSync(v.overlay.remotePath, 'someone else');
-      const state = await preflight(connection, 'demo', [v]);
+      const state = await preflight(connection, DEMO, [v]);
       expect(errors(state).map((f) => [f.code, f.message])).toEqual([['CHECK_FILE_HELD', `${v.overlay.remotePath} exists but no domain of this deployment uses it; vmctx will not overwrite it`]]);
     });
 
@@ -190,14 +190,14 @@ describe('preflight', () => {
       const v = vm('web-1');
       putDomain(fake, 'web-1', foreignDomainXml('web-1', { owner: 'other', file: v.overlay.remotePath }));
       writeFileSync(v.overlay.remotePath, 'theirs');
-      const state = await preflight(connection, 'demo', [v]);
+      const state = await preflight(connection, DEMO, [v]);
       expect(errors(state).map((f) => f.code).sort()).toEqual(['CHECK_FILE_HELD', 'CHECK_NAME_HELD']);
     });
   });
 
   it('says libvirt does not answer, and skips the checks that need its domains', async () => {
     writeFileSync(join(fake.state, 'libvirt-down'), '');
-    const state = await preflight(connection, 'demo', [vm('web-1')]);
+    const state = await preflight(connection, DEMO, [vm('web-1')]);
     expect(errors(state).map((f) => [f.code, f.message])).toEqual([
       ['CHECK_LIBVIRT', expect.stringMatching(/^libvirt does not answer: lc1: virsh list --all --uuid \(exit 1\) failed: error: failed to connect to the hypervisor/)],
     ]);
@@ -223,7 +223,7 @@ describe('preflight as a user who may not write the image folder', () => {
     putLink(nobody, 'br0', 'bridge', true);
     chmodSync(nobody.imageDir, 0o755);
     mkdirSync(join(nobody.root, 'home'), { recursive: true });
-    const state = await preflight(conn, 'demo', [vmArtifacts({ name: 'web-1', local, controller: conn.controller })]);
+    const state = await preflight(conn, DEMO, [vmArtifacts({ name: 'web-1', local, controller: conn.controller })]);
     expect(errors(state).map((f) => [f.code, f.message, f.fix])).toEqual([
       ['CHECK_IMAGE_DIR', `image folder ${nobody.imageDir} is not writable by nobody`, 'chown or chmod it for nobody, or change imageDir'],
     ]);

@@ -6,7 +6,9 @@
 import { getAttr, parseXml } from '@vmctx/template-renderer';
 import type { VmArtifacts } from '../artifacts/build.js';
 import type { RemoteCommands } from './command-batch.js';
-import { bridgeState, directoryState, existingFiles, fileState, libvirtAndDomains, networkState, type DomainInfo, type LibvirtInfo } from './libvirt.js';
+import { bridgeState, directoryState, fileIdentities, fileState, libvirtAndDomains, networkState, type DomainInfo, type LibvirtInfo } from './libvirt.js';
+import type { DeploymentIdentity } from './owner-mark.js';
+import { ownedDomain } from './ownership.js';
 import { byteSize } from '../util/byte-size.js';
 import { uniqueBy } from '../util/unique-by.js';
 
@@ -32,6 +34,8 @@ export interface Finding {
   severity: 'ok' | 'warning' | 'error';
   message: string;
   fix?: string;
+  /** The file a CHECK_FILE_HELD finding is about. */
+  file?: string;
 }
 
 export interface ControllerState {
@@ -41,6 +45,10 @@ export interface ControllerState {
   domains: DomainInfo[];
   /** Which of the deployment's remote files already exist there. */
   present: Set<string>;
+  /** The `device:inode` of each of them (a link is not followed). */
+  identities: Map<string, string>;
+  /** Overlays left by an interrupted run of this deployment, to remove before the VM is made (plan.ts settleLeftovers). */
+  leftovers?: Map<string, { path: string; identity?: string; sha256?: string }>;
   /** Bytes that would be uploaded there. */
   uploadBytes: number;
 }
@@ -50,7 +58,7 @@ export function hasErrorFindings(state: Pick<ControllerState, 'findings'>): bool
 }
 
 /** Reads the controller and checks it against the VMs the deployment puts there. Writes nothing. */
-export async function preflight(connection: RemoteCommands, deployment: string, vms: readonly VmArtifacts[]): Promise<ControllerState> {
+export async function preflight(connection: RemoteCommands, deployment: DeploymentIdentity, vms: readonly VmArtifacts[]): Promise<ControllerState> {
   const lc = connection.controller;
   const findings: Finding[] = [];
   const add = (object: string, code: FindingCode, severity: Finding['severity'], message: string, fix?: string) =>
@@ -61,14 +69,15 @@ export async function preflight(connection: RemoteCommands, deployment: string, 
   const remoteIsos = unique(vms.filter((v) => v.vm.context.kind === 'remote-iso').map((v) => v.isoPath!));
   const files = uniqueBy(vms.flatMap((v) => [v.base, v.overlay, ...(v.iso ? [v.iso] : [])]), (f) => f.remotePath);
 
-  const [seen, bridgeStates, networkStates, dir, isoStates, present] = await Promise.all([
+  const [seen, bridgeStates, networkStates, dir, isoStates, identities] = await Promise.all([
     libvirtAndDomains(connection).catch((error: Error) => error),
     Promise.all(bridges.map((b) => bridgeState(connection, b))),
     Promise.all(networks.map((n) => networkState(connection, n))),
     directoryState(connection, lc.imageDir),
     Promise.all(remoteIsos.map((p) => fileState(connection, p))),
-    existingFiles(connection, files.map((f) => f.remotePath)),
+    fileIdentities(connection, files.map((f) => f.remotePath)),
   ]);
+  const present = new Set(identities.keys());
 
   if (seen instanceof Error) {
     add('libvirt', 'CHECK_LIBVIRT', 'error', `libvirt does not answer: ${seen.message}`, 'start libvirtd on the controller and check that the SSH user may run virsh (group libvirt)');
@@ -114,16 +123,20 @@ export async function preflight(connection: RemoteCommands, deployment: string, 
 
   if (!(seen instanceof Error)) {
     for (const v of vms) findings.push(...identityFindings(lc.name, deployment, v, seen.domains, present));
+    const unreadable = seen.domains.filter((d) => d.unreadable);
+    for (const d of unreadable) add(`domain ${d.name || d.uuid}`, 'CHECK_NAME_HELD', 'warning', `the definition of domain ${d.name || d.uuid} could not be read (${d.unreadable}); it is foreign to every deployment, left untouched, and base images are kept while it exists`);
   }
-  return { controller: lc.name, findings, ...(seen instanceof Error ? {} : { libvirt: seen.info }), domains: seen instanceof Error ? [] : seen.domains, present, uploadBytes };
+  return { controller: lc.name, findings, ...(seen instanceof Error ? {} : { libvirt: seen.info }), domains: seen instanceof Error ? [] : seen.domains, present, identities, uploadBytes };
 }
 
 /** No foreign domain may hold the VM's name, UUID or MAC, and no foreign file its overlay's path. */
-function identityFindings(controller: string, deployment: string, v: VmArtifacts, domains: readonly DomainInfo[], present: ReadonlySet<string>): Finding[] {
+function identityFindings(controller: string, deployment: DeploymentIdentity, v: VmArtifacts, domains: readonly DomainInfo[], present: ReadonlySet<string>): Finding[] {
   const out: Finding[] = [];
   const object = `domain ${v.vm.name}`;
-  const ours = (d: DomainInfo) => d.owner?.deployment === deployment && d.owner.vm === v.vm.name;
-  const owner = (d: DomainInfo) => (d.owner ? `deployment ${d.owner.deployment}` : 'no vmctx deployment');
+  const mine = ownedDomain(domains, deployment, v.vm.name, v.uuid);
+  const ours = (d: DomainInfo) => d === mine;
+  const owner = (d: DomainInfo) =>
+    d.unreadable ? 'unknown: its definition could not be read' : d.owner ? `deployment ${d.owner.deployment}${d.owner.id && d.owner.id !== deployment.id ? ` of another file (id ${d.owner.id})` : ''}` : 'no vmctx deployment';
   const sameName = domains.find((d) => d.name === v.vm.name);
   if (sameName && !ours(sameName)) {
     out.push({ controller, object, code: 'CHECK_NAME_HELD', severity: 'error', message: `a domain named ${v.vm.name} already exists (${sameName.state}, owned by ${owner(sameName)}); it is left untouched`, fix: 'rename the VM in the deployment, or remove that domain yourself' });
@@ -136,7 +149,7 @@ function identityFindings(controller: string, deployment: string, v: VmArtifacts
     }
   }
   if (present.has(v.overlay.remotePath) && !(sameName && ours(sameName))) {
-    out.push({ controller, object, code: 'CHECK_FILE_HELD', severity: 'error', message: `${v.overlay.remotePath} exists but no domain of this deployment uses it; vmctx will not overwrite it`, fix: `move or remove ${v.overlay.remotePath} if it is a leftover` });
+    out.push({ controller, object, code: 'CHECK_FILE_HELD', severity: 'error', message: `${v.overlay.remotePath} exists but no domain of this deployment uses it; vmctx will not overwrite it`, fix: `move or remove ${v.overlay.remotePath} if it is a leftover`, file: v.overlay.remotePath });
   }
   if (out.length === 0) out.push({ controller, object, code: 'CHECK_NAME_HELD', severity: 'ok', message: sameName ? `${v.vm.name} exists and belongs to this deployment` : `name, UUID and MAC of ${v.vm.name} are free` });
   return out;

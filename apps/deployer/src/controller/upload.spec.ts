@@ -55,14 +55,30 @@ describe('uploadFile', () => {
     expect(statSync(remote).mode & 0o7777).toBe(0o600);
   });
 
-  it('replaces a file already under the final name only once the new one is verified', async () => {
+  it('never replaces what is at the final name: a file, or a link to a folder, stays as it was, the upload removed (issue 19)', async () => {
     const remote = join(fake.imageDir, 'web-1.qcow2');
     writeFileSync(remote, 'old');
-    await uploadFile(connection, file, remote, { sha256, size: data.length });
-    expect(readFileSync(remote).equals(data)).toBe(true);
-    writeFileSync(remote, 'old');
-    await failure(uploadFile(connection, file, remote, { sha256: 'f'.repeat(64), size: data.length }));
+    const error = await failure(uploadFile(connection, file, remote, { sha256, size: data.length }));
+    expect(error.code).toBe('REMOTE_UPLOAD_FAILED');
+    expect(error.message).toContain('appeared on the controller during the upload');
     expect(readFileSync(remote, 'utf8')).toBe('old');
+    rmSync(remote);
+    // A link to a folder planted at the final name: mv would have moved the overlay into that folder.
+    const elsewhere = mkdtempSync(join(local, 'elsewhere-'));
+    symlinkSync(elsewhere, remote);
+    await failure(uploadFile(connection, file, remote, { sha256, size: data.length }));
+    expect(readdirSync(elsewhere)).toEqual([]);
+    expect(lstatSync(remote).isSymbolicLink()).toBe(true);
+    rmSync(remote);
+    expect(readdirSync(fake.imageDir).filter((f) => f.includes('vmctx-part'))).toEqual([]);
+  });
+
+  it('publishes the file and returns its device:inode, as stat reads it on the controller', async () => {
+    const remote = join(fake.imageDir, 'web-1.qcow2');
+    const identity = await uploadFile(connection, file, remote, { sha256, size: data.length });
+    const info = statSync(remote, { bigint: true });
+    expect(identity).toBe(`${info.dev}:${info.ino}`);
+    expect(readFileSync(remote).equals(data)).toBe(true);
   });
 
   it('says REMOTE_UPLOAD_UNVERIFIED and leaves nothing when the controller stored other bytes', async () => {

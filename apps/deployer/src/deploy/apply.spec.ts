@@ -2,13 +2,13 @@ import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { VmArtifacts } from '../artifacts/build.js';
-import { vmArtifacts, type VmSketch } from '../artifacts/vm-artifacts.test.js';
+import { DEMO, vmArtifacts, type VmSketch } from '../artifacts/vm-artifacts.test.js';
 import { ControllerConnection } from '../controller/connection.js';
 import { closeFakeSession, domainFile, failVirsh, FakeController, openFakeSession, putLink } from '../controller/fake-controller.test.js';
 import { preflight } from '../controller/preflight.js';
 import { applyOnController, type ApplyResult } from './apply.js';
 import type { DeployEvent } from './events.js';
-import { planController, type ControllerPlan } from './plan.js';
+import { planController, settleLeftovers, type ControllerPlan } from './plan.js';
 import { readState, statePath } from './state.js';
 
 let fake: FakeController;
@@ -33,11 +33,12 @@ function vm(name: string, more: Partial<VmSketch> = {}): VmArtifacts {
 
 /** Preflight, state file, plan, then apply, as deploy runs them; preflight must pass. */
 async function deploy(vms: VmArtifacts[]): Promise<ApplyResult> {
-  const [state, recorded] = await Promise.all([preflight(connection, 'demo', vms), readState(connection, 'demo')]);
+  const [state, recorded] = await Promise.all([preflight(connection, DEMO, vms), readState(connection, DEMO)]);
+  settleLeftovers(state, recorded);
   expect(state.findings.filter((f) => f.severity === 'error')).toEqual([]);
-  plan = planController('demo', vms, state, recorded);
+  plan = planController(DEMO, vms, state, recorded);
   fake.commands.length = 0;
-  return applyOnController(connection, state, plan, vms, { events: (e) => events.push(e), recorded, wait: false, waitTimeoutMs: 1000 });
+  return applyOnController(connection, state, plan, vms, { events: (e) => events.push(e), recorded, wait: false, waitTimeoutMs: 1000, deployment: DEMO });
 }
 
 /** The image folder, without the deployment's state folder (.vmctx). */
@@ -93,7 +94,8 @@ describe('applyOnController', () => {
     const before = virshLog().length;
     const again = await deploy([vm('web-1')]);
     expect(again.vms.map((o) => [o.status, o.state])).toEqual([['unchanged', 'running']]);
-    expect(virshLog().slice(before).filter((l) => /^virsh (define|start|destroy|undefine)/.test(l))).toEqual(['virsh start web-1']);
+    // Addressed by its UUID, as the value of --domain: never by a name virsh could read as an option or an id.
+    expect(virshLog().slice(before).filter((l) => /^virsh (define|start|destroy|undefine)/.test(l))).toEqual([`virsh start --domain ${vm('web-1').uuid}`]);
   });
 
   it('replaces a VM of ours whose overlay differs: stopped, undefined, overlay sent again, defined and started', async () => {
@@ -109,10 +111,10 @@ describe('applyOnController', () => {
     expect(readFileSync(changed.overlay.remotePath, 'utf8')).toBe('a new overlay');
     expect(readFileSync(domainFile(fake, 'web-1'), 'utf8')).toBe(changed.xml);
     expect(virshLog().slice(before).filter((l) => /^virsh (define|start|destroy|undefine)/.test(l))).toEqual([
-      'virsh destroy web-1',
-      'virsh undefine web-1',
+      `virsh destroy --domain ${changed.uuid}`,
+      `virsh undefine --domain ${changed.uuid}`,
       'virsh define /dev/stdin',
-      'virsh start web-1',
+      `virsh start --domain ${changed.uuid}`,
     ]);
     expect(events).toContainEqual({ type: 'vm', controller: 'lc1', vm: 'web-1', phase: 'replacing', message: 'overlay changed' });
     expect(plan.steps).toEqual([
@@ -138,11 +140,11 @@ describe('applyOnController', () => {
     expect(existsSync(a.overlay.remotePath)).toBe(false);
     expect(existsSync(a.base.remotePath)).toBe(true);
     expect(images()).toEqual([basename(a.base.remotePath), basename(b.overlay.remotePath)].sort());
-    expect(changes().filter((l) => l.endsWith('web-1') || l === 'virsh define /dev/stdin')).toEqual([
+    expect(changes().filter((l) => l.endsWith(a.uuid) || l === 'virsh define /dev/stdin')).toEqual([
       'virsh define /dev/stdin',
       'virsh define /dev/stdin',
-      'virsh start web-1',
-      'virsh undefine web-1',
+      `virsh start --domain ${a.uuid}`,
+      `virsh undefine --domain ${a.uuid}`,
     ]);
     expect(events).toContainEqual({ type: 'vm', controller: 'lc1', vm: 'web-1', phase: 'undone', message: 'undone' });
   });
@@ -161,14 +163,16 @@ describe('applyOnController', () => {
   it('says what is left when the undo itself fails', async () => {
     failVirsh(fake, 'start', 'web-1');
     // The undefine of the undo fails too: the domain stays, and the outcome says so.
+    const v = vm('web-1');
     fake.hook = (command, _channel, run) => {
-      if (command === 'virsh start web-1') failVirsh(fake, 'undefine', 'web-1');
+      if (command === `virsh start --domain ${v.uuid}`) failVirsh(fake, 'undefine', 'web-1');
       run();
     };
-    const v = vm('web-1');
     const result = await deploy([v]);
     expect(result.vms[0]?.status).toBe('failed');
-    expect(result.vms[0]?.left).toEqual(['domain web-1 (defined)']);
+    // The domain that could not be undefined keeps its disk.
+    expect(result.vms[0]?.left).toEqual(['domain web-1 (defined)', v.overlay.remotePath]);
+    expect(existsSync(v.overlay.remotePath)).toBe(true);
     expect(result.vms[0]?.error?.message).toContain('undo incomplete, left: domain web-1 (defined)');
     expect(domains()).toEqual(['web-1']);
     // What was left is recorded, so that destroy can find it.

@@ -1,24 +1,31 @@
 /**
- * `vmctx deploy` on one controller, after its preflight passed:
+ * `vmctx deploy` on one controller, after its preflight passed and while this run holds the deployment's lock:
+ * 0. record the intent: every VM about to be created or replaced goes into the controller's record as `pending`
+ *    before anything is written, so that a run killed at any point leaves what the next deploy or destroy finishes;
  * 1. apply the plan (plan.ts) as it was shown: pruned domains removed; replaced ones (made from other
  *    artifacts) stopped, undefined and their overlay removed, to be created again with the same UUID and MAC;
- * 2. upload what is missing (base images once per controller, shared ISOs once, overlays), a few at a time;
- * 3. per VM, in parallel: define, start, check it runs; with `wait`, until the guest says it was
+ *    leftovers of an interrupted run removed; each only where ownership.ts and remove.ts find it is ours;
+ * 2. upload what is missing (base images once per controller, shared ISOs once, overlays), a few at a time, and
+ *    check by content a shared file that was found there but that this deployment did not write or verify before;
+ * 3. per VM, in parallel: define, start (by UUID), check it runs; with `wait`, until the guest says it was
  *    contextualized. A VM that fails is undone in reverse order (domain stopped and undefined, its own files
  *    removed; base images are always kept), and its outcome says what was done and what is left;
- * 4. record what stands in the controller's state file (state.ts).
+ * 4. record what stands in the controller's state file (state.ts), with the identity of each file written.
  */
 import { VmctxError } from '@vmctx/contract';
+import { deriveUuid } from '@vmctx/template-renderer';
 import pLimit from 'p-limit';
-import type { VmArtifacts } from '../artifacts/build.js';
+import type { RemoteArtifact, VmArtifacts } from '../artifacts/build.js';
 import type { ControllerConnection } from '../controller/connection.js';
-import { defineDomain, domainState, removeFiles, startDomain } from '../controller/libvirt.js';
+import { defineDomain, domainState, fileIdentities, startDomain } from '../controller/libvirt.js';
+import type { DeploymentIdentity } from '../controller/owner-mark.js';
+import { ownedDomain } from '../controller/ownership.js';
 import type { ControllerState } from '../controller/preflight.js';
-import { uploadFile } from '../controller/upload.js';
+import { remoteSha256, uploadFile } from '../controller/upload.js';
 import type { EventSink } from './events.js';
 import type { ControllerPlan } from './plan.js';
-import { removeUnusedShared, removeVm } from './remove.js';
-import { writeState, type ControllerStateFile, type VmRecord } from './state.js';
+import { removeOwnFiles, removeUnusedShared, removeVm, type OwnFile } from './remove.js';
+import { ownFiles, sharedFiles, writeState, type ControllerStateFile, type VmRecord } from './state.js';
 import { waitForContextualized } from './wait.js';
 
 export type VmStatus = 'unchanged' | 'created' | 'replaced' | 'failed';
@@ -42,6 +49,8 @@ export interface VmOutcome {
 
 export interface ApplyOptions {
   events: EventSink;
+  /** The deployment whose VMs these are (its name and id, as its marks and record carry them). */
+  deployment: DeploymentIdentity;
   /** The controller's state file as it was before this deploy. */
   recorded: ControllerStateFile;
   wait: boolean;
@@ -62,35 +71,63 @@ export interface ApplyResult {
 export async function applyOnController(connection: ControllerConnection, state: ControllerState, plan: ControllerPlan, vms: readonly VmArtifacts[], options: ApplyOptions): Promise<ApplyResult> {
   const lc = connection.controller.name;
   const events = options.events;
+  const before = options.recorded;
   const step = (name: string) => plan.steps.find((s) => s.vm === name)!;
+  const acting = vms.filter((v) => step(v.vm.name).action === 'create' || step(v.vm.name).action === 'replace');
+  const pruning = plan.steps.filter((x) => x.action === 'prune');
 
-  // Pruned and replaced VMs go first: a replaced VM's old overlay must be gone before the new one is uploaded.
+  // 0. The intent, before anything is written: a VM about to be made is pending in the record.
+  if (acting.length > 0) {
+    const intent: ControllerStateFile = { ...before, vms: { ...before.vms } };
+    for (const v of acting) intent.vms[v.vm.name] = { ...vmRecord(v, {}, before.vms[v.vm.name]), pending: true };
+    await writeState(connection, intent);
+  }
+
+  // 1. Pruned and replaced VMs go first: a replaced VM's old overlay must be gone before the new one is uploaded.
   const pruned: string[] = [];
-  for (const s of plan.steps.filter((x) => x.action === 'prune')) {
+  for (const s of pruning) {
     events({ type: 'vm', controller: lc, vm: s.vm, phase: 'pruning', message: s.reasons.join('; ') });
-    const files = options.recorded.vms[s.vm]?.files ?? [];
-    const left = await removeVm(connection, s.vm, files, state.domains.some((d) => d.name === s.vm));
+    const record = before.vms[s.vm];
+    const domain = ownedDomain(state.domains, options.deployment, s.vm, record?.uuid ?? deriveUuid(options.deployment.name, s.vm));
+    const left = await removeVm(connection, domain, record ? ownFiles(record) : []);
     if (left.length === 0) pruned.push(s.vm);
   }
-  for (const v of vms.filter((x) => step(x.vm.name).action === 'replace')) {
-    events({ type: 'vm', controller: lc, vm: v.vm.name, phase: 'replacing', message: step(v.vm.name).reasons.join('; ') });
-    await removeVm(connection, v.vm.name, [v.overlay.remotePath]);
-    state.present.delete(v.overlay.remotePath);
+  // What keeps a VM from being made: its old domain or overlay, or a leftover, that could not be removed.
+  const blocked = new Map<string, VmctxError>();
+  for (const v of acting) {
+    const name = v.vm.name;
+    const record = before.vms[name];
+    const leftover = state.leftovers?.get(v.overlay.remotePath);
+    if (step(name).action === 'replace') {
+      events({ type: 'vm', controller: lc, vm: name, phase: 'replacing', message: step(name).reasons.join('; ') });
+      const domain = ownedDomain(state.domains, options.deployment, name, v.uuid);
+      const left = await removeVm(connection, domain, record ? ownFiles(record).filter((f) => f.path === v.overlay.remotePath) : []);
+      if (left.length > 0) blocked.set(name, new VmctxError('REMOTE_COMMAND_FAILED', 'remote', `${lc}: ${name} could not be replaced: ${left.join(', ')} could not be removed; nothing of it was changed further`, { where: `${lc}/${name}` }));
+      else state.present.delete(v.overlay.remotePath);
+    } else if (leftover) {
+      const { kept } = await removeOwnFiles(connection, [leftover]);
+      if (kept.length > 0) {
+        blocked.set(name, new VmctxError('REMOTE_COMMAND_FAILED', 'remote', `${lc}: ${leftover.path}, left by an interrupted run, was kept (${kept[0]!.why}); ${name} was not made`, { where: `${lc}/${name}` }));
+      } else state.present.delete(v.overlay.remotePath);
+    }
   }
 
+  // 2. Uploads, then the shared files that were there already.
   const byPath = new Map(vms.flatMap((v) => [v.base, v.overlay, ...(v.iso ? [v.iso] : [])]).map((f) => [f.remotePath, f]));
   const uploaded: ApplyResult['uploaded'] = [];
-  const failedUploads = new Map<string, VmctxError>();
-  if (plan.uploads.length > 0) events({ type: 'controller', controller: lc, phase: 'uploading', message: `${plan.uploads.length} file(s)` });
+  const written = new Map<string, string>();
+  const failedFiles = new Map<string, VmctxError>();
+  const uploads = plan.uploads.filter((u) => !acting.some((v) => blocked.has(v.vm.name) && v.overlay.remotePath === u.path));
+  if (uploads.length > 0) events({ type: 'controller', controller: lc, phase: 'uploading', message: `${uploads.length} file(s)` });
   const uploadLimit = pLimit(options.uploadConcurrency ?? 3);
   // Bases first (largest, shared), then ISOs, then overlays.
   const order = { base: 0, iso: 1, overlay: 2 } as const;
   await Promise.all(
-    [...plan.uploads].sort((a, b) => order[a.kind] - order[b.kind]).map(({ path }) =>
+    [...uploads].sort((a, b) => order[a.kind] - order[b.kind]).map(({ path }) =>
       uploadLimit(async () => {
         const file = byPath.get(path)!;
         try {
-          await uploadFile(connection, file.localPath, file.remotePath, {
+          const identity = await uploadFile(connection, file.localPath, file.remotePath, {
             sha256: file.sha256,
             size: file.size,
             mode: file.mode,
@@ -98,14 +135,17 @@ export async function applyOnController(connection: ControllerConnection, state:
           });
           events({ type: 'upload', controller: lc, file: file.remotePath, sent: file.size, total: file.size, done: true });
           uploaded.push({ path: file.remotePath, bytes: file.size });
+          written.set(file.remotePath, identity);
           state.present.add(file.remotePath);
         } catch (error) {
-          failedUploads.set(file.remotePath, error as VmctxError);
+          failedFiles.set(file.remotePath, error as VmctxError);
         }
       }),
     ),
   );
+  const verified = await verifyReused(connection, acting, before, state, written, failedFiles);
 
+  // 3. Each VM.
   events({ type: 'controller', controller: lc, phase: 'deploying' });
   const vmLimit = pLimit(options.vmConcurrency ?? 4);
   const outcomes = await Promise.all(
@@ -113,16 +153,16 @@ export async function applyOnController(connection: ControllerConnection, state:
       vmLimit(async (): Promise<VmOutcome> => {
         const name = v.vm.name;
         const action = step(name).action;
-        if (action === 'unchanged') return unchanged(connection, v, state.domains.find((d) => d.name === name)?.state, options);
-        const missing = [v.base, v.overlay, v.iso].find((f) => f && failedUploads.has(f.remotePath));
-        if (missing) {
-          const error = failedUploads.get(missing.remotePath)!;
+        if (action === 'unchanged') return unchanged(connection, v, state.domains.find((d) => d.uuid === v.uuid)?.state, options);
+        const missing = [v.base, v.overlay, v.iso].find((f) => f && failedFiles.has(f.remotePath));
+        const error = blocked.get(name) ?? (missing ? failedFiles.get(missing.remotePath) : undefined);
+        if (error) {
           events({ type: 'vm', controller: lc, vm: name, phase: 'failed', message: error.message });
           // Nothing of this VM was defined; files that did arrive for it are its own overlay at most.
-          const left = await undoFiles(connection, v, uploaded, state);
+          const left = await undoOverlay(connection, v, written, state);
           return { vm: name, controller: lc, status: 'failed', error, left };
         }
-        return create(connection, v, action === 'replace' ? 'replaced' : 'created', options);
+        return create(connection, v, action === 'replace' ? 'replaced' : 'created', written.get(v.overlay.remotePath), options);
       }),
     ),
   );
@@ -130,40 +170,90 @@ export async function applyOnController(connection: ControllerConnection, state:
   // A context ISO uploaded in this run that no standing VM uses any more goes too (its VMs were all undone).
   const standing = new Set(outcomes.filter((o) => o.status !== 'failed' || (o.left?.length ?? 0) > 0).map((o) => o.vm));
   const orphanIsos = [...new Set(vms.flatMap((v) => (v.iso ? [v.iso.remotePath] : [])))]
-    .filter((iso) => uploaded.some((u) => u.path === iso))
+    .filter((iso) => written.has(iso))
     .filter((iso) => !vms.some((v) => standing.has(v.vm.name) && v.iso?.remotePath === iso));
-  if (orphanIsos.length > 0) await removeFiles(connection, orphanIsos).catch(() => undefined);
+  if (orphanIsos.length > 0) await removeOwnFiles(connection, orphanIsos.map((path) => ({ path, identity: written.get(path)! }))).catch(() => undefined);
 
-  // Record what stands: VMs that run (or were left), minus pruned ones; failed-and-undone VMs are forgotten.
-  const recorded: ControllerStateFile = { ...options.recorded, vms: { ...options.recorded.vms } };
+  // 4. Record what stands: VMs that run (or were left), minus pruned ones; failed-and-undone VMs are forgotten.
+  const recorded: ControllerStateFile = { ...before, vms: { ...before.vms } };
   for (const name of pruned) delete recorded.vms[name];
+  const consoles = await fileIdentities(connection, outcomes.filter((o) => o.status !== 'unchanged' && standing.has(o.vm)).map((o) => vms.find((x) => x.vm.name === o.vm)!.consoleLog)).catch(() => new Map<string, string>());
+  const known = new Map([...verified, ...written, ...consoles]);
   for (const o of outcomes) {
     const v = vms.find((x) => x.vm.name === o.vm)!;
     if (o.status === 'failed' && (o.left?.length ?? 0) === 0 && step(o.vm).action !== 'unchanged') delete recorded.vms[o.vm];
-    else recorded.vms[o.vm] = vmRecord(v, o, options.recorded.vms[o.vm]);
+    else recorded.vms[o.vm] = { ...vmRecord(v, { address: o.address, known }, before.vms[o.vm]), ...(o.status === 'failed' && step(o.vm).action !== 'unchanged' ? { pending: true as const } : {}) };
   }
   // Shared files the previous deploy used and this one no longer does (the old ISO of a replaced VM, the
   // base of a pruned one) go once no domain there uses them.
   const sharedNow = new Set(Object.values(recorded.vms).flatMap((r) => r.shared));
-  const stale = [...new Set(Object.values(options.recorded.vms).flatMap((r) => r.shared))].filter((f) => !sharedNow.has(f));
+  const stale = uniqueFiles(Object.values(before.vms).flatMap(sharedFiles)).filter((f) => !sharedNow.has(f.path));
   await removeUnusedShared(connection, stale);
   // Nothing changed, nothing written: a second deploy leaves even the state file as it was.
-  if (JSON.stringify(recorded.vms) !== JSON.stringify(options.recorded.vms)) await writeState(connection, recorded);
+  if (acting.length > 0 || JSON.stringify(recorded) !== JSON.stringify(before)) await writeState(connection, recorded);
   return { vms: outcomes, uploaded, pruned };
 }
 
-/** What the controller's state file keeps of a VM. */
-function vmRecord(v: VmArtifacts, o: VmOutcome, before: VmRecord | undefined): VmRecord {
+function uniqueFiles(files: readonly OwnFile[]): OwnFile[] {
+  const seen = new Map<string, OwnFile>();
+  for (const f of files) if (!seen.has(f.path) || (f.identity && !seen.get(f.path)!.identity)) seen.set(f.path, f);
+  return [...seen.values()];
+}
+
+/**
+ * A base image or context ISO found on the controller under the name vmctx gives it (`base-<sha16>.raw`) is used only
+ * once it is known to hold those bytes: its identity is one this deployment recorded for it (written or verified
+ * before), or its sha256 is computed there now. Returns the identities verified now; a file whose content is other
+ * fails the VMs that need it (it is neither used nor replaced).
+ */
+async function verifyReused(
+  connection: ControllerConnection,
+  acting: readonly VmArtifacts[],
+  before: ControllerStateFile,
+  state: ControllerState,
+  written: ReadonlyMap<string, string>,
+  failedFiles: Map<string, VmctxError>,
+): Promise<Map<string, string>> {
+  const lc = connection.controller.name;
+  const recordedIdentities = new Set(Object.values(before.vms).flatMap((r) => Object.entries(r.identities ?? {}).map(([path, id]) => `${path}\t${id}`)));
+  const reused = new Map<string, RemoteArtifact>();
+  for (const v of acting) for (const f of [v.base, ...(v.iso ? [v.iso] : [])]) if (!written.has(f.remotePath) && !failedFiles.has(f.remotePath)) reused.set(f.remotePath, f);
+  const verified = new Map<string, string>();
+  await Promise.all(
+    [...reused.values()].map(async (f) => {
+      const identity = state.identities.get(f.remotePath);
+      if (identity && recordedIdentities.has(`${f.remotePath}\t${identity}`)) return;
+      const sum = await remoteSha256(connection, f.remotePath).catch((error: Error) => error);
+      if (typeof sum === 'string' && sum === f.sha256 && identity) verified.set(f.remotePath, identity);
+      else {
+        const why = sum instanceof Error ? sum.message : sum === undefined ? 'it is gone' : `its sha256 is ${sum.slice(0, 16)}, not ${f.sha256.slice(0, 16)}`;
+        failedFiles.set(f.remotePath, new VmctxError('REMOTE_FILE_FOREIGN', 'conflict', `${lc}: ${f.remotePath} is there but does not hold what its name says (${why}); vmctx neither uses nor replaces it: move it away`, { where: lc }));
+      }
+    }),
+  );
+  return verified;
+}
+
+/** What the controller's state file keeps of a VM; `known`: the identities of files read in this run. */
+function vmRecord(v: VmArtifacts, now: { address?: string | undefined; known?: ReadonlyMap<string, string> }, before: VmRecord | undefined): VmRecord {
   // An address the guest said once (DHCP, with --wait) is kept by a later deploy that did not wait.
-  const address = o.address ?? before?.address;
+  const address = now.address ?? before?.address;
+  const files = [v.overlay.remotePath, v.consoleLog].filter((f) => f.startsWith(`${v.controller.imageDir}/`));
+  const shared = [v.base.remotePath, ...(v.iso ? [v.iso.remotePath] : [])];
+  const identities: Record<string, string> = {};
+  for (const path of [...files, ...shared]) {
+    const id = now.known?.get(path) ?? before?.identities?.[path];
+    if (id) identities[path] = id;
+  }
   return {
     uuid: v.uuid,
     macs: v.macs,
     artifacts: v.artifacts,
-    files: [v.overlay.remotePath, v.consoleLog].filter((f) => f.startsWith(`${v.controller.imageDir}/`)),
-    shared: [v.base.remotePath, ...(v.iso ? [v.iso.remotePath] : [])],
+    files,
+    shared,
     xml: v.renderedXml,
     ...(address ? { address } : {}),
+    ...(Object.keys(identities).length > 0 ? { identities } : {}),
   };
 }
 
@@ -176,8 +266,8 @@ async function unchanged(connection: ControllerConnection, v: VmArtifacts, seen:
   // An unchanged VM that is not running is started: deploy's promise is "every VM defined and running".
   if (state !== 'running') {
     try {
-      await startDomain(connection, name);
-      state = await domainState(connection, name);
+      await startDomain(connection, v.uuid);
+      state = await domainState(connection, v.uuid);
     } catch (error) {
       return { vm: name, controller: lc, status: 'failed', error: error as VmctxError, ...(state ? { state } : {}), left: [`domain ${name} (unchanged, ${state})`] };
     }
@@ -192,7 +282,8 @@ async function unchanged(connection: ControllerConnection, v: VmArtifacts, seen:
   }
 }
 
-async function create(connection: ControllerConnection, v: VmArtifacts, status: 'created' | 'replaced', options: ApplyOptions): Promise<VmOutcome> {
+/** `overlayIdentity`: the overlay's `device:inode` as its upload published it (what its undo may remove). */
+async function create(connection: ControllerConnection, v: VmArtifacts, status: 'created' | 'replaced', overlayIdentity: string | undefined, options: ApplyOptions): Promise<VmOutcome> {
   const lc = connection.controller.name;
   const name = v.vm.name;
   const events = options.events;
@@ -204,9 +295,9 @@ async function create(connection: ControllerConnection, v: VmArtifacts, status: 
     defined = true;
     events({ type: 'vm', controller: lc, vm: name, phase: 'starting' });
     const startedAt = Date.now();
-    await startDomain(connection, name);
+    await startDomain(connection, v.uuid);
     started = true;
-    const state = await domainState(connection, name);
+    const state = await domainState(connection, v.uuid);
     if (state !== 'running') throw new VmctxError('DEPLOY_NOT_RUNNING', 'remote', `${lc}: ${name} was started but is ${state ?? 'gone'}`, { where: `${lc}/${name}` });
     events({ type: 'vm', controller: lc, vm: name, phase: 'running' });
     const outcome: VmOutcome = { vm: name, controller: lc, status, state, ...staticAddress(v) };
@@ -224,8 +315,11 @@ async function create(connection: ControllerConnection, v: VmArtifacts, status: 
   } catch (error) {
     const step = !defined ? 'define' : !started ? 'start' : 'the check that it runs';
     events({ type: 'vm', controller: lc, vm: name, phase: 'failed', message: (error as Error).message });
-    // Undone in reverse order: stopped, undefined, its overlay removed (base images are kept).
-    const left = await removeVm(connection, name, [v.overlay.remotePath], defined);
+    // Undone in reverse order: stopped, undefined (the domain this run defined, by its UUID; preflight saw no other
+    // domain with that UUID, and the lock keeps other runs of this deployment out), its overlay removed (base
+    // images are kept).
+    const overlay: OwnFile = { path: v.overlay.remotePath, sha256: v.overlay.sha256, ...(overlayIdentity ? { identity: overlayIdentity } : {}) };
+    const left = await removeVm(connection, defined ? { name, uuid: v.uuid } : undefined, [overlay]);
     const undone = left.length === 0 ? 'undone' : `undo incomplete, left: ${left.join(', ')}`;
     const said = error instanceof VmctxError ? error.message : String(error);
     const [code, kind] = error instanceof VmctxError ? [error.code, error.kind] : ['DEPLOY_UNEXPECTED', 'internal' as const];
@@ -238,15 +332,12 @@ async function create(connection: ControllerConnection, v: VmArtifacts, status: 
   }
 }
 
-async function undoFiles(connection: ControllerConnection, v: VmArtifacts, uploaded: ApplyResult['uploaded'], state: ControllerState): Promise<string[]> {
-  if (!uploaded.some((u) => u.path === v.overlay.remotePath)) return [];
-  try {
-    await removeFiles(connection, [v.overlay.remotePath]);
-    state.present.delete(v.overlay.remotePath);
-    return [];
-  } catch {
-    return [v.overlay.remotePath];
-  }
+async function undoOverlay(connection: ControllerConnection, v: VmArtifacts, written: ReadonlyMap<string, string>, state: ControllerState): Promise<string[]> {
+  const identity = written.get(v.overlay.remotePath);
+  if (identity === undefined) return [];
+  const { kept } = await removeOwnFiles(connection, [{ path: v.overlay.remotePath, identity }]).catch(() => ({ kept: [{ path: v.overlay.remotePath, why: 'removal failed' }] }));
+  if (kept.length === 0) state.present.delete(v.overlay.remotePath);
+  return kept.map((k) => k.path);
 }
 
 /** The address the deployment gives the VM, when it gives one (static, or IP-from-MAC). */

@@ -6,7 +6,10 @@ import type { VmArtifacts } from '../artifacts/build.js';
 import type { Deployment } from '../config/types.js';
 import { CommandBatch } from '../controller/command-batch.js';
 import { hasErrorFindings, preflight, type Finding } from '../controller/preflight.js';
+import { deploymentIdentity } from './deployment-id.js';
+import { settleLeftovers } from './plan.js';
 import { controllersInUse, forEachController, type SessionOptions } from './session.js';
+import { readState } from './state.js';
 
 export interface CheckReport {
   deployment: string;
@@ -17,7 +20,12 @@ export interface CheckReport {
 export async function runCheck(deployment: Deployment, artifacts: readonly VmArtifacts[], options: SessionOptions): Promise<CheckReport> {
   const results = await forEachController(controllersInUse(deployment, artifacts), options, async (connection, work) => {
     options.events({ type: 'controller', controller: work.controller.name, phase: 'checking' });
-    const state = await preflight(new CommandBatch(connection), deployment.name, work.vms);
+    // The record is read beside preflight (one batch): it says which held files are this deployment's leftovers, and
+    // a record of another deployment file of this name fails the controller (DEPLOY_RECORD_CLASH) as deploy would.
+    const reads = new CommandBatch(connection);
+    const identity = deploymentIdentity(deployment);
+    const [state, recorded] = await Promise.all([preflight(reads, identity, work.vms), readState(reads, identity)]);
+    settleLeftovers(state, recorded);
     options.events({ type: 'controller', controller: work.controller.name, phase: hasErrorFindings(state) ? 'failed' : 'done' });
     return state.findings;
   });

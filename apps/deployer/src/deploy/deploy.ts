@@ -1,16 +1,20 @@
 /**
- * `vmctx plan` and `vmctx deploy`: every controller in parallel, each over one connection. On each: preflight
- * as `check` does (a controller that fails it is skipped whole: nothing written there, the others go on), the
- * state file read, the plan made; `plan` stops there and prints it, `deploy` applies exactly it.
+ * `vmctx plan` and `vmctx deploy`: every controller in parallel, each over one connection. On each: the
+ * deployment's lock taken (deploy only: controller/deployment-lock.ts), preflight as `check` does (a controller
+ * that fails it is skipped whole: nothing written there, the others go on), the state file read, the plan made;
+ * `plan` stops there and prints it, `deploy` applies exactly it, then lets the lock go.
  */
 import { VmctxError } from '@vmctx/contract';
 import type { VmArtifacts } from '../artifacts/build.js';
 import type { Deployment } from '../config/types.js';
 import { CommandBatch } from '../controller/command-batch.js';
 import type { ControllerConnection } from '../controller/connection.js';
+import { DEFAULT_LOCK_WAIT_SECONDS, lockDeployment } from '../controller/deployment-lock.js';
+import type { DeploymentIdentity } from '../controller/owner-mark.js';
 import { hasErrorFindings, preflight, type ControllerState, type Finding } from '../controller/preflight.js';
 import { applyOnController, type ApplyOptions, type VmOutcome } from './apply.js';
-import { planController, type ControllerPlan } from './plan.js';
+import { deploymentIdentity } from './deployment-id.js';
+import { planController, settleLeftovers, type ControllerPlan } from './plan.js';
 import { controllersInUse, forEachController, type ControllerWork, type SessionOptions } from './session.js';
 import { readState, type ControllerStateFile } from './state.js';
 
@@ -39,7 +43,14 @@ export interface DeployReport {
   elapsedMs: number;
 }
 
-export type DeployOptions = SessionOptions & Omit<ApplyOptions, 'events' | 'recorded'> & { prune?: boolean; dryRun?: boolean };
+export type DeployOptions = SessionOptions &
+  Omit<ApplyOptions, 'events' | 'recorded' | 'deployment'> & {
+    prune?: boolean;
+    dryRun?: boolean;
+    /** How long deploy waits for another run of the deployment to let a controller go (default 60 s). */
+    lockWaitSeconds?: number;
+  };
+
 
 interface Inspected {
   state: ControllerState;
@@ -48,12 +59,13 @@ interface Inspected {
 }
 
 /** Preflight, state file and plan of one controller; undefined plan when preflight refused it. */
-async function inspect(connection: ControllerConnection, deployment: string, work: ControllerWork, options: DeployOptions): Promise<Inspected | { refused: Finding[] }> {
+async function inspect(connection: ControllerConnection, deployment: DeploymentIdentity, work: ControllerWork, options: DeployOptions): Promise<Inspected | { refused: Finding[] }> {
   const lc = work.controller.name;
   options.events({ type: 'controller', controller: lc, phase: 'checking' });
   // Everything read here goes to the controller as one batch (one channel, one shell).
   const reads = new CommandBatch(connection);
   const [state, recorded] = await Promise.all([preflight(reads, deployment, work.vms), readState(reads, deployment)]);
+  settleLeftovers(state, recorded);
   if (hasErrorFindings(state)) return { refused: state.findings.filter((f) => f.severity === 'error') };
   return { state, recorded, plan: planController(deployment, work.vms, state, recorded, { prune: options.prune ?? false }) };
 }
@@ -63,18 +75,30 @@ export async function runDeploy(deployment: Deployment, artifacts: readonly VmAr
   const dryRun = options.dryRun ?? false;
   const results = await forEachController(controllersInUse(deployment, artifacts), options, async (connection, work) => {
     const lc = work.controller.name;
-    const seen = await inspect(connection, deployment.name, work, options);
-    if ('refused' in seen) {
-      options.events({ type: 'controller', controller: lc, phase: 'skipped', message: 'preflight failed; nothing was written there' });
-      return { refused: seen.refused };
+    const identity = deploymentIdentity(deployment);
+    // plan reads only; deploy holds the lock from before its reads until after its record is written.
+    const lock = dryRun
+      ? undefined
+      : await lockDeployment(connection, deployment.name, {
+          waitSeconds: options.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS,
+          onBusy: (holder) => options.events({ type: 'note', controller: lc, message: `${lc}: another run of ${deployment.name} holds it (${holder}); waiting up to ${options.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS} s` }),
+        });
+    try {
+      const seen = await inspect(connection, identity, work, options);
+      if ('refused' in seen) {
+        options.events({ type: 'controller', controller: lc, phase: 'skipped', message: 'preflight failed; nothing was written there' });
+        return { refused: seen.refused };
+      }
+      if (dryRun) {
+        options.events({ type: 'controller', controller: lc, phase: 'done' });
+        return { plan: seen.plan };
+      }
+      const applied = await applyOnController(connection, seen.state, seen.plan, work.vms, { ...options, recorded: seen.recorded, deployment: identity });
+      options.events({ type: 'controller', controller: lc, phase: applied.vms.every((v) => v.status !== 'failed') ? 'done' : 'failed' });
+      return { plan: seen.plan, applied };
+    } finally {
+      lock?.release();
     }
-    if (dryRun) {
-      options.events({ type: 'controller', controller: lc, phase: 'done' });
-      return { plan: seen.plan };
-    }
-    const applied = await applyOnController(connection, seen.state, seen.plan, work.vms, { ...options, recorded: seen.recorded });
-    options.events({ type: 'controller', controller: lc, phase: applied.vms.every((v) => v.status !== 'failed') ? 'done' : 'failed' });
-    return { plan: seen.plan, applied };
   });
   const controllers: ControllerReport[] = results.map((r) => {
     const name = r.work.controller.name;

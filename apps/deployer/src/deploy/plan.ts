@@ -6,7 +6,9 @@
 import type { RemoteArtifact, VmArtifacts } from '../artifacts/build.js';
 import type { DomainInfo } from '../controller/libvirt.js';
 import type { ControllerState } from '../controller/preflight.js';
-import type { ControllerStateFile } from './state.js';
+import type { DeploymentIdentity } from '../controller/owner-mark.js';
+import { ownedDomain } from '../controller/ownership.js';
+import { ownFiles, type ControllerStateFile } from './state.js';
 import { uniqueBy } from '../util/unique-by.js';
 import { domainDrift } from './domain-drift.js';
 import { domainXmlChanges } from './xml-diff.js';
@@ -32,16 +34,17 @@ export function hasChanges(plan: ControllerPlan): boolean {
   return plan.uploads.length > 0 || plan.steps.some((s) => s.action !== 'unchanged' && s.action !== 'orphan');
 }
 
-export function planController(deployment: string, vms: readonly VmArtifacts[], state: ControllerState, recorded: ControllerStateFile, options: { prune?: boolean } = {}): ControllerPlan {
-  const ours = (name: string) => state.domains.find((d) => d.name === name && d.owner?.deployment === deployment);
+export function planController(deployment: DeploymentIdentity, vms: readonly VmArtifacts[], state: ControllerState, recorded: ControllerStateFile, options: { prune?: boolean } = {}): ControllerPlan {
   const steps: PlanStep[] = vms.map((v) => {
-    const existing = ours(v.vm.name);
+    const existing = ownedDomain(state.domains, deployment, v.vm.name, v.uuid);
     if (!existing) return { vm: v.vm.name, action: 'create', reasons: ['no domain of this deployment by that name'] };
     const reasons = replaceReasons(v, existing, recorded);
     return reasons.length === 0 ? { vm: v.vm.name, action: 'unchanged', reasons: [] } : { vm: v.vm.name, action: 'replace', reasons };
   });
   const wanted = new Set(vms.map((v) => v.vm.name));
-  const owned = new Set([...state.domains.filter((d) => d.owner?.deployment === deployment).map((d) => d.name), ...Object.keys(recorded.vms)]);
+  // Ours beyond the file: what the record lists, and domains marked as this deployment's (with its id, or none).
+  const marked = state.domains.filter((d) => d.owner && ownedDomain([d], deployment, d.name, d.uuid) === d);
+  const owned = new Set([...marked.map((d) => d.name), ...Object.keys(recorded.vms)]);
   for (const name of [...owned].filter((n) => !wanted.has(n)).sort()) {
     steps.push(
       options.prune
@@ -80,4 +83,29 @@ export function replaceReasons(v: VmArtifacts, existing: DomainInfo, recorded: C
     if (edited.length > 0) reasons.push(`domain edited on the controller: ${edited.join('; ')}`);
   }
   return reasons;
+}
+
+/**
+ * An overlay that preflight found held (CHECK_FILE_HELD) is a leftover of this deployment when the record lists it as
+ * the file of a VM still pending: a run stopped before it settled that VM (killed, cut off). The finding then becomes
+ * an ok one and apply removes the file, by the identity or content recorded for it, before making the VM again. An
+ * overlay of a settled VM whose domain is gone is its owner's data: it stays held, and the message says whose it is.
+ */
+export function settleLeftovers(state: ControllerState, recorded: ControllerStateFile): void {
+  state.leftovers = new Map();
+  for (const f of state.findings) {
+    if (f.code !== 'CHECK_FILE_HELD' || f.severity !== 'error' || f.file === undefined) continue;
+    const entry = Object.entries(recorded.vms).find(([, r]) => r.files.includes(f.file!));
+    if (!entry) continue;
+    const [vm, record] = entry;
+    if (record.pending) {
+      f.severity = 'ok';
+      f.message = `${f.file} was left by a run of this deployment that did not finish; it is removed and ${vm} made again`;
+      state.leftovers.set(f.file, ownFiles(record).find((o) => o.path === f.file)!);
+      state.present.delete(f.file);
+    } else {
+      f.message = `${f.file} is the disk of ${vm} of this deployment, whose domain is gone; vmctx will not make a new disk over it`;
+      f.fix = `define ${vm} again yourself to keep its data, or move ${f.file} away to have vmctx make ${vm} afresh`;
+    }
+  }
 }

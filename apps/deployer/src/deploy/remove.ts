@@ -1,38 +1,156 @@
 /**
- * Removing what a deployment made on a controller, used by `destroy`, by `deploy --prune` and when a VM is
- * replaced: a VM's domain (stopped, then undefined) and its own files; then shared files (base images, context
- * ISOs) that the deployment uploaded, only once no domain on that controller, of any owner, still uses them.
+ * Removing what a deployment made on a controller, used by `destroy`, by `deploy --prune`, when a VM is replaced
+ * and when a failed VM is undone: a VM's domain (stopped, then undefined) and its own files; then shared files
+ * (base images, context ISOs) that the deployment uploaded, only once no domain on that controller, of any owner,
+ * still uses them.
+ *
+ * Nothing is removed on a name alone. A domain is acted on by its UUID, and only once ownedDomain found it to be
+ * this deployment's; a file only when it lies directly in the image folder and is still the file vmctx wrote (its
+ * device and inode as recorded, or, where none was recorded, the content vmctx meant to write). Whatever fails a
+ * test is kept, and said.
  */
+import { posix } from 'node:path';
 import type { ControllerConnection } from '../controller/connection.js';
-import { listDomains, removeFiles, stopDomain, undefineDomain, type DomainInfo } from '../controller/libvirt.js';
+import { fileIdentities, listDomains, stopDomain, undefineDomain, type DomainInfo } from '../controller/libvirt.js';
+import type { RemoteCommands } from '../controller/command-batch.js';
 
-/** Stops and undefines a domain and removes its own files; returns what could not be removed. */
-export async function removeVm(connection: ControllerConnection, name: string, files: readonly string[], domainExists = true): Promise<string[]> {
-  const left: string[] = [];
-  if (domainExists) {
-    await stopDomain(connection, name).catch(() => left.push(`domain ${name} (running)`));
-    await undefineDomain(connection, name).catch(() => left.push(`domain ${name} (defined)`));
-  }
-  await removeFiles(connection, files).catch(() => left.push(...files));
-  return left;
+/** A file vmctx may remove: where it is, and what proves it is still the one vmctx wrote. */
+export interface OwnFile {
+  path: string;
+  /** `device:inode` read when vmctx wrote it (stat -c %d:%i). */
+  identity?: string;
+  /** What it held when vmctx wrote it; checked when no identity was recorded. */
+  sha256?: string;
 }
 
-// The backing file of every qcow2 a domain uses: a base image is in use while an overlay points at it.
-const BACKING_FILES = 'for f in "$@"; do qemu-img info -U --output=json -- "$f" 2>/dev/null | sed -n \'s/^ *"full-backing-filename": "\\(.*\\)",*$/\\1/p\'; done';
+/** A file kept, and why. */
+export interface KeptFile {
+  path: string;
+  why: string;
+}
 
-/** Removes the candidates that no domain uses (as a disk, or as the backing file of a disk); returns both lists. */
-export async function removeUnusedShared(connection: ControllerConnection, candidates: readonly string[]): Promise<{ removed: string[]; kept: string[] }> {
-  if (candidates.length === 0) return { removed: [], kept: [] };
-  const domains: DomainInfo[] = await listDomains(connection);
+/**
+ * True when `path` is a file directly inside `imageDir`, written the one way vmctx writes paths (absolute,
+ * normalised, no `..`, no control character): what a state file names anywhere else is not acted on.
+ */
+export function isOwnPath(imageDir: string, path: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  if (!posix.isAbsolute(path) || posix.normalize(path) !== path || /[\u0000-\u001f\u007f]/.test(path)) return false;
+  const name = posix.basename(path);
+  return posix.dirname(path) === posix.normalize(imageDir).replace(/\/+$/, '') && name !== '' && name !== '.' && name !== '..';
+}
+
+/**
+ * Stops and undefines a domain found to be ours (ownership.ts; by its UUID) and removes its own files; returns what
+ * is left. `domain` undefined: there is no domain of ours to remove (gone, or the name is another's now). A file with
+ * no recorded identity (records of older vmctx) that this very domain uses as its disk or console log is taken as
+ * the domain's: its identity is read before the domain goes.
+ */
+export async function removeVm(connection: ControllerConnection, domain: Pick<DomainInfo, 'name' | 'uuid'> & Partial<Pick<DomainInfo, 'files' | 'consoles'>> | undefined, files: readonly OwnFile[]): Promise<string[]> {
+  const left: string[] = [];
+  const usedByIt = new Set([...(domain?.files ?? []), ...(domain?.consoles ?? [])]);
+  const vouched = files.filter((f) => f.identity === undefined && usedByIt.has(f.path)).map((f) => f.path);
+  if (vouched.length > 0) {
+    const now = await fileIdentities(connection, vouched).catch(() => new Map<string, string>());
+    files = files.map((f) => (now.has(f.path) && vouched.includes(f.path) ? { ...f, identity: now.get(f.path)! } : f));
+  }
+  if (domain) {
+    await stopDomain(connection, domain.uuid).catch(() => left.push(`domain ${domain.name} (running)`));
+    if (left.length === 0) await undefineDomain(connection, domain.uuid).catch(() => left.push(`domain ${domain.name} (defined)`));
+  }
+  // The files of a domain that could not be stopped or undefined stay with it.
+  if (left.length > 0) return [...left, ...files.map((f) => f.path)];
+  const { kept } = await removeOwnFiles(connection, files);
+  return [...left, ...kept.map((k) => `${k.path} (kept: ${k.why})`)];
+}
+
+// One line per file on stdin: path, identity, sha256, separated by tabs ('' when unknown); one line per file out:
+// `removed`, `gone`, or `kept WHY`. stat and sha256sum read the path itself, not what a link points to.
+const REMOVE_OWN_FILES = [
+  'while IFS="$(printf "\\t")" read -r p id sum; do',
+  '  if [ -L "$p" ]; then echo "kept a symbolic link now"; continue; fi',
+  '  if [ ! -e "$p" ]; then echo gone; continue; fi',
+  '  if [ ! -f "$p" ]; then echo "kept not a regular file now"; continue; fi',
+  // Its device and inode as recorded, else the content vmctx meant it to have.
+  '  ok=""; now=""',
+  '  if [ -n "$id" ]; then now=$(stat -c %d:%i -- "$p") && [ "$now" = "$id" ] && ok=1; fi',
+  '  if [ -z "$ok" ] && [ -n "$sum" ]; then s=$(sha256sum <"$p") && [ "${s%% *}" = "$sum" ] && ok=1; fi',
+  '  if [ -z "$ok" ]; then',
+  '    if [ -n "$id$sum" ]; then echo "kept not the file vmctx wrote (device:inode ${now:-?}${id:+, recorded $id})"; else echo "kept nothing recorded proves vmctx wrote it"; fi',
+  '    continue',
+  '  fi',
+  '  if rm -f -- "$p"; then echo removed; else echo "kept rm failed"; fi',
+  'done',
+].join('\n');
+
+/** Removes the files that pass isOwnPath and still are what vmctx wrote; the rest is kept, with why. */
+export async function removeOwnFiles(connection: ControllerConnection, files: readonly OwnFile[]): Promise<{ removed: string[]; kept: KeptFile[] }> {
+  const imageDir = connection.controller.imageDir;
+  const kept: KeptFile[] = files.filter((f) => !isOwnPath(imageDir, f.path)).map((f) => ({ path: f.path, why: `not a file directly in ${imageDir}` }));
+  const candidates = files.filter((f) => isOwnPath(imageDir, f.path));
+  if (candidates.length === 0) return { removed: [], kept };
+  const stdin = candidates.map((f) => `${f.path}\t${f.identity ?? ''}\t${f.sha256 ?? ''}\n`).join('');
+  const result = await connection.exec(['sh', '-c', REMOVE_OWN_FILES, 'vmctx-remove'], { stdin });
+  const said = result.stdout.split('\n');
+  const removed: string[] = [];
+  candidates.forEach((f, i) => {
+    const line = said[i] ?? '';
+    if (line === 'removed' || line === 'gone') removed.push(f.path);
+    else kept.push({ path: f.path, why: line.startsWith('kept ') ? line.slice(5) : `removal did not answer (exit ${result.code}${result.stderr.trim() ? `: ${result.stderr.trim()}` : ''})` });
+  });
+  return { removed, kept };
+}
+
+// Every disk of every domain, read by qemu-img as JSON with its whole backing chain, one document per disk after a
+// line `=== vmctx-disk STATUS`; parsed here, not by a text tool.
+const BACKING_CHAINS = 'for f in "$@"; do out=$(qemu-img info -U --backing-chain --output=json -- "$f" 2>&1); echo "=== vmctx-disk $?"; printf "%s\\n" "$out"; done';
+
+/**
+ * Every file some domain on the controller uses, as a disk or in a disk's backing chain; undefined when that
+ * cannot be known for certain (qemu-img missing, a disk it cannot read, output it did not give as JSON).
+ */
+export async function filesInUse(connection: RemoteCommands, domains: readonly DomainInfo[]): Promise<Set<string> | undefined> {
+  // A domain we could not read may use anything.
+  if (domains.some((d) => d.unreadable)) return undefined;
   const used = new Set(domains.flatMap((d) => d.files));
   const disks = [...used];
-  if (disks.length > 0) {
-    const result = await connection.exec(['sh', '-c', BACKING_FILES, 'vmctx-backing', ...disks]);
-    // Without qemu-img the chains cannot be read: then every base image counts as used, and is kept.
-    if (result.code !== 0 && result.stdout === '') return { removed: [], kept: [...candidates] };
-    for (const line of result.stdout.split('\n')) if (line) used.add(line);
+  if (disks.length === 0) return used;
+  const result = await connection.exec(['sh', '-c', BACKING_CHAINS, 'vmctx-backing', ...disks]);
+  if (result.code !== 0) return undefined;
+  const parts = result.stdout.split(/^=== vmctx-disk (\d+)\n/m);
+  if (parts.length !== 2 * disks.length + 1) return undefined;
+  for (let i = 0; i < disks.length; i++) {
+    const status = parts[2 * i + 1];
+    // A disk that is not a file image (an ISO is raw; it has no chain) still answers; one that qemu-img cannot open
+    // (gone meanwhile, or locked beyond -U) says nothing of what backs it: then nothing counts as unused.
+    if (status !== '0') return undefined;
+    let chain: unknown;
+    try {
+      chain = JSON.parse(parts[2 * i + 2]!);
+    } catch {
+      return undefined;
+    }
+    if (!Array.isArray(chain)) return undefined;
+    for (const image of chain as { filename?: unknown; 'full-backing-filename'?: unknown; 'backing-filename'?: unknown }[]) {
+      for (const name of [image.filename, image['full-backing-filename']]) if (typeof name === 'string') used.add(name);
+    }
   }
-  const removed = candidates.filter((c) => !used.has(c));
-  await removeFiles(connection, removed);
-  return { removed, kept: candidates.filter((c) => used.has(c)) };
+  return used;
+}
+
+/**
+ * Removes the candidates (shared files this deployment wrote: base images, context ISOs) that no domain uses, as a
+ * disk or in a disk's backing chain, and that are still what vmctx wrote; when that use cannot be read, all are kept.
+ */
+export async function removeUnusedShared(connection: ControllerConnection, candidates: readonly OwnFile[]): Promise<{ removed: string[]; kept: string[]; keptWhy: KeptFile[] }> {
+  if (candidates.length === 0) return { removed: [], kept: [], keptWhy: [] };
+  const used = await filesInUse(connection, await listDomains(connection));
+  if (used === undefined) {
+    const why = 'which domains use it could not be read for certain';
+    return { removed: [], kept: candidates.map((c) => c.path), keptWhy: candidates.map((c) => ({ path: c.path, why })) };
+  }
+  const unused = candidates.filter((c) => !used.has(c.path));
+  const { removed, kept } = await removeOwnFiles(connection, unused);
+  const inUse = candidates.filter((c) => used.has(c.path)).map((c) => ({ path: c.path, why: 'a domain uses it' }));
+  return { removed, kept: [...inUse, ...kept].map((k) => k.path), keptWhy: [...inUse, ...kept] };
 }

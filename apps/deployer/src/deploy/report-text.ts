@@ -88,7 +88,7 @@ export function formatDestroy(report: DestroyReport): string {
     }
     out.push(`${c.controller}: ${verb} ${c.domains.length} domain(s)${c.domains.length ? ` (${c.domains.join(', ')})` : ''} and ${c.files.length} file(s)\n`);
     for (const f of c.files) out.push(`  ${f}\n`);
-    for (const k of c.kept) out.push(`  kept ${k}: a domain there still uses it\n`);
+    for (const k of c.kept) out.push(`  kept ${k}\n`);
     for (const l of c.left) out.push(`  LEFT ${l}\n`);
   }
   return out.join('');

@@ -1,14 +1,20 @@
 /**
  * What a deployment created on a controller, recorded there beside the images
  * (`<imageDir>/.vmctx/<deployment>.json`), so that `plan`, `status` and `destroy` work from any machine with the
- * same deployment file. Written atomically (temporary file, then rename) after each deploy. Only what is listed
- * here, or a domain carrying the deployment's mark, is ever removed by `destroy`.
+ * same deployment file. Written atomically (a temporary file created exclusively, then renamed over the record
+ * without following a link) before a deploy acts (its VMs `pending`: the intent) and after it (what stands).
+ * Nothing is removed on the record's word alone: a domain must carry the deployment's mark and the recorded UUID,
+ * a file must lie directly in the image folder and still be the file written (remove.ts).
  */
+import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { VmctxError } from '@vmctx/contract';
 import { z } from 'zod';
 import type { ControllerConnection } from '../controller/connection.js';
 import type { RemoteCommands } from '../controller/command-batch.js';
+import { DEPLOYMENT_ID_SUFFIX } from './deployment-id.js';
+import type { DeploymentIdentity } from '../controller/owner-mark.js';
+import type { OwnFile } from './remove.js';
 
 const VmRecord = z.object({
   uuid: z.string(),
@@ -22,11 +28,20 @@ const VmRecord = z.object({
   /** The domain XML as vmctx rendered it (before libvirt's defaults), for field-level plans. */
   xml: z.string(),
   address: z.string().optional(),
+  /** `device:inode` of each file vmctx wrote or adopted for this VM (its own and shared ones), read when it landed. */
+  identities: z.record(z.string(), z.string()).optional(),
+  /**
+   * Recorded before a deploy acted on the VM and not yet settled: a run stopped half-way (killed, cut off) left
+   * it. The next deploy finishes it, destroy removes it; its files count as ours only by their content.
+   */
+  pending: z.literal(true).optional(),
 });
 
 const StateFile = z.object({
   version: z.literal(1),
   deployment: z.string(),
+  /** The deployment's id (deployment-id.ts); absent in records written before deployments had ids. */
+  id: z.string().optional(),
   controller: z.string(),
   updatedAt: z.string(),
   vms: z.record(z.string(), VmRecord),
@@ -35,17 +50,43 @@ const StateFile = z.object({
 export type VmRecord = z.infer<typeof VmRecord>;
 export type ControllerStateFile = z.infer<typeof StateFile>;
 
+/**
+ * A VM's own files (overlay, console log) as removal may take them: by the identity recorded when they landed; a
+ * pending VM's also by the content it was meant to get (its overlay had not been used yet).
+ */
+export function ownFiles(record: VmRecord): OwnFile[] {
+  return record.files.map((path) => fileOf(record, path, path.endsWith('.qcow2') ? record.artifacts.overlay : undefined));
+}
+
+/** The shared files (base image, context ISO) a VM's record names, as removal may take them. */
+export function sharedFiles(record: VmRecord): OwnFile[] {
+  return record.shared.map((path, i) => fileOf(record, path, i === 0 ? record.artifacts.base : record.artifacts.iso));
+}
+
+function fileOf(record: VmRecord, path: string, sha256: string | undefined): OwnFile {
+  const identity = record.identities?.[path];
+  // A settled VM's overlay has changed since it was written: only its identity can prove it. Shared files keep
+  // their content, so their digest proves them too.
+  const bySum = sha256 !== undefined && (record.pending === true || !record.files.includes(path));
+  return { path, ...(identity ? { identity } : {}), ...(bySum ? { sha256 } : {}) };
+}
+
 export function statePath(imageDir: string, deployment: string): string {
   return posix.join(imageDir, '.vmctx', `${deployment}.json`);
 }
 
-export function emptyState(deployment: string, controller: string): ControllerStateFile {
-  return { version: 1, deployment, controller, updatedAt: new Date(0).toISOString(), vms: {} };
+export function emptyState(deployment: DeploymentIdentity, controller: string): ControllerStateFile {
+  return { version: 1, deployment: deployment.name, ...(deployment.id ? { id: deployment.id } : {}), controller, updatedAt: new Date(0).toISOString(), vms: {} };
 }
 
-export async function readState(connection: RemoteCommands, deployment: string): Promise<ControllerStateFile> {
+/**
+ * The controller's record of this deployment. A record written by another deployment file of the same name (its id
+ * is not this file's) is refused whole (DEPLOY_RECORD_CLASH): acting on it would plan, prune or destroy the other
+ * deployment's VMs. A record without an id (older vmctx) is this deployment's; the next deploy writes the id in.
+ */
+export async function readState(connection: RemoteCommands, deployment: DeploymentIdentity): Promise<ControllerStateFile> {
   const lc = connection.controller;
-  const path = statePath(lc.imageDir, deployment);
+  const path = statePath(lc.imageDir, deployment.name);
   const result = await connection.exec(['sh', '-c', 'test -f "$1" || exit 9; cat -- "$1"', 'vmctx-state', path]);
   if (result.code === 9) return emptyState(deployment, lc.name);
   if (result.code !== 0) throw new VmctxError('REMOTE_STATE_UNREADABLE', 'remote', `${lc.name}: cannot read ${path}: ${result.stderr.trim()}`, { where: lc.name });
@@ -57,11 +98,23 @@ export async function readState(connection: RemoteCommands, deployment: string):
   }
   const state = StateFile.safeParse(parsed);
   if (!state.success) throw new VmctxError('REMOTE_STATE_CORRUPT', 'remote', `${lc.name}: ${path} is not a vmctx state file (${state.error.issues[0]?.message}); move it away to start over`, { where: lc.name });
-  return state.data;
+  if (state.data.id !== undefined && state.data.id !== deployment.id) {
+    throw new VmctxError(
+      'DEPLOY_RECORD_CLASH',
+      'conflict',
+      `${lc.name}: ${path} belongs to another deployment named ${deployment.name} (id ${state.data.id}; this file's is ${deployment.id ?? 'not made yet'}); nothing there is read or changed. ` +
+        `Give this deployment a name of its own (name:), or, if it is the same deployment, use that deployment's id file (${DEPLOYMENT_ID_SUFFIX})`,
+      { where: lc.name },
+    );
+  }
+  return { ...state.data, ...(deployment.id ? { id: deployment.id } : {}) };
 }
 
-// Temporary file beside the target, then rename: a reader never sees half a state file.
-const WRITE_STATE = 'mkdir -p -- "$1" && umask 077 && cat >"$2" && mv -f -- "$2" "$3"';
+// Temporary file beside the target, then rename: a reader never sees half a state file. The temporary name is this
+// write's own (two runs never share it) and made with noclobber (set -C: an existing file or a link planted there
+// fails the write instead of being written through); mv -T renames onto the record's own name, never into a folder
+// or through a link found there.
+const WRITE_STATE = 'mkdir -p -- "$1" && umask 077 && set -C && cat >"$2" && mv -fT -- "$2" "$3" || { rm -f -- "$2"; exit 1; }';
 const REMOVE_STATE = 'rm -f -- "$2"; rmdir -- "$1" 2>/dev/null; true';
 
 export async function writeState(connection: ControllerConnection, state: ControllerStateFile): Promise<void> {
@@ -72,5 +125,6 @@ export async function writeState(connection: ControllerConnection, state: Contro
     return;
   }
   const text = `${JSON.stringify({ ...state, updatedAt: new Date().toISOString() }, null, 2)}\n`;
-  await connection.run(['sh', '-c', WRITE_STATE, 'vmctx-state', posix.dirname(path), `${path}.tmp`, path], { stdin: text });
+  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  await connection.run(['sh', '-c', WRITE_STATE, 'vmctx-state', posix.dirname(path), temp, path], { stdin: text });
 }

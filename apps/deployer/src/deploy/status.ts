@@ -8,6 +8,8 @@ import type { Deployment } from '../config/types.js';
 import { CommandBatch } from '../controller/command-batch.js';
 import { existingFiles, listDomains } from '../controller/libvirt.js';
 import { remoteSha256 } from '../controller/upload.js';
+import { ownedDomain } from '../controller/ownership.js';
+import { deploymentIdentity } from './deployment-id.js';
 import { replaceReasons } from './plan.js';
 import { controllersInUse, forEachController, type SessionOptions } from './session.js';
 import { readState } from './state.js';
@@ -34,7 +36,8 @@ export async function runStatus(deployment: Deployment, artifacts: readonly VmAr
   const results = await forEachController(controllersInUse(deployment, artifacts), options, async (connection, work) => {
     // Each round of reads goes to the controller as one batch (one channel, one shell).
     const reads = new CommandBatch(connection);
-    const [domains, recorded] = await Promise.all([listDomains(reads), readState(reads, deployment.name)]);
+    const identity = deploymentIdentity(deployment);
+    const [domains, recorded] = await Promise.all([listDomains(reads), readState(reads, identity)]);
     const isos = [...new Set(work.vms.flatMap((v) => (v.iso ? [v.iso.remotePath] : [])))];
     const [present, isoSums] = await Promise.all([
       existingFiles(reads, work.vms.flatMap((v) => [v.base.remotePath, v.overlay.remotePath])),
@@ -44,7 +47,7 @@ export async function runStatus(deployment: Deployment, artifacts: readonly VmAr
       const domain = domains.find((d) => d.name === v.vm.name);
       const row = { vm: v.vm.name, controller: work.controller.name };
       if (!domain) return { ...row, state: 'absent', drift: ['not deployed'] };
-      if (domain.owner?.deployment !== deployment.name) return { ...row, state: domain.state, drift: [`a domain of ${domain.owner ? `deployment ${domain.owner.deployment}` : 'no vmctx deployment'} holds the name`] };
+      if (domain !== ownedDomain(domains, identity, v.vm.name, v.uuid)) return { ...row, state: domain.state, drift: [`a domain of ${domain.owner ? `deployment ${domain.owner.deployment}` : 'no vmctx deployment'} holds the name`] };
       const drift = replaceReasons(v, domain, recorded);
       if (!present.has(v.base.remotePath)) drift.push(`base image ${v.base.remotePath} missing`);
       if (!present.has(v.overlay.remotePath)) drift.push(`overlay ${v.overlay.remotePath} missing`);
