@@ -5,6 +5,7 @@
 import { VmctxError } from '@vmctx/contract';
 import { elements, firstElement, getAttr, parseXml, textOf, type XmlElement } from '@vmctx/template-renderer';
 import type { ControllerConnection } from './connection.js';
+import { FILE_IDENTITY_FORMAT } from './file-identity.js';
 import type { RemoteCommands } from './command-batch.js';
 import { readOwnerMark, type OwnerMark } from './owner-mark.js';
 
@@ -232,12 +233,12 @@ export async function existingFiles(connection: RemoteCommands, paths: readonly 
 }
 
 /**
- * Which of these files exist on the controller (a link counts, and is not followed), each with its `device:inode`:
+ * Which of these files exist on the controller (a link counts, and is not followed), each with its identity (file-identity.ts):
  * what says later that a file is still the one vmctx wrote or verified (deploy/remove.ts).
  */
 export async function fileIdentities(connection: RemoteCommands, paths: readonly string[]): Promise<Map<string, string>> {
   if (paths.length === 0) return new Map();
-  const script = 'for f in "$@"; do if [ -e "$f" ] || [ -L "$f" ]; then printf "%s %s\\n" "$(stat -c %d:%i -- "$f")" "$f"; fi; done; true';
+  const script = `for f in "$@"; do if [ -e "$f" ] || [ -L "$f" ]; then printf "%s %s\\n" "$(stat -c ${FILE_IDENTITY_FORMAT} -- "$f")" "$f"; fi; done; true`;
   const out = await connection.run(['sh', '-c', script, 'vmctx-exists', ...paths]);
   const found = new Map<string, string>();
   for (const line of out.split('\n')) {

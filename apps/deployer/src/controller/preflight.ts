@@ -45,7 +45,7 @@ export interface ControllerState {
   domains: DomainInfo[];
   /** Which of the deployment's remote files already exist there. */
   present: Set<string>;
-  /** The `device:inode` of each of them (a link is not followed). */
+  /** The identity (file-identity.ts) of each of them (a link is not followed). */
   identities: Map<string, string>;
   /** Overlays left by an interrupted run of this deployment, to remove before the VM is made (plan.ts settleLeftovers). */
   leftovers?: Map<string, { path: string; identity?: string; sha256?: string }>;

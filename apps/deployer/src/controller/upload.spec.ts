@@ -73,11 +73,11 @@ describe('uploadFile', () => {
     expect(readdirSync(fake.imageDir).filter((f) => f.includes('vmctx-part'))).toEqual([]);
   });
 
-  it('publishes the file and returns its device:inode, as stat reads it on the controller', async () => {
+  it('publishes the file and returns its identity (device, inode, birth time), as stat reads it on the controller', async () => {
     const remote = join(fake.imageDir, 'web-1.qcow2');
     const identity = await uploadFile(connection, file, remote, { sha256, size: data.length });
     const info = statSync(remote, { bigint: true });
-    expect(identity).toBe(`${info.dev}:${info.ino}`);
+    expect(identity).toMatch(new RegExp(`^${info.dev}:${info.ino}:\\d+\\.\\d{9}$`));
     expect(readFileSync(remote).equals(data)).toBe(true);
   });
 

@@ -15,6 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { VmctxError } from '@vmctx/contract';
 import type { RemoteCommands } from './command-batch.js';
 import type { ControllerConnection } from './connection.js';
+import { FILE_IDENTITY_FORMAT } from './file-identity.js';
 
 export interface UploadOptions {
   /** The file's sha256 (hex), known from the local cache: what the controller must find. */
@@ -34,7 +35,7 @@ export interface UploadOptions {
  * The temporary name is this upload's own and made with noclobber (set -C), so a file or link planted there is not
  * written through. Published with `ln -T` (link(2)): it never replaces what is at the final path, nor follows a link
  * there into a folder (mv would do both); a final path taken meanwhile is exit 6, the temporary file removed. On
- * success the command prints the published file's `device:inode`, what later proves it is the file vmctx wrote.
+ * success the command prints the published file's identity (file-identity.ts), what later proves it is the file vmctx wrote.
  * $1 temporary file, $2 expected sha256, $3 final path, $4 mode.
  */
 export const RECEIVE_VERIFY_RENAME = [
@@ -50,13 +51,13 @@ export const RECEIVE_VERIFY_RENAME = [
   'chmod "$4" -- "$1" || { rm -f -- "$1"; exit 5; }',
   'if ! ln -T -- "$1" "$3"; then rm -f -- "$1"; echo "$3 exists already; it was not replaced" >&2; exit 6; fi',
   'rm -f -- "$1"',
-  'stat -c %d:%i -- "$3"',
+  `stat -c ${FILE_IDENTITY_FORMAT} -- "$3"`,
 ].join('\n');
 /** How much of the receiving command's stderr is kept for the error message. */
 const STDERR_KEPT = 4096;
 const CHUNK = 1024 * 1024;
 
-/** Sends the file and publishes it at `remotePath`; returns the published file's `device:inode`. */
+/** Sends the file and publishes it at `remotePath`; returns the published file's identity (file-identity.ts). */
 export async function uploadFile(connection: ControllerConnection, localPath: string, remotePath: string, options: UploadOptions): Promise<string> {
   const lc = connection.controller.name;
   const temp = posix.join(posix.dirname(remotePath), `.${posix.basename(remotePath)}.vmctx-part.${randomBytes(4).toString('hex')}`);

@@ -282,7 +282,7 @@ async function unchanged(connection: ControllerConnection, v: VmArtifacts, seen:
   }
 }
 
-/** `overlayIdentity`: the overlay's `device:inode` as its upload published it (what its undo may remove). */
+/** `overlayIdentity`: the overlay's identity (file-identity.ts) as its upload published it (what its undo may remove). */
 async function create(connection: ControllerConnection, v: VmArtifacts, status: 'created' | 'replaced', overlayIdentity: string | undefined, options: ApplyOptions): Promise<VmOutcome> {
   const lc = connection.controller.name;
   const name = v.vm.name;

@@ -6,18 +6,19 @@
  *
  * Nothing is removed on a name alone. A domain is acted on by its UUID, and only once ownedDomain found it to be
  * this deployment's; a file only when it lies directly in the image folder and is still the file vmctx wrote (its
- * device and inode as recorded, or, where none was recorded, the content vmctx meant to write). Whatever fails a
+ * identity as recorded, or, where none was recorded, the content vmctx meant to write). Whatever fails a
  * test is kept, and said.
  */
 import { posix } from 'node:path';
 import type { ControllerConnection } from '../controller/connection.js';
 import { fileIdentities, listDomains, stopDomain, undefineDomain, type DomainInfo } from '../controller/libvirt.js';
 import type { RemoteCommands } from '../controller/command-batch.js';
+import { FILE_IDENTITY_FORMAT } from '../controller/file-identity.js';
 
 /** A file vmctx may remove: where it is, and what proves it is still the one vmctx wrote. */
 export interface OwnFile {
   path: string;
-  /** `device:inode` read when vmctx wrote it (stat -c %d:%i). */
+  /** Its identity (controller/file-identity.ts) read when vmctx wrote it. */
   identity?: string;
   /** What it held when vmctx wrote it; checked when no identity was recorded. */
   sha256?: string;
@@ -64,19 +65,20 @@ export async function removeVm(connection: ControllerConnection, domain: Pick<Do
   return [...left, ...kept.map((k) => `${k.path} (kept: ${k.why})`)];
 }
 
-// One line per file on stdin: path, identity, sha256, separated by tabs ('' when unknown); one line per file out:
-// `removed`, `gone`, or `kept WHY`. stat and sha256sum read the path itself, not what a link points to.
+// One line per file on stdin: identity|sha256|path ('' when unknown; '|' is not IFS white space, so an empty field
+// stays a field, and the path, last, keeps any '|' of its own); one line per file out: `removed`, `gone`, or
+// `kept WHY`. stat and sha256sum read the path itself, not what a link points to.
 const REMOVE_OWN_FILES = [
-  'while IFS="$(printf "\\t")" read -r p id sum; do',
+  "while IFS='|' read -r id sum p; do",
   '  if [ -L "$p" ]; then echo "kept a symbolic link now"; continue; fi',
   '  if [ ! -e "$p" ]; then echo gone; continue; fi',
   '  if [ ! -f "$p" ]; then echo "kept not a regular file now"; continue; fi',
-  // Its device and inode as recorded, else the content vmctx meant it to have.
+  // Its identity as recorded, else the content vmctx meant it to have.
   '  ok=""; now=""',
-  '  if [ -n "$id" ]; then now=$(stat -c %d:%i -- "$p") && [ "$now" = "$id" ] && ok=1; fi',
+  `  if [ -n "$id" ]; then now=$(stat -c ${FILE_IDENTITY_FORMAT} -- "$p") && [ "$now" = "$id" ] && ok=1; fi`,
   '  if [ -z "$ok" ] && [ -n "$sum" ]; then s=$(sha256sum <"$p") && [ "${s%% *}" = "$sum" ] && ok=1; fi',
   '  if [ -z "$ok" ]; then',
-  '    if [ -n "$id$sum" ]; then echo "kept not the file vmctx wrote (device:inode ${now:-?}${id:+, recorded $id})"; else echo "kept nothing recorded proves vmctx wrote it"; fi',
+  '    if [ -n "$id$sum" ]; then echo "kept not the file vmctx wrote (identity ${now:-?}${id:+, recorded $id})"; else echo "kept nothing recorded proves vmctx wrote it"; fi',
   '    continue',
   '  fi',
   '  if rm -f -- "$p"; then echo removed; else echo "kept rm failed"; fi',
@@ -89,7 +91,7 @@ export async function removeOwnFiles(connection: ControllerConnection, files: re
   const kept: KeptFile[] = files.filter((f) => !isOwnPath(imageDir, f.path)).map((f) => ({ path: f.path, why: `not a file directly in ${imageDir}` }));
   const candidates = files.filter((f) => isOwnPath(imageDir, f.path));
   if (candidates.length === 0) return { removed: [], kept };
-  const stdin = candidates.map((f) => `${f.path}\t${f.identity ?? ''}\t${f.sha256 ?? ''}\n`).join('');
+  const stdin = candidates.map((f) => `${f.identity ?? ''}|${f.sha256 ?? ''}|${f.path}\n`).join('');
   const result = await connection.exec(['sh', '-c', REMOVE_OWN_FILES, 'vmctx-remove'], { stdin });
   const said = result.stdout.split('\n');
   const removed: string[] = [];

@@ -28,7 +28,7 @@ const VmRecord = z.object({
   /** The domain XML as vmctx rendered it (before libvirt's defaults), for field-level plans. */
   xml: z.string(),
   address: z.string().optional(),
-  /** `device:inode` of each file vmctx wrote or adopted for this VM (its own and shared ones), read when it landed. */
+  /** The identity (controller/file-identity.ts) of each file vmctx wrote or adopted for this VM (its own and shared ones), read when it landed. */
   identities: z.record(z.string(), z.string()).optional(),
   /**
    * Recorded before a deploy acted on the VM and not yet settled: a run stopped half-way (killed, cut off) left
