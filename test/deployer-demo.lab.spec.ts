@@ -144,6 +144,9 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
     const domainsBefore = [...(await listDomains(await connectionTo(env, lc1))), ...(await listDomains(await connectionTo(env, lc2)))];
     const edited = readFileSync(DEMO_DEPLOYMENT, 'utf8').replace('hostname: web-2.demo.example', 'hostname: web-2-edited.demo.example');
     writeFileSync(EDITED, edited);
+    // The same deployment, edited in another folder: it keeps its id, or the controllers would refuse its record as
+    // another deployment's (DEPLOY_RECORD_CLASH).
+    copyFileSync(`${DEMO_DEPLOYMENT}.vmctx-id`, `${EDITED}.vmctx-id`);
     copyFileSync(LAB_TEMPLATE, join(work, 'lab-guest.xml'));
     const file = EDITED;
     // An operator's edit of web-1's persistent definition (192 MiB in the template): libvirt's own command.
