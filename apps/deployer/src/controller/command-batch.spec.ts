@@ -78,6 +78,19 @@ describe('CommandBatch over an SSH connection', () => {
     expect(session.fake.commands.slice(before).sort()).toEqual(['cat', 'echo alone']);
   });
 
+  it('sends commands whose line is over what one argument may hold (128 KiB): ~4,000 VMs on one controller (issue 19)', async () => {
+    // Preflight's file check of 4,096 VMs: two paths each, one command; with the list in sshd's command argument it
+    // failed with "Argument list too long" and was reported as CHECK_SSH.
+    const paths = Array.from({ length: 8192 }, (_, i) => `/var/lib/vmctx/images/web-${i}.qcow2`);
+    const argv = ['sh', '-c', 'echo "$#"', 'x', ...paths];
+    expect(argv.join(' ').length).toBeGreaterThan(256 * 1024);
+    const batch = new CommandBatch(session.connection);
+    const [one, two] = await Promise.all([batch.exec(argv), batch.exec(['echo', 'beside it'])]);
+    expect([one.code, one.stdout, two.stdout]).toEqual([0, '8192\n', 'beside it\n']);
+    // Alone too: a long command goes through the batch's standard input, not as the command argument.
+    expect(await new CommandBatch(session.connection).run(argv)).toBe('8192\n');
+  });
+
   it('run() fails as the connection does, with the command and what it said', async () => {
     const batch = new CommandBatch(session.connection);
     const [error] = await Promise.all([failure(batch.run(['sh', '-c', 'echo broken >&2; exit 4', 'x'])), batch.exec(['true'])]);
