@@ -11,13 +11,16 @@
  *     32 hex digits in pairs, with '-' or ' ' anywhere between pairs: `6ba7b810 9dad 11d1 80b4 00c04fd430c8` and
  *     `  6ba7b8109dad11d180b400c04fd430c8  ` are read as the UUID 6ba7b810-9dad-11d1-80b4-00c04fd430c8;
  *  3. the name, only if neither found a domain.
- * And a name starting with '-' is an option to virsh's own parser: `virsh start --domain=foo` starts foo.
+ * And a name starting with '-' is an option to virsh's own parser: `virsh start --domain=foo` starts foo. That
+ * one is not refused here: a template's or spec's own name is warned about (lint-shell-name.ts, issue 12), and
+ * the deployer, whose VM names go to virsh start/destroy/undefine, refuses it itself (apps/deployer's
+ * config/vm-names.ts).
  * Checked with virsh 9.0 against its test driver (`virsh -c test:///default`): with a domain `+1` defined,
  * `destroy +1` destroyed the running domain id 1 and printed "Domain '+1' destroyed", `undefine +1` undefined
  * domain 1 ("Domain '+1' has been undefined"), `domstate +1` said domain 1's state; with a domain `foreign` of
  * UUID 6ba7b810-9dad-11d1-80b4-00c04fd430c8 and a domain named that UUID, `start NAME` started `foreign`, as it did
  * for the two spellings above; a 32-digit name without dashes was started as itself (the length test of step 2).
- * So a name is refused when any of those readings could apply, whatever domains exist: an id or a UUID that
+ * So a name is refused when either reading could apply, whatever domains exist: an id or a UUID that
  * matches nothing today may match a foreign domain tomorrow. The UUID test is wider than virsh's (32 hex digits
  * among any '-' and white space, at any length), so that another client's lookup by UUID string cannot take it
  * either.
@@ -39,9 +42,8 @@ const BIDI = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 /** U+FFFD, or a surrogate without its pair. */
 const NOT_TEXT = /\ufffd|\p{Cs}/u;
 
-/** What virsh would read `name` as, other than a name: an option, a domain id or a UUID. */
-function virshReadsAs(name: string): 'an option' | 'a domain id' | 'a UUID' | undefined {
-  if (name.startsWith('-')) return 'an option';
+/** What virsh's lookup would read `name` as before it tries it as a name: a domain id or a UUID. */
+function virshReadsAs(name: string): 'a domain id' | 'a UUID' | undefined {
   if (VIRSH_ID.test(name)) return 'a domain id';
   if (/^[0-9a-f]{32}$/i.test(name.replace(new RegExp(`[-${C_SPACE}]`, 'g'), ''))) return 'a UUID';
   return undefined;
@@ -58,7 +60,6 @@ export function domainNameProblem(name: string): string | undefined {
   const bad = NOT_TEXT.exec(name);
   if (bad) return `domain name ${quoted} contains ${bad[0] === '\ufffd' ? 'U+FFFD, the mark of bytes that were not UTF-8' : `a lone surrogate (${codePoint(bad[0])})`}`;
   const reading = virshReadsAs(name);
-  if (reading === 'an option') return `domain name ${quoted} starts with "-", which virsh reads as an option (virsh start --domain=foo starts foo)`;
   if (reading === 'a domain id') return `domain name ${quoted} is a number, which virsh reads as a domain id (virsh destroy +1 stops domain 1)`;
   if (reading === 'a UUID') return `domain name ${quoted} is 32 hex digits, which virsh reads as a domain's UUID`;
   if (name.trim() !== name) return `domain name ${quoted} starts or ends with white space`;

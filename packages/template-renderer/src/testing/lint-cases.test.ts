@@ -21,7 +21,7 @@ export const lintTable: [what: string, xml: string, code: LintCode, libvirt: str
   ['no name', domainXml('', ''), 'invalid-name', 'missing name information', 'define'],
   ['a name with /', domainXml('', '<name>a/b</name>'), 'invalid-name', "XML error: name a/b cannot contain '/'", 'define'],
   ['an all-digit name', domainXml('', '<name>1234</name>'), 'risky-name', undefined, 'never'],
-  // A leading "-" is both risky-name and shell-risky-name (lint-shell-name.spec.ts); here, one finding a row.
+  ['a name a command line takes for an option', domainXml('', '<name>-rf</name>'), 'shell-risky-name', undefined, 'never'],
   ['a name a shell splits', domainXml('', '<name>web;reboot</name>'), 'shell-risky-name', undefined, 'never'],
   ['a name virsh reads as a domain id', domainXml('', '<name>+1</name>'), 'risky-name', undefined, 'never'],
   ['a name virsh reads as a UUID', domainXml('', '<name>6ba7b810-9dad-11d1-80b4-00c04fd430c8</name>'), 'risky-name', undefined, 'never'],
