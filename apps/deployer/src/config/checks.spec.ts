@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fixture } from './fixture.test.js';
+import { DeploymentError } from './problems.js';
 
 const HEAD = `controllers:
   - { name: lc1, host: h1, imageDir: /srv/vmctx }
@@ -58,8 +59,44 @@ vms:
 `),
     ).toEqual([
       '8: vms[0].name: domain name "a/b" contains "/", which libvirt refuses',
-      '9: vms[1].name: domain name "1234" is all digits, which virsh mistakes for a domain id',
+      '9: vms[1].name: domain name "1234" is a number, which virsh reads as a domain id (virsh destroy +1 stops domain 1)',
       '10: vms[2].name: "web-{n}" holds {n} but the VM has no count',
+    ]);
+  });
+
+  // Issue 19: virsh start/destroy/undefine NAME read these as an option, a domain id or a UUID, and acted on a
+  // foreign domain (virsh 9.0; see template-renderer's domain-name.ts).
+  it('refuses a VM name virsh reads as an option, a domain id or a UUID, after counts, with CONFIG_INVALID_NAME', async () => {
+    const f = await fixture();
+    const error = (await f
+      .parse(
+        `${HEAD}defaults: { controller: lc1, image: debian, template: ./debian1.xml }
+vms:
+  - { name: web-1 }
+  - { name: "--domain=foo" }
+  - { name: "+1" }
+  - { name: "007" }
+  - { name: 6ba7b810-9dad-11d1-80b4-00c04fd430c8 }
+  - { name: "6ba7b810 9dad 11d1 80b4 00c04fd430c8" }
+  - { name: 6BA7B8109DAD11D180B400C04FD430C8 }
+  - { name: "-w{n}", count: 2 }
+  - { name: "{n}", count: 2 }
+`,
+      )
+      .catch((e: unknown) => e)) as DeploymentError;
+    expect(error).toBeInstanceOf(DeploymentError);
+    expect([error.code, error.kind]).toEqual(['CONFIG_INVALID_NAME', 'input']);
+    expect(error.problems.map((p) => `${p.line}: ${p.path}: ${p.message} [${p.code}]`)).toEqual([
+      '9: vms[1].name: domain name "--domain=foo" starts with "-", which virsh reads as an option (virsh start --domain=foo starts foo) [CONFIG_INVALID_NAME]',
+      '10: vms[2].name: domain name "+1" is a number, which virsh reads as a domain id (virsh destroy +1 stops domain 1) [CONFIG_INVALID_NAME]',
+      '11: vms[3].name: domain name "007" is a number, which virsh reads as a domain id (virsh destroy +1 stops domain 1) [CONFIG_INVALID_NAME]',
+      `12: vms[4].name: domain name "6ba7b810-9dad-11d1-80b4-00c04fd430c8" is 32 hex digits, which virsh reads as a domain's UUID [CONFIG_INVALID_NAME]`,
+      `13: vms[5].name: domain name "6ba7b810 9dad 11d1 80b4 00c04fd430c8" is 32 hex digits, which virsh reads as a domain's UUID [CONFIG_INVALID_NAME]`,
+      `14: vms[6].name: domain name "6BA7B8109DAD11D180B400C04FD430C8" is 32 hex digits, which virsh reads as a domain's UUID [CONFIG_INVALID_NAME]`,
+      '15: vms[7].name: domain name "-w1" starts with "-", which virsh reads as an option (virsh start --domain=foo starts foo) [CONFIG_INVALID_NAME]',
+      '15: vms[7].name: domain name "-w2" starts with "-", which virsh reads as an option (virsh start --domain=foo starts foo) [CONFIG_INVALID_NAME]',
+      '16: vms[8].name: domain name "1" is a number, which virsh reads as a domain id (virsh destroy +1 stops domain 1) [CONFIG_INVALID_NAME]',
+      '16: vms[8].name: domain name "2" is a number, which virsh reads as a domain id (virsh destroy +1 stops domain 1) [CONFIG_INVALID_NAME]',
     ]);
   });
 

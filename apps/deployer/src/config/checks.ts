@@ -2,10 +2,10 @@
  * Checks across entries, after defaults and counts: names unique and usable, references known, no two VMs
  * with one MAC or one address. Each message names both places, since the fix may be at either.
  */
-import { domainNameProblem } from '@vmctx/template-renderer';
 import type { VmConfig } from './types.js';
 import { whereOf, type VmDraft } from './expand.js';
 import type { Path, Problems } from './problems.js';
+import { vmNameProblem } from './vm-names.js';
 
 /** A repeated `name` among `entries` (controllers or images), reported at the later one. */
 export function checkUniqueNames(section: 'controllers' | 'images', entries: { name: string }[], problems: Problems): void {
@@ -17,12 +17,12 @@ export function checkUniqueNames(section: 'controllers' | 'images', entries: { n
   });
 }
 
-/** VM names as libvirt will see them: valid domain names, one domain each. */
+/** VM names as libvirt and virsh will see them (vm-names.ts), one domain each. */
 export function checkVmNames(drafts: VmDraft[], problems: Problems): void {
   const seen = new Map<string, VmDraft>();
   for (const draft of drafts) {
     const at: Path = ['vms', draft.index, 'name'];
-    const problem = domainNameProblem(draft.name);
+    const problem = vmNameProblem(draft.name);
     if (problem !== undefined) problems.add(at, problem, 'CONFIG_INVALID_NAME');
     const earlier = seen.get(draft.name);
     if (earlier === undefined) seen.set(draft.name, draft);

@@ -4,17 +4,17 @@
  * reports every problem it finds; the next runs only on a shape that held, so a message never follows from an
  * earlier one.
  */
-import { readFile } from 'node:fs/promises';
 import { homedir, userInfo } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { VmctxError } from '@vmctx/contract';
 import { contentSizeProblem, MAX_CONTENT_BYTES } from '@vmctx/guest-script';
 import type { Deployment, VmConfig } from './types.js';
+import { unsafeCharacterProblems } from './characters.js';
 import { checkIdentities, checkReferences, checkUniqueNames, checkVmNames } from './checks.js';
 import { resolveController, resolveImage } from './controllers.js';
 import { expandVms, type VmDraft } from './expand.js';
 import { checkIsoPaths, hostAccessOf } from './host-paths.js';
-import { readYaml } from './locate.js';
+import { MAX_DEPLOYMENT_BYTES, readDeploymentText } from './file-text.js';
+import { readYaml, type YamlSource } from './locate.js';
 import type { LoadOptions, ResolveContext } from './options.js';
 import { resolveLocal } from './paths.js';
 import { DeploymentError, Problems, problemsFromZod, formatPath, type LocatedProblem, type Problem } from './problems.js';
@@ -24,15 +24,12 @@ import { resolveVm } from './vms.js';
 
 export type { LoadOptions };
 
-/** Reads and checks a deployment file. Throws a DeploymentError (CONFIG_INVALID...) listing every problem. */
+/**
+ * Reads and checks a deployment file. Throws a DeploymentError (CONFIG_INVALID...) listing every problem; the file
+ * is refused before it is read over MAX_DEPLOYMENT_BYTES (CONFIG_TOO_LARGE), and if it is not UTF-8 (CONFIG_NOT_UTF8).
+ */
 export async function loadDeployment(file: string, options: LoadOptions = {}): Promise<Deployment> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new VmctxError('CONFIG_UNREADABLE', 'io', `${file}: cannot read the deployment file: ${(error as Error).message}`, { where: file, cause: error });
-  }
-  return parseDeployment(text, file, options);
+  return parseDeployment(await readDeploymentText(file), file, options);
 }
 
 /** As loadDeployment, from text already read; `file` names it in messages and anchors its relative paths. */
@@ -44,8 +41,16 @@ export async function parseDeployment(text: string, file: string, options: LoadO
     const message = `at least ${big.bytes} bytes, more than a file content may have (${MAX_CONTENT_BYTES} bytes); refused before parsing`;
     throw new DeploymentError([{ path: big.path, message, code: 'CONFIG_INVALID', kind: 'input' }], file);
   }
-  const source = readYaml(text);
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MAX_DEPLOYMENT_BYTES) {
+    const message = `${bytes} bytes, more than a deployment file may have (${MAX_DEPLOYMENT_BYTES} bytes); refused before parsing`;
+    throw new DeploymentError([{ path: '', message, code: 'CONFIG_TOO_LARGE', kind: 'input' }], file);
+  }
+  const source = readAliasBounded(text, file);
   if (!source.ok) throw new DeploymentError(source.problems, file);
+  // Before the schema: a field's own message would quote the character it holds.
+  const unsafe = unsafeCharacterProblems(text, source.value, source.lineOf);
+  if (unsafe.length > 0) throw new DeploymentError(unsafe, file);
   const fail = (problems: readonly Problem[]): never => {
     const located: LocatedProblem[] = problems.map(({ at, ...rest }) => ({ ...rest, path: formatPath(at), line: source.lineOf(at) }));
     // In the file's order, so the list reads top to bottom; stable for problems on one line.
@@ -100,6 +105,21 @@ export async function parseDeployment(text: string, file: string, options: LoadO
   if (problems.size > 0) return fail(problems.list);
 
   return { name, file: resolve(file), ...hostAccessOf(data), controllers, images, vms: vms.map((r) => r.vm!) };
+}
+
+/**
+ * readYaml, with the one error it throws rather than returns: yaml's toJS stops expanding aliases past
+ * maxAliasCount (100) with a bare ReferenceError, which would end the command without a code.
+ */
+function readAliasBounded(text: string, file: string): YamlSource {
+  try {
+    return readYaml(text);
+  } catch (error) {
+    if (!(error instanceof ReferenceError && /^Excessive alias count/.test(error.message))) throw error;
+    const message =
+      'YAML aliases expand more than 100 times: an alias bomb ("billion laughs"), or one anchor used over 100 times; refused (give fields shared by many VMs once, under defaults:)';
+    throw new DeploymentError([{ path: '', message, code: 'CONFIG_ALIAS_LIMIT', kind: 'input' }], file);
+  }
 }
 
 async function sequentially<T, R>(items: T[], run: (item: T) => Promise<R>): Promise<R[]> {

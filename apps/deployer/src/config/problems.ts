@@ -84,9 +84,11 @@ export class DeploymentError extends VmctxError {
     const lines = problems.map((p) => `${file}${p.line === undefined ? '' : `:${p.line}`}: ${p.path === '' ? '' : `${p.path}: `}${p.message}`);
     const inputs = problems.filter((p) => p.kind === 'input');
     // Only missing local files: an I/O failure with that file's code (CONFIG_IMAGE_NOT_FOUND...); any input
-    // problem makes the whole an input error, since the file must be edited anyway.
+    // problem makes the whole an input error, since the file must be edited anyway: CONFIG_INVALID, or the one
+    // code all its problems share (CONFIG_TOO_LARGE, CONFIG_UNSAFE_TEXT...), so that a program can tell them apart.
     const first = inputs[0] ?? problems[0];
-    const code = inputs.length > 0 ? 'CONFIG_INVALID' : (first?.code ?? 'CONFIG_INVALID');
+    const shared = inputs.length > 0 && inputs.every((p) => p.code === first!.code) ? first!.code : 'CONFIG_INVALID';
+    const code = inputs.length > 0 ? shared : (first?.code ?? 'CONFIG_INVALID');
     const kind: ErrorKind = inputs.length > 0 ? 'input' : 'io';
     const header = problems.length > 1 ? `${file}: ${problems.length} problems\n` : '';
     super(code, kind, header + lines.join('\n'), { where: problems[0]?.path });
