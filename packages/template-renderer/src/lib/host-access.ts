@@ -117,7 +117,7 @@ export function hostAccessFindings(domain: XmlElement, policy: HostAccessPolicy,
 /** What each root power lets the domain do, for its message. */
 const POWER: Record<Exclude<HostAccessCode, 'host-path-not-allowed'>, string> = {
   'qemu-passthrough': 'hands QEMU arguments, capabilities or properties past libvirt, which checks none of them (any file, device or program QEMU can reach)',
-  'custom-emulator': 'libvirt runs this program, as root at least to probe it, instead of the QEMU the host installed',
+  'custom-emulator': "libvirt runs this program in place of the host's QEMU, to probe it and to run the guest, with QEMU's access to every image of the controller",
   'host-device': "gives the guest one of the controller's own devices",
   'host-block-device': "gives the guest a block device of the controller, read and written raw (a lun also takes SCSI commands)",
   'host-filesystem': "shares the controller's folder or device with the guest",
