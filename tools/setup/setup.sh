@@ -10,7 +10,7 @@ log() { printf '[setup] %s\n' "$*" >&2; }
 packages=(
   qemu-system-x86 qemu-utils genisoimage xorriso openssh-server openssh-client busybox-static
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients dnsmasq-base iproute2 socat cpio
-  iputils-ping e2fsprogs shellcheck dash hyperfine time procps libxml2-utils libarchive-tools 7zip python3-pycdlib
+  iputils-ping e2fsprogs shellcheck dash hyperfine time procps libxml2-utils libarchive-tools 7zip python3-pycdlib fish tcsh csh zsh
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,17 +1,23 @@
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ControllerConnection } from './connection.js';
-import { failure, FakeController, newKeyPair } from './fake-controller.test.js';
+import { failure, FakeController, newKeyPair, type ExecHook } from './fake-controller.test.js';
+import { MAX_PIECE } from './shell-quote.js';
 
 let fake: FakeController;
+/** The global known_hosts of these tests (ssh's /etc/ssh/ssh_known_hosts): absent unless a test writes it. */
+let globalKnownHosts: string;
 const open: ControllerConnection[] = [];
 
 beforeAll(async () => {
   fake = await FakeController.start();
+  globalKnownHosts = join(fake.root, 'client', 'ssh_known_hosts');
 });
 afterAll(async () => {
   for (const c of open) c.close();
@@ -20,10 +26,11 @@ afterAll(async () => {
 beforeEach(() => {
   fake.reset();
   fake.trustHostKey();
+  rmSync(globalKnownHosts, { force: true });
 });
 
 async function connect(options: Parameters<typeof ControllerConnection.open>[1] = {}, overrides = {}): Promise<ControllerConnection> {
-  const c = await ControllerConnection.open(fake.controller(overrides), { readyTimeoutMs: 5000, ...options });
+  const c = await ControllerConnection.open(fake.controller(overrides), { readyTimeoutMs: 5000, globalKnownHostsFiles: [globalKnownHosts], ...options });
   open.push(c);
   return c;
 }
@@ -64,6 +71,45 @@ describe('host keys', () => {
     const again = await connect();
     expect(await again.run(['echo', 'again'])).toBe('again\n');
     expect(readFileSync(fake.knownHostsFile, 'utf8')).toBe(recorded);
+  });
+
+  it('accepts a key known only in the global known_hosts, and records nothing', async () => {
+    writeFileSync(fake.knownHostsFile, '');
+    writeFileSync(globalKnownHosts, fake.knownHostsLine());
+    const c = await connect({ acceptNew: true, onHostKeyRecorded: () => expect.fail('recorded a known key') });
+    expect(await c.run(['echo', 'hello'])).toBe('hello\n');
+    expect(readFileSync(fake.knownHostsFile, 'utf8')).toBe('');
+  });
+
+  it('refuses a key revoked in the global known_hosts, even listed in the user file and with acceptNew', async () => {
+    const global = `@revoked * ${fake.hostKey.public}\n`;
+    writeFileSync(globalKnownHosts, global);
+    const error = await failure(connect({ acceptNew: true }));
+    expect(error.code).toBe('SSH_HOST_KEY_REVOKED');
+    expect(error.message).toContain(`${globalKnownHosts}:1`);
+    expect(fake.authAttempts).toBe(0);
+    expect(readFileSync(fake.knownHostsFile, 'utf8')).toBe(fake.knownHostsLine());
+    expect(readFileSync(globalKnownHosts, 'utf8')).toBe(global);
+  });
+
+  it('refuses a key that changed against the global known_hosts even with acceptNew, and writes neither file', async () => {
+    writeFileSync(fake.knownHostsFile, '');
+    const global = fake.knownHostsLine(newKeyPair().public);
+    writeFileSync(globalKnownHosts, global);
+    const error = await failure(connect({ acceptNew: true }));
+    expect(error.code).toBe('SSH_HOST_KEY_CHANGED');
+    expect(error.message).toContain(`${globalKnownHosts}:1`);
+    expect(fake.authAttempts).toBe(0);
+    expect(readFileSync(fake.knownHostsFile, 'utf8')).toBe('');
+    expect(readFileSync(globalKnownHosts, 'utf8')).toBe(global);
+  });
+
+  it('records an unknown key in the user file only, never in the global one', async () => {
+    writeFileSync(fake.knownHostsFile, '');
+    writeFileSync(globalKnownHosts, '# global\n');
+    await connect({ acceptNew: true });
+    expect(readFileSync(fake.knownHostsFile, 'utf8')).toBe(fake.knownHostsLine());
+    expect(readFileSync(globalKnownHosts, 'utf8')).toBe('# global\n');
   });
 
   it('refuses a changed host key even with acceptNew, and leaves known_hosts alone', async () => {
@@ -137,10 +183,48 @@ describe('exec', () => {
   });
 
   it('passes arguments through the shell unchanged', async () => {
-    const args = ["it's", 'a b', '$HOME', '`id`', '"', '\\', '*', ''];
+    const args = ["it's", 'a b', '$HOME', '`id`', '"', '\\', '*', '', 'a\nb', '!', '=ls', '%self', 'é', 'x'.repeat(MAX_PIECE + 1)];
     const result = await c.exec(['printf', '[%s]\\n', ...args]);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(args.map((a) => `[${a}]\n`).join(''));
+  });
+
+  it('sends plain words as they are, and the rest as a line every login shell reads the same', async () => {
+    await c.exec(['echo', 'plain', '/words', 'a=b']);
+    expect(fake.commands.at(-1)).toBe('echo plain /words a=b');
+    await c.exec(['echo', 'it\'s', 'a\\b!']);
+    expect(fake.commands.at(-1)).toBe("echo 'it'\\''s' 'a'\\\\'b'\\!");
+    await c.exec(['sh', '-c', 'echo one\necho two']);
+    expect(fake.commands.at(-1)).toMatch(/^sh -c '[^'\\!\n]+' vmctx -,-,n sh -c 'echo one' 'echo two'$/);
+  });
+
+  /** Answers each exec as sshd does for a user whose login shell is `shell`: `shell -c LINE`. */
+  const loginShell = (shell: string): ExecHook => (command, channel) => {
+    const child = spawn(shell, ['-c', command], { cwd: join(fake.root, 'home'), env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(fake.root, 'home'), LC_ALL: 'C.UTF-8' } });
+    child.stdin.end();
+    child.stdout.on('data', (chunk: Buffer) => channel.write(chunk));
+    child.stderr.on('data', (chunk: Buffer) => channel.stderr.write(chunk));
+    child.on('close', (code) => {
+      channel.exit(code ?? 255);
+      channel.end();
+    });
+  };
+  const installed = (program: string) => spawnSync('sh', ['-c', 'command -v "$1"', 'sh', program]).status === 0;
+
+  // A shell that is not installed is skipped, by name (tools/setup/setup.sh installs them).
+  it.for(['fish', 'tcsh', 'csh', 'zsh', 'bash'])('runs exactly the given argv when the login shell is %s', async (shell, context) => {
+    if (!installed(shell)) context.skip();
+    fake.hook = loginShell(shell);
+    try {
+      const args = ["it's", 'name\\', '; echo PWNED; #', 'x!y', '!!', 'l1\nl2', '\n', '$HOME', '`id`', '"', '=ls', '%self', '~', '{a,b}', 'é€𝄞', '', 'y'.repeat(3 * MAX_PIECE)];
+      const result = await c.exec(['printf', '%s\\0', ...args]);
+      expect(result.stderr).toBe('');
+      expect(result.stdout.split('\0').slice(0, -1)).toEqual(args);
+      // And a plain line, run by that shell itself.
+      expect(await c.run(['printf', '%s-%s', 'plain', 'words'])).toBe('plain-words');
+    } finally {
+      fake.hook = undefined;
+    }
   });
 
   it('run throws REMOTE_COMMAND_FAILED with the command and its stderr on a non-zero exit', async () => {

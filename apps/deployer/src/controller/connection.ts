@@ -1,13 +1,15 @@
 /**
  * One SSH connection to one controller (ssh2), and the commands run over it.
  *
- * - Host keys are checked against known_hosts before authentication (ssh2 accepts any key unless told not
- *   to); an unknown key is refused unless `acceptNew`, a changed one always.
+ * - Host keys are checked before authentication (ssh2 accepts any key unless told not to) against the
+ *   controller's known_hosts and the global ones (/etc/ssh/ssh_known_hosts), as ssh reads them; an unknown key
+ *   is refused unless `acceptNew` (then recorded in the controller's file only), a changed or revoked one always.
  * - Authentication: the controller's identity file, else ssh-agent, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa,
  *   tried in that order as OpenSSH does.
  * - Channels are bounded under sshd's MaxSessions (10 by default; "Channel open failure" past it).
  * - Keepalive is on: long uploads over a quiet link are not dropped.
- * - Every command is an argument array made into one line by the one quoting function.
+ * - Every command is an argument array made into one line by the one quoting function (`remoteCommandLine`),
+ *   a line that every common login shell (sh, bash, zsh, fish, csh, tcsh...) reads as that array.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -17,12 +19,17 @@ import { VmctxError } from '@vmctx/contract';
 import pLimit from 'p-limit';
 import { Client, type AnyAuthMethod, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { ControllerConfig } from '../config/types.js';
-import { checkHostKey, hostKeyError, recordHostKey } from './known-hosts.js';
-import { shellQuote } from './shell-quote.js';
+import { checkHostKey, GLOBAL_KNOWN_HOSTS_FILES, hostKeyError, recordHostKey } from './known-hosts.js';
+import { remoteCommandLine, shellQuote } from './shell-quote.js';
 
 export interface ConnectOptions {
-  /** Record an unknown host key instead of refusing it (never a changed one). */
+  /** Record an unknown host key instead of refusing it (never a changed or revoked one). */
   acceptNew?: boolean;
+  /**
+   * Read after the controller's known_hosts, never written: ssh's GlobalKnownHostsFile (default
+   * /etc/ssh/ssh_known_hosts and /etc/ssh/ssh_known_hosts2; tests give their own).
+   */
+  globalKnownHostsFiles?: readonly string[];
   readyTimeoutMs?: number;
   keepaliveIntervalMs?: number;
   /** Channels open at once on this connection; stay under sshd's MaxSessions (default 10). */
@@ -122,15 +129,21 @@ export class ControllerConnection {
    * so listeners attached one await later would miss them.
    */
   private openChannel<T>(argv: readonly string[], use: (channel: ClientChannel) => Promise<T>): Promise<T> {
-    const line = shellQuote(argv);
+    // What sshd hands to the login shell, whichever it is; messages show the plain POSIX form.
+    const line = remoteCommandLine(argv);
     return new Promise<T>((resolve, reject) => {
       if (this.closed) {
-        reject(new VmctxError('SSH_CLOSED', 'remote', `${this.controller.name}: the SSH connection is closed; cannot run ${line}`, { where: this.controller.name }));
+        reject(new VmctxError('SSH_CLOSED', 'remote', `${this.controller.name}: the SSH connection is closed; cannot run ${shellQuote(argv)}`, { where: this.controller.name }));
         return;
       }
       this.client.exec(line, (error, channel) => {
         if (error) {
-          reject(new VmctxError('SSH_CHANNEL_FAILED', 'remote', `${this.controller.name}: cannot open a channel for ${line}: ${error.message}`, { where: this.controller.name, cause: error }));
+          reject(
+            new VmctxError('SSH_CHANNEL_FAILED', 'remote', `${this.controller.name}: cannot open a channel for ${shellQuote(argv)}: ${error.message}`, {
+              where: this.controller.name,
+              cause: error,
+            }),
+          );
         } else use(channel).then(resolve, reject);
       });
     });
@@ -262,7 +275,13 @@ function connectClient(controller: ControllerConfig, options: ConnectOptions, so
 }
 
 async function verifyHostKey(controller: ControllerConfig, key: Buffer, options: ConnectOptions): Promise<void> {
-  const verdict = await checkHostKey({ knownHostsFile: controller.knownHosts, host: controller.host, port: controller.port, key });
+  const verdict = await checkHostKey({
+    knownHostsFile: controller.knownHosts,
+    globalKnownHostsFiles: options.globalKnownHostsFiles ?? GLOBAL_KNOWN_HOSTS_FILES,
+    host: controller.host,
+    port: controller.port,
+    key,
+  });
   if (verdict.status === 'known') return;
   if (verdict.status === 'unknown' && options.acceptNew) {
     await recordHostKey(controller.knownHosts, controller.host, controller.port, key);

@@ -1,16 +1,19 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VmctxError } from '@vmctx/contract';
+import type { ControllerConfig } from '../config/types.js';
+import { ControllerConnection } from './connection.js';
 import { fingerprintSha256, invalidKeyReason, keyTypeLabel, keyTypeOf } from './host-key.js';
 import {
-  checkHostKey,
+  checkHostKey as checkHostKeyWithGlobals,
   checkKnownHosts,
+  GLOBAL_KNOWN_HOSTS_FILES,
   entriesForHost,
   hashKnownHostsName,
   hostKeyError,
@@ -45,6 +48,9 @@ function sshKeygenFind(file: string, name: string): number[] {
   const run = spawnSync('ssh-keygen', ['-l', '-F', name, '-f', file], { encoding: 'utf8' });
   return [...run.stdout.matchAll(/^# Host .* found: line (\d+)/gm)].map((m) => Number(m[1]));
 }
+
+/** The check on a user's file alone: this machine's /etc/ssh/ssh_known_hosts takes no part in these tests. */
+const checkHostKey = (options: Parameters<typeof checkHostKeyWithGlobals>[0]) => checkHostKeyWithGlobals({ globalKnownHostsFiles: [], ...options });
 
 let fileCount = 0;
 async function knownHostsFile(lines: string[]): Promise<string> {
@@ -265,7 +271,7 @@ describe('checkHostKey', () => {
 
   it('refuses a revoked key even when it is also listed as known', async () => {
     const file = await knownHostsFile([`[127.0.0.1]:2201 ${k('ed1').text}`, `@revoked * ${k('ed1').text}`]);
-    expect(await checkHostKey({ knownHostsFile: file, host: '127.0.0.1', port: 2201, key: k('ed1').blob })).toMatchObject({ status: 'revoked', revokedLines: [2] });
+    expect(await checkHostKey({ knownHostsFile: file, host: '127.0.0.1', port: 2201, key: k('ed1').blob })).toMatchObject({ status: 'revoked', revokedAt: [{ file, line: 2 }] });
     // Revoking a key does not change the verdict on another.
     expect(await checkHostKey({ knownHostsFile: file, host: '127.0.0.1', port: 2201, key: k('ed2').blob })).toMatchObject({ status: 'mismatch' });
   });
@@ -303,6 +309,74 @@ describe('checkHostKey', () => {
 
   it('refuses a presented blob that is no key', () => {
     expect(() => checkKnownHosts(parseKnownHosts('', 'kh'), 'h', 22, Buffer.from('junk'))).toThrow(VmctxError);
+  });
+});
+
+describe('the user file and the global ones, read as one list as ssh reads them', () => {
+  const check = (own: string, globals: string[], port: number, key: string) =>
+    checkHostKeyWithGlobals({ knownHostsFile: own, globalKnownHostsFiles: globals, host: '127.0.0.1', port, key: k(key).blob });
+
+  it("reads ssh's GlobalKnownHostsFile by default", () => {
+    expect(GLOBAL_KNOWN_HOSTS_FILES).toEqual(['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']);
+  });
+
+  it('knows a key listed only in a global file, and says which file and line', async () => {
+    const own = await knownHostsFile(['# mine']);
+    const global = await knownHostsFile(['# global', `[127.0.0.1]:2201 ${k('ed1').text}`, `127.0.0.1 ${k('ed2').text}`]);
+    expect(await check(own, [global], 2201, 'ed1')).toMatchObject({ status: 'known', file: global, line: 2, files: [{ file: own, missing: false }, { file: global, missing: false }] });
+    // The plain name in the global file vouches for the same key on another port, as in the user's file.
+    expect(await check(own, [global], 2202, 'ed2')).toMatchObject({ status: 'known', file: global, line: 3 });
+    // Read after the user's file, which does not have to exist.
+    expect(await check(join(dir, 'no-such-file'), [global], 2201, 'ed1')).toMatchObject({ status: 'known', file: global, missing: true });
+  });
+
+  it('refuses a key revoked in either file, whatever the other one lists', async () => {
+    const listed = await knownHostsFile([`[127.0.0.1]:2201 ${k('ed1').text}`]);
+    const revoked = await knownHostsFile([`# revoked`, `@revoked * ${k('ed1').text}`]);
+    expect(await check(listed, [revoked], 2201, 'ed1')).toMatchObject({ status: 'revoked', revokedAt: [{ file: revoked, line: 2 }] });
+    expect(await check(revoked, [listed], 2201, 'ed1')).toMatchObject({ status: 'revoked', revokedAt: [{ file: revoked, line: 2 }] });
+    // An @revoked line alone makes a revoked key, not an unknown one (no --accept-new for it).
+    expect(await check(await knownHostsFile([]), [revoked], 2201, 'ed1')).toMatchObject({ status: 'revoked' });
+  });
+
+  it('refuses a key that changed against either file; one listed in either is known though the other lists another', async () => {
+    const empty = await knownHostsFile([]);
+    const own = await knownHostsFile([`[127.0.0.1]:2201 ${k('ed2').text}`]);
+    const global = await knownHostsFile([`[127.0.0.1]:2201 ${k('ed1').text}`]);
+    expect(await check(empty, [global], 2201, 'ed2')).toMatchObject({ status: 'mismatch', expected: [{ file: global, line: 1, keyType: 'ssh-ed25519' }] });
+    // ssh decides on the lines of both files as one list: a key listed in either is known (sshconnect.c).
+    expect(await check(own, [global], 2201, 'ed1')).toMatchObject({ status: 'known', file: global, line: 1 });
+    expect(await check(own, [global], 2201, 'ed2')).toMatchObject({ status: 'known', file: own, line: 1 });
+    expect(await check(own, [global], 2201, 'ed3')).toMatchObject({
+      status: 'mismatch',
+      expected: [
+        { file: own, line: 1, fingerprint: fingerprintSha256(k('ed2').blob) },
+        { file: global, line: 1, fingerprint: fingerprintSha256(k('ed1').blob) },
+      ],
+    });
+  });
+
+  it("takes a global @cert-authority line for no host key, and keeps each file's malformed lines apart", async () => {
+    const own = await knownHostsFile(['bad']);
+    const global = await knownHostsFile([`@cert-authority * ${k('ed1').text}`, 'also bad']);
+    expect(await check(own, [global], 2201, 'ed1')).toMatchObject({
+      status: 'unknown',
+      malformed: [
+        { file: own, line: 1 },
+        { file: global, line: 2 },
+      ],
+    });
+  });
+
+  it('treats a missing global file as empty, fails on one it cannot read, and reads the same file once', async () => {
+    const own = await knownHostsFile([`[127.0.0.1]:2201 ${k('ed1').text}`]);
+    const missing = join(dir, 'no', 'ssh_known_hosts');
+    expect(await check(own, [missing], 2201, 'ed1')).toMatchObject({ status: 'known', files: [{ file: own }, { file: missing, missing: true }] });
+    // A folder where the file should be: it cannot be read, and may have held a revocation.
+    const folder = join(dir, 'a-folder');
+    await mkdir(folder, { recursive: true });
+    await expect(check(own, [folder], 2201, 'ed1')).rejects.toMatchObject({ code: 'SSH_HOST_KEY_FILE_UNREADABLE', kind: 'io' });
+    expect((await check(own, [own], 2201, 'ed1')).files).toEqual([{ file: own, missing: false }]);
   });
 });
 
@@ -394,6 +468,33 @@ describe('hostKeyError', () => {
     expect(await checkHostKey({ knownHostsFile: file, host: 'lc2', port: 22, key: k('ed3').blob })).toMatchObject({ status: 'known' });
   });
 
+  it('names the global files too: where it looked, each file listing another key with its fix, the revoking line', async () => {
+    const own = await knownHostsFile([`[127.0.0.1]:2201 ${k('ed2').text}`]);
+    const global = await knownHostsFile([`# global`, `[127.0.0.1]:2201 ${k('rsa1').text}`]);
+    const missing = join(dir, 'missing_known_hosts2');
+    const verdict = (key: string) => checkHostKeyWithGlobals({ knownHostsFile: own, globalKnownHostsFiles: [global, missing], host: '127.0.0.1', port: 2201, key: k(key).blob });
+
+    const changed = await verdict('ed1');
+    if (changed.status !== 'mismatch') throw new Error('expected mismatch');
+    const message = hostKeyError(changed, 'lc1', '127.0.0.1', 2201).message;
+    expect(message).toContain(`${own}:1: ED25519 key`);
+    expect(message).toContain(`${global}:2: RSA key`);
+    const fixes = [...message.matchAll(/\n {2}(ssh-keygen -R .*)/g)].map((m) => m[1] as string);
+    expect(fixes).toEqual([`ssh-keygen -R '[127.0.0.1]:2201' -f ${own}`, `ssh-keygen -R '[127.0.0.1]:2201' -f ${global}`]);
+    for (const fix of fixes) execFileSync('sh', ['-c', fix], { stdio: 'ignore' });
+
+    const unknown = await verdict('ed1');
+    if (unknown.status !== 'unknown') throw new Error('expected unknown once both fixes ran');
+    const said = hostKeyError(unknown, 'lc1', '127.0.0.1', 2201).message;
+    expect(said).toContain(`not in ${own} (which lists no key for it), nor in the global ${global}, ${missing} (missing).`);
+    expect(said).toContain(`>> ${own}`);
+
+    await writeFile(global, `@revoked [127.0.0.1]:* ${k('ed1').text}\n`);
+    const revoked = await verdict('ed1');
+    if (revoked.status !== 'revoked') throw new Error('expected revoked');
+    expect(hostKeyError(revoked, 'lc1', '127.0.0.1', 2201)).toMatchObject({ code: 'SSH_HOST_KEY_REVOKED', message: expect.stringContaining(`marked @revoked (${global}:1)`) });
+  });
+
   it('refuses a revoked key with its own code', async () => {
     const file = await knownHostsFile([`@revoked * ${k('ed1').text}`]);
     const check = await checkHostKey({ knownHostsFile: file, host: 'h', port: 22, key: k('ed1').blob });
@@ -435,10 +536,10 @@ describe('against ssh and sshd', () => {
     if (sshdPid !== undefined) process.kill(sshdPid);
   });
 
-  function sshVerdict(file: string): string {
+  function sshVerdict(file: string, global = '/dev/null', strict = 'yes'): string {
     const run = spawnSync(
       'ssh',
-      ['-F', '/dev/null', '-o', `UserKnownHostsFile=${file}`, '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'HostKeyAlgorithms=ssh-ed25519', '-o', 'ConnectTimeout=5', '-p', String(port), 'nobody@127.0.0.1', 'true'],
+      ['-F', '/dev/null', '-o', `UserKnownHostsFile=${file}`, '-o', `GlobalKnownHostsFile=${global}`, '-o', `StrictHostKeyChecking=${strict}`, '-o', 'BatchMode=yes', '-o', 'HostKeyAlgorithms=ssh-ed25519', '-o', 'ConnectTimeout=5', '-p', String(port), 'nobody@127.0.0.1', 'true'],
       { encoding: 'utf8', timeout: 10_000 },
     );
     if (/was revoked/.test(run.stderr)) return 'revoked';
@@ -479,5 +580,61 @@ describe('against ssh and sshd', () => {
     const recorded = join(dir, 'recorded-for-ssh', 'known_hosts');
     await recordHostKey(recorded, '127.0.0.1', port, k('ed1').blob);
     expect(sshVerdict(recorded)).toBe('known');
+  });
+
+  // Each case: [user's file, global file]. Every verdict here differs from a check of the user's file alone.
+  it('gives the verdict ssh gives with a global file and @revoked lines', async (context) => {
+    if (sshdPid === undefined) context.skip();
+    const name = `[127.0.0.1]:${port}`;
+    const cases: Array<[string[], string[]]> = [
+      [[], [`${name} ${k('ed1').text}`]],
+      [[], [`127.0.0.1 ${k('ed1').text}`]],
+      [[], [`${name} ${k('ed2').text}`]],
+      [[`${name} ${k('ed2').text}`], [`${name} ${k('ed1').text}`]],
+      [[`${name} ${k('ed1').text}`], [`@revoked * ${k('ed1').text}`]],
+      [[`${name} ${k('ed1').text}`], [`@revoked ${name} ${k('ed1').text}`, `${name} ${k('ed1').text}`]],
+      [[], [`@revoked [127.0.0.1]:* ${k('ed1').text}`]],
+      [[`${name} ${k('ed2').text}`], [`# nothing for it`, `@cert-authority * ${k('ed2').text}`, `@revoked * ${k('ed1').text}`]],
+    ];
+    for (const [userLines, globalLines] of cases) {
+      const [user, global] = [await knownHostsFile(userLines), await knownHostsFile(globalLines)];
+      const ours = await checkHostKeyWithGlobals({ knownHostsFile: user, globalKnownHostsFiles: [global], host: '127.0.0.1', port, key: k('ed1').blob });
+      const alone = await checkHostKey({ knownHostsFile: user, host: '127.0.0.1', port, key: k('ed1').blob });
+      const label = `user: ${userLines.join(' / ')}; global: ${globalLines.join(' / ')}`;
+      expect(ours.status, label).toBe(sshVerdict(user, global));
+      expect(alone.status, `${label}: the user's file alone gives another verdict`).not.toBe(ours.status);
+    }
+  });
+
+  it("records with --accept-new what ssh's accept-new records, in the user's file only, and refuses what it refuses", async (context) => {
+    if (sshdPid === undefined) context.skip();
+    const name = `[127.0.0.1]:${port}`;
+    // [user's file, global file]: unknown to both, known to the global one, revoked there, changed against it.
+    const cases: Array<[string[], string[]]> = [
+      [[`# mine`], [`# global`]],
+      [[], [`${name} ${k('ed1').text}`]],
+      [[], [`@revoked * ${k('ed1').text}`]],
+      [[`${name} ${k('ed1').text}`], [`@revoked ${name} ${k('ed1').text}`]],
+      [[`other.lab ${k('ed2').text}`], [`${name} ${k('ed2').text}`]],
+    ];
+    for (const [userLines, globalLines] of cases) {
+      const label = `user: ${userLines.join(' / ')}; global: ${globalLines.join(' / ')}`;
+      const [sshUser, ourUser, global] = [await knownHostsFile(userLines), await knownHostsFile(userLines), await knownHostsFile(globalLines)];
+      const globalBefore = await readFile(global, 'utf8');
+      const theirs = sshVerdict(sshUser, global, 'accept-new');
+      const controller: ControllerConfig = { name: 'lc1', host: '127.0.0.1', port, user: 'nobody', identityFile: k('ed3').file, knownHosts: ourUser, imageDir: '/tmp', where: 'controllers[0]' };
+      // sshd refuses the login (no key of ours is authorized for nobody): what matters is whether the host key got that far.
+      const error = await ControllerConnection.open(controller, { acceptNew: true, globalKnownHostsFiles: [global], readyTimeoutMs: 10_000 }).then(
+        (connection) => {
+          connection.close();
+          throw new Error('logged in as nobody');
+        },
+        (e: unknown) => e as VmctxError,
+      );
+      const ours = { SSH_AUTH_FAILED: 'known', SSH_HOST_KEY_REVOKED: 'revoked', SSH_HOST_KEY_CHANGED: 'mismatch' }[error.code as string] ?? error.message;
+      expect(ours, label).toBe(theirs);
+      expect(await readFile(ourUser, 'utf8'), label).toBe(await readFile(sshUser, 'utf8'));
+      expect(await readFile(global, 'utf8'), label).toBe(globalBefore);
+    }
   });
 });

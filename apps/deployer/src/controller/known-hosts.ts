@@ -5,9 +5,10 @@
  * Read, then decide, then (only for `--accept-new` and only for an unknown host) append:
  * - `parseKnownHosts`: every line form of sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"; malformed lines are skipped
  *   as OpenSSH skips them, and kept with their line number and reason so that a message can name them;
- * - `checkKnownHosts` / `checkHostKey`: known, unknown, changed (mismatch) or revoked;
- * - `recordHostKey`: one line appended with one write and fsync, as `ssh -o StrictHostKeyChecking=accept-new`
- *   writes it;
+ * - `checkKnownHosts` / `checkHostKey`: known, unknown, changed (mismatch) or revoked, from the user's file and
+ *   the global ones (GlobalKnownHostsFile) read as one list, as ssh reads them;
+ * - `recordHostKey`: one line appended to the user's file with one write and fsync, as
+ *   `ssh -o StrictHostKeyChecking=accept-new` writes it (never to a global file);
  * - `hostKeyError`: the VmctxError for a key that is not known, with its fix.
  */
 import { createHmac } from 'node:crypto';
@@ -52,32 +53,45 @@ export interface KnownHosts {
   readonly malformed: readonly MalformedLine[];
 }
 
-export interface ListedKey {
+/** A line of a known_hosts file. */
+export interface Located {
+  readonly file: string;
   readonly line: number;
+}
+
+export interface ListedKey extends Located {
   readonly keyType: string;
   readonly fingerprint: string;
 }
 
+/**
+ * ssh's GlobalKnownHostsFile when ssh_config does not set it (ssh_config(5); pathnames.h): read after the user's
+ * file, never written.
+ */
+export const GLOBAL_KNOWN_HOSTS_FILES: readonly string[] = ['/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2'];
+
 interface Presented {
-  /** The file that was read. */
+  /** The user's file: the first one read, and the one `recordHostKey` appends to. */
   readonly file: string;
+  /** Every file read, in the order ssh reads them: the user's, then the global ones. */
+  readonly files: readonly { readonly file: string; readonly missing: boolean }[];
   /** The name looked up: `host`, or `[host]:port` when the port is not 22. */
   readonly name: string;
   readonly keyType: string;
   readonly fingerprint: string;
-  /** Lines of the file that OpenSSH would skip too; a message names them, as one may be the entry meant. */
-  readonly malformed: readonly MalformedLine[];
-  /** The file does not exist. */
+  /** Lines of the files that OpenSSH would skip too; a message names them, as one may be the entry meant. */
+  readonly malformed: readonly (MalformedLine & { readonly file: string })[];
+  /** The user's file does not exist. */
   readonly missing: boolean;
 }
 
 export type HostKeyCheck =
-  | (Presented & { readonly status: 'known'; readonly line: number })
+  | (Presented & { readonly status: 'known' } & Located)
   | (Presented & { readonly status: 'unknown' })
   /** Keys are listed for the host and none is this one. */
   | (Presented & { readonly status: 'mismatch'; readonly expected: readonly ListedKey[] })
   /** An `@revoked` line of a pattern that matches the host holds this key: refused whatever else is listed. */
-  | (Presented & { readonly status: 'revoked'; readonly revokedLines: readonly number[] });
+  | (Presented & { readonly status: 'revoked'; readonly revokedAt: readonly Located[] });
 
 /* ------------------------------------------------------------------------------------------------------------
  * Parsing: hostfile.c `hostkeys_foreach_file`, `check_markers`, `extract_salt`; sshkey.c `sshkey_read`.
@@ -305,16 +319,23 @@ export function listedKeyTypes(knownHosts: KnownHosts, host: string, port: numbe
  * `check_host_key`.
  * ---------------------------------------------------------------------------------------------------------- */
 
-function verdictFor(knownHosts: KnownHosts, name: string, key: Buffer, presented: Presented): HostKeyCheck {
-  const matching = knownHosts.entries.filter((entry) => hostFieldMatches(entry.hosts, name));
-  const revoked = matching.filter((entry) => entry.marker === 'revoked' && entry.key.equals(key));
-  if (revoked.length > 0) return { ...presented, status: 'revoked', revokedLines: revoked.map((entry) => entry.line) };
+/**
+ * ssh loads the lines naming the host from every file into one list (sshconnect.c `check_host_key`: the user's
+ * files, then the system's, through `load_hostkeys`) and decides on that list: a key listed in any file is
+ * known, even when another file lists another key for the host; a key revoked in any file is refused.
+ */
+function verdictFor(files: readonly KnownHosts[], name: string, key: Buffer, presented: Presented): HostKeyCheck {
+  const matching = files.flatMap((knownHosts) =>
+    knownHosts.entries.filter((entry) => hostFieldMatches(entry.hosts, name)).map((entry) => ({ file: knownHosts.file, entry })),
+  );
+  const revoked = matching.filter(({ entry }) => entry.marker === 'revoked' && entry.key.equals(key));
+  if (revoked.length > 0) return { ...presented, status: 'revoked', revokedAt: revoked.map(({ file, entry }) => ({ file, line: entry.line })) };
   // CA lines only vouch for certificates, which a plain host key is not: they neither accept nor refuse it.
-  const plain = matching.filter((entry) => entry.marker === 'none');
-  const same = plain.find((entry) => entry.key.equals(key));
-  if (same !== undefined) return { ...presented, status: 'known', line: same.line };
+  const plain = matching.filter(({ entry }) => entry.marker === 'none');
+  const same = plain.find(({ entry }) => entry.key.equals(key));
+  if (same !== undefined) return { ...presented, status: 'known', file: same.file, line: same.entry.line };
   if (plain.length > 0) {
-    const expected = plain.map(({ line, keyType, fingerprint }) => ({ line, keyType, fingerprint }));
+    const expected = plain.map(({ file, entry: { line, keyType, fingerprint } }) => ({ file, line, keyType, fingerprint }));
     return { ...presented, status: 'mismatch', expected };
   }
   return { ...presented, status: 'unknown' };
@@ -328,41 +349,53 @@ function verdictFor(knownHosts: KnownHosts, name: string, key: Buffer, presented
  *   key of *another type* listed for the host is a mismatch too ("Offending RSA key"): ssh avoids that case
  *   by offering the listed types first (`listedKeyTypes`), which the connection should do as well;
  * - unknown: nothing is listed for the host.
+ * `knownHosts` is one file, or the user's file followed by the global ones: their lines are one list, as ssh
+ * reads them (so a key known in one file is known; revoked in one, refused).
  * A plain `host` pattern names port 22 only; `[host]:port` names that port. Like ssh (sshconnect.c "checking
  * without port identifier"), a host on another port whose lookup finds nothing is accepted when the plain
  * name lists this very key; a different key under the plain name does not make it a mismatch.
  */
-export function checkKnownHosts(knownHosts: KnownHosts, host: string, port: number, key: Buffer): HostKeyCheck {
+export function checkKnownHosts(knownHosts: KnownHosts | readonly KnownHosts[], host: string, port: number, key: Buffer): HostKeyCheck {
   const reason = invalidKeyReason(key);
   if (reason !== undefined) {
     throw new VmctxError('SSH_HOST_KEY_INVALID', 'remote', `${host}:${port} presented a host key that is not one: ${reason}`, {
       where: `${host}:${port}`,
     });
   }
+  const files = (Array.isArray(knownHosts) ? knownHosts : [knownHosts]) as readonly KnownHosts[];
+  const user = files[0];
+  if (user === undefined) throw new Error('checkKnownHosts needs at least the user known_hosts file');
   const presented = (name: string): Presented => ({
-    file: knownHosts.file,
+    file: user.file,
+    files: files.map(({ file, missing }) => ({ file, missing })),
     name,
     keyType: keyTypeOf(key) as string,
     fingerprint: fingerprintSha256(key),
-    malformed: knownHosts.malformed,
-    missing: knownHosts.missing,
+    malformed: files.flatMap(({ file, malformed }) => malformed.map((m) => ({ ...m, file }))),
+    missing: user.missing,
   });
   const name = knownHostsName(host, port);
-  const verdict = verdictFor(knownHosts, name, key, presented(name));
+  const verdict = verdictFor(files, name, key, presented(name));
   if (verdict.status !== 'unknown' || port === 22) return verdict;
   const plainName = knownHostsName(host, 22);
-  const fallback = verdictFor(knownHosts, plainName, key, presented(plainName));
+  const fallback = verdictFor(files, plainName, key, presented(plainName));
   return fallback.status === 'known' || fallback.status === 'revoked' ? fallback : verdict;
 }
 
-/** `checkKnownHosts` on the file itself; a missing file makes every host unknown. */
+/**
+ * `checkKnownHosts` on the user's file and the global ones (default: ssh's, GLOBAL_KNOWN_HOSTS_FILES); a missing
+ * file lists nothing, one that cannot be read fails the check (it may hold a revocation).
+ */
 export async function checkHostKey(options: {
   knownHostsFile: string;
+  globalKnownHostsFiles?: readonly string[];
   host: string;
   port: number;
   key: Buffer;
 }): Promise<HostKeyCheck> {
-  return checkKnownHosts(await readKnownHosts(options.knownHostsFile), options.host, options.port, options.key);
+  const globals = (options.globalKnownHostsFiles ?? GLOBAL_KNOWN_HOSTS_FILES).filter((file) => file !== options.knownHostsFile);
+  const files = await Promise.all([options.knownHostsFile, ...globals].map((file) => readKnownHosts(file)));
+  return checkKnownHosts(files, options.host, options.port, options.key);
 }
 
 /* ------------------------------------------------------------------------------------------------------------
@@ -387,10 +420,10 @@ export function knownHostsLine(host: string, port: number, key: Buffer): string 
 }
 
 /**
- * Appends the line for `host`, `port` and `key` to `knownHostsFile`, creating the file (0600) and its folder
- * (0700) when missing: one write, then fsync (and fsync of the folder when the file is new). Other lines are
- * never rewritten; a last line without its newline gets one first. Only for a host `checkHostKey` found
- * unknown (`--accept-new`): a changed key is never recorded.
+ * Appends the line for `host`, `port` and `key` to `knownHostsFile` (the user's file, as ssh's accept-new does;
+ * never a global one), creating the file (0600) and its folder (0700) when missing: one write, then fsync (and
+ * fsync of the folder when the file is new). Other lines are never rewritten; a last line without its newline
+ * gets one first. Only for a host `checkHostKey` found unknown (`--accept-new`): a changed key is never recorded.
  */
 export async function recordHostKey(knownHostsFile: string, host: string, port: number, key: Buffer): Promise<{ file: string; text: string }> {
   const text = knownHostsLine(host, port, key);
@@ -449,10 +482,24 @@ export async function recordHostKey(knownHostsFile: string, host: string, port: 
 export type HostKeyErrorCode = 'SSH_HOST_KEY_UNKNOWN' | 'SSH_HOST_KEY_CHANGED' | 'SSH_HOST_KEY_REVOKED';
 
 function malformedNote(result: Presented): string {
-  if (result.malformed.length === 0) return '';
-  const shown = result.malformed.slice(0, 5).map((m) => `\n  line ${m.line}: ${m.reason}`);
-  const more = result.malformed.length > 5 ? `\n  and ${result.malformed.length - 5} more` : '';
-  return `\nNote: ${result.file} has lines that ssh skips too (one may be the entry you meant):${shown.join('')}${more}`;
+  return result.files
+    .map(({ file }) => {
+      const malformed = result.malformed.filter((m) => m.file === file);
+      if (malformed.length === 0) return '';
+      const shown = malformed.slice(0, 5).map((m) => `\n  line ${m.line}: ${m.reason}`);
+      const more = malformed.length > 5 ? `\n  and ${malformed.length - 5} more` : '';
+      return `\nNote: ${file} has lines that ssh skips too (one may be the entry you meant):${shown.join('')}${more}`;
+    })
+    .join('');
+}
+
+/** "not in the user's file (why), nor in the global ones (which exist or not)". */
+function whereLooked(result: Presented): string {
+  const [user, ...globals] = result.files;
+  const own = `${result.file} (${user?.missing ? 'which does not exist yet' : 'which lists no key for it'})`;
+  if (globals.length === 0) return own;
+  const global = globals.map(({ file, missing }) => (missing ? `${file} (missing)` : file)).join(', ');
+  return `${own}, nor in the global ${global}`;
 }
 
 /**
@@ -471,11 +518,10 @@ export function hostKeyError(
   const state = 'Connection closed before login; nothing was done on the controller.';
   switch (result.status) {
     case 'unknown': {
-      const listing = result.missing ? 'which does not exist yet' : 'which lists no key for it';
       return new VmctxError(
         'SSH_HOST_KEY_UNKNOWN',
         'remote',
-        `${controllerName}: the host key of ${name} is not known: it presented ${key}, not in ${result.file} (${listing}). ${state}\n` +
+        `${controllerName}: the host key of ${name} is not known: it presented ${key}, not in ${whereLooked(result)}. ${state}\n` +
           `Check that fingerprint on the controller (ssh-keygen -lf /etc/ssh/ssh_host_${keyFileStem(result.keyType)}_key.pub), then either ` +
           `rerun with --accept-new to record it, or record it yourself:\n  ssh-keyscan -p ${port} ${quoteArg(host)} >> ${file}` +
           malformedNote(result),
@@ -483,20 +529,23 @@ export function hostKeyError(
       );
     }
     case 'mismatch': {
-      const listed = result.expected.map((e) => `\n  ${result.file}:${e.line}: ${keyTypeLabel(e.keyType)} key ${e.fingerprint}`);
+      const listed = result.expected.map((e) => `\n  ${e.file}:${e.line}: ${keyTypeLabel(e.keyType)} key ${e.fingerprint}`);
+      // Every file that lists another key must lose it (a global one needs whoever administers it).
+      const holding = [...new Set(result.expected.map((e) => e.file))];
+      const fixes = holding.map((f) => `\n  ssh-keygen -R ${quoteArg(name)} -f ${quoteArg(f)}`).join('');
       return new VmctxError(
         'SSH_HOST_KEY_CHANGED',
         'remote',
         `${controllerName}: REMOTE HOST IDENTIFICATION HAS CHANGED for ${name}: it presented ${key}, but the known keys are:${listed.join('')}\n` +
           'Someone could be intercepting the connection (man-in-the-middle), or the host key was replaced. ' +
           `${state} A changed key is never accepted, not even with --accept-new.\n` +
-          `Once you trust the change (check the fingerprint on the controller), remove the old key and connect again with --accept-new:\n` +
-          `  ssh-keygen -R ${quoteArg(name)} -f ${file}`,
+          `Once you trust the change (check the fingerprint on the controller), remove the old key and connect again with --accept-new:` +
+          fixes,
         { where: controllerName },
       );
     }
     case 'revoked': {
-      const lines = result.revokedLines.map((line) => `${result.file}:${line}`).join(', ');
+      const lines = result.revokedAt.map(({ file: revokedIn, line }) => `${revokedIn}:${line}`).join(', ');
       return new VmctxError(
         'SSH_HOST_KEY_REVOKED',
         'remote',
