@@ -7,7 +7,7 @@ import { Transform } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ControllerConnection } from './connection.js';
 import { failure, FakeController } from './fake-controller.test.js';
-import { RECEIVE_VERIFY_RENAME, remoteSha256, uploadFile } from './upload.js';
+import { partialPath, RECEIVE_VERIFY_RENAME, remoteSha256, uploadFile } from './upload.js';
 
 let fake: FakeController;
 let connection: ControllerConnection;
@@ -117,30 +117,47 @@ describe('uploadFile', () => {
     expect(readdirSync(fake.imageDir)).toEqual([]);
   });
 
-  it('says REMOTE_UPLOAD_FAILED and removes the partial file when the receiving command dies mid-way', async () => {
-    let partial: string | undefined;
+  it('keeps what arrived when the receiving command dies mid-way, and the next upload sends only the rest (issue 19)', async () => {
     fake.hook = (command, _channel, run) => {
       if (!isUpload(command)) return run();
-      partial = /([^\s']*vmctx-part\.[0-9a-f]+)/.exec(command)?.[1];
       run({ killAfterBytes: 1024 * 1024 });
     };
     const remote = join(fake.imageDir, 'base.raw');
     const error = await failure(uploadFile(connection, file, remote, { sha256, size: data.length }));
     expect(error.code).toBe('REMOTE_UPLOAD_FAILED');
-    expect(error.message).toContain('the partial file was removed');
-    expect(partial).toBeDefined();
-    expect(partial!.startsWith(`${fake.imageDir}/.base.raw.vmctx-part.`)).toBe(true);
-    expect(existsSync(partial!)).toBe(false);
+    const partial = partialPath(remote, sha256);
+    expect(error.message).toContain(`what arrived is kept in ${partial} for the next deploy to resume`);
+    const kept = statSync(partial).size;
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(data.length);
+    expect(readFileSync(partial).equals(data.subarray(0, kept))).toBe(true);
+    // The next upload: told where to start, it sends the rest only; the sum covers the whole.
+    fake.hook = undefined;
+    const progress: number[] = [];
+    await uploadFile(connection, file, remote, { sha256, size: data.length, onProgress: (sent) => progress.push(sent) });
+    expect(readFileSync(remote).equals(data)).toBe(true);
+    expect(progress[0]).toBeGreaterThan(kept);
+    expect(progress.at(-1)).toBe(data.length);
+    expect(readdirSync(fake.imageDir)).toEqual(['base.raw']);
+  });
+
+  it('removes a kept part that is not a prefix of the file, and says so; the next upload sends it whole', async () => {
+    const remote = join(fake.imageDir, 'base.raw');
+    const partial = partialPath(remote, sha256);
+    writeFileSync(partial, Buffer.from('not the start of the image'));
+    const error = await failure(uploadFile(connection, file, remote, { sha256, size: data.length }));
+    expect(error.code).toBe('REMOTE_UPLOAD_UNVERIFIED');
     expect(readdirSync(fake.imageDir)).toEqual([]);
-    // The temporary file was there while the bytes went: this test saw the state that was cleaned up.
-    expect(fake.commands.some((c) => c.startsWith('rm -f -- ') && c.includes('vmctx-part'))).toBe(true);
+    await uploadFile(connection, file, remote, { sha256, size: data.length });
+    expect(readFileSync(remote).equals(data)).toBe(true);
   });
 
   it('says REMOTE_UPLOAD_FAILED, with what the controller said, when it cannot write there', async () => {
     const remote = join(fake.imageDir, 'missing-folder', 'base.raw');
     const error = await failure(uploadFile(connection, file, remote, { sha256, size: data.length }));
     expect(error.code).toBe('REMOTE_UPLOAD_FAILED');
-    expect(error.message).toMatch(/exited 5: tee: .*missing-folder.*No such file or directory/);
+    expect(error.message).toMatch(/exited 5: .*missing-folder.*(No such file or directory|Directory nonexistent)/);
+    expect(error.message).toContain('the partial file was removed');
     expect(readdirSync(fake.imageDir)).toEqual([]);
   });
 
@@ -170,13 +187,14 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('the rec
     dir = mkdtempSync(join(tmpdir(), 'vmctx-receive-'));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
-  const receive = (expected: string) =>
-    spawnSync(cmd!, [...rest, '-c', RECEIVE_VERIFY_RENAME, 'vmctx-upload', join(dir, '.part'), expected, join(dir, 'base.raw'), '0640'], { input: data, encoding: 'buffer' });
+  const receive = (expected: string, limit = '') =>
+    spawnSync(cmd!, [...rest, '-c', `${limit}${RECEIVE_VERIFY_RENAME}`, 'vmctx-upload', join(dir, '.part'), expected, join(dir, 'base.raw'), '0640', String(data.length)], { input: data, encoding: 'buffer' });
 
   it('writes, sums and publishes the bytes it reads, with the mode asked (exit 0)', () => {
     const result = receive(sha256);
     expect(result.stderr.toString()).toBe('');
     expect(result.status).toBe(0);
+    expect(result.stdout.toString().split('\n')[0]).toBe('resume-from 0');
     expect(readdirSync(dir)).toEqual(['base.raw']);
     expect(readFileSync(join(dir, 'base.raw')).equals(data)).toBe(true);
     expect(statSync(join(dir, 'base.raw')).mode & 0o7777).toBe(0o640);
@@ -190,13 +208,33 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('the rec
   });
 
   it('fails a write error (exit 5) even though every byte was summed, and removes the file', () => {
-    // A link to /dev/full: tee's writes fail with ENOSPC while its copy to sha256sum goes on; rm takes the link.
-    symlinkSync('/dev/full', join(dir, '.part'));
-    const result = receive(sha256);
+    // A file size limit (ulimit -f, in blocks of 512 or 1024 bytes): tee's writes fail with EFBIG past 64 blocks
+    // (SIGXFSZ ignored) while its copy to sha256sum goes on.
+    const result = receive(sha256, "trap '' XFSZ; ulimit -f 64\n");
     expect(result.status).toBe(5);
-    // GNU tee says "No space left on device", busybox's "I/O error".
-    expect(result.stderr.toString()).toMatch(/tee: .*\.part: (No space left on device|I\/O error)/);
+    expect(result.stderr.toString()).toMatch(/tee: .*\.part: (File too large|I\/O error)/);
     expect(readdirSync(dir)).toEqual([]);
-    expect(lstatSync('/dev/full').isCharacterDevice()).toBe(true);
+  });
+
+  it('does not write through a link planted at its temporary name', () => {
+    const target = join(dir, 'target');
+    writeFileSync(target, 'untouched');
+    symlinkSync(target, join(dir, '.part'));
+    const result = receive(sha256);
+    expect(result.status).toBe(0);
+    expect(readFileSync(target, 'utf8')).toBe('untouched');
+    expect(readFileSync(join(dir, 'base.raw')).equals(data)).toBe(true);
+  });
+
+  it('says first how much it holds already, and sums the kept part with the rest', () => {
+    writeFileSync(join(dir, '.part'), data.subarray(0, 1000));
+    const result = spawnSync(cmd!, [...rest, '-c', RECEIVE_VERIFY_RENAME, 'vmctx-upload', join(dir, '.part'), sha256, join(dir, 'base.raw'), '0640', String(data.length)], {
+      input: data.subarray(1000),
+      encoding: 'buffer',
+    });
+    expect(result.stderr.toString()).toBe('');
+    expect(result.stdout.toString().split('\n')[0]).toBe('resume-from 1000');
+    expect(result.status).toBe(0);
+    expect(readFileSync(join(dir, 'base.raw')).equals(data)).toBe(true);
   });
 });

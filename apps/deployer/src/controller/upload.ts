@@ -1,14 +1,18 @@
 /**
  * Uploads a local file to a controller as remote outputs are written everywhere in vmctx: to a temporary name
- * beside the target, verified (sha256 computed on the controller), then renamed; on any failure the temporary
- * file is removed, so a half-sent file never carries the final name.
+ * beside the target, verified (sha256 computed on the controller), then published under its final name; a
+ * half-sent file never carries the final name.
  *
  * The bytes go through one exec channel (OpenSSH's scp does the same over one channel), into `tee` that writes the
- * temporary file and feeds `sha256sum` as they arrive; the same command then compares and renames. The local file
+ * temporary file and feeds `sha256sum` as they arrive; the same command then compares and publishes. The local file
  * is streamed with back-pressure, so memory stays flat whatever the image's size.
+ *
+ * Resumable: the temporary name is the target's and the content's (`.NAME.vmctx-part.<sha256:16>`), and what
+ * arrived of an upload that was cut (connection dropped, deployer killed) is kept there. The next upload of the
+ * same bytes is told by the controller how much is there, sends only the rest, and the sum covers the kept part
+ * (read back once) and the rest together: a kept part that is not a prefix of the file fails the sum and is removed.
  */
-import { randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -30,51 +34,80 @@ export interface UploadOptions {
 /**
  * Receive, verify, publish, in one command: the sum is taken on the controller from the bytes `tee` writes, as they
  * arrive. Reading the file again afterwards, in a second command, took 1.35 s of 7.1 s for 512 MiB on a quiet lab;
- * now 0.1 s follow the last byte (tools/bench/deploy.sh part 1). What tee could not write fails the upload (exit 5,
- * its own message on stderr); a sum that is not the one expected removes the file (exit 3); no sum is exit 4.
- * The temporary name is this upload's own and made with noclobber (set -C), so a file or link planted there is not
- * written through. Published with `ln -T` (link(2)): it never replaces what is at the final path, nor follows a link
- * there into a folder (mv would do both); a final path taken meanwhile is exit 6, the temporary file removed. On
- * success the command prints the published file's identity (file-identity.ts), what later proves it is the file vmctx wrote.
- * $1 temporary file, $2 expected sha256, $3 final path, $4 mode.
+ * now 0.1 s follow the last byte (tools/bench/deploy.sh part 1).
+ *
+ * First it prints `resume-from N`: the bytes already kept at the temporary name (0 for none), which the sender then
+ * skips. A link or anything but a file at that name is not written through: it is removed first. Another upload
+ * of the same bytes under way (it holds the temporary file's flock) makes this one use a name of its own, not kept.
+ *
+ * Exits: 0 published, its identity (file-identity.ts) on the last line; 3 a whole file with another sum, removed;
+ * 4 no sum; 5 a read or write error (tee's or cat's message on stderr), removed; 6 the final name is taken (by a
+ * file, or a link: `ln -T`, link(2), neither replaces it nor follows it), the temporary file removed; 7 fewer bytes
+ * than the whole arrived (the channel was cut), kept for the next upload to resume.
+ * $1 temporary file, $2 expected sha256, $3 final path, $4 mode, $5 size in bytes.
  */
 export const RECEIVE_VERIFY_RENAME = [
   'umask 077',
-  'set -C',
-  // tee writes the file and, through fd 4, the pipe to sha256sum; the captured output (fd 3) is sha256sum's line and,
-  // when tee failed, "write-failed" (POSIX sh has no pipefail).
-  'out=$( { { tee -- "$1" >&4 || echo write-failed; } 4>&1 >&3 | sha256sum; } 3>&1 )',
-  'case $out in *write-failed*) rm -f -- "$1"; exit 5 ;; esac',
+  'part=$1; keep=yes',
+  'if [ -L "$part" ] || { [ -e "$part" ] && [ ! -f "$part" ]; }; then rm -f -- "$part" || exit 5; fi',
+  'if command -v flock >/dev/null 2>&1; then',
+  // `command`: a failed redirection of the special built-in exec would end the shell with its own status.
+  '  command exec 8>>"$part" || exit 5',
+  '  if ! flock -n 8; then exec 8>&-; part="$1.$$"; keep=no; rm -f -- "$part"; fi',
+  'fi',
+  'have=0',
+  'if [ "$keep" = yes ] && [ -f "$part" ]; then have=$(stat -c %s -- "$part") || exit 5; fi',
+  // More than the whole cannot be a prefix of it.
+  'if [ "$have" -gt "$5" ]; then : >"$part"; have=0; fi',
+  'echo "resume-from $have"',
+  // The kept part (read back) and then what tee appends go to sha256sum through one pipe; fd 3 is the captured output,
+  // where a failing cat or tee says so (POSIX sh has no pipefail).
+  'out=$( { { if [ "$have" -gt 0 ]; then cat -- "$part" || echo read-failed >&3; fi; tee -a -- "$part" || echo write-failed >&3; } | sha256sum; } 3>&1 )',
+  'case $out in *-failed*) rm -f -- "$part"; exit 5 ;; esac',
   'sum=${out%% *}',
-  'if [ -z "$sum" ]; then rm -f -- "$1"; echo "no sha256 of $1" >&2; exit 4; fi',
-  'if [ "$sum" != "$2" ]; then rm -f -- "$1"; echo "sha256 on the controller is $sum" >&2; exit 3; fi',
-  'chmod "$4" -- "$1" || { rm -f -- "$1"; exit 5; }',
-  'if ! ln -T -- "$1" "$3"; then rm -f -- "$1"; echo "$3 exists already; it was not replaced" >&2; exit 6; fi',
-  'rm -f -- "$1"',
+  'if [ -z "$sum" ]; then rm -f -- "$part"; echo "no sha256 of $part" >&2; exit 4; fi',
+  'if [ "$sum" != "$2" ]; then',
+  '  got=$(stat -c %s -- "$part" 2>/dev/null) || got=0',
+  '  if [ "$keep" = yes ] && [ "$got" -gt 0 ] && [ "$got" -lt "$5" ]; then echo "$got of $5 bytes are there; kept for the next upload to resume" >&2; exit 7; fi',
+  '  rm -f -- "$part"; echo "sha256 on the controller is $sum" >&2; exit 3',
+  'fi',
+  'chmod "$4" -- "$part" || { rm -f -- "$part"; exit 5; }',
+  'if ! ln -T -- "$part" "$3"; then rm -f -- "$part"; echo "$3 exists already; it was not replaced" >&2; exit 6; fi',
+  'rm -f -- "$part"',
   `stat -c ${FILE_IDENTITY_FORMAT} -- "$3"`,
 ].join('\n');
+
+/** Where an upload of these bytes to `remotePath` is received, and kept when it is cut. */
+export function partialPath(remotePath: string, sha256: string): string {
+  return posix.join(posix.dirname(remotePath), `.${posix.basename(remotePath)}.vmctx-part.${sha256.slice(0, 16)}`);
+}
+
 /** How much of the receiving command's stderr is kept for the error message. */
 const STDERR_KEPT = 4096;
 const CHUNK = 1024 * 1024;
 
-/** Sends the file and publishes it at `remotePath`; returns the published file's identity (file-identity.ts). */
+/** Sends the file (what the controller does not hold of it yet) and publishes it at `remotePath`; returns its identity. */
 export async function uploadFile(connection: ControllerConnection, localPath: string, remotePath: string, options: UploadOptions): Promise<string> {
   const lc = connection.controller.name;
-  const temp = posix.join(posix.dirname(remotePath), `.${posix.basename(remotePath)}.vmctx-part.${randomBytes(4).toString('hex')}`);
-  const removeTemp = () => connection.exec(['rm', '-f', '--', temp]).catch(() => undefined);
+  const temp = partialPath(remotePath, options.sha256);
+  let resumedFrom = 0;
   let sent = 0;
   const count = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       sent += chunk.length;
-      options.onProgress?.(sent, options.size);
+      options.onProgress?.(resumedFrom + sent, options.size);
       done(null, chunk);
     },
   });
   let stderr = '';
   let stdout = '';
   let code: number;
+  // Opened before the controller is asked anything: a file that cannot be read leaves nothing there.
+  const local = await open(localPath).catch((error: Error) => {
+    throw new VmctxError('REMOTE_UPLOAD_FAILED', 'remote', `${lc}: upload of ${localPath} to ${remotePath} failed: ${error.message}; nothing was sent`, { where: lc, cause: error });
+  });
   try {
-    code = await connection.withChannel(['sh', '-c', RECEIVE_VERIFY_RENAME, 'vmctx-upload', temp, options.sha256, remotePath, options.mode ?? '0600'], async (channel) => {
+    code = await connection.withChannel(['sh', '-c', RECEIVE_VERIFY_RENAME, 'vmctx-upload', temp, options.sha256, remotePath, options.mode ?? '0600', String(options.size)], async (channel) => {
       const exit = new Promise<number>((resolve) => {
         let status = 255;
         channel.on('exit', (c: number | null) => {
@@ -82,23 +115,37 @@ export async function uploadFile(connection: ControllerConnection, localPath: st
         });
         channel.on('close', () => resolve(status));
       });
-      // Both streams must flow: ssh2 emits 'close' only after they have ended.
-      channel.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString('utf8');
+      // The controller's first line says where to start; the command may also end before it (it could not write).
+      const start = new Promise<number | undefined>((resolve) => {
+        channel.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString('utf8');
+          const line = /^resume-from (\d+)\n/.exec(stdout);
+          if (line) resolve(Number(line[1]));
+        });
+        channel.on('close', () => resolve(undefined));
       });
       channel.stderr.on('data', (chunk: Buffer) => {
         if (stderr.length < STDERR_KEPT) stderr += chunk.toString('utf8').slice(0, STDERR_KEPT - stderr.length);
       });
-      await pipeline(createReadStream(localPath, { highWaterMark: CHUNK }), count, channel);
+      const from = await start;
+      if (from === undefined) return exit;
+      resumedFrom = from;
+      await pipeline(local.createReadStream({ highWaterMark: CHUNK, start: from, autoClose: false }), count, channel);
       return exit;
     });
     if (code !== 0 && code !== 3 && code !== 4 && code !== 6) throw new Error(`receiving into ${temp} exited ${code}${stderr.trim() ? `: ${stderr.trim()}` : ''}`);
   } catch (error) {
-    await removeTemp();
-    throw new VmctxError('REMOTE_UPLOAD_FAILED', 'remote', `${lc}: upload of ${localPath} to ${remotePath} failed after ${sent} of ${options.size} bytes: ${(error as Error).message}; the partial file was removed`, {
-      where: lc,
-      cause: error,
-    });
+    // What arrived stays at the temporary name for the next upload to resume, unless the controller removed it (exit
+    // 5: a read or write error there).
+    const left = code! === 5 ? 'the partial file was removed' : `what arrived is kept in ${temp} for the next deploy to resume`;
+    throw new VmctxError(
+      'REMOTE_UPLOAD_FAILED',
+      'remote',
+      `${lc}: upload of ${localPath} to ${remotePath} failed after ${resumedFrom + sent} of ${options.size} bytes${resumedFrom > 0 ? ` (resumed at ${resumedFrom})` : ''}: ${(error as Error).message}; ${left}`,
+      { where: lc, cause: error },
+    );
+  } finally {
+    await local.close();
   }
   if (code === 6) {
     throw new VmctxError('REMOTE_UPLOAD_FAILED', 'remote', `${lc}: ${remotePath} appeared on the controller during the upload; it was left as it is, and the upload removed`, { where: lc });
@@ -108,7 +155,7 @@ export async function uploadFile(connection: ControllerConnection, localPath: st
     const why = code === 3 ? `${stderr.trim()}, expected ${options.sha256}` : stderr.trim();
     throw new VmctxError('REMOTE_UPLOAD_UNVERIFIED', 'remote', `${lc}: ${remotePath} uploaded but not verified (${why}); removed`, { where: lc });
   }
-  return stdout.trim();
+  return stdout.trim().split('\n').pop()!;
 }
 
 /** The sha256 of a file on the controller, or undefined when it does not exist. */

@@ -21,7 +21,7 @@ import { defineDomain, domainState, fileIdentities, startDomain } from '../contr
 import type { DeploymentIdentity } from '../controller/owner-mark.js';
 import { ownedDomain } from '../controller/ownership.js';
 import type { ControllerState } from '../controller/preflight.js';
-import { remoteSha256, uploadFile } from '../controller/upload.js';
+import { partialPath, remoteSha256, uploadFile } from '../controller/upload.js';
 import type { EventSink } from './events.js';
 import type { ControllerPlan } from './plan.js';
 import { removeOwnFiles, removeUnusedShared, removeVm, type OwnFile } from './remove.js';
@@ -143,6 +143,10 @@ export async function applyOnController(connection: ControllerConnection, state:
       }),
     ),
   );
+  // A cut upload keeps what arrived for the next deploy to resume: its VMs stay recorded (pending) while it is there,
+  // so that destroy finds it.
+  const failedUploads = uploads.filter((u) => failedFiles.has(u.path)).map((u) => byPath.get(u.path)!);
+  const keptParts = await fileIdentities(connection, failedUploads.map((f) => partialPath(f.remotePath, f.sha256))).catch(() => new Map<string, string>());
   const verified = await verifyReused(connection, acting, before, state, written, failedFiles);
 
   // 3. Each VM.
@@ -158,8 +162,10 @@ export async function applyOnController(connection: ControllerConnection, state:
         const error = blocked.get(name) ?? (missing ? failedFiles.get(missing.remotePath) : undefined);
         if (error) {
           events({ type: 'vm', controller: lc, vm: name, phase: 'failed', message: error.message });
-          // Nothing of this VM was defined; files that did arrive for it are its own overlay at most.
-          const left = await undoOverlay(connection, v, written, state);
+          // Nothing of this VM was defined; files that did arrive for it are its own overlay at most, and the parts
+          // of its cut uploads, kept to be resumed.
+          const parts = [v.base, v.overlay, v.iso].map((f) => f && partialPath(f.remotePath, f.sha256)).filter((p): p is string => p !== undefined && keptParts.has(p));
+          const left = [...(await undoOverlay(connection, v, written, state)), ...parts.map((p) => `${p} (kept to resume its upload)`)];
           return { vm: name, controller: lc, status: 'failed', error, left };
         }
         return create(connection, v, action === 'replace' ? 'replaced' : 'created', written.get(v.overlay.remotePath), options);

@@ -19,7 +19,7 @@ import { ownedDomain } from '../controller/ownership.js';
 import { deploymentIdentity } from './deployment-id.js';
 import { removeUnusedShared, removeVm, type OwnFile } from './remove.js';
 import { forEachController, type SessionOptions } from './session.js';
-import { ownFiles, readState, sharedFiles, statePath, writeState } from './state.js';
+import { ownFiles, partialFiles, readState, sharedFiles, statePath, writeState } from './state.js';
 
 export interface DestroyedController {
   controller: string;
@@ -75,7 +75,7 @@ async function destroyOn(connection: ControllerConnection, identity: DeploymentI
   // A marked domain the record does not know: its own files are those vmctx names after it, where it uses them.
   const filesOf = (name: string): OwnFile[] => {
     const record = recorded.vms[name];
-    if (record) return ownFiles(record);
+    if (record) return [...ownFiles(record), ...partialFiles(record)];
     const d = domainOf(name);
     const uses = new Set([...(d?.files ?? []), ...(d?.consoles ?? [])]);
     return [posix.join(lc.imageDir, `${name}.qcow2`), posix.join(lc.imageDir, `${name}.console.log`)].filter((f) => uses.has(f)).map((path) => ({ path }));

@@ -12,6 +12,7 @@ import type { Deployment } from '../config/types.js';
 import { ControllerConnection } from '../controller/connection.js';
 import { closeFakeSession, domainFile, FakeController, openFakeSession, putDomain, putLink } from '../controller/fake-controller.test.js';
 import { listDomains } from '../controller/libvirt.js';
+import { partialPath } from '../controller/upload.js';
 import type { DeploymentIdentity } from '../controller/owner-mark.js';
 import { preflight } from '../controller/preflight.js';
 import { applyOnController, type ApplyResult } from './apply.js';
@@ -252,6 +253,22 @@ describe('an interrupted deploy', () => {
     const again = await deploy([web]);
     expect(again.vms.map((o) => o.status)).toEqual(['created']);
     expect((await readState(connection, DEMO)).vms['web-1']?.pending).toBeUndefined();
+  });
+
+  it('keeps a cut upload for the next deploy to resume, recorded so that destroy removes it', async () => {
+    const web = vm('web-1', { base: 'a base image '.repeat(200_000) });
+    fake.hook = (command, _channel, run) => (command.includes('vmctx-upload') && command.includes(web.base.remotePath) ? run({ killAfterBytes: 1024 * 1024 }) : run());
+    const cut = await deploy([web]);
+    fake.hook = undefined;
+    expect(cut.vms[0]!.status).toBe('failed');
+    const part = partialPath(web.base.remotePath, web.base.sha256);
+    expect(cut.vms[0]!.left).toEqual([`${part} (kept to resume its upload)`]);
+    expect(existsSync(part)).toBe(true);
+    expect((await readState(connection, DEMO)).vms['web-1']?.pending).toBe(true);
+    // destroy removes it (nothing writes it now), and the record.
+    expect((await destroy()).ok).toBe(true);
+    expect(readdirSync(fake.imageDir).filter((f) => f !== '.vmctx')).toEqual([]);
+    expect(existsSync(statePath(fake.imageDir, 'demo'))).toBe(false);
   });
 
   it('will not make a new disk over the overlay of a settled VM whose domain is gone', async () => {

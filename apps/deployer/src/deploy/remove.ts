@@ -22,6 +22,8 @@ export interface OwnFile {
   identity?: string;
   /** What it held when vmctx wrote it; checked when no identity was recorded. */
   sha256?: string;
+  /** A cut upload's kept part (state.ts partialFiles): vmctx's by its name, removed while no upload holds it. */
+  partial?: true;
 }
 
 /** A file kept, and why. */
@@ -73,6 +75,12 @@ const REMOVE_OWN_FILES = [
   '  if [ -L "$p" ]; then echo "kept a symbolic link now"; continue; fi',
   '  if [ ! -e "$p" ]; then echo gone; continue; fi',
   '  if [ ! -f "$p" ]; then echo "kept not a regular file now"; continue; fi',
+  // A cut upload's kept part: removed unless an upload writes it now (it holds the part's flock).
+  '  if [ "$id" = partial ]; then',
+  '    if command -v flock >/dev/null 2>&1 && ! flock -n "$p" true; then echo "kept an upload is writing it"; continue; fi',
+  '    if rm -f -- "$p"; then echo removed; else echo "kept rm failed"; fi',
+  '    continue',
+  '  fi',
   // Its identity as recorded, else the content vmctx meant it to have.
   '  ok=""; now=""',
   `  if [ -n "$id" ]; then now=$(stat -c ${FILE_IDENTITY_FORMAT} -- "$p") && [ "$now" = "$id" ] && ok=1; fi`,
@@ -91,7 +99,7 @@ export async function removeOwnFiles(connection: ControllerConnection, files: re
   const kept: KeptFile[] = files.filter((f) => !isOwnPath(imageDir, f.path)).map((f) => ({ path: f.path, why: `not a file directly in ${imageDir}` }));
   const candidates = files.filter((f) => isOwnPath(imageDir, f.path));
   if (candidates.length === 0) return { removed: [], kept };
-  const stdin = candidates.map((f) => `${f.identity ?? ''}|${f.sha256 ?? ''}|${f.path}\n`).join('');
+  const stdin = candidates.map((f) => `${f.partial ? 'partial' : (f.identity ?? '')}|${f.sha256 ?? ''}|${f.path}\n`).join('');
   const result = await connection.exec(['sh', '-c', REMOVE_OWN_FILES, 'vmctx-remove'], { stdin });
   const said = result.stdout.split('\n');
   const removed: string[] = [];

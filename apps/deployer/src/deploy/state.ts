@@ -14,6 +14,7 @@ import type { ControllerConnection } from '../controller/connection.js';
 import type { RemoteCommands } from '../controller/command-batch.js';
 import { DEPLOYMENT_ID_SUFFIX } from './deployment-id.js';
 import type { DeploymentIdentity } from '../controller/owner-mark.js';
+import { partialPath } from '../controller/upload.js';
 import type { OwnFile } from './remove.js';
 
 const VmRecord = z.object({
@@ -61,6 +62,20 @@ export function ownFiles(record: VmRecord): OwnFile[] {
 /** The shared files (base image, context ISO) a VM's record names, as removal may take them. */
 export function sharedFiles(record: VmRecord): OwnFile[] {
   return record.shared.map((path, i) => fileOf(record, path, i === 0 ? record.artifacts.base : record.artifacts.iso));
+}
+
+/**
+ * What cut uploads of a VM's files left at their temporary names (controller/upload.ts partialPath): removed by
+ * destroy by that name, which only vmctx gives (dot, file name, `vmctx-part`, the content's digest), and only
+ * while no upload writes it (its flock).
+ */
+export function partialFiles(record: VmRecord): OwnFile[] {
+  const digests: Record<string, string | undefined> = Object.fromEntries([...record.files, ...record.shared].map((path) => [path, undefined]));
+  if (record.shared[0]) digests[record.shared[0]] = record.artifacts.base;
+  if (record.shared[1]) digests[record.shared[1]] = record.artifacts.iso;
+  const overlay = record.files.find((f) => f.endsWith('.qcow2'));
+  if (overlay) digests[overlay] = record.artifacts.overlay;
+  return Object.entries(digests).flatMap(([path, sha256]) => (sha256 ? [{ path: partialPath(path, sha256), partial: true as const }] : []));
 }
 
 function fileOf(record: VmRecord, path: string, sha256: string | undefined): OwnFile {
