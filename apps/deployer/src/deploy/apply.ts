@@ -25,7 +25,7 @@ import { partialPath, remoteSha256, uploadFile } from '../controller/upload.js';
 import type { EventSink } from './events.js';
 import type { ControllerPlan } from './plan.js';
 import { removeOwnFiles, removeUnusedShared, removeVm, type OwnFile } from './remove.js';
-import { ownFiles, sharedFiles, writeState, type ControllerStateFile, type VmRecord } from './state.js';
+import { ownFiles, sharedFiles, uniqueFiles, writeState, type ControllerStateFile, type VmRecord } from './state.js';
 import { waitForContextualized } from './wait.js';
 
 export type VmStatus = 'unchanged' | 'created' | 'replaced' | 'failed';
@@ -198,12 +198,6 @@ export async function applyOnController(connection: ControllerConnection, state:
   // Nothing changed, nothing written: a second deploy leaves even the state file as it was.
   if (acting.length > 0 || JSON.stringify(recorded) !== JSON.stringify(before)) await writeState(connection, recorded);
   return { vms: outcomes, uploaded, pruned };
-}
-
-function uniqueFiles(files: readonly OwnFile[]): OwnFile[] {
-  const seen = new Map<string, OwnFile>();
-  for (const f of files) if (!seen.has(f.path) || (f.identity && !seen.get(f.path)!.identity)) seen.set(f.path, f);
-  return [...seen.values()];
 }
 
 /**

@@ -19,7 +19,7 @@ import { ownedDomain } from '../controller/ownership.js';
 import { deploymentIdentity } from './deployment-id.js';
 import { removeUnusedShared, removeVm, type OwnFile } from './remove.js';
 import { forEachController, type SessionOptions } from './session.js';
-import { ownFiles, partialFiles, readState, sharedFiles, statePath, writeState } from './state.js';
+import { ownFiles, partialFiles, readState, sharedFiles, statePath, uniqueFiles, writeState } from './state.js';
 
 export interface DestroyedController {
   controller: string;
@@ -80,7 +80,7 @@ async function destroyOn(connection: ControllerConnection, identity: DeploymentI
     const uses = new Set([...(d?.files ?? []), ...(d?.consoles ?? [])]);
     return [posix.join(lc.imageDir, `${name}.qcow2`), posix.join(lc.imageDir, `${name}.console.log`)].filter((f) => uses.has(f)).map((path) => ({ path }));
   };
-  const shared = uniqueShared(Object.values(recorded.vms).flatMap(sharedFiles));
+  const shared = uniqueFiles(Object.values(recorded.vms).flatMap(sharedFiles));
   const report: DestroyedController = { controller: lc.name, domains: [], files: [], kept: [], left: [] };
   // A name whose domain is not ours (gone, or replaced by another's) has no domain to remove: only its files go,
   // each by its identity.
@@ -110,10 +110,4 @@ async function destroyOn(connection: ControllerConnection, identity: DeploymentI
   await writeState(connection, { ...recorded, vms: remaining });
   options.events({ type: 'controller', controller: lc.name, phase: report.left.length === 0 ? 'done' : 'failed' });
   return report;
-}
-
-function uniqueShared(files: readonly OwnFile[]): OwnFile[] {
-  const seen = new Map<string, OwnFile>();
-  for (const f of files) if (!seen.has(f.path) || (f.identity && !seen.get(f.path)!.identity)) seen.set(f.path, f);
-  return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : 1));
 }

@@ -78,6 +78,13 @@ export function partialFiles(record: VmRecord): OwnFile[] {
   return Object.entries(digests).flatMap(([path, sha256]) => (sha256 ? [{ path: partialPath(path, sha256), partial: true as const }] : []));
 }
 
+/** One entry per path (the files of several VMs' records), by path; one that carries an identity wins. */
+export function uniqueFiles(files: readonly OwnFile[]): OwnFile[] {
+  const seen = new Map<string, OwnFile>();
+  for (const f of files) if (!seen.has(f.path) || (f.identity && !seen.get(f.path)!.identity)) seen.set(f.path, f);
+  return [...seen.values()].sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
 function fileOf(record: VmRecord, path: string, sha256: string | undefined): OwnFile {
   const identity = record.identities?.[path];
   // A settled VM's overlay has changed since it was written: only its identity can prove it. Shared files keep
