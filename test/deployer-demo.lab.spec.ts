@@ -140,6 +140,19 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
     }
   });
 
+  it('deploy --wait of a VM powered off by hand: started again, its guest saying it was contextualized before counts as done (issue 24)', async () => {
+    await sshOk(env, lc1, ['virsh', 'destroy', 'web-1']);
+    const started = Date.now();
+    const again = await vmctx(['deploy', '--file', DEMO_DEPLOYMENT, '--wait', '--timeout', '120', '--json']);
+    expect(again.code, again.stderr).toBe(0);
+    const web1 = (JSON.parse(again.stdout) as DeployReport).controllers.flatMap((c) => c.vms).find((v) => v.vm === 'web-1')!;
+    expect(web1).toMatchObject({ status: 'unchanged', state: 'running', contextualized: true });
+    // Its console log begins with this boot (append off): the guest's own word, not the first boot's.
+    expect(readFileSync(hostPath(lc1, `${lc1.images}/web-1.console.log`), 'utf8')).toMatch(/vmctx: instance \S+ is already contextualized; bringing up its network/);
+    // Well within the timeout: it did not wait for a line that never comes.
+    expect(Date.now() - started).toBeLessThan(110_000);
+  });
+
   it('one VM edited in the file and one by hand on its controller: plan names both (exit 2), status shows the hand edit as drift; deploy replaces those two alone, same UUIDs and MACs', async () => {
     const domainsBefore = [...(await listDomains(await connectionTo(env, lc1))), ...(await listDomains(await connectionTo(env, lc2)))];
     const edited = readFileSync(DEMO_DEPLOYMENT, 'utf8').replace('hostname: web-2.demo.example', 'hostname: web-2-edited.demo.example');

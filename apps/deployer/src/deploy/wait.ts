@@ -8,8 +8,12 @@
 import { VmctxError } from '@vmctx/contract';
 import type { ControllerConnection } from '../controller/connection.js';
 
-/** What guest-script prints when it is done, either way. */
-export const CONTEXTUALIZED = /vmctx: [^\n]*(post-install done[^\n]*|falling back to DHCP)/;
+/**
+ * What guest-script prints when it is done, either way: its post-install ran, it fell back to DHCP, or (a guest
+ * started again, whose console log begins anew) the context was applied at an earlier boot and only its network is
+ * brought up. Without the last, `deploy --wait` spent its whole timeout on a VM that was only restarted (issue 24).
+ */
+export const CONTEXTUALIZED = /vmctx: [^\n]*(post-install done[^\n]*|falling back to DHCP|is already contextualized[^\n]*)/;
 
 const MAX_CONSOLE_CHARS = 1024 * 1024;
 

@@ -1,0 +1,39 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeFakeSession, failure, openFakeSession, type FakeSession } from '../controller/fake-controller.test.js';
+import { CONTEXTUALIZED, waitForContextualized } from './wait.js';
+
+let session: FakeSession;
+beforeAll(async () => {
+  session = await openFakeSession('vmctx-wait-spec-');
+});
+afterAll(() => closeFakeSession(session));
+
+/** What guest-script prints on each kind of boot (packages/guest-script, contextualization.sh). */
+const BOOTS = {
+  first: ['vmctx: contextualization starts (label CONTEXT)', 'vmctx: running post-install of instance 3f2a (time limit 300s)', 'vmctx: post-install done (instance 3f2a)'],
+  again: ['vmctx: contextualization starts (label CONTEXT)', 'vmctx: instance 3f2a is already contextualized; bringing up its network', 'vmctx: network: ifup eth0'],
+  noCd: ['vmctx: contextualization starts (label CONTEXT)', 'vmctx: no context CD (no CD drive); falling back to DHCP'],
+  unfinished: ['vmctx: contextualization starts (label CONTEXT)', 'vmctx: running post-install of instance 3f2a (time limit 300s)'],
+};
+
+describe('waitForContextualized', () => {
+  it.each([['first', 'post-install done (instance 3f2a)'], ['again', 'is already contextualized; bringing up its network'], ['noCd', 'falling back to DHCP']] as const)(
+    'takes a %s boot as done',
+    async (boot, said) => {
+      const log = join(session.fake.imageDir, `${boot}.console.log`);
+      writeFileSync(log, `[    0.000000] Linux version 6.1.0\n${BOOTS[boot].join('\n')}\n`);
+      const result = await waitForContextualized(session.connection, 'web-1', log, 5000);
+      expect(result.line).toContain(said);
+    },
+  );
+
+  it('waits for a boot that has not said so yet, and ends with DEPLOY_WAIT_TIMEOUT', async () => {
+    const log = join(session.fake.imageDir, 'unfinished.console.log');
+    writeFileSync(log, `${BOOTS.unfinished.join('\n')}\n`);
+    const error = await failure(waitForContextualized(session.connection, 'web-1', log, 1000));
+    expect(error.code).toBe('DEPLOY_WAIT_TIMEOUT');
+    expect(CONTEXTUALIZED.test(BOOTS.unfinished.join('\n'))).toBe(false);
+  });
+});
