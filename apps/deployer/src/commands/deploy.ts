@@ -9,7 +9,7 @@ import { wholeNumber } from '../cli/options.js';
 import { DEFAULT_LOCK_WAIT_SECONDS } from '../controller/deployment-lock.js';
 import { runDeploy } from '../deploy/deploy.js';
 import { formatDeployReport, formatPlan } from '../deploy/report-text.js';
-import { deploymentAction, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
+import { deploymentAction, planExitCode, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
 
 interface DeployFlags extends DeploymentFlags {
   wait?: boolean;
@@ -25,7 +25,7 @@ export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process
     .option('--wait', 'wait until each guest says it was contextualized')
     .option('--timeout <seconds>', 'how long --wait waits for each guest', wholeNumber('expected a whole number of seconds, 1 to 86400', { min: 1, max: 86_400 }), 300)
     .option('--prune', "remove this deployment's domains that the file no longer has")
-    .option('--dry-run', 'show the plan and change nothing (as vmctx plan)')
+    .option('--dry-run', 'show the plan and change nothing, and exit as vmctx plan does (0 none, 2 changes, 1 error)')
     .option('--lock-wait <seconds>', 'how long to wait for another run of this deployment to let a controller go', wholeNumber('expected a whole number of seconds, 0 to 86400', { min: 0, max: 86_400 }), DEFAULT_LOCK_WAIT_SECONDS)
     .action(
       deploymentAction(
@@ -42,8 +42,9 @@ export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process
             lockWaitSeconds: flags.lockWait,
           }),
         (report) => (report.dryRun ? formatPlan(report) : formatDeployReport(report)),
-        (report) => (report.ok ? 0 : 1),
-        (flags) => !flags.dryRun,
+        // --dry-run is a plan, and ends as one.
+        (report) => (report.dryRun ? planExitCode(report) : report.ok ? 0 : 1),
+        { makesId: (flags) => !flags.dryRun, isPlan: (flags) => flags.dryRun ?? false },
       ),
     );
 }

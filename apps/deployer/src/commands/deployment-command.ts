@@ -7,11 +7,13 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { buildArtifacts, type VmArtifacts } from '../artifacts/build.js';
 import { ArtifactCache, defaultCacheDir } from '../artifacts/cache.js';
-import { action } from '../cli/action.js';
+import { isVmctxError } from '@vmctx/contract';
+import { action, formatError } from '../cli/action.js';
 import type { CommandIo } from '../cli/command-io.js';
 import { createProgress, type Progress } from '../cli/progress.js';
 import { loadDeployment } from '../config/index.js';
 import type { Deployment } from '../config/types.js';
+import type { DeployReport } from '../deploy/deploy.js';
 import { ensureDeploymentId, readDeploymentId } from '../deploy/deployment-id.js';
 
 /** The deployment file read when --file is not given (the Nx targets document the same). */
@@ -60,6 +62,21 @@ export async function loadWithId(file: string, makeId: boolean): Promise<Deploym
   return id === undefined ? deployment : { ...deployment, id };
 }
 
+/** How `plan` (and `deploy --dry-run`) ends: 0 no change, 2 changes, 1 an error (terraform plan -detailed-exitcode). */
+export function planExitCode(report: DeployReport): number {
+  return report.controllers.some((c) => c.error || c.refused) ? 1 : report.changes ? 2 : 0;
+}
+
+export interface DeploymentActionOptions<F> {
+  /** Whether this run may make the deployment's id (a deploy that writes). */
+  makesId?: (flags: F) => boolean;
+  /**
+   * Whether this run is a plan: then 2 means "changes", so every error (a bad file, a refused template, a wrong
+   * sha256) exits 1, and with --json is a JSON document on stdout too, for the pipeline that reads it.
+   */
+  isPlan?: (flags: F) => boolean;
+}
+
 /**
  * The action of a command that works on the deployment's controllers (check, plan, deploy, status): read and
  * build first, run with progress on stderr (stopped however the run ends), then the report on stdout as JSON or
@@ -71,17 +88,24 @@ export function deploymentAction<F extends DeploymentFlags, R>(
   run: (prepared: Prepared, flags: F) => Promise<R>,
   text: (report: R) => string,
   exitCode: (report: R) => number,
-  makesId: (flags: F) => boolean = () => false,
+  options: DeploymentActionOptions<F> = {},
 ): (flags: F) => Promise<void> {
   return action(io, async (flags: F) => {
-    const prepared = await prepare(flags, io, isTty, makesId(flags));
-    let report: R;
     try {
-      report = await run(prepared, flags);
-    } finally {
-      prepared.progress.stop();
+      const prepared = await prepare(flags, io, isTty, options.makesId?.(flags) ?? false);
+      let report: R;
+      try {
+        report = await run(prepared, flags);
+      } finally {
+        prepared.progress.stop();
+      }
+      io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : text(report));
+      return exitCode(report);
+    } catch (error) {
+      if (!options.isPlan?.(flags)) throw error;
+      io.stderr(formatError(error));
+      if (flags.json) io.stdout(`${JSON.stringify({ error: isVmctxError(error) ? error.toJSON() : { code: 'DEPLOY_UNEXPECTED', kind: 'internal', message: String(error) } }, null, 2)}\n`);
+      return 1;
     }
-    io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : text(report));
-    return exitCode(report);
   });
 }

@@ -1,13 +1,14 @@
 /**
  * `vmctx plan --file F`: builds the artifacts and shows, per controller, what `deploy` would do (create,
  * replace and why, unchanged, domains the file no longer has, uploads). Changes nothing. Exit codes as
- * `terraform plan -detailed-exitcode`: 0 no change, 2 changes, 1 an error (a controller unreachable or refused).
+ * `terraform plan -detailed-exitcode`: 0 no change, 2 changes, 1 an error (the file, an artifact, a flag, a controller
+ * unreachable or refused; with --json, an error is a JSON document on stdout too).
  */
 import { Command } from 'commander';
 import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js';
 import { runDeploy } from '../deploy/deploy.js';
 import { formatPlan } from '../deploy/report-text.js';
-import { deploymentAction, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
+import { deploymentAction, planExitCode, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
 
 export function planCommand(io: CommandIo = processIo, isTty = Boolean(process.stderr.isTTY)): Command {
   return withDeploymentOptions(withCliDefaults(new Command('plan'), io))
@@ -20,7 +21,10 @@ export function planCommand(io: CommandIo = processIo, isTty = Boolean(process.s
         ({ deployment, artifacts, progress }, flags: DeploymentFlags & { prune?: boolean }) =>
           runDeploy(deployment, artifacts, { acceptNew: flags.acceptNew ?? false, events: progress.sink, wait: false, waitTimeoutMs: 0, prune: flags.prune ?? false, dryRun: true }),
         formatPlan,
-        (report) => (report.controllers.some((c) => c.error || c.refused) ? 1 : report.changes ? 2 : 0),
+        planExitCode,
+        { isPlan: () => true },
       ),
-    );
+    )
+    // A usage error (an unknown flag) is an error too: 1, not commander's 2, which is plan's "changes".
+    .exitOverride((err) => io.exit(err.exitCode === 0 ? 0 : 1));
 }

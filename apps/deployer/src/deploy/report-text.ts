@@ -70,7 +70,9 @@ export function formatPlan(report: DeployReport): string {
     for (const s of c.plan!.steps) out.push(`  ${SIGN[s.action]} ${s.action.padEnd(9)} ${s.vm}${s.reasons.length > 0 && s.action !== 'create' ? `: ${s.reasons.join('; ')}` : ''}\n`);
     for (const u of c.plan!.uploads) out.push(`  ↑ upload    ${u.path} (${u.bytes} bytes)\n`);
   }
-  out.push(report.changes ? `${report.deployment}: changes to apply (vmctx deploy)\n` : `${report.deployment}: no changes\n`);
+  const failed = report.controllers.filter((c) => c.error || c.refused).length;
+  if (failed > 0) out.push(`${report.deployment}: ${failed} controller(s) could not be planned; the plan is incomplete${report.changes ? ' (and has changes)' : ''}\n`);
+  else out.push(report.changes ? `${report.deployment}: changes to apply (vmctx deploy)\n` : `${report.deployment}: no changes\n`);
   return out.join('');
 }
 
