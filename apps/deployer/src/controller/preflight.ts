@@ -45,7 +45,7 @@ export interface ControllerState {
   domains: DomainInfo[];
   /** Which of the deployment's remote files already exist there. */
   present: Set<string>;
-  /** The identity (file-identity.ts) of each of them (a link is not followed). */
+  /** The identity (file-identity.ts) of each of them, and of the VMs' console logs there (a link is not followed). */
   identities: Map<string, string>;
   /** Overlays left by an interrupted run of this deployment, to remove before the VM is made (plan.ts settleLeftovers). */
   leftovers?: Map<string, { path: string; identity?: string; sha256?: string }>;
@@ -75,9 +75,10 @@ export async function preflight(connection: RemoteCommands, deployment: Deployme
     Promise.all(networks.map((n) => networkState(connection, n))),
     directoryState(connection, lc.imageDir),
     Promise.all(remoteIsos.map((p) => fileState(connection, p))),
-    fileIdentities(connection, files.map((f) => f.remotePath)),
+    // The console logs too: one that was not there before a VM's start was made by that start (its undo removes it).
+    fileIdentities(connection, [...files.map((f) => f.remotePath), ...vms.map((v) => v.consoleLog)]),
   ]);
-  const present = new Set(identities.keys());
+  const present = new Set(files.map((f) => f.remotePath).filter((p) => identities.has(p)));
 
   if (seen instanceof Error) {
     add('libvirt', 'CHECK_LIBVIRT', 'error', `libvirt does not answer: ${seen.message}`, 'start libvirtd on the controller and check that the SSH user may run virsh (group libvirt)');

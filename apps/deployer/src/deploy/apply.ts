@@ -168,7 +168,7 @@ export async function applyOnController(connection: ControllerConnection, state:
           const left = [...(await undoOverlay(connection, v, written, state)), ...parts.map((p) => `${p} (kept to resume its upload)`)];
           return { vm: name, controller: lc, status: 'failed', error, left };
         }
-        return create(connection, v, action === 'replace' ? 'replaced' : 'created', written.get(v.overlay.remotePath), options);
+        return create(connection, v, action === 'replace' ? 'replaced' : 'created', { overlay: written.get(v.overlay.remotePath), consoleLogNew: !state.identities.has(v.consoleLog) }, options);
       }),
     ),
   );
@@ -185,9 +185,13 @@ export async function applyOnController(connection: ControllerConnection, state:
   for (const name of pruned) delete recorded.vms[name];
   const consoles = await fileIdentities(connection, outcomes.filter((o) => o.status !== 'unchanged' && standing.has(o.vm)).map((o) => vms.find((x) => x.vm.name === o.vm)!.consoleLog)).catch(() => new Map<string, string>());
   const known = new Map([...verified, ...written, ...consoles]);
+  // A base image this run uploaded stays (the next deploy needs it) even when every VM that wanted it failed: such a
+  // VM stays recorded as pending, so that destroy finds it (issue 24: it was left with no record).
+  const standingBases = new Set(vms.filter((v) => standing.has(v.vm.name)).map((v) => v.base.remotePath));
+  const leavesShared = (v: VmArtifacts) => written.has(v.base.remotePath) && !standingBases.has(v.base.remotePath);
   for (const o of outcomes) {
     const v = vms.find((x) => x.vm.name === o.vm)!;
-    if (o.status === 'failed' && (o.left?.length ?? 0) === 0 && step(o.vm).action !== 'unchanged') delete recorded.vms[o.vm];
+    if (o.status === 'failed' && (o.left?.length ?? 0) === 0 && step(o.vm).action !== 'unchanged' && !leavesShared(v)) delete recorded.vms[o.vm];
     else recorded.vms[o.vm] = { ...vmRecord(v, { address: o.address, known }, before.vms[o.vm]), ...(o.status === 'failed' && step(o.vm).action !== 'unchanged' ? { pending: true as const } : {}) };
   }
   // Shared files the previous deploy used and this one no longer does (the old ISO of a replaced VM, the
@@ -282,8 +286,11 @@ async function unchanged(connection: ControllerConnection, v: VmArtifacts, seen:
   }
 }
 
-/** `overlayIdentity`: the overlay's identity (file-identity.ts) as its upload published it (what its undo may remove). */
-async function create(connection: ControllerConnection, v: VmArtifacts, status: 'created' | 'replaced', overlayIdentity: string | undefined, options: ApplyOptions): Promise<VmOutcome> {
+/**
+ * `made`: what this run made for the VM before its define: the overlay's identity as its upload published it, and
+ * whether its console log was absent (then the start made it), which is what its undo may remove.
+ */
+async function create(connection: ControllerConnection, v: VmArtifacts, status: 'created' | 'replaced', made: { overlay: string | undefined; consoleLogNew: boolean }, options: ApplyOptions): Promise<VmOutcome> {
   const lc = connection.controller.name;
   const name = v.vm.name;
   const events = options.events;
@@ -318,8 +325,10 @@ async function create(connection: ControllerConnection, v: VmArtifacts, status: 
     // Undone in reverse order: stopped, undefined (the domain this run defined, by its UUID; preflight saw no other
     // domain with that UUID, and the lock keeps other runs of this deployment out), its overlay removed (base
     // images are kept).
-    const overlay: OwnFile = { path: v.overlay.remotePath, sha256: v.overlay.sha256, ...(overlayIdentity ? { identity: overlayIdentity } : {}) };
-    const left = await removeVm(connection, defined ? { name, uuid: v.uuid } : undefined, [overlay]);
+    const overlay: OwnFile = { path: v.overlay.remotePath, sha256: v.overlay.sha256, ...(made.overlay ? { identity: made.overlay } : {}) };
+    // The console log its start made (issue 24: it was left behind, unrecorded), by its identity read now.
+    const log = made.consoleLogNew && defined ? (await fileIdentities(connection, [v.consoleLog]).catch(() => new Map<string, string>())).get(v.consoleLog) : undefined;
+    const left = await removeVm(connection, defined ? { name, uuid: v.uuid } : undefined, [overlay, ...(log ? [{ path: v.consoleLog, identity: log }] : [])]);
     const undone = left.length === 0 ? 'undone' : `undo incomplete, left: ${left.join(', ')}`;
     const said = error instanceof VmctxError ? error.message : String(error);
     const [code, kind] = error instanceof VmctxError ? [error.code, error.kind] : ['DEPLOY_UNEXPECTED', 'internal' as const];

@@ -10,7 +10,7 @@ import type { VmArtifacts } from '../artifacts/build.js';
 import { DEMO, foreignDomainXml, vmArtifacts } from '../artifacts/vm-artifacts.test.js';
 import type { Deployment } from '../config/types.js';
 import { ControllerConnection } from '../controller/connection.js';
-import { closeFakeSession, domainFile, FakeController, openFakeSession, putDomain, putLink } from '../controller/fake-controller.test.js';
+import { closeFakeSession, domainFile, failVirsh, FakeController, openFakeSession, putDomain, putLink } from '../controller/fake-controller.test.js';
 import { listDomains } from '../controller/libvirt.js';
 import { partialPath } from '../controller/upload.js';
 import type { DeploymentIdentity } from '../controller/owner-mark.js';
@@ -269,6 +269,33 @@ describe('an interrupted deploy', () => {
     expect((await destroy()).ok).toBe(true);
     expect(readdirSync(fake.imageDir).filter((f) => f !== '.vmctx')).toEqual([]);
     expect(existsSync(statePath(fake.imageDir, 'demo'))).toBe(false);
+  });
+
+  it('a VM whose start fails is undone with the console log its start made; the base it uploaded stays, recorded, and destroy removes it (issue 24)', async () => {
+    const web = vm('web-1');
+    failVirsh(fake, 'start', 'web-1');
+    // qemu opens the console log before the guest fails: the start made it.
+    fake.hook = (command, _channel, run) => {
+      if (command.startsWith('virsh start')) writeFileSync(web.consoleLog, 'qemu: could not start\n');
+      run();
+    };
+    const result = await deploy([web]);
+    fake.hook = undefined;
+    expect(result.vms[0]).toMatchObject({ status: 'failed', left: [] });
+    expect(existsSync(web.consoleLog)).toBe(false);
+    expect(readdirSync(fake.imageDir).filter((f) => f !== '.vmctx')).toEqual([web.base.remotePath.split('/').pop()]);
+    expect((await readState(connection, DEMO)).vms['web-1']?.pending).toBe(true);
+    expect((await destroy()).ok).toBe(true);
+    expect(readdirSync(fake.imageDir).filter((f) => f !== '.vmctx')).toEqual([]);
+  });
+
+  it('a console log that was there before a failed start was not made by it: kept', async () => {
+    const web = vm('web-1');
+    writeFileSync(web.consoleLog, 'someone else wrote this\n');
+    failVirsh(fake, 'start', 'web-1');
+    // A foreign file at the console log's path does not stop preflight; the VM fails at its start.
+    await deploy([web]);
+    expect(readFileSync(web.consoleLog, 'utf8')).toBe('someone else wrote this\n');
   });
 
   it('will not make a new disk over the overlay of a settled VM whose domain is gone', async () => {
