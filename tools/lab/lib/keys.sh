@@ -8,10 +8,12 @@ keys_init() {
   cp "$LAB_STATE/id_ed25519.pub" "$LAB_STATE/authorized_keys"
 }
 
-# known_hosts lists each running controller's host key under the address a client dials.
+# known_hosts lists each running controller's host key under the address a client dials. The temporary file is this
+# call's own: two `lab add` at once (suites add their controllers in parallel) shared one name, and one could move
+# the other's half-written list into place, losing a controller's key.
 keys_known_hosts() {
-  local name tmp=$LAB_STATE/known_hosts.new
-  : >"$tmp"
+  local name tmp
+  tmp=$(mktemp "$LAB_STATE/known_hosts.XXXXXX") && chmod 644 "$tmp"
   for name in $(controller_names); do
     [ -f "$(lc_dir "$name")/ssh/host_ed25519.pub" ] || continue
     printf '[127.0.0.1]:%s %s\n' "$(lc_port "$name")" "$(cut -d' ' -f1,2 "$(lc_dir "$name")/ssh/host_ed25519.pub")" >>"$tmp"
