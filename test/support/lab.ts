@@ -297,3 +297,59 @@ export async function readGuestFile(
 export async function pingFromController(env: LabEnv, lc: LabController, address: string): Promise<RunResult> {
   return ssh(env, lc, ['ping', '-c', '1', '-W', '2', address]);
 }
+
+/** The controller's image folder as this machine sees it: files there are read without SSH (fast enough to poll). */
+export function imageFolderOnHost(lc: LabController): string {
+  return `${lc.root}/vmctx/images`;
+}
+
+/** A fault for a test: the controller's libvirtd stopped, or started again once it answers (`lab libvirtd`). */
+export function libvirtd(lc: LabController, action: 'stop' | 'start'): void {
+  execFileSync(LAB_COMMAND, ['libvirtd', lc.name, action], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** The pid of the controller's libvirtd (its pid file, as tools/lab starts it). */
+export function libvirtdPid(lc: LabController): number {
+  return Number(readFileSync(`${lc.root}/run/libvirtd.pid`, 'utf8').trim());
+}
+
+/**
+ * The controller's sshd processes: its listener (tools/lab's pid file) and, with `sessions`, the ones serving the
+ * connections open now (every sshd in the controller's network namespace). SIGSTOP on all of them is a controller
+ * that hangs: connections stay open and nothing answers.
+ */
+export function sshdPids(lc: LabController, options: { sessions?: boolean } = {}): number[] {
+  const listener = Number(readFileSync(`${lc.root}/pids/sshd`, 'utf8').trim());
+  if (!options.sessions) return [listener];
+  const inNamespace = execFileSync('ip', ['netns', 'pids', lc.netns], { encoding: 'utf8' }).split('\n').filter((l) => l !== '').map(Number);
+  const sshd = inNamespace.filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sshd';
+    } catch {
+      return false;
+    }
+  });
+  return [...new Set([listener, ...sshd])];
+}
+
+/** Sends a signal to each process that still runs (SIGSTOP and SIGCONT freeze and thaw a daemon). */
+export function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+/** Polls `check` until it returns a value other than undefined or false; throws `what` after `timeoutMs`. */
+export async function waitUntil<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs: number, what: string, intervalMs = 10): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(intervalMs);
+  }
+}

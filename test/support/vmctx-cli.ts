@@ -2,7 +2,7 @@
  * Runs the `vmctx` command as an operator does (the built bin, a separate process), and writes deployment
  * files for the lab: the deployer's e2e suites test the product from its front door.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type LabController, type LabEnv, REPO_ROOT } from './lab.js';
@@ -50,4 +50,65 @@ export function writeDeployment(dir: string, name: string, deployment: Record<st
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, `${JSON.stringify({ name, hostPaths: ['/var/cache/vmctx/lab'], ...deployment }, null, 2)}\n`);
   return file;
+}
+
+/** A `vmctx` run going on in the background, for tests that act on it while it works (signals, faults). */
+export interface RunningVmctx {
+  pid: number;
+  /** What it printed on stderr so far. */
+  stderr(): string;
+  /** Resolves with the first stderr line that matches; rejects when the run ends first or after `timeoutMs`. */
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  signal(signal: NodeJS.Signals): void;
+  /** How it ended: exit code (255 when killed by a signal), the signal, its output, and its wall time. */
+  done: Promise<CliResult & { signal: NodeJS.Signals | null; elapsedMs: number }>;
+}
+
+export function startVmctx(args: string[]): RunningVmctx {
+  const started = Date.now();
+  const child = spawn(process.execPath, [VMCTX_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let ended = false;
+  const watchers = new Set<() => void>();
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+    for (const w of watchers) w();
+  });
+  const done = new Promise<CliResult & { signal: NodeJS.Signals | null; elapsedMs: number }>((resolve) => {
+    child.on('close', (code, signal) => {
+      ended = true;
+      for (const w of watchers) w();
+      resolve({ code: code ?? 255, signal, stdout, stderr, elapsedMs: Date.now() - started });
+    });
+  });
+  return {
+    pid: child.pid!,
+    stderr: () => stderr,
+    done,
+    signal: (signal) => {
+      if (!ended) child.kill(signal);
+    },
+    waitForStderr(pattern, timeoutMs = 60_000) {
+      return new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => finish(new Error(`vmctx ${args.join(' ')}: no stderr line matching ${pattern} within ${timeoutMs} ms:\n${stderr}`)), timeoutMs);
+        const finish = (result: string | Error) => {
+          clearTimeout(timer);
+          watchers.delete(check);
+          if (result instanceof Error) reject(result);
+          else resolve(result);
+        };
+        const check = () => {
+          const line = stderr.split('\n').find((l) => pattern.test(l));
+          if (line !== undefined) finish(line);
+          else if (ended) finish(new Error(`vmctx ${args.join(' ')} ended before printing ${pattern}:\n${stderr}`));
+        };
+        watchers.add(check);
+        check();
+      });
+    },
+  };
 }
