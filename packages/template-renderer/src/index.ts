@@ -1,4 +1,5 @@
 export { domainNameProblem, MAX_DOMAIN_NAME_BYTES } from './lib/domain-name.js';
+export { shellRiskyNameProblem } from './lib/lint-shell-name.js';
 export { TEMPLATE_ERROR_CODES, TEMPLATE_ERRORS, TemplateError, type TemplateErrorCode } from './lib/errors.js';
 export {
   deriveIdentity,

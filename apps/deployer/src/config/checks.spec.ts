@@ -100,6 +100,25 @@ vms:
     ]);
   });
 
+  it("refuses a VM name with white space or a shell character: it names the VM's files on the controller (issue 24)", async () => {
+    const f = await fixture();
+    const error = (await f
+      .parse(
+        `${HEAD}defaults: { controller: lc1, image: debian, template: ./debian1.xml }
+vms:
+  - { name: web-1 }
+  - { name: "web server 2" }
+  - { name: "web;reboot" }
+  - { name: "db.internal_2" }
+`,
+      )
+      .catch((e: unknown) => e)) as DeploymentError;
+    expect(error).toBeInstanceOf(DeploymentError);
+    expect(error.problems.map((p) => `${p.path}: ${p.code}`)).toEqual(['vms[1].name: CONFIG_INVALID_NAME', 'vms[2].name: CONFIG_INVALID_NAME']);
+    expect(error.problems[0]!.message).toContain('contains " "');
+    expect(error.problems[0]!.message).toContain("it also names the VM's files on the controller");
+  });
+
   it('refuses two VMs with one MAC or one address', async () => {
     const f = await fixture();
     expect(

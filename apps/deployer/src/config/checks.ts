@@ -22,7 +22,8 @@ export function checkVmNames(drafts: VmDraft[], problems: Problems): void {
   const seen = new Map<string, VmDraft>();
   for (const draft of drafts) {
     const at: Path = ['vms', draft.index, 'name'];
-    const problem = vmNameProblem(draft.name);
+    // A {n} left in a name without count is said once, by expandVms.
+    const problem = draft.name.includes('{n}') ? undefined : vmNameProblem(draft.name);
     if (problem !== undefined) problems.add(at, problem, 'CONFIG_INVALID_NAME');
     const earlier = seen.get(draft.name);
     if (earlier === undefined) seen.set(draft.name, draft);
