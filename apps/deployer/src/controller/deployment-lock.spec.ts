@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ControllerConnection } from './connection.js';
-import { lockDeployment, lockPath } from './deployment-lock.js';
+import { lockDeployment } from './deployment-lock.js';
 import { closeFakeSession, failure, FakeController, openFakeSession } from './fake-controller.test.js';
 
 let fake: FakeController;
@@ -61,18 +61,33 @@ describe('lockDeployment', () => {
     await lockDeployment(doomed, 'demo', { waitSeconds: 0 });
     doomed.close();
     const lock = await lockDeployment(connection, 'demo', { waitSeconds: 20 });
-    expect(readFileSync(lockPath(fake.imageDir, 'demo'), 'utf8')).toContain(`pid ${process.pid}`);
+    expect(readFileSync(lock.path!, 'utf8')).toContain(`pid ${process.pid}`);
     lock.release();
   });
 
   it('refuses a link planted at the lock file, and does not write through it', async () => {
     const target = join(local, 'not-a-lock');
     writeFileSync(target, 'untouched\n');
-    mkdirSync(join(fake.imageDir, '.vmctx'), { recursive: true });
-    symlinkSync(target, lockPath(fake.imageDir, 'demo'));
-    const error = await failure(lockDeployment(connection, 'demo', { waitSeconds: 0 }));
-    expect(error.message).toContain('is a symbolic link; vmctx will not follow it');
-    expect(readFileSync(target, 'utf8')).toBe('untouched\n');
-    expect(existsSync(target)).toBe(true);
+    const dir = statSync(fake.imageDir);
+    const path = `/run/lock/vmctx-planted-${dir.dev}-${dir.ino}.lock`;
+    symlinkSync(target, path);
+    try {
+      const error = await failure(lockDeployment(connection, 'planted', { waitSeconds: 0 }));
+      expect(error.message).toContain('is a symbolic link; vmctx will not follow it');
+      expect(readFileSync(target, 'utf8')).toBe('untouched\n');
+    } finally {
+      rmSync(path);
+    }
+  });
+
+  it('writes nothing in the image folder, and makes no missing one: preflight refuses that (issue 19)', async () => {
+    const lock = await lockDeployment(connection, 'demo', { waitSeconds: 0 });
+    expect(lock.path).toMatch(/^\/run\/lock\/vmctx-demo-\d+-\d+\.lock$/);
+    lock.release();
+    rmSync(fake.imageDir, { recursive: true });
+    const none = await lockDeployment(connection, 'demo', { waitSeconds: 0 });
+    expect(none.path).toBeUndefined();
+    none.release();
+    expect(existsSync(fake.imageDir)).toBe(false);
   });
 });

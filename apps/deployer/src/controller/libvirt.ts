@@ -64,6 +64,21 @@ function parseLibvirtInfo(out: string): LibvirtInfo {
   return { library, hypervisor, domainTypes: [...types].sort() };
 }
 
+/**
+ * How long a virsh command may take on a controller. libvirtd that hangs (frozen, deadlocked) keeps virsh waiting on
+ * its socket for ever, and with it check, plan, deploy and destroy, on every controller (issue 19, deployer-safety's
+ * frozen libvirtd): each virsh runs under timeout(1), and a controller whose libvirt does not answer is reported.
+ * Reads are quick (~70 ms a virsh on the lab); a start launches qemu, which a loaded host makes slow.
+ */
+const VIRSH_READ_SECONDS = 30;
+const VIRSH_BATCH_SECONDS = 60;
+const VIRSH_CHANGE_SECONDS = 120;
+
+/** A virsh command under timeout(1): TERM after `seconds`, KILL 5 s later; exit 124 says it was ended. */
+function virsh(seconds: number, ...args: string[]): string[] {
+  return ['timeout', '-k', '5', String(seconds), 'virsh', ...args];
+}
+
 // One round trip and two virsh processes for every domain of the controller: the UUIDs, then one virsh that runs
 // `domstate` and `dumpxml --inactive` for each in a batch (one libvirt connection instead of two per domain), after
 // $1: other virsh commands that the same process answers first (libvirtAndDomains: the version and capabilities).
@@ -73,16 +88,16 @@ function parseLibvirtInfo(out: string): LibvirtInfo {
 // A batch is one argument, and Linux bounds one argument to 128 KiB (MAX_ARG_STRLEN): a controller with thousands
 // of domains gets one virsh per 200 of them (about 20 KiB each).
 const LIST_DOMAINS = [
-  'uuids=$(virsh list --all --uuid) || exit',
+  `uuids=$(timeout -k 5 ${VIRSH_READ_SECONDS} virsh list --all --uuid) || exit`,
   `batch="$1 echo ${DOMAINS_MARK};"`,
   '[ -n "$1$uuids" ] || batch=""',
   'n=0',
   'for u in $uuids; do',
   '  batch="$batch echo === vmctx-domain $u; domstate --domain $u; dumpxml --inactive --domain $u;"',
   '  n=$((n + 1))',
-  '  if [ "$n" -ge 200 ]; then virsh "$batch" || true; batch=""; n=0; fi',
+  `  if [ "$n" -ge 200 ]; then timeout -k 5 ${VIRSH_BATCH_SECONDS} virsh "$batch" || true; batch=""; n=0; fi`,
   'done',
-  '[ -z "$batch" ] || virsh "$batch" || true',
+  `[ -z "$batch" ] || timeout -k 5 ${VIRSH_BATCH_SECONDS} virsh "$batch" || true`,
 ].join('\n');
 
 export async function listDomains(connection: RemoteCommands): Promise<DomainInfo[]> {
@@ -92,6 +107,7 @@ export async function listDomains(connection: RemoteCommands): Promise<DomainInf
 async function runListDomains(connection: RemoteCommands, before: string): Promise<string> {
   const result = await connection.exec(['sh', '-c', LIST_DOMAINS, 'vmctx-list-domains', before]);
   // Only the listing can fail the script (the batch's failures are not errors): say it as that command.
+  if (result.code === 124) throw commandFailed(connection, `virsh list --all --uuid (no answer within ${VIRSH_READ_SECONDS} s: libvirtd hangs?)`, result.stderr);
   if (result.code !== 0) throw commandFailed(connection, `virsh list --all --uuid (exit ${result.code})`, result.stderr);
   return result.stdout;
 }
@@ -192,7 +208,7 @@ export interface NetworkState {
 }
 
 export async function networkState(connection: RemoteCommands, name: string): Promise<NetworkState> {
-  const result = await connection.exec(['virsh', 'net-info', name]);
+  const result = await connection.exec(virsh(VIRSH_READ_SECONDS, 'net-info', name));
   if (result.code !== 0) return { exists: false, active: false };
   return { exists: true, active: /^Active:\s+yes/m.test(result.stdout) };
 }
@@ -254,15 +270,17 @@ export async function fileIdentities(connection: RemoteCommands, paths: readonly
 // A UUID is never an id (it is not a number) and no name can be taken for it: config refuses UUID-shaped names.
 
 export async function defineDomain(connection: ControllerConnection, xml: string): Promise<void> {
-  await connection.run(['virsh', 'define', '/dev/stdin'], { stdin: xml });
+  await connection.run(virsh(VIRSH_CHANGE_SECONDS, 'define', '/dev/stdin'), { stdin: xml });
 }
 
 export async function startDomain(connection: ControllerConnection, uuid: string): Promise<void> {
-  await connection.run(['virsh', 'start', '--domain', uuid]);
+  await connection.run(virsh(VIRSH_CHANGE_SECONDS, 'start', '--domain', uuid));
 }
 
 export async function domainState(connection: ControllerConnection, uuid: string): Promise<string | undefined> {
-  const result = await connection.exec(['virsh', 'domstate', '--domain', uuid]);
+  const result = await connection.exec(virsh(VIRSH_READ_SECONDS, 'domstate', '--domain', uuid));
+  // A virsh that did not answer says nothing of the domain: not "gone" (its files would be removed under it).
+  if (result.code === 124) throw commandFailed(connection, `virsh domstate --domain ${uuid} (no answer within ${VIRSH_READ_SECONDS} s: libvirtd hangs?)`, result.stderr);
   return result.code === 0 ? result.stdout.trim() : undefined;
 }
 
@@ -270,12 +288,12 @@ export async function domainState(connection: ControllerConnection, uuid: string
 export async function stopDomain(connection: ControllerConnection, uuid: string): Promise<void> {
   const state = await domainState(connection, uuid);
   if (state === undefined || state === 'shut off') return;
-  await connection.run(['virsh', 'destroy', '--domain', uuid]);
+  await connection.run(virsh(VIRSH_CHANGE_SECONDS, 'destroy', '--domain', uuid));
 }
 
 export async function undefineDomain(connection: ControllerConnection, uuid: string): Promise<void> {
   if ((await domainState(connection, uuid)) === undefined) return;
-  await connection.run(['virsh', 'undefine', '--domain', uuid]);
+  await connection.run(virsh(VIRSH_CHANGE_SECONDS, 'undefine', '--domain', uuid));
 }
 
 function commandFailed(connection: RemoteCommands, what: string, stderr: string): VmctxError {

@@ -165,7 +165,7 @@ describe('applyOnController', () => {
     // The undefine of the undo fails too: the domain stays, and the outcome says so.
     const v = vm('web-1');
     fake.hook = (command, _channel, run) => {
-      if (command === `virsh start --domain ${v.uuid}`) failVirsh(fake, 'undefine', 'web-1');
+      if (command.endsWith(`virsh start --domain ${v.uuid}`)) failVirsh(fake, 'undefine', 'web-1');
       run();
     };
     const result = await deploy([v]);

@@ -49,7 +49,7 @@ async function deploy(vms: VmArtifacts[], identity: DeploymentIdentity = DEMO, o
 async function interruptedDeploy(vms: VmArtifacts[]): Promise<void> {
   const doomed = await ControllerConnection.open(fake.controller(), { readyTimeoutMs: 5000 });
   fake.hook = (command, _channel, run) => {
-    if (command.startsWith('virsh define')) doomed.close();
+    if (command.includes('virsh define')) doomed.close();
     else run();
   };
   try {
@@ -276,7 +276,7 @@ describe('an interrupted deploy', () => {
     failVirsh(fake, 'start', 'web-1');
     // qemu opens the console log before the guest fails: the start made it.
     fake.hook = (command, _channel, run) => {
-      if (command.startsWith('virsh start')) writeFileSync(web.consoleLog, 'qemu: could not start\n');
+      if (command.includes('virsh start')) writeFileSync(web.consoleLog, 'qemu: could not start\n');
       run();
     };
     const result = await deploy([web]);
