@@ -178,7 +178,7 @@ extra: 1
 `),
     ).toEqual([
       '2: controllers[0].imageDir: required',
-      '4: controllers[0].identityfile: unknown key "identityfile"',
+      '4: controllers[0].identityfile: unknown key "identityfile" (did you mean "identityFile"?)',
       '7: vms[0].name: required',
       '8: extra: unknown key "extra"',
     ]);

@@ -17,6 +17,7 @@ import { MAX_DEPLOYMENT_BYTES, readDeploymentText } from './file-text.js';
 import { readYaml, type YamlSource } from './locate.js';
 import type { LoadOptions, ResolveContext } from './options.js';
 import { resolveLocal } from './paths.js';
+import { deploymentKeys } from './did-you-mean.js';
 import { DeploymentError, Problems, problemsFromZod, formatPath, type LocatedProblem, type Problem } from './problems.js';
 import { DeploymentFileSchema, SAFE_NAME } from './schema.js';
 import { readSshConfig } from './ssh-config.js';
@@ -59,7 +60,7 @@ export async function parseDeployment(text: string, file: string, options: LoadO
   };
 
   const parsed = DeploymentFileSchema.safeParse(source.value);
-  if (!parsed.success) return fail(problemsFromZod(parsed.error.issues));
+  if (!parsed.success) return fail(problemsFromZod(parsed.error.issues, [], deploymentKeys));
   const data = parsed.data;
 
   const env = options.env ?? process.env;

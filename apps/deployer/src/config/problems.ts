@@ -4,6 +4,7 @@
  */
 import { VmctxError, type ErrorKind } from '@vmctx/contract';
 import type { z } from 'zod';
+import { closestKey } from './did-you-mean.js';
 
 /** A path into the file's data: `['vms', 2, 'controller']`. */
 export type Path = readonly (string | number)[];
@@ -51,17 +52,20 @@ export class Problems {
  * reported at the key itself (so its line is the key's line), and a union (a context given as a path or
  * inline) reports the issues of the alternative the value was meant for rather than "Invalid input".
  */
-export function problemsFromZod(issues: readonly z.core.$ZodIssue[], prefix: Path = []): Problem[] {
+export function problemsFromZod(issues: readonly z.core.$ZodIssue[], prefix: Path = [], knownKeys?: () => ReadonlySet<string>): Problem[] {
   const out: Problem[] = [];
   for (const issue of issues) {
     const at = [...prefix, ...(issue.path as (string | number)[])];
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ at: [...at, key], message: `unknown key "${key}"`, code: 'CONFIG_INVALID', kind: 'input' });
+      for (const key of issue.keys) {
+        const near = knownKeys ? closestKey(key, knownKeys()) : undefined;
+        out.push({ at: [...at, key], message: `unknown key "${key}"${near ? ` (did you mean "${near}"?)` : ''}`, code: 'CONFIG_INVALID', kind: 'input' });
+      }
     } else if (issue.code === 'invalid_union' && issue.errors.length > 0) {
       // An alternative whose only complaint is the type of the value itself was not the one meant.
       const meant = issue.errors.filter((branch) => !branch.every((i) => i.code === 'invalid_type' && i.path.length === 0));
       const [only] = meant;
-      if (meant.length === 1 && only) out.push(...problemsFromZod(only, at));
+      if (meant.length === 1 && only) out.push(...problemsFromZod(only, at, knownKeys));
       else {
         const expected = issue.errors.flatMap((b) => b.filter((i) => i.code === 'invalid_type' && i.path.length === 0).map((i) => (i as { expected: string }).expected));
         out.push({ at, message: expected.length > 0 ? `expected ${[...new Set(expected)].join(' or ')}` : issue.message, code: 'CONFIG_INVALID', kind: 'input' });
