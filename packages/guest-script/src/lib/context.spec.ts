@@ -90,6 +90,21 @@ scripts:
     expect(() => parseContextYaml('a: 1\na: 2\n', 'dup.yaml')).toThrow(GuestScriptError);
   });
 
+  it('says an address that is not one once, without a second, wrong complaint about the gateway (issue 24)', () => {
+    const issues = (() => {
+      try {
+        parseContext({ network: { method: 'static', address: '198.51.100.300/24', gateway: '198.51.100.1' } });
+      } catch (error) {
+        return String((error as Error).message);
+      }
+      return '';
+    })();
+    expect(issues).toContain('network.address');
+    expect(issues).not.toContain('gateway 198.51.100.1 is not in');
+    // A gateway truly outside a valid address's network is still said.
+    expect(problem({ network: { method: 'static', address: '198.51.100.30/24', gateway: '203.0.113.1' } }).message).toContain('is not in 198.51.100.0/24');
+  });
+
   it('refuses a route whose destination has host bits set, naming the network (issue 12)', () => {
     const network = (to: string) => ({ network: { method: 'dhcp', routes: [{ to, via: '198.51.100.1' }] } });
     expect(problem(network('10.1.2.3/16'))).toMatchObject({ code: 'GUEST_INVALID_CONTEXT', path: 'network.routes[0].to', message: expect.stringContaining('10.1.2.3/16 has host bits set: the network is 10.1.0.0/16') });

@@ -87,6 +87,9 @@ const StaticNetwork = z
   .superRefine((net, ctx) => {
     const [ip, prefixText] = net.address.split('/') as [string, string];
     const prefix = Number(prefixText);
+    // zod runs this refinement even when the address itself failed (198.51.100.300/24): its own message says that
+    // once; a gateway checked against a wrapped-round network would be a second, wrong one (issue 24).
+    if (!isIpv4(ip) || !Number.isInteger(prefix) || prefix < 0 || prefix > 32 || (net.gateway !== undefined && !isIpv4(net.gateway))) return;
     if (net.gateway !== undefined && prefix < 32 && !inSubnet(net.gateway, ip, prefix)) {
       ctx.addIssue({
         code: 'custom',
