@@ -5,7 +5,10 @@ keys_init() {
   mkdir -p "$LAB_STATE"
   chmod 700 "$LAB_STATE"
   [ -f "$LAB_STATE/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -C vmctx-lab -f "$LAB_STATE/id_ed25519"
-  cp "$LAB_STATE/id_ed25519.pub" "$LAB_STATE/authorized_keys"
+  # Every controller's sshd reads this file at each login: rewritten in place (cp truncates first), a `lab add` made
+  # logins to the running controllers fail while it was empty ("All configured authentication methods failed").
+  cmp -s "$LAB_STATE/id_ed25519.pub" "$LAB_STATE/authorized_keys" && return
+  cp "$LAB_STATE/id_ed25519.pub" "$LAB_STATE/authorized_keys.$$" && mv -f "$LAB_STATE/authorized_keys.$$" "$LAB_STATE/authorized_keys"
 }
 
 # known_hosts lists each running controller's host key under the address a client dials. The temporary file is this
