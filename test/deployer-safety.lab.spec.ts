@@ -198,7 +198,7 @@ describe('vmctx deploy and destroy on the lab: concurrency, interruption, owners
         .replace('</os>', "  <boot dev='hd'/>\n  </os>"),
     );
     small = baseImage('safe-small', 4);
-    // Big enough that its upload lasts while the run is stopped in the middle of it; every byte is sent.
+    // Big enough that a poll every 5 ms finds its upload under way (every byte is sent, zeros too).
     big = baseImage('safe-cut', 16);
     faultBase = baseImage('safe-fault', 8);
     hangBase = baseImage('safe-hang', 4);
@@ -458,6 +458,8 @@ describe('vmctx deploy and destroy on the lab: concurrency, interruption, owners
         lc6 = controller(labEnv(), 'lc6');
       });
       const file = () => join(work, 'safe-fault.yaml');
+      /** The report of the run lc6 hung in. */
+      let hung: DeployReport | undefined;
       // The deployment's files on lc6, but its lock file (.vmctx/safe-fault.lock: kept, see the SIGKILL case).
       const lc6Files = () => imageFiles(lc6).filter((f) => (f.includes('safe-fault') || /^\.?context-/.test(f)) && f !== '.vmctx/safe-fault.lock');
 
@@ -537,20 +539,32 @@ describe('vmctx deploy and destroy on the lab: concurrency, interruption, owners
         expect(endedAfter!).toBeLessThan(HANG_BOUND_MS);
         expect(end!.code, end!.stderr).toBe(1);
         const report = JSON.parse(end!.stdout) as DeployReport;
+        hung = report;
         const on6 = report.controllers.find((c) => c.controller === 'lc6')!;
         expect(on6.error ?? on6.vms[0]!.error, JSON.stringify(on6)).toBeDefined();
         expect(on6.vms).toEqual([expect.objectContaining({ vm: 'safe-fault-6', status: 'failed' })]);
         expect(report.controllers.find((c) => c.controller === 'lc2')!.vms).toEqual([expect.objectContaining({ vm: 'safe-fault-2', state: 'running' })]);
 
         // Once lc6 answers again, its receiving commands see their input end and keep what arrived (for a resume);
-        // destroy removes those parts with the rest.
+        // the run's record is there, its VM pending. destroy removes all of it.
         await waitUntil(() => !receiving(lc6, 'safe-fault') && !receiving(lc6, 'context-'), 15_000, 'the receiving commands ended on lc6', 100);
+        expect(record(lc6, 'safe-fault')!.vms['safe-fault-6']).toMatchObject({ pending: true });
         const destroy = await vmctx(['destroy', '--file', file(), '--yes']);
         expect(destroy.code, destroy.stdout + destroy.stderr).toBe(0);
         expect(await domains(lc6)).not.toContain('safe-fault-6');
         expect(await domains(lc2)).not.toContain('safe-fault-2');
         expect(record(lc6, 'safe-fault')).toBeUndefined();
         expect(lc6Files(), destroy.stdout).toEqual([]);
+      });
+
+      // DEPLOYER BUG (found here): when the connection dies late in a deploy (lc6 hung, ssh2's keepalive gave up), the
+      // run's last command, the rewrite of the record, throws SSH_CLOSED; forEachController (session.ts) then puts that
+      // one error in place of the controller's VM outcomes, each with `left: []`. The report says "failed, nothing left",
+      // with a message about a state-file command ("the SSH connection is closed; cannot run sh -c 'rm -f ...'"), while
+      // lc6 holds the VM's pending record and the uploads' kept parts (seen above). Fails today.
+      it('BUG: the report of the run lc6 hung in says what it left there', () => {
+        const on6 = hung!.controllers.find((c) => c.controller === 'lc6')!;
+        expect(on6.vms[0]!.left, JSON.stringify(on6)).not.toEqual([]);
       });
     });
   });
