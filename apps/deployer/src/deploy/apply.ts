@@ -198,9 +198,15 @@ export async function applyOnController(connection: ControllerConnection, state:
   // base of a pruned one) go once no domain there uses them.
   const sharedNow = new Set(Object.values(recorded.vms).flatMap((r) => r.shared));
   const stale = uniqueFiles(Object.values(before.vms).flatMap(sharedFiles)).filter((f) => !sharedNow.has(f.path));
-  await removeUnusedShared(connection, stale);
-  // Nothing changed, nothing written: a second deploy leaves even the state file as it was.
-  if (acting.length > 0 || JSON.stringify(recorded) !== JSON.stringify(before)) await writeState(connection, recorded);
+  try {
+    await removeUnusedShared(connection, stale);
+    // Nothing changed, nothing written: a second deploy leaves even the state file as it was.
+    if (acting.length > 0 || JSON.stringify(recorded) !== JSON.stringify(before)) await writeState(connection, recorded);
+  } catch (error) {
+    // The VMs' outcomes stand as they are; what the controller's record says of them is the intent written first.
+    const said = `${lc}'s record could not be updated (${(error as Error).message}): these VMs stay pending there; the next deploy or destroy finishes them`;
+    for (const o of outcomes) if (step(o.vm).action !== 'unchanged') o.left = [...(o.left ?? []), said];
+  }
   return { vms: outcomes, uploaded, pruned };
 }
 
@@ -328,7 +334,11 @@ async function create(connection: ControllerConnection, v: VmArtifacts, status: 
     const overlay: OwnFile = { path: v.overlay.remotePath, sha256: v.overlay.sha256, ...(made.overlay ? { identity: made.overlay } : {}) };
     // The console log its start made (issue 24: it was left behind, unrecorded), by its identity read now.
     const log = made.consoleLogNew && defined ? (await fileIdentities(connection, [v.consoleLog]).catch(() => new Map<string, string>())).get(v.consoleLog) : undefined;
-    const left = await removeVm(connection, defined ? { name, uuid: v.uuid } : undefined, [overlay, ...(log ? [{ path: v.consoleLog, identity: log }] : [])]);
+    // An undo that cannot run (the connection is gone) leaves what it would have removed, said as such.
+    const left = await removeVm(connection, defined ? { name, uuid: v.uuid } : undefined, [overlay, ...(log ? [{ path: v.consoleLog, identity: log }] : [])]).catch((e: Error) => [
+      ...(defined ? [`domain ${name} (undo not done: ${e.message})`] : []),
+      v.overlay.remotePath,
+    ]);
     const undone = left.length === 0 ? 'undone' : `undo incomplete, left: ${left.join(', ')}`;
     const said = error instanceof VmctxError ? error.message : String(error);
     const [code, kind] = error instanceof VmctxError ? [error.code, error.kind] : ['DEPLOY_UNEXPECTED', 'internal' as const];

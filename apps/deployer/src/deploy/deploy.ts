@@ -15,7 +15,7 @@ import { hasErrorFindings, preflight, type ControllerState, type Finding } from 
 import { applyOnController, type ApplyOptions, type VmOutcome } from './apply.js';
 import { deploymentIdentity } from './deployment-id.js';
 import { planController, settleLeftovers, type ControllerPlan } from './plan.js';
-import { controllersInUse, forEachController, type ControllerWork, type SessionOptions } from './session.js';
+import { asVmctxError, controllersInUse, forEachController, type ControllerWork, type SessionOptions } from './session.js';
 import { readState, type ControllerStateFile } from './state.js';
 
 export interface ControllerReport {
@@ -93,7 +93,12 @@ export async function runDeploy(deployment: Deployment, artifacts: readonly VmAr
         options.events({ type: 'controller', controller: lc, phase: 'done' });
         return { plan: seen.plan };
       }
-      const applied = await applyOnController(connection, seen.state, seen.plan, work.vms, { ...options, recorded: seen.recorded, deployment: identity });
+      const applied = await applyOnController(connection, seen.state, seen.plan, work.vms, { ...options, recorded: seen.recorded, deployment: identity }).catch((error: unknown) => {
+        // Cut off half-way (the connection died): what was done there is unknown here, and recorded there as pending.
+        const failure = asVmctxError(error, lc);
+        const left = [`unknown: ${lc} stopped answering during the deploy; what was done is recorded there as pending, for the next deploy or destroy to finish`];
+        return { vms: work.vms.map((v): VmOutcome => ({ vm: v.vm.name, controller: lc, status: 'failed', error: failure, left })), uploaded: [], pruned: [] };
+      });
       options.events({ type: 'controller', controller: lc, phase: applied.vms.every((v) => v.status !== 'failed') ? 'done' : 'failed' });
       return { plan: seen.plan, applied };
     } finally {

@@ -298,6 +298,25 @@ describe('an interrupted deploy', () => {
     expect(readFileSync(web.consoleLog, 'utf8')).toBe('someone else wrote this\n');
   });
 
+  it('a connection lost at the last write of the record: the VM keeps its outcome, and says it stays pending there', async () => {
+    const web = vm('web-1');
+    const doomed = await ControllerConnection.open(fake.controller(), { readyTimeoutMs: 5000 });
+    let writes = 0;
+    fake.hook = (command, _channel, run) => {
+      if (command.includes('vmctx-state') && command.includes('mv -fT') && ++writes === 2) doomed.close();
+      else run();
+    };
+    try {
+      const result = await deploy([web], DEMO, doomed);
+      expect(result.vms[0]).toMatchObject({ vm: 'web-1', status: 'created', state: 'running' });
+      expect(result.vms[0]!.left).toEqual([expect.stringContaining("lc1's record could not be updated")]);
+    } finally {
+      fake.hook = undefined;
+      doomed.close();
+    }
+    expect((await readState(connection, DEMO)).vms['web-1']?.pending).toBe(true);
+  });
+
   it('will not make a new disk over the overlay of a settled VM whose domain is gone', async () => {
     const web = vm('web-1');
     await deploy([web]);
