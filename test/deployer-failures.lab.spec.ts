@@ -78,9 +78,7 @@ describe('vmctx check and deploy: failures on real controllers', () => {
     expect(on5.uploaded).toEqual([]);
     const on1 = result.controllers.find((c) => c.controller === 'lc1')!;
     expect(on1.vms).toEqual([expect.objectContaining({ vm: 'dfail-ok', status: 'created', state: 'running' })]);
-    // DEPLOYER BUG (issue 19's lock, found by this test): deploy takes the deployment's lock, <imageDir>/.vmctx/NAME.lock,
-    // before preflight, so a controller that preflight refuses ("nothing was written there") gets .vmctx/ and the lock
-    // file written in its image folder (and a missing image folder is made: deployer-safety.lab.spec.ts). Fails today.
+    // Nothing, not even the deployment's lock (in the image folder, before 04943f8, it was written here too).
     expect(await imageFolder(lc5)).toEqual(lc5Before);
   });
 

@@ -14,7 +14,6 @@
  *   process of lc6 frozen (SIGSTOP) during one.
  * - lc7 (this suite's) beside lc2: libvirtd frozen (a hang no timeout of the deployer ends today), then lc7's sshd
  *   frozen before a deploy.
- * Cases named `BUG:` fail today: each shows a deployer bug found here, said in the comment above it.
  * No guest boots: the VMs' template has no kernel and their disks no boot sector, so each is defined and started
  * and its qemu idles in the BIOS ("no bootable device"): a few per cent of a core each.
  */
@@ -331,9 +330,8 @@ describe('vmctx deploy and destroy on the lab: concurrency, interruption, owners
         expect(destroy.code, destroy.stdout + destroy.stderr).toBe(0);
         expect((JSON.parse(destroy.stdout) as DestroyReport).controllers[0]).toMatchObject({ domains: ['safe-cut-1'], left: [] });
         expect(await domains(lc1)).not.toContain('safe-cut-1');
-        // Nothing of it: its VM's files, its base image and ISO, partial files, its record. (Its lock file stays: a flock
-        // lock file is not removed while another run may be opening it.)
-        expect(imageFiles(lc1).filter((f) => ours.includes(f) || f.includes('safe-cut') || f === '.vmctx/safe-cut.json')).toEqual(['.vmctx/safe-cut.lock']);
+        // Nothing of it: its VM's files, its base image and ISO, partial files, its record.
+        expect(imageFiles(lc1).filter((f) => ours.includes(f) || f.includes('safe-cut'))).toEqual([]);
         expect(await untouched()).toBe(before);
       });
 
@@ -352,7 +350,7 @@ describe('vmctx deploy and destroy on the lab: concurrency, interruption, owners
         expect(destroy.code, destroy.stdout + destroy.stderr).toBe(0);
         expect((JSON.parse(destroy.stdout) as DestroyReport).controllers[0]!.left).toEqual([]);
         expect(await domains(lc1)).not.toContain('safe-cut-1');
-        expect(imageFiles(lc1).filter((f) => ours.includes(f) || f.includes('safe-cut') || f === '.vmctx/safe-cut.json')).toEqual(['.vmctx/safe-cut.lock']);
+        expect(imageFiles(lc1).filter((f) => ours.includes(f) || f.includes('safe-cut'))).toEqual([]);
         expect(await untouched()).toBe(before);
       });
     });
@@ -388,9 +386,8 @@ describe('vmctx deploy and destroy on the lab: concurrency, interruption, owners
         expect(report.refused).toContainEqual(expect.objectContaining({ code: 'CHECK_SPACE', object: SMALL_DIR }));
         expect(report.refused!.find((f) => f.code === 'CHECK_SPACE')!.message).toMatch(/has 2\.0 MiB free; 4\.\d MiB would be uploaded/);
         expect(report.uploaded).toEqual([]);
-        // Nothing but the deployment's lock, taken before the check (that even it is written on a controller preflight
-        // refuses is marked as a bug in deployer-failures.lab.spec.ts, and in the missing-folder case below).
-        expect(await filesIn(lc1, SMALL_DIR)).toEqual(['.vmctx/safe-full.lock']);
+        // Nothing at all (the deployment's lock is held outside the image folder since 04943f8).
+        expect(await filesIn(lc1, SMALL_DIR)).toEqual([]);
 
         // Room enough at the check; filled on the controller the moment the run records its intent (after the check,
         // right before its uploads), and the run held (SIGSTOP) at its first upload until the folder is full.
@@ -421,15 +418,14 @@ describe('vmctx deploy and destroy on the lab: concurrency, interruption, owners
         expect(outcome).toMatchObject({ vm: 'safe-fill-1', status: 'failed', left: [] });
         expect(outcome.error!.code, outcome.error!.message).toBe('REMOTE_UPLOAD_FAILED');
         expect(end.stdout).toMatch(/No space left on device/);
-        expect(await filesIn(lc1, SMALL_DIR)).toEqual(['.vmctx/safe-fill.lock', '.vmctx/safe-full.lock', 'filler']);
+        expect(await filesIn(lc1, SMALL_DIR)).toEqual(['filler']);
         await sshOk(env, lc1, ['sh', '-c', 'umount -l "$1" && rmdir "$1"', 'x', SMALL_DIR]);
         mounted = false;
       });
 
-      // DEPLOYER BUG (issue 19's lock, found here): deploy takes the lock (controller/deployment-lock.ts: `mkdir -p
-      // <imageDir>/.vmctx`) before preflight, so a missing image folder is made, CHECK_IMAGE_DIR never fires, and the
-      // deployment lands in a folder that `vmctx check` reports as missing (a typo in imageDir goes unnoticed). Fails today.
-      it('BUG: an image folder that does not exist is refused by deploy (CHECK_IMAGE_DIR), as check says, and is not made', async () => {
+      // Found here: the lock (`mkdir -p <imageDir>/.vmctx` before preflight) made the missing folder, CHECK_IMAGE_DIR never
+      // fired, and the deployment landed in a folder `vmctx check` reported as missing (fixed by 04943f8).
+      it('an image folder that does not exist is refused by deploy (CHECK_IMAGE_DIR), as check says, and is not made', async () => {
         const file = writeDeployment(work, 'safe-nodir', { controllers: [labControllerEntry(env, lc1, { imageDir: MISSING_DIR })], images: [small], vms: [vm('safe-nodir-1', 'lc1', small.name)] });
         const check = await vmctx(['check', '--file', file, '--json']);
         expect(check.code, check.stderr).toBe(1);
@@ -441,7 +437,7 @@ describe('vmctx deploy and destroy on the lab: concurrency, interruption, owners
           expect(deploy.code).toBe(1);
           expect((JSON.parse(deploy.stdout) as DeployReport).controllers[0]!.refused).toContainEqual(expect.objectContaining({ code: 'CHECK_IMAGE_DIR' }));
         } finally {
-          // Today it deploys there: undone.
+          // Should it have deployed there: undone.
           await vmctx(['destroy', '--file', file, '--yes']);
           await ssh(env, lc1, ['rm', '-rf', '--', MISSING_DIR]);
         }
@@ -460,8 +456,8 @@ describe('vmctx deploy and destroy on the lab: concurrency, interruption, owners
       const file = () => join(work, 'safe-fault.yaml');
       /** The report of the run lc6 hung in. */
       let hung: DeployReport | undefined;
-      // The deployment's files on lc6, but its lock file (.vmctx/safe-fault.lock: kept, see the SIGKILL case).
-      const lc6Files = () => imageFiles(lc6).filter((f) => (f.includes('safe-fault') || /^\.?context-/.test(f)) && f !== '.vmctx/safe-fault.lock');
+      // The deployment's files on lc6 (its lock is held outside the image folder).
+      const lc6Files = () => imageFiles(lc6).filter((f) => f.includes('safe-fault') || /^\.?context-/.test(f));
 
       it('libvirtd stopped on lc6 during a deploy to lc6 and lc2: lc6\'s VM fails at define and is undone, lc2\'s comes up, exit 1; stopped before a deploy: lc6 is refused (CHECK_LIBVIRT)', async () => {
         writeDeployment(work, 'safe-fault', {
@@ -557,12 +553,11 @@ describe('vmctx deploy and destroy on the lab: concurrency, interruption, owners
         expect(lc6Files(), destroy.stdout).toEqual([]);
       });
 
-      // DEPLOYER BUG (found here): when the connection dies late in a deploy (lc6 hung, ssh2's keepalive gave up), the
-      // run's last command, the rewrite of the record, throws SSH_CLOSED; forEachController (session.ts) then puts that
-      // one error in place of the controller's VM outcomes, each with `left: []`. The report says "failed, nothing left",
-      // with a message about a state-file command ("the SSH connection is closed; cannot run sh -c 'rm -f ...'"), while
-      // lc6 holds the VM's pending record and the uploads' kept parts (seen above). Fails today.
-      it('BUG: the report of the run lc6 hung in says what it left there', () => {
+      // Found here: when the connection died late in a deploy (lc6 hung, ssh2's keepalive gave up), the run's last
+      // command, the rewrite of the record, threw SSH_CLOSED, and that one error took the place of the controller's VM
+      // outcomes, each with `left: []`: "failed, nothing left", while lc6 held the VM's pending record and the uploads'
+      // kept parts (seen above). Fixed by c1c8080.
+      it('the report of the run lc6 hung in says what it left there', () => {
         const on6 = hung!.controllers.find((c) => c.controller === 'lc6')!;
         expect(on6.vms[0]!.left, JSON.stringify(on6)).not.toEqual([]);
       });
@@ -577,10 +572,10 @@ describe('vmctx deploy and destroy on the lab: concurrency, interruption, owners
       });
       const file = () => join(work, 'safe-hang.yaml');
 
-      // DEPLOYER GAP (issue 19, found here): no remote command has a deadline. With lc7's libvirtd frozen, the preflight
-      // batch's virsh waits on libvirtd's socket for ever, so vmctx deploy (and check, plan, status, destroy) never ends:
-      // lc2's VM comes up, lc7 stays at "checking". Fails today, after HANG_BOUND_MS.
-      it('BUG: lc7 hangs in libvirt (libvirtd SIGSTOPped): the deploy ends within a bounded time with lc7 reported, lc2\'s VM comes up', async () => {
+      // Found here: no remote command had a deadline, and with lc7's libvirtd frozen the preflight's virsh waited on its
+      // socket for ever, so deploy (and check, plan, status, destroy) never ended. Since 04943f8 every virsh runs under
+      // timeout(1).
+      it('lc7 hangs in libvirt (libvirtd SIGSTOPped): the deploy ends within a bounded time with lc7 reported, lc2\'s VM comes up', async () => {
         writeDeployment(work, 'safe-hang', {
           controllers: [labControllerEntry(env, lc7), labControllerEntry(env, lc2)],
           images: [hangBase],
@@ -609,7 +604,8 @@ describe('vmctx deploy and destroy on the lab: concurrency, interruption, owners
         expect(end!.code).toBe(1);
         const report = JSON.parse(end!.stdout) as DeployReport;
         const on7 = report.controllers.find((c) => c.controller === 'lc7')!;
-        expect(on7.error ?? on7.refused, JSON.stringify(on7)).toBeDefined();
+        expect(on7.refused, JSON.stringify(on7)).toContainEqual(expect.objectContaining({ code: 'CHECK_LIBVIRT', severity: 'error' }));
+        expect(on7.vms).toEqual([expect.objectContaining({ vm: 'safe-hang-7', status: 'failed' })]);
       });
 
       it('lc7 hangs before the deploy (its sshd SIGSTOPped): no handshake within the ready timeout (SSH_TIMEOUT), the deploy ends, lc2\'s VM stays up', async () => {
