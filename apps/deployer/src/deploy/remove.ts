@@ -113,7 +113,10 @@ export async function removeOwnFiles(connection: ControllerConnection, files: re
 
 // Every disk of every domain, read by qemu-img as JSON with its whole backing chain, one document per disk after a
 // line `=== vmctx-disk STATUS`; parsed here, not by a text tool.
-const BACKING_CHAINS = 'for f in "$@"; do out=$(qemu-img info -U --backing-chain --output=json -- "$f" 2>&1); echo "=== vmctx-disk $?"; printf "%s\\n" "$out"; done';
+// A disk file that is not there (a domain defined over a missing file, or one removed meanwhile) backs nothing:
+// `missing`, not a failure.
+const BACKING_CHAINS =
+  'for f in "$@"; do if [ ! -e "$f" ]; then echo "=== vmctx-disk missing"; continue; fi; out=$(qemu-img info -U --backing-chain --output=json -- "$f" 2>&1); echo "=== vmctx-disk $?"; printf "%s\\n" "$out"; done';
 
 /**
  * Every file some domain on the controller uses, as a disk or in a disk's backing chain; undefined when that
@@ -127,10 +130,11 @@ export async function filesInUse(connection: RemoteCommands, domains: readonly D
   if (disks.length === 0) return used;
   const result = await connection.exec(['sh', '-c', BACKING_CHAINS, 'vmctx-backing', ...disks]);
   if (result.code !== 0) return undefined;
-  const parts = result.stdout.split(/^=== vmctx-disk (\d+)\n/m);
+  const parts = result.stdout.split(/^=== vmctx-disk (\d+|missing)\n/m);
   if (parts.length !== 2 * disks.length + 1) return undefined;
   for (let i = 0; i < disks.length; i++) {
     const status = parts[2 * i + 1];
+    if (status === 'missing') continue;
     // A disk that is not a file image (an ISO is raw; it has no chain) still answers; one that qemu-img cannot open
     // (gone meanwhile, or locked beyond -U) says nothing of what backs it: then nothing counts as unused.
     if (status !== '0') return undefined;
