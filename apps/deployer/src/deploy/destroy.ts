@@ -102,9 +102,9 @@ async function destroyOn(connection: ControllerConnection, identity: DeploymentI
     report.left.push(...left);
     report.files.push(...files.map((f) => f.path).filter((f) => !left.some((l) => l === f || l.startsWith(`${f} (`))));
   }
-  const { removed, keptWhy } = await removeUnusedShared(connection, shared);
+  const { removed, kept } = await removeUnusedShared(connection, shared);
   report.files.push(...removed);
-  report.kept = keptWhy.map((k) => `${k.path}: ${k.why}`);
+  report.kept = kept.map((k) => `${k.path}: ${k.why}`);
   // The state keeps what could not be removed, so that a second destroy can finish the job.
   const remaining = Object.fromEntries(Object.entries(recorded.vms).filter(([name]) => unfinished.has(name)));
   await writeState(connection, { ...recorded, vms: remaining });

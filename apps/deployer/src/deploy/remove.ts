@@ -64,7 +64,7 @@ export async function removeVm(connection: ControllerConnection, domain: Pick<Do
   // The files of a domain that could not be stopped or undefined stay with it.
   if (left.length > 0) return [...left, ...files.map((f) => f.path)];
   const { kept } = await removeOwnFiles(connection, files);
-  return [...left, ...kept.map((k) => `${k.path} (kept: ${k.why})`)];
+  return kept.map((k) => `${k.path} (kept: ${k.why})`);
 }
 
 // One line per file on stdin: identity|sha256|path ('' when unknown; '|' is not IFS white space, so an empty field
@@ -136,7 +136,7 @@ export async function filesInUse(connection: RemoteCommands, domains: readonly D
     const status = parts[2 * i + 1];
     if (status === 'missing') continue;
     // A disk that is not a file image (an ISO is raw; it has no chain) still answers; one that qemu-img cannot open
-    // (gone meanwhile, or locked beyond -U) says nothing of what backs it: then nothing counts as unused.
+    // (locked beyond -U, not an image it reads) says nothing of what backs it: then nothing counts as unused.
     if (status !== '0') return undefined;
     let chain: unknown;
     try {
@@ -145,7 +145,7 @@ export async function filesInUse(connection: RemoteCommands, domains: readonly D
       return undefined;
     }
     if (!Array.isArray(chain)) return undefined;
-    for (const image of chain as { filename?: unknown; 'full-backing-filename'?: unknown; 'backing-filename'?: unknown }[]) {
+    for (const image of chain as { filename?: unknown; 'full-backing-filename'?: unknown }[]) {
       for (const name of [image.filename, image['full-backing-filename']]) if (typeof name === 'string') used.add(name);
     }
   }
@@ -156,15 +156,15 @@ export async function filesInUse(connection: RemoteCommands, domains: readonly D
  * Removes the candidates (shared files this deployment wrote: base images, context ISOs) that no domain uses, as a
  * disk or in a disk's backing chain, and that are still what vmctx wrote; when that use cannot be read, all are kept.
  */
-export async function removeUnusedShared(connection: ControllerConnection, candidates: readonly OwnFile[]): Promise<{ removed: string[]; kept: string[]; keptWhy: KeptFile[] }> {
-  if (candidates.length === 0) return { removed: [], kept: [], keptWhy: [] };
+export async function removeUnusedShared(connection: ControllerConnection, candidates: readonly OwnFile[]): Promise<{ removed: string[]; kept: KeptFile[] }> {
+  if (candidates.length === 0) return { removed: [], kept: [] };
   const used = await filesInUse(connection, await listDomains(connection));
   if (used === undefined) {
     const why = 'which domains use it could not be read for certain';
-    return { removed: [], kept: candidates.map((c) => c.path), keptWhy: candidates.map((c) => ({ path: c.path, why })) };
+    return { removed: [], kept: candidates.map((c) => ({ path: c.path, why })) };
   }
   const unused = candidates.filter((c) => !used.has(c.path));
   const { removed, kept } = await removeOwnFiles(connection, unused);
   const inUse = candidates.filter((c) => used.has(c.path)).map((c) => ({ path: c.path, why: 'a domain uses it' }));
-  return { removed, kept: [...inUse, ...kept].map((k) => k.path), keptWhy: [...inUse, ...kept] };
+  return { removed, kept: [...inUse, ...kept] };
 }
