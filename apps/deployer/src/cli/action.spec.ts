@@ -11,6 +11,10 @@ describe('formatError', () => {
     expect(formatError(Object.assign(new Error('no such file'), { code: 'ENOENT' }))).toBe('vmctx: no such file [ENOENT]\n');
     expect(formatError('text')).toBe('vmctx: text\n');
   });
+
+  it('ends the first line with the code: the lines after it are details', () => {
+    expect(formatError(new VmctxError('X_BAD', 'input', 'f: 2 problems\nf:1: a [X_ONE]\nf:2: b [X_TWO]'))).toBe('vmctx: f: 2 problems [X_BAD]\nf:1: a [X_ONE]\nf:2: b [X_TWO]\n');
+  });
 });
 
 describe('action', () => {

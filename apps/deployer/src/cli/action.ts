@@ -6,13 +6,18 @@ import { exitCodeOf, isVmctxError } from '@vmctx/contract';
 import { Command } from 'commander';
 import { type CommandIo, usageHint } from './command-io.js';
 
-/** `vmctx: <message> [<CODE>]`, and `  at <where>` when the message does not already say where. */
+/**
+ * `vmctx: <message> [<CODE>]`, and `  at <where>` when the message does not already say where. The code ends the
+ * first line: the lines after it are details (each problem of a deployment file, with its own code when they differ).
+ */
 export function formatError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | undefined)?.code;
   const where = isVmctxError(error) ? error.where : undefined;
   const at = where !== undefined && where !== '' && !message.includes(where) ? `\n  at ${where}` : '';
-  return `vmctx: ${message}${typeof code === 'string' ? ` [${code}]` : ''}${at}\n`;
+  const [first, ...rest] = message.split('\n');
+  const tag = typeof code === 'string' ? ` [${code}]` : '';
+  return `vmctx: ${[`${first}${tag}`, ...rest].join('\n')}${at}\n`;
 }
 
 /**

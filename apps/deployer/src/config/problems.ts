@@ -79,22 +79,31 @@ export function problemsFromZod(issues: readonly z.core.$ZodIssue[], prefix: Pat
   return out;
 }
 
-/** One error for every problem of a deployment file; `problems` keeps them apart for programs and tests. */
+/**
+ * One error for every problem of a deployment file; `problems` keeps them apart for programs and tests (and
+ * `--json` prints them, each with its code).
+ */
 export class DeploymentError extends VmctxError {
   constructor(
     readonly problems: LocatedProblem[],
     readonly file: string,
   ) {
-    const lines = problems.map((p) => `${file}${p.line === undefined ? '' : `:${p.line}`}: ${p.path === '' ? '' : `${p.path}: `}${p.message}`);
     const inputs = problems.filter((p) => p.kind === 'input');
     // Only missing local files: an I/O failure with that file's code (CONFIG_IMAGE_NOT_FOUND...); any input
     // problem makes the whole an input error, since the file must be edited anyway: CONFIG_INVALID, or the one
-    // code all its problems share (CONFIG_TOO_LARGE, CONFIG_UNSAFE_TEXT...), so that a program can tell them apart.
+    // code all its problems share (CONFIG_DUPLICATE_NAME, CONFIG_UNSAFE_TEXT...), so that a program can tell them apart.
     const first = inputs[0] ?? problems[0];
     const shared = inputs.length > 0 && inputs.every((p) => p.code === first!.code) ? first!.code : 'CONFIG_INVALID';
     const code = inputs.length > 0 ? shared : (first?.code ?? 'CONFIG_INVALID');
     const kind: ErrorKind = inputs.length > 0 ? 'input' : 'io';
+    // Problems of several codes: each line says its own (the CLI adds the error's code after the last line).
+    const mixed = new Set(problems.map((p) => p.code)).size > 1;
+    const lines = problems.map((p) => `${file}${p.line === undefined ? '' : `:${p.line}`}: ${p.path === '' ? '' : `${p.path}: `}${p.message}${mixed ? ` [${p.code}]` : ''}`);
     const header = problems.length > 1 ? `${file}: ${problems.length} problems\n` : '';
     super(code, kind, header + lines.join('\n'), { where: problems[0]?.path });
+  }
+
+  override toJSON(): ReturnType<VmctxError['toJSON']> & { problems: LocatedProblem[] } {
+    return { ...super.toJSON(), problems: this.problems };
   }
 }
