@@ -42,6 +42,7 @@ export const DEPLOYER_ERRORS = errorCatalogue({
     'DEPLOY_IMAGE_CACHE_FAILED',
     'CONFIG_ID_UNREADABLE',
     'CONFIG_ID_UNWRITABLE',
+    'SSH_CONFIG_UNREADABLE',
   ],
   remote: [
     'SSH_UNREACHABLE',

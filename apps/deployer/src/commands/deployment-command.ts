@@ -1,6 +1,6 @@
 /**
- * What every command that works on a deployment file shares: its options (--file, --accept-new, --cache,
- * --json), reading the file and building the artifacts before any connection is opened, and the progress
+ * What every command that works on a deployment file shares: its options (--file, --ssh-config, --accept-new,
+ * --cache, --json), reading the file and building the artifacts before any connection is opened, and the progress
  * shown on stderr.
  */
 import { resolve } from 'node:path';
@@ -11,7 +11,8 @@ import { isVmctxError } from '@vmctx/contract';
 import { action, formatError } from '../cli/action.js';
 import type { CommandIo } from '../cli/command-io.js';
 import { createProgress, type Progress } from '../cli/progress.js';
-import { loadDeployment } from '../config/index.js';
+import { loadDeployment, type LoadOptions } from '../config/index.js';
+import { chosenSshConfig, SSH_CONFIG_ENV } from '../config/ssh-config.js';
 import type { Deployment } from '../config/types.js';
 import type { DeployReport } from '../deploy/deploy.js';
 import { ensureDeploymentId, readDeploymentId } from '../deploy/deployment-id.js';
@@ -21,6 +22,7 @@ export const DEFAULT_DEPLOYMENT_FILE = 'deployment.yaml';
 
 export interface DeploymentFlags {
   file: string;
+  sshConfig?: string;
   acceptNew?: boolean;
   cache?: string;
   json?: boolean;
@@ -30,6 +32,7 @@ export interface DeploymentFlags {
 export function withDeploymentOptions(command: Command): Command {
   return command
     .option('-f, --file <file>', 'the deployment file (YAML or JSON)', DEFAULT_DEPLOYMENT_FILE)
+    .option('--ssh-config <file>', `the ssh config that resolves controller aliases, as ssh -F ('none': read none; default $${SSH_CONFIG_ENV}, else ~/.ssh/config)`)
     .option('--accept-new', 'record the host key of a controller not yet in known_hosts (a changed key is always refused)')
     .option('--cache <dir>', 'local artifact cache (default $XDG_CACHE_HOME/vmctx or ~/.cache/vmctx)')
     .option('--json', 'print the report as JSON on stdout (messages stay on stderr)')
@@ -47,7 +50,7 @@ export interface Prepared {
  * marks carry that id.
  */
 export async function prepare(flags: DeploymentFlags, io: CommandIo, isTty: boolean, makeId = false): Promise<Prepared> {
-  const deployment = await loadWithId(resolve(flags.file), makeId);
+  const deployment = await loadWithId(resolve(flags.file), makeId, await loadOptionsOf(flags, io.env));
   const cache = new ArtifactCache(flags.cache ? resolve(flags.cache) : defaultCacheDir());
   const artifacts = await buildArtifacts(deployment, { cache });
   const progress = createProgress({ write: io.stderr, tty: isTty && !flags.json, ...(flags.quiet ? { quiet: true } : {}) });
@@ -55,9 +58,15 @@ export async function prepare(flags: DeploymentFlags, io: CommandIo, isTty: bool
   return { deployment, artifacts, progress };
 }
 
+/** How the flags and the environment say to read the deployment file: which ssh config (--ssh-config, $VMCTX_SSH_CONFIG). */
+export async function loadOptionsOf(flags: Pick<DeploymentFlags, 'sshConfig'>, env: CommandIo['env']): Promise<LoadOptions> {
+  const sshConfigPath = await chosenSshConfig(flags.sshConfig, env);
+  return sshConfigPath === undefined ? {} : { sshConfigPath };
+}
+
 /** The deployment file and its id (deploy/deployment-id.ts): read, or made when `makeId` and there is none yet. */
-export async function loadWithId(file: string, makeId: boolean): Promise<Deployment> {
-  const deployment = await loadDeployment(file);
+export async function loadWithId(file: string, makeId: boolean, options: LoadOptions = {}): Promise<Deployment> {
+  const deployment = await loadDeployment(file, options);
   const id = makeId ? await ensureDeploymentId(file) : await readDeploymentId(file);
   return id === undefined ? deployment : { ...deployment, id };
 }

@@ -14,7 +14,7 @@ import { DEFAULT_LOCK_WAIT_SECONDS } from '../controller/deployment-lock.js';
 import { runDestroy } from '../deploy/destroy.js';
 import { wholeNumber } from '../cli/options.js';
 import { formatDestroy } from '../deploy/report-text.js';
-import { loadWithId, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
+import { loadOptionsOf, loadWithId, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
 
 interface DestroyFlags extends DeploymentFlags {
   yes?: boolean;
@@ -42,7 +42,7 @@ export function destroyCommand(io: CommandIo = processIo, isTty = Boolean(proces
     .option('--lock-wait <seconds>', 'how long to wait for another run of this deployment to let a controller go', wholeNumber('expected a whole number of seconds, 0 to 86400', { min: 0, max: 86_400 }), DEFAULT_LOCK_WAIT_SECONDS)
     .action(
       action(io, async (flags: DestroyFlags) => {
-        const deployment = await loadWithId(resolve(flags.file), false);
+        const deployment = await loadWithId(resolve(flags.file), false, await loadOptionsOf(flags, io.env));
         const dryRun = flags.dryRun ?? false;
         if (!dryRun && !flags.yes) {
           if (!isTty) throw usage(`destroy removes the domains and files of ${deployment.name}; give --yes when not on a terminal (or --dry-run to see what would go)`);

@@ -1,19 +1,24 @@
 /**
  * Controllers and images as the deployer uses them: every local path absolute and checked, every SSH setting
- * final. For a controller, what the deployment file says wins over ~/.ssh/config, which wins over ssh's own
- * defaults (port 22, the local user).
+ * final. For a controller, what the deployment file says wins over the ssh config (~/.ssh/config, or the one
+ * --ssh-config names), which wins over ssh's own defaults (port 22, the local user, ~/.ssh/known_hosts).
  */
 import { posix } from 'node:path';
 import type { ControllerConfig, ImageConfig } from './types.js';
 import type { ResolveContext } from './options.js';
 import { pathKind, resolveLocal } from './paths.js';
 import type { ControllerEntry, ImageEntry } from './schema.js';
-import { lookupHost, parseJump } from './ssh-config.js';
+import { lookupHost, parseJump, type SshHostFacts } from './ssh-config.js';
 
 export async function resolveController(entry: ControllerEntry, index: number, ctx: ResolveContext): Promise<ControllerConfig> {
   const at = ['controllers', index] as const;
-  const facts = lookupHost(ctx.sshConfig, entry.host, { ...(entry.user === undefined ? {} : { user: entry.user }), homeDir: ctx.homeDir, localUser: ctx.localUser });
-  const port = entry.port ?? portOf(facts.port, [...at, 'host'], `~/.ssh/config's Port for ${entry.host}`, ctx);
+  const facts = lookupHost(ctx.sshConfig, entry.host, {
+    ...(entry.user === undefined ? {} : { user: entry.user }),
+    ...(entry.port === undefined ? {} : { port: entry.port }),
+    homeDir: ctx.homeDir,
+    localUser: ctx.localUser,
+  });
+  const port = entry.port ?? portOf(facts.port, [...at, 'host'], `the ssh config's Port for ${entry.host}`, ctx);
 
   // Not checked for existence: ssh itself warns about a missing IdentityFile and goes on with the agent, and the
   // connection reports a key it cannot read, with the controller's name.
@@ -45,12 +50,31 @@ export async function resolveController(entry: ControllerEntry, index: number, c
     port,
     user: entry.user ?? facts.user ?? ctx.localUser,
     ...(identityFile === undefined ? {} : { identityFile }),
-    knownHosts: resolveLocal(entry.knownHosts ?? '~/.ssh/known_hosts', ctx.baseDir, ctx.homeDir),
+    ...knownHostsOf(entry, facts, [...at, 'host'], ctx),
     // One spelling per folder, so that paths built from it compare equal (`/a/b/` and `/a//b` are `/a/b`).
     imageDir: posix.normalize(entry.imageDir).replace(/(.)\/$/, '$1'),
     ...(proxyJump === undefined ? {} : { proxyJump }),
     where: `controllers[${index}]`,
   };
+}
+
+/**
+ * The known_hosts files: the deployment file's `knownHosts` (then the only user file), else the ssh config's
+ * UserKnownHostsFile list, else ~/.ssh/known_hosts; and the config's GlobalKnownHostsFile. A relative path of the ssh
+ * config is taken from the working directory, as ssh takes it.
+ */
+function knownHostsOf(entry: ControllerEntry, facts: SshHostFacts, at: readonly (string | number)[], ctx: ResolveContext): Pick<ControllerConfig, 'knownHosts' | 'moreKnownHosts' | 'globalKnownHosts'> {
+  const fromConfig = (files: string[]) => files.map((f) => resolveLocal(f, process.cwd(), ctx.homeDir));
+  const globals = facts.globalKnownHostsFiles === undefined ? {} : { globalKnownHosts: fromConfig(facts.globalKnownHostsFiles) };
+  if (entry.knownHosts !== undefined) return { knownHosts: resolveLocal(entry.knownHosts, ctx.baseDir, ctx.homeDir), ...globals };
+  const user = facts.userKnownHostsFiles === undefined ? [resolveLocal('~/.ssh/known_hosts', ctx.baseDir, ctx.homeDir)] : fromConfig(facts.userKnownHostsFiles);
+  const [first, ...more] = user;
+  if (first === undefined) {
+    // ssh reads no user file then; vmctx needs one to check against and for --accept-new to write.
+    ctx.problems.add(at, `the ssh config's UserKnownHostsFile for ${entry.host} is none: vmctx needs a known_hosts file; give knownHosts: here`);
+    return { knownHosts: resolveLocal('~/.ssh/known_hosts', ctx.baseDir, ctx.homeDir), ...globals };
+  }
+  return { knownHosts: first, ...(more.length > 0 ? { moreKnownHosts: more } : {}), ...globals };
 }
 
 function portOf(text: string | undefined, at: readonly (string | number)[], what: string, ctx: ResolveContext): number {

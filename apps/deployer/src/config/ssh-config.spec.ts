@@ -1,9 +1,11 @@
-import { userInfo } from 'node:os';
+import { devNull, userInfo } from 'node:os';
 import { join } from 'node:path';
+import type { VmctxError } from '@vmctx/contract';
 import { describe, expect, it } from 'vitest';
+import { failure } from '../controller/fake-controller.test.js';
 import { fixture } from './fixture.test.js';
 import { pathKind } from './paths.js';
-import { parseJump } from './ssh-config.js';
+import { chosenSshConfig, parseJump, readSshConfig } from './ssh-config.js';
 
 const SSH_CONFIG = (dir: string) => `Host lc1
   HostName 10.0.0.11
@@ -100,7 +102,103 @@ ${VMS}`);
     const config = await f.write('other-ssh-config', 'Host lc1\n  Port twenty\n');
     expect(
       await f.parse(`controllers: [{ name: lc1, host: lc1, imageDir: /srv }]\n${VMS}`, 'deploy.yaml', { sshConfigPath: config }).catch((e: Error) => e.message),
-    ).toBe(`${f.path('deploy.yaml')}:1: controllers[0].host: ~/.ssh/config's Port for lc1 is "twenty", not a port number`);
+    ).toBe(`${f.path('deploy.yaml')}:1: controllers[0].host: the ssh config's Port for lc1 is "twenty", not a port number`);
+  });
+});
+
+describe('known_hosts files from the ssh config (issue 24 #7: UserKnownHostsFile was ignored)', () => {
+  const KNOWN = `Host lc1
+  HostName 127.0.0.1
+  Port 2201
+  User admin
+  UserKnownHostsFile ~/kh/%h-%p "%d/kh two" %u-%r-%n.kh relative/kh
+  GlobalKnownHostsFile /etc/vmctx/global_hosts ~/global2
+
+Host lc2
+  UserKnownHostsFile none
+  GlobalKnownHostsFile none
+
+Host *
+  UserKnownHostsFile ~/.ssh/never-this-one
+`;
+
+  it('reads every UserKnownHostsFile in order (the first is the one written), tokens and ~ expanded, and GlobalKnownHostsFile', async () => {
+    const f = await fixture();
+    await f.write('home/.ssh/config', KNOWN);
+    const d = await f.parse(`controllers: [{ name: lc1, host: lc1, imageDir: /srv }]\n${VMS}`);
+    expect(d.controllers[0]).toMatchObject({
+      knownHosts: join(f.home, 'kh/127.0.0.1-2201'),
+      // A relative file of the ssh config is taken from the working directory, as ssh takes it.
+      moreKnownHosts: [join(f.home, 'kh two'), join(process.cwd(), `${userInfo().username}-admin-lc1.kh`), join(process.cwd(), 'relative/kh')],
+      globalKnownHosts: ['/etc/vmctx/global_hosts', join(f.home, 'global2')],
+    });
+  });
+
+  it("lets the deployment file's knownHosts win (then the only user file); %p is the file's port", async () => {
+    const f = await fixture();
+    await f.write('home/.ssh/config', KNOWN);
+    const d = await f.parse(`controllers:
+  - { name: lc1, host: lc1, imageDir: /srv, knownHosts: ./kh }
+  - { name: lc1b, host: lc1, port: 3000, imageDir: /srv }
+${VMS}`);
+    expect(d.controllers[0]!.knownHosts).toBe(f.path('kh'));
+    expect(d.controllers[0]!.moreKnownHosts).toBeUndefined();
+    expect(d.controllers[0]!.globalKnownHosts).toEqual(['/etc/vmctx/global_hosts', join(f.home, 'global2')]);
+    expect(d.controllers[1]!.knownHosts).toBe(join(f.home, 'kh/127.0.0.1-3000'));
+  });
+
+  it('without those directives: ~/.ssh/known_hosts and the default global files', async () => {
+    const f = await fixture();
+    await f.write('home/.ssh/config', 'Host lc3\n  Port 2203\n');
+    const d = await f.parse(`controllers: [{ name: lc1, host: lc3, imageDir: /srv }]\n${VMS}`);
+    expect(d.controllers[0]!.knownHosts).toBe(join(f.home, '.ssh/known_hosts'));
+    expect(d.controllers[0]).not.toHaveProperty('moreKnownHosts');
+    expect(d.controllers[0]).not.toHaveProperty('globalKnownHosts');
+  });
+
+  it('refuses UserKnownHostsFile none unless the file gives knownHosts; GlobalKnownHostsFile none reads no global file', async () => {
+    const f = await fixture();
+    await f.write('home/.ssh/config', KNOWN);
+    expect(await f.problems(`controllers: [{ name: lc2, host: lc2, imageDir: /srv }]\n${VMS.replace('lc1', 'lc2')}`)).toEqual([
+      "1: controllers[0].host: the ssh config's UserKnownHostsFile for lc2 is none: vmctx needs a known_hosts file; give knownHosts: here",
+    ]);
+    const d = await f.parse(`controllers: [{ name: lc2, host: lc2, imageDir: /srv, knownHosts: ./kh }]\n${VMS.replace('lc1', 'lc2')}`);
+    expect(d.controllers[0]).toMatchObject({ knownHosts: f.path('kh'), globalKnownHosts: [] });
+  });
+});
+
+describe('chosenSshConfig: which ssh config, as ssh -F', () => {
+  it('takes --ssh-config over $VMCTX_SSH_CONFIG over the default (undefined), and none for no file', async () => {
+    const f = await fixture();
+    const a = await f.write('a.conf', '');
+    const b = await f.write('b.conf', '');
+    expect(await chosenSshConfig(a, { VMCTX_SSH_CONFIG: b })).toBe(a);
+    expect(await chosenSshConfig(undefined, { VMCTX_SSH_CONFIG: b })).toBe(b);
+    expect(await chosenSshConfig(undefined, { VMCTX_SSH_CONFIG: '' })).toBeUndefined();
+    expect(await chosenSshConfig(undefined, {})).toBeUndefined();
+    expect(await chosenSshConfig('none', { VMCTX_SSH_CONFIG: b })).toBe(devNull);
+    expect(await chosenSshConfig(undefined, { VMCTX_SSH_CONFIG: 'none' })).toBe(devNull);
+    // Even over a missing file named by the variable: the option is not checked against it.
+    expect(await chosenSshConfig('none', { VMCTX_SSH_CONFIG: f.path('missing') })).toBe(devNull);
+    expect(await chosenSshConfig('~/x.conf', { HOME: f.dir, VMCTX_SSH_CONFIG: b }).catch((e: VmctxError) => e.message)).toBe(
+      `the ssh config ${f.path('x.conf')} (named by --ssh-config) does not exist (give an existing file, or none to read no ssh config)`,
+    );
+  });
+
+  it('refuses a named file that is missing or a folder, saying which setting named it (SSH_CONFIG_UNREADABLE)', async () => {
+    const f = await fixture();
+    const missing = await failure(chosenSshConfig(undefined, { VMCTX_SSH_CONFIG: f.path('nope') }));
+    expect([missing.code, missing.kind, missing.where]).toEqual(['SSH_CONFIG_UNREADABLE', 'io', 'VMCTX_SSH_CONFIG']);
+    expect(missing.message).toBe(`the ssh config ${f.path('nope')} (named by VMCTX_SSH_CONFIG) does not exist (give an existing file, or none to read no ssh config)`);
+    const folder = await failure(chosenSshConfig(f.home, {}));
+    expect([folder.code, folder.where, folder.message]).toEqual(['SSH_CONFIG_UNREADABLE', '--ssh-config', `the ssh config ${f.home} (named by --ssh-config) is a folder, not a file`]);
+  });
+
+  it('reads a missing ~/.ssh/config as none, and refuses one that is there but cannot be read', async () => {
+    const f = await fixture();
+    expect(await readSshConfig(f.path('home/.ssh/config'))).toBeUndefined();
+    const error = await failure(readSshConfig(f.home));
+    expect([error.code, error.where]).toEqual(['SSH_CONFIG_UNREADABLE', f.home]);
   });
 });
 

@@ -37,8 +37,15 @@ export interface ControllerConfig {
   user: string;
   /** Absolute; absent: ssh-agent ($SSH_AUTH_SOCK), then ~/.ssh/id_ed25519, id_ecdsa, id_rsa. */
   identityFile?: string;
-  /** Absolute; default ~/.ssh/known_hosts. */
+  /**
+   * Absolute; default ~/.ssh/known_hosts. The user's known_hosts file: the deployment file's `knownHosts`, else the
+   * first of the ssh config's UserKnownHostsFile. Read first, and the one `--accept-new` writes.
+   */
   knownHosts: string;
+  /** The other files of UserKnownHostsFile, absolute: read after knownHosts, never written. */
+  moreKnownHosts?: string[];
+  /** The ssh config's GlobalKnownHostsFile, absolute; absent: ssh's (/etc/ssh/ssh_known_hosts, ssh_known_hosts2). */
+  globalKnownHosts?: string[];
   /** Absolute path on the controller where base images, overlays and ISOs go. */
   imageDir: string;
   /** `user@host:port` of a jump host (ssh_config's ProxyJump), one hop. */

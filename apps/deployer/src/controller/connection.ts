@@ -2,8 +2,9 @@
  * One SSH connection to one controller (ssh2), and the commands run over it.
  *
  * - Host keys are checked before authentication (ssh2 accepts any key unless told not to) against the
- *   controller's known_hosts and the global ones (/etc/ssh/ssh_known_hosts), as ssh reads them; an unknown key
- *   is refused unless `acceptNew` (then recorded in the controller's file only), a changed or revoked one always.
+ *   controller's known_hosts files (the deployment file's, else the ssh config's UserKnownHostsFile list) and the
+ *   global ones (GlobalKnownHostsFile, else /etc/ssh/ssh_known_hosts), as ssh reads them; an unknown key is refused
+ *   unless `acceptNew` (then recorded in the controller's first file only), a changed or revoked one always.
  * - Authentication: the controller's identity file, else ssh-agent, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa,
  *   tried in that order as OpenSSH does.
  * - Channels are bounded under sshd's MaxSessions (10 by default; "Channel open failure" past it).
@@ -277,7 +278,9 @@ function connectClient(controller: ControllerConfig, options: ConnectOptions, so
 async function verifyHostKey(controller: ControllerConfig, key: Buffer, options: ConnectOptions): Promise<void> {
   const verdict = await checkHostKey({
     knownHostsFile: controller.knownHosts,
-    globalKnownHostsFiles: options.globalKnownHostsFiles ?? GLOBAL_KNOWN_HOSTS_FILES,
+    ...(controller.moreKnownHosts === undefined ? {} : { moreKnownHostsFiles: controller.moreKnownHosts }),
+    // The ssh config's GlobalKnownHostsFile wins over the default (which tests replace through the options).
+    globalKnownHostsFiles: controller.globalKnownHosts ?? options.globalKnownHostsFiles ?? GLOBAL_KNOWN_HOSTS_FILES,
     host: controller.host,
     port: controller.port,
     key,

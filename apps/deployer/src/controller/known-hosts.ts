@@ -5,9 +5,9 @@
  * Read, then decide, then (only for `--accept-new` and only for an unknown host) append:
  * - `parseKnownHosts`: every line form of sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"; malformed lines are skipped
  *   as OpenSSH skips them, and kept with their line number and reason so that a message can name them;
- * - `checkKnownHosts` / `checkHostKey`: known, unknown, changed (mismatch) or revoked, from the user's file and
- *   the global ones (GlobalKnownHostsFile) read as one list, as ssh reads them;
- * - `recordHostKey`: one line appended to the user's file with one write and fsync, as
+ * - `checkKnownHosts` / `checkHostKey`: known, unknown, changed (mismatch) or revoked, from the user's files
+ *   (UserKnownHostsFile) and the global ones (GlobalKnownHostsFile) read as one list, as ssh reads them;
+ * - `recordHostKey`: one line appended to the user's (first) file with one write and fsync, as
  *   `ssh -o StrictHostKeyChecking=accept-new` writes it (never to a global file);
  * - `hostKeyError`: the VmctxError for a key that is not known, with its fix.
  */
@@ -75,6 +75,8 @@ interface Presented {
   readonly file: string;
   /** Every file read, in the order ssh reads them: the user's, then the global ones. */
   readonly files: readonly { readonly file: string; readonly missing: boolean }[];
+  /** How many of `files` are the user's (UserKnownHostsFile); the rest are global. */
+  readonly userFiles: number;
   /** The name looked up: `host`, or `[host]:port` when the port is not 22. */
   readonly name: string;
   readonly keyType: string;
@@ -355,7 +357,7 @@ function verdictFor(files: readonly KnownHosts[], name: string, key: Buffer, pre
  * without port identifier"), a host on another port whose lookup finds nothing is accepted when the plain
  * name lists this very key; a different key under the plain name does not make it a mismatch.
  */
-export function checkKnownHosts(knownHosts: KnownHosts | readonly KnownHosts[], host: string, port: number, key: Buffer): HostKeyCheck {
+export function checkKnownHosts(knownHosts: KnownHosts | readonly KnownHosts[], host: string, port: number, key: Buffer, userFiles = 1): HostKeyCheck {
   const reason = invalidKeyReason(key);
   if (reason !== undefined) {
     throw new VmctxError('SSH_HOST_KEY_INVALID', 'remote', `${host}:${port} presented a host key that is not one: ${reason}`, {
@@ -368,6 +370,7 @@ export function checkKnownHosts(knownHosts: KnownHosts | readonly KnownHosts[], 
   const presented = (name: string): Presented => ({
     file: user.file,
     files: files.map(({ file, missing }) => ({ file, missing })),
+    userFiles,
     name,
     keyType: keyTypeOf(key) as string,
     fingerprint: fingerprintSha256(key),
@@ -383,19 +386,22 @@ export function checkKnownHosts(knownHosts: KnownHosts | readonly KnownHosts[], 
 }
 
 /**
- * `checkKnownHosts` on the user's file and the global ones (default: ssh's, GLOBAL_KNOWN_HOSTS_FILES); a missing
- * file lists nothing, one that cannot be read fails the check (it may hold a revocation).
+ * `checkKnownHosts` on the user's files (`knownHostsFile`, then `moreKnownHostsFiles`: ssh's UserKnownHostsFile) and
+ * the global ones (default: ssh's, GLOBAL_KNOWN_HOSTS_FILES); a file named twice is read once; a missing file lists
+ * nothing, one that cannot be read fails the check (it may hold a revocation).
  */
 export async function checkHostKey(options: {
   knownHostsFile: string;
+  moreKnownHostsFiles?: readonly string[];
   globalKnownHostsFiles?: readonly string[];
   host: string;
   port: number;
   key: Buffer;
 }): Promise<HostKeyCheck> {
-  const globals = (options.globalKnownHostsFiles ?? GLOBAL_KNOWN_HOSTS_FILES).filter((file) => file !== options.knownHostsFile);
-  const files = await Promise.all([options.knownHostsFile, ...globals].map((file) => readKnownHosts(file)));
-  return checkKnownHosts(files, options.host, options.port, options.key);
+  const user = [...new Set([options.knownHostsFile, ...(options.moreKnownHostsFiles ?? [])])];
+  const globals = [...new Set(options.globalKnownHostsFiles ?? GLOBAL_KNOWN_HOSTS_FILES)].filter((file) => !user.includes(file));
+  const files = await Promise.all([...user, ...globals].map((file) => readKnownHosts(file)));
+  return checkKnownHosts(files, options.host, options.port, options.key, user.length);
 }
 
 /* ------------------------------------------------------------------------------------------------------------
@@ -493,13 +499,14 @@ function malformedNote(result: Presented): string {
     .join('');
 }
 
-/** "not in the user's file (why), nor in the global ones (which exist or not)". */
+/** "not in the user's file (why), nor in its other files, nor in the global ones (which exist or not)". */
 function whereLooked(result: Presented): string {
-  const [user, ...globals] = result.files;
+  const [user, ...rest] = result.files;
+  const named = (files: Presented['files']) => files.map(({ file, missing }) => (missing ? `${file} (missing)` : file)).join(', ');
+  const more = rest.slice(0, result.userFiles - 1);
+  const globals = rest.slice(result.userFiles - 1);
   const own = `${result.file} (${user?.missing ? 'which does not exist yet' : 'which lists no key for it'})`;
-  if (globals.length === 0) return own;
-  const global = globals.map(({ file, missing }) => (missing ? `${file} (missing)` : file)).join(', ');
-  return `${own}, nor in the global ${global}`;
+  return `${own}${more.length > 0 ? `, nor in ${named(more)}` : ''}${globals.length > 0 ? `, nor in the global ${named(globals)}` : ''}`;
 }
 
 /**
