@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import { VmctxError } from '@vmctx/contract';
 import { inspectImage, writeOverlayTo, type ImageInfo } from '@vmctx/disk-builder';
@@ -33,7 +34,8 @@ import { domainInfo } from '../controller/libvirt.js';
 import { addOwnerMark } from '../controller/owner-mark.js';
 import { ArtifactCache } from './cache.js';
 import { ensureConsoleLog } from './console-log.js';
-import { fetchImage } from './fetch-image.js';
+import { cachedImagePath, fetchImage } from './fetch-image.js';
+import { probeImage } from './probe-image.js';
 
 /** One file a VM needs on its controller. */
 export interface RemoteArtifact {
@@ -73,6 +75,13 @@ export interface VmArtifacts {
 
 export interface BuildOptions {
   cache: ArtifactCache;
+  /**
+   * What is done with a base image given by URL that is not in the cache yet: `fetch` (the default) downloads and
+   * verifies it, as a deploy that uploads must; `probe` reads only its header (probe-image.ts), which is all that
+   * check, plan and status need. The artifacts are the same either way; with `probe`, the base's `localPath` is
+   * where the image will be once fetched, and nothing is there yet.
+   */
+  images?: 'fetch' | 'probe';
   /** Seconds since 1970 written as every date of the context ISO: the same context gives the same bytes. */
   isoEpoch?: number;
 }
@@ -136,7 +145,7 @@ class Builder {
       localPath: baseImage.path,
       sha256: baseImage.sha256,
       size: baseImage.size,
-      remotePath: posix.join(dir, `${image.name}-${baseImage.sha256.slice(0, 16)}.${baseImage.info.format}`),
+      remotePath: posix.join(dir, `${await this.baseName(baseImage.sha256)}-${baseImage.sha256.slice(0, 16)}.${baseImage.info.format}`),
       mode: '0644',
     };
     const overlayObject = await this.overlay(base.remotePath, baseImage.info);
@@ -199,14 +208,39 @@ class Builder {
     };
   }
 
+  /** An image is its bytes: two entries with the same sha256 (by URL, or local files alike) are one image. */
   private image(image: ImageConfig) {
-    return memo(this.images, image.url ?? image.path, async () => {
-      // An image given by URL is fetched into the cache first (once; verified against its sha256).
-      const path = image.url ? await fetchImage(image.url, image.sha256!, this.options.cache, { where: `${image.where}.url` }) : image.path;
-      const info = await inspectImage(path);
-      const { sha256, size } = await this.options.cache.digestOf(path);
-      return { info, sha256, size, path };
+    return memo(this.images, image.url ? `sha256:${image.sha256!.toLowerCase()}` : image.path, async () => {
+      if (image.url) {
+        const where = `${image.where}.url`;
+        const sha256 = image.sha256!.toLowerCase();
+        // Fetched into the cache first (once; verified against its sha256), or only its header read (probe-image.ts).
+        if (this.options.images === 'probe') {
+          const info = await probeImage(image.url, sha256, this.options.cache, { where });
+          return { info, sha256, size: info.fileSize, path: cachedImagePath(this.options.cache, sha256) };
+        }
+        const path = await fetchImage(image.url, sha256, this.options.cache, { where });
+        return { info: await inspectImage(path), sha256, size: (await stat(path)).size, path };
+      }
+      const info = await inspectImage(image.path);
+      const { sha256, size } = await this.options.cache.digestOf(image.path);
+      return { info, sha256, size, path: image.path };
     });
+  }
+
+  /**
+   * The name the base image of `sha256` has on a controller (`NAME-<sha256:16>.FORMAT`): that of the first image in the
+   * file, among those its VMs use, with these bytes. Two entries with the same bytes (another name, another URL) are
+   * one file there, on which every overlay backs (issue 24: lc3 held both, 64 MiB more). A file with one entry per
+   * image names its bases as before, so existing deployments keep theirs.
+   */
+  private async baseName(sha256: string): Promise<string> {
+    const used = this.deployment.images.filter((i) => this.deployment.vms.some((v) => v.image === i.name));
+    for (const image of used) {
+      const known = image.url ? image.sha256!.toLowerCase() : (await this.image(image)).sha256;
+      if (known === sha256) return image.name;
+    }
+    throw new VmctxError('DEPLOY_INTERNAL', 'internal', `no image of the file has sha256 ${sha256}`);
   }
 
   private overlay(backingFile: string, base: ImageInfo) {

@@ -57,9 +57,7 @@ export function partialImagePath(cache: ArtifactCache, sha256: string): string {
 /** Fetches `url` into the cache unless the image of `sha256` is there; returns the verified local path. */
 export async function fetchImage(url: string, sha256: string, cache: ArtifactCache, options: FetchImageOptions = {}): Promise<string> {
   const where = options.where ?? url;
-  const expected = sha256.toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(expected)) throw new VmctxError('DEPLOY_IMAGE_URL_INVALID', 'input', `${url}: "${sha256}" is not a sha256 (64 hex digits)`, { where });
-  if (!/^https?:$/.test(protocolOf(url))) throw new VmctxError('DEPLOY_IMAGE_URL_INVALID', 'input', `${url}: only http and https URLs are fetched`, { where });
+  const expected = checkedSha256(url, sha256, where);
 
   const target = cachedImagePath(cache, expected);
   if (await isFile(target)) return target;
@@ -98,9 +96,22 @@ export async function fetchImage(url: string, sha256: string, cache: ArtifactCac
   return target;
 }
 
-interface Job {
+/** The sha256 of a URL image in lowercase; DEPLOY_IMAGE_URL_INVALID for what is not an http(s) URL or not a sha256. */
+export function checkedSha256(url: string, sha256: string, where: string): string {
+  const expected = sha256.toLowerCase();
+  if (!/^[0-9a-f]{64}$/.test(expected)) throw new VmctxError('DEPLOY_IMAGE_URL_INVALID', 'input', `${url}: "${sha256}" is not a sha256 (64 hex digits)`, { where });
+  if (!/^https?:$/.test(protocolOf(url))) throw new VmctxError('DEPLOY_IMAGE_URL_INVALID', 'input', `${url}: only http and https URLs are fetched`, { where });
+  return expected;
+}
+
+/** What one request needs: the URL, where it is declared, and how to fetch. */
+export interface RequestJob {
   url: string;
   where: string;
+  options: Pick<FetchImageOptions, 'fetch' | 'signal' | 'maxRedirects'>;
+}
+
+interface Job extends RequestJob {
   part: string;
   expected: string;
   options: FetchImageOptions;
@@ -113,7 +124,7 @@ type Attempt = { kind: 'done'; sha256: string; url: string } | { kind: 'restart'
  * server answered another range than asked, or said there is nothing past it (416) and it does not verify.
  */
 async function attempt(job: Job, offset: number): Promise<Attempt> {
-  const { response, url } = await request(job, offset);
+  const { response, url } = await request(job, offset > 0 ? `bytes=${offset}-` : undefined, offset > 0 ? `; the partial download (${offset} bytes) is kept` : '');
   // Not awaited, as `stop` below.
   const cancel = () => void response.body?.cancel().catch(() => undefined);
 
@@ -196,19 +207,22 @@ async function attempt(job: Job, offset: number): Promise<Attempt> {
   return { kind: 'done', sha256: hash.digest('hex'), url };
 }
 
-/** GET `url` from `offset`, following redirects by hand; the response and the URL that gave it. */
-async function request(job: Job, offset: number): Promise<{ response: Response; url: string }> {
+/**
+ * GET `url` (with `range`, a Range header's value, when given), following redirects by hand; the response and the
+ * URL that gave it. `kept` ends the message of a request that failed (what the caller keeps).
+ */
+export async function request(job: RequestJob, range: string | undefined, kept = ''): Promise<{ response: Response; url: string }> {
   const doFetch = job.options.fetch ?? globalThis.fetch;
   const max = job.options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   const headers: Record<string, string> = { 'accept-encoding': 'identity' };
-  if (offset > 0) headers['range'] = `bytes=${offset}-`;
+  if (range !== undefined) headers['range'] = range;
   let url = job.url;
   for (let hop = 0; ; hop++) {
     let response: Response;
     try {
       response = await doFetch(url, { headers, redirect: 'manual', ...(job.options.signal ? { signal: job.options.signal } : {}) });
     } catch (error) {
-      throw Object.assign(failed(job, url, `${describe(error)}${offset > 0 ? `; the partial download (${offset} bytes) is kept` : ''}`), { cause: error });
+      throw Object.assign(failed(job, url, `${describe(error)}${kept}`), { cause: error });
     }
     const location = response.headers.get('location');
     if (![301, 302, 303, 307, 308].includes(response.status) || location === null) return { response, url };
@@ -242,11 +256,11 @@ export function parseContentRange(value: string | null): { start: number; end: n
   return { start: Number(m[1]), end: Number(m[2]), ...(m[3] === '*' ? {} : { total: Number(m[3]) }) };
 }
 
-function parseLength(value: string | null): number | undefined {
+export function parseLength(value: string | null): number | undefined {
   return value !== null && /^\d+$/.test(value.trim()) ? Number(value) : undefined;
 }
 
-function failed(job: Job, url: string, why: string): VmctxError {
+export function failed(job: RequestJob, url: string, why: string): VmctxError {
   const via = url === job.url ? '' : ` (redirected from ${job.url})`;
   return new VmctxError('DEPLOY_IMAGE_FETCH_FAILED', 'remote', `GET ${url}${via}: ${why}`, { where: job.where });
 }
@@ -264,7 +278,7 @@ async function local<T>(what: string, where: string, run: () => Promise<T>): Pro
 }
 
 /** An undici failure is `TypeError: fetch failed` (or `terminated`) with the socket's error as its cause. */
-function describe(error: unknown): string {
+export function describe(error: unknown): string {
   const message = (error as Error)?.message ?? String(error);
   const cause = (error as { cause?: unknown })?.cause;
   const inner = cause instanceof Error ? `${(cause as NodeJS.ErrnoException).code ? `${(cause as NodeJS.ErrnoException).code}: ` : ''}${cause.message}` : undefined;

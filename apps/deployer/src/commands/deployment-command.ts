@@ -52,7 +52,9 @@ export interface Prepared {
 export async function prepare(flags: DeploymentFlags, io: CommandIo, isTty: boolean, makeId = false): Promise<Prepared> {
   const deployment = await loadWithId(resolve(flags.file), makeId, await loadOptionsOf(flags, io.env));
   const cache = new ArtifactCache(flags.cache ? resolve(flags.cache) : defaultCacheDir());
-  const artifacts = await buildArtifacts(deployment, { cache });
+  // A deploy that writes is the one run that needs the bytes of images given by URL (it uploads them); check, plan and
+  // status read only their headers (artifacts/probe-image.ts).
+  const artifacts = await buildArtifacts(deployment, { cache, images: makeId ? 'fetch' : 'probe' });
   const progress = createProgress({ write: io.stderr, tty: isTty && !flags.json, ...(flags.quiet ? { quiet: true } : {}) });
   for (const a of artifacts) for (const note of a.notes) progress.sink({ type: 'note', controller: a.controller.name, message: note });
   return { deployment, artifacts, progress };

@@ -70,9 +70,13 @@ export function replaceReasons(v: VmArtifacts, existing: DomainInfo, recorded: C
   const after = v.artifacts;
   const reasons: string[] = [];
   const short = (s: string | undefined) => (s ? s.slice(0, 12) : 'none');
-  if (before.base !== after.base) reasons.push(`base image changed (${short(before.base)} → ${short(after.base)})`);
+  // The image by its name in the file; an overlay over the same bytes changes when its base's file on the controller does.
+  if (before.base !== after.base) reasons.push(`image ${v.vm.image} changed (sha256 ${short(before.base)} → ${short(after.base)})`);
   if (before.iso !== after.iso) reasons.push(`context changed (ISO ${short(before.iso)} → ${short(after.iso)})`);
-  if (before.overlay !== after.overlay && before.base === after.base) reasons.push('overlay changed');
+  const backing = recorded.vms[v.vm.name]?.shared[0];
+  if (before.overlay !== after.overlay && before.base === after.base) {
+    reasons.push(backing && backing !== v.base.remotePath ? `image ${v.vm.image} is now the base file ${v.base.remotePath} (was ${backing})` : 'overlay changed');
+  }
   if (before.domain !== after.domain) {
     const old = recorded.vms[v.vm.name]?.xml;
     const fields = old ? domainXmlChanges(old, v.renderedXml) : [];
