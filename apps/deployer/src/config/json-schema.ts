@@ -15,8 +15,10 @@ export function deploymentJsonSchema(): Record<string, unknown> {
     override: ({ zodSchema, jsonSchema }) => {
       // The spec is checked by template-renderer's own schema inside a refinement; editors get that shape.
       if (zodSchema === VmSpecSchema) {
+        // Its examples (schema.ts) stay: the reference shows them (reference.ts).
+        const { examples } = jsonSchema as Record<string, unknown>;
         for (const key of Object.keys(jsonSchema)) delete (jsonSchema as Record<string, unknown>)[key];
-        Object.assign(jsonSchema, vmSpecJsonSchema());
+        Object.assign(jsonSchema, vmSpecJsonSchema(), examples === undefined ? {} : { examples });
       }
       // The image's refinement in JSON Schema terms: path alone, or url with sha256.
       if (zodSchema === ImageSchema) {

@@ -77,7 +77,10 @@ export const VmSpecSchema = z
   if (!result.success) for (const issue of result.error.issues) ctx.addIssue({ ...issue } as z.core.$ZodRawIssue);
   })
   // An id puts it once under the JSON Schema's $defs, for defaults and vms both.
-  .meta({ id: 'VmSpec' });
+  .meta({
+    id: 'VmSpec',
+    examples: [{ memory: { value: 512, unit: 'MiB' }, vcpu: 2, os: { arch: 'x86_64', machine: 'q35' }, devices: { interfaces: [{ type: 'bridge', model: { type: 'virtio' } }] } }],
+  });
 
 /** The spec with what the VM gives filled by stand-ins, to check the rest; the value kept is the user's. */
 function withPlaceholders(spec: Record<string, unknown>): unknown {
@@ -98,22 +101,73 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * A field's description and examples, as the JSON Schema carries them (`description`, `examples`): editors show
+ * them, and the file's reference (docs/deployment-file.md, reference.ts) is made from them. Annotations only:
+ * what a value may be is the schema's, not these.
+ */
+const doc = (description: string, ...examples: unknown[]) => ({ description, examples });
+
 /** Every VM field that `defaults:` may give. */
 const vmFields = {
-  controller: text('controller').describe('The name of a controller of `controllers`.'),
-  image: text('image').describe('The name of an image of `images`.'),
-  template: localPath('template').describe('A native libvirt domain XML, relative to this file. Exclusive with spec.'),
+  controller: text('controller').meta(doc('The name of a controller of `controllers`, which runs the VM. Required, here or in `defaults`.', 'lc1')),
+  image: text('image').meta(doc("The name of an image of `images`: the base image of the VM's qcow2 overlay. Required, here or in `defaults`.", 'debian')),
+  template: localPath('template').meta(
+    doc(
+      "A native libvirt domain XML file, relative to this file's folder (`~/` is the home folder). vmctx rewrites its name, UUID, MAC, disk, context CD, bridge and domain type for each VM. Exclusive with `spec`; one of the two is required, here or in `defaults`.",
+      './debian1.xml',
+    ),
+  ),
   // Not .describe()d here: that makes a copy, and json-schema.ts finds this one by identity.
   spec: VmSpecSchema,
-  bridge: bridge.describe("The bridge of every bridged interface; absent: the template's. Exclusive with network."),
-  network: network.describe('A libvirt network instead of a bridge. Exclusive with bridge.'),
-  context: z.union([localPath('context'), ContextSchema]).meta({
-    id: 'VmContext',
-    description: "guest-script's context inline, or a path to a context YAML/JSON file or to a context/ folder holding post-install.",
-  }),
-  iso: remotePath('iso').describe('A context ISO already on the controller (a shared ISO): checked, not built. Exclusive with context.'),
-  domainType: z.enum(['kvm', 'qemu']).describe("qemu (TCG) where KVM is not usable; absent: the template's."),
-  isoMode: z.enum(['cdrom', 'disk']).describe('How the context ISO is attached (default cdrom).'),
+  bridge: bridge.meta(
+    doc(
+      "The host bridge the VM's interfaces are attached to: a template's bridged interfaces are rewritten to it; every interface of a spec gets it (one virtio interface is added if the spec has none). Absent: the template's or spec's own. Exclusive with `network`.",
+      'br0',
+    ),
+  ),
+  network: network.meta(
+    doc(
+      "A libvirt network (by name) the interfaces of a spec are attached to instead of a bridge (one virtio interface is added if the spec has none). Not with a native template, which keeps its own interfaces (DEPLOY_NETWORK_WITH_NATIVE). Exclusive with `bridge`.",
+      'default',
+    ),
+  ),
+  context: z
+    .union([
+      localPath('context').meta(
+        doc(
+          "A path relative to this file's folder (`~/` is the home folder): a context file (`.yaml`, `.yml` or `.json`, the same fields as the inline form), or a Snooze `context/` folder holding `post-install`, put on the CD as it is.",
+          './contexts/web.yaml',
+          './contexts/legacy',
+        ),
+      ),
+      ContextSchema.meta(
+        doc("guest-script's context, inline: what the guest configures at first boot (host name, network, SSH keys, files, scripts).", {
+          hostname: 'db-1',
+          network: { method: 'static', address: '198.51.100.21/24', gateway: '198.51.100.1' },
+        }),
+      ),
+    ])
+    .meta({
+      id: 'VmContext',
+      description:
+        'What the context CD built for the VM holds: a path to a context file or a Snooze context/ folder, or a context inline. Absent, with no `iso`: no context CD, and the guest falls back to DHCP. VMs with the same context share one ISO. Exclusive with `iso`.',
+    }),
+  iso: remotePath('iso').meta(
+    doc(
+      "A context ISO already on the controller (Snooze's shared ISO), by its absolute path there: checked by `check`, attached, not built. It must lie in the controller's `imageDir`, /var/lib/libvirt/images or a `hostPaths` folder, unless `trustTemplates`. Exclusive with `context`.",
+      '/var/lib/vmctx/images/shared-context.iso',
+    ),
+  ),
+  domainType: z
+    .enum(['kvm', 'qemu'])
+    .meta(doc("The domain's type: `kvm`, or `qemu` (TCG, emulated) where KVM is not usable. Absent: the template's, or the spec's `type` (default `kvm`).", 'qemu')),
+  isoMode: z
+    .enum(['cdrom', 'disk'])
+    .meta({
+      ...doc('How the context ISO is attached: `cdrom` (a CD-ROM, /dev/sr0 in the guest) or `disk` (a read-only virtio disk, /dev/vdb when the overlay is vda).', 'disk'),
+      default: 'cdrom',
+    }),
 };
 
 /** Fields of which a VM (or the defaults) gives at most one; a VM's choice of one replaces the defaults' other. */
@@ -142,28 +196,88 @@ const optionalVmFields = {
   isoMode: vmFields.isoMode.optional(),
 };
 
-export const DefaultsSchema = z.strictObject(optionalVmFields).superRefine(exclusive).describe('Fields applied to every VM that does not set its own.');
+export const DefaultsSchema = z
+  .strictObject(optionalVmFields)
+  .superRefine(exclusive)
+  .meta(
+    doc(
+      "Fields applied to every VM that does not set its own. A VM that sets one field of a pair (`template`/`spec`, `bridge`/`network`, `context`/`iso`) takes neither of the pair from here.",
+      { image: 'debian', template: './debian1.xml', bridge: 'br0' },
+    ),
+  );
 
 export const VmSchema = z
   .strictObject({
-    name: text('name').describe("The domain's name; with count, the group's: `web` gives web-1..web-N, `web-{n}` puts the number where {n} is."),
-    count: z.number().int().min(1).max(4096).optional().describe('How many VMs this entry makes.'),
-    address: ipv4.optional().describe("The IPv4 address given by IP-from-MAC (its MAC encodes it); a group's first, then counted up."),
-    mac: mac.optional().describe('A fixed MAC for the first NIC.'),
+    name: text('name').meta(
+      doc(
+        "The domain's name on the controller, unique in the deployment; it also names the VM's files there (`<name>.qcow2`). With `count`, the group's: `web` gives web-1..web-N, `web-{n}` puts the number where {n} is. No white space or shell characters, and nothing virsh would read as an option, a domain id or a UUID.",
+        'db-1',
+        'web-{n}',
+      ),
+    ),
+    count: z
+      .number()
+      .int()
+      .min(1)
+      .max(4096)
+      .optional()
+      .meta(doc('How many VMs this entry makes, all with its fields (a count group); with `address`, each member takes the next address. Absent: one VM.', 4)),
+    address: ipv4
+      .optional()
+      .meta(
+        doc(
+          "For IP-from-MAC: the VM's IPv4 address, which its MAC encodes (the context's `network.macPrefix`, else 02:00); a count group's first, counted up for each member, all within the context's network. Required when the context's network is `ip-from-mac` (unless `mac` encodes it); refused with a `static` or `dhcp` one. With a context folder or an `iso`, it sets the MAC with the default prefix.",
+          '198.51.100.31',
+        ),
+      ),
+    mac: mac
+      .optional()
+      .meta(
+        doc(
+          "A fixed MAC for the VM's first interface; not for a count group. Absent: derived from the deployment's and the VM's names (stable across deploys), or with IP-from-MAC the MAC that encodes `address`.",
+          '52:54:00:12:34:56',
+        ),
+      ),
     ...optionalVmFields,
   })
-  .superRefine(exclusive);
+  .superRefine(exclusive)
+  .meta(doc('A VM, or with `count` a group of VMs; the fields it leaves out come from `defaults`.', { name: 'db-1', controller: 'lc2', image: 'debian', spec: { memory: { value: 512, unit: 'MiB' }, vcpu: 2 } }));
 
-export const ControllerSchema = z.strictObject({
-  name: safeName('controller'),
-  host: host.describe('A host name, an address, or an alias of ~/.ssh/config.'),
-  port: port.optional().describe('Default: ssh config, else 22.'),
-  user: text('user').optional().describe('Default: ssh config, else the current user.'),
-  identityFile: localPath('identityFile').optional().describe('Default: ssh config, else ssh-agent, else ~/.ssh/id_*.'),
-  knownHosts: localPath('knownHosts').optional().describe('Default: ~/.ssh/known_hosts.'),
-  proxyJump: text('proxyJump').optional().describe('`[user@]host[:port]` (first hop only), or `none`. Default: ssh config.'),
-  imageDir: remotePath('imageDir').describe('Where base images, overlays and ISOs go on the controller.'),
-});
+export const ControllerSchema = z
+  .strictObject({
+    name: safeName('controller').meta(doc("The controller's name in this file, unique: what a VM's `controller` names, and what reports call it.", 'lc1')),
+    host: host.meta(
+      doc("A host name, an address, or a Host alias of the ssh config (~/.ssh/config by default), whose HostName, Port, User, IdentityFile and ProxyJump apply (this file's fields win).", '192.0.2.11', 'lc1.example.org'),
+    ),
+    port: port.optional().meta(doc("The SSH port. Default: the ssh config's Port for `host`, else 22.", 2222)),
+    user: text('user').optional().meta(doc("The SSH user. Default: the ssh config's User for `host`, else the local user.", 'root')),
+    identityFile: localPath('identityFile')
+      .optional()
+      .meta(
+        doc(
+          "The SSH private key, relative to this file's folder (`~/` is the home folder). Default: the first IdentityFile of the ssh config for `host` that exists, else ssh-agent ($SSH_AUTH_SOCK), then ~/.ssh/id_ed25519, id_ecdsa, id_rsa.",
+          '~/.ssh/id_ed25519',
+        ),
+      ),
+    knownHosts: localPath('knownHosts')
+      .optional()
+      .meta(
+        doc(
+          "The known_hosts file the controller's host key is checked against (with the global ones, /etc/ssh/ssh_known_hosts), and where `--accept-new` records a new key; relative to this file's folder (`~/` is the home folder). Default: the ssh config's UserKnownHostsFile for `host`, else ~/.ssh/known_hosts.",
+          '~/.ssh/known_hosts',
+        ),
+      ),
+    proxyJump: text('proxyJump')
+      .optional()
+      .meta(doc("A jump host, `[user@]host[:port]` or a Host alias of the ssh config (one hop: the first of a list), or `none` for none. Default: the ssh config's ProxyJump for `host`.", 'admin@bastion.example.org:22', 'none')),
+    imageDir: remotePath('imageDir').meta(
+      doc(
+        "The folder on the controller, absolute, where vmctx puts base images, overlays, context ISOs, console logs and its record (`.vmctx/<deployment>.json`). It must exist and be writable (`check`: CHECK_IMAGE_DIR).",
+        '/var/lib/vmctx/images',
+      ),
+    ),
+  })
+  .meta(doc('A libvirt host, reached over SSH.', { name: 'lc1', host: '192.0.2.11', user: 'root', imageDir: '/var/lib/vmctx/images' }));
 
 /** `http://` or `https://` and a host; the only schemes the deployer fetches from. */
 const httpUrl = text('url')
@@ -178,14 +292,25 @@ const httpUrl = text('url')
  */
 export const ImageSchema = z
   .strictObject({
-    name: safeName('image'),
-    path: localPath('path').optional().describe('A local raw or qcow2 file, relative to this file. Exclusive with url.'),
-    url: httpUrl.optional().describe('An http(s) URL of a raw or qcow2 image, fetched once into the local cache (resumed if cut short). Needs sha256.'),
+    name: safeName('image').meta(
+      doc("The image's name in this file, unique: what a VM's `image` names; on a controller the image is `<imageDir>/<name>-<sha256:16>.<format>`.", 'debian'),
+    ),
+    path: localPath('path')
+      .optional()
+      .meta(doc("A local raw or qcow2 file, relative to this file's folder (`~/` is the home folder). Exclusive with `url`.", './debian-base.raw')),
+    url: httpUrl
+      .optional()
+      .meta(doc('An http(s) URL of a raw or qcow2 image, fetched once into the local cache (resumed if cut short). Needs `sha256`.', 'https://images.example.org/debian-12.qcow2')),
     sha256: z
       .string()
       .regex(/^[0-9a-fA-F]{64}$/, 'a sha256 is 64 hex digits')
       .optional()
-      .describe("The image's sha256 (as `sha256sum` prints it), with url: the download is used only if it matches."),
+      .meta(
+        doc(
+          "The image's sha256 (as `sha256sum` prints it), with `url`: the download is used only if it matches.",
+          'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+        ),
+      ),
   })
   .superRefine((image, ctx) => {
     const add = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
@@ -193,29 +318,76 @@ export const ImageSchema = z
     else if (image.path === undefined && image.url === undefined) add([], 'give path (a local file) or url and sha256');
     else if (image.url !== undefined && image.sha256 === undefined) add(['sha256'], 'required with url: the download is verified against it');
     else if (image.path !== undefined && image.sha256 !== undefined) add(['sha256'], 'sha256 goes with url; a local file is used as it is');
-  });
+  })
+  .meta(
+    doc('A base image the VMs\' overlays are made on: a local `path`, or a `url` with its `sha256`. Sent once to each controller that uses it.', {
+      name: 'debian',
+      path: './debian-base.raw',
+    }),
+  );
 
 export const DeploymentFileSchema = z
   .strictObject({
     /** Editors read a JSON file's `$schema`; accepted so that JSON deployments can point at the schema. */
-    $schema: z.string().optional(),
-    name: safeName('deployment').optional().describe("The deployment's name (owns its domains); default: the file's name without extension."),
+    $schema: z
+      .string()
+      .optional()
+      .meta(doc("For editors: the JSON Schema of this file (a JSON deployment's `$schema`; in YAML, a `# yaml-language-server: $schema=...` comment does it). Ignored by vmctx.", '../deployment.schema.json')),
+    name: safeName('deployment')
+      .optional()
+      .meta(
+        doc(
+          "The deployment's name: it owns its domains (each domain's owner mark, the record `<imageDir>/.vmctx/<name>.json` on each controller, the derived UUIDs and MACs). Default: the file's name without its extension.",
+          'example-cluster',
+        ),
+      ),
     defaults: DefaultsSchema.optional(),
     hostPaths: z
       .array(hostFolder)
       .optional()
-      .describe(
-        "Folders on the controllers whose files a template, spec or iso: may name (a kernel, a firmware, a disk, a serial log), besides each controller's imageDir and /var/lib/libvirt/images; any other host path is refused unless trustTemplates.",
-      ),
+      .meta({
+        ...doc(
+          "Folders on the controllers whose files a template, spec or iso: may name (a kernel, a firmware, a disk, a serial log), besides each controller's imageDir and /var/lib/libvirt/images; any other host path is refused unless trustTemplates. Absolute, no `..`, not `/`.",
+          ['/var/cache/vmctx/lab', '/usr/share/OVMF'],
+        ),
+        default: [],
+      }),
     trustTemplates: z
       .boolean()
       .optional()
-      .describe(
-        "true: the templates may name any host path and use what gives root on the controller (qemu:commandline, emulator, hostdev, lun, block disks, filesystem passthrough); each use is still reported as a warning. Default false: refused.",
+      .meta({
+        ...doc(
+          "true: the templates may name any host path and use what gives root on the controller (qemu:commandline, emulator, hostdev, lun, block disks, filesystem passthrough); each use is still reported as a warning. Default false: refused.",
+          false,
+        ),
+        default: false,
+      }),
+    controllers: z
+      .array(ControllerSchema)
+      .min(1, 'list at least one controller')
+      .meta(
+        doc('The libvirt hosts the VMs run on, each reached over one SSH connection, worked on in parallel. At least one.', [
+          { name: 'lc1', host: '192.0.2.11', user: 'root', imageDir: '/var/lib/vmctx/images' },
+          { name: 'lc2', host: 'lc2.example.org', imageDir: '/var/lib/vmctx/images' },
+        ]),
       ),
-    controllers: z.array(ControllerSchema).min(1, 'list at least one controller'),
-    images: z.array(ImageSchema),
-    vms: z.array(VmSchema).min(1, 'list at least one VM'),
+    images: z
+      .array(ImageSchema)
+      .meta(
+        doc('The base images the VMs use.', [
+          { name: 'debian', path: './debian-base.raw' },
+          { name: 'alpine', url: 'https://images.example.org/alpine.qcow2', sha256: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' },
+        ]),
+      ),
+    vms: z
+      .array(VmSchema)
+      .min(1, 'list at least one VM')
+      .meta(
+        doc('The VMs: one entry each, or a count group. At least one.', [
+          { name: 'db-1', controller: 'lc2', context: './contexts/db.yaml' },
+          { name: 'web-{n}', count: 4, controller: 'lc1', address: '198.51.100.31', context: { network: { method: 'ip-from-mac', prefix: 24 } } },
+        ]),
+      ),
   })
   .describe('A vmctx deployment: controllers (libvirt hosts over SSH), base images, and the VMs to run on them.');
 
