@@ -196,9 +196,29 @@ describe('URL images: the same bytes under two names are one file on the control
     expect(record.vms['web-1']!.shared[0]).toBe(join(fake.imageDir, base));
     expect(record.vms['web-2']!.shared[0]).toBe(join(fake.imageDir, base));
 
+    // Pruning one VM keeps the file the other backs onto; destroy removes it with the last.
+    const pruned = await vmctx(text.replace('  - { name: web-2, image: b }\n', ''), 'deploy', '--prune');
+    expect(pruned.exitCode, pruned.out + pruned.err).toBe(0);
+    expect(onController().filter((f) => f.endsWith('.raw') || f.startsWith('web-2'))).toEqual([base]);
     const destroy = await vmctx(text, 'destroy', '--yes');
     expect(destroy.exitCode, destroy.out + destroy.err).toBe(0);
     expect(onController()).toEqual([]);
+  });
+
+  it('a VM on a second copy (an older layout) is replaced once onto the first, and the copy goes', async () => {
+    files.set('/a.raw', RAW);
+    files.set('/b.raw', RAW);
+    const text = deployment({ a: ['/a.raw', sum(RAW)], b: ['/b.raw', sum(RAW)] });
+    // Only web-2 (image b): its base is named after b, as each image's was before.
+    await vmctx(text.replace('  - { name: web-1, image: a }\n', ''), 'deploy');
+    const copy = join(fake.imageDir, `b-${sum(RAW).slice(0, 16)}.raw`);
+    const first = join(fake.imageDir, `a-${sum(RAW).slice(0, 16)}.raw`);
+    expect(onController().filter((f) => f.endsWith('.raw'))).toEqual([`b-${sum(RAW).slice(0, 16)}.raw`]);
+    const plan = await vmctx(text, 'plan');
+    expect(plan.out).toContain(`~ replace   web-2: image b is now the base file ${first} (was ${copy})`);
+    const deploy = await vmctx(text, 'deploy');
+    expect(deploy.exitCode, deploy.out + deploy.err).toBe(0);
+    expect(onController().filter((f) => f.endsWith('.raw'))).toEqual([`a-${sum(RAW).slice(0, 16)}.raw`]);
   });
 });
 
