@@ -2,7 +2,7 @@
  * buildArtifacts with the real packages (no controller): what each VM gets, what a group shares, and that a
  * rebuild of the same file gives the same bytes (so a redeploy uploads nothing and replaces nothing).
  */
-import { copyFileSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseXml, lintDomainXml, hasErrors } from '@vmctx/template-renderer';
@@ -15,24 +15,20 @@ import { ArtifactCache } from './cache.js';
 const dir = mkdtempSync(join(tmpdir(), 'vmctx-build-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** examples/cluster.yaml where it is: its template, contexts and stand-in image are beside it. */
 async function cluster() {
-  const examples = new URL('../../examples/', import.meta.url).pathname;
-  copyFileSync(join(examples, 'cluster.yaml'), join(dir, 'cluster.yaml'));
-  copyFileSync(new URL('../../../../examples/demo/lab-guest.xml', import.meta.url).pathname, join(dir, 'debian1.xml'));
-  writeFileSync(join(dir, 'debian-base.raw'), '');
-  truncateSync(join(dir, 'debian-base.raw'), 64 * 1024 * 1024);
-  return loadDeployment(join(dir, 'cluster.yaml'), { homeDir: dir, sshConfigPath: join(dir, 'no-ssh-config') });
+  return loadDeployment(new URL('../../examples/cluster.yaml', import.meta.url).pathname, { homeDir: dir, sshConfigPath: join(dir, 'no-ssh-config') });
 }
 
 describe('buildArtifacts', () => {
   it('gives each VM its overlay, ISO and domain; an IP-from-MAC group shares one ISO', async () => {
     const deployment = await cluster();
     const artifacts = await buildArtifacts(deployment, { cache: new ArtifactCache(join(dir, 'cache')) });
-    expect(artifacts.map((a) => a.vm.name)).toEqual(['web-1', 'web-2', 'web-3', 'web-4', 'db-1']);
+    expect(artifacts.map((a) => a.vm.name)).toEqual(['web-1', 'web-2', 'web-3', 'web-4', 'db-1', 'legacy-1', 'legacy-2']);
     const web = artifacts.filter((a) => a.vm.name.startsWith('web-'));
     expect(new Set(web.map((a) => a.iso!.remotePath)).size).toBe(1);
     expect(web[0]!.iso!.remotePath).toMatch(/^\/var\/lib\/vmctx\/images\/context-[0-9a-f]{16}\.iso$/);
-    expect(new Set(artifacts.map((a) => a.overlay.remotePath)).size).toBe(5);
+    expect(new Set(artifacts.map((a) => a.overlay.remotePath)).size).toBe(7);
     expect(web.map((a) => a.macs[0])).toEqual(['02:00:c6:33:64:1f', '02:00:c6:33:64:20', '02:00:c6:33:64:21', '02:00:c6:33:64:22']);
     for (const a of artifacts) {
       expect(a.base.remotePath).toMatch(/^\/var\/lib\/vmctx\/images\/debian-[0-9a-f]{16}\.raw$/);
