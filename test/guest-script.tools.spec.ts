@@ -7,8 +7,8 @@
  * as on the lab's guest, and nothing they run can touch this machine; where `unshare` works they also run in a
  * network and UTS namespace of their own.
  */
-import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -66,6 +66,33 @@ function absolute(command: string): string {
 }
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * spawnSync's answer without blocking: each run here waits mostly for process start-up (dozens of short applets a
+ * run), so the cases of a describe run side by side (describe.concurrent, at most vitest's maxConcurrency, 5, at once).
+ */
+function spawnAsync(command: string, args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string; timeout?: number } = {}): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = options.timeout ? setTimeout(() => child.kill('SIGKILL'), options.timeout) : undefined;
+    child.on('error', reject);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+    child.stdin.on('error', () => undefined).end(options.input ?? '');
+  });
+}
 
 const STUB_HEADER = '#!/bin/sh\nprintf \'%s\\n\' "${0##*/} $*" >>"$STUB_CALLS"\n';
 
@@ -191,14 +218,13 @@ class Sandbox {
   }
 
   /** Runs `script` (text) with `shell` in the sandbox; resolves its exit status, output and run time. */
-  run(shell: string[], script: string, env: Record<string, string> = {}, cwd?: string) {
+  async run(shell: string[], script: string, env: Record<string, string> = {}, cwd?: string) {
     const file = join(this.dir, `script-${Date.now()}-${Math.random().toString(36).slice(2)}.sh`);
     writeFileSync(file, this.prelude() + script, { mode: 0o755 });
     const started = Date.now();
     const command = [...isolate, ...shell, file];
-    const result = spawnSync(command[0]!, command.slice(1), {
+    const result = await spawnAsync(command[0]!, command.slice(1), {
       cwd: cwd ?? this.dir,
-      encoding: 'utf8',
       timeout: 60_000,
       env: { PATH: this.path, VMCTX_ROOT: this.root, STUB_BIN: this.bin, STUB_CALLS: this.callsFile, STUB_LABEL: 'CONTEXT', HOME: this.dir, ...env },
     });
@@ -232,7 +258,7 @@ const STATIC: ContextInput = {
   scripts: [{ name: 'mark', content: '#!/bin/sh\nprintf "%s %s\\n" "$VMCTX_IP" "$HOSTNAME" >"$VMCTX_ROOT/script-ran"\n' }],
 };
 
-describe('shellcheck', () => {
+describe.concurrent('shellcheck', () => {
   const scripts: Record<string, string> = {
     'contextualization (defaults)': contextualizationScript(),
     'contextualization (every boot, label, iface)': contextualizationScript({ everyBoot: true, label: 'MY_CTX', interface: 'ens3', timeoutSeconds: 20 }),
@@ -241,29 +267,27 @@ describe('shellcheck', () => {
     'install script (no systemd, no rc.local)': installScript({ systemd: 'never', createRcLocal: false }),
   };
   for (const [name, text] of Object.entries(scripts)) {
-    it(`passes shellcheck -s sh: ${name}`, () => {
-      const result = spawnSync('shellcheck', ['-s', 'sh', '-'], { input: text, encoding: 'utf8' });
+    it(`passes shellcheck -s sh: ${name}`, async () => {
+      const result = await spawnAsync('shellcheck', ['-s', 'sh', '-'], { input: text });
       expect(result.stdout + result.stderr).toBe('');
       expect(result.status).toBe(0);
     });
   }
-  it('parses under every shell', () => {
-    for (const { argv } of SHELLS) {
-      for (const text of Object.values(scripts)) {
-        const result = spawnSync(argv[0]!, [...argv.slice(1), '-n'], { input: text, encoding: 'utf8' });
-        expect(result.stderr).toBe('');
-        expect(result.status).toBe(0);
-      }
+  it('parses under every shell', async () => {
+    const runs = SHELLS.flatMap(({ argv }) => Object.values(scripts).map((text) => spawnAsync(argv[0]!, [...argv.slice(1), '-n'], { input: text })));
+    for (const result of await Promise.all(runs)) {
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
     }
   });
 });
 
-describe.each(SHELLS)('contextualization under $name', ({ argv }) => {
+describe.concurrent.each(SHELLS)('contextualization under $name', ({ argv }) => {
   const script = contextualizationScript({ timeoutSeconds: 30, dhcpTimeoutSeconds: 10 });
 
-  it('falls back to DHCP (ifup eth0) when there is no CD drive', () => {
+  it('falls back to DHCP (ifup eth0) when there is no CD drive', async () => {
     const sb = new Sandbox();
-    const run = sb.run(argv, script);
+    const run = await sb.run(argv, script);
     expect(run.status).toBe(0);
     expect(sb.calls()).toContain('ifup eth0');
     expect(sb.calls().some((c) => c.startsWith('mount'))).toBe(false);
@@ -271,19 +295,19 @@ describe.each(SHELLS)('contextualization under $name', ({ argv }) => {
     expect(sb.read('dev/console')).toMatch(/vmctx: network: ifup eth0/);
   });
 
-  it('DHCP through systemd-networkd: the folder and file it writes are readable by networkd (not 0700)', () => {
+  it('DHCP through systemd-networkd: the folder and file it writes are readable by networkd (not 0700)', async () => {
     const sb = new Sandbox({ without: ['ifup', 'dhclient', 'udhcpc'] });
     // No ifupdown stanza for eth0 (busybox sh has an ifup applet of its own), a networkd guest.
     sb.write('etc/network/interfaces', 'auto lo\niface lo inet loopback\n');
     mkdirSync(join(sb.root, 'run/systemd/netif'), { recursive: true });
     sb.stub('networkctl', 'exit 0\n');
-    expect(sb.run(argv, script).status).toBe(0);
+    expect((await sb.run(argv, script)).status).toBe(0);
     expect(sb.log()).toMatch(/DHCP on eth0 through systemd-networkd/);
     expect(statSync(join(sb.root, 'run/systemd/network')).mode & 0o777).toBe(0o755);
     expect(statSync(join(sb.root, 'run/systemd/network/99-vmctx-dhcp.network')).mode & 0o777).toBe(0o644);
   });
 
-  it('DHCP through NetworkManager: a /run profile, 0600 in a 0755 folder under umask 077, brought up through nmcli', () => {
+  it('DHCP through NetworkManager: a /run profile, 0600 in a 0755 folder under umask 077, brought up through nmcli', async () => {
     const sb = new Sandbox({ without: ['ifup', 'dhclient', 'udhcpc'] });
     sb.write('etc/network/interfaces', 'auto lo\niface lo inet loopback\n');
     mkdirSync(join(sb.root, 'etc/NetworkManager/system-connections'), { recursive: true });
@@ -291,7 +315,7 @@ describe.each(SHELLS)('contextualization under $name', ({ argv }) => {
     sb.stub('nmcli', 'exit 0\n');
     // NetworkManager runs: its pid file names a live process (this test's own).
     sb.write('run/NetworkManager/NetworkManager.pid', `${process.pid}\n`);
-    expect(sb.run(argv, script).status).toBe(0);
+    expect((await sb.run(argv, script)).status).toBe(0);
     expect(sb.log()).toMatch(/DHCP on eth0 through NetworkManager/);
     const profile = 'run/NetworkManager/system-connections/vmctx-dhcp-eth0.nmconnection';
     // NetworkManager ignores a keyfile that others may read; the folder is 0755 as NetworkManager makes it.
@@ -310,7 +334,7 @@ describe.each(SHELLS)('contextualization under $name', ({ argv }) => {
     // The folder is missing (a minimal image): it is made 0755, as NetworkManager makes it.
     mkdirSync(join(sb.root, 'etc/NetworkManager'), { recursive: true });
     await sb.cd('sr0', buildContextTree(context(STATIC)));
-    expect(sb.run(argv, script).status).toBe(0);
+    expect((await sb.run(argv, script)).status).toBe(0);
     const profile = 'etc/NetworkManager/system-connections/vmctx-eth0.nmconnection';
     expect(sb.log()).toMatch(new RegExp(`NetworkManager: .*/${profile} written`));
     expect(statSync(join(sb.root, profile)).mode & 0o777).toBe(0o600);
@@ -328,7 +352,7 @@ describe.each(SHELLS)('contextualization under $name', ({ argv }) => {
   it('falls back to DHCP when the drive has no medium', async () => {
     const sb = new Sandbox();
     await sb.cd('sr0', undefined);
-    expect(sb.run(argv, script).status).toBe(0);
+    expect((await sb.run(argv, script)).status).toBe(0);
     expect(sb.calls()).toContain('ifup eth0');
     expect(sb.log()).toMatch(/no medium or no ISO 9660 file system in .*\/dev\/sr0/);
   });
@@ -336,22 +360,22 @@ describe.each(SHELLS)('contextualization under $name', ({ argv }) => {
   it('falls back to DHCP when the CD has no post-install, and unmounts it', async () => {
     const sb = new Sandbox();
     await sb.cd('sr0', { 'common/network': { data: "GATEWAY='198.51.100.1'\n", mode: 0o444 } });
-    expect(sb.run(argv, script, { STUB_LABEL_DEV: join(sb.root, 'dev/sr0') }).status).toBe(0);
+    expect((await sb.run(argv, script, { STUB_LABEL_DEV: join(sb.root, 'dev/sr0') })).status).toBe(0);
     expect(sb.log()).toMatch(/has no post-install; falling back to DHCP/);
     expect(sb.calls()).toContain('ifup eth0');
     expect(readdirSync(join(sb.root, 'mnt'))).toEqual([]);
     expect(sb.read('proc/mounts')).toBe('');
   });
 
-  it('uses dhclient, else udhcpc, when ifupdown has no stanza for the interface', () => {
+  it('uses dhclient, else udhcpc, when ifupdown has no stanza for the interface', async () => {
     const noStanza = 'auto lo\niface lo inet loopback\n';
     const sb = new Sandbox({ without: ['ifup', 'dhclient'] });
     sb.write('etc/network/interfaces', noStanza);
-    sb.run(argv, script);
+    await sb.run(argv, script);
     expect(sb.calls()).toContain('udhcpc -i eth0 -n -q -t 5 -T 3');
     const withDhclient = new Sandbox({ without: ['ifup'] });
     withDhclient.write('etc/network/interfaces', noStanza);
-    withDhclient.run(argv, script);
+    await withDhclient.run(argv, script);
     expect(withDhclient.calls()).toContain('dhclient -1 eth0');
     expect(withDhclient.calls().some((c) => c.startsWith('udhcpc'))).toBe(false);
   });
@@ -359,7 +383,7 @@ describe.each(SHELLS)('contextualization under $name', ({ argv }) => {
   it('runs post-install from the CD on /mnt, records the instance, and unmounts', async () => {
     const sb = new Sandbox();
     await sb.cd('sr0', buildContextTree(context(STATIC)));
-    const run = sb.run(argv, script);
+    const run = await sb.run(argv, script);
     expect(run.status).toBe(0);
     const log = sb.log();
     expect(log).toMatch(/context CD .*\/dev\/sr0 mounted on .*\/root\/mnt/);
@@ -380,15 +404,15 @@ describe.each(SHELLS)('contextualization under $name', ({ argv }) => {
   it('skips an instance it applied already, and applies a CD with another id', async () => {
     const sb = new Sandbox();
     await sb.cd('sr0', buildContextTree(context(STATIC)));
-    sb.run(argv, script);
+    await sb.run(argv, script);
     const first = sb.calls().length;
-    sb.run(argv, script);
+    await sb.run(argv, script);
     const second = sb.calls().slice(first);
     expect(sb.log()).toMatch(/instance web-1 is already contextualized; bringing up its network/);
     expect(second.some((c) => c.startsWith('ip addr add'))).toBe(false);
     expect(second).toContain('ifup eth0');
     await sb.cd('sr0', buildContextTree(context({ ...STATIC, instanceId: 'web-1-v2' })));
-    sb.run(argv, script);
+    await sb.run(argv, script);
     expect(sb.log()).toMatch(/post-install done \(instance web-1-v2\)/);
     expect(sb.read('var/lib/vmctx/instance-id')).toBe('web-1-v2\n');
   });
@@ -396,14 +420,14 @@ describe.each(SHELLS)('contextualization under $name', ({ argv }) => {
   it('runs at every boot when told to', async () => {
     const sb = new Sandbox();
     await sb.cd('sr0', buildContextTree(context(STATIC)));
-    sb.run(argv, script, { VMCTX_EVERY_BOOT: '1' });
-    sb.run(argv, script, { VMCTX_EVERY_BOOT: '1' });
+    await sb.run(argv, script, { VMCTX_EVERY_BOOT: '1' });
+    await sb.run(argv, script, { VMCTX_EVERY_BOOT: '1' });
     expect(sb.calls().filter((c) => c.startsWith('ip addr add'))).toHaveLength(2);
     const generated = new Sandbox();
     await generated.cd('sr0', buildContextTree(context(STATIC)));
     const everyBoot = contextualizationScript({ everyBoot: true });
-    generated.run(argv, everyBoot);
-    generated.run(argv, everyBoot);
+    await generated.run(argv, everyBoot);
+    await generated.run(argv, everyBoot);
     expect(generated.calls().filter((c) => c.startsWith('ip addr add'))).toHaveLength(2);
   });
 
@@ -411,7 +435,7 @@ describe.each(SHELLS)('contextualization under $name', ({ argv }) => {
     const sb = new Sandbox();
     sb.write('mnt/someone-elses-file', 'x');
     await sb.cd('sr0', buildContextTree(context(STATIC)));
-    sb.run(argv, script);
+    await sb.run(argv, script);
     expect(sb.log()).toMatch(/mounted on .*\/root\/run\/vmctx-cd\./);
     expect(sb.log()).toMatch(/post-install done/);
     expect(readdirSync(join(sb.root, 'run'))).toEqual([]);
@@ -422,7 +446,7 @@ describe.each(SHELLS)('contextualization under $name', ({ argv }) => {
     const sb = new Sandbox();
     await sb.cd('sr0', undefined);
     const labelled = await sb.cd('vdc', buildContextTree(context(STATIC)), { vfat: true });
-    sb.run(argv, script, { STUB_LABEL_DEV: labelled });
+    await sb.run(argv, script, { STUB_LABEL_DEV: labelled });
     expect(sb.calls()).toContain(`findfs LABEL=CONTEXT`);
     expect(sb.log()).toMatch(/context CD .*\/dev\/vdc \(label CONTEXT\) mounted/);
     expect(sb.log()).toMatch(/post-install done/);
@@ -432,7 +456,7 @@ describe.each(SHELLS)('contextualization under $name', ({ argv }) => {
     const sb = new Sandbox();
     const labelled = await sb.cd('sdc', buildContextTree(context(STATIC)));
     sb.stub('blkid', `[ "$1" = -L ] && [ "$2" = MY_LABEL ] && echo "${labelled}"\n`);
-    sb.run(argv, contextualizationScript({ label: 'MY_LABEL' }));
+    await sb.run(argv, contextualizationScript({ label: 'MY_LABEL' }));
     expect(sb.calls()).toContain('blkid -L MY_LABEL');
     expect(sb.log()).toMatch(/sdc \(label MY_LABEL\) mounted/);
   });
@@ -442,7 +466,7 @@ describe.each(SHELLS)('contextualization under $name', ({ argv }) => {
     for (const without of argv[0]!.endsWith('busybox') ? [[]] : [[], ['timeout']]) {
       const sb = new Sandbox({ without });
       await sb.cd('sr0', { 'post-install': { data: '#!/bin/sh\necho started\nsleep 600\n', mode: 0o755 }, 'instance-id': { data: 'hang\n', mode: 0o444 } });
-      const run = sb.run(argv, contextualizationScript({ timeoutSeconds: 2 }));
+      const run = await sb.run(argv, contextualizationScript({ timeoutSeconds: 2 }));
       expect(run.status).toBe(0);
       expect(run.ms).toBeLessThan(20_000);
       expect(sb.log()).toMatch(/post-install: started/);
@@ -460,28 +484,28 @@ describe.each(SHELLS)('contextualization under $name', ({ argv }) => {
       'common/routes': { data: '', mode: 0o644 },
     };
     await sb.cd('sr0', snooze);
-    sb.run(argv, script);
+    await sb.run(argv, script);
     expect(sb.read('snooze-ran')).toMatch(/snooze post-install in .*\/root\/mnt/);
     const id = sb.read('var/lib/vmctx/instance-id').trim();
     expect(id).toMatch(/^sha256sum-[0-9a-f]{64}$/);
-    sb.run(argv, script);
+    await sb.run(argv, script);
     expect(sb.log()).toMatch(/is already contextualized/);
     await sb.cd('sr0', { ...snooze, 'common/network': { data: 'GATEWAY=192.0.2.254\n', mode: 0o644 } });
-    sb.run(argv, script);
+    await sb.run(argv, script);
     expect(sb.read('var/lib/vmctx/instance-id').trim()).not.toBe(id);
   });
 
   it('reports a failing post-install and runs it again at next boot', async () => {
     const sb = new Sandbox();
     await sb.cd('sr0', { 'post-install': { data: 'echo oops >&2\nexit 3\n', mode: 0o755 }, 'instance-id': { data: 'bad\n', mode: 0o444 } });
-    sb.run(argv, script);
-    sb.run(argv, script);
+    await sb.run(argv, script);
+    await sb.run(argv, script);
     expect(sb.log().match(/post-install failed with status 3/g)).toHaveLength(2);
     expect(sb.log()).toMatch(/post-install: oops/);
   });
 });
 
-describe.each(SHELLS)('post-install under $name', ({ argv }) => {
+describe.concurrent.each(SHELLS)('post-install under $name', ({ argv }) => {
   async function runPostInstall(sb: Sandbox, files: FileMap, env: Record<string, string> = {}) {
     const cd = join(sb.dir, 'cd');
     await writeFileMap(files, cd);
@@ -530,7 +554,7 @@ describe.each(SHELLS)('post-install under $name', ({ argv }) => {
     // The user's script ran last, with the network's values in its environment.
     expect(sb.read('script-ran')).toBe('198.51.100.10 web-1.example.org\n');
     // Running it again adds no key twice.
-    const again = sb.run(argv, postInstallScript(), { VMCTX_CONTEXT_DIR: join(sb.dir, 'cd') }, join(sb.dir, 'cd'));
+    const again = await sb.run(argv, postInstallScript(), { VMCTX_CONTEXT_DIR: join(sb.dir, 'cd') }, join(sb.dir, 'cd'));
     expect(again.status).toBe(0);
     expect(sb.read('home/debian/.ssh/authorized_keys').split('\n').filter(Boolean)).toHaveLength(1);
   });
@@ -598,7 +622,7 @@ describe.each(SHELLS)('post-install under $name', ({ argv }) => {
     const again = async (files: FileMap) => {
       const cd = join(sb.dir, `cd${runs.length}`);
       await writeFileMap(files, cd);
-      runs.push(sb.run(argv, postInstallScript(), { VMCTX_CONTEXT_DIR: cd }, cd));
+      runs.push(await sb.run(argv, postInstallScript(), { VMCTX_CONTEXT_DIR: cd }, cd));
     };
     await again(network({ IFACE: `eth0';${marker(3)}'` }));
     await again(network({ DOMAIN: `\`${marker(4)}\``, SEARCH: `a.org;${marker(5)}`, NAMESERVERS: `198.51.100.2 $(${marker(6)})`, HOSTNAME: `-${marker(7)}` }));
@@ -697,7 +721,7 @@ describe('the context CD', () => {
   });
 });
 
-describe('installer', () => {
+describe.concurrent('installer', () => {
   /** How /etc/rc.local is in the image: a file, or a link (to /etc/rc.d/rc.local, as several distributions have). */
   type RcLocal = undefined | { file: string; link?: 'absolute' | 'relative' | 'dangling' };
 
@@ -717,15 +741,19 @@ describe('installer', () => {
     return root;
   }
 
+  /** Every entry under `root` as GNU `stat -c '%F %a'` names it, with its contents or its link's target (read in Node: a stat process per file was most of these tests' time). */
   function snapshot(root: string): Record<string, string> {
     const out: Record<string, string> = {};
     const walk = (rel: string) => {
       for (const name of readdirSync(join(root, rel)).sort()) {
         const path = rel ? `${rel}/${name}` : name;
         const full = join(root, path);
-        const info = spawnSync('stat', ['-c', '%F %a', full], { encoding: 'utf8' }).stdout.trim();
-        if (info.startsWith('directory')) walk(path);
-        else out[path] = `${info} ${info.startsWith('symbolic') ? spawnSync('readlink', [full], { encoding: 'utf8' }).stdout : readFileSync(full, 'utf8')}`;
+        const st = lstatSync(full);
+        const mode = (st.mode & 0o7777).toString(8);
+        if (st.isDirectory()) walk(path);
+        else if (st.isSymbolicLink()) out[path] = `symbolic link 777 ${readlinkSync(full)}\n`;
+        else if (st.isFile()) out[path] = `${st.size === 0 ? 'regular empty file' : 'regular file'} ${mode} ${readFileSync(full, 'utf8')}`;
+        else out[path] = `other ${mode}`;
       }
     };
     walk('');
@@ -745,7 +773,7 @@ describe('installer', () => {
   }
 
   function runInstallScript(argv: string[], root: string, options: InstallOptions = {}) {
-    return spawnSync(argv[0]!, [...argv.slice(1), '-s', root], { input: installScript(options), encoding: 'utf8', env: { PATH: applets } });
+    return spawnAsync(argv[0]!, [...argv.slice(1), '-s', root], { input: installScript(options), env: { PATH: applets } });
   }
 
   const cases: Array<[string, 'busybox' | 'systemd', RcLocal, InstallOptions?]> = [
@@ -767,7 +795,7 @@ describe('installer', () => {
       const steps = await installInto(byNode, options);
       let identities: Record<string, string> = {};
       for (const [index, { argv }] of SHELLS.entries()) {
-        const result = runInstallScript(argv, byScript, options);
+        const result = await runInstallScript(argv, byScript, options);
         expect(result.stderr).toBe('');
         expect(result.status).toBe(0);
         // The first run does what installInto did, said in the same words; the next ones touch nothing (same inode
@@ -818,7 +846,7 @@ describe('installer', () => {
     const steps = await installInto(byNode, { createRcLocal: true });
     for (const { argv } of SHELLS) {
       const byScript = hostile(host);
-      const result = runInstallScript(argv, byScript, { createRcLocal: true });
+      const result = await runInstallScript(argv, byScript, { createRcLocal: true });
       expect(result.stderr).toBe('');
       expect(result.status).toBe(0);
       expect(result.stdout).toBe(steps.map((s) => `${s.action} ${s.path}\n`).join(''));
@@ -831,15 +859,15 @@ describe('installer', () => {
     expect(tree[`${host.slice(1)}/rc.d/rc.local`]).toMatch(/^regular file 755 /);
   });
 
-  it("edits an rc.local line for line as rcLocalWithCall does (dash, random files)", () => {
+  it("edits an rc.local line for line as rcLocalWithCall does (dash, random files)", async () => {
     const line = fc.constantFrom('#!/bin/sh', 'exit 0', '  exit 0\t', 'exit 0\r', 'exit 1', 'echo "x y"', '', ' ', 'a\\b',
       '/usr/local/bin/contextualization --now', '\t/usr/local/bin/contextualization', '/usr/local/bin/contextualizationX');
     const dash = SHELLS[0]!.argv;
-    fc.assert(
-      fc.property(fc.array(line, { maxLength: 6 }), fc.boolean(), (lines, finalNewline) => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(line, { maxLength: 6 }), fc.boolean(), async (lines, finalNewline) => {
         const text = lines.join('\n') + (finalNewline && lines.length > 0 ? '\n' : '');
         const root = imageRoot('busybox', { file: text });
-        const result = runInstallScript(dash, root, { systemd: 'never' });
+        const result = await runInstallScript(dash, root, { systemd: 'never' });
         expect(result.status).toBe(0);
         expect(readFileSync(join(root, 'etc/rc.local'), 'utf8')).toBe(rcLocalWithCall(text) ?? text);
         rmSync(root, { recursive: true, force: true });
