@@ -53,7 +53,7 @@ async function vmctx(text: string, env: Record<string, string>, ...args: string[
   const io = captureIo();
   io.env = env;
   let exitCode = 0;
-  io.exit = (code) => void (exitCode = code);
+  io.exit = ((code: number) => void (exitCode = code)) as (code: number) => never;
   await createProgram(io).parseAsync([...args, '-f', join(dir, 'deployment.yaml'), '--cache', join(dir, 'cache')], { from: 'user' });
   return { out: io.out, err: io.err, exitCode };
 }

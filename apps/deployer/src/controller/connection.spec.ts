@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ControllerConnection } from './connection.js';
+import { connectError, connectionFix, ControllerConnection } from './connection.js';
 import { failure, FakeController, newKeyPair, type ExecHook } from './fake-controller.test.js';
 import { MAX_PIECE } from './shell-quote.js';
 
@@ -51,6 +51,7 @@ describe('host keys', () => {
     const error = await failure(connect());
     expect(error.code).toBe('SSH_HOST_KEY_UNKNOWN');
     expect(error.message).toContain('SHA256:');
+    expect(connectionFix(error)).toMatch(/^check the fingerprint on the controller, then rerun with --accept-new/);
     expect(fake.authAttempts).toBe(0);
     expect(fake.commands).toEqual([]);
     expect(readFileSync(fake.knownHostsFile, 'utf8')).toBe('');
@@ -86,6 +87,7 @@ describe('host keys', () => {
     writeFileSync(globalKnownHosts, global);
     const error = await failure(connect({ acceptNew: true }));
     expect(error.code).toBe('SSH_HOST_KEY_REVOKED');
+    expect(connectionFix(error)).toBe('give the controller a new host key (sshd HostKey), and list it in known_hosts');
     expect(error.message).toContain(`${globalKnownHosts}:1`);
     expect(fake.authAttempts).toBe(0);
     expect(readFileSync(fake.knownHostsFile, 'utf8')).toBe(fake.knownHostsLine());
@@ -98,6 +100,7 @@ describe('host keys', () => {
     writeFileSync(globalKnownHosts, global);
     const error = await failure(connect({ acceptNew: true }));
     expect(error.code).toBe('SSH_HOST_KEY_CHANGED');
+    expect(connectionFix(error)).toMatch(/^only if the host key was replaced on purpose: remove the old key/);
     expect(error.message).toContain(`${globalKnownHosts}:1`);
     expect(fake.authAttempts).toBe(0);
     expect(readFileSync(fake.knownHostsFile, 'utf8')).toBe('');
@@ -117,6 +120,7 @@ describe('host keys', () => {
     writeFileSync(fake.knownHostsFile, before);
     const error = await failure(connect({ acceptNew: true }));
     expect(error.code).toBe('SSH_HOST_KEY_CHANGED');
+    expect(connectionFix(error)).toMatch(/^only if the host key was replaced on purpose: remove the old key/);
     expect(fake.authAttempts).toBe(0);
     expect(fake.commands).toEqual([]);
     expect(readFileSync(fake.knownHostsFile, 'utf8')).toBe(before);
@@ -130,7 +134,8 @@ describe('connecting', () => {
     writeFileSync(keyFile, other.private, { mode: 0o600 });
     const error = await failure(connect({}, { identityFile: keyFile }));
     expect(error.code).toBe('SSH_AUTH_FAILED');
-    expect(error.message).toContain(keyFile);
+    expect(error.message).toBe(`lc1: root@127.0.0.1:${fake.port} refused every key offered (${keyFile})`);
+    expect(connectionFix(error)).toBe(`add the public key of ${keyFile} to ~root/.ssh/authorized_keys on the controller, or give the identityFile it accepts`);
     expect(fake.authAttempts).toBeGreaterThan(0);
     expect(fake.commands).toEqual([]);
   });
@@ -139,7 +144,22 @@ describe('connecting', () => {
     const port = await freePort();
     const error = await failure(ControllerConnection.open(fake.controller({ port }), { readyTimeoutMs: 5000 }));
     expect(error.code).toBe('SSH_UNREACHABLE');
-    expect(error.message).toContain(`127.0.0.1:${port}`);
+    // Issue 24 #7: "lc1: cannot reach root@127.0.0.1:PORT: connect ECONNREFUSED 127.0.0.1:PORT", and no fix.
+    expect(error.message).toBe(`lc1: 127.0.0.1:${port} refused the connection: nothing listens on that port, or a firewall rejects it`);
+    expect(connectionFix(error)).toBe("start sshd on 127.0.0.1, or correct the port (the file's host: and port:, or the ssh config's HostName and Port)");
+  });
+
+  it('says SSH_UNREACHABLE for a host name that does not resolve, with its fix (the error as Node and ssh2 give it)', () => {
+    // Not through a real lookup: a name that does not resolve would be asked of a DNS server, off this machine.
+    const dns = Object.assign(new Error('getaddrinfo ENOTFOUND lc9.example'), { code: 'ENOTFOUND', level: 'client-socket' });
+    const error = connectError(fake.controller({ host: 'lc9.example', port: 22 }), dns);
+    expect([error.code, error.message]).toEqual(['SSH_UNREACHABLE', 'lc1: the host name lc9.example does not resolve (getaddrinfo ENOTFOUND lc9.example)']);
+    expect(connectionFix(error)).toMatch(/^correct the host name \(.*\), or make it resolve \(DNS, \/etc\/hosts\)$/);
+    const other = connectError(fake.controller(), Object.assign(new Error('connect EHOSTUNREACH 127.0.0.1:22'), { code: 'EHOSTUNREACH', level: 'client-socket' }));
+    expect([other.code, connectionFix(other)]).toEqual(['SSH_UNREACHABLE', expect.stringMatching(/^check the address .* and the route to it/)]);
+    const protocol = connectError(fake.controller(), new Error('Protocol error'));
+    expect([protocol.code, connectionFix(protocol)]).toEqual(['SSH_FAILED', `ssh -v -p ${fake.port} root@127.0.0.1 shows why`]);
+    expect(connectionFix(new Error('not a connection failure'))).toBeUndefined();
   });
 
   it('says SSH_TIMEOUT when the server accepts TCP but never speaks SSH', async () => {
@@ -151,6 +171,7 @@ describe('connecting', () => {
       // No wall-time bound (it would fail on a busy machine): a hang is caught by the test's own timeout.
       const error = await failure(ControllerConnection.open(fake.controller({ port }), { readyTimeoutMs: 300 }));
       expect(error.code).toBe('SSH_TIMEOUT');
+      expect(connectionFix(error)).toBe(`check that 127.0.0.1 is up and that no firewall drops port ${port}; ssh -v -p ${port} root@127.0.0.1 shows where it stops`);
       expect(sockets.length).toBe(1);
     } finally {
       for (const s of sockets) s.destroy();
@@ -164,6 +185,7 @@ describe('connecting', () => {
     try {
       const error = await failure(connect({ homeDir: `${fake.root}/home` }, { identityFile: undefined }));
       expect(error.code).toBe('SSH_NO_IDENTITY');
+      expect(connectionFix(error)).toMatch(/^give identityFile: .*start ssh-agent/);
     } finally {
       if (saved !== undefined) process.env.SSH_AUTH_SOCK = saved;
     }

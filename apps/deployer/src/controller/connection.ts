@@ -7,6 +7,8 @@
  *   unless `acceptNew` (then recorded in the controller's first file only), a changed or revoked one always.
  * - Authentication: the controller's identity file, else ssh-agent, else ~/.ssh/id_ed25519, id_ecdsa, id_rsa,
  *   tried in that order as OpenSSH does.
+ * - Each way of failing to connect (refused, no such host, timeout, keys refused, host key unknown, changed or
+ *   revoked...) has its stable code, a message that says what happened, and a fix (`connectionFix`).
  * - Channels are bounded under sshd's MaxSessions (10 by default; "Channel open failure" past it).
  * - Keepalive is on: long uploads over a quiet link are not dropped.
  * - Every command is an argument array made into one line by the one quoting function (`remoteCommandLine`),
@@ -55,6 +57,23 @@ export interface ExecResult {
   signal?: string;
   stdout: string;
   stderr: string;
+}
+
+/**
+ * The fix of each connection failure, kept apart from its message so that `check` can show it in its fix column:
+ * set where the error is made, which knows the host, port, user and files it was about (a jump host's or the
+ * controller's).
+ */
+const fixes = new WeakMap<VmctxError, string>();
+
+function withFix(error: VmctxError, fix: string): VmctxError {
+  fixes.set(error, fix);
+  return error;
+}
+
+/** What to do about a failure of ControllerConnection.open; undefined for any other error. */
+export function connectionFix(error: unknown): string | undefined {
+  return error instanceof VmctxError ? fixes.get(error) : undefined;
 }
 
 /** Output past this is dropped from a result (a command's output is for parsing and messages, not data). */
@@ -211,10 +230,13 @@ function authMethods(controller: ControllerConfig, home: string): AnyAuthMethod[
     try {
       key = readFileSync(controller.identityFile);
     } catch (error) {
-      throw new VmctxError('SSH_IDENTITY_UNREADABLE', 'io', `${controller.name}: cannot read identity file ${controller.identityFile}: ${(error as Error).message}`, {
-        where: controller.where,
-        cause: error,
-      });
+      throw withFix(
+        new VmctxError('SSH_IDENTITY_UNREADABLE', 'io', `${controller.name}: cannot read identity file ${controller.identityFile}: ${(error as Error).message}`, {
+          where: controller.where,
+          cause: error,
+        }),
+        `correct identityFile (or the ssh config's IdentityFile), or make ${controller.identityFile} readable`,
+      );
     }
     return [{ type: 'publickey', username, key }];
   }
@@ -231,7 +253,10 @@ function connectClient(controller: ControllerConfig, options: ConnectOptions, so
   const methods = authMethods(controller, options.homeDir ?? homedir());
   if (methods.length === 0) {
     return Promise.reject(
-      new VmctxError('SSH_NO_IDENTITY', 'input', `${controller.name}: no identityFile, no ssh-agent and no ~/.ssh/id_* key to log in with`, { where: controller.where }),
+      withFix(
+        new VmctxError('SSH_NO_IDENTITY', 'input', `${controller.name}: no identityFile, no ssh-agent and no ~/.ssh/id_* key to log in with`, { where: controller.where }),
+        'give identityFile: (or IdentityFile in the ssh config), start ssh-agent with the key, or make ~/.ssh/id_ed25519',
+      ),
     );
   }
   return new Promise((resolve, reject) => {
@@ -250,7 +275,8 @@ function connectClient(controller: ControllerConfig, options: ConnectOptions, so
         verifyHostKey(controller, key, options)
           .then(() => verify(true))
           .catch((error: unknown) => {
-            hostKeyProblem = error instanceof VmctxError ? error : new VmctxError('SSH_HOST_KEY_CHECK_FAILED', 'io', String(error), { where: controller.name });
+            const problem = error instanceof VmctxError ? error : new VmctxError('SSH_HOST_KEY_CHECK_FAILED', 'io', `${controller.name}: ${String(error)}`, { where: controller.name });
+            hostKeyProblem = withFix(problem, hostKeyFix(problem.code, controller));
             verify(false);
           });
       },
@@ -294,26 +320,70 @@ async function verifyHostKey(controller: ControllerConfig, key: Buffer, options:
   throw hostKeyError(verdict, controller.name, controller.host, controller.port);
 }
 
-/** ssh2 tags its errors with a `level`; each becomes a stable code and a message with the fix. */
-function connectError(controller: ControllerConfig, error: Error & { level?: string; code?: string }): VmctxError {
-  const at = `${controller.user}@${controller.host}:${controller.port}`;
-  const where = controller.name;
-  switch (error.level) {
-    case 'client-timeout':
-      return new VmctxError('SSH_TIMEOUT', 'remote', `${controller.name}: no SSH handshake with ${at} in time (${error.message})`, { where, cause: error });
-    case 'client-authentication':
-      return new VmctxError(
-        'SSH_AUTH_FAILED',
-        'remote',
-        `${controller.name}: ${at} refused every key offered (${controller.identityFile ?? 'ssh-agent and ~/.ssh/id_*'}); check identityFile and the controller's authorized_keys`,
-        { where, cause: error },
-      );
-    case 'client-socket':
-    case 'client-dns':
-      return new VmctxError('SSH_UNREACHABLE', 'remote', `${controller.name}: cannot reach ${at}: ${error.message}`, { where, cause: error });
+/** The fix of a host key refusal (known-hosts.ts `hostKeyError` says what and lists the commands). */
+function hostKeyFix(code: string, controller: ControllerConfig): string {
+  switch (code) {
+    case 'SSH_HOST_KEY_UNKNOWN':
+      return 'check the fingerprint on the controller, then rerun with --accept-new (or record the key with ssh-keyscan, as the message says)';
+    case 'SSH_HOST_KEY_CHANGED':
+      return 'only if the host key was replaced on purpose: remove the old key (ssh-keygen -R, as the message says), then rerun with --accept-new';
+    case 'SSH_HOST_KEY_REVOKED':
+      return 'give the controller a new host key (sshd HostKey), and list it in known_hosts';
+    case 'SSH_HOST_KEY_INVALID':
+      return "check the controller's sshd HostKey files";
+    case 'SSH_HOST_KEY_FILE_UNREADABLE':
+      return 'make that known_hosts file readable, or name another (knownHosts:, or UserKnownHostsFile in the ssh config)';
+    case 'SSH_HOST_KEY_RECORD_FAILED':
+      return `make ${controller.knownHosts} and its folder writable, or record the key yourself with ssh-keyscan`;
     default:
-      return new VmctxError('SSH_FAILED', 'remote', `${controller.name}: SSH to ${at} failed: ${error.message}`, { where, cause: error });
+      return `compare with ssh -v -p ${controller.port} ${controller.user}@${controller.host}`;
   }
+}
+
+/** Node's codes for a host name that does not resolve (getaddrinfo). */
+const NAME_NOT_FOUND = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME', 'EAI_FAIL', 'EAI_NODATA']);
+
+/**
+ * ssh2 tags its errors with a `level` (a socket error keeps Node's `code`); each way of failing becomes a stable
+ * code, a message that says what happened, and its fix (connectionFix). Exported for its spec.
+ */
+export function connectError(controller: ControllerConfig, error: Error & { level?: string; code?: string }): VmctxError {
+  const { name, host, port, user } = controller;
+  const at = `${user}@${host}:${port}`;
+  const options = { where: name, cause: error };
+  const settings = "the file's host: and port:, or the ssh config's HostName and Port";
+  if (error.level === 'client-timeout') {
+    return withFix(
+      new VmctxError('SSH_TIMEOUT', 'remote', `${name}: no SSH handshake with ${at} in time (${error.message})`, options),
+      `check that ${host} is up and that no firewall drops port ${port}; ssh -v -p ${port} ${user}@${host} shows where it stops`,
+    );
+  }
+  if (error.level === 'client-authentication') {
+    const offered = controller.identityFile ?? 'ssh-agent and ~/.ssh/id_*';
+    return withFix(
+      new VmctxError('SSH_AUTH_FAILED', 'remote', `${name}: ${at} refused every key offered (${offered})`, options),
+      `add the public key of ${offered} to ~${user}/.ssh/authorized_keys on the controller, or give the identityFile it accepts`,
+    );
+  }
+  if (error.level === 'client-socket' || error.level === 'client-dns') {
+    if (error.code === 'ECONNREFUSED') {
+      return withFix(
+        new VmctxError('SSH_UNREACHABLE', 'remote', `${name}: ${host}:${port} refused the connection: nothing listens on that port, or a firewall rejects it`, options),
+        `start sshd on ${host}, or correct the port (${settings})`,
+      );
+    }
+    if (error.code !== undefined && NAME_NOT_FOUND.has(error.code)) {
+      return withFix(
+        new VmctxError('SSH_UNREACHABLE', 'remote', `${name}: the host name ${host} does not resolve (${error.message})`, options),
+        `correct the host name (${settings}), or make it resolve (DNS, /etc/hosts)`,
+      );
+    }
+    return withFix(
+      new VmctxError('SSH_UNREACHABLE', 'remote', `${name}: cannot reach ${at}: ${error.message}`, options),
+      `check the address (${settings}) and the route to it (network, firewall)`,
+    );
+  }
+  return withFix(new VmctxError('SSH_FAILED', 'remote', `${name}: SSH to ${at} failed: ${error.message}`, options), `ssh -v -p ${port} ${user}@${host} shows why`);
 }
 
 /** A TCP stream to the controller through the jump host (what `ssh -J` does with a direct-tcpip channel). */
@@ -321,7 +391,12 @@ function forwardOut(jump: Client, controller: ControllerConfig): Promise<Readabl
   return new Promise((resolve, reject) => {
     jump.forwardOut('127.0.0.1', 0, controller.host, controller.port, (error, stream) => {
       if (error) {
-        reject(new VmctxError('SSH_UNREACHABLE', 'remote', `${controller.name}: the jump host cannot reach ${controller.host}:${controller.port}: ${error.message}`, { where: controller.name }));
+        reject(
+          withFix(
+            new VmctxError('SSH_UNREACHABLE', 'remote', `${controller.name}: the jump host cannot reach ${controller.host}:${controller.port}: ${error.message}`, { where: controller.name }),
+            `check that the jump host reaches ${controller.host}:${controller.port} (ssh -J ... -p ${controller.port} ${controller.user}@${controller.host}), or correct ProxyJump`,
+          ),
+        );
       } else resolve(stream);
     });
   });

@@ -5,7 +5,9 @@
 import type { VmArtifacts } from '../artifacts/build.js';
 import type { Deployment } from '../config/types.js';
 import { CommandBatch } from '../controller/command-batch.js';
+import { connectionFix } from '../controller/connection.js';
 import { hasErrorFindings, preflight, type Finding } from '../controller/preflight.js';
+import { withoutControllerName } from './controller-message.js';
 import { deploymentIdentity } from './deployment-id.js';
 import { settleLeftovers } from './plan.js';
 import { controllersInUse, forEachController, type SessionOptions } from './session.js';
@@ -30,11 +32,19 @@ export async function runCheck(deployment: Deployment, artifacts: readonly VmArt
     return state.findings;
   });
   const controllers = results.map((r) => {
+    const { name, host, port } = r.work.controller;
+    const ssh = { controller: name, object: `ssh ${host}:${port}`, code: 'CHECK_SSH' } as const;
     const findings: Finding[] =
       'error' in r
-        ? [{ controller: r.work.controller.name, object: `ssh ${r.work.controller.host}:${r.work.controller.port}`, code: 'CHECK_SSH', severity: 'error', message: r.error.message }]
-        : [{ controller: r.work.controller.name, object: `ssh ${r.work.controller.host}:${r.work.controller.port}`, code: 'CHECK_SSH', severity: 'ok', message: 'host key known, logged in' }, ...r.result];
-    return { controller: r.work.controller.name, findings, ok: !hasErrorFindings({ findings }) };
+        ? [{ ...ssh, severity: 'error', message: withoutControllerName(name, r.error.message), ...fixOf(r.error) }]
+        : [{ ...ssh, severity: 'ok', message: 'host key known, logged in' }, ...r.result];
+    return { controller: name, findings, ok: !hasErrorFindings({ findings }) };
   });
   return { deployment: deployment.name, controllers, ok: controllers.every((c) => c.ok) };
+}
+
+/** The fix of a connection failure, for the finding's fix column (every way of failing to connect has one). */
+function fixOf(error: unknown): { fix?: string } {
+  const fix = connectionFix(error);
+  return fix === undefined ? {} : { fix };
 }

@@ -1,30 +1,50 @@
-/** The tables `check` and `deploy` print for people (`--json` prints the reports themselves). */
+/**
+ * The tables and lines `check`, `plan`, `deploy`, `status` and `destroy` print for people (`--json` prints the
+ * reports themselves, every message whole). A controller's name is said once per line: its errors start with it.
+ */
+import type { VmctxError } from '@vmctx/contract';
+import { connectionFix } from '../controller/connection.js';
 import type { CheckReport } from './check.js';
+import { withoutControllerName } from './controller-message.js';
 import type { DeployReport } from './deploy.js';
 import type { DestroyReport } from './destroy.js';
 import type { StatusReport } from './status.js';
+import { formatTable, wrapText } from './text-table.js';
 
-export function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
-}
+export { formatTable };
+
+/** `check`'s table fits 100 columns (its two-space indent included): long findings and fixes wrap in their cells. */
+export const CHECK_TABLE_WIDTH = 100;
 
 const MARK = { ok: 'ok', warning: 'WARN', error: 'FAIL' } as const;
 
+/**
+ * Per controller, a table of its findings: the first line of each message in the table, wrapped in its column; the
+ * lines after it (a host key refusal's fingerprints, files and commands) below the table, under the object they
+ * are about, commands unbroken so that they can be copied.
+ */
 export function formatCheckReport(report: CheckReport): string {
   const out: string[] = [];
   for (const c of report.controllers) {
     out.push(`${c.controller}: ${c.ok ? 'ready' : 'NOT READY'}\n`);
-    out.push(
-      formatTable(
-        ['', 'object', 'finding', 'fix'],
-        c.findings.map((f) => [MARK[f.severity], f.object, f.message, f.fix ?? '']),
-      ).replace(/^(?=.)/gm, '  '),
-    );
+    const [firstLines, details] = [c.findings.map((f) => f.message.split('\n')[0]!), c.findings.filter((f) => f.message.includes('\n'))];
+    const rows = c.findings.map((f, i) => [MARK[f.severity], f.object, firstLines[i]!, f.fix ?? '']);
+    out.push(formatTable(['', 'object', 'finding', 'fix'], rows, CHECK_TABLE_WIDTH - 2).replace(/^(?=.)/gm, '  '));
+    for (const f of details) out.push(`  ${f.object}:\n${detailLines(f.message.split('\n').slice(1), CHECK_TABLE_WIDTH - 4)}`);
   }
   out.push(report.ok ? `every controller is ready for ${report.deployment}\n` : `some controllers are not ready for ${report.deployment}\n`);
   return out.join('');
+}
+
+/** Lines indented by four: prose wrapped to `width`, indented lines (commands, file:line lists) as they are. */
+function detailLines(lines: readonly string[], width: number): string {
+  return lines.flatMap((line) => (/^\s/.test(line) ? [line] : wrapText(line, width))).map((line) => `    ${line}\n`).join('');
+}
+
+/** `lc1: MESSAGE [CODE]`, the name said once, and the fix of a connection failure on a line of its own. */
+function errorLine(controller: string, error: Pick<VmctxError, 'message' | 'code'> & { fix?: string }, prefix = ''): string {
+  const fix = error.fix ?? connectionFix(error);
+  return `${controller}: ${prefix}${withoutControllerName(controller, error.message)} [${error.code}]\n${fix === undefined ? '' : `  fix: ${fix}\n`}`;
 }
 
 export function formatDeployReport(report: DeployReport): string {
@@ -38,9 +58,9 @@ export function formatDeployReport(report: DeployReport): string {
   }
   out.push(formatTable(['VM', 'controller', 'result', 'state', 'contextualized', 'address'], rows));
   for (const c of report.controllers) {
-    if (c.error) out.push(`${c.controller}: ${c.error.message} [${c.error.code}]\n`);
+    if (c.error) out.push(errorLine(c.controller, c.error));
     for (const f of c.refused ?? []) out.push(`${c.controller}: ${f.object}: ${f.message}${f.fix ? ` (fix: ${f.fix})` : ''} [${f.code}]\n`);
-    for (const v of c.vms) if (v.error && !c.error && !c.refused) out.push(`${c.controller}/${v.vm}: ${v.error.message} [${v.error.code}]\n`);
+    for (const v of c.vms) if (v.error && !c.error && !c.refused) out.push(`${c.controller}/${v.vm}: ${withoutControllerName(c.controller, v.error.message)} [${v.error.code}]\n`);
     for (const p of c.pruned) out.push(`${c.controller}: pruned ${p} (no longer in the file)\n`);
     const bytes = c.uploaded.reduce((s, u) => s + u.bytes, 0);
     if (c.uploaded.length > 0) out.push(`${c.controller}: uploaded ${c.uploaded.length} file(s), ${bytes} bytes\n`);
@@ -58,7 +78,7 @@ export function formatPlan(report: DeployReport): string {
   const out: string[] = [];
   for (const c of report.controllers) {
     if (c.error) {
-      out.push(`${c.controller}: cannot plan: ${c.error.message} [${c.error.code}]\n`);
+      out.push(errorLine(c.controller, c.error, 'cannot plan: '));
       continue;
     }
     if (c.refused) {
@@ -81,7 +101,7 @@ export function formatDestroy(report: DestroyReport): string {
   const verb = report.dryRun ? 'would remove' : 'removed';
   for (const c of report.controllers) {
     if (c.error) {
-      out.push(`${c.controller}: ${c.error.message} [${c.error.code}]\n`);
+      out.push(errorLine(c.controller, c.error));
       continue;
     }
     if (c.domains.length === 0 && c.files.length === 0) {
@@ -98,6 +118,6 @@ export function formatDestroy(report: DestroyReport): string {
 
 export function formatStatus(report: StatusReport): string {
   const rows = report.vms.map((v) => [v.vm, v.controller, v.state, v.address ?? '-', v.drift.length === 0 ? 'in sync' : v.drift.join('; ')]);
-  const errors = report.errors.map((e) => `${e.controller}: ${e.message} [${e.code}]\n`).join('');
+  const errors = report.errors.map((e) => errorLine(e.controller, e)).join('');
   return formatTable(['VM', 'controller', 'state', 'address', 'artifacts'], rows) + errors;
 }

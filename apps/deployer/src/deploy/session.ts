@@ -10,6 +10,7 @@ import type { VmArtifacts } from '../artifacts/build.js';
 import type { ControllerConfig, Deployment } from '../config/types.js';
 import { ControllerConnection, type ConnectOptions } from '../controller/connection.js';
 import type { EventSink } from './events.js';
+import { withoutControllerName } from './controller-message.js';
 
 export type Connect = (controller: ControllerConfig, options: ConnectOptions) => Promise<ControllerConnection>;
 
@@ -67,14 +68,14 @@ export async function forEachController<T>(
           });
         } catch (error) {
           const failure = asVmctxError(error, w.controller.name);
-          options.events({ type: 'controller', controller: w.controller.name, phase: 'failed', message: failure.message });
+          options.events({ type: 'controller', controller: w.controller.name, phase: 'failed', message: withoutControllerName(w.controller.name, failure.message) });
           return { work: w, error: failure };
         }
         try {
           return { work: w, result: await run(connection, w) };
         } catch (error) {
           const failure = asVmctxError(error, w.controller.name);
-          options.events({ type: 'controller', controller: w.controller.name, phase: 'failed', message: failure.message });
+          options.events({ type: 'controller', controller: w.controller.name, phase: 'failed', message: withoutControllerName(w.controller.name, failure.message) });
           return { work: w, error: failure };
         } finally {
           connection.close();

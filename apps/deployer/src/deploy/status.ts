@@ -6,6 +6,7 @@
 import type { VmArtifacts } from '../artifacts/build.js';
 import type { Deployment } from '../config/types.js';
 import { CommandBatch } from '../controller/command-batch.js';
+import { connectionFix } from '../controller/connection.js';
 import { existingFiles, listDomains } from '../controller/libvirt.js';
 import { remoteSha256 } from '../controller/upload.js';
 import { ownedDomain } from '../controller/ownership.js';
@@ -27,8 +28,8 @@ export interface VmStatusRow {
 export interface StatusReport {
   deployment: string;
   vms: VmStatusRow[];
-  /** Controllers that could not be read, with why. */
-  errors: { controller: string; message: string; code: string }[];
+  /** Controllers that could not be read, with why (and what to do, when it could not be reached). */
+  errors: { controller: string; message: string; code: string; fix?: string }[];
   inSync: boolean;
 }
 
@@ -64,7 +65,8 @@ export async function runStatus(deployment: Deployment, artifacts: readonly VmAr
   const errors: StatusReport['errors'] = [];
   for (const r of results) {
     if ('error' in r) {
-      errors.push({ controller: r.work.controller.name, message: r.error.message, code: r.error.code });
+      const fix = connectionFix(r.error);
+      errors.push({ controller: r.work.controller.name, message: r.error.message, code: r.error.code, ...(fix === undefined ? {} : { fix }) });
       vms.push(...r.work.vms.map((v) => ({ vm: v.vm.name, controller: r.work.controller.name, state: 'unknown', drift: ['controller not reachable'] })));
     } else vms.push(...r.result);
   }
