@@ -64,9 +64,10 @@ export async function failure(io: CapturedIo, run: Promise<unknown>): Promise<Fa
   const start = io.err.lastIndexOf('vmctx: ');
   if (start < 0) return { exitCode: exit.exitCode, message: '' };
   const printed = io.err.slice(start + 'vmctx: '.length);
-  // A usage error (CLI_USAGE) is followed by the command's usage line and hint.
-  const match = /^([\s\S]*?) \[([A-Za-z0-9_]+)\](?:\n  at .*)?\n(?:Usage: .*\nsee '.*'\n)?$/.exec(printed);
-  return match ? { exitCode: exit.exitCode, code: match[2]!, message: match[1]! } : { exitCode: exit.exitCode, message: printed.trimEnd() };
+  // The code ends the first line (cli/action.ts formatError); the lines after it are the message's details, then
+  // `  at WHERE`, and for a usage error (CLI_USAGE) the command's usage line and hint.
+  const match = /^([^\n]*?) \[([A-Za-z0-9_]+)\]((?:\n(?!  at |Usage: ).*)*)(?:\n  at .*)?\n(?:Usage: .*\nsee '.*'\n)?$/.exec(printed);
+  return match ? { exitCode: exit.exitCode, code: match[2]!, message: match[1]! + match[3]! } : { exitCode: exit.exitCode, message: printed.trimEnd() };
 }
 
 /** The exit code a run of a command ends with: 0 when it returned, else the code it exited with. */

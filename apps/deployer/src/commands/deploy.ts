@@ -9,7 +9,7 @@ import { wholeNumber } from '../cli/options.js';
 import { DEFAULT_LOCK_WAIT_SECONDS } from '../controller/deployment-lock.js';
 import { runDeploy } from '../deploy/deploy.js';
 import { formatDeployReport, formatPlan } from '../deploy/report-text.js';
-import { deploymentAction, planExitCode, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
+import { deploymentAction, planExitCode, withDeploymentOptions, withPlanExitOption, type DeploymentFlags } from './deployment-command.js';
 
 interface DeployFlags extends DeploymentFlags {
   wait?: boolean;
@@ -17,10 +17,11 @@ interface DeployFlags extends DeploymentFlags {
   prune?: boolean;
   dryRun?: boolean;
   lockWait: number;
+  detailedExitcode: boolean;
 }
 
 export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process.stderr.isTTY)): Command {
-  return withDeploymentOptions(withCliDefaults(new Command('deploy'), io))
+  return withPlanExitOption(withDeploymentOptions(withCliDefaults(new Command('deploy'), io)), 'how --dry-run exits')
     .description('put every VM of a deployment on its controller: check, upload, define, start')
     .option('--wait', 'wait until each guest says it was contextualized')
     .option('--timeout <seconds>', 'how long --wait waits for each guest', wholeNumber('expected a whole number of seconds, 1 to 86400', { min: 1, max: 86_400 }), 300)
@@ -43,7 +44,7 @@ export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process
           }),
         (report) => (report.dryRun ? formatPlan(report) : formatDeployReport(report)),
         // --dry-run is a plan, and ends as one.
-        (report) => (report.dryRun ? planExitCode(report) : report.ok ? 0 : 1),
+        (report, flags) => (report.dryRun ? planExitCode(report, flags.detailedExitcode) : report.ok ? 0 : 1),
         { makesId: (flags) => !flags.dryRun, isPlan: (flags) => flags.dryRun ?? false },
       ),
     );

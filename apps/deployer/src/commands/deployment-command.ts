@@ -73,9 +73,20 @@ export async function loadWithId(file: string, makeId: boolean, options: LoadOpt
   return id === undefined ? deployment : { ...deployment, id };
 }
 
-/** How `plan` (and `deploy --dry-run`) ends: 0 no change, 2 changes, 1 an error (terraform plan -detailed-exitcode). */
-export function planExitCode(report: DeployReport): number {
-  return report.controllers.some((c) => c.error || c.refused) ? 1 : report.changes ? 2 : 0;
+/**
+ * How `plan` (and `deploy --dry-run`) ends: 0 no change, 2 changes, 1 an error (terraform plan -detailed-exitcode).
+ * Without `detailed` (`--no-detailed-exitcode`), changes end 0 too: for runners that call any non-zero exit a
+ * failure, such as Nx, which turns 2 into 1 and prints "failed".
+ */
+export function planExitCode(report: DeployReport, detailed = true): number {
+  return report.controllers.some((c) => c.error || c.refused) ? 1 : report.changes && detailed ? 2 : 0;
+}
+
+/** The option that says how a plan ends; its flag is `detailedExitcode` (true unless --no-detailed-exitcode). */
+export function withPlanExitOption(command: Command, what: string): Command {
+  return command
+    .option('--detailed-exitcode', `${what}: 0 no change, 2 changes, 1 error (the default)`, true)
+    .option('--no-detailed-exitcode', `${what}: 0 with or without changes, 1 error (for Nx and other runners that read 2 as a failure)`);
 }
 
 export interface DeploymentActionOptions<F> {
@@ -98,7 +109,7 @@ export function deploymentAction<F extends DeploymentFlags, R>(
   isTty: boolean,
   run: (prepared: Prepared, flags: F) => Promise<R>,
   text: (report: R) => string,
-  exitCode: (report: R) => number,
+  exitCode: (report: R, flags: F) => number,
   options: DeploymentActionOptions<F> = {},
 ): (flags: F) => Promise<void> {
   return action(io, async (flags: F) => {
@@ -111,7 +122,7 @@ export function deploymentAction<F extends DeploymentFlags, R>(
         prepared.progress.stop();
       }
       io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : text(report));
-      return exitCode(report);
+      return exitCode(report, flags);
     } catch (error) {
       if (!options.isPlan?.(flags)) throw error;
       io.stderr(formatError(error));

@@ -6,8 +6,9 @@
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { captureIo, failure } from '../cli/capture-io.test.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { captureIo, exitCodeOfRun, failure } from '../cli/capture-io.test.js';
+import { FakeController, putLink } from '../controller/fake-controller.test.js';
 import { createProgram } from '../program.js';
 
 let dir: string;
@@ -72,5 +73,44 @@ describe('plan exits 1 on every error, never 2', () => {
     const bad = deployment('  - { name: web-1, controler: lc1 }');
     expect((await plan(bad, 'deploy', '--dry-run')).result.exitCode).toBe(1);
     expect((await plan(bad, 'deploy')).result.exitCode).toBe(2);
+  });
+});
+
+describe('plan with changes', () => {
+  let fake: FakeController;
+  beforeAll(async () => {
+    fake = await FakeController.start();
+    fake.trustHostKey();
+    putLink(fake, 'virbr0', 'bridge', true);
+  });
+  afterAll(() => fake.close());
+
+  /** The same deployment on a controller that answers: one VM to create. */
+  const reachable = () =>
+    deployment('  - { name: web-1, controller: lc1 }')
+      .replace('port: 1,', `port: ${fake.port},`)
+      .replace(`identityFile: ${join(dir, 'key')}`, `identityFile: ${fake.clientKeyFile}`)
+      .replace(`knownHosts: ${join(dir, 'known_hosts')}`, `knownHosts: ${fake.knownHostsFile}`)
+      .replace('imageDir: /var/lib/vmctx/images', `imageDir: ${fake.imageDir}`);
+
+  /** The exit code and stdout of a run that may succeed. */
+  async function ended(text: string, ...args: string[]) {
+    await writeFile(join(dir, 'deployment.yaml'), text);
+    const io = captureIo();
+    const exit = await exitCodeOfRun(createProgram(io).parseAsync([...args, '-f', join(dir, 'deployment.yaml'), '--cache', join(dir, 'cache')], { from: 'user' }));
+    return [exit, io.out] as const;
+  }
+
+  it('exits 2, and 0 with --no-detailed-exitcode (what the Nx targets pass: Nx reads 2 as a failure)', async () => {
+    const created = expect.stringMatching(/\+ create +web-1\n/);
+    expect(await ended(reachable(), 'plan')).toEqual([2, created]);
+    expect(await ended(reachable(), 'plan', '--no-detailed-exitcode')).toEqual([0, created]);
+    expect((await ended(reachable(), 'deploy', '--dry-run'))[0]).toBe(2);
+    expect((await ended(reachable(), 'deploy', '--dry-run', '--no-detailed-exitcode'))[0]).toBe(0);
+  });
+
+  it('--no-detailed-exitcode still exits 1 on an error', async () => {
+    const { result } = await plan(reachable().replace(`port: ${fake.port},`, 'port: 1,'), 'plan', '--no-detailed-exitcode');
+    expect(result.exitCode).toBe(1);
   });
 });

@@ -2,26 +2,27 @@
  * `vmctx plan --file F`: builds the artifacts and shows, per controller, what `deploy` would do (create,
  * replace and why, unchanged, domains the file no longer has, uploads). Changes nothing. Exit codes as
  * `terraform plan -detailed-exitcode`: 0 no change, 2 changes, 1 an error (the file, an artifact, a flag, a controller
- * unreachable or refused; with --json, an error is a JSON document on stdout too).
+ * unreachable or refused; with --json, an error is a JSON document on stdout too); --no-detailed-exitcode ends 0 on
+ * changes too, for Nx (its targets pass it).
  */
 import { Command } from 'commander';
 import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js';
 import { runDeploy } from '../deploy/deploy.js';
 import { formatPlan } from '../deploy/report-text.js';
-import { deploymentAction, planExitCode, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
+import { deploymentAction, planExitCode, withDeploymentOptions, withPlanExitOption, type DeploymentFlags } from './deployment-command.js';
 
 export function planCommand(io: CommandIo = processIo, isTty = Boolean(process.stderr.isTTY)): Command {
-  return withDeploymentOptions(withCliDefaults(new Command('plan'), io))
+  return withPlanExitOption(withDeploymentOptions(withCliDefaults(new Command('plan'), io)), 'how plan exits')
     .description('show what deploy would change on each controller, and change nothing (exit 0: none, 2: changes, 1: error)')
     .option('--prune', "plan the removal of this deployment's domains that the file no longer has")
     .action(
       deploymentAction(
         io,
         isTty,
-        ({ deployment, artifacts, progress }, flags: DeploymentFlags & { prune?: boolean }) =>
+        ({ deployment, artifacts, progress }, flags: DeploymentFlags & { prune?: boolean; detailedExitcode: boolean }) =>
           runDeploy(deployment, artifacts, { acceptNew: flags.acceptNew ?? false, events: progress.sink, wait: false, waitTimeoutMs: 0, prune: flags.prune ?? false, dryRun: true }),
         formatPlan,
-        planExitCode,
+        (report, flags) => planExitCode(report, flags.detailedExitcode),
         { isPlan: () => true },
       ),
     )
