@@ -247,7 +247,7 @@ export const ControllerSchema = z
   .strictObject({
     name: safeName('controller').meta(doc("The controller's name in this file, unique: what a VM's `controller` names, and what reports call it.", 'lc1')),
     host: host.meta(
-      doc("A host name, an address, or a Host alias of the ssh config (~/.ssh/config by default), whose HostName, Port, User, IdentityFile and ProxyJump apply (this file's fields win).", '192.0.2.11', 'lc1.example.org'),
+      doc("A host name, an address, or a Host alias of the ssh config (--ssh-config, else $VMCTX_SSH_CONFIG, else ~/.ssh/config), whose HostName, Port, User, IdentityFile, ProxyJump, UserKnownHostsFile and GlobalKnownHostsFile apply (this file's fields win).", '192.0.2.11', 'lc1.example.org'),
     ),
     port: port.optional().meta(doc("The SSH port. Default: the ssh config's Port for `host`, else 22.", 2222)),
     user: text('user').optional().meta(doc("The SSH user. Default: the ssh config's User for `host`, else the local user.", 'root')),
