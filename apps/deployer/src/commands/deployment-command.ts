@@ -84,9 +84,7 @@ export function planExitCode(report: DeployReport, detailed = true): number {
 
 /** The option that says how a plan ends; its flag is `detailedExitcode` (true unless --no-detailed-exitcode). */
 export function withPlanExitOption(command: Command, what: string): Command {
-  return command
-    .option('--detailed-exitcode', `${what}: 0 no change, 2 changes, 1 error (the default)`, true)
-    .option('--no-detailed-exitcode', `${what}: 0 with or without changes, 1 error (for Nx and other runners that read 2 as a failure)`);
+  return command.option('--no-detailed-exitcode', `${what}: 0 with or without changes, 1 error, where by default changes end 2 (for Nx and other runners that read 2 as a failure)`);
 }
 
 export interface DeploymentActionOptions<F> {
