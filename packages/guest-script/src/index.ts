@@ -4,7 +4,6 @@ export {
   ContextSchema,
   NetworkSchema,
   contentBytes,
-  MAX_CONTENT_BYTES,
   parseContext,
   parseContextYaml,
   type Context,
@@ -19,7 +18,8 @@ export { checkFileMapPaths, writeFileMap, type FileEntry, type FileMap } from '.
 export { contextTreeProblems, listContextFolder, readContextFolder, readListedFile, type ListedFile } from './lib/snooze-import.js';
 export { readContextSource, type ContextSource } from './lib/context-source.js';
 export { contextIsEmpty, refuseEmptyContext } from './lib/context-empty.js';
-export { checkContextText, contentSizeProblem, MAX_CONTEXT_BYTES, readContextText } from './lib/context-size.js';
+export { checkContextText, contentSizeProblem, readContextText } from './lib/context-size.js';
+export { MAX_CONTENT_BYTES, MAX_CONTEXT_BYTES } from './lib/context-limits.js';
 export {
   freshRcLocal,
   installerFiles,

@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as yaml from 'yaml';
-import { MAX_CONTENT_BYTES, parseContextYaml } from './context.js';
-import { contentSizeProblem, MAX_CONTEXT_BYTES, readContextText } from './context-size.js';
+import { parseContextYaml } from './context.js';
+import { MAX_CONTENT_BYTES, MAX_CONTEXT_BYTES } from './context-limits.js';
+import { contentSizeProblem, readContextText } from './context-size.js';
 import { readContextSource } from './context-source.js';
 
 vi.mock('yaml', async (original) => {

@@ -8,14 +8,8 @@
  */
 import { open } from 'node:fs/promises';
 import { Parser, type CST } from 'yaml';
-import { MAX_CONTENT_BYTES } from './context.js';
+import { MAX_CONTENT_BYTES, MAX_CONTEXT_BYTES } from './context-limits.js';
 import { GuestScriptError } from './errors.js';
-
-/**
- * The most bytes a context file may have: room for one content at MAX_CONTENT_BYTES written as base64 (4/3 of it,
- * with a line break and an indentation of up to 8 every 76 characters: about 23 MiB) and the rest of the context.
- */
-export const MAX_CONTEXT_BYTES = 32 * 1024 * 1024;
 
 const MiB = (n: number) => `${n / 2 ** 20} MiB`;
 

@@ -8,6 +8,7 @@
  */
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
+import { MAX_CONTENT_BYTES } from './context-limits.js';
 import { checkContextText } from './context-size.js';
 import { GuestScriptError } from './errors.js';
 import { inSubnet, isIpv4, networkAddress } from './ipv4.js';
@@ -27,8 +28,6 @@ const INSTANCE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}[\r\n]*$/;
 /** One authorized_keys line: optional options, then a key type and base64 key material, then any comment. */
 const SSH_KEY = /(?:^|\s)(?:ssh-(?:rsa|dss|ed25519)|ecdsa-sha2-nistp(?:256|384|521)|sk-[a-z0-9@.-]+)\s+[A-Za-z0-9+/]+={0,3}(?:\s|$)/;
-/** A file on the CD is read into memory by the guest's shell tools; keep each one reasonably small. */
-export const MAX_CONTENT_BYTES = 16 * 1024 * 1024;
 
 const Ipv4 = z.string().refine(isIpv4, { message: 'expected a dotted-quad IPv4 address such as 198.51.100.10' });
 const HostName = z.string().regex(HOST_NAME, { message: 'expected a host name: letters, digits, inner hyphens and dots, at most 253 characters' });
