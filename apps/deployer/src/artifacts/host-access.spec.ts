@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { isVmctxError } from '@vmctx/contract';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { captureIo, failure } from '../cli/capture-io.test.js';
-import { prepare } from '../commands/deployment-command.js';
+import { prepare } from '../commands/deployment-prepare.js';
 import { loadDeployment } from '../config/index.js';
 import { createProgram } from '../program.js';
 import { buildArtifacts } from './build.js';

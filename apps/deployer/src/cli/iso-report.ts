@@ -3,7 +3,6 @@
  * bytes, sha256, tab-separated, as @vmctx/nx-context-iso prints it), or with --json one JSON object per line.
  */
 import { stat } from 'node:fs/promises';
-import { sha256File } from '@vmctx/disk-builder';
 import type { CommandIo } from './command-io.js';
 
 export interface IsoReport {
@@ -18,6 +17,8 @@ export interface IsoReport {
  */
 export async function isoReport(path: string, bytes: number): Promise<IsoReport | undefined> {
   if (!(await stat(path)).isFile()) return undefined;
+  // Imported here, not at start-up: `vmctx iso --help` loads this file (program.ts's start-up budget).
+  const { sha256File } = await import('@vmctx/disk-builder');
   return { path, bytes, sha256: await sha256File(path) };
 }
 

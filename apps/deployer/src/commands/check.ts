@@ -5,8 +5,6 @@
  */
 import { Command } from 'commander';
 import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js';
-import { runCheck } from '../deploy/check.js';
-import { formatCheckReport } from '../deploy/report-text.js';
 import { deploymentAction, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
 
 export function checkCommand(io: CommandIo = processIo, isTty = Boolean(process.stderr.isTTY)): Command {
@@ -16,8 +14,9 @@ export function checkCommand(io: CommandIo = processIo, isTty = Boolean(process.
       deploymentAction(
         io,
         isTty,
-        ({ deployment, artifacts, progress }, flags: DeploymentFlags) => runCheck(deployment, artifacts, { acceptNew: flags.acceptNew ?? false, events: progress.sink }),
-        formatCheckReport,
+        async ({ deployment, artifacts, progress }, flags: DeploymentFlags) =>
+          (await import('../deploy/check.js')).runCheck(deployment, artifacts, { acceptNew: flags.acceptNew ?? false, events: progress.sink }),
+        async (report) => (await import('../deploy/report-text.js')).formatCheckReport(report),
         (report) => (report.ok ? 0 : 1),
       ),
     );

@@ -7,8 +7,6 @@ import { Command } from 'commander';
 import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js';
 import { wholeNumber } from '../cli/options.js';
 import { DEFAULT_LOCK_WAIT_SECONDS } from '../controller/deployment-lock.js';
-import { runDeploy } from '../deploy/deploy.js';
-import { formatDeployReport, formatPlan } from '../deploy/report-text.js';
 import { deploymentAction, planExitCode, withDeploymentOptions, withPlanExitOption, type DeploymentFlags } from './deployment-command.js';
 
 interface DeployFlags extends DeploymentFlags {
@@ -32,8 +30,8 @@ export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process
       deploymentAction(
         io,
         isTty,
-        ({ deployment, artifacts, progress }, flags: DeployFlags) =>
-          runDeploy(deployment, artifacts, {
+        async ({ deployment, artifacts, progress }, flags: DeployFlags) =>
+          (await import('../deploy/deploy.js')).runDeploy(deployment, artifacts, {
             acceptNew: flags.acceptNew ?? false,
             events: progress.sink,
             wait: flags.wait ?? false,
@@ -42,7 +40,10 @@ export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process
             dryRun: flags.dryRun ?? false,
             lockWaitSeconds: flags.lockWait,
           }),
-        (report) => (report.dryRun ? formatPlan(report) : formatDeployReport(report)),
+        async (report) => {
+          const { formatDeployReport, formatPlan } = await import('../deploy/report-text.js');
+          return report.dryRun ? formatPlan(report) : formatDeployReport(report);
+        },
         // --dry-run is a plan, and ends as one.
         (report, flags) => (report.dryRun ? planExitCode(report, flags.detailedExitcode) : report.ok ? 0 : 1),
         { makesId: (flags) => !flags.dryRun, isPlan: (flags) => flags.dryRun ?? false },

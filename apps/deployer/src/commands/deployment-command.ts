@@ -1,21 +1,16 @@
 /**
  * What every command that works on a deployment file shares: its options (--file, --ssh-config, --accept-new,
- * --cache, --json), reading the file and building the artifacts before any connection is opened, and the progress
- * shown on stderr.
+ * --cache, --json), and how it runs and ends. Light on purpose: `vmctx --version` and every `--help` load this
+ * file, and what reads the file, builds the artifacts and talks to controllers (zod, yaml, ssh2, the builders) is
+ * imported only when a command runs (deployment-prepare.ts, and each command's own run).
  */
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { buildArtifacts, type VmArtifacts } from '../artifacts/build.js';
-import { ArtifactCache, defaultCacheDir } from '../artifacts/cache.js';
 import { isVmctxError } from '@vmctx/contract';
 import { action, formatError } from '../cli/action.js';
 import type { CommandIo } from '../cli/command-io.js';
-import { createProgress, type Progress } from '../cli/progress.js';
-import { loadDeployment, type LoadOptions } from '../config/index.js';
-import { chosenSshConfig, SSH_CONFIG_ENV } from '../config/ssh-config.js';
-import type { Deployment } from '../config/types.js';
+import { SSH_CONFIG_ENV } from '../config/ssh-config-env.js';
 import type { DeployReport } from '../deploy/deploy.js';
-import { ensureDeploymentId, readDeploymentId } from '../deploy/deployment-id.js';
+import type { Prepared } from './deployment-prepare.js';
 
 /** The deployment file read when --file is not given (the Nx targets document the same). */
 export const DEFAULT_DEPLOYMENT_FILE = 'deployment.yaml';
@@ -37,40 +32,6 @@ export function withDeploymentOptions(command: Command): Command {
     .option('--cache <dir>', 'local artifact cache (default $XDG_CACHE_HOME/vmctx or ~/.cache/vmctx)')
     .option('--json', 'print the report as JSON on stdout (messages stay on stderr)')
     .option('-q, --quiet', 'print only failures and notes while working');
-}
-
-export interface Prepared {
-  deployment: Deployment;
-  artifacts: VmArtifacts[];
-  progress: Progress;
-}
-
-/**
- * Reads the file, its id (made beside it when `makeId`: a deploy that writes) and builds the artifacts, whose owner
- * marks carry that id.
- */
-export async function prepare(flags: DeploymentFlags, io: CommandIo, isTty: boolean, makeId = false): Promise<Prepared> {
-  const deployment = await loadWithId(resolve(flags.file), makeId, await loadOptionsOf(flags, io.env));
-  const cache = new ArtifactCache(flags.cache ? resolve(flags.cache) : defaultCacheDir());
-  // A deploy that writes is the one run that needs the bytes of images given by URL (it uploads them); check, plan and
-  // status read only their headers (artifacts/probe-image.ts).
-  const artifacts = await buildArtifacts(deployment, { cache, images: makeId ? 'fetch' : 'probe' });
-  const progress = createProgress({ write: io.stderr, tty: isTty && !flags.json, ...(flags.quiet ? { quiet: true } : {}) });
-  for (const a of artifacts) for (const note of a.notes) progress.sink({ type: 'note', controller: a.controller.name, message: note });
-  return { deployment, artifacts, progress };
-}
-
-/** How the flags and the environment say to read the deployment file: which ssh config (--ssh-config, $VMCTX_SSH_CONFIG). */
-export async function loadOptionsOf(flags: Pick<DeploymentFlags, 'sshConfig'>, env: CommandIo['env']): Promise<LoadOptions> {
-  const sshConfigPath = await chosenSshConfig(flags.sshConfig, env);
-  return sshConfigPath === undefined ? {} : { sshConfigPath };
-}
-
-/** The deployment file and its id (deploy/deployment-id.ts): read, or made when `makeId` and there is none yet. */
-export async function loadWithId(file: string, makeId: boolean, options: LoadOptions = {}): Promise<Deployment> {
-  const deployment = await loadDeployment(file, options);
-  const id = makeId ? await ensureDeploymentId(file) : await readDeploymentId(file);
-  return id === undefined ? deployment : { ...deployment, id };
 }
 
 /**
@@ -106,12 +67,13 @@ export function deploymentAction<F extends DeploymentFlags, R>(
   io: CommandIo,
   isTty: boolean,
   run: (prepared: Prepared, flags: F) => Promise<R>,
-  text: (report: R) => string,
+  text: (report: R) => string | Promise<string>,
   exitCode: (report: R, flags: F) => number,
   options: DeploymentActionOptions<F> = {},
 ): (flags: F) => Promise<void> {
   return action(io, async (flags: F) => {
     try {
+      const { prepare } = await import('./deployment-prepare.js');
       const prepared = await prepare(flags, io, isTty, options.makesId?.(flags) ?? false);
       let report: R;
       try {
@@ -119,7 +81,7 @@ export function deploymentAction<F extends DeploymentFlags, R>(
       } finally {
         prepared.progress.stop();
       }
-      io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : text(report));
+      io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : await text(report));
       return exitCode(report, flags);
     } catch (error) {
       if (!options.isPlan?.(flags)) throw error;

@@ -11,10 +11,8 @@ import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js
 import { usage } from '../cli/errors.js';
 import { createProgress } from '../cli/progress.js';
 import { DEFAULT_LOCK_WAIT_SECONDS } from '../controller/deployment-lock.js';
-import { runDestroy } from '../deploy/destroy.js';
 import { wholeNumber } from '../cli/options.js';
-import { formatDestroy } from '../deploy/report-text.js';
-import { loadOptionsOf, loadWithId, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
+import { withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
 
 interface DestroyFlags extends DeploymentFlags {
   yes?: boolean;
@@ -42,6 +40,7 @@ export function destroyCommand(io: CommandIo = processIo, isTty = Boolean(proces
     .option('--lock-wait <seconds>', 'how long to wait for another run of this deployment to let a controller go', wholeNumber('expected a whole number of seconds, 0 to 86400', { min: 0, max: 86_400 }), DEFAULT_LOCK_WAIT_SECONDS)
     .action(
       action(io, async (flags: DestroyFlags) => {
+        const { loadOptionsOf, loadWithId } = await import('./deployment-prepare.js');
         const deployment = await loadWithId(resolve(flags.file), false, await loadOptionsOf(flags, io.env));
         const dryRun = flags.dryRun ?? false;
         if (!dryRun && !flags.yes) {
@@ -53,9 +52,10 @@ export function destroyCommand(io: CommandIo = processIo, isTty = Boolean(proces
           }
         }
         const progress = createProgress({ write: io.stderr, tty: isTty && !flags.json, ...(flags.quiet ? { quiet: true } : {}) });
+        const { runDestroy } = await import('../deploy/destroy.js');
         const report = await runDestroy(deployment, { acceptNew: flags.acceptNew ?? false, events: progress.sink, dryRun, lockWaitSeconds: flags.lockWait });
         progress.stop();
-        io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : formatDestroy(report));
+        io.stdout(flags.json ? `${JSON.stringify(report, null, 2)}\n` : (await import('../deploy/report-text.js')).formatDestroy(report));
         return report.ok ? 0 : 1;
       }),
     );

@@ -7,8 +7,6 @@
  */
 import { Command } from 'commander';
 import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js';
-import { runDeploy } from '../deploy/deploy.js';
-import { formatPlan } from '../deploy/report-text.js';
 import { deploymentAction, planExitCode, withDeploymentOptions, withPlanExitOption, type DeploymentFlags } from './deployment-command.js';
 
 export function planCommand(io: CommandIo = processIo, isTty = Boolean(process.stderr.isTTY)): Command {
@@ -19,9 +17,9 @@ export function planCommand(io: CommandIo = processIo, isTty = Boolean(process.s
       deploymentAction(
         io,
         isTty,
-        ({ deployment, artifacts, progress }, flags: DeploymentFlags & { prune?: boolean; detailedExitcode: boolean }) =>
-          runDeploy(deployment, artifacts, { acceptNew: flags.acceptNew ?? false, events: progress.sink, wait: false, waitTimeoutMs: 0, prune: flags.prune ?? false, dryRun: true }),
-        formatPlan,
+        async ({ deployment, artifacts, progress }, flags: DeploymentFlags & { prune?: boolean; detailedExitcode: boolean }) =>
+          (await import('../deploy/deploy.js')).runDeploy(deployment, artifacts, { acceptNew: flags.acceptNew ?? false, events: progress.sink, wait: false, waitTimeoutMs: 0, prune: flags.prune ?? false, dryRun: true }),
+        async (report) => (await import('../deploy/report-text.js')).formatPlan(report),
         (report, flags) => planExitCode(report, flags.detailedExitcode),
         { isPlan: () => true },
       ),

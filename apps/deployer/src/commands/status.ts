@@ -4,8 +4,6 @@
  */
 import { Command } from 'commander';
 import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js';
-import { formatStatus } from '../deploy/report-text.js';
-import { runStatus } from '../deploy/status.js';
 import { deploymentAction, withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
 
 export function statusCommand(io: CommandIo = processIo, isTty = Boolean(process.stderr.isTTY)): Command {
@@ -15,8 +13,9 @@ export function statusCommand(io: CommandIo = processIo, isTty = Boolean(process
       deploymentAction(
         io,
         isTty,
-        ({ deployment, artifacts, progress }, flags: DeploymentFlags) => runStatus(deployment, artifacts, { acceptNew: flags.acceptNew ?? false, events: progress.sink }),
-        formatStatus,
+        async ({ deployment, artifacts, progress }, flags: DeploymentFlags) =>
+          (await import('../deploy/status.js')).runStatus(deployment, artifacts, { acceptNew: flags.acceptNew ?? false, events: progress.sink }),
+        async (report) => (await import('../deploy/report-text.js')).formatStatus(report),
         (report) => (report.inSync ? 0 : 1),
       ),
     );

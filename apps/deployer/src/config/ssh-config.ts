@@ -9,6 +9,7 @@ import { devNull, homedir } from 'node:os';
 import { VmctxError } from '@vmctx/contract';
 import SSHConfig from 'ssh-config';
 import { pathKind, resolveLocal } from './paths.js';
+import { SSH_CONFIG_ENV } from './ssh-config-env.js';
 
 export type SshConfig = SSHConfig;
 
@@ -31,7 +32,7 @@ export interface SshHostFacts {
 }
 
 /** The environment variable that names the ssh config when --ssh-config does not. */
-export const SSH_CONFIG_ENV = 'VMCTX_SSH_CONFIG';
+export { SSH_CONFIG_ENV };
 
 /**
  * The ssh config a command reads, as `ssh -F FILE` chooses it: `--ssh-config FILE`, else $VMCTX_SSH_CONFIG (when
