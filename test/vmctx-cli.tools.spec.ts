@@ -92,3 +92,24 @@ describe('help and --version into a full device (issue 12)', () => {
     }
   });
 });
+
+// Issue 23: every command imported zod, ssh2, yaml, the builders and the rest before it parsed its arguments
+// (`vmctx --version` 0.24-0.28 s against node's 0.06). Which modules a start-up loads is the proof here, not a time:
+// a module-loading hook lists them (tools/bench/startup.sh measures the time).
+describe('what a start-up loads', () => {
+  const hooks = join(dir, 'list-loads.mjs');
+  writeFileSync(hooks, 'export async function load(url, context, next) { if (!url.startsWith("node:")) process.stderr.write(`loaded ${url}\\n`); return next(url, context); }\n');
+  const register = `data:text/javascript,import { register } from 'node:module'; register(${JSON.stringify(new URL(`file://${hooks}`).href)});`;
+  const loads = (...args: string[]) => {
+    const result = spawnSync(process.execPath, ['--import', register, BIN, ...args], { cwd: dir, encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    return [...result.stderr.matchAll(/^loaded (.*)$/gm)].map((m) => m[1]!);
+  };
+
+  it.each([[['--version']], [['iso', '--help']], [['deploy', '--help']], [['template', 'lint', '--help']]])('vmctx %j loads commander and the CLI, none of the libraries a command uses', (args) => {
+    const loaded = loads(...args);
+    expect(loaded.some((url) => url.includes('/node_modules/commander/'))).toBe(true);
+    const heavy = loaded.filter((url) => /\/node_modules\/(zod|ssh2|yaml|ssh-config|p-limit)\/|\/packages\/(iso-builder|disk-builder|guest-script|template-renderer)\/|\/dist\/(deploy|controller\/connection|artifacts|config\/(load|schema))/.test(url));
+    expect(heavy).toEqual([]);
+  });
+});
