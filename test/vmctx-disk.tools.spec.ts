@@ -1,6 +1,6 @@
 /**
  * `vmctx disk` against the tools it stands in for, on this machine: `disk sha256` against GNU sha256sum (stdout
- * byte for byte, the exit status, the summary warnings), `disk info` against `qemu-img info` on corrupt images.
+ * byte for byte, the exit status; sha256sum -c checks its lists), `disk info` against `qemu-img info` on corrupt images.
  * Needs no root and no lab.
  */
 import { spawn } from 'node:child_process';
@@ -53,13 +53,6 @@ async function vmctxDisk(args: string[], input = ''): Promise<Result> {
   return { status, stdout: Buffer.from(io.out), stderr: io.err };
 }
 
-/** The summary lines both print on stderr, with the program's name taken off. */
-const summary = (stderr: string, program: string) =>
-  stderr
-    .split('\n')
-    .filter((l) => /WARNING: |no properly formatted|no file was verified|improperly formatted SHA256/.test(l))
-    .map((l) => l.replace(`${program}: `, '').replace(/'standard input'/, 'standard input'));
-
 describe('vmctx disk sha256 against sha256sum', () => {
   const names = ['plain', 'with space', ' lead', 'a\\b', 'new\nline', 'car\rriage', 'all\\\n\r', 'ünï', '*star', 'x (1)'];
   const paths = () => names.map((n) => join(dir, n));
@@ -90,74 +83,12 @@ describe('vmctx disk sha256 against sha256sum', () => {
     expect(ours.stderr.split('\n').filter(Boolean)).toHaveLength(2);
   });
 
-  it('checks a list sha256sum wrote, and sha256sum checks the list vmctx wrote', async () => {
-    const theirs = await tool('sha256sum', paths());
+  it('writes a list sha256sum -c checks, escaped names included', async () => {
     const ours = await vmctxDisk(['sha256', ...paths()]);
-    await writeFile(join(dir, 'THEIRS'), theirs.stdout);
     await writeFile(join(dir, 'OURS'), ours.stdout);
-    for (const list of ['THEIRS', 'OURS']) {
-      const a = await tool('sha256sum', ['-c', join(dir, list)]);
-      const b = await vmctxDisk(['sha256', '-c', join(dir, list)]);
-      expect(a.status).toBe(0);
-      expect([b.status, b.stdout.toString('latin1')]).toEqual([a.status, a.stdout.toString('latin1')]);
-    }
-  });
-
-  const hex = (s: string) => s; // readability in the table below
-  const lists: Array<[string, () => Promise<string>]> = [
-    ['missing, mismatched and misformatted lines, comments, CRLF, tags', async () => {
-      const good = (await tool('sha256sum', [join(dir, 'plain')])).stdout.toString().slice(0, 64);
-      return [
-        `${good}  ${join(dir, 'plain')}`,
-        `${'0'.repeat(64)}  ${join(dir, 'with space')}`,
-        `${good}  ${join(dir, 'gone')}`,
-        `${good}  ${join(dir, 'gone too')}`,
-        'junk',
-        '# a comment',
-        '',
-        `${good.toUpperCase()} *${join(dir, 'plain')}\r`,
-        `SHA256 (${join(dir, 'plain')}) = ${good}`,
-        `  ${good}  ${join(dir, 'plain')}`,
-        `${good} ${join(dir, 'plain')}`,
-        `\\${good}  ${join(dir, 'a\\\\b')}`,
-        `\\${good}  ${join(dir, 'bad\\qescape')}`,
-        `${hex('g'.repeat(64))}  ${join(dir, 'plain')}`,
-        `${good}  ${dir}`,
-      ].join('\n');
-    }],
-    ['only bad lines', async () => 'junk\nmore junk\n'],
-    ['BSD reversed lines', async () => {
-      const good = (await tool('sha256sum', [join(dir, 'plain')])).stdout.toString().slice(0, 64);
-      return `${good} ${join(dir, 'plain')}\n${good}  ${join(dir, 'plain')}\n`;
-    }],
-    ['only missing files', async () => `${'1'.repeat(64)}  ${join(dir, 'gone')}\n`],
-    ['a mismatch and a missing file', async () => `${'1'.repeat(64)}  ${join(dir, 'gone')}\n${'1'.repeat(64)}  ${join(dir, 'plain')}\n`],
-    ['a newline-named file that fails', async () => `\\${'1'.repeat(64)}  ${join(dir, 'new\\nline')}\n`],
-  ];
-  const flagSets = [[], ['--quiet'], ['--status'], ['--strict'], ['-w'], ['--ignore-missing'], ['--ignore-missing', '--strict', '--quiet']];
-
-  it.each(lists.flatMap(([what, make]) => flagSets.map((flags) => ({ what, make, flags }))))(
-    '--check of $what with $flags: same stdout, status and warnings',
-    async ({ make, flags }) => {
-      const list = join(dir, 'LIST');
-      await writeFile(list, await make());
-      const theirs = await tool('sha256sum', ['--check', ...flags, list]);
-      const ours = await vmctxDisk(['sha256', '--check', ...flags, list]);
-      expect(ours.stdout.toString('latin1')).toBe(theirs.stdout.toString('latin1'));
-      expect(ours.status).toBe(theirs.status);
-      expect(summary(ours.stderr, 'vmctx')).toEqual(summary(theirs.stderr, 'sha256sum'));
-    },
-  );
-
-  it('--check of several lists, one of them on standard input and one missing', async () => {
-    const good = (await tool('sha256sum', [join(dir, 'plain')])).stdout.toString();
-    await writeFile(join(dir, 'L1'), `${'1'.repeat(64)}  ${join(dir, 'gone')}\n`);
-    const args = ['-c', join(dir, 'L1'), '-', join(dir, 'NO-LIST')];
-    const theirs = await tool('sha256sum', args, good);
-    const ours = await vmctxDisk(['sha256', ...args], good);
-    expect(ours.stdout.toString()).toBe(theirs.stdout.toString());
-    expect(ours.status).toBe(theirs.status);
-    expect(summary(ours.stderr, 'vmctx')).toEqual(summary(theirs.stderr, 'sha256sum'));
+    const check = await tool('sha256sum', ['-c', join(dir, 'OURS')]);
+    expect(check.status).toBe(0);
+    expect(check.stdout.toString('latin1').trimEnd().split('\n')).toHaveLength(names.length);
   });
 });
 

@@ -12,7 +12,7 @@ import { action, formatError } from '../cli/action.js';
 import { type CommandIo, processIo, withCliDefaults } from '../cli/command-io.js';
 import { CliError, usage } from '../cli/errors.js';
 import type { BackingFormat, ImageInfo } from '@vmctx/disk-builder';
-import { type CheckFlags, checkLists, hashFiles } from './disk-sha256.js';
+import { hashFiles } from './disk-sha256.js';
 
 /** `stdin` gives what `vmctx disk sha256 -` reads, asked for only then (a test gives its own). */
 export function diskCommand(io: CommandIo = processIo, stdin: () => AsyncIterable<Uint8Array | string> = () => process.stdin): Command {
@@ -44,18 +44,10 @@ export function diskCommand(io: CommandIo = processIo, stdin: () => AsyncIterabl
     .action(action(io, (filename: string, opts: InfoFlags) => info(io, filename, opts)));
 
   setup(disk.command('sha256'))
-    .description('sha256 of files (- is standard input), or --check of a list, as sha256sum does')
-    .option('-c, --check', 'read checksum lists (sha256sum or --tag lines) from the FILEs and check them')
-    .option('--ignore-missing', 'with --check: do not fail or report a listed file that is missing')
-    .option('--quiet', 'with --check: no line for a file that is OK')
-    .option('--status', 'with --check: no output; the exit status says it')
-    .option('--strict', 'with --check: exit 1 for improperly formatted lines')
-    .option('-w, --warn', 'with --check: warn about each improperly formatted line')
-    .argument('[files...]', 'files to hash, or with --check lists to read (default: standard input)')
-    .action(action(io, async (files: string[], flags: CheckFlags & { check?: boolean }) => {
+    .description('sha256 of files (- is standard input), in the lines sha256sum writes (sha256sum -c checks them)')
+    .argument('[files...]', 'files to hash (default: standard input)')
+    .action(action(io, async (files: string[]) => {
       const names = files.length > 0 ? files : ['-'];
-      const checkOnly = (['ignoreMissing', 'quiet', 'status', 'strict', 'warn'] as const).filter((f) => flags[f]);
-      if (!flags.check && checkOnly.length > 0) throw usage(`--${checkOnly[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is meaningful only with --check`);
       const { sha256File, sha256Stream } = await import('@vmctx/disk-builder');
       // Standard input is read once: a second '-' reads it empty, as sha256sum does.
       let stdinRead = false;
@@ -64,16 +56,7 @@ export function diskCommand(io: CommandIo = processIo, stdin: () => AsyncIterabl
         stdinRead = true;
         return source;
       };
-      const sources = {
-        hashFile: (path: string) => sha256File(path),
-        hashStdin: () => sha256Stream(takeStdin(), 'standard input'),
-        readStdin: async () => {
-          const chunks: Buffer[] = [];
-          for await (const chunk of takeStdin()) chunks.push(Buffer.from(chunk));
-          return Buffer.concat(chunks);
-        },
-      };
-      return flags.check ? checkLists(io, names, flags, sources) : hashFiles(io, names, sources);
+      return hashFiles(io, names, { hashFile: (path) => sha256File(path), hashStdin: () => sha256Stream(takeStdin(), 'standard input') });
     }));
 
   return disk;
