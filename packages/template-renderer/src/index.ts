@@ -74,4 +74,4 @@ export {
   type HostAccessPolicy,
 } from './lib/host-access.js';
 export { MAX_TEMPLATE_BYTES, MAX_TEMPLATE_DEPTH, MAX_TEMPLATE_ELEMENTS, parseXml, serializeXml, type XmlElement, type XmlNode, type XmlText } from './lib/xml-tree.js';
-export { elements, firstElement, getAttr, insertElement, newElement, setAttr, textOf } from './lib/xml-tree.js';
+export { childAttr, elements, firstElement, getAttr, insertElement, newElement, setAttr, textOf } from './lib/xml-tree.js';

@@ -15,7 +15,11 @@ import { inspectImage, writeOverlayTo, type ImageInfo } from '@vmctx/disk-builde
 import { buildContextTree, parseContext } from '@vmctx/guest-script';
 import { writeIsoFromDirectory, writeIsoFromFiles } from '@vmctx/iso-builder';
 import {
+  childAttr,
+  elements,
+  firstElement,
   formatFinding,
+  getAttr,
   hasErrors,
   hostAccessFindings,
   importNativeTemplate,
@@ -316,12 +320,11 @@ function specFor(vm: VmConfig, given: DomainSpecInput, overlay: string, iso: str
 }
 
 function interfaceSources(domain: XmlElement, type: 'bridge' | 'network'): string[] {
-  const devices = domain.children.find((c): c is XmlElement => c.kind === 'element' && c.name === 'devices');
+  const devices = firstElement(domain, 'devices');
   const names = new Set<string>();
-  for (const nic of devices?.children ?? []) {
-    if (nic.kind !== 'element' || nic.name !== 'interface' || nic.attrs.find(([k]) => k === 'type')?.[1] !== type) continue;
-    const source = nic.children.find((c): c is XmlElement => c.kind === 'element' && c.name === 'source');
-    const name = source?.attrs.find(([k]) => k === type)?.[1];
+  for (const nic of devices ? elements(devices, 'interface') : []) {
+    if (getAttr(nic, 'type') !== type) continue;
+    const name = childAttr(nic, 'source', type);
     if (name) names.add(name);
   }
   return [...names];

@@ -5,7 +5,7 @@
  * so are attribute order and white space. A hand edit (`virsh edit`, `virsh setmem --config`) shows as the fields
  * it changed. The owner mark in `<metadata>` is compared by its digests elsewhere, not here.
  */
-import { parseXml, type XmlElement } from '@vmctx/template-renderer';
+import { childAttr, elements, getAttr, parseXml, textOf, type XmlElement } from '@vmctx/template-renderer';
 
 /** Paths with the rendered value and libvirt's, at most `limit` of them (then "and N more"). */
 export function domainDrift(rendered: string, defined: string, limit = 5): string[] {
@@ -18,14 +18,14 @@ function differences(want: XmlElement, have: XmlElement, path: string): string[]
   for (const [name, value] of want.attrs) {
     // Namespace declarations move to where libvirt puts them; they carry no setting.
     if (name === 'xmlns' || name.startsWith('xmlns:')) continue;
-    const got = have.attrs.find(([k]) => k === name)?.[1];
+    const got = getAttr(have, name);
     if (got === undefined) out.push(`${path}@${name}: ${value} → (none)`);
     else if (!sameAttr(want.name, name, value, got)) out.push(`${path}@${name}: ${value} → ${got}`);
   }
   const wantText = ownText(want);
   if (wantText !== '' && !sameText(want, have)) out.push(`${path}: ${shown(want)} → ${shown(have) || '(empty)'}`);
-  const available = childElements(have);
-  for (const child of childElements(want)) {
+  const available = elements(have);
+  for (const child of elements(want)) {
     if (child.name === 'metadata' || mirrorsSerial(child, want)) continue;
     const candidates = available.filter((c) => c.name === child.name);
     const p = `${path}/${child.name}${key(child)}`;
@@ -53,16 +53,14 @@ function differences(want: XmlElement, have: XmlElement, path: string): string[]
  * again: its definition comes back as a copy of that port whatever was written (formatdomain, "Console").
  */
 function mirrorsSerial(e: XmlElement, parent: XmlElement): boolean {
-  if (e.name !== 'console' || !childElements(parent).some((c) => c.name === 'serial')) return false;
-  const type = childElements(e).find((c) => c.name === 'target')?.attrs.find(([k]) => k === 'type')?.[1];
+  if (e.name !== 'console' || elements(parent, 'serial').length === 0) return false;
+  const type = childAttr(e, 'target', 'type');
   return type === undefined || type === 'serial';
 }
 
 /** A short name for one of several siblings: a disk by its target, an interface by its MAC. */
 function key(e: XmlElement): string {
-  const target = childElements(e).find((c) => c.name === 'target')?.attrs.find(([k]) => k === 'dev')?.[1];
-  const mac = childElements(e).find((c) => c.name === 'mac')?.attrs.find(([k]) => k === 'address')?.[1];
-  const id = target ?? mac ?? e.attrs.find(([k]) => k === 'type')?.[1];
+  const id = childAttr(e, 'target', 'dev') ?? childAttr(e, 'mac', 'address') ?? getAttr(e, 'type');
   return id ? `[${id}]` : '';
 }
 
@@ -76,7 +74,7 @@ function sameText(want: XmlElement, have: XmlElement): boolean {
   if (want.name === 'uuid') return a.toLowerCase() === b.toLowerCase();
   // <memory unit='MiB'>512</memory> comes back as <memory unit='KiB'>524288</memory>.
   const bytes = (e: XmlElement, text: string) => {
-    const unit = (e.attrs.find(([k]) => k === 'unit')?.[1] ?? (e.name.toLowerCase().includes('memory') ? 'KiB' : 'b')).toLowerCase();
+    const unit = (getAttr(e, 'unit') ?? (e.name.toLowerCase().includes('memory') ? 'KiB' : 'b')).toLowerCase();
     return /^\d+$/.test(text) && UNIT[unit] !== undefined ? Number(text) * UNIT[unit]! : undefined;
   };
   const x = bytes(want, a);
@@ -100,15 +98,11 @@ function sameAttr(element: string, name: string, want: string, have: string): bo
   return false;
 }
 
-function childElements(e: XmlElement): XmlElement[] {
-  return e.children.filter((c): c is XmlElement => c.kind === 'element');
-}
-
 function ownText(e: XmlElement): string {
-  return e.children.map((c) => (c.kind === 'text' ? c.text : '')).join('').trim();
+  return textOf(e).trim();
 }
 
 function shown(e: XmlElement): string {
-  const unit = e.attrs.find(([k]) => k === 'unit')?.[1];
+  const unit = getAttr(e, 'unit');
   return `${ownText(e)}${unit ? ` ${unit}` : ''}`;
 }

@@ -3,7 +3,7 @@
  * the one just built): element paths with their old and new values, attribute order and white space
  * ignored. Both sides come from the same renderer, so no libvirt defaults need explaining away.
  */
-import { parseXml, type XmlElement } from '@vmctx/template-renderer';
+import { elements, getAttr, parseXml, textOf, type XmlElement } from '@vmctx/template-renderer';
 
 export function domainXmlChanges(before: string, after: string, limit = 5): string[] {
   const out: string[] = [];
@@ -14,15 +14,14 @@ export function domainXmlChanges(before: string, after: string, limit = 5): stri
 function walk(a: XmlElement, b: XmlElement, path: string, out: string[]): void {
   const attrs = new Set([...a.attrs.map(([k]) => k), ...b.attrs.map(([k]) => k)]);
   for (const name of [...attrs].sort()) {
-    const x = a.attrs.find(([k]) => k === name)?.[1];
-    const y = b.attrs.find(([k]) => k === name)?.[1];
+    const x = getAttr(a, name);
+    const y = getAttr(b, name);
     if (x !== y) out.push(`${path}@${name}: ${x ?? '(none)'} → ${y ?? '(none)'}`);
   }
-  const text = (e: XmlElement) => e.children.map((c) => (c.kind === 'text' ? c.text : '')).join('').trim();
+  const text = (e: XmlElement) => textOf(e).trim();
   if (text(a) !== text(b)) out.push(`${path}: ${text(a) || '(empty)'} → ${text(b) || '(empty)'}`);
-  const kids = (e: XmlElement) => e.children.filter((c): c is XmlElement => c.kind === 'element');
-  const ka = kids(a);
-  const kb = kids(b);
+  const ka = elements(a);
+  const kb = elements(b);
   const names = [...new Set([...ka.map((e) => e.name), ...kb.map((e) => e.name)])];
   for (const name of names) {
     const xs = ka.filter((e) => e.name === name);

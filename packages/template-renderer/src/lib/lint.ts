@@ -5,6 +5,7 @@
  */
 import { hasBuiltinIde, isQ35 } from './disk-targets.js';
 import { domainNameProblem } from './domain-name.js';
+import { diskSourcePath, domainArch, domainMachine, targetBus } from './domain-xml.js';
 import { shellRiskyNameProblem } from './lint-shell-name.js';
 import { isLocallyAdministeredMac, macProblem, normalizeMac, parseMacOctets } from './identity.js';
 import { CONTEXT_DISK_ALIAS, renderDomainTree, type RenderOptions } from './render.js';
@@ -351,7 +352,7 @@ function lintOne(root: XmlElement, label: string, emit: Emit): Facts {
   }
   const cpu = firstElement(root, 'cpu');
   if (cpu && getAttr(root, 'type') === 'qemu' && getAttr(cpu, 'mode') === 'host-passthrough') {
-    const arch = archOfDomain(root);
+    const arch = domainArch(root) ?? 'x86_64';
     emit(
       'cpu-needs-kvm',
       '/domain/cpu',
@@ -402,12 +403,6 @@ function lintPath(value: string, what: string, path: string, emit: Emit, libvirt
   emit('invalid-path', path, `${what} ${JSON.stringify(value)}: ${result.error.issues[0]!.message}`, libvirt, libvirt === undefined ? 'start' : 'define');
 }
 
-function archOfDomain(root: XmlElement): string {
-  const os = firstElement(root, 'os');
-  const type = os && firstElement(os, 'type');
-  return (type && getAttr(type, 'arch')) ?? 'x86_64';
-}
-
 function lintDisks(devices: XmlElement, emit: Emit): void {
   const byTarget = new Map<string, string>();
   elements(devices, 'disk').forEach((disk, i) => {
@@ -417,8 +412,7 @@ function lintDisks(devices: XmlElement, emit: Emit): void {
     const target = firstElement(disk, 'target');
     const dev = target ? getAttr(target, 'dev') : undefined;
     const bus = target ? getAttr(target, 'bus') : undefined;
-    const source = firstElement(disk, 'source');
-    const file = source ? (getAttr(source, 'file') ?? getAttr(source, 'dev')) : undefined;
+    const file = diskSourcePath(disk);
     const isContext = elements(disk, 'alias').some((a) => getAttr(a, 'name') === CONTEXT_DISK_ALIAS);
     lintDiskImage(disk, path, emit);
     if (device === 'cdrom' && (bus === 'virtio' || (bus === undefined && dev?.startsWith('vd')))) {
@@ -478,11 +472,10 @@ function lintDiskImage(disk: XmlElement, path: string, emit: Emit): void {
   const type = getAttr(disk, 'type') ?? 'file';
   const target = firstElement(disk, 'target');
   const dev = target ? getAttr(target, 'dev') : undefined;
-  const bus = target ? (getAttr(target, 'bus') ?? busFromDev(dev)) : undefined;
-  const source = firstElement(disk, 'source');
+  const bus = target ? targetBus(target) : undefined;
   const driver = firstElement(disk, 'driver');
   const format = driver ? getAttr(driver, 'type') : undefined;
-  const sourcePath = source ? (getAttr(source, 'file') ?? getAttr(source, 'dev')) : undefined;
+  const sourcePath = diskSourcePath(disk);
   if (type === 'block' && sourcePath && !sourcePath.startsWith('/dev/')) {
     emit(
       'block-disk-not-device',
@@ -534,24 +527,11 @@ function lintDiskImage(disk: XmlElement, path: string, emit: Emit): void {
   }
 }
 
-/** The bus libvirt derives from a target name without bus= (virDomainDiskDefAssignAddress). */
-function busFromDev(dev: string | undefined): string | undefined {
-  if (dev === undefined) return undefined;
-  return dev.startsWith('hd') ? 'ide' : dev.startsWith('vd') ? 'virtio' : dev.startsWith('sd') ? 'scsi' : dev.startsWith('fd') ? 'fdc' : undefined;
-}
-
-function machineOfDomain(root: XmlElement): string | undefined {
-  const os = firstElement(root, 'os');
-  const type = os && firstElement(os, 'type');
-  return type ? getAttr(type, 'machine') : undefined;
-}
-
 /** What the domain asks of its machine type, and what libvirt checks of the whole domain at define. */
 function lintMachine(root: XmlElement, emit: Emit): void {
   const os = firstElement(root, 'os');
-  const typeEl = os && firstElement(os, 'type');
-  const arch = typeEl ? getAttr(typeEl, 'arch') : undefined;
-  const machine = machineOfDomain(root);
+  const arch = domainArch(root);
+  const machine = domainMachine(root);
   const x86 = arch === undefined || arch === 'x86_64' || arch === 'i686';
   const q35 = x86 && isQ35(machine);
   const pseries = (arch === 'ppc64' || arch === 'ppc64le') && (machine === undefined || machine.startsWith('pseries'));
@@ -572,7 +552,7 @@ function lintMachine(root: XmlElement, emit: Emit): void {
   const noIde = !hasBuiltinIde(arch, machine);
   elements(devices, 'disk').forEach((disk, i) => {
     const target = firstElement(disk, 'target');
-    const bus = target ? (getAttr(target, 'bus') ?? busFromDev(getAttr(target, 'dev'))) : undefined;
+    const bus = target ? targetBus(target) : undefined;
     if (bus === 'ide' && noIde) {
       emit(
         'ide-on-machine-without-ide',

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { contextPlacement, freeTarget, hasBuiltinIde, type DiskBus } from './disk-targets.js';
+import { diskTargets, domainArch, domainMachine, targetBus } from './domain-xml.js';
 import { TemplateError } from './errors.js';
 import { deriveMac, deriveUuid, normalizeMac, type MacScheme } from './identity.js';
 import { CONTEXT_DISK_ALIAS } from './render.js';
@@ -119,7 +120,7 @@ export function repairTemplate(root: XmlElement, isoMode: 'cdrom' | 'disk' = 'cd
     warnings.push({
       code: 'cpu-mode-repaired',
       path: '/domain/cpu',
-      message: `<cpu mode='host-passthrough'> made mode='maximum': without KVM (domain type 'qemu') there is no host CPU to pass through and libvirt refuses to start it ("unsupported configuration: CPU mode 'host-passthrough' for ${archOf(root) ?? 'x86_64'} qemu domain on x86_64 host is not supported by hypervisor")`,
+      message: `<cpu mode='host-passthrough'> made mode='maximum': without KVM (domain type 'qemu') there is no host CPU to pass through and libvirt refuses to start it ("unsupported configuration: CPU mode 'host-passthrough' for ${domainArch(root) ?? 'x86_64'} qemu domain on x86_64 host is not supported by hypervisor")`,
     });
   }
   const clock = firstElement(root, 'clock');
@@ -144,24 +145,24 @@ export function repairTemplate(root: XmlElement, isoMode: 'cdrom' | 'disk' = 'cd
     if (getAttr(disk, 'device') !== 'cdrom' || !target) return;
     const path = `/domain/devices/disk[${i + 1}]`;
     const oldDev = getAttr(target, 'dev') ?? '?';
-    const oldBus = busOf(target);
-    const machine = machineOf(root) ?? 'default';
+    const oldBus = targetBus(target);
+    const machine = domainMachine(root) ?? 'default';
     let refused: string;
     let code: TemplateWarning['code'];
     if (oldBus === 'virtio') {
       code = 'cdrom-on-virtio-repaired';
       refused = `libvirt refuses a cdrom on bus='virtio' ("unsupported configuration: disk type of '${oldDev}' does not support ejectable media")`;
-    } else if (oldBus === 'ide' && !hasBuiltinIde(archOf(root), machineOf(root))) {
+    } else if (oldBus === 'ide' && !hasBuiltinIde(domainArch(root), domainMachine(root))) {
       code = 'cdrom-bus-repaired';
-      refused = `this ${archOf(root) ?? 'x86_64'} ${machine} machine has no IDE and libvirt refuses the cdrom ("${IDE_REFUSED}")`;
+      refused = `this ${domainArch(root) ?? 'x86_64'} ${machine} machine has no IDE and libvirt refuses the cdrom ("${IDE_REFUSED}")`;
     } else {
       return;
     }
     // The template's address belongs to the old bus (a drive address with an ide channel, a pci slot).
     for (const address of elements(disk, 'address')) removeElement(disk, address);
-    const placement = contextPlacement(archOf(root), machineOf(root));
+    const placement = contextPlacement(domainArch(root), domainMachine(root));
     if (isoMode === 'disk' || placement.device === 'disk') {
-      const dev = oldBus === 'virtio' ? oldDev : freeTarget('virtio', usedTargets(devices).filter((d) => d !== oldDev));
+      const dev = oldBus === 'virtio' ? oldDev : freeTarget('virtio', diskTargets(devices).filter((d) => d !== oldDev));
       setAttr(disk, 'device', 'disk');
       setAttr(target, 'dev', dev);
       setAttr(target, 'bus', 'virtio');
@@ -174,14 +175,14 @@ export function repairTemplate(root: XmlElement, isoMode: 'cdrom' | 'disk' = 'cd
       return;
     }
     const bus = placement.bus;
-    const used = usedTargets(devices).filter((d) => d !== oldDev);
+    const used = diskTargets(devices).filter((d) => d !== oldDev);
     const dev = freeTarget(bus, used);
     setAttr(target, 'dev', dev);
     setAttr(target, 'bus', bus);
     warnings.push({
       code,
       path,
-      message: `${refused}; made it cdrom ${dev} on bus '${bus}' instead, the bus this ${machineOf(root) ?? 'default'} machine has (the guest sees /dev/sr0)`,
+      message: `${refused}; made it cdrom ${dev} on bus '${bus}' instead, the bus this ${domainMachine(root) ?? 'default'} machine has (the guest sees /dev/sr0)`,
     });
     if (bus === 'scsi') warnings.push(...ensureScsiController(devices));
   });
@@ -190,14 +191,6 @@ export function repairTemplate(root: XmlElement, isoMode: 'cdrom' | 'disk' = 'cd
 
 /** What libvirt 9.0 says of a disk on bus='ide' where the machine has no IDE (qemuValidateDomainDeviceDefControllerIDE). */
 export const IDE_REFUSED = 'unsupported configuration: IDE controllers are unsupported for this QEMU binary or machine type';
-
-/** A target's bus; without one, libvirt derives it from the name's prefix (virDomainDiskDefAssignAddress: hd → ide, vd → virtio, sd → scsi). */
-function busOf(target: XmlElement): string | undefined {
-  const bus = getAttr(target, 'bus');
-  if (bus !== undefined) return bus;
-  const dev = getAttr(target, 'dev') ?? '';
-  return dev.startsWith('hd') ? 'ide' : dev.startsWith('vd') ? 'virtio' : dev.startsWith('sd') ? 'scsi' : undefined;
-}
 
 /** Adds a virtio-scsi controller (after the last disk or controller) unless the domain has a scsi controller. */
 function ensureScsiController(devices: XmlElement): TemplateWarning[] {
@@ -211,25 +204,6 @@ function ensureScsiController(devices: XmlElement): TemplateWarning[] {
       message: "added <controller type='scsi' model='virtio-scsi'/> for the cdrom on bus 'scsi': libvirt would otherwise add an implicit one whose model (lsilogic on many machines) the guest may have no driver for",
     },
   ];
-}
-
-function archOf(root: XmlElement): string | undefined {
-  const type = firstElement(firstElement(root, 'os') ?? root, 'type');
-  return type ? getAttr(type, 'arch') : undefined;
-}
-
-function machineOf(root: XmlElement): string | undefined {
-  const os = firstElement(root, 'os');
-  const type = os && firstElement(os, 'type');
-  return type ? getAttr(type, 'machine') : undefined;
-}
-
-function usedTargets(devices: XmlElement): string[] {
-  return elements(devices, 'disk').flatMap((d) => {
-    const t = firstElement(d, 'target');
-    const dev = t && getAttr(t, 'dev');
-    return dev ? [dev] : [];
-  });
 }
 
 // ---- rewrites ----
@@ -497,10 +471,10 @@ function rewriteDisks(root: XmlElement, devices: XmlElement, rewrite: NativeRewr
     if (!elements(isoDisk, 'alias').length) insertElement(isoDisk, newElement('alias', [['name', CONTEXT_DISK_ALIAS]]));
     return;
   }
-  const placement = contextPlacement(archOf(root), machineOf(root));
+  const placement = contextPlacement(domainArch(root), domainMachine(root));
   const mode = rewrite.isoMode === 'disk' ? 'disk' : placement.device;
   const bus: DiskBus = mode === 'disk' ? 'virtio' : placement.bus;
-  const dev = freeTarget(bus, usedTargets(devices));
+  const dev = freeTarget(bus, diskTargets(devices));
   const disk = newElement('disk', [['type', 'file'], ['device', mode]]);
   // Indent the new disk's children like those of the template's first disk, and its end tag like the disks.
   const firstDisk = elements(devices, 'disk')[0];

@@ -360,6 +360,12 @@ export function getAttr(el: XmlElement, name: string): string | undefined {
   return el.attrs.find(([k]) => k === name)?.[1];
 }
 
+/** An attribute of the first child element named `child` (`childAttr(disk, 'target', 'dev')`), if both are there. */
+export function childAttr(el: XmlElement, child: string, name: string): string | undefined {
+  const found = firstElement(el, child);
+  return found && getAttr(found, name);
+}
+
 /** Sets an attribute in place (keeping its position) or appends it. */
 export function setAttr(el: XmlElement, name: string, value: string): void {
   const entry = el.attrs.find(([k]) => k === name);
