@@ -1,12 +1,12 @@
 /**
  * The deployer's error codes with their kinds, in one catalogue (the packages each have theirs): the README's
- * table lists them, and a unit test checks that every code thrown in this app is here with the kind it is
- * thrown with.
+ * table lists them, and DeployerError takes a code of it and gives it its kind, so that the compiler refuses a code
+ * that is not here (errors.spec.ts checks that the app throws its codes through DeployerError only).
  *
  * CONFIG_: the deployment file. SSH_: reaching a controller and its host key. REMOTE_: commands, uploads and
  * the state file on a controller. DEPLOY_: building artifacts and putting VMs on controllers.
  */
-import { catalogueCodes, errorCatalogue } from '@vmctx/contract';
+import { catalogueCodes, errorCatalogue, errorClass } from '@vmctx/contract';
 
 export const DEPLOYER_ERRORS = errorCatalogue({
   input: [
@@ -72,3 +72,6 @@ export const DEPLOYER_ERRORS = errorCatalogue({
 
 export type DeployerErrorCode = keyof typeof DEPLOYER_ERRORS;
 export const DEPLOYER_ERROR_CODES: readonly DeployerErrorCode[] = catalogueCodes(DEPLOYER_ERRORS);
+
+/** An error of the deployer: `new DeployerError('SSH_TIMEOUT', message, { where, cause })`, its kind from the catalogue. */
+export class DeployerError extends errorClass('DeployerError', DEPLOYER_ERRORS) {}

@@ -10,7 +10,6 @@ import { createRequire } from 'node:module';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
-import { VmctxError } from '@vmctx/contract';
 import { inspectImage, writeOverlayTo, type ImageInfo } from '@vmctx/disk-builder';
 import { buildContextTree, parseContext } from '@vmctx/guest-script';
 import { writeIsoFromDirectory, writeIsoFromFiles } from '@vmctx/iso-builder';
@@ -40,6 +39,7 @@ import { ArtifactCache } from './cache.js';
 import { ensureConsoleLog } from './console-log.js';
 import { cachedImagePath, fetchImage } from './fetch-image.js';
 import { probeImage } from './probe-image.js';
+import { DeployerError } from '../errors.js';
 
 /** One file a VM needs on its controller. */
 export interface RemoteArtifact {
@@ -140,7 +140,7 @@ class Builder {
   async vm(vm: VmConfig): Promise<VmArtifacts> {
     const controller = this.deployment.controllers.find((c) => c.name === vm.controller);
     const image = this.deployment.images.find((i) => i.name === vm.image);
-    if (!controller || !image) throw new VmctxError('DEPLOY_INTERNAL', 'internal', `${vm.where}: controller or image missing after the file was checked`);
+    if (!controller || !image) throw new DeployerError('DEPLOY_INTERNAL', `${vm.where}: controller or image missing after the file was checked`);
     const dir = controller.imageDir;
 
     const baseImage = await this.image(image);
@@ -172,7 +172,7 @@ class Builder {
     const xml = serializeXml(tree);
     const findings = lintDomainXml(xml, `${vm.where} (${vm.name})`);
     if (hasErrors(findings)) {
-      throw new VmctxError('DEPLOY_DOMAIN_REFUSED', 'input', `${vm.where}: libvirt would refuse the domain of ${vm.name}:\n${findings.filter((f) => f.severity === 'error').map(formatFinding).join('\n')}`, {
+      throw new DeployerError('DEPLOY_DOMAIN_REFUSED', `${vm.where}: libvirt would refuse the domain of ${vm.name}:\n${findings.filter((f) => f.severity === 'error').map(formatFinding).join('\n')}`, {
         where: vm.where,
       });
     }
@@ -185,9 +185,8 @@ class Builder {
     );
     if (hasErrors(access)) {
       const from = vm.template.kind === 'native' ? `template ${vm.template.path}` : `spec of ${vm.where}`;
-      throw new VmctxError(
+      throw new DeployerError(
         'DEPLOY_DOMAIN_REFUSED',
-        'input',
         `${vm.where}: the domain of ${vm.name} (${from}) would have the controller's libvirt, running as root, open host paths outside ${allowedHostFolders(this.deployment, controller).join(', ')} or give the guest root powers; refused (list a folder under hostPaths:, or set trustTemplates: true to allow it with a warning):\n${access.map(formatFinding).join('\n')}`,
         { where: vm.where },
       );
@@ -244,7 +243,7 @@ class Builder {
       const known = image.url ? image.sha256!.toLowerCase() : (await this.image(image)).sha256;
       if (known === sha256) return image.name;
     }
-    throw new VmctxError('DEPLOY_INTERNAL', 'internal', `no image of the file has sha256 ${sha256}`);
+    throw new DeployerError('DEPLOY_INTERNAL', `no image of the file has sha256 ${sha256}`);
   }
 
   private overlay(backingFile: string, base: ImageInfo) {
@@ -260,7 +259,7 @@ class Builder {
     return memo(this.isos, key, async () => {
       const cache = this.options.cache;
       if (context.kind === 'folder') return cache.build('iso', undefined, (out) => writeIsoFromDirectory(context.path, out, { epoch: this.epoch }));
-      if (context.kind !== 'context') throw new VmctxError('DEPLOY_INTERNAL', 'internal', `${vm.where}: no context to build an ISO from`);
+      if (context.kind !== 'context') throw new DeployerError('DEPLOY_INTERNAL', `${vm.where}: no context to build an ISO from`);
       // The ISO's bytes depend only on the tree, the epoch and the writer: a digest of those finds it again.
       const tree = buildContextTree(parseContext(context.context));
       return cache.build('iso', treeKey(tree, this.epoch), (out) => writeIsoFromFiles(tree, out, { epoch: this.epoch }));
@@ -273,7 +272,7 @@ class Builder {
       // Refused by its size before it is read (cli/input.ts), as vmctx template import does.
       const text = await memo(this.templates, path, () => readTemplateText(path));
       if (vm.network) {
-        throw new VmctxError('DEPLOY_NETWORK_WITH_NATIVE', 'input', `${vm.where}.network: a native template keeps its own interfaces; set the network in ${path}, or use bridge:`, {
+        throw new DeployerError('DEPLOY_NETWORK_WITH_NATIVE', `${vm.where}.network: a native template keeps its own interfaces; set the network in ${path}, or use bridge:`, {
           where: `${vm.where}.network`,
         });
       }

@@ -11,8 +11,9 @@ import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { makeFolder, VmctxError } from '@vmctx/contract';
+import { makeFolder } from '@vmctx/contract';
 import { sha256File } from '@vmctx/disk-builder';
+import { DeployerError } from '../errors.js';
 
 export interface StoredObject {
   sha256: string;
@@ -90,7 +91,7 @@ export class ArtifactCache {
     try {
       st = await stat(path, { bigint: true });
     } catch (error) {
-      throw new VmctxError('DEPLOY_IMAGE_UNREADABLE', 'io', `cannot read ${path}: ${(error as Error).message}`, { where: path, cause: error });
+      throw new DeployerError('DEPLOY_IMAGE_UNREADABLE', `cannot read ${path}: ${(error as Error).message}`, { where: path, cause: error });
     }
     const key = `${path}|${st.dev}|${st.ino}|${st.size}|${st.mtimeNs}`;
     const digests = await this.loadDigests();

@@ -28,6 +28,7 @@ import { open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeFolder, VmctxError } from '@vmctx/contract';
 import type { ArtifactCache } from './cache.js';
+import { DeployerError } from '../errors.js';
 
 export interface FetchImageOptions {
   /** Default: the global fetch (Node's undici), looked up at call time. */
@@ -71,13 +72,12 @@ export async function fetchImage(url: string, sha256: string, cache: ArtifactCac
     await local(`remove ${part}`, where, () => rm(part, { force: true }));
     result = await attempt(job, 0);
   }
-  if (result.kind === 'restart') throw new VmctxError('DEPLOY_INTERNAL', 'internal', `${url}: a fresh download asked to start over`, { where });
+  if (result.kind === 'restart') throw new DeployerError('DEPLOY_INTERNAL', `${url}: a fresh download asked to start over`, { where });
 
   if (result.sha256 !== expected) {
     await local(`remove ${part}`, where, () => rm(part, { force: true }));
-    throw new VmctxError(
+    throw new DeployerError(
       'DEPLOY_IMAGE_CHECKSUM',
-      'input',
       `${result.url}: the downloaded image's sha256 is ${result.sha256}, not ${expected} as the deployment file says; the download was removed. ` +
         'Check the sha256, or whether the URL now serves a newer image',
       { where },
@@ -99,8 +99,8 @@ export async function fetchImage(url: string, sha256: string, cache: ArtifactCac
 /** The sha256 of a URL image in lowercase; DEPLOY_IMAGE_URL_INVALID for what is not an http(s) URL or not a sha256. */
 export function checkedSha256(url: string, sha256: string, where: string): string {
   const expected = sha256.toLowerCase();
-  if (!/^[0-9a-f]{64}$/.test(expected)) throw new VmctxError('DEPLOY_IMAGE_URL_INVALID', 'input', `${url}: "${sha256}" is not a sha256 (64 hex digits)`, { where });
-  if (!/^https?:$/.test(protocolOf(url))) throw new VmctxError('DEPLOY_IMAGE_URL_INVALID', 'input', `${url}: only http and https URLs are fetched`, { where });
+  if (!/^[0-9a-f]{64}$/.test(expected)) throw new DeployerError('DEPLOY_IMAGE_URL_INVALID', `${url}: "${sha256}" is not a sha256 (64 hex digits)`, { where });
+  if (!/^https?:$/.test(protocolOf(url))) throw new DeployerError('DEPLOY_IMAGE_URL_INVALID', `${url}: only http and https URLs are fetched`, { where });
   return expected;
 }
 
@@ -262,18 +262,18 @@ export function parseLength(value: string | null): number | undefined {
 
 export function failed(job: RequestJob, url: string, why: string): VmctxError {
   const via = url === job.url ? '' : ` (redirected from ${job.url})`;
-  return new VmctxError('DEPLOY_IMAGE_FETCH_FAILED', 'remote', `GET ${url}${via}: ${why}`, { where: job.where });
+  return new DeployerError('DEPLOY_IMAGE_FETCH_FAILED', `GET ${url}${via}: ${why}`, { where: job.where });
 }
 
 function cacheFailed(job: Job, what: string, error: unknown): VmctxError {
-  return new VmctxError('DEPLOY_IMAGE_CACHE_FAILED', 'io', `${job.url}: cannot ${what}: ${(error as Error).message}`, { where: job.where, cause: error });
+  return new DeployerError('DEPLOY_IMAGE_CACHE_FAILED', `${job.url}: cannot ${what}: ${(error as Error).message}`, { where: job.where, cause: error });
 }
 
 async function local<T>(what: string, where: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
-    throw new VmctxError('DEPLOY_IMAGE_CACHE_FAILED', 'io', `cannot ${what}: ${(error as Error).message}`, { where, cause: error });
+    throw new DeployerError('DEPLOY_IMAGE_CACHE_FAILED', `cannot ${what}: ${(error as Error).message}`, { where, cause: error });
   }
 }
 

@@ -8,8 +8,8 @@
  * become a domain name nobody typed. The file is decoded strictly, and refused at its first bad byte.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { VmctxError } from '@vmctx/contract';
 import { DeploymentError } from './problems.js';
+import { DeployerError } from '../errors.js';
 
 /**
  * The most bytes a deployment file may have. Inline contexts are small text; a large file content belongs in a
@@ -45,7 +45,7 @@ async function readBounded(file: string): Promise<Buffer> {
     return Buffer.concat(chunks, total);
   } catch (error) {
     if (error instanceof DeploymentError) throw error;
-    throw new VmctxError('CONFIG_UNREADABLE', 'io', `${file}: cannot read the deployment file: ${(error as Error).message}`, { where: file, cause: error });
+    throw new DeployerError('CONFIG_UNREADABLE', `${file}: cannot read the deployment file: ${(error as Error).message}`, { where: file, cause: error });
   } finally {
     await handle?.close();
   }

@@ -6,10 +6,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { devNull, homedir } from 'node:os';
-import { VmctxError } from '@vmctx/contract';
 import SSHConfig from 'ssh-config';
 import { pathKind, resolveLocal } from './paths.js';
 import { SSH_CONFIG_ENV } from './ssh-config-env.js';
+import { DeployerError } from '../errors.js';
 
 export type SshConfig = SSHConfig;
 
@@ -49,7 +49,7 @@ export async function chosenSshConfig(option: string | undefined, env: Record<st
   const from = option !== undefined ? '--ssh-config' : SSH_CONFIG_ENV;
   const path = resolveLocal(named, process.cwd(), env['HOME'] ?? homedir());
   const unreadable = (why: string, cause?: unknown) =>
-    new VmctxError('SSH_CONFIG_UNREADABLE', 'io', `the ssh config ${path} (named by ${from}) ${why}`, { where: from, ...(cause === undefined ? {} : { cause }) });
+    new DeployerError('SSH_CONFIG_UNREADABLE', `the ssh config ${path} (named by ${from}) ${why}`, { where: from, ...(cause === undefined ? {} : { cause }) });
   const kind = await pathKind(path);
   if (kind === 'missing') throw unreadable(`does not exist (give an existing file, or none to read no ssh config)`);
   if (kind !== 'file') throw unreadable(kind === 'folder' ? 'is a folder, not a file' : 'is not a regular file');
@@ -69,7 +69,7 @@ export async function readSshConfig(path: string): Promise<SshConfig | undefined
     text = await readFile(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new VmctxError('SSH_CONFIG_UNREADABLE', 'io', `the ssh config ${path} cannot be read: ${(error as Error).message}`, { where: path, cause: error });
+    throw new DeployerError('SSH_CONFIG_UNREADABLE', `the ssh config ${path} cannot be read: ${(error as Error).message}`, { where: path, cause: error });
   }
   return SSHConfig.parse(text);
 }

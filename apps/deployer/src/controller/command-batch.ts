@@ -11,9 +11,9 @@
  * process beyond the commands themselves (each one costs the controller a few milliseconds of CPU).
  */
 import { randomBytes } from 'node:crypto';
-import { VmctxError } from '@vmctx/contract';
 import { remoteCommandError, type ControllerConnection, type ExecOptions, type ExecResult } from './connection.js';
 import { shellQuote } from './shell-quote.js';
+import { DeployerError } from '../errors.js';
 
 /** A command line longer than this goes through the batch's standard input, not as sshd's command argument. */
 const LONG_LINE = 64 * 1024;
@@ -95,7 +95,7 @@ export class CommandBatch implements RemoteCommands {
     const parsed = parseBatchOutput(result.stdout, result.stderr, nonce, commands.length);
     if (result.code !== 0 || parsed === undefined) {
       const said = result.stderr.split(nonce).join('').trim() || `output that is not ${commands.length} results`;
-      throw new VmctxError('REMOTE_COMMAND_FAILED', 'remote', `${this.controller.name}: a batch of ${commands.length} commands (${commands.map((c) => c[0]).join(', ')}) exited ${result.code}: ${said}`, {
+      throw new DeployerError('REMOTE_COMMAND_FAILED', `${this.controller.name}: a batch of ${commands.length} commands (${commands.map((c) => c[0]).join(', ')}) exited ${result.code}: ${said}`, {
         where: this.controller.name,
       });
     }

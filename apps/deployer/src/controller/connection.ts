@@ -24,6 +24,7 @@ import { Client, type AnyAuthMethod, type ClientChannel, type ConnectConfig } fr
 import type { ControllerConfig } from '../config/types.js';
 import { checkHostKey, GLOBAL_KNOWN_HOSTS_FILES, hostKeyError, recordHostKey } from './known-hosts.js';
 import { remoteCommandLine, shellQuote } from './shell-quote.js';
+import { DeployerError } from '../errors.js';
 
 export interface ConnectOptions {
   /** Record an unknown host key instead of refusing it (never a changed or revoked one). */
@@ -153,13 +154,13 @@ export class ControllerConnection {
     const line = remoteCommandLine(argv);
     return new Promise<T>((resolve, reject) => {
       if (this.closed) {
-        reject(new VmctxError('SSH_CLOSED', 'remote', `${this.controller.name}: the SSH connection is closed; cannot run ${shellQuote(argv)}`, { where: this.controller.name }));
+        reject(new DeployerError('SSH_CLOSED', `${this.controller.name}: the SSH connection is closed; cannot run ${shellQuote(argv)}`, { where: this.controller.name }));
         return;
       }
       this.client.exec(line, (error, channel) => {
         if (error) {
           reject(
-            new VmctxError('SSH_CHANNEL_FAILED', 'remote', `${this.controller.name}: cannot open a channel for ${shellQuote(argv)}: ${error.message}`, {
+            new DeployerError('SSH_CHANNEL_FAILED', `${this.controller.name}: cannot open a channel for ${shellQuote(argv)}: ${error.message}`, {
               where: this.controller.name,
               cause: error,
             }),
@@ -186,7 +187,7 @@ export class ControllerConnection {
           : setTimeout(() => {
               channel.close();
               reject(
-                new VmctxError('REMOTE_TIMEOUT', 'remote', `${this.controller.name}: ${shellQuote(argv)} did not end within ${options.timeoutMs} ms`, {
+                new DeployerError('REMOTE_TIMEOUT', `${this.controller.name}: ${shellQuote(argv)} did not end within ${options.timeoutMs} ms`, {
                   where: this.controller.name,
                 }),
               );
@@ -219,7 +220,7 @@ export class ControllerConnection {
 
 export function remoteCommandError(controller: ControllerConfig, argv: readonly string[], result: ExecResult): VmctxError {
   const said = result.stderr.trim() || result.stdout.trim() || '(no output)';
-  return new VmctxError('REMOTE_COMMAND_FAILED', 'remote', `${controller.name}: ${shellQuote(argv)} exited ${result.code}: ${said}`, { where: controller.name });
+  return new DeployerError('REMOTE_COMMAND_FAILED', `${controller.name}: ${shellQuote(argv)} exited ${result.code}: ${said}`, { where: controller.name });
 }
 
 /** The ways to authenticate, in OpenSSH's order: the configured identity, else the agent, else the default keys. */
@@ -231,7 +232,7 @@ function authMethods(controller: ControllerConfig, home: string): AnyAuthMethod[
       key = readFileSync(controller.identityFile);
     } catch (error) {
       throw withFix(
-        new VmctxError('SSH_IDENTITY_UNREADABLE', 'io', `${controller.name}: cannot read identity file ${controller.identityFile}: ${(error as Error).message}`, {
+        new DeployerError('SSH_IDENTITY_UNREADABLE', `${controller.name}: cannot read identity file ${controller.identityFile}: ${(error as Error).message}`, {
           where: controller.where,
           cause: error,
         }),
@@ -254,7 +255,7 @@ function connectClient(controller: ControllerConfig, options: ConnectOptions, so
   if (methods.length === 0) {
     return Promise.reject(
       withFix(
-        new VmctxError('SSH_NO_IDENTITY', 'input', `${controller.name}: no identityFile, no ssh-agent and no ~/.ssh/id_* key to log in with`, { where: controller.where }),
+        new DeployerError('SSH_NO_IDENTITY', `${controller.name}: no identityFile, no ssh-agent and no ~/.ssh/id_* key to log in with`, { where: controller.where }),
         'give identityFile: (or IdentityFile in the ssh config), start ssh-agent with the key, or make ~/.ssh/id_ed25519',
       ),
     );
@@ -275,7 +276,7 @@ function connectClient(controller: ControllerConfig, options: ConnectOptions, so
         verifyHostKey(controller, key, options)
           .then(() => verify(true))
           .catch((error: unknown) => {
-            const problem = error instanceof VmctxError ? error : new VmctxError('SSH_HOST_KEY_CHECK_FAILED', 'io', `${controller.name}: ${String(error)}`, { where: controller.name });
+            const problem = error instanceof VmctxError ? error : new DeployerError('SSH_HOST_KEY_CHECK_FAILED', `${controller.name}: ${String(error)}`, { where: controller.name });
             hostKeyProblem = withFix(problem, hostKeyFix(problem.code, controller));
             verify(false);
           });
@@ -354,36 +355,36 @@ export function connectError(controller: ControllerConfig, error: Error & { leve
   const settings = "the file's host: and port:, or the ssh config's HostName and Port";
   if (error.level === 'client-timeout') {
     return withFix(
-      new VmctxError('SSH_TIMEOUT', 'remote', `${name}: no SSH handshake with ${at} in time (${error.message})`, options),
+      new DeployerError('SSH_TIMEOUT', `${name}: no SSH handshake with ${at} in time (${error.message})`, options),
       `check that ${host} is up and that no firewall drops port ${port}; ssh -v -p ${port} ${user}@${host} shows where it stops`,
     );
   }
   if (error.level === 'client-authentication') {
     const offered = controller.identityFile ?? 'ssh-agent and ~/.ssh/id_*';
     return withFix(
-      new VmctxError('SSH_AUTH_FAILED', 'remote', `${name}: ${at} refused every key offered (${offered})`, options),
+      new DeployerError('SSH_AUTH_FAILED', `${name}: ${at} refused every key offered (${offered})`, options),
       `add the public key of ${offered} to ~${user}/.ssh/authorized_keys on the controller, or give the identityFile it accepts`,
     );
   }
   if (error.level === 'client-socket' || error.level === 'client-dns') {
     if (error.code === 'ECONNREFUSED') {
       return withFix(
-        new VmctxError('SSH_UNREACHABLE', 'remote', `${name}: ${host}:${port} refused the connection: nothing listens on that port, or a firewall rejects it`, options),
+        new DeployerError('SSH_UNREACHABLE', `${name}: ${host}:${port} refused the connection: nothing listens on that port, or a firewall rejects it`, options),
         `start sshd on ${host}, or correct the port (${settings})`,
       );
     }
     if (error.code !== undefined && NAME_NOT_FOUND.has(error.code)) {
       return withFix(
-        new VmctxError('SSH_UNREACHABLE', 'remote', `${name}: the host name ${host} does not resolve (${error.message})`, options),
+        new DeployerError('SSH_UNREACHABLE', `${name}: the host name ${host} does not resolve (${error.message})`, options),
         `correct the host name (${settings}), or make it resolve (DNS, /etc/hosts)`,
       );
     }
     return withFix(
-      new VmctxError('SSH_UNREACHABLE', 'remote', `${name}: cannot reach ${at}: ${error.message}`, options),
+      new DeployerError('SSH_UNREACHABLE', `${name}: cannot reach ${at}: ${error.message}`, options),
       `check the address (${settings}) and the route to it (network, firewall)`,
     );
   }
-  return withFix(new VmctxError('SSH_FAILED', 'remote', `${name}: SSH to ${at} failed: ${error.message}`, options), `ssh -v -p ${port} ${user}@${host} shows why`);
+  return withFix(new DeployerError('SSH_FAILED', `${name}: SSH to ${at} failed: ${error.message}`, options), `ssh -v -p ${port} ${user}@${host} shows why`);
 }
 
 /** A TCP stream to the controller through the jump host (what `ssh -J` does with a direct-tcpip channel). */
@@ -393,7 +394,7 @@ function forwardOut(jump: Client, controller: ControllerConfig): Promise<Readabl
       if (error) {
         reject(
           withFix(
-            new VmctxError('SSH_UNREACHABLE', 'remote', `${controller.name}: the jump host cannot reach ${controller.host}:${controller.port}: ${error.message}`, { where: controller.name }),
+            new DeployerError('SSH_UNREACHABLE', `${controller.name}: the jump host cannot reach ${controller.host}:${controller.port}: ${error.message}`, { where: controller.name }),
             `check that the jump host reaches ${controller.host}:${controller.port} (ssh -J ... -p ${controller.port} ${controller.user}@${controller.host}), or correct ProxyJump`,
           ),
         );

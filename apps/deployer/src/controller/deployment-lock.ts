@@ -15,9 +15,9 @@
  * nothing to protect: no lock is taken, and preflight refuses the controller.
  */
 import { hostname } from 'node:os';
-import { VmctxError } from '@vmctx/contract';
 import type { ClientChannel } from 'ssh2';
 import type { ControllerConnection } from './connection.js';
+import { DeployerError } from '../errors.js';
 
 // $1 image folder, $2 deployment, $3 this run's holder line, $4 seconds to wait. Prints `no-folder` (and holds
 // nothing) when the image folder is missing, `busy HOLDER` (then waits) when another run holds the lock, `locked`
@@ -92,7 +92,7 @@ export async function lockDeployment(connection: ControllerConnection, deploymen
                 : code === 5 || code === 6
                   ? err.trim()
                   : `the command holding it ended (exit ${code ?? 'none'}${err.trim() ? `: ${err.trim()}` : ''})`;
-            reject(new VmctxError(code === 4 ? 'DEPLOY_LOCKED' : 'REMOTE_COMMAND_FAILED', code === 4 ? 'conflict' : 'remote', `${lc.name}: cannot lock deployment ${deployment} in ${lc.imageDir}: ${why}`, { where: lc.name }));
+            reject(new DeployerError(code === 4 ? 'DEPLOY_LOCKED' : 'REMOTE_COMMAND_FAILED', `${lc.name}: cannot lock deployment ${deployment} in ${lc.imageDir}: ${why}`, { where: lc.name }));
           });
         });
       })

@@ -8,7 +8,7 @@
  * `string` and `mpint` are RFC 4251 section 5: a uint32 big-endian length, then that many bytes.
  */
 import { createHash } from 'node:crypto';
-import { VmctxError } from '@vmctx/contract';
+import { DeployerError } from '../errors.js';
 
 /** One RFC 4251 `string`/`mpint` read from `blob` at `offset`, or undefined when the length runs past the end. */
 function readString(blob: Buffer, offset: number): { value: Buffer; next: number } | undefined {
@@ -109,6 +109,6 @@ export function fingerprintSha256(blob: Buffer): string {
 /** The `type base64` pair of an OpenSSH public key line (sshkey.c `sshkey_write`), without a comment. */
 export function openSshKeyText(blob: Buffer): string {
   const reason = invalidKeyReason(blob);
-  if (reason !== undefined) throw new VmctxError('SSH_HOST_KEY_INVALID', 'remote', `not an SSH public key: ${reason}`);
+  if (reason !== undefined) throw new DeployerError('SSH_HOST_KEY_INVALID', `not an SSH public key: ${reason}`);
   return `${keyTypeOf(blob)} ${blob.toString('base64')}`;
 }

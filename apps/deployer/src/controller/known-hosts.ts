@@ -9,14 +9,15 @@
  *   (UserKnownHostsFile) and the global ones (GlobalKnownHostsFile) read as one list, as ssh reads them;
  * - `recordHostKey`: one line appended to the user's (first) file with one write and fsync, as
  *   `ssh -o StrictHostKeyChecking=accept-new` writes it (never to a global file);
- * - `hostKeyError`: the VmctxError for a key that is not known, with its fix.
+ * - `hostKeyError`: the DeployerError for a key that is not known, with its fix.
  */
 import { createHmac } from 'node:crypto';
 import { lstat, open, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { makeFolder, VmctxError } from '@vmctx/contract';
+import { makeFolder } from '@vmctx/contract';
 import { fingerprintSha256, invalidKeyReason, keyTypeLabel, keyTypeOf, openSshKeyText } from './host-key.js';
 import { quoteArg } from './shell-quote.js';
+import { DeployerError } from '../errors.js';
 
 export type HostKeyMarker = 'none' | 'cert-authority' | 'revoked';
 
@@ -210,7 +211,7 @@ export async function readKnownHosts(file: string): Promise<KnownHosts> {
     text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { file, missing: true, entries: [], malformed: [] };
-    throw new VmctxError('SSH_HOST_KEY_FILE_UNREADABLE', 'io', `cannot read known_hosts file ${file}: ${(error as Error).message}`, {
+    throw new DeployerError('SSH_HOST_KEY_FILE_UNREADABLE', `cannot read known_hosts file ${file}: ${(error as Error).message}`, {
       where: file,
       cause: error,
     });
@@ -360,7 +361,7 @@ function verdictFor(files: readonly KnownHosts[], name: string, key: Buffer, pre
 export function checkKnownHosts(knownHosts: KnownHosts | readonly KnownHosts[], host: string, port: number, key: Buffer, userFiles = 1): HostKeyCheck {
   const reason = invalidKeyReason(key);
   if (reason !== undefined) {
-    throw new VmctxError('SSH_HOST_KEY_INVALID', 'remote', `${host}:${port} presented a host key that is not one: ${reason}`, {
+    throw new DeployerError('SSH_HOST_KEY_INVALID', `${host}:${port} presented a host key that is not one: ${reason}`, {
       where: `${host}:${port}`,
     });
   }
@@ -414,13 +415,13 @@ const NOT_IN_HOST = /[\s,*?!#[\]|@]/;
 /** The line `recordHostKey` appends for a host and its key (without the newline). */
 export function knownHostsLine(host: string, port: number, key: Buffer): string {
   if (host.length === 0 || NOT_IN_HOST.test(host) || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new VmctxError('SSH_HOST_KEY_BAD_HOST', 'input', `cannot record a host key for host ${JSON.stringify(host)} port ${port}: not a plain host name and port`, {
+    throw new DeployerError('SSH_HOST_KEY_BAD_HOST', `cannot record a host key for host ${JSON.stringify(host)} port ${port}: not a plain host name and port`, {
       where: host,
     });
   }
   const reason = invalidKeyReason(key);
   if (reason !== undefined) {
-    throw new VmctxError('SSH_HOST_KEY_INVALID', 'remote', `${host}:${port} presented a host key that is not one: ${reason}`, { where: `${host}:${port}` });
+    throw new DeployerError('SSH_HOST_KEY_INVALID', `${host}:${port} presented a host key that is not one: ${reason}`, { where: `${host}:${port}` });
   }
   return `${knownHostsName(host, port)} ${openSshKeyText(key)}`;
 }
@@ -433,8 +434,8 @@ export function knownHostsLine(host: string, port: number, key: Buffer): string 
  */
 export async function recordHostKey(knownHostsFile: string, host: string, port: number, key: Buffer): Promise<{ file: string; text: string }> {
   const text = knownHostsLine(host, port, key);
-  const fail = (what: string, error: unknown): VmctxError =>
-    new VmctxError('SSH_HOST_KEY_RECORD_FAILED', 'io', `cannot record the host key of ${knownHostsName(host, port)} in ${knownHostsFile}: ${what}: ${(error as Error).message}; the file is as it was`, {
+  const fail = (what: string, error: unknown): DeployerError =>
+    new DeployerError('SSH_HOST_KEY_RECORD_FAILED', `cannot record the host key of ${knownHostsName(host, port)} in ${knownHostsFile}: ${what}: ${(error as Error).message}; the file is as it was`, {
       where: knownHostsFile,
       cause: error,
     });
@@ -518,16 +519,15 @@ export function hostKeyError(
   controllerName: string,
   host: string,
   port: number,
-): VmctxError<HostKeyErrorCode> {
+): DeployerError {
   const name = knownHostsName(host, port);
   const key = `${keyTypeLabel(result.keyType)} key ${result.fingerprint}`;
   const file = quoteArg(result.file);
   const state = 'Connection closed before login; nothing was done on the controller.';
   switch (result.status) {
     case 'unknown': {
-      return new VmctxError(
+      return new DeployerError(
         'SSH_HOST_KEY_UNKNOWN',
-        'remote',
         `${controllerName}: the host key of ${name} is not known: it presented ${key}, not in ${whereLooked(result)}. ${state}\n` +
           `Check that fingerprint on the controller (ssh-keygen -lf /etc/ssh/ssh_host_${keyFileStem(result.keyType)}_key.pub), then either ` +
           `rerun with --accept-new to record it, or record it yourself:\n  ssh-keyscan -p ${port} ${quoteArg(host)} >> ${file}` +
@@ -540,9 +540,8 @@ export function hostKeyError(
       // Every file that lists another key must lose it (a global one needs whoever administers it).
       const holding = [...new Set(result.expected.map((e) => e.file))];
       const fixes = holding.map((f) => `\n  ssh-keygen -R ${quoteArg(name)} -f ${quoteArg(f)}`).join('');
-      return new VmctxError(
+      return new DeployerError(
         'SSH_HOST_KEY_CHANGED',
-        'remote',
         `${controllerName}: REMOTE HOST IDENTIFICATION HAS CHANGED for ${name}: it presented ${key}, but the known keys are:${listed.join('')}\n` +
           'Someone could be intercepting the connection (man-in-the-middle), or the host key was replaced. ' +
           `${state} A changed key is never accepted, not even with --accept-new.\n` +
@@ -553,9 +552,8 @@ export function hostKeyError(
     }
     case 'revoked': {
       const lines = result.revokedAt.map(({ file: revokedIn, line }) => `${revokedIn}:${line}`).join(', ');
-      return new VmctxError(
+      return new DeployerError(
         'SSH_HOST_KEY_REVOKED',
-        'remote',
         `${controllerName}: ${name} presented ${key}, which is marked @revoked (${lines}): a stolen key may be used to ` +
           `impersonate this host. ${state}\nThe controller needs a new host key; a revoked key is never accepted.`,
         { where: controllerName },

@@ -8,6 +8,7 @@ import type { ControllerConnection } from './connection.js';
 import { FILE_IDENTITY_FORMAT } from './file-identity.js';
 import type { RemoteCommands } from './command-batch.js';
 import { readOwnerMark, type OwnerMark } from './owner-mark.js';
+import { DeployerError } from '../errors.js';
 
 export interface LibvirtInfo {
   /** `9.0.0` */
@@ -298,5 +299,5 @@ export async function undefineDomain(connection: ControllerConnection, uuid: str
 
 function commandFailed(connection: RemoteCommands, what: string, stderr: string): VmctxError {
   const lc = connection.controller.name;
-  return new VmctxError('REMOTE_COMMAND_FAILED', 'remote', `${lc}: ${what} failed: ${stderr.trim()}`, { where: lc });
+  return new DeployerError('REMOTE_COMMAND_FAILED', `${lc}: ${what} failed: ${stderr.trim()}`, { where: lc });
 }

@@ -16,10 +16,10 @@ import { open } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { VmctxError } from '@vmctx/contract';
 import type { RemoteCommands } from './command-batch.js';
 import type { ControllerConnection } from './connection.js';
 import { FILE_IDENTITY_FORMAT } from './file-identity.js';
+import { DeployerError } from '../errors.js';
 
 export interface UploadOptions {
   /** The file's sha256 (hex), known from the local cache: what the controller must find. */
@@ -104,7 +104,7 @@ export async function uploadFile(connection: ControllerConnection, localPath: st
   let code: number;
   // Opened before the controller is asked anything: a file that cannot be read leaves nothing there.
   const local = await open(localPath).catch((error: Error) => {
-    throw new VmctxError('REMOTE_UPLOAD_FAILED', 'remote', `${lc}: upload of ${localPath} to ${remotePath} failed: ${error.message}; nothing was sent`, { where: lc, cause: error });
+    throw new DeployerError('REMOTE_UPLOAD_FAILED', `${lc}: upload of ${localPath} to ${remotePath} failed: ${error.message}; nothing was sent`, { where: lc, cause: error });
   });
   try {
     code = await connection.withChannel(['sh', '-c', RECEIVE_VERIFY_RENAME, 'vmctx-upload', temp, options.sha256, remotePath, options.mode ?? '0600', String(options.size)], async (channel) => {
@@ -138,9 +138,8 @@ export async function uploadFile(connection: ControllerConnection, localPath: st
     // What arrived stays at the temporary name for the next upload to resume, unless the controller removed it (exit
     // 5: a read or write error there).
     const left = code! === 5 ? 'the partial file was removed' : `what arrived is kept in ${temp} for the next deploy to resume`;
-    throw new VmctxError(
+    throw new DeployerError(
       'REMOTE_UPLOAD_FAILED',
-      'remote',
       `${lc}: upload of ${localPath} to ${remotePath} failed after ${resumedFrom + sent} of ${options.size} bytes${resumedFrom > 0 ? ` (resumed at ${resumedFrom})` : ''}: ${(error as Error).message}; ${left}`,
       { where: lc, cause: error },
     );
@@ -148,12 +147,12 @@ export async function uploadFile(connection: ControllerConnection, localPath: st
     await local.close();
   }
   if (code === 6) {
-    throw new VmctxError('REMOTE_UPLOAD_FAILED', 'remote', `${lc}: ${remotePath} appeared on the controller during the upload; it was left as it is, and the upload removed`, { where: lc });
+    throw new DeployerError('REMOTE_UPLOAD_FAILED', `${lc}: ${remotePath} appeared on the controller during the upload; it was left as it is, and the upload removed`, { where: lc });
   }
   if (code !== 0) {
     // Exit 3 or 4: the command removed the file itself.
     const why = code === 3 ? `${stderr.trim()}, expected ${options.sha256}` : stderr.trim();
-    throw new VmctxError('REMOTE_UPLOAD_UNVERIFIED', 'remote', `${lc}: ${remotePath} uploaded but not verified (${why}); removed`, { where: lc });
+    throw new DeployerError('REMOTE_UPLOAD_UNVERIFIED', `${lc}: ${remotePath} uploaded but not verified (${why}); removed`, { where: lc });
   }
   return stdout.trim().split('\n').pop()!;
 }
@@ -163,7 +162,7 @@ export async function remoteSha256(connection: RemoteCommands, remotePath: strin
   const result = await connection.exec(['sh', '-c', 'test -f "$1" || exit 9; sum=$(sha256sum <"$1") && echo "${sum%% *}"', 'vmctx-sha256', remotePath]);
   if (result.code === 9) return undefined;
   if (result.code !== 0) {
-    throw new VmctxError('REMOTE_COMMAND_FAILED', 'remote', `${connection.controller.name}: sha256 of ${remotePath} failed: ${result.stderr.trim()}`, { where: connection.controller.name });
+    throw new DeployerError('REMOTE_COMMAND_FAILED', `${connection.controller.name}: sha256 of ${remotePath} failed: ${result.stderr.trim()}`, { where: connection.controller.name });
   }
   return result.stdout.trim();
 }

@@ -27,6 +27,7 @@ import type { ControllerPlan } from './plan.js';
 import { removeOwnFiles, removeUnusedShared, removeVm, type OwnFile } from './remove.js';
 import { ownFiles, sharedFiles, uniqueFiles, writeState, type ControllerStateFile, type VmRecord } from './state.js';
 import { waitForContextualized } from './wait.js';
+import { DeployerError } from '../errors.js';
 
 export type VmStatus = 'unchanged' | 'created' | 'replaced' | 'failed';
 
@@ -102,12 +103,12 @@ export async function applyOnController(connection: ControllerConnection, state:
       events({ type: 'vm', controller: lc, vm: name, phase: 'replacing', message: step(name).reasons.join('; ') });
       const domain = ownedDomain(state.domains, options.deployment, name, v.uuid);
       const left = await removeVm(connection, domain, record ? ownFiles(record).filter((f) => f.path === v.overlay.remotePath) : []);
-      if (left.length > 0) blocked.set(name, new VmctxError('REMOTE_COMMAND_FAILED', 'remote', `${lc}: ${name} could not be replaced: ${left.join(', ')} could not be removed; nothing of it was changed further`, { where: `${lc}/${name}` }));
+      if (left.length > 0) blocked.set(name, new DeployerError('REMOTE_COMMAND_FAILED', `${lc}: ${name} could not be replaced: ${left.join(', ')} could not be removed; nothing of it was changed further`, { where: `${lc}/${name}` }));
       else state.present.delete(v.overlay.remotePath);
     } else if (leftover) {
       const { kept } = await removeOwnFiles(connection, [leftover]);
       if (kept.length > 0) {
-        blocked.set(name, new VmctxError('REMOTE_COMMAND_FAILED', 'remote', `${lc}: ${leftover.path}, left by an interrupted run, was kept (${kept[0]!.why}); ${name} was not made`, { where: `${lc}/${name}` }));
+        blocked.set(name, new DeployerError('REMOTE_COMMAND_FAILED', `${lc}: ${leftover.path}, left by an interrupted run, was kept (${kept[0]!.why}); ${name} was not made`, { where: `${lc}/${name}` }));
       } else state.present.delete(v.overlay.remotePath);
     }
   }
@@ -237,7 +238,7 @@ async function verifyReused(
       if (typeof sum === 'string' && sum === f.sha256 && identity) verified.set(f.remotePath, identity);
       else {
         const why = sum instanceof Error ? sum.message : sum === undefined ? 'it is gone' : `its sha256 is ${sum.slice(0, 16)}, not ${f.sha256.slice(0, 16)}`;
-        failedFiles.set(f.remotePath, new VmctxError('REMOTE_FILE_FOREIGN', 'conflict', `${lc}: ${f.remotePath} is there but does not hold what its name says (${why}); vmctx neither uses nor replaces it: move it away`, { where: lc }));
+        failedFiles.set(f.remotePath, new DeployerError('REMOTE_FILE_FOREIGN', `${lc}: ${f.remotePath} is there but does not hold what its name says (${why}); vmctx neither uses nor replaces it: move it away`, { where: lc }));
       }
     }),
   );
@@ -311,7 +312,7 @@ async function create(connection: ControllerConnection, v: VmArtifacts, status: 
     await startDomain(connection, v.uuid);
     started = true;
     const state = await domainState(connection, v.uuid);
-    if (state !== 'running') throw new VmctxError('DEPLOY_NOT_RUNNING', 'remote', `${lc}: ${name} was started but is ${state ?? 'gone'}`, { where: `${lc}/${name}` });
+    if (state !== 'running') throw new DeployerError('DEPLOY_NOT_RUNNING', `${lc}: ${name} was started but is ${state ?? 'gone'}`, { where: `${lc}/${name}` });
     events({ type: 'vm', controller: lc, vm: name, phase: 'running' });
     const outcome: VmOutcome = { vm: name, controller: lc, status, state, ...staticAddress(v) };
     if (!options.wait) return outcome;

@@ -17,6 +17,7 @@ import { deploymentIdentity } from './deployment-id.js';
 import { planController, settleLeftovers, type ControllerPlan } from './plan.js';
 import { asVmctxError, controllersInUse, forEachController, type ControllerWork, type SessionOptions } from './session.js';
 import { readState, type ControllerStateFile } from './state.js';
+import { DeployerError } from '../errors.js';
 
 export interface ControllerReport {
   controller: string;
@@ -110,7 +111,7 @@ export async function runDeploy(deployment: Deployment, artifacts: readonly VmAr
     const skipped = (error: VmctxError): VmOutcome[] => r.work.vms.map((v) => ({ vm: v.vm.name, controller: name, status: 'failed', error, left: [] }));
     if ('error' in r) return { controller: name, error: r.error, uploaded: [], pruned: [], vms: skipped(r.error) };
     if ('refused' in r.result) {
-      const error = new VmctxError('DEPLOY_PREFLIGHT_FAILED', 'remote', `${name}: preflight failed; nothing was written there`, { where: name });
+      const error = new DeployerError('DEPLOY_PREFLIGHT_FAILED', `${name}: preflight failed; nothing was written there`, { where: name });
       return { controller: name, refused: r.result.refused, uploaded: [], pruned: [], vms: skipped(error) };
     }
     const { plan, applied } = r.result as { plan: ControllerPlan; applied?: Awaited<ReturnType<typeof applyOnController>> };

@@ -7,9 +7,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
-import { VmctxError } from '@vmctx/contract';
 import type { Deployment } from '../config/types.js';
 import type { DeploymentIdentity } from '../controller/owner-mark.js';
+import { DeployerError } from '../errors.js';
 
 export const DEPLOYMENT_ID_SUFFIX = '.vmctx-id';
 const ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -26,10 +26,10 @@ export async function readDeploymentId(deploymentFile: string): Promise<string |
     text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new VmctxError('CONFIG_ID_UNREADABLE', 'io', `cannot read the deployment's id file ${file}: ${(error as Error).message}`, { where: file, cause: error });
+    throw new DeployerError('CONFIG_ID_UNREADABLE', `cannot read the deployment's id file ${file}: ${(error as Error).message}`, { where: file, cause: error });
   }
   const id = text.trim();
-  if (!ID.test(id)) throw new VmctxError('CONFIG_ID_INVALID', 'input', `${file} does not hold a deployment id (a UUID on one line); restore it from version control`, { where: file });
+  if (!ID.test(id)) throw new DeployerError('CONFIG_ID_INVALID', `${file} does not hold a deployment id (a UUID on one line); restore it from version control`, { where: file });
   return id;
 }
 
@@ -42,7 +42,7 @@ export async function ensureDeploymentId(deploymentFile: string): Promise<string
     await writeFile(file, `${randomUUID()}\n`, { flag: 'wx', mode: 0o644 });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
-      throw new VmctxError('CONFIG_ID_UNWRITABLE', 'io', `cannot write the deployment's id file ${file} (made at a deployment's first deploy, kept beside its file): ${(error as Error).message}`, {
+      throw new DeployerError('CONFIG_ID_UNWRITABLE', `cannot write the deployment's id file ${file} (made at a deployment's first deploy, kept beside its file): ${(error as Error).message}`, {
         where: file,
         cause: error,
       });

@@ -11,6 +11,7 @@ import type { ControllerConfig, Deployment } from '../config/types.js';
 import { ControllerConnection, type ConnectOptions } from '../controller/connection.js';
 import type { EventSink } from './events.js';
 import { withoutControllerName } from './controller-message.js';
+import { DeployerError } from '../errors.js';
 
 export type Connect = (controller: ControllerConfig, options: ConnectOptions) => Promise<ControllerConnection>;
 
@@ -88,5 +89,5 @@ export async function forEachController<T>(
 export function asVmctxError(error: unknown, where: string): VmctxError {
   if (error instanceof VmctxError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  return new VmctxError('DEPLOY_UNEXPECTED', 'internal', `${where}: ${message}`, { where, cause: error });
+  return new DeployerError('DEPLOY_UNEXPECTED', `${where}: ${message}`, { where, cause: error });
 }

@@ -8,7 +8,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
-import { VmctxError } from '@vmctx/contract';
 import { z } from 'zod';
 import type { ControllerConnection } from '../controller/connection.js';
 import type { RemoteCommands } from '../controller/command-batch.js';
@@ -16,6 +15,7 @@ import { DEPLOYMENT_ID_SUFFIX } from './deployment-id.js';
 import type { DeploymentIdentity } from '../controller/owner-mark.js';
 import { partialPath } from '../controller/upload.js';
 import type { OwnFile } from './remove.js';
+import { DeployerError } from '../errors.js';
 
 const VmRecord = z.object({
   uuid: z.string(),
@@ -111,19 +111,18 @@ export async function readState(connection: RemoteCommands, deployment: Deployme
   const path = statePath(lc.imageDir, deployment.name);
   const result = await connection.exec(['sh', '-c', 'test -f "$1" || exit 9; cat -- "$1"', 'vmctx-state', path]);
   if (result.code === 9) return emptyState(deployment, lc.name);
-  if (result.code !== 0) throw new VmctxError('REMOTE_STATE_UNREADABLE', 'remote', `${lc.name}: cannot read ${path}: ${result.stderr.trim()}`, { where: lc.name });
+  if (result.code !== 0) throw new DeployerError('REMOTE_STATE_UNREADABLE', `${lc.name}: cannot read ${path}: ${result.stderr.trim()}`, { where: lc.name });
   let parsed: unknown;
   try {
     parsed = JSON.parse(result.stdout);
   } catch (error) {
-    throw new VmctxError('REMOTE_STATE_CORRUPT', 'remote', `${lc.name}: ${path} is not JSON (${(error as Error).message}); move it away to start over`, { where: lc.name });
+    throw new DeployerError('REMOTE_STATE_CORRUPT', `${lc.name}: ${path} is not JSON (${(error as Error).message}); move it away to start over`, { where: lc.name });
   }
   const state = StateFile.safeParse(parsed);
-  if (!state.success) throw new VmctxError('REMOTE_STATE_CORRUPT', 'remote', `${lc.name}: ${path} is not a vmctx state file (${state.error.issues[0]?.message}); move it away to start over`, { where: lc.name });
+  if (!state.success) throw new DeployerError('REMOTE_STATE_CORRUPT', `${lc.name}: ${path} is not a vmctx state file (${state.error.issues[0]?.message}); move it away to start over`, { where: lc.name });
   if (state.data.id !== undefined && state.data.id !== deployment.id) {
-    throw new VmctxError(
+    throw new DeployerError(
       'DEPLOY_RECORD_CLASH',
-      'conflict',
       `${lc.name}: ${path} belongs to another deployment named ${deployment.name} (id ${state.data.id}; this file's is ${deployment.id ?? 'not made yet'}); nothing there is read or changed. ` +
         `Give this deployment a name of its own (name:), or, if it is the same deployment, use that deployment's id file (${DEPLOYMENT_ID_SUFFIX})`,
       { where: lc.name },

@@ -7,6 +7,7 @@
  */
 import { VmctxError } from '@vmctx/contract';
 import type { ControllerConnection } from '../controller/connection.js';
+import { DeployerError } from '../errors.js';
 
 /**
  * What guest-script prints when it is done, either way: its post-install ran, it fell back to DHCP, or (a guest
@@ -31,7 +32,7 @@ export async function waitForContextualized(connection: ControllerConnection, vm
     new Promise<ContextualizedResult>((resolve, reject) => {
       let text = '';
       let settled = false;
-      const timer = setTimeout(() => finish(new VmctxError('DEPLOY_WAIT_TIMEOUT', 'remote', `${lc}: ${vm} is running but did not say it was contextualized within ${seconds} s (console log ${consoleLog}); it is left running`, { where: `${lc}/${vm}` })), timeoutMs + 2000);
+      const timer = setTimeout(() => finish(new DeployerError('DEPLOY_WAIT_TIMEOUT', `${lc}: ${vm} is running but did not say it was contextualized within ${seconds} s (console log ${consoleLog}); it is left running`, { where: `${lc}/${vm}` })), timeoutMs + 2000);
       const finish = (outcome: ContextualizedResult | VmctxError) => {
         if (settled) return;
         settled = true;
@@ -50,7 +51,7 @@ export async function waitForContextualized(connection: ControllerConnection, vm
         finish({ line: match[0], ...(address ? { address } : {}) });
       });
       channel.on('close', () =>
-        finish(new VmctxError('DEPLOY_WAIT_TIMEOUT', 'remote', `${lc}: ${vm} is running but did not say it was contextualized within ${seconds} s (console log ${consoleLog}); it is left running`, { where: `${lc}/${vm}` })),
+        finish(new DeployerError('DEPLOY_WAIT_TIMEOUT', `${lc}: ${vm} is running but did not say it was contextualized within ${seconds} s (console log ${consoleLog}); it is left running`, { where: `${lc}/${vm}` })),
       );
     }),
   );
