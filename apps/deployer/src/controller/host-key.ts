@@ -6,6 +6,11 @@
  *   ...       key data, whose layout depends on the type (below, with the section that defines it)
  *
  * `string` and `mpint` are RFC 4251 section 5: a uint32 big-endian length, then that many bytes.
+ *
+ * Not ssh2's `utils.parseKey` (issue 23 asked): on a blob it accepts trailing bytes and an ECDSA key whose curve is
+ * not its type's (its own TODO), refuses the FIDO host keys OpenSSH reads in known_hosts (`sk-ssh-ed25519@openssh.com`,
+ * `sk-ecdsa-sha2-nistp256@openssh.com`) and says only "Unsupported key format" (host-key.spec.ts shows each). A host
+ * key is what lets vmctx act as root on a controller: it is checked here, field by field.
  */
 import { createHash } from 'node:crypto';
 import { DeployerError } from '../errors.js';
