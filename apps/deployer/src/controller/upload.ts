@@ -18,7 +18,8 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RemoteCommands } from './command-batch.js';
 import type { ControllerConnection } from './connection.js';
-import { FILE_IDENTITY_FORMAT } from './file-identity.js';
+import { FileIdentity, readAnswer, ResumeFrom, Sha256 } from '../sh/answers.js';
+import { FILE_SHA256_SH, UPLOAD_RECEIVE_SH } from '../sh/sh.generated.js';
 import { DeployerError } from '../errors.js';
 
 export interface UploadOptions {
@@ -30,52 +31,6 @@ export interface UploadOptions {
   /** Told the bytes sent so far. */
   onProgress?: (sent: number, total: number) => void;
 }
-
-/**
- * Receive, verify, publish, in one command: the sum is taken on the controller from the bytes `tee` writes, as they
- * arrive. Reading the file again afterwards, in a second command, took 1.35 s of 7.1 s for 512 MiB on a quiet lab;
- * now 0.1 s follow the last byte (tools/bench/deploy.sh part 1).
- *
- * First it prints `resume-from N`: the bytes already kept at the temporary name (0 for none), which the sender then
- * skips. A link or anything but a file at that name is not written through: it is removed first. Another upload
- * of the same bytes under way (it holds the temporary file's flock) makes this one use a name of its own, not kept.
- *
- * Exits: 0 published, its identity (file-identity.ts) on the last line; 3 a whole file with another sum, removed;
- * 4 no sum; 5 a read or write error (tee's or cat's message on stderr), removed; 6 the final name is taken (by a
- * file, or a link: `ln -T`, link(2), neither replaces it nor follows it), the temporary file removed; 7 fewer bytes
- * than the whole arrived (the channel was cut), kept for the next upload to resume.
- * $1 temporary file, $2 expected sha256, $3 final path, $4 mode, $5 size in bytes.
- */
-export const RECEIVE_VERIFY_RENAME = [
-  'umask 077',
-  'part=$1; keep=yes',
-  'if [ -L "$part" ] || { [ -e "$part" ] && [ ! -f "$part" ]; }; then rm -f -- "$part" || exit 5; fi',
-  'if command -v flock >/dev/null 2>&1; then',
-  // `command`: a failed redirection of the special built-in exec would end the shell with its own status.
-  '  command exec 8>>"$part" || exit 5',
-  '  if ! flock -n 8; then exec 8>&-; part="$1.$$"; keep=no; rm -f -- "$part"; fi',
-  'fi',
-  'have=0',
-  'if [ "$keep" = yes ] && [ -f "$part" ]; then have=$(stat -c %s -- "$part") || exit 5; fi',
-  // More than the whole cannot be a prefix of it.
-  'if [ "$have" -gt "$5" ]; then : >"$part"; have=0; fi',
-  'echo "resume-from $have"',
-  // The kept part (read back) and then what tee appends go to sha256sum through one pipe; fd 3 is the captured output,
-  // where a failing cat or tee says so (POSIX sh has no pipefail).
-  'out=$( { { if [ "$have" -gt 0 ]; then cat -- "$part" || echo read-failed >&3; fi; tee -a -- "$part" || echo write-failed >&3; } | sha256sum; } 3>&1 )',
-  'case $out in *-failed*) rm -f -- "$part"; exit 5 ;; esac',
-  'sum=${out%% *}',
-  'if [ -z "$sum" ]; then rm -f -- "$part"; echo "no sha256 of $part" >&2; exit 4; fi',
-  'if [ "$sum" != "$2" ]; then',
-  '  got=$(stat -c %s -- "$part" 2>/dev/null) || got=0',
-  '  if [ "$keep" = yes ] && [ "$got" -gt 0 ] && [ "$got" -lt "$5" ]; then echo "$got of $5 bytes are there; kept for the next upload to resume" >&2; exit 7; fi',
-  '  rm -f -- "$part"; echo "sha256 on the controller is $sum" >&2; exit 3',
-  'fi',
-  'chmod "$4" -- "$part" || { rm -f -- "$part"; exit 5; }',
-  'if ! ln -T -- "$part" "$3"; then rm -f -- "$part"; echo "$3 exists already; it was not replaced" >&2; exit 6; fi',
-  'rm -f -- "$part"',
-  `stat -c ${FILE_IDENTITY_FORMAT} -- "$3"`,
-].join('\n');
 
 /** Where an upload of these bytes to `remotePath` is received, and kept when it is cut. */
 export function partialPath(remotePath: string, sha256: string): string {
@@ -107,7 +62,11 @@ export async function uploadFile(connection: ControllerConnection, localPath: st
     throw new DeployerError('REMOTE_UPLOAD_FAILED', `${lc}: upload of ${localPath} to ${remotePath} failed: ${error.message}; nothing was sent`, { where: lc, cause: error });
   });
   try {
-    code = await connection.withChannel(['sh', '-c', RECEIVE_VERIFY_RENAME, 'vmctx-upload', temp, options.sha256, remotePath, options.mode ?? '0600', String(options.size)], async (channel) => {
+    // Receive, verify, publish, in one command (sh/upload-receive.sh: its header says its arguments, what it prints
+    // and its exits): the sum is taken on the controller from the bytes `tee` writes, as they arrive. Reading the file
+    // again afterwards, in a second command, took 1.35 s of 7.1 s for 512 MiB on a quiet lab; now 0.1 s follow the
+    // last byte (tools/bench/deploy.sh part 1).
+    code = await connection.withChannel(['sh', '-c', UPLOAD_RECEIVE_SH, 'vmctx-upload', temp, options.sha256, remotePath, options.mode ?? '0600', String(options.size)], async (channel) => {
       const exit = new Promise<number>((resolve) => {
         let status = 255;
         channel.on('exit', (c: number | null) => {
@@ -119,8 +78,10 @@ export async function uploadFile(connection: ControllerConnection, localPath: st
       const start = new Promise<number | undefined>((resolve) => {
         channel.on('data', (chunk: Buffer) => {
           stdout += chunk.toString('utf8');
-          const line = /^resume-from (\d+)\n/.exec(stdout);
-          if (line) resolve(Number(line[1]));
+          // Only a first line of that shape starts the sending; anything else waits for the command's end.
+          const newline = stdout.indexOf('\n');
+          const line = newline < 0 ? undefined : ResumeFrom.safeParse(stdout.slice(0, newline));
+          if (line?.success) resolve(line.data);
         });
         channel.on('close', () => resolve(undefined));
       });
@@ -154,15 +115,19 @@ export async function uploadFile(connection: ControllerConnection, localPath: st
     const why = code === 3 ? `${stderr.trim()}, expected ${options.sha256}` : stderr.trim();
     throw new DeployerError('REMOTE_UPLOAD_UNVERIFIED', `${lc}: ${remotePath} uploaded but not verified (${why}); removed`, { where: lc });
   }
-  return stdout.trim().split('\n').pop()!;
+  const identity = readAnswer(FileIdentity, stdout.trim().split('\n').pop()!);
+  if (!identity.ok) throw new DeployerError('REMOTE_UPLOAD_FAILED', `${lc}: ${remotePath} uploaded and verified, but its identity (sh/common/file-identity.sh) reads ${identity.why}`, { where: lc });
+  return identity.value;
 }
 
 /** The sha256 of a file on the controller, or undefined when it does not exist. */
 export async function remoteSha256(connection: RemoteCommands, remotePath: string): Promise<string | undefined> {
-  const result = await connection.exec(['sh', '-c', 'test -f "$1" || exit 9; sum=$(sha256sum <"$1") && echo "${sum%% *}"', 'vmctx-sha256', remotePath]);
+  const result = await connection.exec(['sh', '-c', FILE_SHA256_SH, 'vmctx-sha256', remotePath]);
   if (result.code === 9) return undefined;
   if (result.code !== 0) {
     throw new DeployerError('REMOTE_COMMAND_FAILED', `${connection.controller.name}: sha256 of ${remotePath} failed: ${result.stderr.trim()}`, { where: connection.controller.name });
   }
-  return result.stdout.trim();
+  const sum = readAnswer(Sha256, result.stdout.trim());
+  if (!sum.ok) throw new DeployerError('REMOTE_COMMAND_FAILED', `${connection.controller.name}: sha256 of ${remotePath} reads ${sum.why}`, { where: connection.controller.name });
+  return sum.value;
 }

@@ -1,0 +1,8 @@
+# shellcheck shell=sh
+# The sha256 of a file on the controller (controller/upload.ts remoteSha256).
+#
+# Run as: sh -c "$FILE_SHA256_SH" vmctx-sha256 PATH
+# stdout: the sum (64 hex digits) and a newline.
+# Exit:   0 summed; 9 PATH is not a file (none there); else sha256sum's failure, its message on stderr.
+test -f "$1" || exit 9
+sum=$(sha256sum <"$1") && echo "${sum%% *}"

@@ -1,0 +1,23 @@
+/**
+ * What the controller's scripts (sh/*.sh) print, read in Node through zod: an answer that is not of its script's
+ * shape is refused as a whole, never half-read. Each schema names the script whose protocol it reads.
+ */
+import { z } from 'zod';
+
+/**
+ * common/file-identity.sh: `DEVICE:INODE:BIRTH` as stat prints it (GNU stat: the birth time to the nanosecond, or 0
+ * where the filesystem keeps none; a stat without %W prints something else there, which is kept as printed).
+ */
+export const FileIdentity = z.string().regex(/^\d+:\d+:\S+$/, 'not DEVICE:INODE:BIRTH');
+
+/** file-sha256.sh: a sha256 in hex. */
+export const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'not a sha256');
+
+/** upload-receive.sh's first line: the bytes already kept at the temporary name. */
+export const ResumeFrom = z.string().regex(/^resume-from \d+$/).transform((line) => Number(line.slice('resume-from '.length)));
+
+/** What `schema` makes of `text`, or a message that says what was printed instead (for the caller's error). */
+export function readAnswer<T>(schema: z.ZodType<T>, text: string): { ok: true; value: T } | { ok: false; why: string } {
+  const parsed = schema.safeParse(text);
+  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, why: `${JSON.stringify(text.slice(0, 200))}: ${parsed.error.issues[0]?.message ?? 'not the expected answer'}` };
+}
