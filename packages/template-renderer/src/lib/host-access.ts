@@ -22,7 +22,7 @@
  * that points elsewhere was put there by someone who can write that folder, and is the operator's own business.
  */
 import { posix } from 'node:path';
-import { LINTS, type LintCode, type LintFinding } from './lint.js';
+import { LINTS, type LintCode, type LintFinding } from './lint/catalogue.js';
 import { elements, firstElement, getAttr, textOf, type XmlElement } from './xml-tree.js';
 
 /** libvirt's default storage pool: the folder images live in on a host set up by hand or by virt-install. */
