@@ -16,6 +16,7 @@ import type { DeploymentIdentity } from '../controller/owner-mark.js';
 import { partialPath } from '../controller/upload.js';
 import type { OwnFile } from './remove.js';
 import { DeployerError } from '../errors.js';
+import { STATE_READ_SH, STATE_REMOVE_SH, STATE_WRITE_SH } from '../sh/sh.generated.js';
 
 const VmRecord = z.object({
   uuid: z.string(),
@@ -29,7 +30,7 @@ const VmRecord = z.object({
   /** The domain XML as vmctx rendered it (before libvirt's defaults), for field-level plans. */
   xml: z.string(),
   address: z.string().optional(),
-  /** The identity (controller/file-identity.ts) of each file vmctx wrote or adopted for this VM (its own and shared ones), read when it landed. */
+  /** The identity (sh/common/file-identity.sh) of each file vmctx wrote or adopted for this VM (its own and shared ones), read when it landed. */
   identities: z.record(z.string(), z.string()).optional(),
   /**
    * Recorded before a deploy acted on the VM and not yet settled: a run stopped half-way (killed, cut off) left
@@ -109,7 +110,7 @@ export function emptyState(deployment: DeploymentIdentity, controller: string): 
 export async function readState(connection: RemoteCommands, deployment: DeploymentIdentity): Promise<ControllerStateFile> {
   const lc = connection.controller;
   const path = statePath(lc.imageDir, deployment.name);
-  const result = await connection.exec(['sh', '-c', 'test -f "$1" || exit 9; cat -- "$1"', 'vmctx-state', path]);
+  const result = await connection.exec(['sh', '-c', STATE_READ_SH, 'vmctx-state', path]);
   if (result.code === 9) return emptyState(deployment, lc.name);
   if (result.code !== 0) throw new DeployerError('REMOTE_STATE_UNREADABLE', `${lc.name}: cannot read ${path}: ${result.stderr.trim()}`, { where: lc.name });
   let parsed: unknown;
@@ -131,21 +132,15 @@ export async function readState(connection: RemoteCommands, deployment: Deployme
   return { ...state.data, ...(deployment.id ? { id: deployment.id } : {}) };
 }
 
-// Temporary file beside the target, then rename: a reader never sees half a state file. The temporary name is this
-// write's own (two runs never share it) and made with noclobber (set -C: an existing file or a link planted there
-// fails the write instead of being written through); mv -T renames onto the record's own name, never into a folder
-// or through a link found there.
-const WRITE_STATE = 'mkdir -p -- "$1" && umask 077 && set -C && cat >"$2" && mv -fT -- "$2" "$3" || { rm -f -- "$2"; exit 1; }';
-const REMOVE_STATE = 'rm -f -- "$2"; rmdir -- "$1" 2>/dev/null; true';
-
 export async function writeState(connection: ControllerConnection, state: ControllerStateFile): Promise<void> {
   const lc = connection.controller;
   const path = statePath(lc.imageDir, state.deployment);
   if (Object.keys(state.vms).length === 0) {
-    await connection.run(['sh', '-c', REMOVE_STATE, 'vmctx-state', posix.dirname(path), path]);
+    await connection.run(['sh', '-c', STATE_REMOVE_SH, 'vmctx-state', posix.dirname(path), path]);
     return;
   }
   const text = `${JSON.stringify({ ...state, updatedAt: new Date().toISOString() }, null, 2)}\n`;
   const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  await connection.run(['sh', '-c', WRITE_STATE, 'vmctx-state', posix.dirname(path), temp, path], { stdin: text });
+  // sh/state-write.sh: a temporary file of this write's own (noclobber), then mv -T onto the record's name.
+  await connection.run(['sh', '-c', STATE_WRITE_SH, 'vmctx-state', posix.dirname(path), temp, path], { stdin: text });
 }

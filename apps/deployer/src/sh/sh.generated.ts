@@ -4,5 +4,14 @@
 /** sh/file-sha256.sh: see its header for its arguments and what it reads and prints. */
 export const FILE_SHA256_SH = "test -f \"$1\" || exit 9\nsum=$(sha256sum <\"$1\") && echo \"${sum%% *}\"";
 
+/** sh/state-read.sh: see its header for its arguments and what it reads and prints. */
+export const STATE_READ_SH = "test -f \"$1\" || exit 9\ncat -- \"$1\"";
+
+/** sh/state-remove.sh: see its header for its arguments and what it reads and prints. */
+export const STATE_REMOVE_SH = "rm -f -- \"$2\"\nrmdir -- \"$1\" 2>/dev/null\ntrue";
+
+/** sh/state-write.sh: see its header for its arguments and what it reads and prints. */
+export const STATE_WRITE_SH = "if ! { mkdir -p -- \"$1\" && umask 077 && set -C && cat >\"$2\" && mv -fT -- \"$2\" \"$3\"; }; then rm -f -- \"$2\"; exit 1; fi";
+
 /** sh/upload-receive.sh: see its header for its arguments and what it reads and prints. */
 export const UPLOAD_RECEIVE_SH = "file_identity() { stat -c %d:%i:%.9W -- \"$1\"; }\numask 077\npart=$1; keep=yes\nif [ -L \"$part\" ] || { [ -e \"$part\" ] && [ ! -f \"$part\" ]; }; then rm -f -- \"$part\" || exit 5; fi\nif command -v flock >/dev/null 2>&1; then\n  command exec 8>>\"$part\" || exit 5\n  if ! flock -n 8; then exec 8>&-; part=\"$1.$$\"; keep=no; rm -f -- \"$part\"; fi\nfi\nhave=0\nif [ \"$keep\" = yes ] && [ -f \"$part\" ]; then have=$(stat -c %s -- \"$part\") || exit 5; fi\nif [ \"$have\" -gt \"$5\" ]; then : >\"$part\"; have=0; fi\necho \"resume-from $have\"\nout=$( { { if [ \"$have\" -gt 0 ]; then cat -- \"$part\" || echo read-failed >&3; fi; tee -a -- \"$part\" || echo write-failed >&3; } | sha256sum; } 3>&1 )\ncase $out in *-failed*) rm -f -- \"$part\"; exit 5 ;; esac\nsum=${out%% *}\nif [ -z \"$sum\" ]; then rm -f -- \"$part\"; echo \"no sha256 of $part\" >&2; exit 4; fi\nif [ \"$sum\" != \"$2\" ]; then\n  got=$(stat -c %s -- \"$part\" 2>/dev/null) || got=0\n  if [ \"$keep\" = yes ] && [ \"$got\" -gt 0 ] && [ \"$got\" -lt \"$5\" ]; then echo \"$got of $5 bytes are there; kept for the next upload to resume\" >&2; exit 7; fi\n  rm -f -- \"$part\"; echo \"sha256 on the controller is $sum\" >&2; exit 3\nfi\nchmod \"$4\" -- \"$part\" || { rm -f -- \"$part\"; exit 5; }\nif ! ln -T -- \"$part\" \"$3\"; then rm -f -- \"$part\"; echo \"$3 exists already; it was not replaced\" >&2; exit 6; fi\nrm -f -- \"$part\"\nfile_identity \"$3\"";
