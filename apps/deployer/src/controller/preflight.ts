@@ -4,7 +4,6 @@
  * lint catalogue (stable code, severity). A controller with an error finding gets nothing written.
  */
 import { getAttr, parseXml } from '@vmctx/template-renderer';
-import type { VmArtifacts } from '../artifacts/build.js';
 import type { RemoteCommands } from './command-batch.js';
 import { bridgeState, directoryState, fileIdentities, fileState, libvirtAndDomains, networkState, type DomainInfo, type LibvirtInfo } from './libvirt.js';
 import type { DeploymentIdentity } from './owner-mark.js';
@@ -45,7 +44,7 @@ export interface ControllerState {
   domains: DomainInfo[];
   /** Which of the deployment's remote files already exist there. */
   present: Set<string>;
-  /** The identity (file-identity.ts) of each of them, and of the VMs' console logs there (a link is not followed). */
+  /** The identity (sh/common/file-identity.sh) of each of them, and of the VMs' console logs there (a link is not followed). */
   identities: Map<string, string>;
   /** Overlays left by an interrupted run of this deployment, to remove before the VM is made (plan.ts settleLeftovers). */
   leftovers?: Map<string, { path: string; identity?: string; sha256?: string }>;
@@ -58,7 +57,31 @@ export function hasErrorFindings(state: Pick<ControllerState, 'findings'>): bool
 }
 
 /** Reads the controller and checks it against the VMs the deployment puts there. Writes nothing. */
-export async function preflight(connection: RemoteCommands, deployment: DeploymentIdentity, vms: readonly VmArtifacts[]): Promise<ControllerState> {
+/** A file a VM needs on the controller: where, and how many bytes an upload of it would take. */
+interface NeededFile {
+  remotePath: string;
+  size: number;
+}
+
+/**
+ * What preflight reads of a VM, and no more (artifacts/build.ts's VmArtifacts is one): its name and identity, the
+ * files and devices it needs on the controller, and its domain XML for the domain type.
+ */
+export interface PreflightVm {
+  vm: { name: string; context: { kind: string } };
+  uuid: string;
+  macs: readonly string[];
+  base: NeededFile;
+  overlay: NeededFile;
+  iso?: NeededFile;
+  isoPath?: string;
+  consoleLog: string;
+  bridges: readonly string[];
+  networks: readonly string[];
+  xml: string;
+}
+
+export async function preflight(connection: RemoteCommands, deployment: DeploymentIdentity, vms: readonly PreflightVm[]): Promise<ControllerState> {
   const lc = connection.controller;
   const findings: Finding[] = [];
   const add = (object: string, code: FindingCode, severity: Finding['severity'], message: string, fix?: string) =>
@@ -131,7 +154,7 @@ export async function preflight(connection: RemoteCommands, deployment: Deployme
 }
 
 /** No foreign domain may hold the VM's name, UUID or MAC, and no foreign file its overlay's path. */
-function identityFindings(controller: string, deployment: DeploymentIdentity, v: VmArtifacts, domains: readonly DomainInfo[], present: ReadonlySet<string>): Finding[] {
+function identityFindings(controller: string, deployment: DeploymentIdentity, v: PreflightVm, domains: readonly DomainInfo[], present: ReadonlySet<string>): Finding[] {
   const out: Finding[] = [];
   const object = `domain ${v.vm.name}`;
   const mine = ownedDomain(domains, deployment, v.vm.name, v.uuid);
