@@ -18,6 +18,8 @@ export {
   IP_IN_MAC_PREFIX,
   isVolumeLabel,
   MAX_CONTEXT_LABEL_LENGTH,
+  NOCLOUD_FILES,
+  NOCLOUD_LABEL,
   volumeLabelProblem,
 } from './lib/context-cd.js';
 export { escapeFileName, nonUtf8Names } from './lib/file-names.js';

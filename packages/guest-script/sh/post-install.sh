@@ -74,35 +74,8 @@ replace() {
 
 # ---- main --------------------------------------------------------------------------------------------------
 log "post-install starts (context in $ctx)"
-network_keys="GATEWAY NETWORK BROADCAST NETMASK NAMESERVER DOMAIN SEARCH METHOD IP PREFIX IFACE MAC MAC_PREFIX MTU NAMESERVERS HOSTNAME HOSTNAME_PREFIX SSH_USER AUTHORIZED_KEYS INSTANCE_ID"
-GATEWAY=
-NETWORK=
-BROADCAST=
-NETMASK=
-NAMESERVER=
-DOMAIN=
-SEARCH=
-METHOD=
-IP=
-PREFIX=
-IFACE=
-MAC=
-MAC_PREFIX=
-MTU=
-NAMESERVERS=
-HOSTNAME=
-HOSTNAME_PREFIX=
-SSH_USER=
-AUTHORIZED_KEYS=
-INSTANCE_ID=
-if [ -f "$ctx/common/network" ]; then
-  # Read as data, never sourced: a value such as '$(cmd)' stays text.
-  read_values "$ctx/common/network" common/network "$network_keys"
-else
-  warn "no common/network; DHCP"
-fi
-# The user's scripts see the context's values in their environment.
-export GATEWAY NETWORK BROADCAST NETMASK NAMESERVER DOMAIN SEARCH METHOD IP PREFIX IFACE MAC MAC_PREFIX MTU NAMESERVERS HOSTNAME HOSTNAME_PREFIX SSH_USER AUTHORIZED_KEYS INSTANCE_ID
+# shellcheck source=common/context-keys.sh
+. "$vmctx_sh/common/context-keys.sh"
 method=
 prefix=
 read_resolver

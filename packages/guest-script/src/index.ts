@@ -16,7 +16,7 @@ export { DEFAULT_MAC_PREFIX, networkEntries, networkFile, routesFile } from './l
 export { buildContextTree, instanceIdOf } from './lib/context-tree.js';
 export { checkFileMapPaths, writeFileMap, type FileEntry, type FileMap } from './lib/file-map.js';
 export { contextTreeProblems, listContextFolder, readContextFolder, readListedFile, type ListedFile } from './lib/snooze-import.js';
-export { readContextSource, type ContextSource } from './lib/context-source.js';
+export { readContextSource, refuseFolderFormat, type ContextSource } from './lib/context-source.js';
 export { contextIsEmpty, refuseEmptyContext } from './lib/context-empty.js';
 export { checkContextText, contentSizeProblem, readContextText } from './lib/context-size.js';
 export { MAX_CONTENT_BYTES, MAX_CONTEXT_BYTES } from './lib/context-limits.js';
@@ -37,3 +37,8 @@ export {
   type InstallStep,
   type PlannedStep,
 } from './lib/installer.js';
+export { buildCdTree, CD_FORMATS, readOperatorFiles, type CdFormat } from './lib/cloud-init/cd-layouts.js';
+export { noCloudFiles, sharedInstanceId, type OperatorCloudConfig, type OperatorFile } from './lib/cloud-init/nocloud.js';
+export { networkConfig, type NetworkConfigV2 } from './lib/cloud-init/network-config.js';
+export { CLOUD_INIT_CONTEXT_DIR, CLOUD_INIT_RUNNER, userDataConfig, type CloudConfig } from './lib/cloud-init/user-data.js';
+export { mergeNetworkConfig, mergeUserData } from './lib/cloud-init/merge.js';

@@ -3,7 +3,7 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildContextTree, parseContextYaml } from '@vmctx/guest-script';
+import { buildCdTree, buildContextTree, parseContextYaml } from '@vmctx/guest-script';
 import { captureIo, failure } from '../cli/capture-io.test.js';
 import { contextCommand } from './context.js';
 
@@ -33,7 +33,9 @@ afterEach(async () => {
 describe('vmctx context build', () => {
   it('writes the tree of a context file', async () => {
     await context('build', join(dir, 'context.yaml'), '-o', join(dir, 'out'));
-    const expected = buildContextTree(parseContextYaml(YAML));
+    // Both layouts by default: Snooze's tree and the NoCloud seed, with one instance id.
+    const expected = buildCdTree(parseContextYaml(YAML), 'both');
+    expect(Object.keys(expected)).toEqual(expect.arrayContaining([...Object.keys(buildContextTree(parseContextYaml(YAML))), 'meta-data', 'user-data', 'network-config']));
     for (const [path, entry] of Object.entries(expected)) {
       expect(Buffer.from(await readFile(join(dir, 'out', path))).equals(Buffer.from(entry.data))).toBe(true);
       expect((await stat(join(dir, 'out', path))).mode & 0o7777).toBe(entry.mode);
@@ -64,17 +66,22 @@ describe('vmctx context build', () => {
 });
 
 describe('vmctx context iso', () => {
-  it('writes an ISO 9660 image labelled CONTEXT that holds the tree, the same bytes for the same epoch', async () => {
+  it('writes an ISO 9660 image labelled cidata (CONTEXT with --format snooze) that holds the tree, the same bytes for the same epoch', async () => {
     const iso = join(dir, 'context.iso');
+    await context('iso', join(dir, 'context.yaml'), '-o', join(dir, 'snooze.iso'), '--epoch', '1700000000', '--format', 'snooze');
+    const snooze = await readFile(join(dir, 'snooze.iso'));
+    expect(snooze.subarray(16 * 2048 + 40, 16 * 2048 + 72).toString('latin1').trimEnd()).toBe('CONTEXT');
+    expect(snooze.includes(Buffer.from('#cloud-config'))).toBe(false);
     await context('iso', join(dir, 'context.yaml'), '-o', iso, '--epoch', '1700000000');
     const image = await readFile(iso);
     // ECMA-119 8.4: the Primary Volume Descriptor at sector 16, standard identifier CD001, volume identifier at 40.
     expect(image.subarray(16 * 2048 + 1, 16 * 2048 + 6).toString('latin1')).toBe('CD001');
-    expect(image.subarray(16 * 2048 + 40, 16 * 2048 + 72).toString('latin1').trimEnd()).toBe('CONTEXT');
+    expect(image.subarray(16 * 2048 + 40, 16 * 2048 + 72).toString('latin1').trimEnd()).toBe('cidata');
+    expect(image.includes(Buffer.from('#cloud-config\n'))).toBe(true);
     expect(image.includes(Buffer.from('#!/bin/sh\n# vmctx post-install'))).toBe(true);
     await context('iso', join(dir, 'context.yaml'), '-o', join(dir, 'again.iso'), '--epoch', '1700000000');
     expect((await readFile(join(dir, 'again.iso'))).equals(image)).toBe(true);
-    expect(io.err).toMatch(/wrote .*context\.iso \(\d+ files, label CONTEXT\)/);
+    expect(io.err).toMatch(/wrote .*context\.iso \(\d+ files, label cidata, format both\)/);
   });
 
   it('prints path, size and sha256 on stdout, or a JSON object with --json', async () => {

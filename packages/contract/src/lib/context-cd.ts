@@ -7,6 +7,20 @@
 /** The volume label of a context CD unless told otherwise (Snooze's, and the guest script's default). */
 export const DEFAULT_CONTEXT_LABEL = 'CONTEXT';
 
+/**
+ * The volume label cloud-init's NoCloud datasource looks for (cloud-init docs, Datasources > NoCloud: "The
+ * filesystem volume label must be cidata or CIDATA"; DataSourceNoCloud._get_devices asks blkid for
+ * LABEL=CIDATA and LABEL=cidata). Lower case, as cloud-localds writes it and FreeBSD's /dev/iso9660/cidata shows
+ * it. The default label of a CD that carries the NoCloud files (vmctx context iso --format both|cloud-init).
+ */
+export const NOCLOUD_LABEL = 'cidata';
+
+/**
+ * The NoCloud seed files, at the root of the CD (cloud-init docs, Datasources > NoCloud: /user-data and
+ * /meta-data are required, /network-config and /vendor-data optional).
+ */
+export const NOCLOUD_FILES = { metaData: 'meta-data', userData: 'user-data', networkConfig: 'network-config' } as const;
+
 /** ECMA-119 8.4.6: the Volume Identifier field is 32 bytes. */
 export const MAX_CONTEXT_LABEL_LENGTH = 32;
 

@@ -9,7 +9,7 @@ import { GuestScriptError } from './errors.js';
 
 /** Whether the context configures nothing: no host name, network, SSH keys, files or scripts (an instance id alone does nothing). */
 export function contextIsEmpty(context: Context): boolean {
-  return context.hostname === undefined && context.network === undefined && context.ssh === undefined && context.files.length === 0 && context.scripts.length === 0;
+  return context.hostname === undefined && context.network === undefined && context.ssh === undefined && context.files.length === 0 && context.scripts.length === 0 && context.cloudInit === undefined;
 }
 
 /** Refuses an empty context (GUEST_EMPTY_CONTEXT, an input error), saying how to write it anyway. */

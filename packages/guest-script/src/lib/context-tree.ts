@@ -20,11 +20,17 @@ import { formatKeyValue } from './key-value.js';
 import { networkFile, routesFile } from './network-file.js';
 import { postInstallScript } from './post-install.js';
 
-/** The instance id: the context's own, or `ctx-` and 16 hex digits of the SHA-256 of its content. */
-export function instanceIdOf(context: Context): string {
+/**
+ * The instance id: the context's own, or `ctx-` and 16 hex digits of the SHA-256 of its content, and of the
+ * operator's cloud-config files when it names some (`extra`: their texts), so that an edit of either is new to
+ * the guest.
+ */
+export function instanceIdOf(context: Context, extra: readonly string[] = []): string {
   if (context.instanceId !== undefined) return context.instanceId;
   const { instanceId: _ignored, ...rest } = context;
-  return `ctx-${createHash('sha256').update(canonicalJson(rest)).digest('hex').slice(0, 16)}`;
+  const hash = createHash('sha256').update(canonicalJson(rest));
+  for (const text of extra) hash.update('\0').update(text);
+  return `ctx-${hash.digest('hex').slice(0, 16)}`;
 }
 
 /** JSON with sorted object keys, so that the same context always hashes the same. */
@@ -39,8 +45,9 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
-export function buildContextTree(context: Context): FileMap {
-  const id = instanceIdOf(context);
+/** The Snooze-layout tree; `instanceId` when the caller computed it (with the operator's files, instanceIdOf). */
+export function buildContextTree(context: Context, instanceId?: string): FileMap {
+  const id = instanceId ?? instanceIdOf(context);
   const tree: FileMap = {
     [CONTEXT_FILES.postInstall]: { data: postInstallScript(), mode: 0o755 },
     [CONTEXT_FILES.instanceId]: { data: `${id}\n`, mode: 0o444 },

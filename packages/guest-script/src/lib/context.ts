@@ -107,6 +107,11 @@ const IpFromMacNetwork = z
     macPrefix: z.string().regex(MAC_PREFIX, { message: 'expected two hex octets such as 02:00' }).optional(),
     /** Host name of each VM unless `hostname` is given: this prefix and the address with '-' for '.'. */
     hostnamePrefix: z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,40}$/, { message: 'expected letters, digits and hyphens, starting with a letter' }).default('vm-'),
+    /**
+     * The MACs of the VMs that share this CD, for cloud-init's network-config (cloud-init cannot read an address
+     * from a MAC, so the CD lists each member's MAC with its address). vmctx's own script does not need them.
+     */
+    members: z.array(z.string().regex(MAC, { message: 'expected a MAC address such as 02:00:c6:33:64:0a' })).min(1).max(4096).optional(),
     ...NetworkCommon,
   })
   .strict();
@@ -172,6 +177,15 @@ export const ContextSchema = z
     files: z.array(FileSpec).max(1024).default([]),
     /** Run in order after the network is up, each under the guest's shell or its #! interpreter. */
     scripts: z.array(ScriptSpec).max(256).default([]),
+    /**
+     * The operator's own cloud-config files, paths relative to the context file: merged into the CD's NoCloud
+     * `user-data` and `network-config` (cloud-init/merge.ts: a key both give with different values is refused).
+     * Only cloud-init reads them; vmctx's script does not.
+     */
+    cloudInit: z
+      .object({ userData: z.string().min(1).max(4096).optional(), networkConfig: z.string().min(1).max(4096).optional() })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((context, ctx) => {

@@ -10,7 +10,7 @@ import { catalogueCodes, errorCatalogue, errorClass } from '@vmctx/contract';
  * GUEST_INSTALL_FAILED, an installer that cannot be generated (the script holds its here-document delimiter), a bug.
  */
 export const GUEST_ERRORS = errorCatalogue({
-  input: ['GUEST_INVALID_CONTEXT', 'GUEST_EMPTY_CONTEXT', 'GUEST_INVALID_OPTION', 'GUEST_INVALID_TREE', 'GUEST_NOT_A_CONTEXT_FOLDER', 'GUEST_NOT_A_ROOT_FOLDER'],
+  input: ['GUEST_INVALID_CONTEXT', 'GUEST_EMPTY_CONTEXT', 'GUEST_INVALID_OPTION', 'GUEST_INVALID_TREE', 'GUEST_NOT_A_CONTEXT_FOLDER', 'GUEST_NOT_A_ROOT_FOLDER', 'GUEST_CLOUD_CONFIG_INVALID', 'GUEST_CLOUD_CONFIG_CONFLICT'],
   io: ['GUEST_WRITE_FAILED'],
   conflict: ['GUEST_OUTPUT_EXISTS'],
   internal: ['GUEST_INSTALL_FAILED'],

@@ -58,7 +58,9 @@ describe('the shell files', () => {
   });
 
   it("clear and export NETWORK_KEYS in post-install, no more, no fewer", () => {
-    const script = readFileSync(join(SH, 'post-install.sh'), 'utf8');
+    // The keys live in common/context-keys.sh, which post-install.sh and cloud-init-scripts.sh both source.
+    for (const name of ['post-install.sh', 'cloud-init-scripts.sh']) expect(readFileSync(join(SH, name), 'utf8')).toContain('. "$vmctx_sh/common/context-keys.sh"');
+    const script = readFileSync(join(SH, 'common/context-keys.sh'), 'utf8');
     expect(script.match(/^[A-Z_]+=$/gm)).toEqual(NETWORK_KEYS.map((key) => `${key}=`));
     expect(script).toContain(`\nexport ${NETWORK_KEYS.join(' ')}\n`);
   });
@@ -160,7 +162,7 @@ describe('post-install', () => {
     const script = postInstallScript();
     expect(script).not.toMatch(/^\s*\. "\$(ctx|wf_meta)/m);
     expect(script).toContain('read_values "$ctx/common/network" common/network "$network_keys"');
-    const keys = /^network_keys="([A-Z_ ]+)"$/m.exec(readFileSync(join(SH, 'post-install.sh'), 'utf8'))?.[1];
+    const keys = /^network_keys="([A-Z_ ]+)"$/m.exec(readFileSync(join(SH, 'common/context-keys.sh'), 'utf8'))?.[1];
     expect(keys?.split(' ')).toEqual([...NETWORK_KEYS]);
   });
 });
