@@ -75,3 +75,4 @@ export {
 } from './lib/host-access.js';
 export { MAX_TEMPLATE_BYTES, MAX_TEMPLATE_DEPTH, MAX_TEMPLATE_ELEMENTS, parseXml, serializeXml, type XmlElement, type XmlNode, type XmlText } from './lib/xml-tree.js';
 export { childAttr, elements, firstElement, getAttr, insertElement, newElement, setAttr, textOf } from './lib/xml-tree.js';
+export { readTemplateFile } from './lib/template-file.js';

@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
+import { isVmctxError } from '@vmctx/contract';
 import { inspectImage, writeOverlayTo, type ImageInfo } from '@vmctx/disk-builder';
 import { buildContextTree, parseContext } from '@vmctx/guest-script';
 import { writeIsoFromDirectory, writeIsoFromFiles } from '@vmctx/iso-builder';
@@ -25,6 +26,7 @@ import {
   lintDomainXml,
   parseDomainSpec,
   parseXml,
+  readTemplateFile,
   renderDomainXml,
   serializeXml,
   type DomainSpecInput,
@@ -32,7 +34,6 @@ import {
 } from '@vmctx/template-renderer';
 import { allowedHostFolders } from '../config/host-paths.js';
 import type { ControllerConfig, Deployment, ImageConfig, VmConfig } from '../config/types.js';
-import { readTemplateText } from '../cli/input.js';
 import { domainInfo } from '../controller/libvirt.js';
 import { addOwnerMark } from '../controller/owner-mark.js';
 import { ArtifactCache } from './cache.js';
@@ -269,8 +270,14 @@ class Builder {
   private async domainTree(vm: VmConfig, overlay: string, iso: string | undefined): Promise<{ tree: XmlElement; notes: string[] }> {
     if (vm.template.kind === 'native') {
       const path = vm.template.path;
-      // Refused by its size before it is read (cli/input.ts), as vmctx template import does.
-      const text = await memo(this.templates, path, () => readTemplateText(path));
+      // Refused by its size before it is read, as vmctx template import does (template-renderer readTemplateFile).
+      const text = await memo(this.templates, path, () =>
+        readTemplateFile(path).catch((error: NodeJS.ErrnoException) => {
+          if (isVmctxError(error)) throw error;
+          // Loading the file found it; it went (or became unreadable) since.
+          throw new DeployerError('CONFIG_TEMPLATE_NOT_FOUND', `${vm.where}.template: cannot read ${path}: ${error.message}`, { where: `${vm.where}.template`, cause: error });
+        }),
+      );
       if (vm.network) {
         throw new DeployerError('DEPLOY_NETWORK_WITH_NATIVE', `${vm.where}.network: a native template keeps its own interfaces; set the network in ${path}, or use bridge:`, {
           where: `${vm.where}.network`,

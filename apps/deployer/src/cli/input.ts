@@ -1,6 +1,7 @@
 /** Inputs named on the command line: what is wrong with them said once, with the CLI's codes. */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
+import { isVmctxError } from '@vmctx/contract';
 import { CliError } from './errors.js';
 
 /** The file or folder's stat; CLI_NOT_FOUND when it is not there, CLI_READ_FAILED when it cannot be looked at. */
@@ -36,17 +37,15 @@ export async function refuseOutputIsInput(output: string, ...inputs: string[]): 
 }
 
 /**
- * A domain XML (or a spec) named by the user, on the command line or in a deployment file, as text: refused by its
- * size before it is read (TEMPLATE_TOO_LARGE, with its path), where reading it whole gave Node's "Invalid string
- * length" (no code, no path) from 512 MiB and ERR_FS_FILE_TOO_LARGE (no path) from 2 GiB. `limit`: virsh define's,
- * template-renderer's MAX_TEMPLATE_BYTES, unless told.
+ * A domain XML (or a spec) named on the command line, as text: CLI_NOT_FOUND or CLI_NOT_A_FILE with its path, then
+ * template-renderer's readTemplateFile, which refuses it by its size before it is read (TEMPLATE_TOO_LARGE). `limit`:
+ * virsh define's, MAX_TEMPLATE_BYTES, unless told.
  */
 export async function readTemplateText(file: string, limit?: number): Promise<string> {
-  const tr = await import('@vmctx/template-renderer');
-  const max = limit ?? tr.MAX_TEMPLATE_BYTES;
-  const size = await inputFileSize(file);
-  if (size > max) {
-    throw new tr.TemplateError('TEMPLATE_TOO_LARGE', `${file} is ${(size / 2 ** 20).toFixed(1)} MiB; virsh define reads at most ${max / 2 ** 20} MiB of domain XML`, file);
-  }
-  return readFile(file, 'utf8');
+  await inputFileSize(file);
+  const { readTemplateFile } = await import('@vmctx/template-renderer');
+  return readTemplateFile(file, limit).catch((error: NodeJS.ErrnoException) => {
+    if (isVmctxError(error)) throw error;
+    throw new CliError('CLI_READ_FAILED', `cannot read ${file}: ${error.message}`, { where: file, cause: error });
+  });
 }
