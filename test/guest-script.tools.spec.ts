@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  buildCdTree,
   buildContextTree,
   contextualizationScript,
   formatKeyValue,
@@ -502,6 +503,39 @@ describe.concurrent.each(SHELLS)('contextualization under $name', ({ argv }) => 
     await sb.run(argv, script);
     expect(sb.log().match(/post-install failed with status 3/g)).toHaveLength(2);
     expect(sb.log()).toMatch(/post-install: oops/);
+  });
+
+  // Issue 20: a CD with both layouts is applied once. cloud-init applies it where it is installed, enabled and finds
+  // it (label cidata or CIDATA); vmctx's script then stands down. Elsewhere the script applies it as always.
+  it.each([
+    ['cloud-init installed and enabled, CD labelled cidata', { label: 'cidata' }, true],
+    ['cloud-init installed and enabled, CD labelled CIDATA', { label: 'CIDATA' }, true],
+    ['no cloud-init in the guest', { label: 'cidata', noCloudInit: true }, false],
+    ['cloud-init disabled by /etc/cloud/cloud-init.disabled', { label: 'cidata', disabledFile: true }, false],
+    ['cloud-init disabled on the kernel command line', { label: 'cidata', cmdline: 'ro quiet cloud-init=disabled' }, false],
+    ['a CD labelled CONTEXT, which cloud-init does not read', { label: 'CONTEXT' }, false],
+  ])('a CD with both layouts, %s (%j): vmctx stands down: %s', async (_name, guest: { label: string; noCloudInit?: boolean; disabledFile?: boolean; cmdline?: string }, standsDown) => {
+    const sb = new Sandbox();
+    if (!guest.noCloudInit) sb.write('usr/bin/cloud-init', '#!/bin/sh\n', 0o755);
+    if (guest.disabledFile) sb.write('etc/cloud/cloud-init.disabled', '');
+    sb.write('proc/cmdline', `${guest.cmdline ?? 'ro quiet'}\n`);
+    // blkid DEVICE prints its label as util-linux and busybox do; -L (by label) finds nothing: the CD is probed.
+    sb.stub('blkid', `case \${1:-} in /*) printf '%s: LABEL="%s" TYPE="iso9660"\\n' "$1" "${guest.label}" ;; *) exit 2 ;; esac\n`);
+    await sb.cd('sr0', buildCdTree(context(STATIC), 'both'));
+    const run = await sb.run(argv, script);
+    expect(run.status).toBe(0);
+    const ranPostInstall = sb.calls().some((c) => c.startsWith('ip addr add'));
+    expect(ranPostInstall).toBe(!standsDown);
+    expect(sb.log().includes('vmctx stands down')).toBe(standsDown);
+    if (standsDown) {
+      expect(sb.log()).toMatch(new RegExp(`cloud-init is installed and enabled, and the CD \\(label ${guest.label}\\) carries its NoCloud seed: cloud-init applies it, vmctx stands down`));
+      expect(sb.has('var/lib/vmctx/instance-id')).toBe(false);
+      // No DHCP of ours either: the network is cloud-init's.
+      expect(sb.calls()).not.toContain('ifup eth0');
+    } else {
+      expect(sb.read('var/lib/vmctx/instance-id')).toBe('web-1\n');
+    }
+    expect(sb.read('proc/mounts')).toBe('');
   });
 });
 

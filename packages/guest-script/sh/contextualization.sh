@@ -58,6 +58,8 @@ log() {
 . "$vmctx_sh/contextualization/mount.sh"
 # shellcheck source=contextualization/find-cd.sh
 . "$vmctx_sh/contextualization/find-cd.sh"
+# shellcheck source=contextualization/cloud-init.sh
+. "$vmctx_sh/contextualization/cloud-init.sh"
 # shellcheck source=contextualization/run-post-install.sh
 . "$vmctx_sh/contextualization/run-post-install.sh"
 
@@ -74,6 +76,11 @@ main() {
     log "no context CD ($reason); falling back to DHCP"
     release
     bring_up_network
+    return
+  fi
+  if cloud_init_applies; then
+    log "$ci_reason: cloud-init applies it, vmctx stands down"
+    release
     return
   fi
   if [ ! -f "$mnt/post-install" ]; then

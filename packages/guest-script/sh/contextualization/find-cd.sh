@@ -1,11 +1,12 @@
 # shellcheck shell=sh disable=SC2154,SC2034
 # Finding the context CD: by volume label (blkid, findfs, /dev/disk/by-label), else the first of `devices` that
-# holds an ISO 9660 file system with a post-install or an instance-id (so a data disk is never touched). Part of
-# contextualization.sh, after mount.sh; uses `root`, `label` and `devices`; sets `dev`, `mounted`, and `reason`
-# (why there is no CD) for the log.
+# holds an ISO 9660 file system with a post-install, an instance-id or a NoCloud meta-data (so a data disk is never
+# touched). Part of contextualization.sh, after mount.sh; uses `root`, `label` and `devices`; sets `dev`, `mounted`,
+# `found_label` (the label it was found by, if so) and `reason` (why there is no CD) for the log.
 
 dev=
 reason=
+found_label=
 
 is_block() { [ -b "$1" ] || { [ -n "$root" ] && [ -f "$1" ]; }; }
 
@@ -29,7 +30,7 @@ find_context() {
   reason='no CD drive'
   dev=$(by_label)
   if [ -n "$dev" ]; then
-    if mount_ro "$dev" any; then mounted=1; log "context CD $dev (label $label) mounted on $mnt"; return 0; fi
+    if mount_ro "$dev" any; then mounted=1; found_label=$label; log "context CD $dev (label $label) mounted on $mnt"; return 0; fi
     reason="$dev (label $label) does not mount"
     log "$reason; trying the usual devices"
   fi
@@ -41,7 +42,7 @@ find_context() {
       reason="no medium or no ISO 9660 file system in $fc_dev"
       continue
     fi
-    if [ -f "$mnt/post-install" ] || [ -f "$mnt/instance-id" ]; then
+    if [ -f "$mnt/post-install" ] || [ -f "$mnt/instance-id" ] || [ -f "$mnt/meta-data" ]; then
       dev=$fc_dev
       mounted=1
       log "context CD $dev mounted on $mnt"
