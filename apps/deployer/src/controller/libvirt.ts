@@ -5,10 +5,11 @@
 import { VmctxError } from '@vmctx/contract';
 import { elements, firstElement, getAttr, parseXml, textOf, type XmlElement } from '@vmctx/template-renderer';
 import type { ControllerConnection } from './connection.js';
-import { FILE_IDENTITY_FORMAT } from './file-identity.js';
 import type { RemoteCommands } from './command-batch.js';
 import { readOwnerMark, type OwnerMark } from './owner-mark.js';
 import { DeployerError } from '../errors.js';
+import { FileIdentity, readAnswer } from '../sh/answers.js';
+import { FILE_IDENTITIES_SH } from '../sh/sh.generated.js';
 
 export interface LibvirtInfo {
   /** `9.0.0` */
@@ -250,17 +251,21 @@ export async function existingFiles(connection: RemoteCommands, paths: readonly 
 }
 
 /**
- * Which of these files exist on the controller (a link counts, and is not followed), each with its identity (file-identity.ts):
+ * Which of these files exist on the controller (a link counts, and is not followed), each with its identity
+ * (sh/file-identities.sh, sh/common/file-identity.sh):
  * what says later that a file is still the one vmctx wrote or verified (deploy/remove.ts).
  */
 export async function fileIdentities(connection: RemoteCommands, paths: readonly string[]): Promise<Map<string, string>> {
   if (paths.length === 0) return new Map();
-  const script = `for f in "$@"; do if [ -e "$f" ] || [ -L "$f" ]; then printf "%s %s\\n" "$(stat -c ${FILE_IDENTITY_FORMAT} -- "$f")" "$f"; fi; done; true`;
-  const out = await connection.run(['sh', '-c', script, 'vmctx-exists', ...paths]);
+  const out = await connection.run(['sh', '-c', FILE_IDENTITIES_SH, 'vmctx-exists', ...paths]);
   const found = new Map<string, string>();
+  // `IDENTITY PATH` a line; a path whose identity stat could not read (the line starts with a space) is not proven.
   for (const line of out.split('\n')) {
     const space = line.indexOf(' ');
-    if (space > 0) found.set(line.slice(space + 1), line.slice(0, space));
+    if (space <= 0) continue;
+    const identity = readAnswer(FileIdentity, line.slice(0, space));
+    if (!identity.ok) throw commandFailed(connection, `the identity of ${line.slice(space + 1)}`, `stat printed ${identity.why}`);
+    found.set(line.slice(space + 1), identity.value);
   }
   return found;
 }

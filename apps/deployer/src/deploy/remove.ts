@@ -13,12 +13,13 @@ import { posix } from 'node:path';
 import type { ControllerConnection } from '../controller/connection.js';
 import { fileIdentities, listDomains, stopDomain, undefineDomain, type DomainInfo } from '../controller/libvirt.js';
 import type { RemoteCommands } from '../controller/command-batch.js';
-import { FILE_IDENTITY_FORMAT } from '../controller/file-identity.js';
+import { BackingChain, RemoveAnswer } from '../sh/answers.js';
+import { BACKING_CHAINS_SH, REMOVE_FILES_SH } from '../sh/sh.generated.js';
 
 /** A file vmctx may remove: where it is, and what proves it is still the one vmctx wrote. */
 export interface OwnFile {
   path: string;
-  /** Its identity (controller/file-identity.ts) read when vmctx wrote it. */
+  /** Its identity (sh/common/file-identity.sh) read when vmctx wrote it. */
   identity?: string;
   /** What it held when vmctx wrote it; checked when no identity was recorded. */
   sha256?: string;
@@ -67,32 +68,6 @@ export async function removeVm(connection: ControllerConnection, domain: Pick<Do
   return kept.map((k) => `${k.path} (kept: ${k.why})`);
 }
 
-// One line per file on stdin: identity|sha256|path ('' when unknown; '|' is not IFS white space, so an empty field
-// stays a field, and the path, last, keeps any '|' of its own); one line per file out: `removed`, `gone`, or
-// `kept WHY`. stat and sha256sum read the path itself, not what a link points to.
-const REMOVE_OWN_FILES = [
-  "while IFS='|' read -r id sum p; do",
-  '  if [ -L "$p" ]; then echo "kept a symbolic link now"; continue; fi',
-  '  if [ ! -e "$p" ]; then echo gone; continue; fi',
-  '  if [ ! -f "$p" ]; then echo "kept not a regular file now"; continue; fi',
-  // A cut upload's kept part: removed unless an upload writes it now (it holds the part's flock).
-  '  if [ "$id" = partial ]; then',
-  '    if command -v flock >/dev/null 2>&1 && ! flock -n "$p" true; then echo "kept an upload is writing it"; continue; fi',
-  '    if rm -f -- "$p"; then echo removed; else echo "kept rm failed"; fi',
-  '    continue',
-  '  fi',
-  // Its identity as recorded, else the content vmctx meant it to have.
-  '  ok=""; now=""',
-  `  if [ -n "$id" ]; then now=$(stat -c ${FILE_IDENTITY_FORMAT} -- "$p") && [ "$now" = "$id" ] && ok=1; fi`,
-  '  if [ -z "$ok" ] && [ -n "$sum" ]; then s=$(sha256sum <"$p") && [ "${s%% *}" = "$sum" ] && ok=1; fi',
-  '  if [ -z "$ok" ]; then',
-  '    if [ -n "$id$sum" ]; then echo "kept not the file vmctx wrote (identity ${now:-?}${id:+, recorded $id})"; else echo "kept nothing recorded proves vmctx wrote it"; fi',
-  '    continue',
-  '  fi',
-  '  if rm -f -- "$p"; then echo removed; else echo "kept rm failed"; fi',
-  'done',
-].join('\n');
-
 /** Removes the files that pass isOwnPath and still are what vmctx wrote; the rest is kept, with why. */
 export async function removeOwnFiles(connection: ControllerConnection, files: readonly OwnFile[]): Promise<{ removed: string[]; kept: KeptFile[] }> {
   const imageDir = connection.controller.imageDir;
@@ -100,23 +75,18 @@ export async function removeOwnFiles(connection: ControllerConnection, files: re
   const candidates = files.filter((f) => isOwnPath(imageDir, f.path));
   if (candidates.length === 0) return { removed: [], kept };
   const stdin = candidates.map((f) => `${f.partial ? 'partial' : (f.identity ?? '')}|${f.sha256 ?? ''}|${f.path}\n`).join('');
-  const result = await connection.exec(['sh', '-c', REMOVE_OWN_FILES, 'vmctx-remove'], { stdin });
+  // sh/remove-files.sh: a line per file in (identity|sha256|path), a line per file out (removed, gone, kept WHY).
+  const result = await connection.exec(['sh', '-c', REMOVE_FILES_SH, 'vmctx-remove'], { stdin });
   const said = result.stdout.split('\n');
   const removed: string[] = [];
   candidates.forEach((f, i) => {
-    const line = said[i] ?? '';
-    if (line === 'removed' || line === 'gone') removed.push(f.path);
-    else kept.push({ path: f.path, why: line.startsWith('kept ') ? line.slice(5) : `removal did not answer (exit ${result.code}${result.stderr.trim() ? `: ${result.stderr.trim()}` : ''})` });
+    const answer = RemoveAnswer.safeParse(said[i] ?? '');
+    const why = !answer.success ? `removal did not answer (exit ${result.code}${result.stderr.trim() ? `: ${result.stderr.trim()}` : ''})` : answer.data.removed ? undefined : answer.data.why;
+    if (why === undefined) removed.push(f.path);
+    else kept.push({ path: f.path, why });
   });
   return { removed, kept };
 }
-
-// Every disk of every domain, read by qemu-img as JSON with its whole backing chain, one document per disk after a
-// line `=== vmctx-disk STATUS`; parsed here, not by a text tool.
-// A disk file that is not there (a domain defined over a missing file, or one removed meanwhile) backs nothing:
-// `missing`, not a failure.
-const BACKING_CHAINS =
-  'for f in "$@"; do if [ ! -e "$f" ]; then echo "=== vmctx-disk missing"; continue; fi; out=$(qemu-img info -U --backing-chain --output=json -- "$f" 2>&1); echo "=== vmctx-disk $?"; printf "%s\\n" "$out"; done';
 
 /**
  * Every file some domain on the controller uses, as a disk or in a disk's backing chain; undefined when that
@@ -128,7 +98,8 @@ export async function filesInUse(connection: RemoteCommands, domains: readonly D
   const used = new Set(domains.flatMap((d) => d.files));
   const disks = [...used];
   if (disks.length === 0) return used;
-  const result = await connection.exec(['sh', '-c', BACKING_CHAINS, 'vmctx-backing', ...disks]);
+  // sh/backing-chains.sh: per disk a line `=== vmctx-disk STATUS` (`missing`: it backs nothing), then qemu-img's JSON.
+  const result = await connection.exec(['sh', '-c', BACKING_CHAINS_SH, 'vmctx-backing', ...disks]);
   if (result.code !== 0) return undefined;
   const parts = result.stdout.split(/^=== vmctx-disk (\d+|missing)\n/m);
   if (parts.length !== 2 * disks.length + 1) return undefined;
@@ -138,15 +109,17 @@ export async function filesInUse(connection: RemoteCommands, domains: readonly D
     // A disk that is not a file image (an ISO is raw; it has no chain) still answers; one that qemu-img cannot open
     // (locked beyond -U, not an image it reads) says nothing of what backs it: then nothing counts as unused.
     if (status !== '0') return undefined;
-    let chain: unknown;
+    let json: unknown;
     try {
-      chain = JSON.parse(parts[2 * i + 2]!);
+      json = JSON.parse(parts[2 * i + 2]!);
     } catch {
       return undefined;
     }
-    if (!Array.isArray(chain)) return undefined;
-    for (const image of chain as { filename?: unknown; 'full-backing-filename'?: unknown }[]) {
-      for (const name of [image.filename, image['full-backing-filename']]) if (typeof name === 'string') used.add(name);
+    // Not the chain qemu-img gives (a name that is not a string, say): what backs the disk is not known.
+    const chain = BackingChain.safeParse(json);
+    if (!chain.success) return undefined;
+    for (const image of chain.data) {
+      for (const name of [image.filename, image['full-backing-filename']]) if (name !== undefined) used.add(name);
     }
   }
   return used;

@@ -21,3 +21,16 @@ export function readAnswer<T>(schema: z.ZodType<T>, text: string): { ok: true; v
   const parsed = schema.safeParse(text);
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, why: `${JSON.stringify(text.slice(0, 200))}: ${parsed.error.issues[0]?.message ?? 'not the expected answer'}` };
 }
+
+/** remove-files.sh: one line a file: `removed`, `gone` (not there: removed as well), or `kept WHY`. */
+export const RemoveAnswer = z.union([
+  z.enum(['removed', 'gone']).transform(() => ({ removed: true as const })),
+  z.string().regex(/^kept ./).transform((line) => ({ removed: false as const, why: line.slice('kept '.length) })),
+]);
+
+/**
+ * backing-chains.sh: what `qemu-img info --backing-chain --output=json` prints, one object per image of the chain
+ * (qemu's ImageInfo: `filename`, and `full-backing-filename` where the image has a backing file); the other fields
+ * are not read.
+ */
+export const BackingChain = z.array(z.looseObject({ filename: z.string().optional(), 'full-backing-filename': z.string().optional() }));
