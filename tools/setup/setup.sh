@@ -11,6 +11,7 @@ packages=(
   qemu-system-x86 qemu-utils genisoimage xorriso openssh-server openssh-client busybox-static
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients dnsmasq-base iproute2 socat cpio
   iputils-ping e2fsprogs shellcheck dash hyperfine time procps libxml2-utils libarchive-tools 7zip python3-pycdlib fish tcsh csh zsh
+  cloud-init
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -142,7 +143,37 @@ describe('vmctx context iso', () => {
   });
 });
 
+describe('vmctx context iso: one CD, both layouts (issue 20)', () => {
+  it("holds the NoCloud seed and Snooze's layout at its root, as isoinfo reads them back (Rock Ridge names)", async () => {
+    const iso = join(dir, 'both.iso');
+    await context('iso', join(dir, 'context.yaml'), '-o', iso, '--epoch', '0');
+    const listing = spawnSync('isoinfo', ['-R', '-f', '-i', iso], { encoding: 'utf8' });
+    expect(listing.status, listing.stderr).toBe(0);
+    const paths = listing.stdout.split('\n').filter(Boolean).sort();
+    expect(paths).toEqual(expect.arrayContaining(['/meta-data', '/user-data', '/network-config', '/post-install', '/instance-id', '/common/network', '/files/001']));
+    const read = (path: string) => spawnSync('isoinfo', ['-R', '-x', path, '-i', iso], { encoding: 'utf8' }).stdout;
+    expect(read('/meta-data')).toBe('instance-id: web-1\nlocal-hostname: web-1\n');
+    expect(read('/instance-id')).toBe('web-1\n');
+    expect(read('/user-data')).toMatch(/^#cloud-config\nhostname: web-1\n/);
+    // cloud-init-only and Snooze-only CDs hold one layout each.
+    await context('iso', join(dir, 'context.yaml'), '-o', join(dir, 'ci.iso'), '--epoch', '0', '--format', 'cloud-init');
+    const ci = spawnSync('isoinfo', ['-R', '-f', '-i', join(dir, 'ci.iso')], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort();
+    expect(ci).toEqual(['/meta-data', '/network-config', '/user-data']);
+  });
+
+  it('refuses --format both for a Snooze folder, which has no fields to make the NoCloud seed from', async () => {
+    await mkdir(join(dir, 'snooze'));
+    await writeFile(join(dir, 'snooze/post-install'), '#!/bin/sh\n');
+    expect(await failure(io, context('iso', join(dir, 'snooze'), '-o', join(dir, 'x.iso'), '--format', 'both'))).toMatchObject({ exitCode: 2, code: 'GUEST_INVALID_CONTEXT' });
+  });
+});
+
 describe('vmctx context show', () => {
+  it('lists each reader of the guest with its files', async () => {
+    await context('show', join(dir, 'context.yaml'));
+    expect(io.out).toMatch(/^# read by cloud-init's NoCloud datasource \(meta-data, user-data, network-config\)\n0444 +\d+ meta-data\n0444 +\d+ network-config\n0400 +\d+ user-data\n# read by vmctx's script \(Snooze's layout\)\n/);
+  });
+
   it('lists mode, size and path', async () => {
     await context('show', join(dir, 'context.yaml'));
     expect(io.out).toMatch(/^0755 +\d+ post-install$/m);

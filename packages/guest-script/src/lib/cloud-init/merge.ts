@@ -33,7 +33,9 @@ export function parseOperatorYaml(text: string, source: string, what: string): R
   } catch (error) {
     throw new GuestScriptError('GUEST_CLOUD_CONFIG_INVALID', `${source}: not valid YAML: ${(error as Error).message}`, source);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+  // An empty file (or a `#cloud-config` line alone) is an empty mapping: it gives nothing.
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
     throw new GuestScriptError('GUEST_CLOUD_CONFIG_INVALID', `${source}: ${what} must be a YAML mapping`, source);
   }
   return value as Record<string, unknown>;

@@ -29,9 +29,10 @@ export interface OperatorCloudConfig {
   networkConfig?: OperatorFile;
 }
 
-/** YAML as cloud-init reads it: no line folding (a long key line stays one line), keys in the order given. */
+/** YAML as cloud-init reads it: no line folding (a long key line stays one line), keys in the order given, no anchors
+ * or aliases for shared values (readers of the seed other than cloud-init, such as nuageinit, need not know them). */
 function yaml(value: unknown): string {
-  return stringify(value, { lineWidth: 0, minContentWidth: 0 });
+  return stringify(value, { lineWidth: 0, minContentWidth: 0, aliasDuplicateObjects: false });
 }
 
 /** The instance id both layouts carry: the context's, else the hash of the context and the operator's files. */
