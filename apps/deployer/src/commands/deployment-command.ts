@@ -10,19 +10,13 @@ import { action, formatError } from '../cli/action.js';
 import type { CommandIo } from '../cli/command-io.js';
 import { SSH_CONFIG_ENV } from '../config/ssh-config-env.js';
 import type { DeployReport } from '../deploy/deploy.js';
+import type { DeploymentFlags } from './deployment-flags.js';
 import type { Prepared } from './deployment-prepare.js';
 
 /** The deployment file read when --file is not given (the Nx targets document the same). */
 export const DEFAULT_DEPLOYMENT_FILE = 'deployment.yaml';
 
-export interface DeploymentFlags {
-  file: string;
-  sshConfig?: string;
-  acceptNew?: boolean;
-  cache?: string;
-  json?: boolean;
-  quiet?: boolean;
-}
+export type { DeploymentFlags } from './deployment-flags.js';
 
 export function withDeploymentOptions(command: Command): Command {
   return command

@@ -11,7 +11,7 @@ import { loadDeployment, type LoadOptions } from '../config/index.js';
 import { chosenSshConfig } from '../config/ssh-config.js';
 import type { Deployment } from '../config/types.js';
 import { ensureDeploymentId, readDeploymentId } from '../deploy/deployment-id.js';
-import type { DeploymentFlags } from './deployment-command.js';
+import type { DeploymentFlags } from './deployment-flags.js';
 
 export interface Prepared {
   deployment: Deployment;
