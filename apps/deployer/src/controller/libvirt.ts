@@ -8,8 +8,8 @@ import type { ControllerConnection } from './connection.js';
 import type { RemoteCommands } from './command-batch.js';
 import { readOwnerMark, type OwnerMark } from './owner-mark.js';
 import { DeployerError } from '../errors.js';
-import { FileIdentity, readAnswer } from '../sh/answers.js';
-import { FILE_IDENTITIES_SH } from '../sh/sh.generated.js';
+import { AccessAndBytes, FileIdentity, IpLinks, readAnswer } from '../sh/answers.js';
+import { DIR_STATE_SH, FILE_IDENTITIES_SH, FILE_STATE_SH, LIST_DOMAINS_SH } from '../sh/sh.generated.js';
 
 export interface LibvirtInfo {
   /** `9.0.0` */
@@ -42,6 +42,8 @@ export interface DomainInfo {
 
 // The version, then the capabilities: `virsh version; capabilities` with a mark between them and after.
 const CAPABILITIES_MARK = '=== vmctx-capabilities';
+// sh/list-domains.sh prints this line before the domains (its own copy: list-domains.spec checks the script's, the
+// fake-controller specs that listDomains finds it).
 const DOMAINS_MARK = '=== vmctx-domains';
 const INFO_BATCH = `version; echo ${CAPABILITIES_MARK}; capabilities;`;
 
@@ -81,33 +83,13 @@ function virsh(seconds: number, ...args: string[]): string[] {
   return ['timeout', '-k', '5', String(seconds), 'virsh', ...args];
 }
 
-// One round trip and two virsh processes for every domain of the controller: the UUIDs, then one virsh that runs
-// `domstate` and `dumpxml --inactive` for each in a batch (one libvirt connection instead of two per domain), after
-// $1: other virsh commands that the same process answers first (libvirtAndDomains: the version and capabilities).
-// virsh goes on after a failing command of a batch: a domain undefined meanwhile just has no XML, and is left out.
-// virsh's status is its last command's: a domain undefined meanwhile (by another client) fails its commands and,
-// when it is the last, the batch's status; that is not an error here, while a failed listing is.
-// A batch is one argument, and Linux bounds one argument to 128 KiB (MAX_ARG_STRLEN): a controller with thousands
-// of domains gets one virsh per 200 of them (about 20 KiB each).
-const LIST_DOMAINS = [
-  `uuids=$(timeout -k 5 ${VIRSH_READ_SECONDS} virsh list --all --uuid) || exit`,
-  `batch="$1 echo ${DOMAINS_MARK};"`,
-  '[ -n "$1$uuids" ] || batch=""',
-  'n=0',
-  'for u in $uuids; do',
-  '  batch="$batch echo === vmctx-domain $u; domstate --domain $u; dumpxml --inactive --domain $u;"',
-  '  n=$((n + 1))',
-  `  if [ "$n" -ge 200 ]; then timeout -k 5 ${VIRSH_BATCH_SECONDS} virsh "$batch" || true; batch=""; n=0; fi`,
-  'done',
-  `[ -z "$batch" ] || timeout -k 5 ${VIRSH_BATCH_SECONDS} virsh "$batch" || true`,
-].join('\n');
-
 export async function listDomains(connection: RemoteCommands): Promise<DomainInfo[]> {
   return parseDomains(await runListDomains(connection, ''));
 }
 
 async function runListDomains(connection: RemoteCommands, before: string): Promise<string> {
-  const result = await connection.exec(['sh', '-c', LIST_DOMAINS, 'vmctx-list-domains', before]);
+  // sh/list-domains.sh: the UUIDs, then one virsh a 200 domains for their state and inactive XML, after `before`.
+  const result = await connection.exec(['sh', '-c', LIST_DOMAINS_SH, 'vmctx-list-domains', before, String(VIRSH_READ_SECONDS), String(VIRSH_BATCH_SECONDS)]);
   // Only the listing can fail the script (the batch's failures are not errors): say it as that command.
   if (result.code === 124) throw commandFailed(connection, `virsh list --all --uuid (no answer within ${VIRSH_READ_SECONDS} s: libvirtd hangs?)`, result.stderr);
   if (result.code !== 0) throw commandFailed(connection, `virsh list --all --uuid (exit ${result.code})`, result.stderr);
@@ -200,7 +182,15 @@ export interface BridgeState {
 export async function bridgeState(connection: RemoteCommands, name: string): Promise<BridgeState> {
   const result = await connection.exec(['ip', '-j', '-d', 'link', 'show', 'dev', name]);
   if (result.code !== 0) return { exists: false, isBridge: false, up: false };
-  const [link] = JSON.parse(result.stdout) as { flags?: string[]; linkinfo?: { info_kind?: string } }[];
+  let json: unknown;
+  try {
+    json = JSON.parse(result.stdout);
+  } catch (error) {
+    throw commandFailed(connection, `ip -j link show dev ${name}`, `it printed no JSON (${(error as Error).message})`);
+  }
+  const links = IpLinks.safeParse(json);
+  if (!links.success) throw commandFailed(connection, `ip -j link show dev ${name}`, `it printed JSON that is not a list of links (${links.error.issues[0]?.message})`);
+  const [link] = links.data;
   return { exists: true, isBridge: link?.linkinfo?.info_kind === 'bridge', up: link?.flags?.includes('UP') ?? false };
 }
 
@@ -223,12 +213,12 @@ export interface DirectoryState {
 }
 
 export async function directoryState(connection: RemoteCommands, dir: string): Promise<DirectoryState> {
-  const script = 'test -d "$1" || exit 9; w=no; test -w "$1" && w=yes; df -P -B1 -- "$1" | awk -v w=$w \'NR==2 {print w, $4}\'';
-  const result = await connection.exec(['sh', '-c', script, 'vmctx-dir', dir]);
+  const result = await connection.exec(['sh', '-c', DIR_STATE_SH, 'vmctx-dir', dir]);
   if (result.code === 9) return { exists: false, writable: false, freeBytes: 0 };
   if (result.code !== 0) throw commandFailed(connection, `df ${dir}`, result.stderr);
-  const [writable, free] = result.stdout.trim().split(/\s+/);
-  return { exists: true, writable: writable === 'yes', freeBytes: Number(free) };
+  const answer = readAnswer(AccessAndBytes, result.stdout.trim());
+  if (!answer.ok) throw commandFailed(connection, `df ${dir}`, `it printed ${answer.why}`);
+  return { exists: true, writable: answer.value.yes, freeBytes: answer.value.bytes };
 }
 
 export interface FileState {
@@ -238,11 +228,12 @@ export interface FileState {
 }
 
 export async function fileState(connection: RemoteCommands, path: string): Promise<FileState> {
-  const result = await connection.exec(['sh', '-c', 'test -f "$1" || exit 9; r=no; test -r "$1" && r=yes; echo "$r $(stat -c %s -- "$1")"', 'vmctx-file', path]);
+  const result = await connection.exec(['sh', '-c', FILE_STATE_SH, 'vmctx-file', path]);
   if (result.code === 9) return { exists: false, readable: false, size: 0 };
   if (result.code !== 0) throw commandFailed(connection, `stat ${path}`, result.stderr);
-  const [readable, size] = result.stdout.trim().split(/\s+/);
-  return { exists: true, readable: readable === 'yes', size: Number(size) };
+  const answer = readAnswer(AccessAndBytes, result.stdout.trim());
+  if (!answer.ok) throw commandFailed(connection, `stat ${path}`, `it printed ${answer.why}${result.stderr.trim() ? `; ${result.stderr.trim()}` : ''}`);
+  return { exists: true, readable: answer.value.yes, size: answer.value.bytes };
 }
 
 /** Which of these files exist on the controller. */

@@ -34,3 +34,12 @@ export const RemoveAnswer = z.union([
  * are not read.
  */
 export const BackingChain = z.array(z.looseObject({ filename: z.string().optional(), 'full-backing-filename': z.string().optional() }));
+
+/** dir-state.sh and file-state.sh: `yes BYTES` or `no BYTES` (writable or readable, and free bytes or the size). */
+export const AccessAndBytes = z
+  .string()
+  .regex(/^(yes|no) \d+$/, 'not `yes|no BYTES`')
+  .transform((line) => ({ yes: line.startsWith('yes '), bytes: Number(line.slice(line.indexOf(' ') + 1)) }));
+
+/** `ip -j -d link show dev NAME` (iproute2's JSON): a list of links, of which their flags and kind are read. */
+export const IpLinks = z.array(z.looseObject({ flags: z.array(z.string()).optional(), linkinfo: z.looseObject({ info_kind: z.string().optional() }).optional() }));

@@ -4,11 +4,20 @@
 /** sh/backing-chains.sh: see its header for its arguments and what it reads and prints. */
 export const BACKING_CHAINS_SH = "for f in \"$@\"; do\n  if [ ! -e \"$f\" ]; then echo \"=== vmctx-disk missing\"; continue; fi\n  out=$(qemu-img info -U --backing-chain --output=json -- \"$f\" 2>&1)\n  echo \"=== vmctx-disk $?\"\n  printf \"%s\\n\" \"$out\"\ndone";
 
+/** sh/dir-state.sh: see its header for its arguments and what it reads and prints. */
+export const DIR_STATE_SH = "test -d \"$1\" || exit 9\nw=no\ntest -w \"$1\" && w=yes\ndf -P -B1 -- \"$1\" | awk -v w=$w 'NR==2 {print w, $4}'";
+
 /** sh/file-identities.sh: see its header for its arguments and what it reads and prints. */
 export const FILE_IDENTITIES_SH = "file_identity() { stat -c %d:%i:%.9W -- \"$1\"; }\nfor f in \"$@\"; do\n  if [ -e \"$f\" ] || [ -L \"$f\" ]; then printf \"%s %s\\n\" \"$(file_identity \"$f\")\" \"$f\"; fi\ndone\ntrue";
 
 /** sh/file-sha256.sh: see its header for its arguments and what it reads and prints. */
 export const FILE_SHA256_SH = "test -f \"$1\" || exit 9\nsum=$(sha256sum <\"$1\") && echo \"${sum%% *}\"";
+
+/** sh/file-state.sh: see its header for its arguments and what it reads and prints. */
+export const FILE_STATE_SH = "test -f \"$1\" || exit 9\nr=no\ntest -r \"$1\" && r=yes\necho \"$r $(stat -c %s -- \"$1\")\"";
+
+/** sh/list-domains.sh: see its header for its arguments and what it reads and prints. */
+export const LIST_DOMAINS_SH = "uuids=$(timeout -k 5 \"$2\" virsh list --all --uuid) || exit\nbatch=\"$1 echo === vmctx-domains;\"\n[ -n \"$1$uuids\" ] || batch=\"\"\nn=0\nfor u in $uuids; do\n  batch=\"$batch echo === vmctx-domain $u; domstate --domain $u; dumpxml --inactive --domain $u;\"\n  n=$((n + 1))\n  if [ \"$n\" -ge 200 ]; then timeout -k 5 \"$3\" virsh \"$batch\" || true; batch=\"\"; n=0; fi\ndone\n[ -z \"$batch\" ] || timeout -k 5 \"$3\" virsh \"$batch\" || true";
 
 /** sh/remove-files.sh: see its header for its arguments and what it reads and prints. */
 export const REMOVE_FILES_SH = "file_identity() { stat -c %d:%i:%.9W -- \"$1\"; }\nwhile IFS='|' read -r id sum p; do\n  if [ -L \"$p\" ]; then echo \"kept a symbolic link now\"; continue; fi\n  if [ ! -e \"$p\" ]; then echo gone; continue; fi\n  if [ ! -f \"$p\" ]; then echo \"kept not a regular file now\"; continue; fi\n  if [ \"$id\" = partial ]; then\n    if command -v flock >/dev/null 2>&1 && ! flock -n \"$p\" true; then echo \"kept an upload is writing it\"; continue; fi\n    if rm -f -- \"$p\"; then echo removed; else echo \"kept rm failed\"; fi\n    continue\n  fi\n  ok=\"\"; now=\"\"\n  if [ -n \"$id\" ]; then now=$(file_identity \"$p\") && [ \"$now\" = \"$id\" ] && ok=1; fi\n  if [ -z \"$ok\" ] && [ -n \"$sum\" ]; then s=$(sha256sum <\"$p\") && [ \"${s%% *}\" = \"$sum\" ] && ok=1; fi\n  if [ -z \"$ok\" ]; then\n    if [ -n \"$id$sum\" ]; then echo \"kept not the file vmctx wrote (identity ${now:-?}${id:+, recorded $id})\"; else echo \"kept nothing recorded proves vmctx wrote it\"; fi\n    continue\n  fi\n  if rm -f -- \"$p\"; then echo removed; else echo \"kept rm failed\"; fi\ndone";
