@@ -5,14 +5,16 @@
  * helper process, they cost the commands alone: that plan went from 3.9 to 3.0 CPU-seconds, 2.2 to 1.75 s wall.
  * Each command keeps its own standard output, standard error and exit status, as if it had had a channel of its own.
  *
- * The shell runs each command in a subshell (so no command can end the batch), its standard streams the channel's
- * own, and after each one writes a line with a nonce of this batch: `\nNONCE STATUS\n` on stdout, `\nNONCE\n` on
- * stderr. SSH keeps each stream in order, so the lines cut both into one part per command; no temporary file and no
- * process beyond the commands themselves (each one costs the controller a few milliseconds of CPU).
+ * The shell runs each command through sh/batch-runner.sh (its header says the protocol): in a subshell (so no
+ * command can end the batch), its standard streams the channel's own, and after each one a line with a nonce of this
+ * batch: `\nNONCE STATUS\n` on stdout, `\nNONCE\n` on stderr. SSH keeps each stream in order, so the lines cut
+ * both into one part per command; no temporary file and no process beyond the commands themselves (each one costs
+ * the controller a few milliseconds of CPU).
  */
 import { randomBytes } from 'node:crypto';
 import { remoteCommandError, type ControllerConnection, type ExecOptions, type ExecResult } from './connection.js';
 import { shellQuote } from './shell-quote.js';
+import { BATCH_RUNNER_SH } from '../sh/sh.generated.js';
 import { DeployerError } from '../errors.js';
 
 /** A command line longer than this goes through the batch's standard input, not as sshd's command argument. */
@@ -25,9 +27,10 @@ export interface RemoteCommands {
   run(argv: readonly string[], options?: ExecOptions): Promise<string>;
 }
 
-/** The shell script that runs `commands` one after another, each followed by the nonce's lines. */
+/** The shell script that runs `commands` one after another, each followed by the nonce's lines (sh/batch-runner.sh). */
 export function batchScript(commands: readonly (readonly string[])[], nonce: string): string {
-  return commands.map((argv) => `(${shellQuote(argv)}) </dev/null; printf '\\n${nonce} %s\\n' $?; printf '\\n${nonce}\\n' >&2`).join('\n');
+  if (!/^[A-Za-z0-9-]+$/.test(nonce)) throw new Error(`a batch's nonce is letters, digits and -, not ${JSON.stringify(nonce)}`);
+  return [`set -- ${nonce}`, BATCH_RUNNER_SH, ...commands.map((argv) => `vmctx_batch_run ${shellQuote(argv)}`)].join('\n');
 }
 
 /**

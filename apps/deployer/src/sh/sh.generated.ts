@@ -4,6 +4,9 @@
 /** sh/backing-chains.sh: see its header for its arguments and what it reads and prints. */
 export const BACKING_CHAINS_SH = "for f in \"$@\"; do\n  if [ ! -e \"$f\" ]; then echo \"=== vmctx-disk missing\"; continue; fi\n  out=$(qemu-img info -U --backing-chain --output=json -- \"$f\" 2>&1)\n  echo \"=== vmctx-disk $?\"\n  printf \"%s\\n\" \"$out\"\ndone";
 
+/** sh/batch-runner.sh: see its header for its arguments and what it reads and prints. */
+export const BATCH_RUNNER_SH = "nonce=$1\nvmctx_batch_run() {\n  (\"$@\") </dev/null\n  printf '\\n%s %s\\n' \"$nonce\" \"$?\"\n  printf '\\n%s\\n' \"$nonce\" >&2\n}";
+
 /** sh/dir-state.sh: see its header for its arguments and what it reads and prints. */
 export const DIR_STATE_SH = "test -d \"$1\" || exit 9\nw=no\ntest -w \"$1\" && w=yes\ndf -P -B1 -- \"$1\" | awk -v w=$w 'NR==2 {print w, $4}'";
 
