@@ -17,29 +17,9 @@
 import { hostname } from 'node:os';
 import type { ClientChannel } from 'ssh2';
 import type { ControllerConnection } from './connection.js';
+import { LockLine } from '../sh/answers.js';
+import { DEPLOYMENT_LOCK_SH } from '../sh/sh.generated.js';
 import { DeployerError } from '../errors.js';
-
-// $1 image folder, $2 deployment, $3 this run's holder line, $4 seconds to wait. Prints `no-folder` (and holds
-// nothing) when the image folder is missing, `busy HOLDER` (then waits) when another run holds the lock, `locked`
-// once held; exit 4: still held after the wait, 5: flock is missing, 6: a link at the lock file.
-const HOLD_LOCK = [
-  'umask 077',
-  'if [ ! -d "$1" ]; then echo no-folder; exec cat >/dev/null; fi',
-  'command -v flock >/dev/null 2>&1 || { echo "flock(1) is not installed (util-linux)" >&2; exit 5; }',
-  'id=$(stat -L -c %d-%i -- "$1") || exit 3',
-  'for d in /run/lock /var/lock /tmp; do if [ -d "$d" ] && [ -w "$d" ]; then break; fi; done',
-  'f="$d/vmctx-$2-$id.lock"',
-  'if [ -L "$f" ]; then echo "$f is a symbolic link; vmctx will not follow it" >&2; exit 6; fi',
-  'command exec 9>>"$f" || exit 3',
-  'if ! flock -n 9; then',
-  '  printf "busy %s\\n" "$(head -n 1 -- "$f")"',
-  '  flock -w "$4" 9 || exit 4',
-  'fi',
-  // Truncated through fd 9 itself (same file, now held), so the holder line never goes to another file.
-  'printf "%s\\n" "$3" >"/proc/self/fd/9" 2>/dev/null || printf "%s\\n" "$3" >>"$f"',
-  'echo "locked $f"',
-  'exec cat >/dev/null',
-].join('\n');
 
 /** Seconds a deploy or destroy waits for another run of the same deployment on a controller, by default. */
 export const DEFAULT_LOCK_WAIT_SECONDS = 60;
@@ -61,10 +41,13 @@ export async function lockDeployment(connection: ControllerConnection, deploymen
   let channel: ClientChannel | undefined;
   let busy = '';
   let out = '';
+  let linesRead = 0;
+  let path: string | undefined;
   const held = new Promise<void>((resolve, reject) => {
     // The channel stays open as long as the lock is held; withChannel's promise ends with it.
     connection
-      .withChannel(['sh', '-c', HOLD_LOCK, 'vmctx-lock', lc.imageDir, deployment, holder, String(options.waitSeconds)], (ch) => {
+      // sh/deployment-lock.sh: prints no-folder, busy HOLDER or locked PATH, and holds the lock until stdin ends.
+      .withChannel(['sh', '-c', DEPLOYMENT_LOCK_SH, 'vmctx-lock', lc.imageDir, deployment, holder, String(options.waitSeconds)], (ch) => {
         channel = ch;
         let err = '';
         ch.stderr.on('data', (chunk: Buffer) => {
@@ -74,12 +57,19 @@ export async function lockDeployment(connection: ControllerConnection, deploymen
           let code: number | null = null;
           ch.on('data', (chunk: Buffer) => {
             out += chunk.toString('utf8');
-            const busyLine = /^busy (.*)$/m.exec(out);
-            if (busyLine && busy === '') {
-              busy = busyLine[1] || 'another run';
-              options.onBusy?.(busy);
+            // Each whole line once, read through zod (LockLine).
+            const whole = out.split('\n').slice(0, -1);
+            for (const line of whole.slice(linesRead)) {
+              const said = LockLine.safeParse(line);
+              if (!said.success) continue;
+              if (said.data.said === 'busy' && busy === '') {
+                busy = said.data.holder || 'another run';
+                options.onBusy?.(busy);
+              }
+              if (said.data.said === 'locked') path = said.data.path;
+              if (said.data.said !== 'busy') resolve();
             }
-            if (/^(locked .*|no-folder)$/m.test(out)) resolve();
+            linesRead = whole.length;
           });
           ch.on('exit', (c: number | null) => {
             code = c;
@@ -99,7 +89,6 @@ export async function lockDeployment(connection: ControllerConnection, deploymen
       .catch(reject);
   });
   await held;
-  const path = /^locked (.*)$/m.exec(out)?.[1];
   return {
     ...(path ? { path } : {}),
     release: () => {

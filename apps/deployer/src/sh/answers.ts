@@ -43,3 +43,10 @@ export const AccessAndBytes = z
 
 /** `ip -j -d link show dev NAME` (iproute2's JSON): a list of links, of which their flags and kind are read. */
 export const IpLinks = z.array(z.looseObject({ flags: z.array(z.string()).optional(), linkinfo: z.looseObject({ info_kind: z.string().optional() }).optional() }));
+
+/** deployment-lock.sh, a line at a time: `no-folder`, `busy HOLDER` (another run holds it) or `locked PATH`. */
+export const LockLine = z.union([
+  z.literal('no-folder').transform(() => ({ said: 'no-folder' as const })),
+  z.string().regex(/^busy /).transform((line) => ({ said: 'busy' as const, holder: line.slice('busy '.length) })),
+  z.string().regex(/^locked ./).transform((line) => ({ said: 'locked' as const, path: line.slice('locked '.length) })),
+]);

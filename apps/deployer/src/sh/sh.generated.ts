@@ -7,6 +7,9 @@ export const BACKING_CHAINS_SH = "for f in \"$@\"; do\n  if [ ! -e \"$f\" ]; the
 /** sh/batch-runner.sh: see its header for its arguments and what it reads and prints. */
 export const BATCH_RUNNER_SH = "nonce=$1\nvmctx_batch_run() {\n  (\"$@\") </dev/null\n  printf '\\n%s %s\\n' \"$nonce\" \"$?\"\n  printf '\\n%s\\n' \"$nonce\" >&2\n}";
 
+/** sh/deployment-lock.sh: see its header for its arguments and what it reads and prints. */
+export const DEPLOYMENT_LOCK_SH = "umask 077\nif [ ! -d \"$1\" ]; then echo no-folder; exec cat >/dev/null; fi\ncommand -v flock >/dev/null 2>&1 || { echo \"flock(1) is not installed (util-linux)\" >&2; exit 5; }\nid=$(stat -L -c %d-%i -- \"$1\") || exit 3\nfor d in /run/lock /var/lock /tmp; do if [ -d \"$d\" ] && [ -w \"$d\" ]; then break; fi; done\nf=\"$d/vmctx-$2-$id.lock\"\nif [ -L \"$f\" ]; then echo \"$f is a symbolic link; vmctx will not follow it\" >&2; exit 6; fi\ncommand exec 9>>\"$f\" || exit 3\nif ! flock -n 9; then\n  printf \"busy %s\\n\" \"$(head -n 1 -- \"$f\")\"\n  flock -w \"$4\" 9 || exit 4\nfi\nprintf \"%s\\n\" \"$3\" >\"/proc/self/fd/9\" 2>/dev/null || printf \"%s\\n\" \"$3\" >>\"$f\"\necho \"locked $f\"\nexec cat >/dev/null";
+
 /** sh/dir-state.sh: see its header for its arguments and what it reads and prints. */
 export const DIR_STATE_SH = "test -d \"$1\" || exit 9\nw=no\ntest -w \"$1\" && w=yes\ndf -P -B1 -- \"$1\" | awk -v w=$w 'NR==2 {print w, $4}'";
 
