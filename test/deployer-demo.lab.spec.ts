@@ -157,7 +157,7 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
     expect(Date.now() - started).toBeLessThan(110_000);
   });
 
-  it('one VM edited in the file and one by hand on its controller: plan names both (exit 2), status shows the hand edit as drift; deploy replaces those two alone, same UUIDs and MACs', async () => {
+  it('one VM edited in the file and one by hand on its controller: plan names both (exit 2), status shows the hand edit as drift; deploy updates the hand-edited one over its disk and, allowed to, replaces the other; same UUIDs and MACs', async () => {
     const domainsBefore = [...(await listDomains(await connectionTo(env, lc1))), ...(await listDomains(await connectionTo(env, lc2)))];
     const edited = readFileSync(DEMO_DEPLOYMENT, 'utf8').replace('hostname: web-2.demo.example', 'hostname: web-2-edited.demo.example');
     writeFileSync(EDITED, edited);
@@ -173,7 +173,7 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
     expect(plan.code, plan.stderr).toBe(2);
     const steps = (JSON.parse(plan.stdout) as DeployReport).controllers.flatMap((c) => c.plan!.steps.map((st) => ({ ...st, controller: c.controller })));
     expect(steps.filter((st) => st.action !== 'unchanged').map((st) => [st.controller, st.vm, st.action])).toEqual([
-      ['lc1', 'web-1', 'replace'],
+      ['lc1', 'web-1', 'update'],
       ['lc2', 'web-2', 'replace'],
     ]);
     expect(steps.find((st) => st.vm === 'web-2')!.reasons.join(' ')).toMatch(/context changed/);
@@ -184,13 +184,16 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
       ['web-1', ['domain edited on the controller: /domain/memory: 192 MiB → 262144 KiB']],
     ]);
 
-    const deploy = await vmctx(['deploy', '--file', file, '--wait', '--timeout', '240', '--json']);
+    const web1Disk = statSync(hostPath(lc1, `${lc1.images}/web-1.qcow2`)).ino;
+    const deploy = await vmctx(['deploy', '--file', file, '--wait', '--timeout', '240', '--json', '--allow-disk-loss']);
     expect(deploy.code, deploy.stderr).toBe(0);
     const vms = (JSON.parse(deploy.stdout) as DeployReport).controllers.flatMap((c) => c.vms);
     expect(vms.filter((v) => v.status !== 'unchanged').map((v) => [v.vm, v.status])).toEqual([
-      ['web-1', 'replaced'],
+      ['web-1', 'updated'],
       ['web-2', 'replaced'],
     ]);
+    // The hand edit was put back by defining the domain again, over the same disk.
+    expect(statSync(hostPath(lc1, `${lc1.images}/web-1.qcow2`)).ino).toBe(web1Disk);
     const after = [...(await listDomains(await connectionTo(env, lc1))), ...(await listDomains(await connectionTo(env, lc2)))];
     for (const name of ['web-1', 'web-2']) {
       const was = domainsBefore.find((d) => d.name === name)!;

@@ -216,7 +216,9 @@ describe('URL images: the same bytes under two names are one file on the control
     expect(onController().filter((f) => f.endsWith('.raw'))).toEqual([`b-${sum(RAW).slice(0, 16)}.raw`]);
     const plan = await vmctx(text, 'plan');
     expect(plan.out).toContain(`~ replace   web-2: image b is now the base file ${first} (was ${copy})`);
-    const deploy = await vmctx(text, 'deploy');
+    // A new base under an overlay is a new disk: deploy does it only when allowed to lose what the guest wrote.
+    expect((await vmctx(text, 'deploy')).exitCode).toBe(1);
+    const deploy = await vmctx(text, 'deploy', '--allow-disk-loss');
     expect(deploy.exitCode, deploy.out + deploy.err).toBe(0);
     expect(onController().filter((f) => f.endsWith('.raw'))).toEqual([`a-${sum(RAW).slice(0, 16)}.raw`]);
   });

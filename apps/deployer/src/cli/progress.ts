@@ -18,6 +18,11 @@ export interface Progress {
   sink: EventSink;
   /** Stops redrawing and leaves the last block on screen. */
   stop: () => void;
+  /**
+   * Leaves what is on screen as it is, and starts the next block below it: for a question asked meanwhile, which
+   * a redraw would otherwise wipe (it moves up over the block drawn before).
+   */
+  release: () => void;
 }
 
 export function createProgress(options: ProgressOptions): Progress {
@@ -47,7 +52,7 @@ function plainProgress(options: ProgressOptions): Progress {
         break;
     }
   };
-  return { sink, stop: () => undefined };
+  return { sink, stop: () => undefined, release: () => undefined };
 }
 
 function liveProgress(options: ProgressOptions): Progress {
@@ -89,6 +94,11 @@ function liveProgress(options: ProgressOptions): Progress {
     stop: () => {
       clearInterval(timer);
       draw();
+    },
+    release: () => {
+      draw();
+      lines.clear();
+      drawn = 0;
     },
   };
 }

@@ -4,9 +4,9 @@
  * --yes otherwise. --dry-run shows what would go.
  */
 import { resolve } from 'node:path';
-import { createInterface } from 'node:readline/promises';
 import { Command } from 'commander';
 import { action } from '../cli/action.js';
+import { askOnTerminal, canAskOnTerminal, type Confirm } from '../cli/confirm.js';
 import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js';
 import { usage } from '../cli/errors.js';
 import { createProgress } from '../cli/progress.js';
@@ -20,19 +20,7 @@ interface DestroyFlags extends DeploymentFlags {
   lockWait: number;
 }
 
-export type Confirm = (question: string) => Promise<boolean>;
-
-/** Asks on the terminal; anything but y/yes is no. */
-export const askOnTerminal: Confirm = async (question) => {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-  } finally {
-    rl.close();
-  }
-};
-
-export function destroyCommand(io: CommandIo = processIo, isTty = Boolean(process.stdin.isTTY && process.stderr.isTTY), confirm: Confirm = askOnTerminal): Command {
+export function destroyCommand(io: CommandIo = processIo, isTty = canAskOnTerminal(), confirm: Confirm = askOnTerminal): Command {
   return withDeploymentOptions(withCliDefaults(new Command('destroy'), io))
     .description("stop and undefine the deployment's domains and remove the files it created on its controllers")
     .option('-y, --yes', 'do not ask')

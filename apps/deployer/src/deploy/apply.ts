@@ -23,13 +23,13 @@ import { ownedDomain } from '../controller/ownership.js';
 import type { ControllerState } from '../controller/preflight.js';
 import { partialPath, remoteSha256, uploadFile } from '../controller/upload.js';
 import type { EventSink } from './events.js';
-import type { ControllerPlan } from './plan.js';
+import type { ControllerPlan, PlanStep } from './plan.js';
 import { removeOwnFiles, removeUnusedShared, removeVm, type OwnFile } from './remove.js';
 import { ownFiles, sharedFiles, uniqueFiles, writeState, type ControllerStateFile, type VmRecord } from './state.js';
 import { waitForContextualized } from './wait.js';
 import { DeployerError } from '../errors.js';
 
-export type VmStatus = 'unchanged' | 'created' | 'replaced' | 'failed';
+export type VmStatus = 'unchanged' | 'updated' | 'created' | 'replaced' | 'failed';
 
 export interface VmOutcome {
   vm: string;
@@ -46,6 +46,8 @@ export interface VmOutcome {
   left?: string[];
   /** Milliseconds from `virsh start` to the guest's "contextualized" line (with --wait). */
   bootMs?: number;
+  /** What the operator should know of an outcome that is not a failure (an update a running guest takes later). */
+  note?: string;
 }
 
 export interface ApplyOptions {
@@ -159,6 +161,8 @@ export async function applyOnController(connection: ControllerConnection, state:
         const name = v.vm.name;
         const action = step(name).action;
         if (action === 'unchanged') return unchanged(connection, v, state.domains.find((d) => d.uuid === v.uuid)?.state, options);
+        if (action === 'held') return held(lc, v, step(name), options);
+        if (action === 'update') return update(connection, v, state.domains.find((d) => d.uuid === v.uuid)?.state, step(name), options);
         const missing = [v.base, v.overlay, v.iso].find((f) => f && failedFiles.has(f.remotePath));
         const error = blocked.get(name) ?? (missing ? failedFiles.get(missing.remotePath) : undefined);
         if (error) {
@@ -192,6 +196,8 @@ export async function applyOnController(connection: ControllerConnection, state:
   const leavesShared = (v: VmArtifacts) => written.has(v.base.remotePath) && !standingBases.has(v.base.remotePath);
   for (const o of outcomes) {
     const v = vms.find((x) => x.vm.name === o.vm)!;
+    // A held VM was not touched: its record stays the one of the VM that stands.
+    if (step(o.vm).action === 'held') continue;
     if (o.status === 'failed' && (o.left?.length ?? 0) === 0 && step(o.vm).action !== 'unchanged' && !leavesShared(v)) delete recorded.vms[o.vm];
     else recorded.vms[o.vm] = { ...vmRecord(v, { address: o.address, known }, before.vms[o.vm]), ...(o.status === 'failed' && step(o.vm).action !== 'unchanged' ? { pending: true as const } : {}) };
   }
@@ -206,7 +212,7 @@ export async function applyOnController(connection: ControllerConnection, state:
   } catch (error) {
     // The VMs' outcomes stand as they are; what the controller's record says of them is the intent written first.
     const said = `${lc}'s record could not be updated (${(error as Error).message}): these VMs stay pending there; the next deploy or destroy finishes them`;
-    for (const o of outcomes) if (step(o.vm).action !== 'unchanged') o.left = [...(o.left ?? []), said];
+    for (const o of outcomes) if (step(o.vm).action !== 'unchanged' && step(o.vm).action !== 'held') o.left = [...(o.left ?? []), said];
   }
   return { vms: outcomes, uploaded, pruned };
 }
@@ -268,12 +274,43 @@ function vmRecord(v: VmArtifacts, now: { address?: string | undefined; known?: R
   };
 }
 
+/**
+ * A VM whose change would make its disk anew, which this run was not allowed to do: nothing of it is touched, and its
+ * outcome says what would have been lost and how to allow it.
+ */
+function held(lc: string, v: VmArtifacts, s: PlanStep, options: ApplyOptions): VmOutcome {
+  const name = v.vm.name;
+  const message = `${name} was not replaced: ${s.reasons.join('; ')}; replacing it makes its disk ${s.diskLoss} anew, and what its guest wrote there is lost. It is left as it was; give --allow-disk-loss (or answer yes on a terminal) to replace it`;
+  options.events({ type: 'vm', controller: lc, vm: name, phase: 'failed', message });
+  return { vm: name, controller: lc, status: 'failed', error: new DeployerError('DEPLOY_DISK_LOSS', `${lc}: ${message}`, { where: `${lc}/${name}` }), left: [`domain ${name} and its disk ${s.diskLoss}, as they were`] };
+}
+
+/**
+ * Only the domain's definition changed: defined again (same UUID, MACs and disk, virsh define of a persistent domain),
+ * then as an unchanged VM (started if it is not running, waited for with --wait). A running guest keeps the
+ * definition it booted with until its next restart, and the outcome says so.
+ */
+async function update(connection: ControllerConnection, v: VmArtifacts, seen: string | undefined, s: PlanStep, options: ApplyOptions): Promise<VmOutcome> {
+  const lc = connection.controller.name;
+  const name = v.vm.name;
+  options.events({ type: 'vm', controller: lc, vm: name, phase: 'updating', message: s.reasons.join('; ') });
+  try {
+    await defineDomain(connection, v.xml);
+  } catch (error) {
+    options.events({ type: 'vm', controller: lc, vm: name, phase: 'failed', message: (error as Error).message });
+    return { vm: name, controller: lc, status: 'failed', error: error as VmctxError, left: [`domain ${name} and its disk, as they were`] };
+  }
+  const outcome = await unchanged(connection, v, seen, options, 'updated');
+  if (outcome.status === 'failed') return outcome;
+  return { ...outcome, status: 'updated', ...(seen === 'running' ? { note: 'defined again; the running guest takes it at its next restart (its disk is kept)' } : {}) };
+}
+
 /** `seen` is the domain's state as preflight read it a moment ago: no second round trip to ask again. */
-async function unchanged(connection: ControllerConnection, v: VmArtifacts, seen: string | undefined, options: ApplyOptions): Promise<VmOutcome> {
+async function unchanged(connection: ControllerConnection, v: VmArtifacts, seen: string | undefined, options: ApplyOptions, phase: 'unchanged' | 'updated' = 'unchanged'): Promise<VmOutcome> {
   const lc = connection.controller.name;
   const name = v.vm.name;
   let state = seen;
-  options.events({ type: 'vm', controller: lc, vm: name, phase: 'unchanged', message: state });
+  options.events({ type: 'vm', controller: lc, vm: name, phase, message: state });
   // An unchanged VM that is not running is started: deploy's promise is "every VM defined and running".
   if (state !== 'running') {
     try {

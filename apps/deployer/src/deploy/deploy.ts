@@ -14,7 +14,7 @@ import type { DeploymentIdentity } from '../controller/owner-mark.js';
 import { hasErrorFindings, preflight, type ControllerState, type Finding } from '../controller/preflight.js';
 import { applyOnController, type ApplyOptions, type VmOutcome } from './apply.js';
 import { deploymentIdentity } from './deployment-id.js';
-import { planController, settleLeftovers, type ControllerPlan } from './plan.js';
+import { hasChanges, planController, settleLeftovers, type ControllerPlan } from './plan.js';
 import { asVmctxError, controllersInUse, forEachController, type ControllerWork, type SessionOptions } from './session.js';
 import { readState, type ControllerStateFile } from './state.js';
 import { DeployerError } from '../errors.js';
@@ -50,6 +50,12 @@ export type DeployOptions = SessionOptions &
     dryRun?: boolean;
     /** How long deploy waits for another run of the deployment to let a controller go (default 60 s). */
     lockWaitSeconds?: number;
+    /**
+     * Which VMs deploy may replace, which makes their disks anew and loses what their guests wrote: all (true,
+     * --allow-disk-loss), those named (confirmed on the terminal), or none (the default: such a VM is held, and
+     * fails with DEPLOY_DISK_LOSS). Plan and --dry-run show every replace with the disk it would lose.
+     */
+    allowDiskLoss?: boolean | readonly string[];
   };
 
 
@@ -68,7 +74,9 @@ async function inspect(connection: ControllerConnection, deployment: DeploymentI
   const [state, recorded] = await Promise.all([preflight(reads, deployment, work.vms), readState(reads, deployment)]);
   settleLeftovers(state, recorded);
   if (hasErrorFindings(state)) return { refused: state.findings.filter((f) => f.severity === 'error') };
-  return { state, recorded, plan: planController(deployment, work.vms, state, recorded, { prune: options.prune ?? false }) };
+  const allowed = options.allowDiskLoss ?? false;
+  const mayLoseDisk = options.dryRun ? undefined : (vm: string) => (typeof allowed === 'boolean' ? allowed : allowed.includes(vm));
+  return { state, recorded, plan: planController(deployment, work.vms, state, recorded, { prune: options.prune ?? false, ...(mayLoseDisk ? { mayLoseDisk } : {}) }) };
 }
 
 export async function runDeploy(deployment: Deployment, artifacts: readonly VmArtifacts[], options: DeployOptions): Promise<DeployReport> {
@@ -118,6 +126,6 @@ export async function runDeploy(deployment: Deployment, artifacts: readonly VmAr
     return { controller: name, plan, uploaded: applied?.uploaded ?? [], pruned: applied?.pruned ?? [], vms: applied?.vms ?? [] };
   });
   const ok = controllers.every((c) => !c.error && !c.refused && c.vms.every((v) => v.status !== 'failed'));
-  const changes = controllers.some((c) => c.plan && (c.plan.uploads.length > 0 || c.plan.steps.some((s) => s.action !== 'unchanged' && s.action !== 'orphan')));
+  const changes = controllers.some((c) => c.plan && hasChanges(c.plan));
   return { deployment: deployment.name, dryRun, controllers, ok, changes, elapsedMs: Date.now() - started };
 }

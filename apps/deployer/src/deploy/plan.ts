@@ -13,13 +13,21 @@ import { uniqueBy } from '../util/unique-by.js';
 import { domainDrift } from './domain-drift.js';
 import { domainXmlChanges } from './xml-diff.js';
 
-export type StepAction = 'create' | 'replace' | 'unchanged' | 'orphan' | 'prune';
+/**
+ * `update`: only the domain's definition changed (the file's, or a hand edit on the controller): it is defined again
+ * with the same UUID, MACs and disk, and a running guest takes it at its next restart; nothing of its disk is lost.
+ * `held`: a replace that deploy did not do, because it makes the VM's disk anew and that was not allowed
+ * (--allow-disk-loss, or yes on the terminal): the VM stays as it is, and the run says so and fails.
+ */
+export type StepAction = 'create' | 'update' | 'replace' | 'unchanged' | 'orphan' | 'prune' | 'held';
 
 export interface PlanStep {
   vm: string;
   action: StepAction;
   /** Why: which artifact or field changed, or why an orphan is kept. */
   reasons: string[];
+  /** A replace (or held one): the VM's disk that is made anew, losing what its guest wrote there. */
+  diskLoss?: string;
 }
 
 export interface ControllerPlan {
@@ -29,17 +37,32 @@ export interface ControllerPlan {
   uploads: { path: string; bytes: number; kind: RemoteArtifact['kind'] }[];
 }
 
+/** Steps that change nothing on the controller. */
+const STILL: ReadonlySet<StepAction> = new Set(['unchanged', 'orphan', 'held']);
+
 /** True when applying the plan changes something on the controller. */
 export function hasChanges(plan: ControllerPlan): boolean {
-  return plan.uploads.length > 0 || plan.steps.some((s) => s.action !== 'unchanged' && s.action !== 'orphan');
+  return plan.uploads.length > 0 || plan.steps.some((s) => !STILL.has(s.action));
 }
 
-export function planController(deployment: DeploymentIdentity, vms: readonly VmArtifacts[], state: ControllerState, recorded: ControllerStateFile, options: { prune?: boolean } = {}): ControllerPlan {
+export interface PlanOptions {
+  prune?: boolean;
+  /**
+   * Which VMs may be replaced, which makes their disks anew (deploy: --allow-disk-loss, or the names confirmed on the
+   * terminal); the others are held. Absent (plan, --dry-run): every replace is shown as it would be done.
+   */
+  mayLoseDisk?: (vm: string) => boolean;
+}
+
+export function planController(deployment: DeploymentIdentity, vms: readonly VmArtifacts[], state: ControllerState, recorded: ControllerStateFile, options: PlanOptions = {}): ControllerPlan {
   const steps: PlanStep[] = vms.map((v) => {
     const existing = ownedDomain(state.domains, deployment, v.vm.name, v.uuid);
     if (!existing) return { vm: v.vm.name, action: 'create', reasons: ['no domain of this deployment by that name'] };
     const reasons = replaceReasons(v, existing, recorded);
-    return reasons.length === 0 ? { vm: v.vm.name, action: 'unchanged', reasons: [] } : { vm: v.vm.name, action: 'replace', reasons };
+    if (reasons.length === 0) return { vm: v.vm.name, action: 'unchanged', reasons: [] };
+    if (keepsDisk(v, existing)) return { vm: v.vm.name, action: 'update', reasons };
+    const action = options.mayLoseDisk === undefined || options.mayLoseDisk(v.vm.name) ? 'replace' : 'held';
+    return { vm: v.vm.name, action, reasons, diskLoss: v.overlay.remotePath };
   });
   const wanted = new Set(vms.map((v) => v.vm.name));
   // Ours beyond the file: what the record lists, and domains marked as this deployment's (with its id, or none).
@@ -55,13 +78,19 @@ export function planController(deployment: DeploymentIdentity, vms: readonly VmA
   // A replaced VM gets a fresh overlay: its file is there now but will be removed first.
   const replaced = new Set(steps.filter((s) => s.action === 'replace').map((s) => s.vm));
   const needed = uniqueBy(
-    vms.filter((v) => steps.find((s) => s.vm === v.vm.name)!.action !== 'unchanged').flatMap((v) => [v.base, v.overlay, ...(v.iso ? [v.iso] : [])]),
+    vms.filter((v) => !['unchanged', 'held'].includes(steps.find((s) => s.vm === v.vm.name)!.action)).flatMap((v) => [v.base, v.overlay, ...(v.iso ? [v.iso] : [])]),
     (f) => f.remotePath,
   );
   const uploads = needed
     .filter((f) => !state.present.has(f.remotePath) || (f.kind === 'overlay' && vms.some((v) => replaced.has(v.vm.name) && v.overlay.remotePath === f.remotePath)))
     .map((f) => ({ path: f.remotePath, bytes: f.size, kind: f.kind }));
   return { controller: state.controller, steps, uploads };
+}
+
+/** Whether the change leaves the VM's disk as it is: the same base, overlay and context ISO, only the domain differs. */
+function keepsDisk(v: VmArtifacts, existing: DomainInfo): boolean {
+  const before = existing.owner?.artifacts ?? {};
+  return (['base', 'overlay', 'iso'] as const).every((k) => before[k] === v.artifacts[k]);
 }
 
 /** Why an existing domain of ours must be replaced; [] when it was made from exactly these artifacts. */

@@ -61,6 +61,7 @@ export function formatDeployReport(report: DeployReport): string {
     if (c.error) out.push(errorLine(c.controller, c.error));
     for (const f of c.refused ?? []) out.push(`${c.controller}: ${f.object}: ${f.message}${f.fix ? ` (fix: ${f.fix})` : ''} [${f.code}]\n`);
     for (const v of c.vms) if (v.error && !c.error && !c.refused) out.push(`${c.controller}/${v.vm}: ${withoutControllerName(c.controller, v.error.message)} [${v.error.code}]\n`);
+    for (const v of c.vms) if (v.note) out.push(`${c.controller}/${v.vm}: ${v.note}\n`);
     for (const p of c.pruned) out.push(`${c.controller}: pruned ${p} (no longer in the file)\n`);
     const bytes = c.uploaded.reduce((s, u) => s + u.bytes, 0);
     if (c.uploaded.length > 0) out.push(`${c.controller}: uploaded ${c.uploaded.length} file(s), ${bytes} bytes\n`);
@@ -71,7 +72,7 @@ export function formatDeployReport(report: DeployReport): string {
   return out.join('');
 }
 
-const SIGN = { create: '+', replace: '~', unchanged: '=', orphan: '!', prune: '-' } as const;
+const SIGN = { create: '+', update: '~', replace: '~', unchanged: '=', orphan: '!', prune: '-', held: 'x' } as const;
 
 /** `plan` (and `deploy --dry-run`): per controller, each VM's step with its reasons, and the uploads. */
 export function formatPlan(report: DeployReport): string {
@@ -87,7 +88,11 @@ export function formatPlan(report: DeployReport): string {
       continue;
     }
     out.push(`${c.controller}:\n`);
-    for (const s of c.plan!.steps) out.push(`  ${SIGN[s.action]} ${s.action.padEnd(9)} ${s.vm}${s.reasons.length > 0 && s.action !== 'create' ? `: ${s.reasons.join('; ')}` : ''}\n`);
+    for (const s of c.plan!.steps) {
+      out.push(`  ${SIGN[s.action]} ${s.action.padEnd(9)} ${s.vm}${s.reasons.length > 0 && s.action !== 'create' ? `: ${s.reasons.join('; ')}` : ''}\n`);
+      // Said in plain words wherever a replace is shown: the guest's data goes with its disk.
+      if (s.diskLoss) out.push(`              ${s.action === 'held' ? 'not done: it would make' : 'makes'} its disk ${s.diskLoss} anew: what the guest wrote there is lost${s.action === 'held' ? '' : ' (deploy asks first, or needs --allow-disk-loss)'}\n`);
+    }
     for (const u of c.plan!.uploads) out.push(`  ↑ upload    ${u.path} (${u.bytes} bytes)\n`);
   }
   const failed = report.controllers.filter((c) => c.error || c.refused).length;
