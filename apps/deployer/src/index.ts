@@ -1,5 +1,5 @@
 export { createProgram } from './program.js';
-export { quoteArg, shellQuote } from './controller/shell-quote.js';
+export { quoteArg, shellQuote } from '@vmctx/contract';
 export { ControllerConnection, type ConnectOptions, type ExecOptions, type ExecResult } from './controller/connection.js';
 export { uploadFile, remoteSha256, type UploadOptions } from './controller/upload.js';
 export { listDomains, type DomainInfo } from './controller/libvirt.js';

@@ -3,7 +3,7 @@
  * field remembers where it came from (`vms[2].image` or `defaults.image`), so that a problem with a value
  * points at the line that wrote it.
  */
-import { ipv4ToNumber, numberToIpv4 } from './ipv4.js';
+import { ipv4ToNumber, numberToIpv4 } from '@vmctx/contract';
 import type { Path, Problems } from './problems.js';
 import { EXCLUSIVE, VM_FIELDS, type DefaultsEntry, type VmEntry, type VmField } from './schema.js';
 

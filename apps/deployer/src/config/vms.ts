@@ -2,10 +2,10 @@
  * One VM draft (defaults applied, count numbered) to its final VmConfig: the template found or the spec
  * completed, the context read, and for IP-from-MAC the address and the MAC that encodes it.
  */
+import { ipv4ToNumber, networkBounds, numberToIpv4 } from '@vmctx/contract';
 import { IP_IN_MAC_DEFAULT_PREFIX, ipv4FromMac, macFromIpv4, normalizeMac, parseDomainSpec, SpecError } from '@vmctx/template-renderer';
 import type { VmConfig, VmContext, VmTemplate } from './types.js';
 import { whereOf, type VmDraft } from './expand.js';
-import { ipv4ToNumber, networkBounds, numberToIpv4 } from './ipv4.js';
 import type { ResolveContext } from './options.js';
 import { pathKind, resolveLocal, type PathKind } from './paths.js';
 import { formatPath, type Path } from './problems.js';

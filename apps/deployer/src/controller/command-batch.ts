@@ -13,7 +13,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { remoteCommandError, type ControllerConnection, type ExecOptions, type ExecResult } from './connection.js';
-import { shellQuote } from './shell-quote.js';
+import { shellQuote } from '@vmctx/contract';
 import { BATCH_RUNNER_SH } from '../sh/sh.generated.js';
 import { DeployerError } from '../errors.js';
 

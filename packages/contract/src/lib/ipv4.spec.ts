@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { broadcastAddress, inSubnet, isIpv4, netmaskToPrefix, networkAddress, prefixToNetmask } from './ipv4.js';
+import { broadcastAddress, inSubnet, ipv4ToNumber, isIpv4, netmaskToPrefix, networkAddress, networkBounds, numberToIpv4, prefixToNetmask } from './ipv4.js';
 
 describe('ipv4', () => {
   it('spells out what Snooze writes', () => {
@@ -35,5 +35,15 @@ describe('ipv4', () => {
         return n(networkAddress(ip, prefix)) <= n(ip) && n(ip) <= n(broadcastAddress(ip, prefix));
       }),
     );
+  });
+});
+
+describe('ipv4 numbers, for counting addresses up', () => {
+  it('turns an address into its number and back, and bounds its network', () => {
+    expect(ipv4ToNumber('198.51.100.10')).toBe(0xc633640a);
+    expect(numberToIpv4(0xc633640a)).toBe('198.51.100.10');
+    expect(networkBounds('198.51.100.10', 24).map(numberToIpv4)).toEqual(['198.51.100.0', '198.51.100.255']);
+    expect(networkBounds('10.1.2.3', 0)).toEqual([0, 2 ** 32 - 1]);
+    fc.assert(fc.property(fc.ipV4(), (ip) => numberToIpv4(ipv4ToNumber(ip)) === ip));
   });
 });

@@ -1,6 +1,7 @@
 /**
- * Dotted-quad IPv4 arithmetic for the context: the netmask, network and broadcast that Snooze's
- * `common/network` spells out, derived from an address and a prefix length.
+ * Dotted-quad IPv4 arithmetic, one copy for every package: guest-script checks a context's addresses and derives
+ * the netmask, network and broadcast that Snooze's `common/network` spells out; the deployer counts a count
+ * group's addresses up from the first and keeps them inside the network.
  */
 
 /** Strict dotted quad: four decimal octets 0-255 without leading zeros (which some parsers read as octal). */
@@ -35,6 +36,13 @@ export function netmaskToPrefix(mask: string): number | undefined {
 export function networkAddress(ip: string, prefix: number): string {
   const size = 2 ** (32 - prefix);
   return numberToIpv4(Math.floor(ipv4ToNumber(ip) / size) * size);
+}
+
+/** The first and last address of the network of `ip`/`prefix`, as numbers. */
+export function networkBounds(ip: string, prefix: number): [number, number] {
+  const size = 2 ** (32 - prefix);
+  const first = Math.floor(ipv4ToNumber(ip) / size) * size;
+  return [first, first + size - 1];
 }
 
 export function broadcastAddress(ip: string, prefix: number): string {

@@ -6,12 +6,12 @@
  * (SSH key comments, file contents, scripts) is carried as file contents and never pasted into shell code.
  * The YAML form is the same shape (see README.md).
  */
+import { inSubnet, isIpv4, networkAddress } from '@vmctx/contract';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { MAX_CONTENT_BYTES } from './context-limits.js';
 import { checkContextText } from './context-size.js';
 import { GuestScriptError } from './errors.js';
-import { inSubnet, isIpv4, networkAddress } from './ipv4.js';
 
 /** RFC 1123 host name: dot-separated labels of letters, digits and inner hyphens, 63 bytes a label, 253 in all. */
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;

@@ -13,9 +13,8 @@
  *  4. Without a CD drive, without a medium, when the mount fails or when the CD has no post-install: DHCP.
  *  5. Log to the serial console and /var/log/contextualization.log; exit 0 whatever happens.
  */
-import { DEFAULT_CONTEXT_LABEL, volumeLabelProblem } from '@vmctx/contract';
+import { DEFAULT_CONTEXT_LABEL, shQuote, volumeLabelProblem } from '@vmctx/contract';
 import { GuestScriptError } from './errors.js';
-import { shQuote } from './shell-quote.js';
 import { CONTEXTUALIZATION_SH } from './sh.generated.js';
 
 export interface GuestScriptOptions {

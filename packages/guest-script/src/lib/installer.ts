@@ -18,13 +18,12 @@
  * rc-local.service runs it (and so the script), and the unit stands aside, so the script never runs twice.
  */
 import { chmod, lstat, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { makeFolder } from '@vmctx/contract';
+import { makeFolder, shQuote } from '@vmctx/contract';
 import { dirname, join } from 'node:path';
 import { GuestScriptError } from './errors.js';
 import type { FileMap } from './file-map.js';
 import { contextualizationScript, type GuestScriptOptions } from './guest-script.js';
 import { INSTALL_SH } from './sh.generated.js';
-import { shQuote } from './shell-quote.js';
 
 export const SCRIPT_PATH = '/usr/local/bin/contextualization';
 export const UNIT_NAME = 'vmctx-contextualization.service';

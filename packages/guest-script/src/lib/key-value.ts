@@ -6,7 +6,7 @@
  * empty values, comments, double-quoted text without `$`, backquote or backslash) and the single-quoted form we
  * write. The guest reads them with the same rules (sh/common/values.sh: read_values), and never sources them.
  */
-import { shQuote } from './shell-quote.js';
+import { shQuote } from '@vmctx/contract';
 
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
 

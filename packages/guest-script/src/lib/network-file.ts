@@ -2,9 +2,8 @@
  * `common/network` and `common/routes` of a context, in Snooze's formats so that its own post-install could read
  * them too: KEY='value' lines (via key-value.ts, always single-quoted) and ifupdown `up` lines.
  */
-import { IP_IN_MAC_PREFIX } from '@vmctx/contract';
+import { broadcastAddress, IP_IN_MAC_PREFIX, networkAddress, prefixToNetmask } from '@vmctx/contract';
 import type { Context } from './context.js';
-import { broadcastAddress, networkAddress, prefixToNetmask } from './ipv4.js';
 import { formatKeyValue } from './key-value.js';
 
 /** The context CD contract's IP-in-MAC prefix (OpenNebula's MAC_PREFIX), the one template-renderer writes. */

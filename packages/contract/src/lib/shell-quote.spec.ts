@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_PIECE, PIECES_TO_ARGV, quoteArg, remoteCommandLine, shellQuote } from './shell-quote.js';
+import { MAX_PIECE, PIECES_TO_ARGV, quoteArg, remoteCommandLine, shellQuote, shQuote } from './shell-quote.js';
 
 const MARK = 'vmctx-case-8f3a1c';
 
@@ -216,5 +216,25 @@ describe('remoteCommandLine', () => {
       expect(run.stderr).toBe('');
       expectSameArgv(`sh = ${sh}`, cases, run.stdout);
     });
+  });
+});
+
+describe('shQuote, for values in generated POSIX shell code', () => {
+  it("always single-quotes, writes each ' as '\\'', and refuses NUL and line breaks", () => {
+    expect(shQuote('web1')).toBe("'web1'");
+    expect(shQuote('')).toBe("''");
+    expect(shQuote("it's $HOME `id` \\ !")).toBe("'it'\\''s $HOME `id` \\ !'");
+    for (const bad of ['a\nb', 'a\rb', 'a\0b']) expect(() => shQuote(bad)).toThrow(/NUL or a line break/);
+  });
+
+  it('is read back as the value by sh', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: 'binary', maxLength: 12 }).filter((s) => !/[\0\n\r]/.test(s)), { minLength: 1, maxLength: 20 }), (values) => {
+        const script = values.map((v) => `printf '%s\\0' ${shQuote(v)}`).join('\n');
+        const out = execFileSync('sh', ['-c', script], { encoding: 'utf8' });
+        expect(out.split('\0').slice(0, -1)).toEqual(values.map((v) => Buffer.from(v, 'utf8').toString('utf8')));
+      }),
+      { numRuns: 30 },
+    );
   });
 });
