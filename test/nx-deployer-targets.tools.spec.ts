@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FakeController, putLink } from '../apps/deployer/src/controller/fake-controller.test.js';
+import { FakeController, putLink } from '../apps/deployer/src/controller/fake-controller.fixture.js';
 import { REPO_ROOT } from './support/lab.js';
 
 const NX = join(REPO_ROOT, 'node_modules/nx/dist/bin/nx.js');

@@ -15,8 +15,8 @@ import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importNativeTemplate, parseDomainSpec, renderDomainXml } from '@vmctx/template-renderer';
-import { domainSpecArbitrary } from '../packages/template-renderer/src/testing/spec-arbitrary.test.js';
-import { lintTable, qemuDriverOnly } from '../packages/template-renderer/src/testing/lint-cases.test.js';
+import { domainSpecArbitrary } from '../packages/template-renderer/src/testing/spec-arbitrary.fixture.js';
+import { lintTable, qemuDriverOnly } from '../packages/template-renderer/src/testing/lint-cases.fixture.js';
 
 const run = promisify(execFile);
 const fixtures = new URL('../packages/template-renderer/fixtures/', import.meta.url).pathname;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { captureIo, Exit } from '../apps/deployer/src/cli/capture-io.test.js';
+import { captureIo, Exit } from '../apps/deployer/src/cli/capture-io.fixture.js';
 import { diskCommand } from '../apps/deployer/src/commands/disk.js';
 
 interface Result {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { captureIo, exitCodeOfRun } from './cli/capture-io.test.js';
+import { captureIo, exitCodeOfRun } from './cli/capture-io.fixture.js';
 import { createProgram } from './program.js';
 
 describe('vmctx program', () => {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isVmctxError } from '@vmctx/contract';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { captureIo, failure } from '../cli/capture-io.test.js';
+import { captureIo, failure } from '../cli/capture-io.fixture.js';
 import { prepare } from '../commands/deployment-prepare.js';
 import { loadDeployment } from '../config/index.js';
 import { createProgram } from '../program.js';

@@ -16,8 +16,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { captureIo, Exit } from '../cli/capture-io.test.js';
-import { FakeController, putLink } from '../controller/fake-controller.test.js';
+import { captureIo, Exit } from '../cli/capture-io.fixture.js';
+import { FakeController, putLink } from '../controller/fake-controller.fixture.js';
 import { createProgram } from '../program.js';
 import { HEADER_PROBE_BYTES } from './probe-image.js';
 

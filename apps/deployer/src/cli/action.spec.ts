@@ -1,7 +1,7 @@
 import { VmctxError } from '@vmctx/contract';
 import { describe, expect, it } from 'vitest';
 import { action, formatError } from './action.js';
-import { captureIo, Exit } from './capture-io.test.js';
+import { captureIo, Exit } from './capture-io.fixture.js';
 import { CliError } from './errors.js';
 
 describe('formatError', () => {

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { captureIo, Exit } from './capture-io.test.js';
+import { captureIo, Exit } from './capture-io.fixture.js';
 import { withCliDefaults } from './command-io.js';
 
 describe('withCliDefaults', () => {

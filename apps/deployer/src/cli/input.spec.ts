@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProgram } from '../program.js';
-import { captureIo, failure } from './capture-io.test.js';
+import { captureIo, failure } from './capture-io.fixture.js';
 import { readTemplateText } from './input.js';
 
 let dir: string;

@@ -6,7 +6,7 @@ import { contextualizationScript, resolveGuestScriptOptions } from '@vmctx/guest
 import { MAX_ISO_EPOCH, resolveEpoch } from '@vmctx/iso-builder';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createProgram } from '../program.js';
-import { captureIo, exitCodeOfRun } from './capture-io.test.js';
+import { captureIo, exitCodeOfRun } from './capture-io.fixture.js';
 import { MAX_EPOCH_SECONDS } from './options.js';
 
 let dir: string;

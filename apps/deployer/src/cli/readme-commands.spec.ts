@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createProgram } from '../program.js';
-import { captureIo } from './capture-io.test.js';
+import { captureIo } from './capture-io.fixture.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 const COMMANDS = ['check', 'deploy', 'plan', 'status', 'destroy'];

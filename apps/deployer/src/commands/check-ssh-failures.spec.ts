@@ -11,8 +11,8 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { captureIo } from '../cli/capture-io.test.js';
-import { FakeController, newKeyPair, putLink } from '../controller/fake-controller.test.js';
+import { captureIo } from '../cli/capture-io.fixture.js';
+import { FakeController, newKeyPair, putLink } from '../controller/fake-controller.fixture.js';
 import type { CheckReport } from '../deploy/check.js';
 import { createProgram } from '../program.js';
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildCdTree, buildContextTree, parseContextYaml } from '@vmctx/guest-script';
-import { captureIo, failure } from '../cli/capture-io.test.js';
+import { captureIo, failure } from '../cli/capture-io.fixture.js';
 import { contextCommand } from './context.js';
 
 let dir: string;

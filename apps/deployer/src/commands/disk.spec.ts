@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { inspectImage, layoutOverlay, toQemuImgInfo } from '@vmctx/disk-builder';
 import { Readable } from 'node:stream';
-import { captureIo, Exit, failure } from '../cli/capture-io.test.js';
+import { captureIo, Exit, failure } from '../cli/capture-io.fixture.js';
 import { checksumLine } from './disk-sha256.js';
 import { diskCommand } from './disk.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { contextualizationScript, freshRcLocal, installScript } from '@vmctx/guest-script';
-import { captureIo, failure } from '../cli/capture-io.test.js';
+import { captureIo, failure } from '../cli/capture-io.fixture.js';
 import { guestCommand } from './guest.js';
 
 let dir: string;

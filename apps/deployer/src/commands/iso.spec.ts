@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeIsoFromDirectory } from '@vmctx/iso-builder';
 import { createProgram } from '../program.js';
-import { captureIo, failure } from '../cli/capture-io.test.js';
+import { captureIo, failure } from '../cli/capture-io.fixture.js';
 import { isoCommand, normalizeGenisoimageArgs } from './iso.js';
 
 let dir: string;

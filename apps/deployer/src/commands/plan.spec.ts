@@ -7,8 +7,8 @@ import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { captureIo, exitCodeOfRun, failure } from '../cli/capture-io.test.js';
-import { FakeController, putLink } from '../controller/fake-controller.test.js';
+import { captureIo, exitCodeOfRun, failure } from '../cli/capture-io.fixture.js';
+import { FakeController, putLink } from '../controller/fake-controller.fixture.js';
 import { createProgram } from '../program.js';
 
 let dir: string;

@@ -10,8 +10,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { captureIo, exitCodeOfRun } from '../cli/capture-io.test.js';
-import { FakeController, putLink } from '../controller/fake-controller.test.js';
+import { captureIo, exitCodeOfRun } from '../cli/capture-io.fixture.js';
+import { FakeController, putLink } from '../controller/fake-controller.fixture.js';
 import type { CheckReport } from '../deploy/check.js';
 import { createProgram } from '../program.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deriveMac, deriveUuid, domainSpecFromXml, LINTS, parseXml } from '@vmctx/template-renderer';
 import { createProgram } from '../program.js';
-import { captureIo, failure } from '../cli/capture-io.test.js';
+import { captureIo, failure } from '../cli/capture-io.fixture.js';
 import { templateCommand } from './template.js';
 
 let dir: string;

@@ -2,7 +2,7 @@ import { domainNameProblem } from '@vmctx/template-renderer';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { unsafeCharacterProblems } from './characters.js';
-import { fixture } from './fixture.test.js';
+import { fixture } from './deployment.fixture.js';
 import { formatPath } from './problems.js';
 
 /** The problems of a YAML text, as `line: path: message`, with lines from a naive lookup (not under test here). */

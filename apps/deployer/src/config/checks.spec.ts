@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fixture } from './fixture.test.js';
+import { fixture } from './deployment.fixture.js';
 import { DeploymentError } from './problems.js';
 
 const HEAD = `controllers:

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { fixture } from './fixture.test.js';
+import { fixture } from './deployment.fixture.js';
 import { loadDeployment } from './load.js';
 import { DeploymentError } from './problems.js';
 import { DeploymentFileSchema } from './schema.js';

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { exitCodeOf, isVmctxError } from '@vmctx/contract';
 import { formatError } from '../cli/action.js';
 import { MAX_DEPLOYMENT_BYTES, readDeploymentText } from './file-text.js';
-import { fixture } from './fixture.test.js';
+import { fixture } from './deployment.fixture.js';
 import { loadDeployment } from './load.js';
 import { DeploymentError } from './problems.js';
 

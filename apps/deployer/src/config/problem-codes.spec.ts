@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { formatError } from '../cli/action.js';
 import { DEPLOYER_ERROR_CODES, DEPLOYER_ERRORS } from '../errors.js';
-import { fixture } from './fixture.test.js';
+import { fixture } from './deployment.fixture.js';
 import { DeploymentError } from './problems.js';
 
 const HEAD = `controllers: [{ name: lc1, host: h1, imageDir: /srv/vmctx }]

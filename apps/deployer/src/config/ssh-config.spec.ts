@@ -2,8 +2,8 @@ import { devNull, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { VmctxError } from '@vmctx/contract';
 import { describe, expect, it } from 'vitest';
-import { failure } from '../controller/fake-controller.test.js';
-import { fixture } from './fixture.test.js';
+import { failure } from '../controller/fake-controller.fixture.js';
+import { fixture } from './deployment.fixture.js';
 import { pathKind } from './paths.js';
 import { chosenSshConfig, parseJump, readSshConfig } from './ssh-config.js';
 

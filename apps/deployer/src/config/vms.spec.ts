@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { macFromIpv4 } from '@vmctx/template-renderer';
-import { fixture } from './fixture.test.js';
+import { fixture } from './deployment.fixture.js';
 
 const HEAD = `controllers:
   - { name: lc1, host: h1, imageDir: /srv/vmctx }

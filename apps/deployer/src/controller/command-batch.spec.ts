@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchScript, CommandBatch, parseBatchOutput } from './command-batch.js';
-import { closeFakeSession, failure, openFakeSession, type FakeSession } from './fake-controller.test.js';
+import { closeFakeSession, failure, openFakeSession, type FakeSession } from './fake-controller.fixture.js';
 
 const NONCE = 'vmctx-batch-0123456789abcdef0123456789abcdef';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connectError, connectionFix, ControllerConnection } from './connection.js';
-import { failure, FakeController, newKeyPair, type ExecHook } from './fake-controller.test.js';
+import { failure, FakeController, newKeyPair, type ExecHook } from './fake-controller.fixture.js';
 import { MAX_PIECE } from './shell-quote.js';
 
 let fake: FakeController;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ControllerConnection } from './connection.js';
 import { lockDeployment } from './deployment-lock.js';
-import { closeFakeSession, failure, FakeController, openFakeSession } from './fake-controller.test.js';
+import { closeFakeSession, failure, FakeController, openFakeSession } from './fake-controller.fixture.js';
 
 let fake: FakeController;
 let connection: ControllerConnection;

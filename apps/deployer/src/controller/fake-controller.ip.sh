@@ -1,5 +1,5 @@
 #!/bin/sh
-# Test support (fake-controller.test.ts): a fake ip. Only `ip -j -d link show dev NAME`, answered from
+# Test support (fake-controller.fixture.ts): a fake ip. Only `ip -j -d link show dev NAME`, answered from
 # $VMCTX_FAKE_STATE/links/NAME (what the real one prints as JSON).
 S="$VMCTX_FAKE_STATE"
 for last; do :; done

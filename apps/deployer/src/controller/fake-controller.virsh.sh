@@ -1,5 +1,5 @@
 #!/bin/sh
-# Test support (fake-controller.test.ts): a fake virsh. A domain is $VMCTX_FAKE_STATE/domains/NAME.xml (its
+# Test support (fake-controller.fixture.ts): a fake virsh. A domain is $VMCTX_FAKE_STATE/domains/NAME.xml (its
 # inactive XML as defined), NAME.state and NAME.uuid. fail-define, fail-start and fail-undefine in the state
 # folder list the domains for which that verb fails. Shell builtins where they do: the unit suite runs
 # hundreds of these on busy machines.

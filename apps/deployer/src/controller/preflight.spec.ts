@@ -2,9 +2,9 @@ import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync 
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { VmArtifacts } from '../artifacts/build.js';
-import { foreignDomainXml, vmArtifacts, type VmSketch, DEMO } from '../artifacts/vm-artifacts.test.js';
+import { foreignDomainXml, vmArtifacts, type VmSketch, DEMO } from '../artifacts/vm-artifacts.fixture.js';
 import { ControllerConnection } from './connection.js';
-import { closeFakeSession, FakeController, openFakeSession, putDomain, putLink } from './fake-controller.test.js';
+import { closeFakeSession, FakeController, openFakeSession, putDomain, putLink } from './fake-controller.fixture.js';
 import { listDomains } from './libvirt.js';
 import { hasErrorFindings, preflight, type ControllerState, type Finding } from './preflight.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ControllerConnection } from './connection.js';
-import { failure, FakeController } from './fake-controller.test.js';
+import { failure, FakeController } from './fake-controller.fixture.js';
 import { partialPath, remoteSha256, uploadFile } from './upload.js';
 
 let fake: FakeController;

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { failure } from '../controller/fake-controller.test.js';
+import { failure } from '../controller/fake-controller.fixture.js';
 import { deploymentIdFile, ensureDeploymentId, readDeploymentId } from './deployment-id.js';
 
 let dir: string;

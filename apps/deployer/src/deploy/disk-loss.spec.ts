@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { captureIo, exitCodeOfRun } from '../cli/capture-io.test.js';
+import { captureIo, exitCodeOfRun } from '../cli/capture-io.fixture.js';
 import type { CommandIo } from '../cli/command-io.js';
 import { deployCommand } from '../commands/deploy.js';
-import { FakeController, putLink } from '../controller/fake-controller.test.js';
+import { FakeController, putLink } from '../controller/fake-controller.fixture.js';
 import { createProgram } from '../program.js';
 
 let fake: FakeController;

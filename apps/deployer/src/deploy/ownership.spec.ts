@@ -7,10 +7,10 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, 
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { VmArtifacts } from '../artifacts/build.js';
-import { DEMO, foreignDomainXml, vmArtifacts } from '../artifacts/vm-artifacts.test.js';
+import { DEMO, foreignDomainXml, vmArtifacts } from '../artifacts/vm-artifacts.fixture.js';
 import type { Deployment } from '../config/types.js';
 import { ControllerConnection } from '../controller/connection.js';
-import { closeFakeSession, domainFile, failVirsh, FakeController, openFakeSession, putDomain, putLink } from '../controller/fake-controller.test.js';
+import { closeFakeSession, domainFile, failVirsh, FakeController, openFakeSession, putDomain, putLink } from '../controller/fake-controller.fixture.js';
 import { listDomains } from '../controller/libvirt.js';
 import { partialPath } from '../controller/upload.js';
 import type { DeploymentIdentity } from '../controller/owner-mark.js';

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { closeFakeSession, failure, openFakeSession, type FakeSession } from '../controller/fake-controller.test.js';
+import { closeFakeSession, failure, openFakeSession, type FakeSession } from '../controller/fake-controller.fixture.js';
 import { CONTEXTUALIZED, waitForContextualized } from './wait.js';
 
 let session: FakeSession;

@@ -8,7 +8,7 @@ import { resolveEpoch, writeIsoFromDirectory, writeIsoFromFiles, writeIsoTree } 
 import { MAX_ISO_EPOCH } from './encoding.js';
 import { fileMapTree } from './file-map.js';
 import { readDirectoryTree } from './from-directory.js';
-import { readIso } from './read-iso.test.js';
+import { readIso } from './read-iso.fixture.js';
 import type { DirectoryNode } from './tree.js';
 
 let dir: string;

@@ -4,7 +4,7 @@ import { APPLICATION_ID, layoutTree } from './build.js';
 import { fileMapTree, type FileMapEntry } from './file-map.js';
 import { IsoBuilderError } from './errors.js';
 import { computeLayout, MAX_EXTENT_BYTES, extentSizes, type Layout } from './layout.js';
-import { readIso } from './read-iso.test.js';
+import { readIso } from './read-iso.fixture.js';
 import type { Attributes, DirectoryNode, FileNode } from './tree.js';
 import { metadataChunks } from './writer.js';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { lintDomainXml } from './lint.js';
 import { shellRiskyNameProblem } from './lint-shell-name.js';
 import { parseXml } from './xml-tree.js';
-import { domainXml } from '../testing/lint-cases.test.js';
+import { domainXml } from '../testing/lint-cases.fixture.js';
 
 describe('shell-risky-name (issue 12)', () => {
   it.each(['vm1', 'web-1', 'db_2.prod', 'a+b@c:d', 'émile'])('takes %j', (name) => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HOST_ACCESS_CODES } from './host-access.js';
 import { formatFinding, hasErrors, lintDomains, lintDomainXml, LINTS } from './lint.js';
 import { parseDomainSpec } from './spec.js';
-import { cdromOnVirtio, disk, domainXml, lintTable as table, nic } from '../testing/lint-cases.test.js';
+import { cdromOnVirtio, disk, domainXml, lintTable as table, nic } from '../testing/lint-cases.fixture.js';
 
 describe('lints of one domain', () => {
   it.each(table)('%s', (_what, xml, code, libvirt, when) => {

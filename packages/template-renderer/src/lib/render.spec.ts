@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { domainSpecArbitrary, freeText } from '../testing/spec-arbitrary.test.js';
+import { domainSpecArbitrary, freeText } from '../testing/spec-arbitrary.fixture.js';
 import { deriveMac, deriveUuid } from './identity.js';
 import { renderDomainXml, withIdentity } from './render.js';
 import { domainSpecFromXml } from './spec-from-xml.js';
