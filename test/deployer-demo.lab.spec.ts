@@ -157,7 +157,7 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
     expect(Date.now() - started).toBeLessThan(110_000);
   });
 
-  it('one VM edited in the file and one by hand on its controller: plan names both (exit 2), status shows the hand edit as drift; deploy updates the hand-edited one over its disk and, allowed to, replaces the other; same UUIDs and MACs', async () => {
+  it('one VM edited in the file and one by hand on its controller: plan names both (exit 2), status shows the hand edit as drift; deploy defines both again over their disks (a new context CD for one) and restarts them to take it (--restart-if-needed); same UUIDs, MACs and disks', async () => {
     const domainsBefore = [...(await listDomains(await connectionTo(env, lc1))), ...(await listDomains(await connectionTo(env, lc2)))];
     const edited = readFileSync(DEMO_DEPLOYMENT, 'utf8').replace('hostname: web-2.demo.example', 'hostname: web-2-edited.demo.example');
     writeFileSync(EDITED, edited);
@@ -174,7 +174,7 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
     const steps = (JSON.parse(plan.stdout) as DeployReport).controllers.flatMap((c) => c.plan!.steps.map((st) => ({ ...st, controller: c.controller })));
     expect(steps.filter((st) => st.action !== 'unchanged').map((st) => [st.controller, st.vm, st.action])).toEqual([
       ['lc1', 'web-1', 'update'],
-      ['lc2', 'web-2', 'replace'],
+      ['lc2', 'web-2', 'recontextualize'],
     ]);
     expect(steps.find((st) => st.vm === 'web-2')!.reasons.join(' ')).toMatch(/context changed/);
     expect(steps.find((st) => st.vm === 'web-1')!.reasons).toEqual(['domain edited on the controller: /domain/memory: 192 MiB → 262144 KiB']);
@@ -184,16 +184,18 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
       ['web-1', ['domain edited on the controller: /domain/memory: 192 MiB → 262144 KiB']],
     ]);
 
-    const web1Disk = statSync(hostPath(lc1, `${lc1.images}/web-1.qcow2`)).ino;
-    const deploy = await vmctx(['deploy', '--file', file, '--wait', '--timeout', '240', '--json', '--allow-disk-loss']);
+    const disk = (lc: typeof lc1, vm: string) => statSync(hostPath(lc, `${lc.images}/${vm}.qcow2`)).ino;
+    const disks = [disk(lc1, 'web-1'), disk(lc2, 'web-2')];
+    // The lab's busybox guest has no acpid: it ignores virsh shutdown, and is powered off after 5 s.
+    const deploy = await vmctx(['deploy', '--file', file, '--wait', '--timeout', '240', '--json', '--restart-if-needed', '--shutdown-timeout', '5']);
     expect(deploy.code, deploy.stderr).toBe(0);
     const vms = (JSON.parse(deploy.stdout) as DeployReport).controllers.flatMap((c) => c.vms);
     expect(vms.filter((v) => v.status !== 'unchanged').map((v) => [v.vm, v.status])).toEqual([
       ['web-1', 'updated'],
-      ['web-2', 'replaced'],
+      ['web-2', 'updated'],
     ]);
-    // The hand edit was put back by defining the domain again, over the same disk.
-    expect(statSync(hostPath(lc1, `${lc1.images}/web-1.qcow2`)).ino).toBe(web1Disk);
+    // The hand edit put back and the new context taken, each over the same disk.
+    expect([disk(lc1, 'web-1'), disk(lc2, 'web-2')]).toEqual(disks);
     const after = [...(await listDomains(await connectionTo(env, lc1))), ...(await listDomains(await connectionTo(env, lc2)))];
     for (const name of ['web-1', 'web-2']) {
       const was = domainsBefore.find((d) => d.name === name)!;

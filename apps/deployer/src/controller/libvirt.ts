@@ -288,6 +288,24 @@ export async function stopDomain(connection: ControllerConnection, uuid: string)
   await connection.run(virsh(VIRSH_CHANGE_SECONDS, 'destroy', '--domain', uuid));
 }
 
+/**
+ * Powers a running domain off as its guest agrees to (virsh shutdown: ACPI), waiting up to `graceMs` for it to be
+ * shut off, and pulls the plug (virsh destroy) only past that: a guest without ACPI handling (no acpid) ignores
+ * the request. Returns how it went off.
+ */
+export async function shutDownDomain(connection: ControllerConnection, uuid: string, graceMs: number): Promise<'shut down' | 'powered off'> {
+  await connection.run(virsh(VIRSH_CHANGE_SECONDS, 'shutdown', '--domain', uuid));
+  const until = Date.now() + graceMs;
+  for (;;) {
+    const state = await domainState(connection, uuid);
+    if (state === undefined || state === 'shut off') return 'shut down';
+    if (Date.now() >= until) break;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(1000, Math.max(0, until - Date.now()))));
+  }
+  await connection.run(virsh(VIRSH_CHANGE_SECONDS, 'destroy', '--domain', uuid));
+  return 'powered off';
+}
+
 export async function undefineDomain(connection: ControllerConnection, uuid: string): Promise<void> {
   if ((await domainState(connection, uuid)) === undefined) return;
   await connection.run(virsh(VIRSH_CHANGE_SECONDS, 'undefine', '--domain', uuid));

@@ -17,7 +17,7 @@ import { deriveUuid } from '@vmctx/template-renderer';
 import pLimit from 'p-limit';
 import type { RemoteArtifact, VmArtifacts } from '../artifacts/build.js';
 import type { ControllerConnection } from '../controller/connection.js';
-import { defineDomain, domainState, fileIdentities, startDomain } from '../controller/libvirt.js';
+import { defineDomain, domainState, fileIdentities, shutDownDomain, startDomain } from '../controller/libvirt.js';
 import type { DeploymentIdentity } from '../controller/owner-mark.js';
 import { ownedDomain } from '../controller/ownership.js';
 import type { ControllerState } from '../controller/preflight.js';
@@ -62,6 +62,13 @@ export interface ApplyOptions {
   uploadConcurrency?: number;
   /** VMs defined and started at once on one controller. */
   vmConcurrency?: number;
+  /**
+   * A running VM whose definition was updated (or context CD changed) is restarted so that it takes it now: shut down
+   * (ACPI), powered off past `shutdownGraceMs` (default 60 s), started (--restart-if-needed). Otherwise it takes it at
+   * its next restart, and the report says so.
+   */
+  restartIfNeeded?: boolean;
+  shutdownGraceMs?: number;
 }
 
 export interface ApplyResult {
@@ -150,7 +157,9 @@ export async function applyOnController(connection: ControllerConnection, state:
   // so that destroy finds it.
   const failedUploads = uploads.filter((u) => failedFiles.has(u.path)).map((u) => byPath.get(u.path)!);
   const keptParts = await fileIdentities(connection, failedUploads.map((f) => partialPath(f.remotePath, f.sha256))).catch(() => new Map<string, string>());
-  const verified = await verifyReused(connection, acting, before, state, written, failedFiles);
+  // Files found there for a VM this run makes or redefines are checked before they are used.
+  const touching = vms.filter((v) => !['unchanged', 'held', 'orphan', 'prune'].includes(step(v.vm.name).action));
+  const verified = await verifyReused(connection, touching, before, state, written, failedFiles);
 
   // 3. Each VM.
   events({ type: 'controller', controller: lc, phase: 'deploying' });
@@ -162,8 +171,12 @@ export async function applyOnController(connection: ControllerConnection, state:
         const action = step(name).action;
         if (action === 'unchanged') return unchanged(connection, v, state.domains.find((d) => d.uuid === v.uuid)?.state, options);
         if (action === 'held') return held(lc, v, step(name), options);
-        if (action === 'update') return update(connection, v, state.domains.find((d) => d.uuid === v.uuid)?.state, step(name), options);
         const missing = [v.base, v.overlay, v.iso].find((f) => f && failedFiles.has(f.remotePath));
+        if (action === 'update' || action === 'recontextualize') {
+          // A new context CD that did not arrive (or is not what its name says): the VM stays as it is.
+          if (missing) return { vm: name, controller: lc, status: 'failed', error: failedFiles.get(missing.remotePath)!, left: [`domain ${name} and its disk, as they were`] };
+          return update(connection, v, state.domains.find((d) => d.uuid === v.uuid)?.state, step(name), options);
+        }
         const error = blocked.get(name) ?? (missing ? failedFiles.get(missing.remotePath) : undefined);
         if (error) {
           events({ type: 'vm', controller: lc, vm: name, phase: 'failed', message: error.message });
@@ -286,23 +299,38 @@ function held(lc: string, v: VmArtifacts, s: PlanStep, options: ApplyOptions): V
 }
 
 /**
- * Only the domain's definition changed: defined again (same UUID, MACs and disk, virsh define of a persistent domain),
- * then as an unchanged VM (started if it is not running, waited for with --wait). A running guest keeps the
- * definition it booted with until its next restart, and the outcome says so.
+ * The domain's definition changed, or its context CD, and its disk stays: defined again (same UUID, MACs and disk,
+ * virsh define of a persistent domain), then as an unchanged VM (started if it is not running, waited for with
+ * --wait). A running guest keeps what it booted with until its next restart: done now with --restart-if-needed,
+ * else the outcome says so.
  */
 async function update(connection: ControllerConnection, v: VmArtifacts, seen: string | undefined, s: PlanStep, options: ApplyOptions): Promise<VmOutcome> {
   const lc = connection.controller.name;
   const name = v.vm.name;
+  const what = s.action === 'recontextualize' ? 'the new context CD' : 'the new definition';
   options.events({ type: 'vm', controller: lc, vm: name, phase: 'updating', message: s.reasons.join('; ') });
+  let state = seen;
+  let restarted: string | undefined;
   try {
     await defineDomain(connection, v.xml);
+    if (state === 'running' && options.restartIfNeeded) {
+      options.events({ type: 'vm', controller: lc, vm: name, phase: 'restarting', message: `to take ${what}` });
+      restarted = await shutDownDomain(connection, v.uuid, options.shutdownGraceMs ?? 60_000);
+      state = 'shut off';
+    }
   } catch (error) {
     options.events({ type: 'vm', controller: lc, vm: name, phase: 'failed', message: (error as Error).message });
-    return { vm: name, controller: lc, status: 'failed', error: error as VmctxError, left: [`domain ${name} and its disk, as they were`] };
+    return { vm: name, controller: lc, status: 'failed', error: error as VmctxError, left: [`domain ${name} and its disk`] };
   }
-  const outcome = await unchanged(connection, v, seen, options, 'updated');
+  const outcome = await unchanged(connection, v, state, options, 'updated');
   if (outcome.status === 'failed') return outcome;
-  return { ...outcome, status: 'updated', ...(seen === 'running' ? { note: 'defined again; the running guest takes it at its next restart (its disk is kept)' } : {}) };
+  const note =
+    restarted !== undefined
+      ? `restarted to take ${what} (${restarted === 'shut down' ? 'shut down by its guest' : 'its guest did not shut down in time: powered off'}); its disk is kept`
+      : seen === 'running'
+        ? `defined again; the running guest takes ${what} at its next restart (deploy --restart-if-needed does it now); its disk is kept`
+        : undefined;
+  return { ...outcome, status: 'updated', ...(note ? { note } : {}) };
 }
 
 /** `seen` is the domain's state as preflight read it a moment ago: no second round trip to ask again. */

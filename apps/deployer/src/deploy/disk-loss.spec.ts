@@ -4,7 +4,7 @@
  * (--allow-disk-loss, or yes on a terminal): otherwise the VM is held as it stands, its disk untouched, and the run
  * fails with DEPLOY_DISK_LOSS. Through the CLI, on the in-process controller (real sh, fake virsh).
  */
-import { statSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,20 +29,26 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'vmctx-disk-loss-'));
   await writeFile(join(dir, 'base.raw'), '');
   await truncate(join(dir, 'base.raw'), 2 ** 20);
+  await writeFile(join(dir, 'other.raw'), 'another base image');
+  await truncate(join(dir, 'other.raw'), 2 ** 20);
   return () => rm(dir, { recursive: true, force: true });
 });
 
-/** Two VMs; `hostname` is web-1's context, the change that replaces it; `memory` (MiB) a change that does not. */
-function deployment(hostname: string, memory = 64): string {
+/**
+ * Two VMs; `hostname` is web-1's context (a change that keeps its disk), `memory` (MiB) both VMs' (one that keeps
+ * it too), `image` web-1's base image file (one that does not).
+ */
+function deployment(hostname: string, memory = 64, image = 'base.raw'): string {
   const c = fake.controller();
   return `name: disk-loss
 controllers:
   - { name: lc1, host: 127.0.0.1, port: ${c.port}, user: root, imageDir: ${c.imageDir}, identityFile: ${c.identityFile}, knownHosts: ${c.knownHosts} }
 images:
   - { name: base, path: ${join(dir, 'base.raw')} }
+  - { name: other, path: ${join(dir, 'other.raw')} }
 defaults: { controller: lc1, image: base, bridge: br0, spec: { memory: { value: ${memory}, unit: MiB } } }
 vms:
-  - { name: web-1, context: { hostname: ${hostname} } }
+  - { name: web-1, image: ${image === 'base.raw' ? 'base' : 'other'}, context: { hostname: ${hostname} } }
   - { name: web-2 }
 `;
 }
@@ -56,10 +62,15 @@ async function vmctx(text: string, args: string[], command: (io: CommandIo) => C
 
 const overlay = () => join(fake.imageDir, 'web-1.qcow2');
 const inode = () => statSync(overlay()).ino;
+/** What "the guest" wrote on its disk: bytes appended to web-1's overlay, which a kept disk still holds. */
+const GUEST_DATA = 'written by the guest';
+const writeAsGuest = () => appendFileSync(overlay(), GUEST_DATA);
+const guestDataKept = () => readFileSync(overlay()).includes(GUEST_DATA);
 
 describe('a change of the domain alone keeps the disk', () => {
   it('more memory: plan says update (no disk lost), deploy defines it again over the same disk, without being allowed to lose one', async () => {
     expect((await vmctx(deployment('one'), ['deploy'])).exitCode).toBe(0);
+    writeAsGuest();
     const before = inode();
     const plan = await vmctx(deployment('one', 128), ['plan']);
     expect(plan.exitCode).toBe(2);
@@ -71,56 +82,109 @@ describe('a change of the domain alone keeps the disk', () => {
     expect(vms.map((v) => [v.vm, v.status])).toEqual([['web-1', 'updated'], ['web-2', 'updated']]);
     expect(vms[0]!.note).toMatch(/next restart/);
     expect(inode()).toBe(before);
+    expect(guestDataKept()).toBe(true);
     expect(fake.commands.filter((c) => c.includes('undefine'))).toEqual([]);
     expect((await vmctx(deployment('one', 128), ['plan'])).exitCode).toBe(0);
+  });
+});
+
+describe('a context change keeps the disk (recontextualize)', () => {
+  const iso = (dump: string) => /<source file=['"]([^'"]*\.iso)['"]/.exec(dump)?.[1];
+  const definition = () => readFileSync(join(fake.state, 'domains', 'web-1.xml'), 'utf8');
+
+  it('the new context CD is uploaded and put in the definition over the same disk; the running guest takes it at its next boot', async () => {
+    expect((await vmctx(deployment('one'), ['deploy'])).exitCode).toBe(0);
+    writeAsGuest();
+    const before = { disk: inode(), iso: iso(definition()) };
+    const plan = await vmctx(deployment('two'), ['plan']);
+    expect(plan.out).toMatch(/~ recontextualize web-1: context changed \(ISO \w+ → \w+\)/);
+    expect(plan.out).not.toMatch(/anew/);
+    const deploy = await vmctx(deployment('two'), ['deploy', '--json']);
+    expect(deploy.exitCode, deploy.out + deploy.err).toBe(0);
+    const web1 = (JSON.parse(deploy.out) as { controllers: { vms: { vm: string; status: string; note?: string }[] }[] }).controllers[0]!.vms[0]!;
+    expect(web1).toMatchObject({ vm: 'web-1', status: 'updated', note: expect.stringContaining('takes the new context CD at its next restart') });
+    expect(inode()).toBe(before.disk);
+    expect(guestDataKept()).toBe(true);
+    expect(iso(definition())).not.toBe(before.iso);
+    expect(statSync(iso(definition())!).isFile()).toBe(true);
+    expect(fake.commands.filter((c) => / shutdown | destroy | undefine /.test(c))).toEqual([]);
+    expect((await vmctx(deployment('two'), ['plan'])).exitCode).toBe(0);
+  });
+
+  it('--restart-if-needed restarts it now: shut down by its guest, or powered off past --shutdown-timeout', async () => {
+    expect((await vmctx(deployment('one'), ['deploy'])).exitCode).toBe(0);
+    writeAsGuest();
+    const before = inode();
+    const restarted = await vmctx(deployment('two'), ['deploy', '--json', '--restart-if-needed']);
+    expect(restarted.exitCode, restarted.out + restarted.err).toBe(0);
+    const note = (r: string) => (JSON.parse(r) as { controllers: { vms: { note?: string }[] }[] }).controllers[0]!.vms[0]!.note;
+    expect(note(restarted.out)).toMatch(/restarted to take the new context CD \(shut down by its guest\)/);
+    expect(fake.commands.filter((c) => c.includes(' shutdown ')).length).toBe(1);
+
+    // A guest that ignores ACPI (no acpid): powered off once the timeout is past.
+    writeFileSync(join(fake.state, 'ignore-shutdown'), 'web-1\n');
+    const started = Date.now();
+    const forced = await vmctx(deployment('three'), ['deploy', '--json', '--restart-if-needed', '--shutdown-timeout', '2']);
+    expect(forced.exitCode, forced.out + forced.err).toBe(0);
+    expect(note(forced.out)).toMatch(/did not shut down in time: powered off/);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    expect(inode()).toBe(before);
+    expect(guestDataKept()).toBe(true);
   });
 });
 
 describe('a replace that loses the disk', () => {
   it('plan says the disk is made anew; deploy holds the VM (its disk untouched) and fails with DEPLOY_DISK_LOSS', async () => {
     expect((await vmctx(deployment('one'), ['deploy'])).exitCode).toBe(0);
+    writeAsGuest();
     const before = inode();
 
-    const plan = await vmctx(deployment('two'), ['plan']);
+    const plan = await vmctx(deployment('one', 64, 'other.raw'), ['plan']);
     expect(plan.exitCode).toBe(2);
-    expect(plan.out).toMatch(/~ replace +web-1: context changed.*\n +makes its disk .*web-1\.qcow2 anew: what the guest wrote there is lost/);
-    const json = JSON.parse((await vmctx(deployment('two'), ['plan', '--json'])).out) as { controllers: { plan: { steps: { vm: string; action: string; diskLoss?: string }[] } }[] };
+    expect(plan.out).toMatch(/~ replace +web-1: image other changed.*\n +makes its disk .*web-1\.qcow2 anew: what the guest wrote there is lost/);
+    const json = JSON.parse((await vmctx(deployment('one', 64, 'other.raw'), ['plan', '--json'])).out) as { controllers: { plan: { steps: { vm: string; action: string; diskLoss?: string }[] } }[] };
     expect(json.controllers[0]!.plan.steps.find((s) => s.vm === 'web-1')).toMatchObject({ action: 'replace', diskLoss: overlay() });
 
-    const held = await vmctx(deployment('two'), ['deploy', '--json']);
+    const held = await vmctx(deployment('one', 64, 'other.raw'), ['deploy', '--json']);
     expect(held.exitCode).toBe(1);
     const report = JSON.parse(held.out) as { controllers: { plan: { steps: { vm: string; action: string }[] }; vms: { vm: string; status: string; error?: { code: string; message: string } }[] }[] };
     expect(report.controllers[0]!.plan.steps.map((s) => [s.vm, s.action])).toEqual([['web-1', 'held'], ['web-2', 'unchanged']]);
     expect(report.controllers[0]!.vms.find((v) => v.vm === 'web-1')).toMatchObject({ status: 'failed', error: { code: 'DEPLOY_DISK_LOSS', message: expect.stringContaining('--allow-disk-loss') } });
     expect(inode()).toBe(before);
+    expect(guestDataKept()).toBe(true);
     // Nothing changed: the plan still shows the replace, and the record still says the old context.
-    expect((await vmctx(deployment('two'), ['plan'])).out).toMatch(/~ replace +web-1/);
+    expect((await vmctx(deployment('one', 64, 'other.raw'), ['plan'])).out).toMatch(/~ replace +web-1/);
   });
 
   it('--allow-disk-loss replaces it: a new disk, and the next plan has no changes', async () => {
     expect((await vmctx(deployment('one'), ['deploy'])).exitCode).toBe(0);
+    writeAsGuest();
     const before = inode();
-    const replaced = await vmctx(deployment('two'), ['deploy', '--allow-disk-loss']);
+    const replaced = await vmctx(deployment('one', 64, 'other.raw'), ['deploy', '--allow-disk-loss']);
     expect(replaced.exitCode, replaced.out + replaced.err).toBe(0);
-    expect(inode()).not.toBe(before);
-    expect((await vmctx(deployment('two'), ['plan'])).exitCode).toBe(0);
+    // A new disk (its inode number may be the old one's again: ext4 reuses a freed inode at once).
+    expect(guestDataKept()).toBe(false);
+    expect((await vmctx(deployment('one', 64, 'other.raw'), ['plan'])).exitCode).toBe(0);
   });
 
   it('on a terminal, asks once with every VM and disk it would replace, and does only what was agreed', async () => {
     expect((await vmctx(deployment('one'), ['deploy'])).exitCode).toBe(0);
+    writeAsGuest();
     const before = inode();
     const asked: string[] = [];
     const answering = (answer: boolean) => (io: CommandIo) => wrap(deployCommand(io, false, { can: true, confirm: async (q) => (asked.push(q), answer) }));
 
-    const no = await vmctx(deployment('two'), ['deploy'], answering(false));
+    const no = await vmctx(deployment('one', 64, 'other.raw'), ['deploy'], answering(false));
     expect(no.exitCode).toBe(1);
     expect(asked).toHaveLength(1);
-    expect(asked[0]).toMatch(/would replace 1 VM\(s\), making their disks anew: what their guests wrote there is lost\.\n {2}lc1\/web-1: context changed .*; its disk .*web-1\.qcow2\nReplace them\?$/);
+    expect(asked[0]).toMatch(/would replace 1 VM\(s\), making their disks anew: what their guests wrote there is lost\.\n {2}lc1\/web-1: image other changed .*; its disk .*web-1\.qcow2\nReplace them\?$/);
     expect(inode()).toBe(before);
+    expect(guestDataKept()).toBe(true);
 
-    const yes = await vmctx(deployment('two'), ['deploy'], answering(true));
+    const yes = await vmctx(deployment('one', 64, 'other.raw'), ['deploy'], answering(true));
     expect(yes.exitCode, yes.out + yes.err).toBe(0);
-    expect(inode()).not.toBe(before);
+    // A new disk (its inode number may be the old one's again: ext4 reuses a freed inode at once).
+    expect(guestDataKept()).toBe(false);
     expect(asked).toHaveLength(2);
   });
 });

@@ -9,7 +9,7 @@ export type DeployEvent =
       type: 'vm';
       controller: string;
       vm: string;
-      phase: 'unchanged' | 'updating' | 'updated' | 'replacing' | 'pruning' | 'destroying' | 'defining' | 'starting' | 'running' | 'waiting' | 'contextualized' | 'failed' | 'undone';
+      phase: 'unchanged' | 'updating' | 'updated' | 'restarting' | 'replacing' | 'pruning' | 'destroying' | 'defining' | 'starting' | 'running' | 'waiting' | 'contextualized' | 'failed' | 'undone';
       message?: string;
     }
   | { type: 'note'; controller?: string; message: string };

@@ -16,10 +16,12 @@ import { domainXmlChanges } from './xml-diff.js';
 /**
  * `update`: only the domain's definition changed (the file's, or a hand edit on the controller): it is defined again
  * with the same UUID, MACs and disk, and a running guest takes it at its next restart; nothing of its disk is lost.
+ * `recontextualize`: the context changed (a new context CD), the disk did not: the new CD is uploaded and put in the
+ * domain's definition, and the guest applies it at its next boot (its instance id changed).
  * `held`: a replace that deploy did not do, because it makes the VM's disk anew and that was not allowed
  * (--allow-disk-loss, or yes on the terminal): the VM stays as it is, and the run says so and fails.
  */
-export type StepAction = 'create' | 'update' | 'replace' | 'unchanged' | 'orphan' | 'prune' | 'held';
+export type StepAction = 'create' | 'update' | 'recontextualize' | 'replace' | 'unchanged' | 'orphan' | 'prune' | 'held';
 
 export interface PlanStep {
   vm: string;
@@ -60,7 +62,8 @@ export function planController(deployment: DeploymentIdentity, vms: readonly VmA
     if (!existing) return { vm: v.vm.name, action: 'create', reasons: ['no domain of this deployment by that name'] };
     const reasons = replaceReasons(v, existing, recorded);
     if (reasons.length === 0) return { vm: v.vm.name, action: 'unchanged', reasons: [] };
-    if (keepsDisk(v, existing)) return { vm: v.vm.name, action: 'update', reasons };
+    const kept = keptDisk(v, existing);
+    if (kept) return { vm: v.vm.name, action: kept, reasons };
     const action = options.mayLoseDisk === undefined || options.mayLoseDisk(v.vm.name) ? 'replace' : 'held';
     return { vm: v.vm.name, action, reasons, diskLoss: v.overlay.remotePath };
   });
@@ -87,10 +90,16 @@ export function planController(deployment: DeploymentIdentity, vms: readonly VmA
   return { controller: state.controller, steps, uploads };
 }
 
-/** Whether the change leaves the VM's disk as it is: the same base, overlay and context ISO, only the domain differs. */
-function keepsDisk(v: VmArtifacts, existing: DomainInfo): boolean {
+/**
+ * How a change keeps the VM's disk, if it does: the same base image and overlay, and only the domain (`update`) or
+ * also the context CD (`recontextualize`) differ. A VM with a CD of its own (`iso:`, on the controller) has no
+ * context ISO of vmctx's: its domain alone can change.
+ */
+function keptDisk(v: VmArtifacts, existing: DomainInfo): 'update' | 'recontextualize' | undefined {
   const before = existing.owner?.artifacts ?? {};
-  return (['base', 'overlay', 'iso'] as const).every((k) => before[k] === v.artifacts[k]);
+  if (before.base !== v.artifacts.base || before.overlay !== v.artifacts.overlay) return undefined;
+  if (before.iso === v.artifacts.iso) return 'update';
+  return before.iso !== undefined && v.artifacts.iso !== undefined ? 'recontextualize' : undefined;
 }
 
 /** Why an existing domain of ours must be replaced; [] when it was made from exactly these artifacts. */

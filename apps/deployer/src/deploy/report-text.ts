@@ -72,7 +72,7 @@ export function formatDeployReport(report: DeployReport): string {
   return out.join('');
 }
 
-const SIGN = { create: '+', update: '~', replace: '~', unchanged: '=', orphan: '!', prune: '-', held: 'x' } as const;
+const SIGN = { create: '+', update: '~', recontextualize: '~', replace: '~', unchanged: '=', orphan: '!', prune: '-', held: 'x' } as const;
 
 /** `plan` (and `deploy --dry-run`): per controller, each VM's step with its reasons, and the uploads. */
 export function formatPlan(report: DeployReport): string {
