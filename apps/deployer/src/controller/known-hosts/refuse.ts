@@ -49,10 +49,12 @@ export function hostKeyError(
   const state = 'Connection closed before login; nothing was done on the controller.';
   switch (result.status) {
     case 'unknown': {
+      // The fingerprint again in the lines after the first, which check prints whole below its table: the table cuts a
+      // word wider than its column, and a cut fingerprint cannot be compared.
       return new DeployerError(
         'SSH_HOST_KEY_UNKNOWN',
         `${controllerName}: the host key of ${name} is not known: it presented ${key}, not in ${whereLooked(result)}. ${state}\n` +
-          `Check that fingerprint on the controller (ssh-keygen -lf /etc/ssh/ssh_host_${keyFileStem(result.keyType)}_key.pub), then either ` +
+          `Check that fingerprint, ${result.fingerprint}, on the controller (ssh-keygen -lf /etc/ssh/ssh_host_${keyFileStem(result.keyType)}_key.pub), then either ` +
           `rerun with --accept-new to record it, or record it yourself:\n  ssh-keyscan -p ${port} ${quoteArg(host)} >> ${file}` +
           malformedNote(result),
         { where: controllerName },
