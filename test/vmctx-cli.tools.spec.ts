@@ -106,7 +106,7 @@ describe('what a start-up loads', () => {
     return [...result.stderr.matchAll(/^loaded (.*)$/gm)].map((m) => m[1]!);
   };
 
-  it.each([[['--version']], [['iso', '--help']], [['deploy', '--help']], [['template', 'lint', '--help']]])('vmctx %j loads commander and the CLI, none of the libraries a command uses', (args) => {
+  it.each([[['--version']], [['iso', '--help']], [['deploy', '--help']], [['destroy', '--help']], [['template', 'lint', '--help']]])('vmctx %j loads commander and the CLI, none of the libraries a command uses', (args) => {
     const loaded = loads(...args);
     expect(loaded.some((url) => url.includes('/node_modules/commander/'))).toBe(true);
     const heavy = loaded.filter((url) => /\/node_modules\/(zod|ssh2|yaml|ssh-config|p-limit)\/|\/packages\/(iso-builder|disk-builder|guest-script|template-renderer)\/|\/dist\/(deploy|controller\/connection|artifacts|config\/(load|schema))/.test(url));

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js';
 import { askOnTerminal, canAskOnTerminal, type Confirm } from '../cli/confirm.js';
 import { wholeNumber } from '../cli/options.js';
-import { DEFAULT_LOCK_WAIT_SECONDS } from '../controller/deployment-lock.js';
+import { DEFAULT_LOCK_WAIT_SECONDS } from '../controller/lock-wait.js';
 import { deploymentAction, planExitCode, withDeploymentOptions, withPlanExitOption, type DeploymentFlags } from './deployment-command.js';
 
 interface DeployFlags extends DeploymentFlags {

@@ -10,7 +10,7 @@ import { askOnTerminal, canAskOnTerminal, type Confirm } from '../cli/confirm.js
 import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js';
 import { usage } from '../cli/errors.js';
 import { createProgress } from '../cli/progress.js';
-import { DEFAULT_LOCK_WAIT_SECONDS } from '../controller/deployment-lock.js';
+import { DEFAULT_LOCK_WAIT_SECONDS } from '../controller/lock-wait.js';
 import { wholeNumber } from '../cli/options.js';
 import { withDeploymentOptions, type DeploymentFlags } from './deployment-command.js';
 

@@ -21,8 +21,7 @@ import { LockLine } from '../sh/answers.js';
 import { DEPLOYMENT_LOCK_SH } from '../sh/sh.generated.js';
 import { DeployerError } from '../errors.js';
 
-/** Seconds a deploy or destroy waits for another run of the same deployment on a controller, by default. */
-export const DEFAULT_LOCK_WAIT_SECONDS = 60;
+export { DEFAULT_LOCK_WAIT_SECONDS } from './lock-wait.js';
 
 export interface DeploymentLock {
   /** The lock file on the controller; undefined when the image folder is missing (nothing is held). */
