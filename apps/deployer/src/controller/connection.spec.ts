@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connectError, connectionFix, ControllerConnection } from './connection.js';
 import { failure, FakeController, newKeyPair, type ExecHook } from './fake-controller.fixture.js';
-import { MAX_PIECE } from './shell-quote.js';
+import { MAX_PIECE } from '@vmctx/contract';
 
 let fake: FakeController;
 /** The global known_hosts of these tests (ssh's /etc/ssh/ssh_known_hosts): absent unless a test writes it. */

@@ -18,12 +18,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { VmctxError } from '@vmctx/contract';
+import { remoteCommandLine, shellQuote, VmctxError } from '@vmctx/contract';
 import pLimit from 'p-limit';
 import { Client, type AnyAuthMethod, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { ControllerConfig } from '../config/types.js';
 import { checkHostKey, GLOBAL_KNOWN_HOSTS_FILES, hostKeyError, recordHostKey } from './known-hosts.js';
-import { remoteCommandLine, shellQuote } from './shell-quote.js';
 import { DeployerError } from '../errors.js';
 
 export interface ConnectOptions {

@@ -1,5 +1,5 @@
 /** Refusing: the error for a key that is not known, as ssh says it, with what to do. */
-import { quoteArg } from '../shell-quote.js';
+import { quoteArg } from '@vmctx/contract';
 import { DeployerError } from '../../errors.js';
 import { knownHostsName } from './match.js';
 import type { HostKeyCheck, Presented } from './types.js';
