@@ -17,7 +17,7 @@
  *    only a comment is never part of a quoted string or a here-document: a script may have neither across lines
  *    (a here-document is refused).
  * The text has no newline at its end: a script of one line stays one line, which sshd's login shell reads as a
- * plain word (controller/shell-quote.ts remoteCommandLine).
+ * plain word (@vmctx/contract remoteCommandLine).
  */
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -6,7 +6,7 @@
 # one part per command. No temporary file and no process beyond the commands themselves.
 #
 # Run as: sh -s, its stdin: `set -- NONCE` (a word of letters, digits and -), this script, then one line a command:
-#         `vmctx_batch_run WORD...`, the words quoted by controller/shell-quote.ts shellQuote. The script goes on
+#         `vmctx_batch_run WORD...`, the words quoted by @vmctx/contract shellQuote. The script goes on
 #         stdin, not on the command line, so that its length is not bounded by what one argument may hold.
 # stdout: per command, what it printed, then `\nNONCE STATUS\n` (STATUS its exit status).
 # stderr: per command, what it printed, then `\nNONCE\n`.
