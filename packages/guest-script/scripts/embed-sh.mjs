@@ -16,9 +16,10 @@
  *  - the `# shellcheck source=...` line before an include, and the `vmctx_sh=...` line, are left out (they only
  *    serve the source tree); a blank line follows each inlined file.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { constantName, topScripts, writeOrCheck } from '../../../tools/sh/sh-files.mjs';
 
 const PACKAGE = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SH = join(PACKAGE, 'sh');
@@ -53,15 +54,8 @@ function parts(name, seen = []) {
   return out.map((text) => text.replace(/\n{3,}/g, '\n\n'));
 }
 
-function constantName(file) {
-  return `${file.replace(/\.sh$/, '').replace(/[^A-Za-z0-9]+/g, '_').toUpperCase()}_SH`;
-}
-
 function generate() {
-  const scripts = readdirSync(SH)
-    .filter((name) => name.endsWith('.sh'))
-    .sort();
-  const body = scripts.map((file) => {
+  const body = topScripts(SH).map((file) => {
     const texts = parts(file).map((text) => `  ${JSON.stringify(text)},`);
     return `/** sh/${file}, its sourced files inlined${texts.length > 1 ? '; the options go between the parts' : ''}. */\nexport const ${constantName(file)}: readonly [${texts.map(() => 'string').join(', ')}] = [\n${texts.join('\n')}\n];\n`;
   });
@@ -69,18 +63,4 @@ function generate() {
 // packages/guest-script (a unit test fails while this file is not what they give).\n\n${body.join('\n')}`;
 }
 
-const text = generate();
-if (process.argv.includes('--check')) {
-  let current = '';
-  try {
-    current = readFileSync(OUTPUT, 'utf8');
-  } catch {
-    // missing: stale
-  }
-  if (current !== text) {
-    process.stderr.write('src/lib/sh.generated.ts is not what the files in sh/ give: run `npm run embed-sh` in packages/guest-script\n');
-    process.exit(1);
-  }
-} else {
-  writeFileSync(OUTPUT, text);
-}
+writeOrCheck(OUTPUT, generate(), process.argv, 'run `npm run embed-sh` in packages/guest-script');

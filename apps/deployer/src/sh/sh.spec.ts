@@ -3,32 +3,20 @@
  * how it is run, and embedded as they are now. Each script's protocol is tested by its own spec beside this one.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as generated from './sh.generated.js';
+import { shellcheck, shFiles } from '../../../../tools/sh/sh-files.mjs';
 
 const APP = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const SH = join(APP, 'sh');
 
-function shFiles(dir = SH): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .flatMap((entry) => (entry.isDirectory() ? shFiles(join(dir, entry.name)) : entry.name.endsWith('.sh') ? [join(dir, entry.name)] : []))
-    .sort();
-}
-
-/** shellcheck's findings on `file` (following what it sources), or on standard input; '' when there are none. */
-function shellcheck(file: string, input?: string): string {
-  const result = spawnSync('shellcheck', ['-s', 'sh', '-x', '-P', 'SCRIPTDIR', file], { input, encoding: 'utf8' });
-  if (result.error) throw new Error(`shellcheck could not run (is it installed?): ${result.error.message}`);
-  return `${result.stdout}${result.stderr}${result.status === 0 ? '' : `exit status ${result.status}`}`;
-}
-
-const scripts = shFiles().filter((f) => dirname(f) === SH);
+const scripts = shFiles(SH).filter((f) => dirname(f) === SH);
 
 describe('the controller shell files', () => {
-  for (const file of shFiles()) {
+  for (const file of shFiles(SH)) {
     it(`pass shellcheck -s sh: ${relative(SH, file)}`, () => {
       expect(shellcheck(file)).toBe('');
     });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,29 +9,17 @@ import { parseKeyValue } from './key-value.js';
 import { contextualizationScript, optionsHeader } from './guest-script.js';
 import { installScript } from './installer.js';
 import { NETWORK_KEYS, postInstallScript } from './post-install.js';
+import { shellcheck, shFiles } from '../../../../tools/sh/sh-files.mjs';
 
 const PACKAGE = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const SH = join(PACKAGE, 'sh');
 
-function shFiles(dir = SH): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .flatMap((entry) => (entry.isDirectory() ? shFiles(join(dir, entry.name)) : entry.name.endsWith('.sh') ? [join(dir, entry.name)] : []))
-    .sort();
-}
-
-/** shellcheck's findings on `file` (following what it sources), or on standard input; '' when there are none. */
-function shellcheck(file: string, input?: string): string {
-  const result = spawnSync('shellcheck', ['-s', 'sh', '-x', '-P', 'SCRIPTDIR', file], { input, encoding: 'utf8' });
-  if (result.error) throw new Error(`shellcheck could not run (is it installed?): ${result.error.message}`);
-  return `${result.stdout}${result.stderr}${result.status === 0 ? '' : `exit status ${result.status}`}`;
-}
-
 describe('the shell files', () => {
   it('are one concern a file', () => {
-    expect(shFiles().map((f) => relative(SH, f))).toEqual(expect.arrayContaining(['contextualization.sh', 'post-install.sh', 'install.sh', 'common/dhcp.sh', 'post-install/networkd.sh']));
+    expect(shFiles(SH).map((f) => relative(SH, f))).toEqual(expect.arrayContaining(['contextualization.sh', 'post-install.sh', 'install.sh', 'common/dhcp.sh', 'post-install/networkd.sh']));
   });
 
-  for (const file of shFiles()) {
+  for (const file of shFiles(SH)) {
     it(`passes shellcheck -s sh: ${relative(SH, file)}`, () => {
       expect(shellcheck(file)).toBe('');
     });
