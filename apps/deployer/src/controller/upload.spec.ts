@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -165,6 +165,37 @@ describe('uploadFile', () => {
     const error = await failure(uploadFile(connection, join(local, 'nope.raw'), remote, { sha256, size: 10 }));
     expect(error.code).toBe('REMOTE_UPLOAD_FAILED');
     expect(readdirSync(fake.imageDir)).toEqual([]);
+  });
+});
+
+describe('uploadFile of a sparse image (issue 22)', () => {
+  /** 64 MiB holding 3 MiB of data at a few offsets, the rest holes: a base image as guest installers leave them. */
+  function sparseImage(): { path: string; sha256: string; size: number } {
+    const path = join(local, 'sparse.raw');
+    const size = 64 * 1024 * 1024;
+    writeFileSync(path, '');
+    truncateSync(path, size);
+    const fd = openSync(path, 'r+');
+    const extents: Array<[number, Buffer]> = [
+      [0, randomBytes(1024 * 1024)],
+      [17 * 1024 * 1024 + 4096, randomBytes(1024 * 1024 + 123)],
+      [size - 1024 * 1024, randomBytes(1024 * 1024)],
+    ];
+    for (const [at, bytes] of extents) writeSync(fd, bytes, 0, bytes.length, at);
+    closeSync(fd);
+    return { path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex'), size };
+  }
+
+  it('leaves the holes holes on the controller: allocated within 5 % of the local file, the same bytes', async () => {
+    const image = sparseImage();
+    const remote = join(fake.imageDir, 'sparse.raw');
+    await uploadFile(connection, image.path, remote, { sha256: image.sha256, size: image.size });
+    const here = statSync(image.path).blocks * 512;
+    const there = statSync(remote).blocks * 512;
+    expect(here).toBeLessThan(image.size / 4);
+    expect(Math.abs(there - here)).toBeLessThanOrEqual(here * 0.05);
+    expect(statSync(remote).size).toBe(image.size);
+    expect(readFileSync(remote).equals(readFileSync(image.path))).toBe(true);
   });
 });
 
