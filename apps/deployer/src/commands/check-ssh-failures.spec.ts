@@ -7,12 +7,12 @@
  */
 import { writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { captureIo } from '../cli/capture-io.fixture.js';
 import { FakeController, newKeyPair, putLink } from '../controller/fake-controller.fixture.js';
+import { freePort } from '../controller/free-port.fixture.js';
 import type { CheckReport } from '../deploy/check.js';
 import { createProgram } from '../program.js';
 
@@ -31,15 +31,6 @@ beforeEach(async () => {
   await writeFile(join(dir, 'base.raw'), Buffer.alloc(1024 * 1024));
   return () => rm(dir, { recursive: true, force: true });
 });
-
-/** A port nothing listens on: bound, then released. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 function deployment(overrides: { port?: number; identityFile?: string } = {}): string {
   const c = fake.controller();

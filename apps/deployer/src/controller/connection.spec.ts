@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { connectError, connectionFix, ControllerConnection } from './connection.js';
 import { failure, FakeController, newKeyPair, type ExecHook } from './fake-controller.fixture.js';
 import { MAX_PIECE } from '@vmctx/contract';
+import { freePort } from './free-port.fixture.js';
 
 let fake: FakeController;
 /** The global known_hosts of these tests (ssh's /etc/ssh/ssh_known_hosts): absent unless a test writes it. */
@@ -35,15 +36,6 @@ async function connect(options: Parameters<typeof ControllerConnection.open>[1] 
   return c;
 }
 
-
-/** A port nothing listens on: bound, then released. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('host keys', () => {
   it('refuses an unknown host key before authenticating, and runs nothing', async () => {
