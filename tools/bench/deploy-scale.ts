@@ -17,7 +17,7 @@
  * `node --cpu-prof`, its profiles in DIR).
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -28,6 +28,7 @@ import { FakeController, putLink } from '../../apps/deployer/src/controller/fake
 import { runDeploy } from '../../apps/deployer/src/deploy/deploy.js';
 import { runDestroy } from '../../apps/deployer/src/deploy/destroy.js';
 import type { EventSink } from '../../apps/deployer/src/deploy/events.js';
+import { openSockets } from '../../apps/deployer/src/util/open-sockets.fixture.js';
 
 const PHASES = ['deploy', 'plan', 'destroy'] as const;
 type Phase = (typeof PHASES)[number];
@@ -79,25 +80,13 @@ function statusMiB(field: 'VmHWM' | 'VmRSS'): number {
   return Number(kb) / 1024;
 }
 
-function socketCount(): number {
-  let n = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')) n++;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return n;
-}
-
 async function measured<T>(controllersPid: number, work: (events: EventSink) => Promise<T>): Promise<{ result: T; figures: PhaseFigures }> {
   const loop = monitorEventLoopDelay({ resolution: 10 });
-  let sockets = socketCount();
+  let sockets = openSockets();
   let rss = statusMiB('VmRSS');
   // Not more often: /proc/self/fd read every 50 ms was an eighth of the deployer's CPU at 100 controllers.
   const sampler = setInterval(() => {
-    sockets = Math.max(sockets, socketCount());
+    sockets = Math.max(sockets, openSockets());
     rss = Math.max(rss, statusMiB('VmRSS'));
   }, 200);
   const began = new Map<string, number>();
@@ -126,7 +115,7 @@ async function measured<T>(controllersPid: number, work: (events: EventSink) => 
       controllersNodeCpuMs: processCpuMs(controllersPid, false) - controllersNode0,
       controllerMedianMs: took.sort((a, b) => a - b)[Math.floor(took.length / 2)] ?? 0,
       controllerSlowestMs: took.at(-1) ?? 0,
-      sockets: Math.max(sockets, socketCount()),
+      sockets: Math.max(sockets, openSockets()),
       rssMiB: Math.max(rss, statusMiB('VmRSS')),
       loopMaxMs: loop.max / 1e6,
     },

@@ -10,7 +10,7 @@
  * 5-10 ms of CPU each on the busy 2-core CI machine, all on the cores the test runs on: one VM per controller (22
  * commands for the three runs) keeps the 50 at 48-65 s there under load 9-15. The timeout is a hang detector.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,7 @@ import { runDeploy } from './deploy.js';
 import { runDestroy } from './destroy.js';
 import { DEFAULT_CONTROLLER_CONCURRENCY, forEachController, type Connect, type ControllerWork } from './session.js';
 import { statePath } from './state.js';
+import { openSockets } from '../util/open-sockets.fixture.js';
 
 const CONTROLLERS = 50;
 /** Under the controller count, so that the bound is seen to hold (and to be reached). */
@@ -53,17 +54,7 @@ afterAll(async () => {
 });
 
 /** Sockets this process holds (the controllers' listening ones, both ends of each connection, the shells' stdio). */
-function sockets(): number {
-  let n = 0;
-  for (const fd of readdirSync('/proc/self/fd')) {
-    try {
-      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:')) n++;
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return n;
-}
+const sockets = openSockets;
 
 /** Runs `work` while counting the deployer's open connections (exactly) and the process's sockets (sampled). */
 async function watched<T>(work: (connect: Connect) => Promise<T>): Promise<{ result: T; connections: number; sockets: number }> {
