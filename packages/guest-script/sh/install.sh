@@ -2,13 +2,16 @@
 # vmctx install.sh: puts the contextualization script into an image. Written by installScript() of
 # @vmctx/guest-script from packages/guest-script/sh/install.sh, followed by the steps of installPlan(): the same
 # steps installInto() takes from Node, here as data (one line a step, its file in a here-document).
-# Usage: sh install.sh [ROOT]   (ROOT: the image's root folder, / by default). Running it twice changes nothing.
-# Prints what it did, a line a step, as installInto() reports it: "written PATH", "linked PATH", "edited PATH",
-# "unchanged PATH" or "created PATH".
+# Usage: sh install.sh [--uninstall] [ROOT]   (ROOT: the image's root folder, / by default). Running it twice changes
+# nothing. Prints what it did, a line a step, as installInto() reports it: "written PATH", "linked PATH", "edited
+# PATH", "unchanged PATH" or "created PATH"; with --uninstall, as uninstallFrom() does: every file and link of the
+# steps removed ("removed PATH"), the rc.local call taken out ("edited PATH"; the fresh rc.local it made, removed).
 set -eu
 
 vmctx_sh=$(dirname "$0") # from the source tree, the parts beside this file (the generated script holds them)
 
+uninstall=no
+if [ "${1:-}" = --uninstall ]; then uninstall=yes; shift; fi
 root=${1:-/}
 root=${root%/}
 [ -d "$root/" ] || { echo "install.sh: $root is not a folder" >&2; exit 2; }
@@ -91,8 +94,21 @@ put() {
   mv -f "$1.vmctx-new" "$1"
 }
 
+# unstep PATH KIND: with --uninstall, PATH removed when it is there as a file (or a link) for KIND file, a link
+# for KIND link; nothing else is touched. Whatever the image's kind: a step skipped has left nothing there.
+unstep() {
+  us_at=$(in_root "$1" no)
+  case $2 in
+    file) [ -f "$us_at" ] || [ -L "$us_at" ] || return 0 ;;
+    *) [ -L "$us_at" ] || return 0 ;;
+  esac
+  rm -f "$us_at"
+  echo "removed $1"
+}
+
 # step_file WHEN PATH MODE <DATA: PATH written with DATA and MODE (octal), unless it holds them already.
 step_file() {
+  if [ "$uninstall" = yes ]; then unstep "$2" file; return 0; fi
   holds "$1" || return 0
   sf_at=$(in_root "$2" no)
   if put "$sf_at" "$3"; then echo "written $2"; else echo "unchanged $2"; fi
@@ -100,6 +116,7 @@ step_file() {
 
 # step_link WHEN PATH TARGET: a symbolic link PATH to TARGET, unless something is at PATH already.
 step_link() {
+  if [ "$uninstall" = yes ]; then unstep "$2" link; return 0; fi
   holds "$1" || return 0
   sl_at=$(in_root "$2" no)
   if [ -e "$sl_at" ] || [ -L "$sl_at" ]; then return 0; fi
@@ -119,6 +136,8 @@ trim() {
 step_rc_local() {
   rc=$(in_root "$2" yes)
   call=$3
+  rc_path=$2
+  if [ "$uninstall" = yes ]; then unstep_rc_local "$call"; return 0; fi
   if [ -f "$rc" ]; then
     found=no
     last=0
@@ -147,6 +166,30 @@ step_rc_local() {
     put "$rc" 755 || true
     echo "created $2"
   fi
+}
+
+# unstep_rc_local CALL <FRESH: with --uninstall, rc.local ($rc) without the lines that run CALL; removed when it is
+# FRESH itself (mode 755), as the installer made it (uninstallFrom's rule).
+unstep_rc_local() {
+  [ -f "$rc" ] && [ ! -L "$rc" ] || return 0
+  ur_fresh=$(cat; echo x)
+  ur_fresh=${ur_fresh%x}
+  if same "$rc" 755 "$ur_fresh"; then
+    rm -f "$rc"
+    echo "removed $rc_path"
+    return 0
+  fi
+  found=no
+  rm -f "$rc.vmctx-new"
+  while IFS= read -r line || [ -n "$line" ]; do
+    t=$(trim "$line")
+    case $t in "$1"|"$1 "*|"$1	"*) found=yes; continue ;; esac
+    printf '%s\n' "$line"
+  done <"$rc" >"$rc.vmctx-new"
+  if [ "$found" = no ]; then rm -f "$rc.vmctx-new"; return 0; fi
+  chmod "$(stat -c %a "$rc")" "$rc.vmctx-new" 2>/dev/null || chmod 755 "$rc.vmctx-new"
+  mv -f "$rc.vmctx-new" "$rc"
+  echo "edited $rc_path"
 }
 
 # The steps (installScript() writes those of installPlan(); steps.sh, for the source tree, has none).

@@ -37,6 +37,16 @@ export {
   type InstallStep,
   type PlannedStep,
 } from './lib/installer.js';
+export { rcLocalWithoutCall, uninstallFrom } from './lib/uninstaller.js';
+export {
+  REAPPLY_TIMER_PATH,
+  REAPPLY_TIMER_WANTS_PATH,
+  REAPPLY_UNIT_PATH,
+  reapplyTimer,
+  reapplyUnit,
+  UDEV_RULE_PATH,
+  udevRule,
+} from './lib/reapply-units.js';
 export { buildCdTree, CD_FORMATS, readOperatorFiles, type CdFormat } from './lib/cloud-init/cd-layouts.js';
 export { noCloudFiles, sharedInstanceId, type OperatorCloudConfig, type OperatorFile } from './lib/cloud-init/nocloud.js';
 export { networkConfig, type NetworkConfigV2 } from './lib/cloud-init/network-config.js';

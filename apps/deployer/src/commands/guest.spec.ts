@@ -46,7 +46,7 @@ describe('vmctx guest install', () => {
     expect(await readFile(join(dir, 'usr/local/bin/contextualization'), 'utf8')).toBe(contextualizationScript());
     expect((await stat(join(dir, 'usr/local/bin/contextualization'))).mode & 0o777).toBe(0o755);
     expect(await readFile(join(dir, 'etc/rc.local'), 'utf8')).toBe(freshRcLocal());
-    expect(io.err).toBe('written   /usr/local/bin/contextualization\ncreated   /etc/rc.local\n');
+    expect(io.err).toBe('written   /usr/local/bin/contextualization\nwritten   /etc/udev/rules.d/90-vmctx-context.rules\ncreated   /etc/rc.local\n');
     expect(io.out).toBe('');
   });
 
@@ -59,7 +59,18 @@ describe('vmctx guest install', () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     await guest('install', dir, '--systemd', 'always');
     expect(await identity()).toEqual(before);
-    expect(io.err).toBe('unchanged /usr/local/bin/contextualization\nunchanged /etc/systemd/system/vmctx-contextualization.service\nunchanged /etc/rc.local\n');
+    expect(io.err).toBe(
+      [
+        '/usr/local/bin/contextualization',
+        '/etc/systemd/system/vmctx-contextualization.service',
+        '/etc/udev/rules.d/90-vmctx-context.rules',
+        '/etc/systemd/system/vmctx-reapply.service',
+        '/etc/systemd/system/vmctx-reapply.timer',
+        '/etc/rc.local',
+      ]
+        .map((path) => `unchanged ${path}\n`)
+        .join(''),
+    );
   });
 
   it('installs the unit when asked, and no rc.local when told not to', async () => {

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { contextualizationScript } from './guest-script.js';
 import { freshRcLocal, installerFiles, installInto, installPlan, installScript, rcLocalWithCall, systemdUnit, type InstallOptions } from './installer.js';
+import { reapplyTimer, reapplyUnit, udevRule } from './reapply-units.js';
+import { rcLocalWithoutCall, uninstallFrom } from './uninstaller.js';
 
 let root: string;
 beforeEach(async () => {
@@ -32,18 +34,23 @@ describe('installerFiles', () => {
     expect(files['usr/local/bin/contextualization']).toEqual({ data: contextualizationScript({ label: 'X' }), mode: 0o755 });
     expect(files['etc/systemd/system/vmctx-contextualization.service']).toEqual({ data: systemdUnit(), mode: 0o644 });
     expect(files['etc/rc.local']).toEqual({ data: freshRcLocal(), mode: 0o755 });
-    expect(Object.keys(installerFiles({ systemd: 'never', createRcLocal: false }))).toEqual(['usr/local/bin/contextualization']);
+    expect(files['etc/udev/rules.d/90-vmctx-context.rules']).toEqual({ data: udevRule(), mode: 0o644 });
+    expect(files['etc/systemd/system/vmctx-reapply.service']).toEqual({ data: reapplyUnit(), mode: 0o644 });
+    expect(files['etc/systemd/system/vmctx-reapply.timer']).toEqual({ data: reapplyTimer(), mode: 0o644 });
+    expect(Object.keys(installerFiles({ systemd: 'never', createRcLocal: false }))).toEqual(['usr/local/bin/contextualization', 'etc/udev/rules.d/90-vmctx-context.rules']);
   });
 
   it('honours auto: the files for an image with systemd, without, or (not known) both', () => {
     const keys = (options: InstallOptions, hasSystemd?: boolean) => Object.keys(installerFiles(options, hasSystemd));
     const script = 'usr/local/bin/contextualization';
     const unit = 'etc/systemd/system/vmctx-contextualization.service';
-    expect(keys({}, true)).toEqual([script, unit]);
-    expect(keys({}, false)).toEqual([script, 'etc/rc.local']);
-    expect(keys({})).toEqual([script, unit, 'etc/rc.local']);
-    expect(keys({ createRcLocal: true, systemd: 'never' }, true)).toEqual([script, 'etc/rc.local']);
-    expect(keys({ systemd: 'always', createRcLocal: false }, false)).toEqual([script, unit]);
+    const rule = 'etc/udev/rules.d/90-vmctx-context.rules';
+    const reapply = ['etc/systemd/system/vmctx-reapply.service', 'etc/systemd/system/vmctx-reapply.timer'];
+    expect(keys({}, true)).toEqual([script, unit, rule, ...reapply]);
+    expect(keys({}, false)).toEqual([script, rule, 'etc/rc.local']);
+    expect(keys({})).toEqual([script, unit, rule, ...reapply, 'etc/rc.local']);
+    expect(keys({ createRcLocal: true, systemd: 'never' }, true)).toEqual([script, rule, 'etc/rc.local']);
+    expect(keys({ systemd: 'always', createRcLocal: false }, false)).toEqual([script, unit, rule, ...reapply]);
   });
 
   it('holds what installInto writes into an empty image of either kind', async () => {
@@ -81,6 +88,7 @@ describe('installInto', () => {
   it('installs into a busybox root: script and a new rc.local; a second run changes nothing', async () => {
     expect(await installInto(root)).toEqual([
       { path: '/usr/local/bin/contextualization', action: 'written' },
+      { path: '/etc/udev/rules.d/90-vmctx-context.rules', action: 'written' },
       { path: '/etc/rc.local', action: 'created' },
     ]);
     expect((await stat(join(root, 'usr/local/bin/contextualization'))).mode & 0o777).toBe(0o755);
@@ -93,7 +101,8 @@ describe('installInto', () => {
     await mkdir(join(root, 'lib/systemd'), { recursive: true });
     await writeFile(join(root, 'lib/systemd/systemd'), '');
     const steps = await installInto(root);
-    expect(steps.map((s) => s.action)).toEqual(['written', 'written', 'linked']);
+    expect(steps.map((s) => s.action)).toEqual(['written', 'written', 'linked', 'written', 'written', 'written', 'linked']);
+    expect(await readlink(join(root, 'etc/systemd/system/timers.target.wants/vmctx-reapply.timer'))).toBe('/etc/systemd/system/vmctx-reapply.timer');
     expect(await readlink(join(root, 'etc/systemd/system/multi-user.target.wants/vmctx-contextualization.service'))).toBe('/etc/systemd/system/vmctx-contextualization.service');
     expect(await lstat(join(root, 'etc/rc.local')).catch(() => undefined)).toBeUndefined();
     await writeFile(join(root, 'etc/rc.local'), '#!/bin/sh\nexit 0\n', { mode: 0o700 });
@@ -179,9 +188,13 @@ describe('installPlan', () => {
       ['file', 'always', '/usr/local/bin/contextualization'],
       ['file', 'systemd', '/etc/systemd/system/vmctx-contextualization.service'],
       ['link', 'systemd', '/etc/systemd/system/multi-user.target.wants/vmctx-contextualization.service'],
+      ['file', 'always', '/etc/udev/rules.d/90-vmctx-context.rules'],
+      ['file', 'systemd', '/etc/systemd/system/vmctx-reapply.service'],
+      ['file', 'systemd', '/etc/systemd/system/vmctx-reapply.timer'],
+      ['link', 'systemd', '/etc/systemd/system/timers.target.wants/vmctx-reapply.timer'],
       ['rc-local', 'no-systemd', '/etc/rc.local'],
     ]);
-    expect(installPlan({ systemd: 'never', createRcLocal: true }).map((s) => (s.kind === 'rc-local' ? s.create : s.when))).toEqual(['always', 'never', 'never', 'always']);
+    expect(installPlan({ systemd: 'never', createRcLocal: true }).map((s) => (s.kind === 'rc-local' ? s.create : s.when))).toEqual(['always', 'never', 'never', 'always', 'never', 'never', 'never', 'always']);
   });
 });
 
@@ -244,10 +257,90 @@ describe('installing twice changes nothing', () => {
   it('rewrites a file that differs in content or in mode, and only that one', async () => {
     await installInto(root, { createRcLocal: true });
     await writeFile(join(root, 'usr/local/bin/contextualization'), 'edited\n');
-    expect((await installInto(root, { createRcLocal: true })).map((s) => s.action)).toEqual(['written', 'unchanged']);
+    expect((await installInto(root, { createRcLocal: true })).map((s) => s.action)).toEqual(['written', 'unchanged', 'unchanged']);
     const { chmod } = await import('node:fs/promises');
     await chmod(join(root, 'usr/local/bin/contextualization'), 0o700);
     expect((await installInto(root, { createRcLocal: true }))[0]).toEqual({ path: '/usr/local/bin/contextualization', action: 'written' });
     expect((await stat(join(root, 'usr/local/bin/contextualization'))).mode & 0o777).toBe(0o755);
   });
 });
+
+describe('noticing an edited context CD (issue 21)', () => {
+  it('a udev rule on a CD drive that changed and holds a medium, handing off to the script at once', () => {
+    const rule = udevRule().split('\n').filter((l) => l !== '' && !l.startsWith('#'));
+    expect(rule).toEqual(['ACTION=="change", SUBSYSTEM=="block", KERNEL=="sr[0-9]*", ENV{ID_CDROM_MEDIA}=="1", RUN+="/usr/local/bin/contextualization --media-changed"']);
+  });
+
+  it('a re-apply service after the boot run, and a timer that stands in only where udev does not run', () => {
+    expect(reapplyUnit()).toMatch(/^ExecStart=\/usr\/local\/bin\/contextualization --reapply$/m);
+    expect(reapplyUnit()).toMatch(/^After=vmctx-contextualization\.service rc-local\.service/m);
+    expect(reapplyUnit()).toMatch(/^Type=oneshot$/m);
+    expect(reapplyTimer()).toMatch(/^ConditionPathExists=!\/run\/udev\/control$/m);
+    expect(reapplyTimer()).toMatch(/^Unit=vmctx-reapply\.service$/m);
+    expect(reapplyTimer()).toMatch(/^WantedBy=timers\.target$/m);
+  });
+});
+
+describe('uninstallFrom', () => {
+  it('takes the call out of rc.local, line for line', () => {
+    expect(rcLocalWithoutCall('#!/bin/sh\n/usr/local/bin/contextualization\nexit 0\n')).toBe('#!/bin/sh\nexit 0\n');
+    expect(rcLocalWithoutCall('#!/bin/sh\n  /usr/local/bin/contextualization >/dev/console\necho x')).toBe('#!/bin/sh\necho x\n');
+    expect(rcLocalWithoutCall('#!/bin/sh\nexit 0\n')).toBeUndefined();
+    expect(rcLocalWithoutCall(rcLocalWithCall('#!/bin/sh -e\necho x\nexit 0\n')!)).toBe('#!/bin/sh -e\necho x\nexit 0\n');
+  });
+
+  it.each([true, false])('removes what installInto put there (systemd: %s), keeps what was there before, and says nothing the second time', async (systemd) => {
+    if (systemd) {
+      await mkdir(join(root, 'lib/systemd'), { recursive: true });
+      await writeFile(join(root, 'lib/systemd/systemd'), '');
+    }
+    await mkdir(join(root, 'etc/udev/rules.d'), { recursive: true });
+    await writeFile(join(root, 'etc/udev/rules.d/70-mine.rules'), 'mine\n');
+    await writeFile(join(root, 'etc/rc.local'), '#!/bin/sh\necho mine\nexit 0\n', { mode: 0o750 });
+    const before = snapshotPaths(root);
+    await installInto(root);
+    const removed = await uninstallFrom(root);
+    expect(removed.filter((s) => s.action === 'removed').map((s) => s.path)).toEqual(
+      systemd
+        ? ['/usr/local/bin/contextualization', '/etc/systemd/system/vmctx-contextualization.service', '/etc/systemd/system/multi-user.target.wants/vmctx-contextualization.service', '/etc/udev/rules.d/90-vmctx-context.rules', '/etc/systemd/system/vmctx-reapply.service', '/etc/systemd/system/vmctx-reapply.timer', '/etc/systemd/system/timers.target.wants/vmctx-reapply.timer']
+        : ['/usr/local/bin/contextualization', '/etc/udev/rules.d/90-vmctx-context.rules'],
+    );
+    expect(removed.at(-1)).toEqual({ path: '/etc/rc.local', action: 'edited' });
+    expect(await readFile(join(root, 'etc/rc.local'), 'utf8')).toBe('#!/bin/sh\necho mine\nexit 0\n');
+    expect((await stat(join(root, 'etc/rc.local'))).mode & 0o777).toBe(0o750);
+    expect(snapshotPaths(root).filter((p) => !before.includes(p))).toEqual(systemd ? ['etc/systemd', 'etc/systemd/system', 'etc/systemd/system/multi-user.target.wants', 'etc/systemd/system/timers.target.wants', 'usr', 'usr/local', 'usr/local/bin'] : ['usr', 'usr/local', 'usr/local/bin']);
+    expect(await uninstallFrom(root)).toEqual([]);
+  });
+
+  it('removes the fresh rc.local it made, and install.sh --uninstall does what uninstallFrom does, in the same words', async () => {
+    const byNode = join(root, 'node');
+    const bySh = join(root, 'sh');
+    for (const image of [byNode, bySh]) {
+      await mkdir(image);
+      await installInto(image);
+    }
+    const script = join(root, 'install.sh');
+    await writeFile(script, installScript());
+    const said = execFileSync('sh', [script, '--uninstall', bySh], { encoding: 'utf8' });
+    const done = await uninstallFrom(byNode);
+    expect(done).toContainEqual({ path: '/etc/rc.local', action: 'removed' });
+    expect(said).toBe(done.map((s) => `${s.action} ${s.path}\n`).join(''));
+    expect(snapshotPaths(bySh)).toEqual(snapshotPaths(byNode));
+    expect(snapshotPaths(byNode).filter((p) => !['usr', 'usr/local', 'usr/local/bin', 'etc', 'etc/udev', 'etc/udev/rules.d'].includes(p))).toEqual([]);
+    expect(execFileSync('sh', [script, '--uninstall', bySh], { encoding: 'utf8' })).toBe('');
+  });
+});
+
+/** Every path under `dir`, sorted. */
+function snapshotPaths(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    for (const name of readdirSync(join(dir, rel)).sort()) {
+      const path = rel ? `${rel}/${name}` : name;
+      out.push(path);
+      if (lstatSync(join(dir, path)).isDirectory()) walk(path);
+    }
+  };
+  walk('');
+  return out.sort();
+}

@@ -16,6 +16,10 @@
  *
  * The unit carries `ConditionFileIsExecutable=!/etc/rc.local`: where an executable rc.local exists, systemd's
  * rc-local.service runs it (and so the script), and the unit stands aside, so the script never runs twice.
+ *
+ * Beside them, what notices an edited context CD in a running guest (reapply-units.ts): the udev rule (every image:
+ * udev reads it where it runs, on sysvinit too), and for systemd images the re-apply service and the timer that
+ * stands in for udev where it does not run.
  */
 import { chmod, lstat, readFile, readlink, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { makeFolder, shQuote } from '@vmctx/contract';
@@ -23,9 +27,11 @@ import { dirname, join } from 'node:path';
 import { GuestScriptError } from './errors.js';
 import type { FileMap } from './file-map.js';
 import { contextualizationScript, type GuestScriptOptions } from './guest-script.js';
+import { REAPPLY_TIMER_PATH, REAPPLY_TIMER_WANTS_PATH, REAPPLY_UNIT_PATH, reapplyTimer, reapplyUnit, UDEV_RULE_PATH, udevRule } from './reapply-units.js';
+import { SCRIPT_PATH } from './script-path.js';
 import { INSTALL_SH } from './sh.generated.js';
 
-export const SCRIPT_PATH = '/usr/local/bin/contextualization';
+export { SCRIPT_PATH };
 export const UNIT_NAME = 'vmctx-contextualization.service';
 export const UNIT_PATH = `/etc/systemd/system/${UNIT_NAME}`;
 export const UNIT_WANTS_PATH = `/etc/systemd/system/multi-user.target.wants/${UNIT_NAME}`;
@@ -79,7 +85,7 @@ function trimmed(line: string): string {
 }
 
 /** Whether a line of rc.local already runs the script (as its first word). */
-function callsScript(line: string): boolean {
+export function callsScript(line: string): boolean {
   const t = trimmed(line);
   return t === SCRIPT_PATH || t.startsWith(`${SCRIPT_PATH} `) || t.startsWith(`${SCRIPT_PATH}\t`);
 }
@@ -122,6 +128,10 @@ export function installPlan(options: InstallOptions = {}): PlannedStep[] {
     { kind: 'file', when: 'always', path: SCRIPT_PATH, mode: 0o755, data: contextualizationScript(options) },
     { kind: 'file', when: unitWhen, path: UNIT_PATH, mode: 0o644, data: systemdUnit() },
     { kind: 'link', when: unitWhen, path: UNIT_WANTS_PATH, target: UNIT_PATH },
+    { kind: 'file', when: 'always', path: UDEV_RULE_PATH, mode: 0o644, data: udevRule() },
+    { kind: 'file', when: unitWhen, path: REAPPLY_UNIT_PATH, mode: 0o644, data: reapplyUnit() },
+    { kind: 'file', when: unitWhen, path: REAPPLY_TIMER_PATH, mode: 0o644, data: reapplyTimer() },
+    { kind: 'link', when: unitWhen, path: REAPPLY_TIMER_WANTS_PATH, target: REAPPLY_TIMER_PATH },
     { kind: 'rc-local', create, path: RC_LOCAL_PATH, call: SCRIPT_PATH, fresh: freshRcLocal() },
   ];
 }
@@ -179,7 +189,8 @@ export function installScript(options: InstallOptions = {}): string {
 export interface InstallStep {
   /** Path inside the image, e.g. /etc/rc.local. */
   path: string;
-  action: 'written' | 'created' | 'edited' | 'unchanged' | 'linked';
+  /** `removed` only by uninstallFrom (uninstaller.ts). */
+  action: 'written' | 'created' | 'edited' | 'unchanged' | 'linked' | 'removed';
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -232,7 +243,7 @@ async function holdsAlready(target: string, data: string, mode: number): Promise
 }
 
 /** `data` with `mode` at `target` (never followed: a link there is replaced), through a fresh temporary file. */
-async function writeAtomic(target: string, data: string, mode: number): Promise<void> {
+export async function writeAtomic(target: string, data: string, mode: number): Promise<void> {
   const tmp = `${target}.vmctx-new`;
   await makeFolder(dirname(target));
   try {
