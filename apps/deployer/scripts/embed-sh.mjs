@@ -22,7 +22,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { constantName, topScripts, writeOrCheck } from '../../../tools/sh/sh-files.mjs';
+import { constantName, topScripts, writeOrCheck } from '../../../packages/contract/scripts/sh-files.mjs';
 
 const APP = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SH = join(APP, 'sh');

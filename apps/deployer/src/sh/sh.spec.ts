@@ -8,7 +8,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as generated from './sh.generated.js';
-import { shellcheck, shFiles } from '../../../../tools/sh/sh-files.mjs';
+import { shellcheck, shFiles } from '../../../../packages/contract/scripts/sh-files.mjs';
 
 const APP = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const SH = join(APP, 'sh');

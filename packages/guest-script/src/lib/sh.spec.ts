@@ -9,7 +9,7 @@ import { parseKeyValue } from './key-value.js';
 import { contextualizationScript, optionsHeader } from './guest-script.js';
 import { installScript } from './installer.js';
 import { NETWORK_KEYS, postInstallScript } from './post-install.js';
-import { shellcheck, shFiles } from '../../../../tools/sh/sh-files.mjs';
+import { shellcheck, shFiles } from '../../../contract/scripts/sh-files.mjs';
 
 const PACKAGE = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const SH = join(PACKAGE, 'sh');
