@@ -10,9 +10,9 @@ import { createRequire } from 'node:module';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
-import { isVmctxError } from '@vmctx/contract';
+import { DEFAULT_CONTEXT_LABEL, isVmctxError, NOCLOUD_LABEL } from '@vmctx/contract';
 import { inspectImage, writeOverlayTo, type ImageInfo } from '@vmctx/disk-builder';
-import { buildContextTree, parseContext } from '@vmctx/guest-script';
+import { buildCdTree, parseContext, readOperatorFiles, type ContextInput } from '@vmctx/guest-script';
 import { writeIsoFromDirectory, writeIsoFromFiles } from '@vmctx/iso-builder';
 import {
   childAttr,
@@ -254,17 +254,38 @@ class Builder {
     });
   }
 
+  /**
+   * The context CD of a VM: built once per distinct context, layouts and label, however many VMs share it (an
+   * IP-from-MAC group shares one). By default the CD both readers read (@vmctx/guest-script cd-layouts.ts, as
+   * `vmctx context iso`): cloud-init's NoCloud seed beside Snooze's layout, labelled cidata, so that a stock cloud
+   * image is configured by it as an image with vmctx's script is; `isoFormat`/`isoLabel` choose otherwise.
+   */
   private iso(vm: VmConfig) {
     const context = vm.context;
-    const key = context.kind === 'folder' ? `folder:${context.path}` : JSON.stringify(context.kind === 'context' ? context.context : null);
+    const label = vm.isoLabel ?? (vm.isoFormat === 'snooze' ? DEFAULT_CONTEXT_LABEL : NOCLOUD_LABEL);
+    const key = isoKeyOf(vm);
     return memo(this.isos, key, async () => {
       const cache = this.options.cache;
-      if (context.kind === 'folder') return cache.build('iso', undefined, (out) => writeIsoFromDirectory(context.path, out, { epoch: this.epoch }));
+      if (context.kind === 'folder') return cache.build('iso', undefined, (out) => writeIsoFromDirectory(context.path, out, { epoch: this.epoch, label }));
       if (context.kind !== 'context') throw new DeployerError('DEPLOY_INTERNAL', `${vm.where}: no context to build an ISO from`);
-      // The ISO's bytes depend only on the tree, the epoch and the writer: a digest of those finds it again.
-      const tree = buildContextTree(parseContext(context.context));
-      return cache.build('iso', treeKey(tree, this.epoch), (out) => writeIsoFromFiles(tree, out, { epoch: this.epoch }));
+      const parsed = parseContext(withGroupMembers(context.context, this.groupMacs(key)));
+      // The operator's cloud-config files (cloudInit) are found beside the context file, or beside the
+      // deployment file for an inline context.
+      const contextFile = context.source.startsWith(`${this.deployment.file}:`) ? this.deployment.file : context.source;
+      const operator = vm.isoFormat === 'snooze' ? {} : await readOperatorFiles(parsed, contextFile);
+      const tree = buildCdTree(parsed, vm.isoFormat, operator);
+      // The ISO's bytes depend only on the tree, the label, the epoch and the writer: a digest of those finds it again.
+      return cache.build('iso', treeKey(tree, this.epoch, label), (out) => writeIsoFromFiles(tree, out, { epoch: this.epoch, label }));
     });
+  }
+
+  /**
+   * The MACs the deployment gives the VMs that share the CD of `key` (those of an IP-from-MAC group: each MAC
+   * encodes its VM's address), in the file's order: cloud-init cannot read an address from a MAC, so the seed's
+   * network-config lists each member's (network.members).
+   */
+  private groupMacs(key: string): string[] {
+    return this.deployment.vms.filter((v) => v.mac !== undefined && (v.context.kind === 'context' || v.context.kind === 'folder') && isoKeyOf(v) === key).map((v) => v.mac!);
   }
 
   private async domainTree(vm: VmConfig, overlay: string, iso: string | undefined): Promise<{ tree: XmlElement; notes: string[] }> {
@@ -336,14 +357,32 @@ function interfaceSources(domain: XmlElement, type: 'bridge' | 'network'): strin
   return [...names];
 }
 
-/** A digest of a context tree as the ISO writer sees it (paths, modes, bytes), the epoch and the writer's code. */
-function treeKey(tree: Record<string, { data: string | Uint8Array; mode: number }>, epoch: number): string {
-  const hash = createHash('sha256').update(`vmctx-context-iso\0${isoWriterDigest()}\0${epoch}\0`);
+/** A digest of a context tree as the ISO writer sees it (paths, modes, bytes), its label, the epoch and the writer's code. */
+function treeKey(tree: Record<string, { data: string | Uint8Array; mode: number }>, epoch: number, label: string): string {
+  const hash = createHash('sha256').update(`vmctx-context-iso\0${isoWriterDigest()}\0${epoch}\0${label}\0`);
   for (const path of Object.keys(tree).sort()) {
     const entry = tree[path]!;
     hash.update(`${path}\0${entry.mode}\0${Buffer.byteLength(entry.data)}\0`).update(entry.data);
   }
   return hash.digest('hex');
+}
+
+/** Which VMs share one context CD: the same context (or folder), layouts and label. */
+function isoKeyOf(vm: VmConfig): string {
+  const context = vm.context;
+  const source = context.kind === 'folder' ? `folder:${context.path}` : JSON.stringify(context.kind === 'context' ? context.context : null);
+  return JSON.stringify([source, vm.isoFormat, vm.isoLabel ?? null]);
+}
+
+/**
+ * An IP-from-MAC context with the group's MACs added to its network.members (the operator's own first, each once):
+ * a context of another method, or a group without MACs, as it is.
+ */
+function withGroupMembers(context: ContextInput, macs: string[]): ContextInput {
+  const network = context.network;
+  if (network?.method !== 'ip-from-mac' || macs.length === 0) return context;
+  const members = [...new Set([...(network.members ?? []), ...macs].map((m) => m.toLowerCase()))];
+  return { ...context, network: { ...network, members } };
 }
 
 function memo<T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> {

@@ -98,6 +98,7 @@ ${isoPath ? `    <disk type="file" device="cdrom"><source file="${isoPath}"/><ta
       bridge,
       context,
       isoMode: 'cdrom',
+      isoFormat: 'both',
       where: `vms[${s.name}]`,
     },
     controller: s.controller,

@@ -91,6 +91,7 @@ describe('the deployment file of issue 9', () => {
             }),
           },
           isoMode: 'cdrom',
+          isoFormat: 'both',
           where: 'vms[0]',
         },
         {
@@ -101,6 +102,7 @@ describe('the deployment file of issue 9', () => {
           bridge: 'virbr0',
           context: { kind: 'remote-iso', path: '/srv/shared/context.iso' },
           isoMode: 'cdrom',
+          isoFormat: 'both',
           where: 'vms[1]',
         },
       ],

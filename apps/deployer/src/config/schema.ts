@@ -5,6 +5,7 @@
  *
  * The JSON Schema for editors (deployment.schema.json) is generated from these (json-schema.ts).
  */
+import { volumeLabelProblem } from '@vmctx/contract';
 import { ContextSchema } from '@vmctx/guest-script';
 import { domainSpecSchema, macProblem } from '@vmctx/template-renderer';
 import { z } from 'zod';
@@ -37,6 +38,12 @@ const ipv4 = z.string().regex(IPV4, 'expected a dotted-quad IPv4 address such as
 
 const mac = z.string().superRefine((value, ctx) => {
   const problem = macProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** A context CD's volume label, by the contract's one rule (as `vmctx context iso --label` checks it). */
+const volumeLabelSchema = z.string().superRefine((value, ctx) => {
+  const problem = volumeLabelProblem(value);
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
@@ -168,6 +175,19 @@ const vmFields = {
       ...doc('How the context ISO is attached: `cdrom` (a CD-ROM, /dev/sr0 in the guest) or `disk` (a read-only virtio disk, /dev/vdb when the overlay is vda).', 'disk'),
       default: 'cdrom',
     }),
+  isoFormat: z.enum(['both', 'cloud-init', 'snooze']).meta({
+    ...doc(
+      "The layouts of the context CD built from a context (as `vmctx context iso --format`): `both`, cloud-init's NoCloud seed (meta-data, user-data, network-config) beside Snooze's layout for vmctx's script, so that a stock cloud image and an image with vmctx's script read the same CD; `cloud-init`, the seed alone; `snooze`, Snooze's layout alone (for an image whose cloud-init should not apply it). A context folder is Snooze's layout as it is: only `snooze` there.",
+      'snooze',
+    ),
+    default: 'both',
+  }),
+  isoLabel: volumeLabelSchema.meta(
+    doc(
+      "The volume label of the context CD vmctx builds (as `vmctx context iso --label`). Absent: `cidata`, which cloud-init's NoCloud looks for, for a CD with the seed; `CONTEXT`, Snooze's, for `isoFormat: snooze` and a context folder. vmctx's script finds its CD by either.",
+      'CONTEXT',
+    ),
+  ),
 };
 
 /** Fields of which a VM (or the defaults) gives at most one; a VM's choice of one replaces the defaults' other. */
@@ -194,6 +214,8 @@ const optionalVmFields = {
   iso: vmFields.iso.optional(),
   domainType: vmFields.domainType.optional(),
   isoMode: vmFields.isoMode.optional(),
+  isoFormat: vmFields.isoFormat.optional(),
+  isoLabel: vmFields.isoLabel.optional(),
 };
 
 export const DefaultsSchema = z

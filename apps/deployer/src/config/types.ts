@@ -109,6 +109,16 @@ export interface VmConfig {
   domainType?: 'kvm' | 'qemu';
   /** How the context ISO is attached. */
   isoMode: 'cdrom' | 'disk';
+  /** The layouts of a built context CD (`isoFormat`): both (the default), cloud-init's seed, or Snooze's; snooze for a folder. */
+  isoFormat: 'both' | 'cloud-init' | 'snooze';
+  /** The volume label of a built context CD (`isoLabel`); absent: cidata for a CD with the seed, CONTEXT otherwise. */
+  isoLabel?: string;
+  /**
+   * `restart:` what deploy does with a running VM whose update needs a restart to be taken whole (a new maximum,
+   * the machine type...): `when-needed` shuts it down and starts it; `never` (absent) leaves it running, and the
+   * report says what still waits for a restart.
+   */
+  restart?: 'never' | 'when-needed';
   /** Where in the file this VM was declared: `vms[2]` or `vms[2] (web-3 of count 4)`. */
   where: string;
 }

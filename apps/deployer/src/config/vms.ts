@@ -28,6 +28,11 @@ export async function resolveVm(draft: VmDraft, ctx: ResolveContext, caches: { c
   const template = await resolveTemplate(draft, ctx, caches.kinds);
   const context = await resolveVmContext(draft, ctx, caches.context);
   const identity = context === undefined ? undefined : addressAndMac(draft, context, ctx);
+  if (context?.kind === 'folder' && fields.isoFormat !== undefined && fields.isoFormat !== 'snooze') {
+    // A folder goes on the CD as it is: Snooze's layout, which vmctx does not translate into cloud-init's seed.
+    ctx.problems.add(draft.origin.isoFormat!, `a context folder is Snooze's layout as it is; isoFormat ${fields.isoFormat} needs a context file or an inline context (or isoFormat: snooze)`);
+    ok = false;
+  }
   if (!ok || template === undefined || context === undefined || identity === undefined) return undefined;
 
   return {
@@ -41,6 +46,8 @@ export async function resolveVm(draft: VmDraft, ctx: ResolveContext, caches: { c
     ...identity,
     ...(fields.domainType === undefined ? {} : { domainType: fields.domainType }),
     isoMode: fields.isoMode ?? 'cdrom',
+    isoFormat: context.kind === 'folder' ? 'snooze' : (fields.isoFormat ?? 'both'),
+    ...(fields.isoLabel === undefined ? {} : { isoLabel: fields.isoLabel }),
     where: whereOf(draft),
   };
 }
