@@ -16,10 +16,22 @@ const BOOTS = {
   again: ['vmctx: contextualization starts (label CONTEXT)', 'vmctx: instance 3f2a is already contextualized; bringing up its network', 'vmctx: network: ifup eth0'],
   noCd: ['vmctx: contextualization starts (label CONTEXT)', 'vmctx: no context CD (no CD drive); falling back to DHCP'],
   unfinished: ['vmctx: contextualization starts (label CONTEXT)', 'vmctx: running post-install of instance 3f2a (time limit 300s)'],
+  // A stock cloud image (issue 20): cloud-init 22.4.2's own lines on the console of a Debian 12 genericcloud-like guest.
+  cloudInit: [
+    '[   21.204511] cloud-init[231]: Cloud-init v. 22.4.2 running \'init-local\' at Mon, 07 Dec 2026 14:30:02 +0000. Up 20.81 seconds.',
+    '[   38.114021] cloud-init[402]: Cloud-init v. 22.4.2 running \'modules:final\' at Mon, 07 Dec 2026 14:30:19 +0000. Up 37.90 seconds.',
+    '[   38.690277] cloud-init[402]: Cloud-init v. 22.4.2 finished at Mon, 07 Dec 2026 14:30:20 +0000. Datasource DataSourceNoCloud [seed=/dev/sr0][dsmode=net].  Up 38.66 seconds',
+  ],
+  cloudInitUnfinished: ['[   21.204511] cloud-init[231]: Cloud-init v. 22.4.2 running \'init-local\' at Mon, 07 Dec 2026 14:30:02 +0000. Up 20.81 seconds.'],
 };
 
 describe('waitForContextualized', () => {
-  it.each([['first', 'post-install done (instance 3f2a)'], ['again', 'is already contextualized; bringing up its network'], ['noCd', 'falling back to DHCP']] as const)(
+  it.each([
+    ['first', 'post-install done (instance 3f2a)'],
+    ['again', 'is already contextualized; bringing up its network'],
+    ['noCd', 'falling back to DHCP'],
+    ['cloudInit', 'Cloud-init v. 22.4.2 finished at Mon, 07 Dec 2026 14:30:20 +0000. Datasource DataSourceNoCloud [seed=/dev/sr0]'],
+  ] as const)(
     'takes a %s boot as done',
     async (boot, said) => {
       const log = join(session.fake.imageDir, `${boot}.console.log`);
@@ -35,5 +47,7 @@ describe('waitForContextualized', () => {
     const error = await failure(waitForContextualized(session.connection, 'web-1', log, 1000));
     expect(error.code).toBe('DEPLOY_WAIT_TIMEOUT');
     expect(CONTEXTUALIZED.test(BOOTS.unfinished.join('\n'))).toBe(false);
+    // cloud-init's earlier stages are not its end.
+    expect(CONTEXTUALIZED.test(BOOTS.cloudInitUnfinished.join('\n'))).toBe(false);
   });
 });

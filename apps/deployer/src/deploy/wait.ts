@@ -1,6 +1,7 @@
 /**
  * Waiting for a guest to say it was contextualized. guest-script's boot script logs to the console
- * ("vmctx: ... post-install done", or "... falling back to DHCP" without a context CD); the domain's console
+ * ("vmctx: ... post-install done", or "... falling back to DHCP" without a context CD), cloud-init its
+ * "Cloud-init v. X finished at" line; the domain's console
  * is logged to a file on the controller (artifacts/console-log.ts), which one channel follows with `tail -F`
  * until the line appears. `timeout` bounds the remote tail, so nothing is left running on the controller if
  * the channel drops.
@@ -10,11 +11,17 @@ import type { ControllerConnection } from '../controller/connection.js';
 import { DeployerError } from '../errors.js';
 
 /**
+ * A stock cloud image has no vmctx script (issue 20): cloud-init reads the CD's NoCloud seed, and its final stage
+ * prints "Cloud-init v. 22.4.2 finished at DATE. Datasource DataSourceNoCloud [seed=/dev/sr0][dsmode=net].  Up 38.66
+ * seconds" on the console (cc_final_message, cloud-final.service's StandardOutput=journal+console) once the seed's
+ * files, keys and scripts (runcmd) are done, at every boot; its earlier stages print "running", not "finished". On an
+ * image with both readers vmctx's script stands down for cloud-init, and this line is the one to wait for too.
+ *
  * What guest-script prints when it is done, either way: its post-install ran, it fell back to DHCP, or (a guest
  * started again, whose console log begins anew) the context was applied at an earlier boot and only its network is
  * brought up. Without the last, `deploy --wait` spent its whole timeout on a VM that was only restarted (issue 24).
  */
-export const CONTEXTUALIZED = /vmctx: [^\n]*(post-install done[^\n]*|falling back to DHCP|is already contextualized[^\n]*)/;
+export const CONTEXTUALIZED = /vmctx: [^\n]*(post-install done[^\n]*|falling back to DHCP|is already contextualized[^\n]*)|Cloud-init v\. \S+ finished at [^\n]*/;
 
 const MAX_CONSOLE_CHARS = 1024 * 1024;
 
