@@ -81,8 +81,9 @@ describe('uploadFile', () => {
   });
 
   it('says REMOTE_UPLOAD_UNVERIFIED and leaves nothing when the controller stored other bytes', async () => {
-    // The server flips one byte on its way to disk: what was sent hashes right, what arrived does not.
-    let offset = 0;
+    // The server flips one byte on its way to disk: what was sent hashes right, what arrived does not. The stream is
+    // one frame (sparse-frames.ts): its header, then the data.
+    let offset = -Buffer.byteLength(`0 ${data.length}\n`);
     const corrupt = () =>
       new Transform({
         transform(chunk: Buffer, _encoding, done) {
@@ -130,11 +131,15 @@ describe('uploadFile', () => {
     expect(kept).toBeGreaterThan(0);
     expect(kept).toBeLessThan(data.length);
     expect(readFileSync(partial).equals(data.subarray(0, kept))).toBe(true);
-    // The next upload: told where to start, it sends the rest only; the sum covers the whole.
+    // The next upload: told where to start, it sends the rest only (and a frame header, and `end`); the sum covers
+    // the whole.
     fake.hook = undefined;
     const progress: number[] = [];
-    await uploadFile(connection, file, remote, { sha256, size: data.length, onProgress: (sent) => progress.push(sent) });
+    let wire = 0;
+    await uploadFile(connection, file, remote, { sha256, size: data.length, onProgress: (sent, _total, bytes) => (progress.push(sent), (wire = bytes)) });
     expect(readFileSync(remote).equals(data)).toBe(true);
+    expect(wire).toBeGreaterThanOrEqual(data.length - kept);
+    expect(wire).toBeLessThan(data.length - kept + 64);
     expect(progress[0]).toBeGreaterThan(kept);
     expect(progress.at(-1)).toBe(data.length);
     expect(readdirSync(fake.imageDir)).toEqual(['base.raw']);
@@ -196,6 +201,24 @@ describe('uploadFile of a sparse image (issue 22)', () => {
     expect(Math.abs(there - here)).toBeLessThanOrEqual(here * 0.05);
     expect(statSync(remote).size).toBe(image.size);
     expect(readFileSync(remote).equals(readFileSync(image.path))).toBe(true);
+  });
+
+  it('sends the data only, and after a cut only the data not yet there; the holes stay holes', async () => {
+    const image = sparseImage();
+    const remote = join(fake.imageDir, 'sparse.raw');
+    const dataBytes = 3 * 1024 * 1024 + 123;
+    let wire = 0;
+    fake.hook = (command, _channel, run) => (isUpload(command) ? run({ killAfterBytes: 1024 * 1024 + 512 * 1024 }) : run());
+    await failure(uploadFile(connection, image.path, remote, { sha256: image.sha256, size: image.size }));
+    const kept = statSync(partialPath(remote, image.sha256)).size;
+    // The first extent (1 MiB at 0) and part of the second, at 17 MiB.
+    expect(kept).toBeGreaterThan(17 * 1024 * 1024);
+    fake.hook = undefined;
+    await uploadFile(connection, image.path, remote, { sha256: image.sha256, size: image.size, onProgress: (_sent, _total, bytes) => (wire = bytes) });
+    expect(readFileSync(remote).equals(readFileSync(image.path))).toBe(true);
+    expect(wire).toBeLessThan(dataBytes - 1024 * 1024);
+    expect(wire).toBeGreaterThan(1024 * 1024);
+    expect(Math.abs(statSync(remote).blocks - statSync(image.path).blocks)).toBeLessThanOrEqual(statSync(image.path).blocks * 0.05);
   });
 });
 

@@ -3,21 +3,27 @@
  * beside the target, verified (sha256 computed on the controller), then published under its final name; a
  * half-sent file never carries the final name.
  *
- * The bytes go through one exec channel (OpenSSH's scp does the same over one channel), into `tee` that writes the
- * temporary file and feeds `sha256sum` as they arrive; the same command then compares and publishes. The local file
- * is streamed with back-pressure, so memory stays flat whatever the image's size.
+ * Only the file's data travels (issue 22): a base image of 2 GiB holding 305 MiB sends 305 MiB, and its holes stay
+ * holes on the controller. The bytes go through one exec channel (OpenSSH's scp does the same over one channel) as
+ * frames (controller/sparse-frames.ts: `OFFSET LENGTH`, then the bytes), which sh/upload-receive.sh writes at their
+ * offsets with `dd`; as each frame is final, it reads back what is final of the file (data, and holes as zeros: no
+ * disk read) into the controller's fastest sha256 (openssl where present), beside the receiving. The sum is of the
+ * whole file, the same sha256 that names it everywhere else (artifacts/cache.ts digestOf: computed once a file). The
+ * local file is read with back-pressure, so memory stays flat whatever the image's size.
  *
  * Resumable: the temporary name is the target's and the content's (`.NAME.vmctx-part.<sha256:16>`), and what
- * arrived of an upload that was cut (connection dropped, deployer killed) is kept there. The next upload of the
- * same bytes is told by the controller how much is there, sends only the rest, and the sum covers the kept part
- * (read back once) and the rest together: a kept part that is not a prefix of the file fails the sum and is removed.
+ * arrived of an upload that was cut (connection dropped, deployer killed) is kept there. Frames are written in
+ * order and the whole size set last, so the part's size is how far it is final: the next upload of the same bytes
+ * is told that offset by the controller, sends only the frames after it, and the sum covers the kept part (read
+ * back once) and the rest together: a kept part that is not a prefix of the file fails the sum and is removed.
  */
 import { open } from 'node:fs/promises';
 import { posix } from 'node:path';
-import { Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RemoteCommands } from './command-batch.js';
 import type { ControllerConnection } from './connection.js';
+import { sparseFrames } from './sparse-frames.js';
 import { FileIdentity, readAnswer, ResumeFrom, Sha256 } from '../sh/answers.js';
 import { FILE_SHA256_SH, UPLOAD_RECEIVE_SH } from '../sh/sh.generated.js';
 import { DeployerError } from '../errors.js';
@@ -28,8 +34,8 @@ export interface UploadOptions {
   size: number;
   /** Octal mode of the final file. Default 0600: context ISOs may hold secrets. */
   mode?: string;
-  /** Told the bytes sent so far. */
-  onProgress?: (sent: number, total: number) => void;
+  /** Told how far into the file the upload has reached (holes included), and the bytes that went on the wire. */
+  onProgress?: (sent: number, total: number, wire: number) => void;
 }
 
 /** Where an upload of these bytes to `remotePath` is received, and kept when it is cut. */
@@ -39,21 +45,15 @@ export function partialPath(remotePath: string, sha256: string): string {
 
 /** How much of the receiving command's stderr is kept for the error message. */
 const STDERR_KEPT = 4096;
-const CHUNK = 1024 * 1024;
+/** Bytes of frames read ahead of the channel. */
+const READ_AHEAD = 8 * 1024 * 1024;
 
 /** Sends the file (what the controller does not hold of it yet) and publishes it at `remotePath`; returns its identity. */
 export async function uploadFile(connection: ControllerConnection, localPath: string, remotePath: string, options: UploadOptions): Promise<string> {
   const lc = connection.controller.name;
   const temp = partialPath(remotePath, options.sha256);
   let resumedFrom = 0;
-  let sent = 0;
-  const count = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      sent += chunk.length;
-      options.onProgress?.(resumedFrom + sent, options.size);
-      done(null, chunk);
-    },
-  });
+  let reached = 0;
   let stderr = '';
   let stdout = '';
   let code: number;
@@ -63,9 +63,8 @@ export async function uploadFile(connection: ControllerConnection, localPath: st
   });
   try {
     // Receive, verify, publish, in one command (sh/upload-receive.sh: its header says its arguments, what it prints
-    // and its exits): the sum is taken on the controller from the bytes `tee` writes, as they arrive. Reading the file
-    // again afterwards, in a second command, took 1.35 s of 7.1 s for 512 MiB on a quiet lab; now 0.1 s follow the
-    // last byte (tools/bench/deploy.sh part 1).
+    // and its exits): the sum is taken on the controller beside the receiving, from what is final of the file. Reading
+    // the file again afterwards, in a second command, took 1.35 s of 7.1 s for 512 MiB on a quiet lab (tools/bench/deploy.sh).
     code = await connection.withChannel(['sh', '-c', UPLOAD_RECEIVE_SH, 'vmctx-upload', temp, options.sha256, remotePath, options.mode ?? '0600', String(options.size)], async (channel) => {
       const exit = new Promise<number>((resolve) => {
         let status = 255;
@@ -91,9 +90,15 @@ export async function uploadFile(connection: ControllerConnection, localPath: st
       const from = await start;
       if (from === undefined) return exit;
       resumedFrom = from;
-      await pipeline(local.createReadStream({ highWaterMark: CHUNK, start: from, autoClose: false }), count, channel);
+      reached = from;
+      const frames = sparseFrames(local, from, options.size, ({ position, wire }) => {
+        reached = position;
+        options.onProgress?.(position, options.size, wire);
+      });
+      await pipeline(Readable.from(frames, { objectMode: false, highWaterMark: READ_AHEAD }), channel);
       return exit;
     });
+    // Exit 7 (the stream ended before its end) and any other: a failed upload, what arrived kept.
     if (code !== 0 && code !== 3 && code !== 4 && code !== 6) throw new Error(`receiving into ${temp} exited ${code}${stderr.trim() ? `: ${stderr.trim()}` : ''}`);
   } catch (error) {
     // What arrived stays at the temporary name for the next upload to resume, unless the controller removed it (exit
@@ -101,7 +106,7 @@ export async function uploadFile(connection: ControllerConnection, localPath: st
     const left = code! === 5 ? 'the partial file was removed' : `what arrived is kept in ${temp} for the next deploy to resume`;
     throw new DeployerError(
       'REMOTE_UPLOAD_FAILED',
-      `${lc}: upload of ${localPath} to ${remotePath} failed after ${resumedFrom + sent} of ${options.size} bytes${resumedFrom > 0 ? ` (resumed at ${resumedFrom})` : ''}: ${(error as Error).message}; ${left}`,
+      `${lc}: upload of ${localPath} to ${remotePath} failed after ${reached} of ${options.size} bytes${resumedFrom > 0 ? ` (resumed at ${resumedFrom})` : ''}: ${(error as Error).message}; ${left}`,
       { where: lc, cause: error },
     );
   } finally {

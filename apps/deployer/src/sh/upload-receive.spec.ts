@@ -1,8 +1,8 @@
 /**
- * sh/upload-receive.sh under each shell a controller's `sh` may be: its protocol (resume-from first, the identity
- * last, its exits) on a temporary folder, as controller/upload.ts runs it (moved here from upload.spec.ts).
+ * sh/upload-receive.sh under each shell a controller's `sh` may be: its protocol (resume-from first, frames in, the
+ * identity last, its exits) on a temporary folder, as controller/upload.ts runs it (moved here from upload.spec.ts).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,14 +18,24 @@ const SHELLS = [['dash'], ['bash', '--posix', '--norc'], ['busybox', 'sh']].filt
 const data = randomBytes(3 * 1024 * 1024 + 4321);
 const sha256 = createHash('sha256').update(data).digest('hex');
 
+/** The frames of upload.ts (sparse-frames.ts): `OFFSET LENGTH`, the bytes, ...; `end` when `ended`. */
+const framed = (runs: ReadonlyArray<readonly [number, Buffer]>, ended = true) =>
+  Buffer.concat([...runs.flatMap(([at, bytes]) => [Buffer.from(`${at} ${bytes.length}\n`), bytes]), Buffer.from(ended ? 'end\n' : '')]);
+/** All of `data` from `from` on, in frames of 1 MiB. */
+const framesOf = (from = 0, ended = true) => {
+  const runs: Array<[number, Buffer]> = [];
+  for (let at = from; at < data.length; at += 1024 * 1024) runs.push([at, data.subarray(at, Math.min(at + 1024 * 1024, data.length))]);
+  return framed(runs, ended);
+};
+
 describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('upload-receive.sh under %s', (_name, [cmd, ...rest]) => {
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'vmctx-receive-'));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
-  const receive = (expected: string, { limit = '', input = data } = {}) =>
-    spawnSync(cmd!, [...rest, '-c', `${limit}${UPLOAD_RECEIVE_SH}`, 'vmctx-upload', join(dir, '.part'), expected, join(dir, 'base.raw'), '0640', String(data.length)], { input, encoding: 'buffer' });
+  const receive = (expected: string, { limit = '', input = framesOf(), size = data.length } = {}) =>
+    spawnSync(cmd!, [...rest, '-c', `${limit}${UPLOAD_RECEIVE_SH}`, 'vmctx-upload', join(dir, '.part'), expected, join(dir, 'base.raw'), '0640', String(size)], { input, encoding: 'buffer' });
 
   it('writes, sums and publishes the bytes it reads, with the mode asked; its identity last (exit 0)', () => {
     const result = receive(sha256);
@@ -48,12 +58,12 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('upload-
     expect(readdirSync(dir)).toEqual([]);
   });
 
-  it('fails a write error (exit 5) even though every byte was summed, and removes the file', () => {
-    // A file size limit (ulimit -f, in blocks of 512 or 1024 bytes): tee's writes fail with EFBIG past 64 blocks
-    // (SIGXFSZ ignored) while its copy to sha256sum goes on.
+  it('fails a write error (exit 5) and removes the file', () => {
+    // A file size limit (ulimit -f, in blocks of 512 or 1024 bytes): dd's writes fail with EFBIG past 64 blocks
+    // (SIGXFSZ ignored).
     const result = receive(sha256, { limit: "trap '' XFSZ; ulimit -f 64\n" });
     expect(result.status).toBe(5);
-    expect(result.stderr.toString()).toMatch(/tee: .*\.part: (File too large|I\/O error)/);
+    expect(result.stderr.toString()).toMatch(/dd: .*\.part.*: (File too large|I\/O error)/);
     expect(readdirSync(dir)).toEqual([]);
   });
 
@@ -72,11 +82,69 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('upload-
     expect(readdirSync(dir).sort()).toEqual(['base.raw', expect.stringMatching(/^elsewhere-/)]);
   });
 
-  it('keeps fewer bytes than the whole for the next upload to resume (exit 7)', () => {
-    const result = receive(sha256, { input: data.subarray(0, 5000) });
+  it('keeps what arrived of a stream cut before its end, mid-frame too, for the next upload to resume (exit 7)', () => {
+    const cut = framesOf().subarray(0, 1024 * 1024 + 300_000);
+    const result = receive(sha256, { input: cut });
     expect(result.status).toBe(7);
-    expect(result.stderr.toString()).toBe(`5000 of ${data.length} bytes are there; kept for the next upload to resume\n`);
-    expect(readFileSync(join(dir, '.part')).equals(data.subarray(0, 5000))).toBe(true);
+    // The first frame whole, and of the second all that arrived: dd writes the short block at the end of its input.
+    const arrived = cut.length - `0 1048576\n`.length - `1048576 1048576\n`.length;
+    expect(result.stderr.toString()).toBe(`${arrived} of ${data.length} bytes are there; kept for the next upload to resume\n`);
+    const part = readFileSync(join(dir, '.part'));
+    expect(part.length).toBe(arrived);
+    expect(part.equals(data.subarray(0, arrived))).toBe(true);
+    // The next upload: told where to start, it sends the frames from there; the sum covers the whole.
+    const again = receive(sha256, { input: framesOf(part.length) });
+    expect(again.stdout.toString().split('\n')[0]).toBe(`resume-from ${part.length}`);
+    expect(again.status).toBe(0);
+    expect(readFileSync(join(dir, 'base.raw')).equals(data)).toBe(true);
+  });
+
+  it('leaves what no frame covers a hole, and sets the whole size at `end`', () => {
+    const size = 32 * 1024 * 1024;
+    const image = Buffer.alloc(size);
+    const runs: Array<[number, Buffer]> = [
+      [65536, data.subarray(0, 70000)],
+      [20 * 1024 * 1024, data.subarray(70000, 1024 * 1024)],
+    ];
+    for (const [at, bytes] of runs) bytes.copy(image, at);
+    const result = receive(createHash('sha256').update(image).digest('hex'), { input: framed(runs), size });
+    expect(result.stderr.toString()).toBe('');
+    expect(result.status).toBe(0);
+    const published = join(dir, 'base.raw');
+    expect(statSync(published).size).toBe(size);
+    expect(statSync(published).blocks * 512).toBeLessThan(2 * 1024 * 1024);
+    expect(readFileSync(published).equals(image)).toBe(true);
+  });
+
+  it('refuses a frame that is not the protocol: out of order, past the size, not digits (exit 5), and removes the file', () => {
+    const chunk = data.subarray(0, 1000);
+    for (const input of [
+      framed([[5000, chunk], [0, chunk]]),
+      framed([[data.length - 10, chunk]]),
+      Buffer.concat([Buffer.from('0 $((1))\n'), chunk]),
+    ]) {
+      const result = receive(sha256, { input });
+      expect(result.status).toBe(5);
+      expect(result.stderr.toString()).toMatch(/^bad frame/);
+      expect(readdirSync(dir)).toEqual([]);
+    }
+  });
+
+  it('leaves a part that another upload of the same bytes holds (its flock) alone, and receives under a name of its own', async () => {
+    const part = join(dir, '.part');
+    writeFileSync(part, data.subarray(0, 1000));
+    const holder = spawn('flock', [part, 'sleep', '30'], { stdio: 'ignore' });
+    try {
+      while (spawnSync('flock', ['-n', part, 'true']).status === 0) await new Promise((r) => setTimeout(r, 20));
+      const result = receive(sha256);
+      expect(result.stdout.toString().split('\n')[0]).toBe('resume-from 0');
+      expect(result.status).toBe(0);
+      expect(readFileSync(join(dir, 'base.raw')).equals(data)).toBe(true);
+      expect(readFileSync(part).equals(data.subarray(0, 1000))).toBe(true);
+      expect(readdirSync(dir).sort()).toEqual(['.part', 'base.raw']);
+    } finally {
+      holder.kill();
+    }
   });
 
   it('does not write through a link planted at its temporary name', () => {
@@ -91,7 +159,7 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('upload-
 
   it('says first how much it holds already, and sums the kept part with the rest', () => {
     writeFileSync(join(dir, '.part'), data.subarray(0, 1000));
-    const result = receive(sha256, { input: data.subarray(1000) });
+    const result = receive(sha256, { input: framesOf(1000) });
     expect(result.stderr.toString()).toBe('');
     expect(result.stdout.toString().split('\n')[0]).toBe('resume-from 1000');
     expect(result.status).toBe(0);
