@@ -54,7 +54,7 @@ export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process
           // On a terminal: what would be replaced is planned first and asked; only the VMs confirmed may be (a replace
           // that shows up between the two runs is held).
           const preview = await runDeploy(deployment, artifacts, { ...options, dryRun: true, events: () => undefined });
-          const replacing = preview.controllers.flatMap((c) => (c.plan?.steps ?? []).filter((s) => s.action === 'replace').map((s) => ({ vm: s.vm, line: `  ${c.controller}/${s.vm}: ${s.reasons.join('; ')}; its disk ${s.diskLoss}` })));
+          const replacing = preview.controllers.flatMap((c) => (c.plan?.steps ?? []).filter((s) => s.action === 'replace').map((s) => ({ vm: s.vm, line: `  ${c.controller}/${s.vm}: ${s.reasons.join('; ')}; its disk ${s.lostDisk}` })));
           let allowed: string[] = [];
           if (replacing.length > 0) {
             progress.release();

@@ -27,6 +27,49 @@ find_domain() {
   exit 1
 }
 
+# stopped NAME: a domain that stops loses its live definition.
+stopped() { rm -f "$D/$1.live" "$D/$1.mem" "$D/$1.vcpus"; }
+
+# max_kib FILE: the domain's <memory> in KiB (its unit KiB, MiB or GiB; KiB when none).
+max_kib() {
+  sed -n "s/.*<memory\(.*\)>\([0-9]*\)<\/memory>.*/\2|\1/p" "$1" | {
+    IFS='|' read -r value unit
+    case "$unit" in *MiB*|*"'M'"*) echo $((value * 1024)) ;; *GiB*|*"'G'"*) echo $((value * 1048576)) ;; *) echo "$value" ;; esac
+  }
+}
+
+# live_xml NAME: the live definition, with the balloon (currentMemory) and online vCPUs set since its start.
+live_xml() {
+  mem=; vcpus=
+  [ -f "$D/$1.mem" ] && read -r mem <"$D/$1.mem"
+  [ -f "$D/$1.vcpus" ] && read -r vcpus <"$D/$1.vcpus"
+  awk -v mem="$mem" -v vcpus="$vcpus" -v q="'" '
+    mem != "" && /<currentMemory/ { next }
+    vcpus != "" && /<vcpu/ { sub(/<vcpu[^>]*>/, "<vcpu current=" q vcpus q ">") }
+    { print }
+    mem != "" && /<memory/ { print "  <currentMemory unit=" q "KiB" q ">" mem "</currentMemory>" }
+  ' "$D/$1.live"
+}
+
+# swap_media FILE TARGET SOURCE: the <source file=> of the disk whose <target dev=> is TARGET; 1 when there is none.
+swap_media() {
+  if awk -v target="$2" -v source="$3" -v q="'" '
+    /<disk/ { inside = 1; n = 0 }
+    inside {
+      buf[++n] = $0
+      if (index($0, "dev=" q target q) || index($0, "dev=\"" target "\"")) hit = 1
+      if (/<\/disk>/) {
+        for (i = 1; i <= n; i++) { if (hit) sub("<source file=[\"" q "][^\"" q "]*[\"" q "]", "<source file=" q source q, buf[i]); print buf[i] }
+        if (hit) found = 1
+        inside = 0; hit = 0
+      }
+      next
+    }
+    { print }
+    END { exit found ? 0 : 1 }
+  ' "$1" >"$1.new"; then mv "$1.new" "$1"; else rm -f "$1.new"; return 1; fi
+}
+
 # A batch, as `virsh "cmd1; cmd2"` runs it: each command in turn, going on after one that fails (virsh's echo
 # included).
 st=0
@@ -72,9 +115,32 @@ case "$cmd" in
     read -r s <"$D/$n.state"
     printf '%s\n' "$s" ;;
   dumpxml)
-    [ "$1" = --inactive ] && shift
+    # Without --inactive, a running domain's live definition: as it was started, with what setmem, setvcpus and
+    # change-media --live changed since.
+    if [ "$1" = --inactive ]; then shift; find_domain "$1"; cat "$D/$n.xml"; exit 0; fi
     find_domain "$1"
-    cat "$D/$n.xml" ;;
+    if [ -f "$D/$n.live" ]; then live_xml "$n"; else cat "$D/$n.xml"; fi ;;
+  setmem)
+    # setmem DOMAIN --size NKiB --live: the balloon, within the maximum the domain was started with.
+    find_domain "$1"; size=${3%KiB}
+    [ -f "$D/$n.live" ] || { echo "error: Requested operation is not valid: domain is not running" >&2; exit 1; }
+    max=$(max_kib "$D/$n.live")
+    [ "$size" -le "$max" ] || { echo "error: invalid argument: cannot set memory higher than max memory" >&2; exit 1; }
+    echo "$size" >"$D/$n.mem" ;;
+  setvcpus)
+    # setvcpus DOMAIN --count N --live: online vCPUs, within the maximum.
+    find_domain "$1"
+    [ -f "$D/$n.live" ] || { echo "error: Requested operation is not valid: domain is not running" >&2; exit 1; }
+    max=$(sed -n 's/.*<vcpu[^>]*>\([0-9]*\)<\/vcpu>.*/\1/p' "$D/$n.live")
+    [ "$3" -le "$max" ] || { echo "error: invalid argument: requested vcpus is greater than max allowable vcpus for the live domain: $3 > $max" >&2; exit 1; }
+    echo "$3" >"$D/$n.vcpus" ;;
+  change-media)
+    # change-media DOMAIN --path TARGET --source FILE --update --live --config: the medium of that drive, in the
+    # live definition (a running domain) and the persistent one.
+    find_domain "$1"; target=$3; source=$5
+    swap_media "$D/$n.xml" "$target" "$source" || { echo "error: No disk found whose source path or target is $target" >&2; exit 1; }
+    [ ! -f "$D/$n.live" ] || swap_media "$D/$n.live" "$target" "$source"
+    echo 'Successfully updated media.' ;;
   define)
     t="$D/.incoming.$$"
     n=; u=
@@ -92,20 +158,21 @@ case "$cmd" in
     find_domain "$1"
     if listed "$S/fail-start" "$n"; then echo "error: Failed to start domain '$n'" >&2; exit 1; fi
     echo running >"$D/$n.state"
+    cp "$D/$n.xml" "$D/$n.live"; rm -f "$D/$n.mem" "$D/$n.vcpus"
     echo "Domain '$n' started" ;;
   destroy)
     find_domain "$1"
-    echo 'shut off' >"$D/$n.state"
+    echo 'shut off' >"$D/$n.state"; stopped "$n"
     echo "Domain '$n' destroyed" ;;
   shutdown)
     # A guest that heeds ACPI powers off; one listed in $S/ignore-shutdown (no acpid, as the lab's busybox guest) does not.
     find_domain "$1"
-    listed "$S/ignore-shutdown" "$n" || echo 'shut off' >"$D/$n.state"
+    listed "$S/ignore-shutdown" "$n" || { echo 'shut off' >"$D/$n.state"; stopped "$n"; }
     echo "Domain '$n' is being shutdown" ;;
   undefine)
     find_domain "$1"
     if listed "$S/fail-undefine" "$n"; then echo "error: cannot undefine '$n'" >&2; exit 1; fi
-    rm -f "$D/$n.xml" "$D/$n.state" "$D/$n.uuid"
+    rm -f "$D/$n.xml" "$D/$n.state" "$D/$n.uuid"; stopped "$n"
     echo "Domain '$n' has been undefined" ;;
   net-info)
     [ -f "$S/networks/$1" ] || { echo "error: Network not found: no network with matching name '$1'" >&2; exit 1; }

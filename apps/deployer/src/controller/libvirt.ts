@@ -306,6 +306,44 @@ export async function shutDownDomain(connection: ControllerConnection, uuid: str
   return 'powered off';
 }
 
+/**
+ * The live definitions of running domains (`virsh dumpxml` without --inactive: what the guest runs with now, its
+ * memory balloon and online vCPUs included), one virsh batch for all; a domain gone meanwhile is left out.
+ */
+export async function liveDefinitions(connection: RemoteCommands, uuids: readonly string[]): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  if (uuids.length === 0) return found;
+  const batch = uuids.map((u) => `echo ${LIVE_MARK} ${u}; dumpxml --domain ${u};`).join(' ');
+  const result = await connection.exec(virsh(VIRSH_BATCH_SECONDS, batch));
+  if (result.code === 124) throw commandFailed(connection, `virsh dumpxml (no answer within ${VIRSH_BATCH_SECONDS} s: libvirtd hangs?)`, result.stderr);
+  for (const part of result.stdout.split(new RegExp(`^${LIVE_MARK} `, 'm')).slice(1)) {
+    const newline = part.indexOf('\n');
+    const xml = part.slice(newline + 1).trim();
+    if (newline > 0 && xml.startsWith('<domain')) found.set(part.slice(0, newline).trim(), xml);
+  }
+  return found;
+}
+// UUIDs are the only words of this batch besides virsh's own: no quoting needed (config refuses nothing else here).
+const LIVE_MARK = '=== vmctx-live';
+
+/** The running domain's memory balloon, to `kib` KiB (virsh setmem --live: within its maximum, no restart). */
+export async function setMemoryLive(connection: ControllerConnection, uuid: string, kib: number): Promise<void> {
+  await connection.run(virsh(VIRSH_CHANGE_SECONDS, 'setmem', '--domain', uuid, '--size', `${kib}KiB`, '--live'));
+}
+
+/** The running domain's online vCPUs, to `count` (virsh setvcpus --live: within its maximum, by hotplug). */
+export async function setVcpusLive(connection: ControllerConnection, uuid: string, count: number): Promise<void> {
+  await connection.run(virsh(VIRSH_CHANGE_SECONDS, 'setvcpus', '--domain', uuid, '--count', String(count), '--live'));
+}
+
+/**
+ * Puts `source` in the CD drive `target` of a running domain, live and in its persistent definition (virsh
+ * change-media --update: eject, then insert; the guest sees a media change, as when a CD is swapped by hand).
+ */
+export async function changeMedia(connection: ControllerConnection, uuid: string, target: string, source: string): Promise<void> {
+  await connection.run(virsh(VIRSH_CHANGE_SECONDS, 'change-media', '--domain', uuid, '--path', target, '--source', source, '--update', '--live', '--config'));
+}
+
 export async function undefineDomain(connection: ControllerConnection, uuid: string): Promise<void> {
   if ((await domainState(connection, uuid)) === undefined) return;
   await connection.run(virsh(VIRSH_CHANGE_SECONDS, 'undefine', '--domain', uuid));

@@ -118,8 +118,8 @@ describe('applyOnController', () => {
     ]);
     expect(events).toContainEqual({ type: 'vm', controller: 'lc1', vm: 'web-1', phase: 'replacing', message: 'overlay changed' });
     expect(plan.steps).toEqual([
-      { vm: 'web-1', action: 'replace', reasons: ['overlay changed'], diskLoss: changed.overlay.remotePath },
-      { vm: 'web-2', action: 'unchanged', reasons: [] },
+      { vm: 'web-1', action: 'replace', reasons: ['overlay changed'], diskLoss: true, lostDisk: changed.overlay.remotePath },
+      { vm: 'web-2', action: 'unchanged', reasons: [], diskLoss: false },
     ]);
   });
 

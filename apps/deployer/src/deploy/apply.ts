@@ -17,12 +17,13 @@ import { deriveUuid } from '@vmctx/template-renderer';
 import pLimit from 'p-limit';
 import type { RemoteArtifact, VmArtifacts } from '../artifacts/build.js';
 import type { ControllerConnection } from '../controller/connection.js';
-import { defineDomain, domainState, fileIdentities, shutDownDomain, startDomain } from '../controller/libvirt.js';
+import { changeMedia, defineDomain, domainState, fileIdentities, setMemoryLive, setVcpusLive, shutDownDomain, startDomain } from '../controller/libvirt.js';
 import type { DeploymentIdentity } from '../controller/owner-mark.js';
 import { ownedDomain } from '../controller/ownership.js';
 import type { ControllerState } from '../controller/preflight.js';
 import { partialPath, remoteSha256, uploadFile } from '../controller/upload.js';
 import type { EventSink } from './events.js';
+import type { LiveChange } from './live-apply.js';
 import type { ControllerPlan, PlanStep } from './plan.js';
 import { removeOwnFiles, removeUnusedShared, removeVm, type OwnFile } from './remove.js';
 import { ownFiles, sharedFiles, uniqueFiles, writeState, type ControllerStateFile, type VmRecord } from './state.js';
@@ -48,6 +49,8 @@ export interface VmOutcome {
   bootMs?: number;
   /** What the operator should know of an outcome that is not a failure (an update a running guest takes later). */
   note?: string;
+  /** An updated VM left running (restart: never) whose guest still needs a restart to take all of it: why. */
+  restartNeeded?: string[];
 }
 
 export interface ApplyOptions {
@@ -63,11 +66,9 @@ export interface ApplyOptions {
   /** VMs defined and started at once on one controller. */
   vmConcurrency?: number;
   /**
-   * A running VM whose definition was updated (or context CD changed) is restarted so that it takes it now: shut down
-   * (ACPI), powered off past `shutdownGraceMs` (default 60 s), started (--restart-if-needed). Otherwise it takes it at
-   * its next restart, and the report says so.
+   * How long a restart (a step whose `restart` is set: restart: when-needed, --restart-if-needed) lets its guest shut
+   * down (ACPI) before it is powered off; default 60 s.
    */
-  restartIfNeeded?: boolean;
   shutdownGraceMs?: number;
 }
 
@@ -293,44 +294,65 @@ function vmRecord(v: VmArtifacts, now: { address?: string | undefined; known?: R
  */
 function held(lc: string, v: VmArtifacts, s: PlanStep, options: ApplyOptions): VmOutcome {
   const name = v.vm.name;
-  const message = `${name} was not replaced: ${s.reasons.join('; ')}; replacing it makes its disk ${s.diskLoss} anew, and what its guest wrote there is lost. It is left as it was; give --allow-disk-loss (or answer yes on a terminal) to replace it`;
+  const message = `${name} was not replaced: ${s.reasons.join('; ')}; replacing it makes its disk ${s.lostDisk} anew, and what its guest wrote there is lost. It is left as it was; give --allow-disk-loss (or answer yes on a terminal) to replace it`;
   options.events({ type: 'vm', controller: lc, vm: name, phase: 'failed', message });
-  return { vm: name, controller: lc, status: 'failed', error: new DeployerError('DEPLOY_DISK_LOSS', `${lc}: ${message}`, { where: `${lc}/${name}` }), left: [`domain ${name} and its disk ${s.diskLoss}, as they were`] };
+  return { vm: name, controller: lc, status: 'failed', error: new DeployerError('DEPLOY_DISK_LOSS', `${lc}: ${message}`, { where: `${lc}/${name}` }), left: [`domain ${name} and its disk ${s.lostDisk}, as they were`] };
 }
 
 /**
  * The domain's definition changed, or its context CD, and its disk stays: defined again (same UUID, MACs and disk,
  * virsh define of a persistent domain), then as an unchanged VM (started if it is not running, waited for with
- * --wait). A running guest keeps what it booted with until its next restart: done now with --restart-if-needed,
- * else the outcome says so.
+ * --wait). A running guest is given live what libvirt can change live (the plan's `liveChanges`: memory and vCPUs
+ * within their maximum, the context CD's medium); what needs a restart (the plan's `restartNeeded`) is done now when
+ * the step says so (restart: when-needed, --restart-if-needed), else the outcome says what still waits for one.
  */
 async function update(connection: ControllerConnection, v: VmArtifacts, seen: string | undefined, s: PlanStep, options: ApplyOptions): Promise<VmOutcome> {
   const lc = connection.controller.name;
   const name = v.vm.name;
-  const what = s.action === 'recontextualize' ? 'the new context CD' : 'the new definition';
+  const needs = s.restartNeeded ?? [];
   options.events({ type: 'vm', controller: lc, vm: name, phase: 'updating', message: s.reasons.join('; ') });
   let state = seen;
   let restarted: string | undefined;
+  let step = 'define';
   try {
     await defineDomain(connection, v.xml);
-    if (state === 'running' && options.restartIfNeeded) {
-      options.events({ type: 'vm', controller: lc, vm: name, phase: 'restarting', message: `to take ${what}` });
+    if (state === 'running' && s.restart) {
+      step = 'restart';
+      options.events({ type: 'vm', controller: lc, vm: name, phase: 'restarting', message: needs.join('; ') });
       restarted = await shutDownDomain(connection, v.uuid, options.shutdownGraceMs ?? 60_000);
       state = 'shut off';
+    } else if (state === 'running') {
+      for (const change of s.liveChanges ?? []) {
+        step = `applying ${change.said} live`;
+        await applyLive(connection, v.uuid, change);
+      }
     }
   } catch (error) {
     options.events({ type: 'vm', controller: lc, vm: name, phase: 'failed', message: (error as Error).message });
-    return { vm: name, controller: lc, status: 'failed', error: error as VmctxError, left: [`domain ${name} and its disk`] };
+    const stands = step === 'define' ? 'its definition as it was' : 'the new definition (the running guest takes the rest at its next restart)';
+    const failure = new DeployerError('REMOTE_COMMAND_FAILED', `${(error as Error).message}\n  ${name} failed at ${step}; it keeps ${stands} and its disk`, { where: `${lc}/${name}`, cause: error });
+    return { vm: name, controller: lc, status: 'failed', error: failure, ...(state ? { state } : {}), left: [`domain ${name} and its disk`] };
   }
   const outcome = await unchanged(connection, v, state, options, 'updated');
   if (outcome.status === 'failed') return outcome;
+  const live = seen === 'running' && restarted === undefined && (s.live ?? []).length > 0 ? `applied live: ${s.live!.join('; ')}; ` : '';
   const note =
     restarted !== undefined
-      ? `restarted to take ${what} (${restarted === 'shut down' ? 'shut down by its guest' : 'its guest did not shut down in time: powered off'}); its disk is kept`
-      : seen === 'running'
-        ? `defined again; the running guest takes ${what} at its next restart (deploy --restart-if-needed does it now); its disk is kept`
-        : undefined;
-  return { ...outcome, status: 'updated', ...(note ? { note } : {}) };
+      ? `restarted to take ${needs.join('; ') || 'the new definition'} (${restarted === 'shut down' ? 'shut down by its guest' : 'its guest did not shut down in time: powered off'}); its disk is kept`
+      : seen === 'running' && needs.length > 0
+        ? `${live}still needs a restart for ${needs.join('; ')} (restart: never; restart: when-needed or deploy --restart-if-needed does it); its disk is kept`
+        : live
+          ? `${live}no restart needed; its disk is kept`
+          : undefined;
+  const waiting = seen === 'running' && restarted === undefined && needs.length > 0 ? { restartNeeded: needs } : {};
+  return { ...outcome, status: 'updated', ...waiting, ...(note ? { note } : {}) };
+}
+
+/** One live change, by the virsh command that makes it (controller/libvirt.ts). */
+async function applyLive(connection: ControllerConnection, uuid: string, change: LiveChange): Promise<void> {
+  if (change.kind === 'memory') await setMemoryLive(connection, uuid, change.kib);
+  else if (change.kind === 'vcpus') await setVcpusLive(connection, uuid, change.count);
+  else await changeMedia(connection, uuid, change.target, change.source);
 }
 
 /** `seen` is the domain's state as preflight read it a moment ago: no second round trip to ask again. */

@@ -9,6 +9,7 @@ import type { VmArtifacts } from '../artifacts/build.js';
 import type { Deployment } from '../config/types.js';
 import { CommandBatch } from '../controller/command-batch.js';
 import type { ControllerConnection } from '../controller/connection.js';
+import { liveDefinitions } from '../controller/libvirt.js';
 import { DEFAULT_LOCK_WAIT_SECONDS, lockDeployment } from '../controller/deployment-lock.js';
 import type { DeploymentIdentity } from '../controller/owner-mark.js';
 import { hasErrorFindings, preflight, type ControllerState, type Finding } from '../controller/preflight.js';
@@ -56,6 +57,8 @@ export type DeployOptions = SessionOptions &
      * fails with DEPLOY_DISK_LOSS). Plan and --dry-run show every replace with the disk it would lose.
      */
     allowDiskLoss?: boolean | readonly string[];
+    /** --restart-if-needed: restart: when-needed for every VM. */
+    restartIfNeeded?: boolean;
   };
 
 
@@ -76,7 +79,15 @@ async function inspect(connection: ControllerConnection, deployment: DeploymentI
   if (hasErrorFindings(state)) return { refused: state.findings.filter((f) => f.severity === 'error') };
   const allowed = options.allowDiskLoss ?? false;
   const mayLoseDisk = options.dryRun ? undefined : (vm: string) => (typeof allowed === 'boolean' ? allowed : allowed.includes(vm));
-  return { state, recorded, plan: planController(deployment, work.vms, state, recorded, { prune: options.prune ?? false, ...(mayLoseDisk ? { mayLoseDisk } : {}) }) };
+  const planOptions = { prune: options.prune ?? false, restartIfNeeded: options.restartIfNeeded ?? false, ...(mayLoseDisk ? { mayLoseDisk } : {}) };
+  const plan = planController(deployment, work.vms, state, recorded, planOptions);
+  // A running domain that an update touches is judged against its live definition (what it takes live, what waits
+  // for a restart): read only when there is one, in one round trip.
+  const touched = plan.steps.filter((s) => s.action === 'update' || s.action === 'recontextualize').map((s) => work.vms.find((v) => v.vm.name === s.vm)!.uuid);
+  const running = state.domains.filter((d) => d.state === 'running' && touched.includes(d.uuid)).map((d) => d.uuid);
+  if (running.length === 0) return { state, recorded, plan };
+  const live = await liveDefinitions(connection, running);
+  return { state, recorded, plan: planController(deployment, work.vms, state, recorded, { ...planOptions, live }) };
 }
 
 export async function runDeploy(deployment: Deployment, artifacts: readonly VmArtifacts[], options: DeployOptions): Promise<DeployReport> {

@@ -80,7 +80,7 @@ describe('a change of the domain alone keeps the disk', () => {
     expect(deploy.exitCode, deploy.out + deploy.err).toBe(0);
     const vms = (JSON.parse(deploy.out) as { controllers: { vms: { vm: string; status: string; note?: string }[] }[] }).controllers[0]!.vms;
     expect(vms.map((v) => [v.vm, v.status])).toEqual([['web-1', 'updated'], ['web-2', 'updated']]);
-    expect(vms[0]!.note).toMatch(/next restart/);
+    expect(vms[0]!.note).toMatch(/^still needs a restart for memory 64 MiB → 128 MiB is above the maximum \(64 MiB\)/);
     expect(inode()).toBe(before);
     expect(guestDataKept()).toBe(true);
     expect(fake.commands.filter((c) => c.includes('undefine'))).toEqual([]);
@@ -92,7 +92,7 @@ describe('a context change keeps the disk (recontextualize)', () => {
   const iso = (dump: string) => /<source file=['"]([^'"]*\.iso)['"]/.exec(dump)?.[1];
   const definition = () => readFileSync(join(fake.state, 'domains', 'web-1.xml'), 'utf8');
 
-  it('the new context CD is uploaded and put in the definition over the same disk; the running guest takes it at its next boot', async () => {
+  it('the new context CD is uploaded and put in the definition over the same disk, and swapped into the running domain', async () => {
     expect((await vmctx(deployment('one'), ['deploy'])).exitCode).toBe(0);
     writeAsGuest();
     const before = { disk: inode(), iso: iso(definition()) };
@@ -102,29 +102,31 @@ describe('a context change keeps the disk (recontextualize)', () => {
     const deploy = await vmctx(deployment('two'), ['deploy', '--json']);
     expect(deploy.exitCode, deploy.out + deploy.err).toBe(0);
     const web1 = (JSON.parse(deploy.out) as { controllers: { vms: { vm: string; status: string; note?: string }[] }[] }).controllers[0]!.vms[0]!;
-    expect(web1).toMatchObject({ vm: 'web-1', status: 'updated', note: expect.stringContaining('takes the new context CD at its next restart') });
+    expect(web1).toMatchObject({ vm: 'web-1', status: 'updated', note: expect.stringContaining('applied live: context CD hdc swapped; no restart needed') });
     expect(inode()).toBe(before.disk);
     expect(guestDataKept()).toBe(true);
     expect(iso(definition())).not.toBe(before.iso);
     expect(statSync(iso(definition())!).isFile()).toBe(true);
     expect(fake.commands.filter((c) => / shutdown | destroy | undefine /.test(c))).toEqual([]);
+    expect(fake.commands.filter((c) => c.includes(' change-media ')).length).toBe(1);
     expect((await vmctx(deployment('two'), ['plan'])).exitCode).toBe(0);
   });
 
-  it('--restart-if-needed restarts it now: shut down by its guest, or powered off past --shutdown-timeout', async () => {
+  it('--restart-if-needed restarts a VM whose change needs it: shut down by its guest, or powered off past --shutdown-timeout', async () => {
     expect((await vmctx(deployment('one'), ['deploy'])).exitCode).toBe(0);
     writeAsGuest();
     const before = inode();
-    const restarted = await vmctx(deployment('two'), ['deploy', '--json', '--restart-if-needed']);
+    // More memory than the running maximum (a spec's memory is its maximum): only a restart gives it.
+    const restarted = await vmctx(deployment('one', 128), ['deploy', '--json', '--restart-if-needed']);
     expect(restarted.exitCode, restarted.out + restarted.err).toBe(0);
     const note = (r: string) => (JSON.parse(r) as { controllers: { vms: { note?: string }[] }[] }).controllers[0]!.vms[0]!.note;
-    expect(note(restarted.out)).toMatch(/restarted to take the new context CD \(shut down by its guest\)/);
-    expect(fake.commands.filter((c) => c.includes(' shutdown ')).length).toBe(1);
+    expect(note(restarted.out)).toMatch(/restarted to take memory 64 MiB → 128 MiB is above the maximum \(64 MiB\) \(shut down by its guest\)/);
+    expect(fake.commands.filter((c) => c.includes(' shutdown ')).length).toBe(2);
 
     // A guest that ignores ACPI (no acpid): powered off once the timeout is past.
     writeFileSync(join(fake.state, 'ignore-shutdown'), 'web-1\n');
     const started = Date.now();
-    const forced = await vmctx(deployment('three'), ['deploy', '--json', '--restart-if-needed', '--shutdown-timeout', '2']);
+    const forced = await vmctx(deployment('one', 256), ['deploy', '--json', '--restart-if-needed', '--shutdown-timeout', '2']);
     expect(forced.exitCode, forced.out + forced.err).toBe(0);
     expect(note(forced.out)).toMatch(/did not shut down in time: powered off/);
     expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
@@ -142,8 +144,8 @@ describe('a replace that loses the disk', () => {
     const plan = await vmctx(deployment('one', 64, 'other.raw'), ['plan']);
     expect(plan.exitCode).toBe(2);
     expect(plan.out).toMatch(/~ replace +web-1: image other changed.*\n +makes its disk .*web-1\.qcow2 anew: what the guest wrote there is lost/);
-    const json = JSON.parse((await vmctx(deployment('one', 64, 'other.raw'), ['plan', '--json'])).out) as { controllers: { plan: { steps: { vm: string; action: string; diskLoss?: string }[] } }[] };
-    expect(json.controllers[0]!.plan.steps.find((s) => s.vm === 'web-1')).toMatchObject({ action: 'replace', diskLoss: overlay() });
+    const json = JSON.parse((await vmctx(deployment('one', 64, 'other.raw'), ['plan', '--json'])).out) as { controllers: { plan: { steps: { vm: string; action: string; diskLoss: boolean; lostDisk?: string }[] } }[] };
+    expect(json.controllers[0]!.plan.steps.find((s) => s.vm === 'web-1')).toMatchObject({ action: 'replace', diskLoss: true, lostDisk: overlay() });
 
     const held = await vmctx(deployment('one', 64, 'other.raw'), ['deploy', '--json']);
     expect(held.exitCode).toBe(1);

@@ -12,6 +12,7 @@ import { ownFiles, type ControllerStateFile } from './state.js';
 import { uniqueBy } from '../util/unique-by.js';
 import { domainDrift } from './domain-drift.js';
 import { domainXmlChanges } from './xml-diff.js';
+import { liveVerdict, type LiveChange } from './live-apply.js';
 
 /**
  * `update`: only the domain's definition changed (the file's, or a hand edit on the controller): it is defined again
@@ -28,8 +29,18 @@ export interface PlanStep {
   action: StepAction;
   /** Why: which artifact or field changed, or why an orphan is kept. */
   reasons: string[];
-  /** A replace (or held one): the VM's disk that is made anew, losing what its guest wrote there. */
-  diskLoss?: string;
+  /** True for a replace (or held one): the VM's disk is made anew, losing what its guest wrote there. */
+  diskLoss: boolean;
+  /** The disk made anew, when diskLoss. */
+  lostDisk?: string;
+  /** An update or recontextualize of a running domain: what is applied to it live (live-apply.ts), in words. */
+  live?: string[];
+  /** What the running guest takes only at a restart, and why; absent or [] when it needs none. */
+  restartNeeded?: string[];
+  /** True when deploy restarts it for that (restart: when-needed, or --restart-if-needed). */
+  restart?: boolean;
+  /** The changes applied live, for apply (not printed: `live` says them). */
+  liveChanges?: LiveChange[];
 }
 
 export interface ControllerPlan {
@@ -54,18 +65,25 @@ export interface PlanOptions {
    * terminal); the others are held. Absent (plan, --dry-run): every replace is shown as it would be done.
    */
   mayLoseDisk?: (vm: string) => boolean;
+  /**
+   * The live definitions of the running domains that an update or recontextualize touches (by UUID): what they take
+   * live, and what needs a restart, is judged against them. Absent: not judged (nothing is applied live).
+   */
+  live?: ReadonlyMap<string, string>;
+  /** --restart-if-needed: every VM restarts when its change needs it (restart: when-needed for all). */
+  restartIfNeeded?: boolean;
 }
 
 export function planController(deployment: DeploymentIdentity, vms: readonly VmArtifacts[], state: ControllerState, recorded: ControllerStateFile, options: PlanOptions = {}): ControllerPlan {
   const steps: PlanStep[] = vms.map((v) => {
     const existing = ownedDomain(state.domains, deployment, v.vm.name, v.uuid);
-    if (!existing) return { vm: v.vm.name, action: 'create', reasons: ['no domain of this deployment by that name'] };
+    if (!existing) return { vm: v.vm.name, action: 'create', reasons: ['no domain of this deployment by that name'], diskLoss: false };
     const reasons = replaceReasons(v, existing, recorded);
-    if (reasons.length === 0) return { vm: v.vm.name, action: 'unchanged', reasons: [] };
+    if (reasons.length === 0) return { vm: v.vm.name, action: 'unchanged', reasons: [], diskLoss: false };
     const kept = keptDisk(v, existing);
-    if (kept) return { vm: v.vm.name, action: kept, reasons };
+    if (kept) return { vm: v.vm.name, action: kept, reasons, diskLoss: false, ...liveStep(v, existing, recorded, options) };
     const action = options.mayLoseDisk === undefined || options.mayLoseDisk(v.vm.name) ? 'replace' : 'held';
-    return { vm: v.vm.name, action, reasons, diskLoss: v.overlay.remotePath };
+    return { vm: v.vm.name, action, reasons, diskLoss: true, lostDisk: v.overlay.remotePath };
   });
   const wanted = new Set(vms.map((v) => v.vm.name));
   // Ours beyond the file: what the record lists, and domains marked as this deployment's (with its id, or none).
@@ -74,8 +92,8 @@ export function planController(deployment: DeploymentIdentity, vms: readonly VmA
   for (const name of [...owned].filter((n) => !wanted.has(n)).sort()) {
     steps.push(
       options.prune
-        ? { vm: name, action: 'prune', reasons: ['no longer in the deployment file (--prune)'] }
-        : { vm: name, action: 'orphan', reasons: ['no longer in the deployment file; left alone (--prune removes it)'] },
+        ? { vm: name, action: 'prune', reasons: ['no longer in the deployment file (--prune)'], diskLoss: false }
+        : { vm: name, action: 'orphan', reasons: ['no longer in the deployment file; left alone (--prune removes it)'], diskLoss: false },
     );
   }
   // A replaced VM gets a fresh overlay: its file is there now but will be removed first.
@@ -88,6 +106,20 @@ export function planController(deployment: DeploymentIdentity, vms: readonly VmA
     .filter((f) => !state.present.has(f.remotePath) || (f.kind === 'overlay' && vms.some((v) => replaced.has(v.vm.name) && v.overlay.remotePath === f.remotePath)))
     .map((f) => ({ path: f.remotePath, bytes: f.size, kind: f.kind }));
   return { controller: state.controller, steps, uploads };
+}
+
+/**
+ * A running domain's update: what it takes live and what waits for a restart (live-apply.ts), judged against its
+ * live definition. A stopped domain takes everything at its start: nothing to say.
+ */
+function liveStep(v: VmArtifacts, existing: DomainInfo, recorded: ControllerStateFile, options: PlanOptions): Partial<PlanStep> {
+  const running = options.live?.get(existing.uuid);
+  if (existing.state !== 'running' || running === undefined) return {};
+  const old = recorded.vms[v.vm.name]?.xml;
+  const removed = old ? domainXmlChanges(old, v.renderedXml, Number.MAX_SAFE_INTEGER).filter((c) => c.endsWith(': removed')) : [];
+  const verdict = liveVerdict(v.renderedXml, running, v.iso?.remotePath, removed);
+  const restart = verdict.restart.length > 0 && (options.restartIfNeeded === true || v.vm.restart === 'when-needed');
+  return { live: verdict.live.map((c) => c.said), restartNeeded: verdict.restart, restart, liveChanges: verdict.live };
 }
 
 /**

@@ -91,7 +91,11 @@ export function formatPlan(report: DeployReport): string {
     for (const s of c.plan!.steps) {
       out.push(`  ${SIGN[s.action]} ${s.action.padEnd(9)} ${s.vm}${s.reasons.length > 0 && s.action !== 'create' ? `: ${s.reasons.join('; ')}` : ''}\n`);
       // Said in plain words wherever a replace is shown: the guest's data goes with its disk.
-      if (s.diskLoss) out.push(`              ${s.action === 'held' ? 'not done: it would make' : 'makes'} its disk ${s.diskLoss} anew: what the guest wrote there is lost${s.action === 'held' ? '' : ' (deploy asks first, or needs --allow-disk-loss)'}\n`);
+      if (s.live && s.live.length > 0) out.push(`              applied live: ${s.live.join('; ')}\n`);
+      if (s.restartNeeded && s.restartNeeded.length > 0) {
+        out.push(`              needs a restart: ${s.restartNeeded.join('; ')} (${s.restart ? 'deploy restarts it: restart when-needed' : 'deploy leaves it running: restart never'})\n`);
+      }
+      if (s.diskLoss) out.push(`              ${s.action === 'held' ? 'not done: it would make' : 'makes'} its disk ${s.lostDisk} anew: what the guest wrote there is lost${s.action === 'held' ? '' : ' (deploy asks first, or needs --allow-disk-loss)'}\n`);
     }
     for (const u of c.plan!.uploads) out.push(`  ↑ upload    ${u.path} (${u.bytes} bytes)\n`);
   }

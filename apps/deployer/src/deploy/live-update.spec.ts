@@ -1,0 +1,151 @@
+/**
+ * An update of a running VM applies live what libvirt can (issue 21): memory and vCPUs within the running maximum
+ * (virsh setmem / setvcpus --live), a new context CD swapped into its drive (virsh change-media --update --live
+ * --config); what cannot be (a new maximum, the machine type) waits for a restart, which deploy does only when the
+ * deployment allows it, and otherwise says. Through the CLI, on the in-process controller (real sh, fake virsh
+ * that keeps a running domain's live definition apart from its persistent one).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { captureIo, exitCodeOfRun } from '../cli/capture-io.fixture.js';
+import { FakeController, putLink } from '../controller/fake-controller.fixture.js';
+import { createProgram } from '../program.js';
+import type { DeployReport } from './deploy.js';
+
+let fake: FakeController;
+let dir: string;
+beforeAll(async () => {
+  fake = await FakeController.start();
+  fake.trustHostKey();
+});
+afterAll(() => fake.close());
+beforeEach(async () => {
+  fake.reset();
+  putLink(fake, 'br0', 'bridge', true);
+  dir = await mkdtemp(join(tmpdir(), 'vmctx-live-'));
+  await writeFile(join(dir, 'base.raw'), '');
+  await truncate(join(dir, 'base.raw'), 2 ** 20);
+  return () => rm(dir, { recursive: true, force: true });
+});
+
+interface Guest {
+  /** MiB: the maximum (`<memory>`) and the balloon (`<currentMemory>`). */
+  maxMib?: number;
+  mib?: number;
+  vcpus?: number;
+  onlineVcpus?: number;
+  machine?: string;
+  hostname?: string;
+}
+
+/** One VM from a native template with room to grow: 256 MiB of maximum, 128 given; 2 vCPUs, 1 online. */
+async function deployment(g: Guest = {}, extra = ''): Promise<string> {
+  await writeFile(
+    join(dir, 'guest.xml'),
+    `<domain type='qemu'>
+  <name>guest</name>
+  <memory unit='MiB'>${g.maxMib ?? 256}</memory>
+  <currentMemory unit='MiB'>${g.mib ?? 128}</currentMemory>
+  <vcpu current='${g.onlineVcpus ?? 1}'>${g.vcpus ?? 2}</vcpu>
+  <os><type arch='x86_64' machine='${g.machine ?? 'pc'}'>hvm</type></os>
+  <devices>
+    <disk type='file' device='disk'><driver name='qemu' type='qcow2'/><source file='/x/guest.qcow2'/><target dev='vda' bus='virtio'/></disk>
+    <disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='/x/context.iso'/><target dev='hdc' bus='ide'/><readonly/></disk>
+    <interface type='bridge'><source bridge='br0'/><model type='virtio'/></interface>
+  </devices>
+</domain>
+`,
+  );
+  const c = fake.controller();
+  return `name: live
+controllers:
+  - { name: lc1, host: 127.0.0.1, port: ${c.port}, user: root, imageDir: ${c.imageDir}, identityFile: ${c.identityFile}, knownHosts: ${c.knownHosts} }
+images:
+  - { name: base, path: ${join(dir, 'base.raw')} }
+defaults: { controller: lc1, image: base, template: ./guest.xml, bridge: br0${extra} }
+vms:
+  - { name: web-1, context: { hostname: ${g.hostname ?? 'one'} } }
+`;
+}
+
+async function vmctx(text: string, args: string[]) {
+  await writeFile(join(dir, 'deployment.yaml'), text);
+  const io = captureIo();
+  const exitCode = await exitCodeOfRun(createProgram(io).parseAsync([...args, '-f', join(dir, 'deployment.yaml'), '--cache', join(dir, 'cache')], { from: 'user' }));
+  return { exitCode, out: io.out, err: io.err };
+}
+
+/** The running domain's definition as libvirt gives it now (the fake virsh's `dumpxml` without --inactive). */
+const liveXml = () => execFileSync('sh', [join(fake.root, 'bin', 'virsh'), 'dumpxml', '--domain', 'web-1'], { env: { ...process.env, VMCTX_FAKE_STATE: fake.state }, encoding: 'utf8' });
+const changes = () => fake.commands.filter((c) => / (setmem|setvcpus|change-media|shutdown|destroy|undefine|start) /.test(c)).map((c) => c.replace(/^timeout -k 5 \d+ /, '').replace(/[0-9a-f-]{36}/, 'UUID'));
+type Step = DeployReport['controllers'][number]['plan'] extends infer P ? (P extends { steps: (infer S)[] } ? S : never) : never;
+const step = (out: string): Step => (JSON.parse(out) as DeployReport).controllers[0]!.plan!.steps[0]!;
+const outcome = (out: string) => (JSON.parse(out) as DeployReport).controllers[0]!.vms[0]!;
+
+describe('applied live', () => {
+  it('memory and vCPUs within the running maximum: set on the running domain and in its definition, no restart', async () => {
+    expect((await vmctx(await deployment(), ['deploy'])).exitCode).toBe(0);
+    fake.commands.length = 0;
+    const grown = await deployment({ mib: 192, onlineVcpus: 2 });
+
+    const plan = await vmctx(grown, ['plan', '--json']);
+    expect(plan.exitCode).toBe(2);
+    expect(step(plan.out)).toMatchObject({ action: 'update', diskLoss: false, live: ['memory 128 MiB → 192 MiB', 'vCPUs 1 → 2'], restartNeeded: [], restart: false });
+    expect((await vmctx(grown, ['plan'])).out).toMatch(/~ update +web-1: .*\n +applied live: memory 128 MiB → 192 MiB; vCPUs 1 → 2\n/);
+
+    const deploy = await vmctx(grown, ['deploy', '--json']);
+    expect(deploy.exitCode, deploy.out + deploy.err).toBe(0);
+    expect(outcome(deploy.out)).toMatchObject({ status: 'updated', state: 'running', note: expect.stringMatching(/^applied live: memory 128 MiB → 192 MiB; vCPUs 1 → 2; no restart needed/) });
+    expect(outcome(deploy.out).restartNeeded).toBeUndefined();
+    expect(changes()).toEqual(['virsh setmem --domain UUID --size 196608KiB --live', 'virsh setvcpus --domain UUID --count 2 --live']);
+    expect(await liveXml()).toMatch(/<currentMemory unit='KiB'>196608<\/currentMemory>\n\s*<vcpu current='2'>2<\/vcpu>/);
+    expect((await vmctx(grown, ['plan'])).exitCode).toBe(0);
+  });
+
+  it('a new context: the new CD is swapped into the running domain (change-media --update --live --config) after its definition', async () => {
+    expect((await vmctx(await deployment(), ['deploy'])).exitCode).toBe(0);
+    fake.commands.length = 0;
+    const edited = await deployment({ hostname: 'two' });
+    expect(step((await vmctx(edited, ['plan', '--json'])).out)).toMatchObject({ action: 'recontextualize', live: ['context CD hdc swapped'], restartNeeded: [] });
+    const deploy = await vmctx(edited, ['deploy', '--json']);
+    expect(deploy.exitCode, deploy.out + deploy.err).toBe(0);
+    const iso = /<source file='([^']*\.iso)'/.exec(await liveXml())![1]!;
+    expect(iso).not.toMatch(/context\.iso$/);
+    expect(changes()).toEqual([`virsh change-media --domain UUID --path hdc --source ${iso} --update --live --config`]);
+    const defined = fake.commands.findIndex((c) => c.includes('virsh define'));
+    expect(defined).toBeGreaterThanOrEqual(0);
+    expect(defined).toBeLessThan(fake.commands.findIndex((c) => c.includes('change-media')));
+    expect(outcome(deploy.out).note).toMatch(/^applied live: context CD hdc swapped; no restart needed/);
+  });
+});
+
+describe('what needs a restart', () => {
+  it('memory above the maximum and a new machine type: left running by default, and the report and --json say why', async () => {
+    expect((await vmctx(await deployment(), ['deploy'])).exitCode).toBe(0);
+    fake.commands.length = 0;
+    const bigger = await deployment({ maxMib: 1024, mib: 512, machine: 'pc-i440fx-7.2' });
+    const plan = await vmctx(bigger, ['plan', '--json']);
+    expect(step(plan.out)).toMatchObject({ action: 'update', live: [], restartNeeded: ['memory 128 MiB → 512 MiB is above the maximum (256 MiB)', 'machine type pc → pc-i440fx-7.2'], restart: false });
+    expect((await vmctx(bigger, ['plan'])).out).toMatch(/\n +needs a restart: memory 128 MiB → 512 MiB is above the maximum \(256 MiB\); machine type pc → pc-i440fx-7.2 \(deploy leaves it running: restart never\)\n/);
+    const deploy = await vmctx(bigger, ['deploy', '--json']);
+    expect(deploy.exitCode, deploy.out + deploy.err).toBe(0);
+    expect(outcome(deploy.out)).toMatchObject({ status: 'updated', state: 'running', restartNeeded: ['memory 128 MiB → 512 MiB is above the maximum (256 MiB)', 'machine type pc → pc-i440fx-7.2'] });
+    expect(changes()).toEqual([]);
+    const text = await vmctx(await deployment({ maxMib: 1024, mib: 1024 }), ['deploy']);
+    expect(text.out).toMatch(/lc1\/web-1: still needs a restart for memory 128 MiB → 1024 MiB is above the maximum \(256 MiB\)/);
+  });
+
+  it('--restart-if-needed: shut down and started again, and it then runs with the new maximum', async () => {
+    expect((await vmctx(await deployment(), ['deploy'])).exitCode).toBe(0);
+    fake.commands.length = 0;
+    const deploy = await vmctx(await deployment({ maxMib: 1024, mib: 512 }), ['deploy', '--json', '--restart-if-needed']);
+    expect(deploy.exitCode, deploy.out + deploy.err).toBe(0);
+    expect(step(deploy.out)).toMatchObject({ restartNeeded: ['memory 128 MiB → 512 MiB is above the maximum (256 MiB)'], restart: true });
+    expect(outcome(deploy.out)).toMatchObject({ status: 'updated', state: 'running', note: expect.stringMatching(/^restarted to take memory 128 MiB → 512 MiB is above the maximum/) });
+    expect(changes().map((c) => c.split(' ')[1])).toEqual(['shutdown', 'start']);
+    expect(await liveXml()).toMatch(/<memory unit=.MiB.>1024<\/memory>/);
+  });
+});
