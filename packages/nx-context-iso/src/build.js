@@ -1,6 +1,6 @@
 /**
  * One context ISO and its checksum, reproducibly: the same context gives the same bytes on any machine. What
- * `vmctx context iso` does, with three differences that make the output a function of the context alone: the
+ * `vmctx context iso` does (by default both layouts, cloud-init's NoCloud seed and Snooze's, label cidata), with three differences that make the output a function of the context alone: the
  * epoch is fixed (0 unless given; never the clock or SOURCE_DATE_EPOCH), a folder's file modes are taken as git
  * keeps them (0755 when any execute bit is set, else 0644; not the checkout's umask), and a `.sha256` is written
  * beside the ISO.
@@ -14,7 +14,10 @@ import { basename, dirname, resolve } from 'node:path';
  * @typedef {object} ContextIsoOptions  the options of `vmctx context iso`
  * @property {string} input  a context file (YAML or JSON) or a Snooze-style context/ folder
  * @property {string} output  the ISO to write; its checksum goes to `<output>.sha256`
- * @property {string} [label]  volume label; default CONTEXT
+ * @property {'both' | 'cloud-init' | 'snooze'} [format]  the CD's layouts: cloud-init's NoCloud seed, Snooze's layout
+ *   for vmctx's script, or both; default both for a context file, snooze for a folder (taken as it is)
+ * @property {string} [label]  volume label; default cidata for a CD with the NoCloud seed (cloud-init's NoCloud looks
+ *   for it), CONTEXT for Snooze's layout alone
  * @property {number} [epoch]  seconds since 1970 for every date in the image; default 0
  */
 
@@ -38,14 +41,13 @@ export async function buildContextIso(options, cwd = process.cwd()) {
   const [{ readContextSource }, { writeIsoFromFiles }] = await Promise.all([import('@vmctx/guest-script'), import('@vmctx/iso-builder')]);
   const input = resolve(cwd, options.input);
   const output = resolve(cwd, options.output);
-  const { files, problems } = await readContextSource(input);
+  // A missing input is readContextSource's to report (GUEST_INVALID_CONTEXT, with its path).
+  const folder = await stat(input).then((info) => info.isDirectory(), () => false);
+  // The CD `vmctx context iso` writes (issue 20): both layouts for a context file unless told, a folder as it is.
+  const format = options.format ?? (folder ? 'snooze' : 'both');
+  const { files, problems, label } = await readContextSource(input, { format });
   await mkdir(dirname(output), { recursive: true });
-  const folder = (await stat(input)).isDirectory();
-  const stats = await writeIsoFromFiles(folder ? gitModes(files) : files, output, {
-    epoch,
-    env: {},
-    ...(options.label !== undefined ? { label: options.label } : {}),
-  });
+  const stats = await writeIsoFromFiles(folder ? gitModes(files) : files, output, { epoch, env: {}, label: options.label ?? label });
   const sha256 = await sha256Of(output);
   await writeAtomically(`${output}.sha256`, `${sha256}  ${basename(output)}\n`);
   return { path: options.output, bytes: stats.bytes, sha256, problems };

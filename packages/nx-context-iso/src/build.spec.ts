@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -42,6 +43,25 @@ describe('buildContextIso', () => {
     const zero = await buildContextIso({ input: dir, output: join(work, 'c4.iso') });
     expect(again.sha256).toBe(one.sha256);
     expect(new Set([one.sha256, label.sha256, zero.sha256]).size).toBe(3);
+  });
+
+  it("builds the CD vmctx context iso does: for a context file cloud-init's NoCloud seed beside Snooze's layout, label cidata; snooze on request, label CONTEXT", async () => {
+    writeFileSync(join(work, 'web.yaml'), 'hostname: web-1\nnetwork: { method: static, address: 198.51.100.21/24 }\n');
+    const both = await buildContextIso({ input: 'web.yaml', output: 'both.iso' }, work);
+    const snoozeOnly = await buildContextIso({ input: 'web.yaml', output: 'snooze.iso', format: 'snooze' }, work);
+    const read = (iso: string) => ({
+      label: /^Volume id: (.*)$/m.exec(spawnSync('isoinfo', ['-d', '-i', join(work, iso)], { encoding: 'utf8' }).stdout)?.[1]?.trim(),
+      files: spawnSync('isoinfo', ['-R', '-f', '-i', join(work, iso)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean),
+    });
+    expect(read('both.iso').label).toBe('cidata');
+    expect(read('both.iso').files).toEqual(expect.arrayContaining(['/meta-data', '/user-data', '/network-config', '/post-install', '/common/network']));
+    expect(read('snooze.iso').label).toBe('CONTEXT');
+    expect(read('snooze.iso').files).toContain('/post-install');
+    expect(read('snooze.iso').files).not.toContain('/meta-data');
+    expect(snoozeOnly.sha256).not.toBe(both.sha256);
+    // A folder is Snooze's layout as it is, labelled CONTEXT.
+    await buildContextIso({ input: snooze(join(work, 'd'), 0o644, 1), output: join(work, 'folder.iso') });
+    expect(read('folder.iso').label).toBe('CONTEXT');
   });
 
   it('keeps the modes a context file generates', () => {

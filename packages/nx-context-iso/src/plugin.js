@@ -11,7 +11,9 @@ import { CONTEXT_GLOB, contextLocations } from './contexts.js';
  * @typedef {object} ContextIsoPluginOptions
  * @property {string} [targetName]  the inferred target's name; default `context-iso`
  * @property {string} [outputDir]  where the ISOs go, relative to the workspace root; default `dist/contexts`
- * @property {string} [label]  volume label; default the contract's `CONTEXT`
+ * @property {'both' | 'cloud-init' | 'snooze'} [format]  the CD's layouts, as `vmctx context iso --format`; default both
+ *   for a context file (cloud-init's NoCloud seed and Snooze's layout), snooze for a context/ folder
+ * @property {string} [label]  volume label; default cidata for a CD with the NoCloud seed, CONTEXT for Snooze's alone
  * @property {number} [epoch]  one date for everything in every image (seconds since 1970); default 0
  * @property {import('nx/src/devkit-exports.js').TargetConfiguration['dependsOn']} [dependsOn]  tasks to run
  *   first (in the vmctx workspace itself: the builds of the builders); none by default
@@ -43,6 +45,7 @@ export function contextIsoNodes(files, options, workspaceRoot) {
       options: {
         input: context.input,
         output,
+        ...(options?.format !== undefined && context.kind === 'file' ? { format: options.format } : {}),
         ...(options?.label !== undefined ? { label: options.label } : {}),
         epoch: options?.epoch ?? 0,
       },

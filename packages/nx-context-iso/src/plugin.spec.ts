@@ -61,6 +61,15 @@ describe('contextIsoNodes', () => {
     });
   });
 
+  it("passes format to a context file's target; a folder's stays Snooze's layout as it is", () => {
+    const nodes = contextIsoNodes(['apps/a/context.yaml', 'apps/b/context/post-install'], { format: 'snooze' }, workspace) as Array<[string, any]>;
+    const options = nodes.map(([, result]) => (Object.values(result.projects)[0] as any).targets['context-iso'].options);
+    expect(options).toEqual([
+      { input: 'apps/a/context.yaml', output: 'dist/contexts/a.iso', format: 'snooze', epoch: 0 },
+      { input: 'apps/b/context', output: 'dist/contexts/b.iso', epoch: 0 },
+    ]);
+  });
+
   it('refuses an epoch that is not whole seconds', () => {
     expect(() => contextIsoNodes([], { epoch: -1 }, workspace)).toThrow(/epoch -1/);
   });

@@ -36,6 +36,6 @@ describe('an empty context (issue 12)', () => {
     const path = join(dir, 'empty.yaml');
     await writeFile(path, yaml);
     await expect(readContextSource(path)).rejects.toMatchObject({ code: 'GUEST_EMPTY_CONTEXT', kind: 'input', where: path, message: expect.stringMatching(/empty\.yaml: the context is empty/) });
-    expect(await readContextSource(path, { allowEmpty: true })).toEqual({ files: buildContextTree(parseContextYaml(yaml)), problems: [] });
+    expect(await readContextSource(path, { allowEmpty: true })).toEqual({ files: buildContextTree(parseContextYaml(yaml)), problems: [], label: 'CONTEXT' });
   });
 });

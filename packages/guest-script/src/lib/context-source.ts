@@ -3,6 +3,7 @@
  * turned into its tree, a folder (Snooze's `context/`) is read as it is. The one reading that `vmctx context`
  * and the Nx plugin share.
  */
+import { DEFAULT_CONTEXT_LABEL, NOCLOUD_LABEL } from '@vmctx/contract';
 import { stat } from 'node:fs/promises';
 import { parseContextYaml } from './context.js';
 import { refuseEmptyContext } from './context-empty.js';
@@ -17,6 +18,11 @@ export interface ContextSource {
   files: FileMap;
   /** Always empty for a context file, whose tree is generated. */
   problems: string[];
+  /**
+   * The volume label the CD needs unless told otherwise: cidata where it holds the NoCloud seed (cloud-init's NoCloud
+   * looks for that label), CONTEXT for Snooze's layout alone (vmctx's script finds either).
+   */
+  label: string;
 }
 
 /**
@@ -30,7 +36,7 @@ export async function readContextSource(path: string, options: { allowEmpty?: bo
   if (info.isDirectory()) {
     refuseFolderFormat(path, options.format);
     const files = await readContextFolder(path);
-    return { files, problems: contextTreeProblems(files) };
+    return { files, problems: contextTreeProblems(files), label: DEFAULT_CONTEXT_LABEL };
   }
   // Refused by its size before it is read, and by its contents' sizes before it is parsed.
   const context = parseContextYaml(await readContextText(path), path);
@@ -41,7 +47,7 @@ export async function readContextSource(path: string, options: { allowEmpty?: bo
     problems.push("cloudInit: vmctx's script does not read the operator's cloud-config; it goes only on a CD for cloud-init (--format both or cloud-init)");
   }
   const operator = format === 'snooze' ? {} : await readOperatorFiles(context, path);
-  return { files: buildCdTree(context, format, operator), problems };
+  return { files: buildCdTree(context, format, operator), problems, label: format === 'snooze' ? DEFAULT_CONTEXT_LABEL : NOCLOUD_LABEL };
 }
 
 /**
