@@ -30,8 +30,8 @@ export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process
     .option('--prune', "remove this deployment's domains that the file no longer has")
     .option('--dry-run', 'show the plan and change nothing, and exit as vmctx plan does (0 none, 2 changes, 1 error)')
     .option('--lock-wait <seconds>', 'how long to wait for another run of this deployment to let a controller go', wholeNumber('expected a whole number of seconds, 0 to 86400', { min: 0, max: 86_400 }), DEFAULT_LOCK_WAIT_SECONDS)
-    .option('--restart-if-needed', 'restart a running VM whose definition or context CD changed, so that it takes them now (else at its next restart)')
-    .option('--shutdown-timeout <seconds>', 'how long --restart-if-needed lets a guest shut down (ACPI) before it powers it off', wholeNumber('expected a whole number of seconds, 0 to 3600', { min: 0, max: 3600 }), 60)
+    .option('--restart-if-needed', 'restart a running VM whose change cannot be applied live (restart: when-needed for every VM; else as each VM says, default never)')
+    .option('--shutdown-timeout <seconds>', 'how long a restart lets a guest shut down (ACPI) before it powers it off', wholeNumber('expected a whole number of seconds, 0 to 3600', { min: 0, max: 3600 }), 60)
     .option('--allow-disk-loss', 'replace VMs whose change makes their disks anew, losing what their guests wrote (asked on a terminal; otherwise they are held, and the run fails)')
     .action(
       deploymentAction(

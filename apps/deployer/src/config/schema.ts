@@ -188,6 +188,13 @@ const vmFields = {
       'CONTEXT',
     ),
   ),
+  restart: z.enum(['never', 'when-needed']).meta({
+    ...doc(
+      "What deploy does with a running VM whose update needs a restart to be taken whole (a new maximum of memory or vCPUs, memory above the running maximum, the machine type, a device): `when-needed` shuts it down (ACPI, powered off past --shutdown-timeout) and starts it; `never` leaves it running, and the report and --json say what still waits for a restart. What libvirt applies live (memory and vCPUs within the running maximum, a new context CD) needs none. `deploy --restart-if-needed` is `when-needed` for every VM.",
+      'when-needed',
+    ),
+    default: 'never',
+  }),
 };
 
 /** Fields of which a VM (or the defaults) gives at most one; a VM's choice of one replaces the defaults' other. */
@@ -216,6 +223,7 @@ const optionalVmFields = {
   isoMode: vmFields.isoMode.optional(),
   isoFormat: vmFields.isoFormat.optional(),
   isoLabel: vmFields.isoLabel.optional(),
+  restart: vmFields.restart.optional(),
 };
 
 export const DefaultsSchema = z

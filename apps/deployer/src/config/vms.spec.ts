@@ -35,6 +35,24 @@ vms:
     expect(b).not.toHaveProperty('bridge');
   });
 
+  it('restart: the defaults give it to every VM, a VM sets its own, and a value other than never or when-needed is refused there', async () => {
+    const f = await fixture();
+    const d = await f.parse(`${HEAD}defaults: { controller: lc1, image: debian, template: ./debian1.xml, restart: when-needed }
+vms:
+  - name: a
+  - { name: b, restart: never }
+`);
+    expect(d.vms.map((v) => [v.name, v.restart])).toEqual([
+      ['a', 'when-needed'],
+      ['b', 'never'],
+    ]);
+    const problems = await f.problems(`${HEAD}defaults: { controller: lc1, image: debian, template: ./debian1.xml }
+vms:
+  - { name: a, restart: always }
+`);
+    expect(problems).toEqual([expect.stringMatching(/^\d+: vms\[0\]\.restart: .*"never".*"when-needed"/)]);
+  });
+
   it('are checked where they are written', async () => {
     const f = await fixture();
     expect(

@@ -48,6 +48,7 @@ export async function resolveVm(draft: VmDraft, ctx: ResolveContext, caches: { c
     isoMode: fields.isoMode ?? 'cdrom',
     isoFormat: context.kind === 'folder' ? 'snooze' : (fields.isoFormat ?? 'both'),
     ...(fields.isoLabel === undefined ? {} : { isoLabel: fields.isoLabel }),
+    ...(fields.restart === undefined ? {} : { restart: fields.restart }),
     where: whereOf(draft),
   };
 }

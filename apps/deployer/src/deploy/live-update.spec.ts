@@ -42,7 +42,7 @@ interface Guest {
 }
 
 /** One VM from a native template with room to grow: 256 MiB of maximum, 128 given; 2 vCPUs, 1 online. */
-async function deployment(g: Guest = {}, extra = ''): Promise<string> {
+async function deployment(g: Guest = {}, extra = '', vmExtra = ''): Promise<string> {
   await writeFile(
     join(dir, 'guest.xml'),
     `<domain type='qemu'>
@@ -67,7 +67,7 @@ images:
   - { name: base, path: ${join(dir, 'base.raw')} }
 defaults: { controller: lc1, image: base, template: ./guest.xml, bridge: br0${extra} }
 vms:
-  - { name: web-1, context: { hostname: ${g.hostname ?? 'one'} } }
+  - { name: web-1, context: { hostname: ${g.hostname ?? 'one'} }${vmExtra} }
 `;
 }
 
@@ -147,5 +147,20 @@ describe('what needs a restart', () => {
     expect(outcome(deploy.out)).toMatchObject({ status: 'updated', state: 'running', note: expect.stringMatching(/^restarted to take memory 128 MiB → 512 MiB is above the maximum/) });
     expect(changes().map((c) => c.split(' ')[1])).toEqual(['shutdown', 'start']);
     expect(await liveXml()).toMatch(/<memory unit=.MiB.>1024<\/memory>/);
+  });
+
+  it('restart: when-needed in the defaults restarts it without the flag; restart: never on the VM itself keeps it running', async () => {
+    expect((await vmctx(await deployment(), ['deploy'])).exitCode).toBe(0);
+    fake.commands.length = 0;
+    const kept = await vmctx(await deployment({ maxMib: 512, mib: 512 }, ', restart: when-needed', ', restart: never'), ['deploy', '--json']);
+    expect(kept.exitCode, kept.out + kept.err).toBe(0);
+    expect(step(kept.out)).toMatchObject({ restartNeeded: ['memory 128 MiB → 512 MiB is above the maximum (256 MiB)'], restart: false });
+    expect(changes()).toEqual([]);
+
+    const restarted = await vmctx(await deployment({ maxMib: 1024, mib: 1024 }, ', restart: when-needed'), ['deploy', '--json']);
+    expect(restarted.exitCode, restarted.out + restarted.err).toBe(0);
+    expect(step(restarted.out)).toMatchObject({ restartNeeded: ['memory 128 MiB → 1024 MiB is above the maximum (256 MiB)'], restart: true });
+    expect(outcome(restarted.out)).toMatchObject({ status: 'updated', state: 'running', note: expect.stringMatching(/^restarted to take memory/) });
+    expect(changes().map((c) => c.split(' ')[1])).toEqual(['shutdown', 'start']);
   });
 });

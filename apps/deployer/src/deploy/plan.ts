@@ -81,7 +81,7 @@ export function planController(deployment: DeploymentIdentity, vms: readonly VmA
     const reasons = replaceReasons(v, existing, recorded);
     if (reasons.length === 0) return { vm: v.vm.name, action: 'unchanged', reasons: [], diskLoss: false };
     const kept = keptDisk(v, existing);
-    if (kept) return { vm: v.vm.name, action: kept, reasons, diskLoss: false, ...liveStep(v, existing, recorded, options) };
+    if (kept) return { vm: v.vm.name, action: kept, reasons, diskLoss: false, ...liveStep(v, existing, recorded, options, kept) };
     const action = options.mayLoseDisk === undefined || options.mayLoseDisk(v.vm.name) ? 'replace' : 'held';
     return { vm: v.vm.name, action, reasons, diskLoss: true, lostDisk: v.overlay.remotePath };
   });
@@ -112,12 +112,15 @@ export function planController(deployment: DeploymentIdentity, vms: readonly VmA
  * A running domain's update: what it takes live and what waits for a restart (live-apply.ts), judged against its
  * live definition. A stopped domain takes everything at its start: nothing to say.
  */
-function liveStep(v: VmArtifacts, existing: DomainInfo, recorded: ControllerStateFile, options: PlanOptions): Partial<PlanStep> {
+function liveStep(v: VmArtifacts, existing: DomainInfo, recorded: ControllerStateFile, options: PlanOptions, action: 'update' | 'recontextualize'): Partial<PlanStep> {
   const running = options.live?.get(existing.uuid);
   if (existing.state !== 'running' || running === undefined) return {};
   const old = recorded.vms[v.vm.name]?.xml;
   const removed = old ? domainXmlChanges(old, v.renderedXml, Number.MAX_SAFE_INTEGER).filter((c) => c.endsWith(': removed')) : [];
   const verdict = liveVerdict(v.renderedXml, running, v.iso?.remotePath, removed);
+  // A CD with cloud-init's seed alone is read by cloud-init, which applies a new instance only at boot; vmctx's script
+  // (Snooze's layout, on the CD by default) re-applies a swapped CD where the image has its live re-apply.
+  if (action === 'recontextualize' && v.vm.isoFormat === 'cloud-init') verdict.restart.push('context: cloud-init applies a new context only at boot');
   const restart = verdict.restart.length > 0 && (options.restartIfNeeded === true || v.vm.restart === 'when-needed');
   return { live: verdict.live.map((c) => c.said), restartNeeded: verdict.restart, restart, liveChanges: verdict.live };
 }
