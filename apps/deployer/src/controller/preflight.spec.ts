@@ -7,6 +7,7 @@ import { ControllerConnection } from './connection.js';
 import { closeFakeSession, FakeController, openFakeSession, putDomain, putLink } from './fake-controller.fixture.js';
 import { listDomains } from './libvirt.js';
 import { hasErrorFindings, preflight, type ControllerState, type Finding } from './preflight.js';
+import { uploadToolsFinding } from './upload-tools.js';
 
 let fake: FakeController;
 let connection: ControllerConnection;
@@ -66,6 +67,17 @@ describe('preflight', () => {
     // Preflight writes nothing.
     expect(readdirSync(fake.imageDir)).toEqual([]);
     expect(readdirSync(join(fake.state, 'domains'))).toEqual([]);
+  });
+
+  it('says which sha256 tool verifies uploads there (openssl where present: issue 22); an error when one is missing', async () => {
+    const state = await preflight(connection, DEMO, [vm('web-1')]);
+    expect(byCode(state, 'CHECK_UPLOAD_TOOLS')).toEqual([
+      { controller: 'lc1', object: 'upload tools', code: 'CHECK_UPLOAD_TOOLS', severity: 'ok', message: 'uploads are written by dd and verified by openssl dgst -sha256' },
+    ]);
+    // A controller without dd and truncate (their absence played by upload-tools.sh's answer): nothing can be uploaded.
+    expect(uploadToolsFinding('lc1', { sha256: 'sha256sum', missing: ['truncate'] }, 2)).toMatchObject({ severity: 'error', message: 'uploads there need what is missing: truncate' });
+    expect(uploadToolsFinding('lc1', { sha256: 'none', missing: [] }, 0)).toMatchObject({ severity: 'warning' });
+    expect(uploadToolsFinding('lc1', { sha256: 'sha256sum', missing: [] }, 1).message).toContain('verified by sha256sum (openssl is not there');
   });
 
   it('counts only the files that are not on the controller yet', async () => {

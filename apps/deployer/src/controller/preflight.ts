@@ -7,6 +7,7 @@ import { getAttr, parseXml } from '@vmctx/template-renderer';
 import type { RemoteCommands } from './command-batch.js';
 import { bridgeState, directoryState, fileIdentities, fileState, libvirtAndDomains, networkState, type DomainInfo, type LibvirtInfo } from './libvirt.js';
 import type { DeploymentIdentity } from './owner-mark.js';
+import { uploadTools, uploadToolsFinding } from './upload-tools.js';
 import { ownedDomain } from './ownership.js';
 import { byteSize } from '../util/byte-size.js';
 import { uniqueBy } from '../util/unique-by.js';
@@ -23,7 +24,8 @@ export type FindingCode =
   | 'CHECK_NAME_HELD'
   | 'CHECK_UUID_HELD'
   | 'CHECK_MAC_HELD'
-  | 'CHECK_FILE_HELD';
+  | 'CHECK_FILE_HELD'
+  | 'CHECK_UPLOAD_TOOLS';
 
 export interface Finding {
   controller: string;
@@ -92,7 +94,7 @@ export async function preflight(connection: RemoteCommands, deployment: Deployme
   const remoteIsos = unique(vms.filter((v) => v.vm.context.kind === 'remote-iso').map((v) => v.isoPath!));
   const files = uniqueBy(vms.flatMap((v) => [v.base, v.overlay, ...(v.iso ? [v.iso] : [])]), (f) => f.remotePath);
 
-  const [seen, bridgeStates, networkStates, dir, isoStates, identities] = await Promise.all([
+  const [seen, bridgeStates, networkStates, dir, isoStates, identities, tools] = await Promise.all([
     libvirtAndDomains(connection).catch((error: Error) => error),
     Promise.all(bridges.map((b) => bridgeState(connection, b))),
     Promise.all(networks.map((n) => networkState(connection, n))),
@@ -100,6 +102,7 @@ export async function preflight(connection: RemoteCommands, deployment: Deployme
     Promise.all(remoteIsos.map((p) => fileState(connection, p))),
     // The console logs too: one that was not there before a VM's start was made by that start (its undo removes it).
     fileIdentities(connection, [...files.map((f) => f.remotePath), ...vms.map((v) => v.consoleLog)]),
+    uploadTools(connection).catch((error: Error) => error),
   ]);
   const present = new Set(files.map((f) => f.remotePath).filter((p) => identities.has(p)));
 
@@ -136,6 +139,8 @@ export async function preflight(connection: RemoteCommands, deployment: Deployme
   else if (!dir.writable) add(lc.imageDir, 'CHECK_IMAGE_DIR', 'error', `image folder ${lc.imageDir} is not writable by ${lc.user}`, `chown or chmod it for ${lc.user}, or change imageDir`);
   else if (dir.freeBytes < uploadBytes) add(lc.imageDir, 'CHECK_SPACE', 'error', `${lc.imageDir} has ${byteSize(dir.freeBytes)} free; ${byteSize(uploadBytes)} would be uploaded`, 'free space there, or choose another imageDir');
   else add(lc.imageDir, 'CHECK_IMAGE_DIR', 'ok', `${lc.imageDir} writable, ${byteSize(dir.freeBytes)} free, ${byteSize(uploadBytes)} to upload (${missing.length} of ${files.length} files)`);
+
+  findings.push(uploadToolsFinding(lc.name, tools, missing.length));
 
   remoteIsos.forEach((path, i) => {
     const s = isoStates[i]!;

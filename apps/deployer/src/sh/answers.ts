@@ -16,6 +16,15 @@ export const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'not a sha256');
 /** upload-receive.sh's first line: the bytes already kept at the temporary name. */
 export const ResumeFrom = z.string().regex(/^resume-from \d+$/).transform((line) => Number(line.slice('resume-from '.length)));
 
+/** upload-tools.sh: the sha256 tool there, then what else an upload lacks there (nothing when all is there). */
+export const UploadTools = z
+  .string()
+  .regex(/^sha256 (openssl|sha256sum|none)(\nmissing .+)*$/, 'not `sha256 TOOL` then `missing WHAT` lines')
+  .transform((text) => {
+    const [first, ...rest] = text.split('\n');
+    return { sha256: first!.slice('sha256 '.length) as 'openssl' | 'sha256sum' | 'none', missing: rest.map((line) => line.slice('missing '.length)) };
+  });
+
 /** What `schema` makes of `text`, or a message that says what was printed instead (for the caller's error). */
 export function readAnswer<T>(schema: z.ZodType<T>, text: string): { ok: true; value: T } | { ok: false; why: string } {
   const parsed = schema.safeParse(text);
