@@ -219,11 +219,11 @@ class Sandbox {
   }
 
   /** Runs `script` (text) with `shell` in the sandbox; resolves its exit status, output and run time. */
-  async run(shell: string[], script: string, env: Record<string, string> = {}, cwd?: string) {
+  async run(shell: string[], script: string, env: Record<string, string> = {}, cwd?: string, args: string[] = []) {
     const file = join(this.dir, `script-${Date.now()}-${Math.random().toString(36).slice(2)}.sh`);
     writeFileSync(file, this.prelude() + script, { mode: 0o755 });
     const started = Date.now();
-    const command = [...isolate, ...shell, file];
+    const command = [...isolate, ...shell, file, ...args];
     const result = await spawnAsync(command[0]!, command.slice(1), {
       cwd: cwd ?? this.dir,
       timeout: 60_000,
@@ -536,6 +536,119 @@ describe.concurrent.each(SHELLS)('contextualization under $name', ({ argv }) => 
       expect(sb.read('var/lib/vmctx/instance-id')).toBe('web-1\n');
     }
     expect(sb.read('proc/mounts')).toBe('');
+  });
+});
+
+// Issue 21: an edited context CD swapped into a running guest (virsh change-media) is applied without a reboot.
+describe.concurrent.each(SHELLS)('an edited context without a reboot, under $name', ({ argv }) => {
+  const script = contextualizationScript({ timeoutSeconds: 30, dhcpTimeoutSeconds: 10 });
+  const OWN = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOwnOwn debian@laptop';
+  const ALICE = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBf0o0 alice@example.org';
+  const BOB = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBobBob bob@example.org';
+  /** A script that appends its name (and its version) to /script-runs, so that each run is counted. */
+  const counting = (name: string, version: number) => ({ name, content: `#!/bin/sh\necho ${name}-${version} >>"$VMCTX_ROOT/script-runs"\n` });
+  const FIRST: ContextInput = {
+    ...STATIC,
+    instanceId: 'web-1',
+    // The user's own key is also in the first context: it was there before vmctx, so it is never removed.
+    ssh: { user: 'debian', authorizedKeys: [ALICE, OWN] },
+    scripts: [counting('same', 1), counting('edited', 1)],
+  };
+  const SECOND: ContextInput = {
+    ...STATIC,
+    instanceId: 'web-1-v2',
+    hostname: 'web-2.example.org',
+    network: { ...STATIC.network!, address: '198.51.100.20/24', nameservers: ['198.51.100.9'], routes: [{ to: '203.0.113.0/24', via: '198.51.100.254' }] },
+    ssh: { user: 'debian', authorizedKeys: [BOB] },
+    scripts: [counting('same', 1), counting('edited', 2)],
+  };
+
+  /** A guest booted with FIRST (the user's own key there before), its CD then swapped for `next`. */
+  async function bootedThenSwapped(next: ContextInput) {
+    const sb = new Sandbox();
+    sb.write('home/debian/.ssh/authorized_keys', `${OWN}\n`, 0o600);
+    await sb.cd('sr0', buildContextTree(context(FIRST)));
+    expect((await sb.run(argv, script)).status).toBe(0);
+    expect(sb.read('var/lib/vmctx/instance-id')).toBe('web-1\n');
+    const before = sb.calls().length;
+    await sb.cd('sr0', buildContextTree(context(next)));
+    const run = await sb.run(argv, script, {}, undefined, ['--reapply']);
+    expect(run.status).toBe(0);
+    return { sb, calls: sb.calls().slice(before) };
+  }
+
+  it('applies what changed: host name, keys added and removed (the user\'s own kept), DNS, address, routes; logged as at boot', async () => {
+    const { sb, calls } = await bootedThenSwapped(SECOND);
+    // The console says it as the first boot does, with the instance id (deploy --wait waits for that line).
+    expect(sb.read('dev/console')).toMatch(/vmctx: instance web-1-v2 replaces web-1: applying it without a reboot\n/);
+    expect(sb.read('dev/console')).toMatch(/vmctx: post-install done \(instance web-1-v2\)\n/);
+    expect(sb.read('var/lib/vmctx/instance-id')).toBe('web-1-v2\n');
+    expect(sb.read('etc/hostname')).toBe('web-2.example.org\n');
+    expect(sb.read('etc/hosts')).toMatch(/^127\.0\.1\.1\tweb-2\.example\.org web-2$/m);
+    expect(calls).toContain('hostname web-2.example.org');
+    expect(sb.read('home/debian/.ssh/authorized_keys').split('\n').filter(Boolean).sort()).toEqual([BOB, OWN].sort());
+    expect(statSync(join(sb.root, 'home/debian/.ssh/authorized_keys')).mode & 0o777).toBe(0o600);
+    expect(sb.read('etc/resolv.conf')).toMatch(/^nameserver 198\.51\.100\.9$/m);
+    expect(sb.read('etc/resolv.conf')).not.toMatch(/198\.51\.100\.2/);
+    expect(calls).toContain('ip addr add 198.51.100.20/24 broadcast 198.51.100.255 dev eth0');
+    expect(sb.read('etc/network/interfaces')).toMatch(/address 198\.51\.100\.20\n/);
+    // The route the new context dropped is deleted; the one it keeps is replaced in place.
+    expect(calls).toContain('ip route del 192.0.2.0/25 via 198.51.100.253 dev eth0 metric 10');
+    expect(calls).toContain('ip route replace 203.0.113.0/24 via 198.51.100.254 dev eth0');
+    // No DHCP of ours on a re-apply: the network is the context's.
+    expect(calls).not.toContain('ifup eth0');
+    expect(sb.read('proc/mounts')).toBe('');
+  });
+
+  it('runs a script again only when its content changed', async () => {
+    const { sb } = await bootedThenSwapped(SECOND);
+    expect(sb.read('script-runs')).toBe('same-1\nedited-1\nedited-2\n');
+    expect(sb.log()).toMatch(/post-install: script 01-same unchanged since it last ran; not run again/);
+  });
+
+  it('changes nothing for the same CD again, and stands down for cloud-init, which applies an edited CD at its next boot only', async () => {
+    const { sb } = await bootedThenSwapped(FIRST);
+    expect(sb.log()).toMatch(/vmctx: instance web-1 is already contextualized; the new medium changes nothing/);
+    expect(sb.calls().filter((c) => c.startsWith('ip addr add'))).toHaveLength(1);
+    expect(sb.read('script-runs')).toBe('same-1\nedited-1\n');
+    sb.write('usr/bin/cloud-init', '#!/bin/sh\n', 0o755);
+    sb.stub('blkid', `case \${1:-} in /*) printf '%s: LABEL="cidata" TYPE="iso9660"\\n' "$1" ;; *) exit 2 ;; esac\n`);
+    await sb.cd('sr0', buildCdTree(context(SECOND), 'both'));
+    await sb.run(argv, script, {}, undefined, ['--reapply']);
+    expect(sb.log()).toMatch(/carries its NoCloud seed: cloud-init applies an edited context at its next boot only; vmctx stands down/);
+    expect(sb.read('var/lib/vmctx/instance-id')).toBe('web-1\n');
+    expect(sb.read('etc/hostname')).toBe('web-1.example.org\n');
+  });
+
+  it('applies nothing and starts no DHCP when the new medium is not a context CD', async () => {
+    const sb = new Sandbox();
+    await sb.cd('sr0', undefined);
+    expect((await sb.run(argv, script, {}, undefined, ['--reapply'])).status).toBe(0);
+    expect(sb.log()).toMatch(/no context CD on the new medium \(.*\); nothing applied/);
+    expect(sb.calls()).not.toContain('ifup eth0');
+  });
+
+  it("udev's hand-off returns at once: to vmctx-reapply.service under systemd, else to a detached job that applies the CD", async () => {
+    const sb = new Sandbox();
+    mkdirSync(join(sb.root, 'run/systemd/system'), { recursive: true });
+    sb.stub('systemctl', 'exit 0\n');
+    await sb.cd('sr0', buildContextTree(context(SECOND)));
+    expect((await sb.run(argv, script, {}, undefined, ['--media-changed'])).status).toBe(0);
+    expect(sb.calls()).toContain('systemctl --no-block start vmctx-reapply.service');
+    // Nothing else: no CD read, no post-install (the service does that).
+    expect(sb.calls().filter((c) => !c.startsWith('timeout ') && !c.startsWith('systemctl '))).toEqual([]);
+    expect(sb.log()).toMatch(/a new medium in the CD drive: vmctx-reapply\.service applies it/);
+    const sysv = new Sandbox();
+    await sysv.cd('sr0', buildContextTree(context(SECOND)));
+    // The job's post-install takes 8 s (its hostname): the hand-off has returned before the job is done.
+    sysv.stub('hostname', 'sleep 8\n');
+    const run = await sysv.run(argv, script, {}, undefined, ['--media-changed']);
+    expect(run.status).toBe(0);
+    expect(sysv.log()).not.toMatch(/post-install done/);
+    expect(sysv.log()).toMatch(/a new medium in the CD drive: a detached job \(pid \d+\) applies it/);
+    const deadline = Date.now() + 60_000;
+    while (!/post-install done \(instance web-1-v2\)/.test(sysv.log()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(sysv.read('dev/console')).toMatch(/vmctx: post-install done \(instance web-1-v2\)/);
   });
 });
 

@@ -9,6 +9,9 @@
 # Messages go to the serial console and /var/log/contextualization.log (not to stderr: at boot that is the
 # console already).
 #
+# Arguments: none at boot; --media-changed (udev's rule on the CD drive: hand the work off and return at once) or
+# --reapply (a running guest: apply the CD when its instance id is not the one applied; reapply.sh).
+#
 # Environment (all optional): VMCTX_LABEL, VMCTX_EVERY_BOOT (1 = at every boot), VMCTX_TIMEOUT and
 # VMCTX_DHCP_TIMEOUT (seconds), VMCTX_IFACE (DHCP interface), VMCTX_ROOT (tests only: a folder that prefixes
 # every path; regular files there stand in for block devices, which only root can make).
@@ -62,11 +65,33 @@ log() {
 . "$vmctx_sh/contextualization/cloud-init.sh"
 # shellcheck source=contextualization/run-post-install.sh
 . "$vmctx_sh/contextualization/run-post-install.sh"
+# shellcheck source=contextualization/lock.sh
+. "$vmctx_sh/contextualization/lock.sh"
+# shellcheck source=contextualization/reapply.sh
+. "$vmctx_sh/contextualization/reapply.sh"
+trap 'release; drop_lock' EXIT
+
+# apply_instance: the CD's post-install for instance $id, the id recorded when it succeeds. The boot's run and a
+# re-apply end in the same line, which deploy --wait waits for.
+apply_instance() {
+  log "running post-install of instance $id (time limit ${limit}s)"
+  if run_post_install; then
+    printf '%s\n' "$id" >"$state_dir/instance-id"
+    log "post-install done (instance $id)"
+  else
+    rc=$?
+    case $rc in
+      124|137|143) log "post-install stopped after ${limit}s; it runs again at next boot" ;;
+      *) log "post-install failed with status $rc; it runs again at next boot" ;;
+    esac
+  fi
+}
 
 main() {
   mkdir -p "$state_dir" "${log_file%/*}" 2>/dev/null
   chmod 700 "$state_dir" 2>/dev/null
   log "contextualization starts (label $label)"
+  take_lock || :
   if ! pick_mount_point; then
     log "no folder to mount the CD on; falling back to DHCP"
     bring_up_network
@@ -96,20 +121,13 @@ main() {
     bring_up_network
     return
   fi
-  log "running post-install of instance $id (time limit ${limit}s)"
-  if run_post_install; then
-    printf '%s\n' "$id" >"$state_dir/instance-id"
-    log "post-install done (instance $id)"
-  else
-    rc=$?
-    case $rc in
-      124|137|143) log "post-install stopped after ${limit}s; it runs again at next boot" ;;
-      *) log "post-install failed with status $rc; it runs again at next boot" ;;
-    esac
-  fi
+  apply_instance
   release
 }
 
-main
-log "contextualization finished"
+case ${1:-} in
+  --media-changed) hand_off ;;
+  --reapply) reapply; log "re-apply finished" ;;
+  *) main; log "contextualization finished" ;;
+esac
 exit 0

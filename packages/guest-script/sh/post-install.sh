@@ -6,7 +6,10 @@
 #   common/routes        ifupdown "up" lines: "up ip route add NET/LEN via GW" or Snooze's "up route add -net ..."
 #   ssh/authorized_keys  keys for SSH_USER (root by default)
 #   files/N, files/N.meta  a file and its FILE_PATH, FILE_MODE, FILE_OWNER, FILE_GROUP
-#   scripts/*            run in name order once the network is up, with common/network's keys in the environment
+#   scripts/*            run in name order once the network is up, with common/network's keys in the environment;
+#                        each again only when its content changed (a copy kept in /var/lib/vmctx/scripts)
+# Idempotent: run again (an edited context in a running guest, a new CD at boot), it sets what changed, and takes out
+# the SSH keys and routes it added before that the context no longer has (records in /var/lib/vmctx).
 # Run as root from the CD folder by /usr/local/bin/contextualization; exits 1 if the network could not be set.
 # VMCTX_ROOT (tests only) prefixes every path of the guest's file system.
 
@@ -69,8 +72,8 @@ replace() {
 . "$vmctx_sh/post-install/ssh-keys.sh"
 # shellcheck source=post-install/files.sh
 . "$vmctx_sh/post-install/files.sh"
-# shellcheck source=post-install/scripts.sh
-. "$vmctx_sh/post-install/scripts.sh"
+# shellcheck source=post-install/scripts-changed.sh
+. "$vmctx_sh/post-install/scripts-changed.sh"
 
 # ---- main --------------------------------------------------------------------------------------------------
 log "post-install starts (context in $ctx)"
@@ -88,6 +91,6 @@ VMCTX_CONTEXT_DIR=$ctx
 VMCTX_INTERFACE=$iface
 VMCTX_IP=$IP
 export VMCTX_CONTEXT_DIR VMCTX_INTERFACE VMCTX_IP
-run_scripts
+run_changed_scripts
 if [ "$status" -eq 0 ]; then log "post-install done"; else log "post-install done with errors"; fi
 exit "$status"

@@ -52,13 +52,19 @@ parse_route() {
   return 0
 }
 
-# apply_routes: each route of common/routes now, and its canonical "up" line into route_up for ifupdown.
+# apply_routes: each route of common/routes now, and its canonical "up" line into route_up for ifupdown; then the
+# routes an earlier context added and this one dropped are deleted (forget_routes).
 route_up=
 networkd_routes=
 nm_routes=
 ar_count=0
+ar_applied=
 apply_routes() {
-  [ -f "$ctx/common/routes" ] || return 0
+  if [ -f "$ctx/common/routes" ]; then apply_route_lines; fi
+  forget_routes
+}
+
+apply_route_lines() {
   while IFS= read -r ar_line || [ -n "$ar_line" ]; do
     case $ar_line in ''|'#'*) continue ;; esac
     if ! parse_route "$ar_line"; then
@@ -75,6 +81,8 @@ apply_routes() {
 "
       log "route deleted: $*"
     elif ip route replace "$@"; then
+      ar_applied="$ar_applied$*
+"
       route_up="$route_up    up ip route replace $*
 "
       log "route: $*"
@@ -93,4 +101,26 @@ Metric=$rt_metric"; fi
       problem "route $* could not be added"
     fi
   done <"$ctx/common/routes"
+}
+
+# forget_routes: state_dir/routes holds the routes vmctx applied last time (the words after "ip route replace",
+# checked values only); one this context no longer has is deleted now (an edited context re-applied, or a new CD
+# at boot), and the record becomes the routes just applied.
+forget_routes() {
+  if [ -f "$state_dir/routes" ]; then
+    while IFS= read -r fr_line || [ -n "$fr_line" ]; do
+      [ -n "$fr_line" ] || continue
+      case "
+$ar_applied" in *"
+$fr_line
+"*) continue ;; esac
+      set -f
+      # shellcheck disable=SC2086
+      set -- $fr_line
+      set +f
+      # Gone already when the address it went through was flushed: nothing to say then.
+      if ip route del "$@" 2>/dev/null; then log "route deleted: $fr_line (no longer in the context)"; fi
+    done <"$state_dir/routes"
+  fi
+  printf '%s' "$ar_applied" >"$state_dir/routes"
 }
