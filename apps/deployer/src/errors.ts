@@ -28,6 +28,7 @@ export const DEPLOYER_ERRORS = errorCatalogue({
     'DEPLOY_IMAGE_URL_INVALID',
     'DEPLOY_IMAGE_CHECKSUM',
     'CONFIG_ID_INVALID',
+    'DEPLOY_UNKNOWN_VM',
   ],
   io: [
     'CONFIG_UNREADABLE',

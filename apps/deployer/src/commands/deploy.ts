@@ -8,6 +8,7 @@ import { processIo, withCliDefaults, type CommandIo } from '../cli/command-io.js
 import { askOnTerminal, canAskOnTerminal, type Confirm } from '../cli/confirm.js';
 import { wholeNumber } from '../cli/options.js';
 import { DEFAULT_LOCK_WAIT_SECONDS } from '../controller/lock-wait.js';
+import { collectReplace } from './deployment-flags.js';
 import { deploymentAction, planExitCode, withDeploymentOptions, withPlanExitOption, type DeploymentFlags } from './deployment-command.js';
 
 interface DeployFlags extends DeploymentFlags {
@@ -20,6 +21,7 @@ interface DeployFlags extends DeploymentFlags {
   allowDiskLoss?: boolean;
   restartIfNeeded?: boolean;
   shutdownTimeout: number;
+  replace: string[];
 }
 
 export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process.stderr.isTTY), ask: { can: boolean; confirm: Confirm } = { can: canAskOnTerminal(), confirm: askOnTerminal }): Command {
@@ -32,6 +34,7 @@ export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process
     .option('--lock-wait <seconds>', 'how long to wait for another run of this deployment to let a controller go', wholeNumber('expected a whole number of seconds, 0 to 86400', { min: 0, max: 86_400 }), DEFAULT_LOCK_WAIT_SECONDS)
     .option('--restart-if-needed', 'restart a running VM whose change cannot be applied live (restart: when-needed for every VM; else as each VM says, default never)')
     .option('--shutdown-timeout <seconds>', 'how long a restart lets a guest shut down (ACPI) before it powers it off', wholeNumber('expected a whole number of seconds, 0 to 3600', { min: 0, max: 3600 }), 60)
+    .option('--replace <vm>', 'make this VM anew over a new disk whatever changed (repeatable; its disk is lost, as in any replace)', collectReplace, [])
     .option('--allow-disk-loss', 'replace VMs whose change makes their disks anew, losing what their guests wrote (asked on a terminal; otherwise they are held, and the run fails)')
     .action(
       deploymentAction(
@@ -49,6 +52,7 @@ export function deployCommand(io: CommandIo = processIo, isTty = Boolean(process
             lockWaitSeconds: flags.lockWait,
             restartIfNeeded: flags.restartIfNeeded ?? false,
             shutdownGraceMs: flags.shutdownTimeout * 1000,
+            replace: flags.replace,
           };
           if (flags.allowDiskLoss || flags.dryRun || !ask.can) return runDeploy(deployment, artifacts, { ...options, allowDiskLoss: flags.allowDiskLoss ?? false });
           // On a terminal: what would be replaced is planned first and asked; only the VMs confirmed may be (a replace

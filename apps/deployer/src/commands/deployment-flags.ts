@@ -10,3 +10,8 @@ export interface DeploymentFlags {
   json?: boolean;
   quiet?: boolean;
 }
+
+/** `--replace VM`, repeatable (plan and deploy): each VM named is made anew, as a changed base image makes it. */
+export function collectReplace(vm: string, previous: string[]): string[] {
+  return [...previous, vm];
+}

@@ -59,6 +59,8 @@ export type DeployOptions = SessionOptions &
     allowDiskLoss?: boolean | readonly string[];
     /** --restart-if-needed: restart: when-needed for every VM. */
     restartIfNeeded?: boolean;
+    /** --replace: VMs of the file made anew whatever changed (with the same disk-loss rules as any replace). */
+    replace?: readonly string[];
   };
 
 
@@ -79,7 +81,7 @@ async function inspect(connection: ControllerConnection, deployment: DeploymentI
   if (hasErrorFindings(state)) return { refused: state.findings.filter((f) => f.severity === 'error') };
   const allowed = options.allowDiskLoss ?? false;
   const mayLoseDisk = options.dryRun ? undefined : (vm: string) => (typeof allowed === 'boolean' ? allowed : allowed.includes(vm));
-  const planOptions = { prune: options.prune ?? false, restartIfNeeded: options.restartIfNeeded ?? false, ...(mayLoseDisk ? { mayLoseDisk } : {}) };
+  const planOptions = { prune: options.prune ?? false, restartIfNeeded: options.restartIfNeeded ?? false, replace: new Set(options.replace ?? []), ...(mayLoseDisk ? { mayLoseDisk } : {}) };
   const plan = planController(deployment, work.vms, state, recorded, planOptions);
   // A running domain that an update touches is judged against its live definition (what it takes live, what waits
   // for a restart): read only when there is one, in one round trip.
@@ -93,6 +95,7 @@ async function inspect(connection: ControllerConnection, deployment: DeploymentI
 export async function runDeploy(deployment: Deployment, artifacts: readonly VmArtifacts[], options: DeployOptions): Promise<DeployReport> {
   const started = Date.now();
   const dryRun = options.dryRun ?? false;
+  checkReplaced(deployment, options.replace ?? []);
   const results = await forEachController(controllersInUse(deployment, artifacts), options, async (connection, work) => {
     const lc = work.controller.name;
     const identity = deploymentIdentity(deployment);
@@ -139,4 +142,14 @@ export async function runDeploy(deployment: Deployment, artifacts: readonly VmAr
   const ok = controllers.every((c) => !c.error && !c.refused && c.vms.every((v) => v.status !== 'failed'));
   const changes = controllers.some((c) => c.plan && hasChanges(c.plan));
   return { deployment: deployment.name, dryRun, controllers, ok, changes, elapsedMs: Date.now() - started };
+}
+
+/** `--replace` names VMs of the file: a typo must not pass for "nothing to replace". Said before any connection. */
+function checkReplaced(deployment: Deployment, names: readonly string[]): void {
+  const known = new Set(deployment.vms.map((v) => v.name));
+  const unknown = [...new Set(names)].filter((n) => !known.has(n));
+  if (unknown.length === 0) return;
+  const list = [...known].sort();
+  const shown = list.length > 20 ? `${list.slice(0, 20).join(', ')} and ${list.length - 20} more` : list.join(', ');
+  throw new DeployerError('DEPLOY_UNKNOWN_VM', `--replace ${unknown.join(', ')}: no VM of ${deployment.name} has that name; its VMs are ${shown}`, { where: '--replace' });
 }

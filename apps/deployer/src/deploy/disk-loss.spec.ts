@@ -191,6 +191,42 @@ describe('a replace that loses the disk', () => {
   });
 });
 
+describe('--replace VM', () => {
+  it('makes a VM anew whatever changed, by the same rules: held without leave, replaced with --allow-disk-loss; the other VMs untouched', async () => {
+    expect((await vmctx(deployment('one'), ['deploy'])).exitCode).toBe(0);
+    writeAsGuest();
+    const plan = await vmctx(deployment('one'), ['plan', '--replace', 'web-1']);
+    expect(plan.exitCode).toBe(2);
+    expect(plan.out).toMatch(/~ replace +web-1: --replace\n +makes its disk .*web-1\.qcow2 anew: what the guest wrote there is lost/);
+    expect(plan.out).toMatch(/= unchanged web-2\n/);
+
+    const held = await vmctx(deployment('one'), ['deploy', '--replace', 'web-1', '--json']);
+    expect(held.exitCode).toBe(1);
+    expect((JSON.parse(held.out) as { controllers: { vms: { vm: string; error?: { code: string } }[] }[] }).controllers[0]!.vms[0]).toMatchObject({ vm: 'web-1', error: { code: 'DEPLOY_DISK_LOSS' } });
+    expect(guestDataKept()).toBe(true);
+
+    const replaced = await vmctx(deployment('one'), ['deploy', '--replace', 'web-1', '--allow-disk-loss', '--json']);
+    expect(replaced.exitCode, replaced.out + replaced.err).toBe(0);
+    expect((JSON.parse(replaced.out) as { controllers: { vms: { vm: string; status: string }[] }[] }).controllers[0]!.vms.map((v) => [v.vm, v.status])).toEqual([
+      ['web-1', 'replaced'],
+      ['web-2', 'unchanged'],
+    ]);
+    expect(guestDataKept()).toBe(false);
+    expect((await vmctx(deployment('one'), ['plan'])).exitCode).toBe(0);
+  });
+
+  it('a name the file does not have is an error that lists the names it has, before any connection', async () => {
+    const plan = await vmctx(deployment('one'), ['plan', '--replace', 'web-3', '--replace', 'web-1', '--json']);
+    expect(plan.exitCode).toBe(1);
+    expect(JSON.parse(plan.out)).toMatchObject({ error: { code: 'DEPLOY_UNKNOWN_VM', message: '--replace web-3: no VM of disk-loss has that name; its VMs are web-1, web-2' } });
+    // deploy exits as any bad input does (2); plan says every error with 1, never its 'changes' 2.
+    const deploy = await vmctx(deployment('one'), ['deploy', '--replace', 'web-3']);
+    expect(deploy.exitCode).toBe(2);
+    expect(deploy.err).toMatch(/DEPLOY_UNKNOWN_VM/);
+    expect(fake.commands).toEqual([]);
+  });
+});
+
 /** `command` under a program of its own, so that `deploy ...` parses as it does through `vmctx`. */
 function wrap(command: Command): Command {
   return new Command('vmctx').addCommand(command);

@@ -72,6 +72,8 @@ export interface PlanOptions {
   live?: ReadonlyMap<string, string>;
   /** --restart-if-needed: every VM restarts when its change needs it (restart: when-needed for all). */
   restartIfNeeded?: boolean;
+  /** --replace: VMs made anew whatever changed, as a replace is (held unless they may lose their disks). */
+  replace?: ReadonlySet<string>;
 }
 
 export function planController(deployment: DeploymentIdentity, vms: readonly VmArtifacts[], state: ControllerState, recorded: ControllerStateFile, options: PlanOptions = {}): ControllerPlan {
@@ -79,8 +81,10 @@ export function planController(deployment: DeploymentIdentity, vms: readonly VmA
     const existing = ownedDomain(state.domains, deployment, v.vm.name, v.uuid);
     if (!existing) return { vm: v.vm.name, action: 'create', reasons: ['no domain of this deployment by that name'], diskLoss: false };
     const reasons = replaceReasons(v, existing, recorded);
+    const forced = options.replace?.has(v.vm.name) ?? false;
+    if (forced) reasons.push('--replace');
     if (reasons.length === 0) return { vm: v.vm.name, action: 'unchanged', reasons: [], diskLoss: false };
-    const kept = keptDisk(v, existing);
+    const kept = forced ? undefined : keptDisk(v, existing);
     if (kept) return { vm: v.vm.name, action: kept, reasons, diskLoss: false, ...liveStep(v, existing, recorded, options, kept) };
     const action = options.mayLoseDisk === undefined || options.mayLoseDisk(v.vm.name) ? 'replace' : 'held';
     return { vm: v.vm.name, action, reasons, diskLoss: true, lostDisk: v.overlay.remotePath };
