@@ -191,6 +191,22 @@ describe('a replace that loses the disk', () => {
   });
 });
 
+describe('plan --json for a pipeline', () => {
+  it('every step says its class, whether it loses a disk (and which), what is applied live and what needs a restart', async () => {
+    expect((await vmctx(deployment('one'), ['deploy'])).exitCode).toBe(0);
+    // web-1: a new base image (a new disk); web-2: more memory than it runs with (kept disk, a restart).
+    const plan = await vmctx(deployment('one', 128, 'other.raw'), ['plan', '--json']);
+    expect(plan.exitCode).toBe(2);
+    const steps = (JSON.parse(plan.out) as { controllers: { plan: { steps: Record<string, unknown>[] } }[] }).controllers[0]!.plan.steps;
+    expect(steps).toEqual([
+      { vm: 'web-1', action: 'replace', reasons: [expect.stringMatching(/^image other changed/), expect.stringMatching(/^domain XML changed/)], diskLoss: true, lostDisk: overlay() },
+      { vm: 'web-2', action: 'update', reasons: ['domain XML changed: /domain/memory: 64 → 128'], diskLoss: false, live: [], restartNeeded: ['memory 64 MiB → 128 MiB is above the maximum (64 MiB)'], restart: false, liveChanges: [] },
+    ]);
+    // What a pipeline asks: does this plan lose a disk?
+    expect(steps.filter((s) => s.diskLoss === true).map((s) => s.vm)).toEqual(['web-1']);
+  });
+});
+
 describe('--replace VM', () => {
   it('makes a VM anew whatever changed, by the same rules: held without leave, replaced with --allow-disk-loss; the other VMs untouched', async () => {
     expect((await vmctx(deployment('one'), ['deploy'])).exitCode).toBe(0);
