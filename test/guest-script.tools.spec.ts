@@ -558,7 +558,14 @@ describe.concurrent.each(SHELLS)('an edited context without a reboot, under $nam
     ...STATIC,
     instanceId: 'web-1-v2',
     hostname: 'web-2.example.org',
-    network: { ...STATIC.network!, address: '198.51.100.20/24', nameservers: ['198.51.100.9'], routes: [{ to: '203.0.113.0/24', via: '198.51.100.254' }] },
+    network: {
+      method: 'static',
+      address: '198.51.100.20/24',
+      gateway: '198.51.100.1',
+      mtu: 1400,
+      nameservers: ['198.51.100.9'],
+      routes: [{ to: '203.0.113.0/24', via: '198.51.100.254' }],
+    },
     ssh: { user: 'debian', authorizedKeys: [BOB] },
     scripts: [counting('same', 1), counting('edited', 2)],
   };
