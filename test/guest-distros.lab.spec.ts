@@ -17,6 +17,10 @@
  * start, so a failure can be run again as it was. Every check is made from inside the guest (its report on the serial
  * console, tools/lab/guests/files/lab-report) and by ping from the controller's namespace.
  *
+ * The stock cloud-init kind (issue 20; nothing of vmctx in it, support/cloud-init-guest.ts) boots vmctx's default CD
+ * (cloud-init's NoCloud seed beside Snooze's layout, label cidata) three times on one disk: a static context with
+ * routes, DNS, files and scripts; the same CD again (not applied twice); an edited context on DHCP (applied again).
+ *
  * All boots run first, a few at a time (VMCTX_DISTRO_PARALLEL, default 2: what two cores carry under TCG), spread
  * over two controllers (VMCTX_DISTRO_CONTROLLERS, default lc1,lc2); then each case is one test on what its boot
  * recorded. Guests are named distro-*, addresses 198.51.100.110-139 (outside the lab's DHCP range);
@@ -44,6 +48,7 @@ import {
 } from './support/distro-guests.js';
 import { labStaticNetwork, NO_POST_INSTALL_CD } from './support/lab-contexts.js';
 import { bootGuest, controller, type Guest, labEnv, type LabController, type RunResult, ssh, sshOk, upload } from './support/lab.js';
+import { CLOUD_ADDRESS, CLOUD_FINISHED, CLOUD_KIND, CLOUD_NAME, cloudBoot, cloudIsos, type CloudRun, runCloudGuest } from './support/cloud-init-guest.js';
 
 const env = labEnv();
 const controllers = (process.env.VMCTX_DISTRO_CONTROLLERS ?? 'lc1,lc2').split(',').map((name) => controller(env, name.trim()));
@@ -71,10 +76,14 @@ interface Run {
   lc: LabController;
   serial: string;
   boots: Boot[];
+  /** Issue 21: the static guest, running after its second boot, given an edited context CD by virsh change-media. */
+  reapply?: { seconds: number; report: string[]; ping: RunResult };
   error?: unknown;
 }
 
 const runs = new Map<string, Run>();
+/** The cloud-init guest (support/cloud-init-guest.ts), on the last controller. */
+const cloud: CloudRun = { lc: controllers[controllers.length - 1]!, boots: [] };
 const key = (kind: DistroKind, kase: Case) => `${kind}/${kase}`;
 
 /**
@@ -112,6 +121,47 @@ function staticContext(kind: DistroKind, i: number): ContextInput {
     scripts: [{ name: 'report', content: '#!/bin/sh\necho "DISTRO-SCRIPT ip=$VMCTX_IP iface=$VMCTX_INTERFACE host=$(hostname)" >/dev/console\n' }],
   };
 }
+/** Issue 21: the static context edited (host name, address, DNS, one key out and one in, one more script). */
+const KEY2 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDistroLabKeyTwo00000000000000000000000 distro2@lab';
+const reappliedAddress = (i: number) => `198.51.100.${130 + i}`;
+function reapplyContext(kind: DistroKind, i: number): ContextInput {
+  const first = staticContext(kind, i);
+  return {
+    ...first,
+    instanceId: `distro-reapply-${kind}`,
+    hostname: `dr-${i}.lab.example`,
+    network: { ...labStaticNetwork(`${reappliedAddress(i)}/24`), nameservers: ['198.51.100.9'] },
+    ssh: { authorizedKeys: [KEY2] },
+    // "report" is unchanged (not run again); the new one reports the boots this disk counted, then the guest's report.
+    scripts: [...first.scripts!, { name: 'reapplied', content: '#!/bin/sh\necho "DISTRO-REAPPLY boots=$(cat /var/lib/lab-boots)" >/dev/console\nexec /usr/local/sbin/lab-report\n' }],
+  };
+}
+
+/**
+ * Issue 21: the running guest's CD swapped for `iso` (virsh change-media, live, as deploy does); waits for the
+ * re-apply's last line and the report the new script prints (boot=3: the disk's count), then pings the new address.
+ */
+async function swapCd(run: Run, guest: Guest, iso: string, earlier: string, i: number): Promise<void> {
+  const atSwap = guest.serial().length;
+  const started = Date.now();
+  await sshOk(env, run.lc, ['virsh', 'change-media', run.name, 'hdc', iso, '--update', '--live']);
+  const done = new RegExp(`vmctx: post-install done \\(instance distro-reapply-${run.kind}\\)`);
+  let seconds: number | undefined;
+  for (;;) {
+    const now = guest.serial();
+    run.serial = `${earlier}${now.slice(0, atSwap)}\n--- change-media ---\n${now.slice(atSwap)}`;
+    if (seconds === undefined && done.test(now.slice(atSwap))) seconds = (Date.now() - started) / 1000;
+    const report = reportOf(now.slice(atSwap), 3);
+    if (seconds !== undefined && report) {
+      run.reapply = { seconds, report, ping: await ping(run.lc, reappliedAddress(i)) };
+      note(`${run.name} on ${run.lc.name}: edited context applied ${seconds.toFixed(1)} s after virsh change-media`);
+      return;
+    }
+    if (Date.now() - started > 10 * 60_000) throw new Error(`${run.name} on ${run.lc.name}: no re-apply 10 min after virsh change-media`);
+    await sleep(500);
+  }
+}
+
 const IPMAC: ContextInput = { instanceId: 'distro-ipmac', network: { method: 'ip-from-mac', prefix: 24, gateway: '198.51.100.1' } };
 
 /** Up to three pings from inside the controller's namespace; the last answer. */
@@ -156,7 +206,7 @@ async function pool<T>(jobs: Array<() => Promise<T>>, limit: number): Promise<vo
  * Boots one guest, follows its console through its boots, pings it after each report. With `restarts`, the guest
  * powers off after its first report (lab.poweroff1) and is started again: the second boot, from the same disk and CD.
  */
-async function runGuest(run: Run, disk: string, iso: string | undefined, mac: string, restarts: boolean): Promise<void> {
+async function runGuest(run: Run, disk: string, iso: string | undefined, mac: string, restarts: boolean, reapplyIso?: string): Promise<void> {
   const lc = run.lc;
   let guest: Guest | undefined;
   try {
@@ -202,6 +252,7 @@ async function runGuest(run: Run, disk: string, iso: string | undefined, mac: st
       if (Date.now() > deadline) throw new Error(`${run.name} on ${lc.name}: ${run.boots.length + 1}. report missing after ${GUEST_LIMIT_MS} ms`);
       await sleep(500);
     }
+    if (reapplyIso) await swapCd(run, guest, reapplyIso, earlier, DISTRO_KINDS.indexOf(run.kind));
   } catch (error) {
     run.error = error;
   } finally {
@@ -233,6 +284,7 @@ beforeAll(async () => {
   };
   for (const [name, tree] of Object.entries(shared)) await addIso(`distro-${name}`, tree);
   for (const [i, kind] of DISTRO_KINDS.entries()) await addIso(`distro-static-${kind}`, buildContextTree(parseContext(staticContext(kind, i))));
+  for (const [i, kind] of DISTRO_KINDS.entries()) await addIso(`distro-reapply-${kind}`, buildContextTree(parseContext(reapplyContext(kind, i))));
   await Promise.all(uploads);
 
   // Longest first, so that no slow guest starts last: the static ones (two boots), then sysvinit's (its serial
@@ -265,9 +317,25 @@ beforeAll(async () => {
         run.error = error;
         return;
       }
-      await runGuest(run, disk, iso, mac, kase === 'static');
+      await runGuest(run, disk, iso, mac, kase === 'static', kase === 'static' ? isos.get(`${lc.name}/distro-reapply-${kind}`) : undefined);
     });
   }
+  // The cloud-init guest's three boots make it the longest job: it starts first.
+  const cloudBase = seedDistroBase(cache, cloud.lc, CLOUD_KIND);
+  const { iso: cloudIso, editedLocal } = await cloudIsos(env, cloud.lc, work, KEY);
+  jobs.unshift(async () => {
+    note(`${CLOUD_NAME} on ${cloud.lc.name}: starting`);
+    const overlay = join(work, `${CLOUD_NAME}.qcow2`);
+    const disk = `${cloud.lc.images}/${CLOUD_NAME}.qcow2`;
+    try {
+      await createOverlay({ path: overlay, backingFile: cloudBase.path, backingFormat: 'raw', virtualSize: cloudBase.size });
+      await upload(env, cloud.lc, overlay, disk);
+      await runCloudGuest(env, cloud, disk, cloudIso, editedLocal, GUEST_LIMIT_MS);
+    } catch (error) {
+      cloud.error = error;
+    }
+    note(`${CLOUD_NAME} on ${cloud.lc.name}: ${cloud.boots.map((b) => `${b.finished?.toFixed(1) ?? '-'} s`).join(', ') || 'no report'}${cloud.error ? ` (${String(cloud.error)})` : ''}`);
+  });
   note(`${jobs.length} guests, ${PARALLEL} at once, on ${controllers.map((lc) => lc.name).join(' and ')}`);
   await pool(jobs, PARALLEL);
   note('all guests done');
@@ -297,6 +365,9 @@ afterAll(async () => {
     );
   }
   process.stdout.write(`guest-distros: boot-to-contextualized (virsh start, for each start, "contextualization finished"), ${PARALLEL} guests at once:\n${lines.join('\n')}\n`);
+  process.stdout.write(`guest-distros: ${CLOUD_KIND}, virsh start to "Cloud-init ... finished", boots 1-3: ${cloud.boots.map((b) => `${b.finished?.toFixed(1) ?? '-'} s`).join(', ')}\n`);
+  const reapplied = DISTRO_KINDS.map((kind) => `${kind} ${runs.get(key(kind, 'static'))?.reapply?.seconds.toFixed(1) ?? '-'} s`);
+  process.stdout.write(`guest-distros: virsh change-media to "post-install done" of the edited context (issue 21): ${reapplied.join(', ')}\n`);
 });
 
 /** The run of a case, with its error (and the end of its console) thrown when the guest did not get that far. */
@@ -309,11 +380,13 @@ function runOf(kind: DistroKind, kase: Case, boots = 1): Run {
   return run;
 }
 
-/** The console text of boot `n` (1 or 2): the second starts at the restart. */
+/** The console text of boot `n` (1 or 2): the second starts at the restart and ends at the CD's swap (issue 21). */
 function consoleOf(run: Run, n: number): string {
   const at = run.serial.indexOf('--- restart ---');
   if (at < 0) return run.serial;
-  return n === 1 ? run.serial.slice(0, at) : run.serial.slice(at);
+  if (n === 1) return run.serial.slice(0, at);
+  const swap = run.serial.indexOf('--- change-media ---');
+  return swap < 0 ? run.serial.slice(at) : run.serial.slice(at, swap);
 }
 
 /** What each kind's DHCP fallback says it does. */
@@ -396,6 +469,30 @@ describe.each(DISTRO_KINDS.map((kind, i) => [kind, i] as const))('Debian 12 %s',
     expect(tagged(boot.report, 'LAB-POST-INSTALL-RUNS')).toEqual(['1']);
   });
 
+  it('an edited context CD swapped into the running guest (virsh change-media) is applied without a reboot (issue 21)', () => {
+    const run = runOf(kind, 'static', 2);
+    if (!run.reapply) throw new Error(`${run.name}: no re-apply (${String(run.error)}); console:\n${run.serial.slice(-4000)}`);
+    const text = run.serial.slice(run.serial.indexOf('--- change-media ---'));
+    const { report } = run.reapply;
+    expect(text).toMatch(new RegExp(`vmctx: instance distro-reapply-${kind} replaces distro-static-${kind}: applying it without a reboot`));
+    expect(text).not.toMatch(/vmctx: post-install: error/);
+    // No reboot: the kernel did not start again; the disk's own count (written at each boot before) goes on.
+    expect(text).not.toMatch(/Linux version/);
+    expect(text).toMatch(/DISTRO-REAPPLY boots=2/);
+    // The unchanged script did not run again.
+    expect(text).not.toMatch(/DISTRO-SCRIPT/);
+    expect(addressesOf(report)).toEqual([`${reappliedAddress(i)}/24`]);
+    expect(run.reapply.ping.stdout).toMatch(/1 packets transmitted, 1 received/);
+    expect(tagged(report, 'LAB-HOSTNAME')).toEqual([`dr-${i}.lab.example dr-${i}.lab.example`]);
+    expect(tagged(report, 'LAB-RESOLV')).toContain('nameserver 198.51.100.9');
+    expect(tagged(report, 'LAB-RESOLV')).not.toContain('nameserver 198.51.100.2');
+    // The key vmctx added before is gone, the new one is there; the file the first context wrote stays.
+    expect(tagged(report, 'LAB-KEY')).toEqual([KEY2]);
+    expect(tagged(report, 'LAB-MOTD')).toEqual(['configured by vmctx']);
+    expect(tagged(report, 'LAB-INSTANCE')).toEqual([`distro-reapply-${kind}`]);
+    expect(run.reapply.seconds).toBeLessThan(300);
+  });
+
   it("DHCP fallback the kind's own way (a CD without post-install, or no CD drive, as the seed chose): a lease from the controller", () => {
     const kase = PLAN.find((p) => p.kind === kind && p.kase !== 'static' && p.kase !== 'ipmac')!.kase as 'nopi' | 'nocd';
     const run = runOf(kind, kase);
@@ -419,5 +516,51 @@ describe('Debian 12, the cases that do not depend on the kind (on the kinds VMCT
     expectReachableAt(boot, `${macAddress(i)}/24`);
     expect(tagged(boot.report, 'LAB-HOSTNAME')).toEqual([`vm-${macAddress(i).replace(/\./g, '-')} vm-${macAddress(i).replace(/\./g, '-')}`]);
     expectPersisted(kind, boot.report);
+  });
+});
+
+describe(`Debian 12 ${CLOUD_KIND}: a stock cloud image, nothing of vmctx, booted with vmctx's default CD (issue 20)`, () => {
+  it('static context: cloud-init applies address, MTU, routes with a metric, DNS, host name, key, files and the scripts in order', () => {
+    const boot = cloudBoot(cloud, 1);
+    expect(boot.console).toMatch(CLOUD_FINISHED);
+    // Nothing of vmctx ran: cloud-init alone read the CD.
+    expect(boot.console).not.toMatch(/vmctx: /);
+    expect(boot.console).toMatch(new RegExp(`DISTRO-SCRIPT ip=${CLOUD_ADDRESS.replace(/\./g, '\\.')} iface=${IFACE} host=ci-1\\.lab\\.example`));
+    expect(boot.console).toMatch(/DISTRO-SCRIPT-2 after=first/);
+    expectReachableAt({ ...boot, contextualized: 0 }, `${CLOUD_ADDRESS}/24`);
+    const routes = tagged(boot.report, 'LAB-ROUTE').map((r) => r.trim());
+    expect(routes.some((r) => r.startsWith(`default via 198.51.100.1 dev ${IFACE}`))).toBe(true);
+    expect(routes.some((r) => r.startsWith(`203.0.113.0/24 via 198.51.100.1 dev ${IFACE}`))).toBe(true);
+    expect(routes.some((r) => /^192\.0\.2\.0\/25 via 198\.51\.100\.1 dev \S+ .*metric 7\b/.test(r))).toBe(true);
+    expect(tagged(boot.report, 'LAB-IFACE')[0]).toMatch(/ mtu=1400$/);
+    expect(tagged(boot.report, 'LAB-HOSTNAME')).toEqual(['ci-1.lab.example ci-1.lab.example']);
+    const resolv = tagged(boot.report, 'LAB-RESOLV');
+    expect(resolv).toEqual(expect.arrayContaining(['nameserver 198.51.100.1', 'nameserver 198.51.100.2', 'search lab.example']));
+    expect(tagged(boot.report, 'LAB-STAT')).toEqual(expect.arrayContaining(['644 0 0 /etc/distro-motd', '600 0 0 /etc/distro/secret', '600 0 0 /root/.ssh/authorized_keys']));
+    expect(tagged(boot.report, 'LAB-MOTD')).toEqual(['configured by vmctx']);
+    // Root's key as given: no forced-command prefix (disable_root: false).
+    expect(tagged(boot.report, 'LAB-KEY')).toEqual([KEY]);
+    expect(tagged(boot.report, 'LAB-NETWORKD').join('\n')).toMatch(new RegExp(`${IFACE}\\s+ether\\s+routable\\s+configured`));
+  });
+
+  it('second boot with the same CD: cloud-init applies nothing again (no script), the guest comes back at its address', () => {
+    const boot = cloudBoot(cloud, 2);
+    expect(boot.console).toMatch(CLOUD_FINISHED);
+    expect(boot.console).not.toMatch(/DISTRO-SCRIPT/);
+    expectReachableAt({ ...boot, contextualized: 0 }, `${CLOUD_ADDRESS}/24`);
+    expect(tagged(boot.report, 'LAB-HOSTNAME')).toEqual(['ci-1.lab.example ci-1.lab.example']);
+    expect(tagged(boot.report, 'LAB-KEY')).toEqual([KEY]);
+  });
+
+  it('an edited context (its hash a new instance id) is applied at the next boot: DHCP lease, new host name, file and script', () => {
+    const boot = cloudBoot(cloud, 3);
+    expect(boot.console).toMatch(CLOUD_FINISHED);
+    expect(boot.console).toMatch(/DISTRO-EDITED host=ci-2\.lab\.example/);
+    expect(boot.console).not.toMatch(/DISTRO-SCRIPT/);
+    const [address] = addressesOf(boot.report);
+    expect(address).toMatch(/^198\.51\.100\.(5\d|[6-9]\d)\/24$/);
+    expectReachableAt({ ...boot, contextualized: 0 }, address!);
+    expect(tagged(boot.report, 'LAB-HOSTNAME')).toEqual(['ci-2.lab.example ci-2.lab.example']);
+    expect(tagged(boot.report, 'LAB-MOTD')).toEqual(['edited by vmctx']);
   });
 });
