@@ -439,7 +439,8 @@ describe.concurrent.each(SHELLS)('contextualization under $name', ({ argv }) => 
     await sb.run(argv, script);
     expect(sb.log()).toMatch(/mounted on .*\/root\/run\/vmctx-cd\./);
     expect(sb.log()).toMatch(/post-install done/);
-    expect(readdirSync(join(sb.root, 'run'))).toEqual([]);
+    // Only the boot's mark stays in /run (a re-apply waits for it): no mount folder, no lock.
+    expect(readdirSync(join(sb.root, 'run'))).toEqual(['vmctx-booted']);
     expect(sb.read('mnt/someone-elses-file')).toBe('x');
   });
 
@@ -627,8 +628,15 @@ describe.concurrent.each(SHELLS)('an edited context without a reboot, under $nam
     expect(sb.read('etc/hostname')).toBe('web-1.example.org\n');
   });
 
-  it('applies nothing and starts no DHCP when the new medium is not a context CD', async () => {
+  it('applies nothing and starts no DHCP when the new medium is not a context CD, or before the boot\'s own run', async () => {
+    const early = new Sandbox();
+    await early.cd('sr0', buildContextTree(context(SECOND)));
+    expect((await early.run(argv, script, {}, undefined, ['--reapply'])).status).toBe(0);
+    expect(early.log()).toMatch(/the boot's own run has not finished yet: it applies the CD; nothing applied/);
+    expect(early.has('var/lib/vmctx/instance-id')).toBe(false);
     const sb = new Sandbox();
+    // The boot's run has been (its mark in /run).
+    sb.write('run/vmctx-booted', '');
     await sb.cd('sr0', undefined);
     expect((await sb.run(argv, script, {}, undefined, ['--reapply'])).status).toBe(0);
     expect(sb.log()).toMatch(/no context CD on the new medium \(.*\); nothing applied/);
@@ -646,6 +654,7 @@ describe.concurrent.each(SHELLS)('an edited context without a reboot, under $nam
     expect(sb.calls().filter((c) => !c.startsWith('timeout ') && !c.startsWith('systemctl '))).toEqual([]);
     expect(sb.log()).toMatch(/a new medium in the CD drive: vmctx-reapply\.service applies it/);
     const sysv = new Sandbox();
+    sysv.write('run/vmctx-booted', '');
     await sysv.cd('sr0', buildContextTree(context(SECOND)));
     // The job's post-install takes 8 s (its hostname): the hand-off has returned before the job is done.
     sysv.stub('hostname', 'sleep 8\n');

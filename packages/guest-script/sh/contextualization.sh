@@ -125,9 +125,16 @@ main() {
   release
 }
 
+# The boot's run has been (in /run: gone at the next boot); a re-apply waits for it (reapply.sh).
+booted=$root/run/vmctx-booted
+
 case ${1:-} in
   --media-changed) hand_off ;;
   --reapply) reapply; log "re-apply finished" ;;
-  *) main; log "contextualization finished" ;;
+  *)
+    main
+    if [ -d "$root/run" ]; then : >"$booted"; fi
+    log "contextualization finished"
+    ;;
 esac
 exit 0

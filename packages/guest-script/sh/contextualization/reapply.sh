@@ -6,7 +6,7 @@
 # finds the CD as the boot does, and applies it when its instance id is not the one applied: post-install is
 # idempotent (keys vmctx added and the context dropped are removed, routes likewise, a script runs again only when
 # its content changed). Part of contextualization.sh, after the other parts; uses `root`, `state_dir`, `mnt`,
-# `dev`, `reason`, `ci_reason`, `label` and `log`.
+# `dev`, `reason`, `ci_reason`, `label`, `booted` and `log`.
 
 hand_off() {
   if [ -d "$root/run/systemd/system" ] && has systemctl; then
@@ -31,6 +31,12 @@ reapply() {
   chmod 700 "$state_dir" 2>/dev/null
   log "a new medium: looking for an edited context (label $label)"
   take_lock || :
+  # A medium seen while the guest boots (udev's first poll of the drive) is the boot's run's to apply: a re-apply
+  # before it has run would apply the CD in its place.
+  if [ -d "$root/run" ] && [ ! -f "$booted" ]; then
+    log "the boot's own run has not finished yet: it applies the CD; nothing applied"
+    return
+  fi
   if ! pick_mount_point; then
     log "no folder to mount the CD on; nothing applied"
     return
