@@ -2,10 +2,11 @@
 // name, sha256 verified on the controller, rename). Run once per sample by tools/bench/deploy.sh, in a fresh
 // process so that its peak RSS is the upload's own.
 // Usage: node deploy-upload.mjs CONTROLLER_JSON LOCAL REMOTE SHA256
-// Prints one JSON line: { totalMs, verifyMs, transferMs, connectMs, maxRssKiB }. totalMs is uploadFile's wall
-// time (connection already open); transferMs runs until the last byte is handed to ssh (the controller writes and
-// sums the bytes as they come); verifyMs = totalMs - transferMs: the rest of the bytes' way, the sum's comparison
-// and the rename, until the one command that receives them ends.
+// Prints one JSON line: { totalMs, verifyMs, transferMs, connectMs, maxRssKiB, wireBytes }. totalMs is
+// uploadFile's wall time (connection already open); transferMs runs until the last frame is handed to ssh (the
+// controller writes them as they come); verifyMs = totalMs - transferMs: the rest of the bytes' way, the sum of the
+// file there (holes read as zeros), its comparison and the rename, until the one command that receives them ends.
+// wireBytes: what went into the channel (frames: data, their headers, `end`; holes are not sent).
 import { statSync } from 'node:fs';
 import { ControllerConnection, uploadFile } from '@vmctx/deployer';
 
@@ -18,16 +19,18 @@ const connection = await ControllerConnection.open(controller);
 const connectMs = performance.now() - t0;
 
 let transferMs = 0;
+let wireBytes = 0;
 const start = performance.now();
 await uploadFile(connection, local, remote, {
   sha256,
   size,
   mode: '0600',
-  onProgress: (sent) => {
+  onProgress: (sent, _total, wire) => {
+    wireBytes = wire ?? sent;
     if (sent === size) transferMs = performance.now() - start;
   },
 });
 const totalMs = performance.now() - start;
 connection.close();
 const maxRssKiB = process.resourceUsage().maxRSS;
-console.log(JSON.stringify({ totalMs, verifyMs: totalMs - transferMs, transferMs, connectMs, maxRssKiB }));
+console.log(JSON.stringify({ totalMs, verifyMs: totalMs - transferMs, transferMs, connectMs, maxRssKiB, wireBytes }));
