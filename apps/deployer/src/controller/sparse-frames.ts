@@ -18,6 +18,7 @@ export const BLOCK = 64 * 1024;
 export const MAX_FRAME = 8 * 1024 * 1024;
 const READ = 1024 * 1024;
 const ZEROS = Buffer.alloc(BLOCK);
+const ZEROS_READ = Buffer.alloc(READ);
 
 export interface FrameProgress {
   /** How far into the file the frames have reached. */
@@ -26,11 +27,36 @@ export interface FrameProgress {
   wire: number;
 }
 
+/** A piece of the file as read: `zeros` when all of it is zeros (its buffer is then reused by the next read: hold none of it). */
+export interface Chunk {
+  at: number;
+  bytes: Buffer;
+  zeros: boolean;
+}
+
 /**
- * The frames of `file` (`size` bytes) from offset `from` on, where the controller holds [0, from) already; then
- * `end`. Told, after each read, how far it reached.
+ * The file from `from` (down to a whole block: blocks are aligned to the file, not to `from`) to `size`, in reads
+ * of 1 MiB. A read that found only zeros leaves its buffer for the next: a fresh one for each read of a hole would
+ * fault in as much new memory as the holes are large (2 GiB scanned in 3.7 s instead of 0.5 s, by hand).
  */
-export async function* sparseFrames(file: FileHandle, from: number, size: number, onProgress?: (progress: FrameProgress) => void): AsyncGenerator<Buffer> {
+export async function* readChunks(file: FileHandle, from: number, size: number): AsyncGenerator<Chunk> {
+  let buffer = Buffer.allocUnsafe(READ);
+  for (let at = from - (from % BLOCK); at < size; ) {
+    const { bytesRead } = await file.read(buffer, 0, Math.min(READ, size - at), at);
+    if (bytesRead === 0) throw new Error(`the file ended at ${at} of ${size} bytes: it changed while it was sent`);
+    const bytes = buffer.subarray(0, bytesRead);
+    const zeros = bytes.equals(ZEROS_READ.subarray(0, bytesRead));
+    yield { at, bytes, zeros };
+    if (!zeros) buffer = Buffer.allocUnsafe(READ);
+    at += bytesRead;
+  }
+}
+
+/**
+ * The frames of the chunks from offset `from` on, where the controller holds [0, from) already; then `end`. Told,
+ * after each chunk, how far it reached.
+ */
+export async function* framesOf(chunks: AsyncIterable<Chunk>, from: number, size: number, onProgress?: (progress: FrameProgress) => void): AsyncGenerator<Buffer> {
   let wire = 0;
   let run: { start: number; parts: Buffer[]; length: number } | undefined;
   function* flush(): Generator<Buffer> {
@@ -41,39 +67,38 @@ export async function* sparseFrames(file: FileHandle, from: number, size: number
     yield* run.parts;
     run = undefined;
   }
-  // Blocks are aligned to the file, not to `from`: a resumed upload cuts the first one.
-  // A read that found only zeros leaves its buffer for the next: a fresh one for each read of a hole would fault in
-  // as much new memory as the holes are large (2 GiB scanned in 3.7 s instead of 0.5 s).
-  let buffer = Buffer.allocUnsafe(READ);
-  let held = false;
-  for (let at = from - (from % BLOCK); at < size; ) {
-    if (held) buffer = Buffer.allocUnsafe(READ);
-    held = false;
-    const { bytesRead } = await file.read(buffer, 0, Math.min(READ, size - at), at);
-    if (bytesRead === 0) throw new Error(`the file ended at ${at} of ${size} bytes: it changed while it was sent`);
-    for (let i = 0; i < bytesRead; i += BLOCK) {
-      let block = buffer.subarray(i, Math.min(i + BLOCK, bytesRead));
-      let start = at + i;
-      if (start + block.length <= from) continue;
-      if (start < from) {
-        block = block.subarray(from - start);
-        start = from;
+  for await (const { at, bytes, zeros } of chunks) {
+    if (at + bytes.length <= from) continue;
+    if (zeros) yield* flush();
+    else {
+      for (let i = 0; i < bytes.length; i += BLOCK) {
+        let block = bytes.subarray(i, Math.min(i + BLOCK, bytes.length));
+        let start = at + i;
+        if (start + block.length <= from) continue;
+        if (start < from) {
+          // A resumed upload cuts the first block.
+          block = block.subarray(from - start);
+          start = from;
+        }
+        if (block.equals(ZEROS.subarray(0, block.length))) {
+          yield* flush();
+          continue;
+        }
+        if (run && (run.start + run.length !== start || run.length + block.length > MAX_FRAME)) yield* flush();
+        run ??= { start, parts: [], length: 0 };
+        run.parts.push(block);
+        run.length += block.length;
       }
-      if (block.equals(ZEROS.subarray(0, block.length))) {
-        yield* flush();
-        continue;
-      }
-      if (run && (run.start + run.length !== start || run.length + block.length > MAX_FRAME)) yield* flush();
-      run ??= { start, parts: [], length: 0 };
-      run.parts.push(block);
-      held = true;
-      run.length += block.length;
     }
-    at += bytesRead;
-    onProgress?.({ position: at, wire });
+    onProgress?.({ position: at + bytes.length, wire });
   }
   yield* flush();
   wire += 4;
   yield Buffer.from('end\n');
   onProgress?.({ position: size, wire });
+}
+
+/** The frames of `file` (`size` bytes) from offset `from` on: framesOf(readChunks(...)). */
+export function sparseFrames(file: FileHandle, from: number, size: number, onProgress?: (progress: FrameProgress) => void): AsyncGenerator<Buffer> {
+  return framesOf(readChunks(file, from, size), from, size, onProgress);
 }

@@ -6,7 +6,7 @@ import { Transform } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ControllerConnection } from './connection.js';
 import { failure, FakeController } from './fake-controller.fixture.js';
-import { partialPath, remoteSha256, uploadFile } from './upload.js';
+import { partialPath, remoteSha256, uploadFile, uploadFileToMany } from './upload.js';
 
 let fake: FakeController;
 let connection: ControllerConnection;
@@ -173,24 +173,24 @@ describe('uploadFile', () => {
   });
 });
 
-describe('uploadFile of a sparse image (issue 22)', () => {
-  /** 64 MiB holding 3 MiB of data at a few offsets, the rest holes: a base image as guest installers leave them. */
-  function sparseImage(): { path: string; sha256: string; size: number } {
-    const path = join(local, 'sparse.raw');
-    const size = 64 * 1024 * 1024;
-    writeFileSync(path, '');
-    truncateSync(path, size);
-    const fd = openSync(path, 'r+');
-    const extents: Array<[number, Buffer]> = [
-      [0, randomBytes(1024 * 1024)],
-      [17 * 1024 * 1024 + 4096, randomBytes(1024 * 1024 + 123)],
-      [size - 1024 * 1024, randomBytes(1024 * 1024)],
-    ];
-    for (const [at, bytes] of extents) writeSync(fd, bytes, 0, bytes.length, at);
-    closeSync(fd);
-    return { path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex'), size };
-  }
+/** 64 MiB holding 3 MiB of data at a few offsets, the rest holes: a base image as guest installers leave them. */
+function sparseImage(): { path: string; sha256: string; size: number } {
+  const path = join(local, 'sparse.raw');
+  const size = 64 * 1024 * 1024;
+  writeFileSync(path, '');
+  truncateSync(path, size);
+  const fd = openSync(path, 'r+');
+  const extents: Array<[number, Buffer]> = [
+    [0, randomBytes(1024 * 1024)],
+    [17 * 1024 * 1024 + 4096, randomBytes(1024 * 1024 + 123)],
+    [size - 1024 * 1024, randomBytes(1024 * 1024)],
+  ];
+  for (const [at, bytes] of extents) writeSync(fd, bytes, 0, bytes.length, at);
+  closeSync(fd);
+  return { path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex'), size };
+}
 
+describe('uploadFile of a sparse image (issue 22)', () => {
   it('leaves the holes holes on the controller: allocated within 5 % of the local file, the same bytes', async () => {
     const image = sparseImage();
     const remote = join(fake.imageDir, 'sparse.raw');
@@ -219,6 +219,64 @@ describe('uploadFile of a sparse image (issue 22)', () => {
     expect(wire).toBeLessThan(dataBytes - 1024 * 1024);
     expect(wire).toBeGreaterThan(1024 * 1024);
     expect(Math.abs(statSync(remote).blocks - statSync(image.path).blocks)).toBeLessThanOrEqual(statSync(image.path).blocks * 0.05);
+  });
+});
+
+describe('uploadFileToMany: the same image to several controllers, read once (issue 22)', () => {
+  let other: FakeController;
+  let otherConnection: ControllerConnection;
+  beforeAll(async () => {
+    other = await FakeController.start();
+    other.trustHostKey();
+    otherConnection = await ControllerConnection.open(other.controller(), { readyTimeoutMs: 5000 });
+  });
+  afterAll(async () => {
+    otherConnection.close();
+    await other.close();
+  });
+  beforeEach(() => other.reset());
+
+  it('publishes it on each, holes kept; each sends only what it lacks (one resumes a kept part)', async () => {
+    const image = sparseImage();
+    const bytes = readFileSync(image.path);
+    const remote = join(fake.imageDir, 'sparse.raw');
+    const otherRemote = join(other.imageDir, 'sparse.raw');
+    // The other controller holds the first 17 MiB already (a cut upload): its first extent is not sent again.
+    // (written as an upload leaves it: its holes holes).
+    writeFileSync(partialPath(otherRemote, image.sha256), bytes.subarray(0, 1024 * 1024));
+    truncateSync(partialPath(otherRemote, image.sha256), 17 * 1024 * 1024);
+    const wire = [0, 0];
+    const results = await uploadFileToMany(
+      [
+        { connection, remotePath: remote, onProgress: (_s, _t, w) => (wire[0] = w) },
+        { connection: otherConnection, remotePath: otherRemote, onProgress: (_s, _t, w) => (wire[1] = w) },
+      ],
+      image.path,
+      { sha256: image.sha256, size: image.size },
+    );
+    expect(results.map((r) => typeof r)).toEqual(['string', 'string']);
+    for (const path of [remote, otherRemote]) {
+      expect(readFileSync(path).equals(bytes)).toBe(true);
+      expect(Math.abs(statSync(path).blocks - statSync(image.path).blocks)).toBeLessThanOrEqual(statSync(image.path).blocks * 0.05);
+    }
+    expect(wire[0]).toBeGreaterThan(3 * 1024 * 1024);
+    expect(wire[0]! - wire[1]!).toBeGreaterThanOrEqual(1024 * 1024);
+  });
+
+  it("gives one controller's failure to that controller only", async () => {
+    const image = sparseImage();
+    const results = await uploadFileToMany(
+      [
+        { connection, remotePath: join(fake.imageDir, 'missing-folder', 'sparse.raw') },
+        { connection: otherConnection, remotePath: join(other.imageDir, 'sparse.raw') },
+      ],
+      image.path,
+      { sha256: image.sha256, size: image.size },
+    );
+    expect(results[0]).toMatchObject({ code: 'REMOTE_UPLOAD_FAILED' });
+    expect(readFileSync(join(other.imageDir, 'sparse.raw')).equals(readFileSync(image.path))).toBe(true);
+    const unreadable = await uploadFileToMany([{ connection, remotePath: join(fake.imageDir, 'x.raw') }], join(local, 'nope.raw'), { sha256: image.sha256, size: 1 });
+    expect(unreadable[0]).toMatchObject({ code: 'REMOTE_UPLOAD_FAILED', message: expect.stringContaining('nothing was sent') });
   });
 });
 

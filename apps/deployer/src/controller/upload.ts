@@ -6,10 +6,10 @@
  * Only the file's data travels (issue 22): a base image of 2 GiB holding 305 MiB sends 305 MiB, and its holes stay
  * holes on the controller. The bytes go through one exec channel (OpenSSH's scp does the same over one channel) as
  * frames (controller/sparse-frames.ts: `OFFSET LENGTH`, then the bytes), which sh/upload-receive.sh writes at their
- * offsets with `dd`; as each frame is final, it reads back what is final of the file (data, and holes as zeros: no
- * disk read) into the controller's fastest sha256 (openssl where present), beside the receiving. The sum is of the
- * whole file, the same sha256 that names it everywhere else (artifacts/cache.ts digestOf: computed once a file). The
- * local file is read with back-pressure, so memory stays flat whatever the image's size.
+ * offsets with `dd`; after the last, it reads the file (data, and holes as zeros: no disk read) into the
+ * controller's fastest sha256 (openssl where present). The sum is of the whole file, the same sha256 that names it
+ * everywhere else (artifacts/cache.ts digestOf: computed once a file). The local file is read with back-pressure, so
+ * memory stays flat whatever the image's size.
  *
  * Resumable: the temporary name is the target's and the content's (`.NAME.vmctx-part.<sha256:16>`), and what
  * arrived of an upload that was cut (connection dropped, deployer killed) is kept there. Frames are written in
@@ -23,7 +23,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RemoteCommands } from './command-batch.js';
 import type { ControllerConnection } from './connection.js';
-import { sparseFrames } from './sparse-frames.js';
+import { ChunkFanOut } from './fan-out.js';
+import { framesOf, readChunks, sparseFrames, type FrameProgress } from './sparse-frames.js';
 import { FileIdentity, readAnswer, ResumeFrom, Sha256 } from '../sh/answers.js';
 import { FILE_SHA256_SH, UPLOAD_RECEIVE_SH } from '../sh/sh.generated.js';
 import { DeployerError } from '../errors.js';
@@ -51,20 +52,82 @@ const READ_AHEAD = 8 * 1024 * 1024;
 /** Sends the file (what the controller does not hold of it yet) and publishes it at `remotePath`; returns its identity. */
 export async function uploadFile(connection: ControllerConnection, localPath: string, remotePath: string, options: UploadOptions): Promise<string> {
   const lc = connection.controller.name;
+  // Opened before the controller is asked anything: a file that cannot be read leaves nothing there.
+  const local = await open(localPath).catch((error: Error) => {
+    throw new DeployerError('REMOTE_UPLOAD_FAILED', `${lc}: upload of ${localPath} to ${remotePath} failed: ${error.message}; nothing was sent`, { where: lc, cause: error });
+  });
+  try {
+    return await receiveUpload(connection, localPath, remotePath, options, (from, onProgress) => sparseFrames(local, from, options.size, onProgress));
+  } finally {
+    await local.close();
+  }
+}
+
+export interface UploadTarget {
+  connection: ControllerConnection;
+  remotePath: string;
+  /** This controller's progress (UploadOptions.onProgress is not called). */
+  onProgress?: UploadOptions['onProgress'];
+}
+
+/**
+ * The same file to several controllers, read from the local disk once (controller/fan-out.ts: a bounded queue per
+ * controller; a slow one holds the others back only once its queue is full, a failed one not at all). Each
+ * controller resumes from what it holds; the reading starts at the smallest of those offsets. Returns, in the order
+ * of the targets, each one's identity or its error: one controller's failure is not the others'.
+ */
+export async function uploadFileToMany(targets: readonly UploadTarget[], localPath: string, options: UploadOptions): Promise<Array<string | DeployerError>> {
+  const local = await open(localPath).catch((error: Error) => error);
+  if (local instanceof Error) {
+    return targets.map(({ connection, remotePath }) => {
+      const lc = connection.controller.name;
+      return new DeployerError('REMOTE_UPLOAD_FAILED', `${lc}: upload of ${localPath} to ${remotePath} failed: ${local.message}; nothing was sent`, { where: lc, cause: local });
+    });
+  }
+  const fanOut = new ChunkFanOut(targets.length, (from) => readChunks(local, from, options.size));
+  try {
+    return await Promise.all(
+      targets.map(async ({ connection, remotePath, onProgress }) => {
+        let joined = false;
+        try {
+          return await receiveUpload(connection, localPath, remotePath, { ...options, onProgress }, (from, progress) => {
+            joined = true;
+            return framesOf(fanOut.join(from), from, options.size, progress);
+          });
+        } catch (error) {
+          return error as DeployerError;
+        } finally {
+          if (!joined) fanOut.leave();
+        }
+      }),
+    );
+  } finally {
+    await local.close();
+  }
+}
+
+/**
+ * One upload's command on the controller: told where to start, sends `frames(from)` and reads the verdict; the
+ * errors say what is left there.
+ */
+async function receiveUpload(
+  connection: ControllerConnection,
+  localPath: string,
+  remotePath: string,
+  options: UploadOptions,
+  frames: (from: number, onProgress: (progress: FrameProgress) => void) => AsyncIterable<Buffer>,
+): Promise<string> {
+  const lc = connection.controller.name;
   const temp = partialPath(remotePath, options.sha256);
   let resumedFrom = 0;
   let reached = 0;
   let stderr = '';
   let stdout = '';
   let code: number;
-  // Opened before the controller is asked anything: a file that cannot be read leaves nothing there.
-  const local = await open(localPath).catch((error: Error) => {
-    throw new DeployerError('REMOTE_UPLOAD_FAILED', `${lc}: upload of ${localPath} to ${remotePath} failed: ${error.message}; nothing was sent`, { where: lc, cause: error });
-  });
   try {
     // Receive, verify, publish, in one command (sh/upload-receive.sh: its header says its arguments, what it prints
-    // and its exits): the sum is taken on the controller beside the receiving, from what is final of the file. Reading
-    // the file again afterwards, in a second command, took 1.35 s of 7.1 s for 512 MiB on a quiet lab (tools/bench/deploy.sh).
+    // and its exits): one channel, one process; a second command to verify cost a channel and a shell more
+    // (1.35 s of 7.1 s for 512 MiB on a quiet lab, tools/bench/deploy.sh, when it read the file again).
     code = await connection.withChannel(['sh', '-c', UPLOAD_RECEIVE_SH, 'vmctx-upload', temp, options.sha256, remotePath, options.mode ?? '0600', String(options.size)], async (channel) => {
       const exit = new Promise<number>((resolve) => {
         let status = 255;
@@ -91,11 +154,11 @@ export async function uploadFile(connection: ControllerConnection, localPath: st
       if (from === undefined) return exit;
       resumedFrom = from;
       reached = from;
-      const frames = sparseFrames(local, from, options.size, ({ position, wire }) => {
+      const sending = frames(from, ({ position, wire }) => {
         reached = position;
         options.onProgress?.(position, options.size, wire);
       });
-      await pipeline(Readable.from(frames, { objectMode: false, highWaterMark: READ_AHEAD }), channel);
+      await pipeline(Readable.from(sending, { objectMode: false, highWaterMark: READ_AHEAD }), channel);
       return exit;
     });
     // Exit 7 (the stream ended before its end) and any other: a failed upload, what arrived kept.
@@ -109,8 +172,6 @@ export async function uploadFile(connection: ControllerConnection, localPath: st
       `${lc}: upload of ${localPath} to ${remotePath} failed after ${reached} of ${options.size} bytes${resumedFrom > 0 ? ` (resumed at ${resumedFrom})` : ''}: ${(error as Error).message}; ${left}`,
       { where: lc, cause: error },
     );
-  } finally {
-    await local.close();
   }
   if (code === 6) {
     throw new DeployerError('REMOTE_UPLOAD_FAILED', `${lc}: ${remotePath} appeared on the controller during the upload; it was left as it is, and the upload removed`, { where: lc });
