@@ -4,6 +4,7 @@
 #   base/         debootstrap minbase + every kind's packages downloaded once (base.sh)
 #   KIND/         each kind's root folder (kind.sh), for kinds.sh's GUESTS_KINDS
 #   KIND.raw      each kind's base image, vmctx installed by `vmctx guest install` (image.sh)
+#   cloud-init.raw  a stock cloud-init guest, nothing of vmctx in it (cloud-init.sh; keyed by its own files)
 # Each level is keyed by a hash of what makes it: base by base.sh and kinds.sh; the root folders also by kind.sh
 # and the report's unit; the images also by image.sh, the report and what `vmctx guest` installs. A level whose
 # key holds is kept, so a second run only hashes (setup.sh calls it). Needs root, debootstrap, and apps/deployer built.
@@ -60,4 +61,14 @@ for kind in $GUESTS_KINDS; do
   fi
 done
 wait_all "${pids[@]}"
+
+# The cloud-init kind (cloud-init.sh): a debootstrap of its own with nothing of vmctx, so keyed apart from the
+# kinds above (none of them rebuilds for it, nor it for vmctx's script).
+cloud_key=$(hash_of kinds.sh cloud-init.sh files/lab-report files/lab-report-cloud-init.service)
+if [ "$(cat "$cache/cloud-init.key" 2>/dev/null)" != "$cloud_key" ] || [ ! -f "$cache/cloud-init.raw" ]; then
+  rm -f "$cache/cloud-init.key"
+  log "image cloud-init.raw"
+  "$here/cloud-init.sh" "$cache/cloud-init.raw"
+  echo "$cloud_key" >"$cache/cloud-init.key"
+fi
 echo "$cache"
