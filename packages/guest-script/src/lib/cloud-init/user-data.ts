@@ -2,7 +2,7 @@
  * The NoCloud `user-data` of a context: a `#cloud-config` (cloud-init docs, Explanation > User-data formats >
  * Cloud config data), each key the module docs name (Reference > Module reference), with the meaning the field has
  * in vmctx's script (post-install):
- * - host name: Set Hostname's `hostname` (the first label) and `fqdn` (a dotted name) with
+ * - host name: Set Hostname's `hostname` (as given) and `fqdn` (a dotted name) with
  *   `prefer_fqdn_over_hostname: true` (post-install writes the name as given to /etc/hostname); Update Etc Hosts'
  *   `manage_etc_hosts: localhost` (only the 127.0.1.1 line, as post-install does);
  * - SSH keys: Users and Groups' `users`, `default` first (the image's own user stays as the image made it) then
@@ -56,9 +56,16 @@ function fileEntry(file: FileSpec): Record<string, unknown> {
   return writeFile(file.path, contentBytes(file), file.mode, file.contentBase64 !== undefined, file.owner, file.group);
 }
 
+/**
+ * A dotted name goes as given in `hostname` too, not its first label: cloud-init 22.4 sets the host name once
+ * before it reads user-data, from meta-data's local-hostname cut to its first label, and records it in
+ * /var/lib/cloud/data/set-hostname; Set Hostname then sees the same hostname and fqdn as recorded and skips,
+ * prefer_fqdn_over_hostname or not (the lab's Debian 12 cloud-init guest kept "ci-1" for ci-1.lab.example). A
+ * `hostname` that differs from the recorded one is set, and is what /etc/hostname holds, as post-install writes it.
+ */
 function hostNameKeys(hostname: string): CloudConfig {
   if (!hostname.includes('.')) return { hostname, manage_etc_hosts: 'localhost' };
-  return { hostname: hostname.split('.')[0], fqdn: hostname, prefer_fqdn_over_hostname: true, manage_etc_hosts: 'localhost' };
+  return { hostname, fqdn: hostname, prefer_fqdn_over_hostname: true, manage_etc_hosts: 'localhost' };
 }
 
 /** Whether the runner has work: scripts to run, or an IP-from-MAC guest to name. */
