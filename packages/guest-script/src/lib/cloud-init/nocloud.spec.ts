@@ -88,6 +88,45 @@ describe('the NoCloud seed of a context (golden files)', () => {
   });
 });
 
+describe('an edited context on the same guest (a new instance id)', () => {
+  /**
+   * What cloud-init does at each instance, played through real sh in a folder that stands for the guest's root:
+   * Write Files (only adds files), then Runcmd's argument arrays (paths moved under the root). The lab's cloud-init
+   * guest ran the first context's scripts again at the edited one's boot when both shared one folder.
+   */
+  it("runs only its own scripts, and leaves nothing of the earlier instance's", () => {
+    const root = mkdtempSync(join(tmpdir(), 'vmctx-nocloud-instances-'));
+    try {
+      const boot = (input: ContextInput): string => {
+        const user = parse(String(noCloudFiles(parseContext(input))['user-data']!.data)) as {
+          write_files: Array<{ path: string; content: string; encoding?: string; permissions: string }>;
+          runcmd: string[][];
+        };
+        for (const file of user.write_files) {
+          const path = join(root, file.path);
+          spawnSync('mkdir', ['-p', join(path, '..')]);
+          writeFileSync(path, file.encoding === 'b64' ? Buffer.from(file.content, 'base64') : file.content, { mode: Number.parseInt(file.permissions, 8) });
+        }
+        let out = '';
+        for (const argv of user.runcmd) {
+          const moved = argv.map((a) => a.replace(/^(VMCTX_CONTEXT_DIR=)?\/var\/lib\/vmctx/, (_, env: string | undefined) => `${env ?? ''}${root}/var/lib/vmctx`));
+          const run = spawnSync(moved[0]!, moved.slice(1), { encoding: 'utf8', env: { ...process.env, VMCTX_ROOT: root } });
+          out += run.stdout + run.stderr;
+        }
+        return out;
+      };
+      const script = (name: string) => ({ name, content: `#!/bin/sh\necho RAN-${name}\n` });
+      expect(boot({ instanceId: 'first', scripts: [script('old-a'), script('old-b')] })).toMatch(/RAN-old-a[\s\S]*RAN-old-b/);
+      const second = boot({ instanceId: 'edited', scripts: [script('new')] });
+      expect(second).toMatch(/RAN-new/);
+      expect(second).not.toMatch(/RAN-old/);
+      expect(readdirSync(join(root, 'var/lib/vmctx/context'))).toEqual(['edited']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("the operator's cloud-config", () => {
   const context = parseContext(CONTEXTS.static!);
   const operator = (userData: string, networkConfig?: string) => ({

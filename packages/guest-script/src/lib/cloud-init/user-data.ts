@@ -12,8 +12,8 @@
  * - files: Write Files' `path`, `content` (text) or `encoding: b64`, `permissions`, `owner` (`user[:group]`, as
  *   chown), and `defer: true` when the owner or group is not root (written in the final stage, after Users and
  *   Groups has made the users the image creates at first boot);
- * - scripts: Write Files puts the CD's `common/network` and `scripts/` under /var/lib/vmctx/context (0700) with
- *   the runner sh/cloud-init-scripts.sh, and Runcmd runs it (final stage, after the network): the scripts run in
+ * - scripts: Write Files puts the CD's `common/network` and `scripts/` under /var/lib/vmctx/context/INSTANCE-ID
+ *   (0700) with the runner sh/cloud-init-scripts.sh, and Runcmd removes the other instances' folders and runs it (final stage, after the network): the scripts run in
  *   order, from that folder, with the environment post-install gives them. The runner also names an IP-from-MAC
  *   guest without `hostname` (HOSTNAME_PREFIX and its address), which the shared meta-data cannot.
  */
@@ -24,7 +24,18 @@ import { CLOUD_INIT_SCRIPTS_SH } from '../sh.generated.js';
 
 /** Where the user-data puts what the runner reads: the CD's layout, so that the scripts find what they found there. */
 export const CLOUD_INIT_CONTEXT_DIR = '/var/lib/vmctx/context';
-export const CLOUD_INIT_RUNNER = `${CLOUD_INIT_CONTEXT_DIR}/run-scripts`;
+/** The runner's name in the instance's folder, CLOUD_INIT_CONTEXT_DIR/INSTANCE-ID. */
+export const CLOUD_INIT_RUNNER = 'run-scripts';
+
+/**
+ * Each instance's scripts in a folder of its own: Write Files only adds, so with one folder for all, the runner of
+ * an edited context also ran the scripts the earlier context left there (the lab's cloud-init guest ran 01-report
+ * and 02-second of its first context again beside the edited one's 01-edited). The runcmd removes the other
+ * instances' folders (and the scripts and keys they hold) before the runner runs.
+ */
+function instanceDir(instanceId: string): string {
+  return `${CLOUD_INIT_CONTEXT_DIR}/${instanceId}`;
+}
 
 export type CloudConfig = Record<string, unknown>;
 
@@ -76,12 +87,12 @@ function needsRunner(context: Context): boolean {
 /** The runner and what it reads, as Write Files entries (root only: scripts may hold secrets). */
 function runnerFiles(context: Context, instanceId: string): Array<Record<string, unknown>> {
   const files = [
-    writeFile(`${CLOUD_INIT_CONTEXT_DIR}/${CONTEXT_FILES.network}`, Buffer.from(networkFile(context, instanceId)), '0600', false),
-    writeFile(CLOUD_INIT_RUNNER, Buffer.from(CLOUD_INIT_SCRIPTS_SH[0]), '0700', false),
+    writeFile(`${instanceDir(instanceId)}/${CONTEXT_FILES.network}`, Buffer.from(networkFile(context, instanceId)), '0600', false),
+    writeFile(`${instanceDir(instanceId)}/${CLOUD_INIT_RUNNER}`, Buffer.from(CLOUD_INIT_SCRIPTS_SH[0]), '0700', false),
   ];
   const width = Math.max(2, String(context.scripts.length).length);
   context.scripts.forEach((script, index) => {
-    const path = `${CLOUD_INIT_CONTEXT_DIR}/${CONTEXT_FOLDERS.scripts}/${String(index + 1).padStart(width, '0')}-${script.name}`;
+    const path = `${instanceDir(instanceId)}/${CONTEXT_FOLDERS.scripts}/${String(index + 1).padStart(width, '0')}-${script.name}`;
     files.push(writeFile(path, contentBytes(script), '0700', script.contentBase64 !== undefined));
   });
   return files;
@@ -98,6 +109,13 @@ export function userDataConfig(context: Context, instanceId: string): CloudConfi
   const files = context.files.map(fileEntry);
   if (needsRunner(context)) files.push(...runnerFiles(context, instanceId));
   if (files.length > 0) config.write_files = files;
-  if (needsRunner(context)) config.runcmd = [['sh', CLOUD_INIT_RUNNER]];
+  if (needsRunner(context)) {
+    const dir = instanceDir(instanceId);
+    config.runcmd = [
+      // Argument arrays: cloud-init runs them without a shell; the instance id is data to the sh -c below.
+      ['sh', '-c', 'cd "$1" && for d in *; do [ "$d" = "$2" ] || rm -rf -- "$d"; done', 'sh', CLOUD_INIT_CONTEXT_DIR, instanceId],
+      ['env', `VMCTX_CONTEXT_DIR=${dir}`, 'sh', `${dir}/${CLOUD_INIT_RUNNER}`],
+    ];
+  }
   return config;
 }
