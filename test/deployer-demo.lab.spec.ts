@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { ArtifactCache, buildArtifacts, listDomains, loadDeployment, quoteArg, type DeployReport, type StatusReport } from '@vmctx/deployer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectionTo, controller, hostPath, labEnv, pingFromController, ssh, sshOk } from './support/lab.js';
+import { connectionTo, controller, hostPath, labEnv, pingFromController, ssh, sshOk, waitUntil } from './support/lab.js';
 import { DEMO_DEPLOYMENT, demoBaseImage, LAB_TEMPLATE, vmctx } from './support/vmctx-cli.js';
 
 const env = labEnv();
@@ -63,6 +63,29 @@ async function demoLeftovers(lc: typeof lc1): Promise<string[]> {
   const isos = (await demoIsos())[lc.name]!;
   const files = out.split('\n').filter((f) => /^(web-|worker-|vmctx-base-|\.vmctx\/demo\.json$)/.test(f) || isos.includes(f));
   return [...domains.map((d) => `domain ${d}`), ...files];
+}
+
+const disk = (lc: typeof lc1, vm: string) => statSync(hostPath(lc, `${lc.images}/${vm}.qcow2`)).ino;
+
+/** The lab template with a maximum of 256 MiB, of which `mib` are given (`<currentMemory>`): room to grow live. */
+function web2Template(mib: number): string {
+  const xml = readFileSync(LAB_TEMPLATE, 'utf8').replace("<memory unit='MiB'>192</memory>", `<memory unit='MiB'>256</memory>\n  <currentMemory unit='MiB'>${mib}</currentMemory>`);
+  expect(xml).toMatch(/<currentMemory/);
+  return xml;
+}
+
+/**
+ * A file web-2's guest wrote on its disk, read from its overlay while it runs (qemu-img -U shares the image QEMU
+ * holds; debugfs reads ext4 without mounting it). The guest's page cache reaches its disk within its writeback
+ * interval (30 s): read until the file says `content`.
+ */
+async function guestWrote(path: string, content: RegExp): Promise<string> {
+  const script = 'set -e; flat=$(mktemp /tmp/vmctx-flat.XXXXXX); trap \'rm -f "$flat"\' EXIT; qemu-img convert -U -f qcow2 -O raw "$1" "$flat"; debugfs -R "cat $2" "$flat" 2>/dev/null';
+  const read = async () => (await ssh(env, lc2, ['sh', '-c', script, 'x', `${lc2.images}/web-2.qcow2`, path])).stdout;
+  return waitUntil(async () => {
+    const text = await read();
+    return content.test(text) && text;
+  }, 60_000, `${path} on web-2's disk to match ${content}`, 2000);
 }
 
 describe('vmctx deploy: the demo deployment on two lab controllers', () => {
@@ -157,17 +180,24 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
     expect(Date.now() - started).toBeLessThan(110_000);
   });
 
-  it('one VM edited in the file and one by hand on its controller: plan names both (exit 2), status shows the hand edit as drift; deploy defines both again over their disks (a new context CD for one) and restarts them to take it (--restart-if-needed); same UUIDs, MACs and disks', async () => {
+  it('one VM edited in the file and one by hand on its controller: plan names both (exit 2), status shows the hand edit as drift; deploy defines both again over their disks (a new context CD for one), restarts only the one whose change needs it (restart: when-needed, a new maximum) and leaves the other running (its running definition already had it); same UUIDs, MACs and disks', async () => {
     const domainsBefore = [...(await listDomains(await connectionTo(env, lc1))), ...(await listDomains(await connectionTo(env, lc2)))];
-    const edited = readFileSync(DEMO_DEPLOYMENT, 'utf8').replace('hostname: web-2.demo.example', 'hostname: web-2-edited.demo.example');
+    // web-2: a new host name, and room to grow: a template of its own whose maximum (256 MiB) is above what it is
+    // given (192 MiB), which only a restart gives it; restart: when-needed lets deploy do it.
+    const edited = readFileSync(DEMO_DEPLOYMENT, 'utf8')
+      .replace('hostname: web-2.demo.example', 'hostname: web-2-edited.demo.example')
+      .replace('  - name: web-2\n    controller: lc2\n', '  - name: web-2\n    controller: lc2\n    template: ./lab-guest-web2.xml\n    restart: when-needed\n');
+    expect(edited).toMatch(/restart: when-needed/);
     writeFileSync(EDITED, edited);
     // The same deployment, edited in another folder: it keeps its id, or the controllers would refuse its record as
     // another deployment's (DEPLOY_RECORD_CLASH).
     copyFileSync(`${DEMO_DEPLOYMENT}.vmctx-id`, `${EDITED}.vmctx-id`);
     copyFileSync(LAB_TEMPLATE, join(work, 'lab-guest.xml'));
+    writeFileSync(join(work, 'lab-guest-web2.xml'), web2Template(192));
     const file = EDITED;
     // An operator's edit of web-1's persistent definition (192 MiB in the template): libvirt's own command.
     await sshOk(env, lc1, ['virsh', 'setmaxmem', 'web-1', '262144', '--config']);
+    const web1Id = await sshOk(env, lc1, ['virsh', 'domid', 'web-1']);
 
     const plan = await vmctx(['plan', '--file', file, '--json']);
     expect(plan.code, plan.stderr).toBe(2);
@@ -177,25 +207,29 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
       ['lc2', 'web-2', 'recontextualize'],
     ]);
     expect(steps.find((st) => st.vm === 'web-2')!.reasons.join(' ')).toMatch(/context changed/);
-    expect(steps.find((st) => st.vm === 'web-1')!.reasons).toEqual(['domain edited on the controller: /domain/memory: 192 MiB → 262144 KiB']);
+    expect(steps.find((st) => st.vm === 'web-2')).toMatchObject({ diskLoss: false, restartNeeded: ['maximum memory 192 MiB → 256 MiB'], restart: true });
+    // The hand edit never reached the running guest: putting the definition back needs no restart.
+    expect(steps.find((st) => st.vm === 'web-1')).toMatchObject({ reasons: ['domain edited on the controller: /domain/memory: 192 MiB → 262144 KiB'], diskLoss: false, live: [], restartNeeded: [], restart: false });
     const status = await vmctx(['status', '--file', DEMO_DEPLOYMENT, '--json']);
     expect(status.code, status.stderr).toBe(1);
     expect((JSON.parse(status.stdout) as StatusReport).vms.filter((v) => v.drift.length > 0).map((v) => [v.vm, v.drift])).toEqual([
       ['web-1', ['domain edited on the controller: /domain/memory: 192 MiB → 262144 KiB']],
     ]);
 
-    const disk = (lc: typeof lc1, vm: string) => statSync(hostPath(lc, `${lc.images}/${vm}.qcow2`)).ino;
     const disks = [disk(lc1, 'web-1'), disk(lc2, 'web-2')];
     // The lab's busybox guest has no acpid: it ignores virsh shutdown, and is powered off after 5 s.
-    const deploy = await vmctx(['deploy', '--file', file, '--wait', '--timeout', '240', '--json', '--restart-if-needed', '--shutdown-timeout', '5']);
+    const deploy = await vmctx(['deploy', '--file', file, '--wait', '--timeout', '240', '--json', '--shutdown-timeout', '5']);
     expect(deploy.code, deploy.stderr).toBe(0);
     const vms = (JSON.parse(deploy.stdout) as DeployReport).controllers.flatMap((c) => c.vms);
     expect(vms.filter((v) => v.status !== 'unchanged').map((v) => [v.vm, v.status])).toEqual([
       ['web-1', 'updated'],
       ['web-2', 'updated'],
     ]);
-    // The hand edit put back and the new context taken, each over the same disk.
+    expect(vms.find((v) => v.vm === 'web-2')!.note).toMatch(/^restarted to take maximum memory 192 MiB → 256 MiB/);
+    expect(vms.find((v) => v.vm === 'web-1')!.restartNeeded).toBeUndefined();
+    // The hand edit put back and the new context taken, each over the same disk; web-1 was not restarted.
     expect([disk(lc1, 'web-1'), disk(lc2, 'web-2')]).toEqual(disks);
+    expect(await sshOk(env, lc1, ['virsh', 'domid', 'web-1'])).toBe(web1Id);
     const after = [...(await listDomains(await connectionTo(env, lc1))), ...(await listDomains(await connectionTo(env, lc2)))];
     for (const name of ['web-1', 'web-2']) {
       const was = domainsBefore.find((d) => d.name === name)!;
@@ -205,6 +239,38 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
     expect(after.find((d) => d.name === 'web-1')!.xml).toMatch(/<memory unit='KiB'>196608<\/memory>/);
     expect(readFileSync(hostPath(lc2, `${lc2.images}/web-2.console.log`), 'utf8')).toMatch(/host name web-2-edited\.demo\.example/);
     expect((await vmctx(['plan', '--file', file])).code).toBe(0);
+  });
+
+  it('more memory within the running maximum is applied live: virsh dominfo shows it with no restart (same domain id); what the guest wrote, the UUID, MAC and disk stay', async () => {
+    const dominfo = async () => Object.fromEntries((await sshOk(env, lc2, ['virsh', 'dominfo', 'web-2'])).split('\n').map((l) => l.split(/:\s+/) as [string, string]));
+    const before = { info: await dominfo(), domain: (await listDomains(await connectionTo(env, lc2))).find((d) => d.name === 'web-2')!, disk: disk(lc2, 'web-2') };
+    expect([before.info['Max memory'], before.info['Used memory']]).toEqual(['262144 KiB', '196608 KiB']);
+    // What the guest wrote on its disk (its host name: the first boot's, or the last one's once its writeback ran),
+    // read from the overlay as it runs.
+    expect(await guestWrote('/etc/hostname', /^web-2(-edited)?\.demo\.example\n$/)).toBeTruthy();
+
+    writeFileSync(join(work, 'lab-guest-web2.xml'), web2Template(240));
+    const plan = await vmctx(['plan', '--file', EDITED, '--json']);
+    expect(plan.code, plan.stderr).toBe(2);
+    const step = (JSON.parse(plan.stdout) as DeployReport).controllers.flatMap((c) => c.plan!.steps).find((st) => st.vm === 'web-2');
+    expect(step).toMatchObject({ action: 'update', diskLoss: false, live: ['memory 192 MiB → 240 MiB'], restartNeeded: [], restart: false });
+    const started = Date.now();
+    const deploy = await vmctx(['deploy', '--file', EDITED, '--json']);
+    expect(deploy.code, deploy.stderr).toBe(0);
+    const web2 = (JSON.parse(deploy.stdout) as DeployReport).controllers.flatMap((c) => c.vms).find((v) => v.vm === 'web-2')!;
+    expect(web2).toMatchObject({ status: 'updated', state: 'running', note: expect.stringMatching(/^applied live: memory 192 MiB → 240 MiB; no restart needed/) });
+    // The guest's balloon driver gives the memory back within seconds; libvirt reports it once the guest did.
+    const info = await waitUntil(async () => {
+      const now = await dominfo();
+      return now['Used memory'] === '245760 KiB' && now;
+    }, 30_000, 'web-2 to use 240 MiB', 500);
+    console.log(`live memory: deploy ${Date.now() - started} ms to the guest using 240 MiB`);
+    expect([info['Id'], info['Max memory'], info['State']]).toEqual([before.info['Id'], '262144 KiB', 'running']);
+    const now = (await listDomains(await connectionTo(env, lc2))).find((d) => d.name === 'web-2')!;
+    expect([now.uuid, now.macs, disk(lc2, 'web-2')]).toEqual([before.domain.uuid, before.domain.macs, before.disk]);
+    // What the guest wrote is still on its disk (or its last boot's write reached it meanwhile: the same file).
+    expect(await guestWrote('/etc/hostname', /^web-2(-edited)?\.demo\.example\n$/)).toBeTruthy();
+    expect((await vmctx(['plan', '--file', EDITED])).code).toBe(0);
   });
 
   it('status from another machine (an empty cache) finds every VM running and in sync', async () => {

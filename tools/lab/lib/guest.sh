@@ -6,8 +6,10 @@
 #   rootfs/          the folder the base image was made from (tests copy it to make variants)
 # Rebuilt only when the guest's files, this script or the kernel package change.
 
-# Load order matters: each module after those it needs (LAB.md).
-GUEST_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk failover
+# Load order matters: each module after those it needs (LAB.md). virtio_balloon: a distribution kernel loads it for
+# libvirt's default memballoon; without it a guest never takes a live memory change (virsh setmem --live), which the
+# deployer's live update needs (deployer-demo, issue 21).
+GUEST_MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_balloon virtio_blk failover
 net_failover virtio_net scsi_common scsi_mod cdrom sr_mod libata libahci ahci ata_piix isofs nls_utf8 crc16
 mbcache jbd2 crc32c_generic libcrc32c ext4"
 GUEST_BASE_SIZE=64M
