@@ -69,12 +69,13 @@ let mounted = false;
 const TEMPLATE = join(work, 'no-boot.xml');
 /**
  * A base image of this suite's own (no other deployment shares its remote name, so no other suite's destroy removes
- * it under us): zeros, with random bytes at 1 MiB (its first sector is no boot sector).
+ * it under us): zeros, with random bytes at 1 MiB (its first sector is no boot sector), or `dense`: from 1 MiB to its end.
  */
-function baseImage(name: string, mib: number): { name: string; path: string } {
+function baseImage(name: string, mib: number, { dense = false } = {}): { name: string; path: string } {
   const path = join(work, `${name}.raw`);
   const fd = openSync(path, 'w');
-  writeSync(fd, randomBytes(1 << 20), 0, 1 << 20, 1 << 20);
+  if (dense) for (let at = 1 << 20; at < mib << 20; at += 1 << 20) writeSync(fd, randomBytes(1 << 20), 0, 1 << 20, at);
+  else writeSync(fd, randomBytes(1 << 20), 0, 1 << 20, 1 << 20);
   ftruncateSync(fd, mib << 20);
   closeSync(fd);
   return { name, path };
@@ -197,8 +198,9 @@ describe('vmctx deploy and destroy on the lab: concurrency, interruption, owners
         .replace('</os>', "  <boot dev='hd'/>\n  </os>"),
     );
     small = baseImage('safe-small', 4);
-    // Big enough that a poll every 5 ms finds its upload under way (every byte is sent, zeros too).
-    big = baseImage('safe-cut', 16);
+    // Big enough that a poll every 5 ms finds its upload under way, and data throughout: only data is sent (issue 22),
+    // so a sparse one would be all sent, and published by the controller, before the frozen deployer could stop it.
+    big = baseImage('safe-cut', 16, { dense: true });
     faultBase = baseImage('safe-fault', 8);
     hangBase = baseImage('safe-hang', 4);
     await ssh(env, lc1, ['sh', '-c', 'virsh undefine "$1"; true', 'x', FOREIGN]);
