@@ -53,7 +53,8 @@ receive() {
     if [ "$off" = end ]; then truncate -s "$size" -- "$part" || return 5; return 0; fi
     # Only digits, in order, within the file: anything else is not this protocol (and not arithmetic to trust).
     case $off$len in '' | *[!0-9]*) echo "bad frame header: $off $len" >&2; return 5 ;; esac
-    if [ -z "$len" ] || [ "$off" -lt "$at" ] || [ $((off + len)) -gt "$size" ]; then
+    # At most 18 digits: the shell's arithmetic is 64-bit, and a sum that wrapped would pass the test of the size.
+    if [ -z "$len" ] || [ ${#off} -gt 18 ] || [ ${#len} -gt 18 ] || [ "$off" -lt "$at" ] || [ $((off + len)) -gt "$size" ]; then
       echo "bad frame: $off $len after $at of $size" >&2; return 5
     fi
     dd of="$part" bs=65536 iflag=fullblock,count_bytes count="$len" oflag=seek_bytes seek="$off" conv=notrunc status=none || return 5

@@ -122,6 +122,8 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('upload-
       framed([[5000, chunk], [0, chunk]]),
       framed([[data.length - 10, chunk]]),
       Buffer.concat([Buffer.from('0 $((1))\n'), chunk]),
+      // 2^64 - 1000 + 1000 wraps to 0 in the shell's arithmetic.
+      Buffer.concat([Buffer.from(`1000 ${(2n ** 64n - 1000n).toString()}\n`), chunk]),
     ]) {
       const result = receive(sha256, { input });
       expect(result.status).toBe(5);
