@@ -1,9 +1,11 @@
 /**
  * `vmctx deploy` of a real distribution, as operators run it: the lab's Debian 12 systemd-networkd guest (the kind
  * most cloud images are; built once per machine by tools/lab/guests/build.sh and shared with guest-distros), its
- * raw image converted to a qcow2 base as cloud images ship, a native template, a static context. One deploy and
- * one boot answer every check: the report, the guest's own view of its network and host name (lab-report on its
- * serial console, which the deployer logs), ping from the controller, `status`, and `destroy` leaving nothing of it.
+ * raw image converted to a qcow2 base as cloud images ship, a native template, a static context. Beside it in the
+ * same deployment (issue 20), the lab's stock cloud-init guest, unmodified (nothing of vmctx: cloud-init reads the
+ * NoCloud seed of vmctx's default CD, and `--wait` waits for cloud-init's own "finished" line). One deploy and
+ * one boot each answer every check: the report, the guest's own view of its network and host name (lab-report on its
+ * serial console, which the deployer logs), ping from the controller, `status`, and `destroy` leaving nothing of them.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,24 +23,34 @@ const lc = controller(env, 'lc1');
 const VM = 'deb-networkd-1';
 const IMAGE = 'debian12-networkd';
 const ADDRESS = '198.51.100.150';
+/** The stock cloud-init guest (tools/lab/guests/cloud-init.sh) deployed beside it. */
+const CLOUD_VM = 'deb-cloud-1';
+const CLOUD_IMAGE = 'debian12-cloud';
+const CLOUD_ADDRESS = '198.51.100.151';
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIDeployerDistroLabKeyOnly000000000000000000 distro-deploy@lab';
 const work = mkdtempSync(join(tmpdir(), 'vmctx-deploy-distro-'));
 let file: string;
 let deployed: { code: number; report: DeployReport; stderr: string };
 let report: string[];
+let cloudReport: string[] | undefined;
+let cloudConsole = '';
 
 /** What of this deployment is on the controller: its domain, and its files in the image folder. */
 async function leftovers(): Promise<string[]> {
-  const domains = (await sshOk(env, lc, ['virsh', 'list', '--all', '--name'])).split('\n').filter((n) => n === VM);
+  const domains = (await sshOk(env, lc, ['virsh', 'list', '--all', '--name'])).split('\n').filter((n) => n === VM || n === CLOUD_VM);
   const out = await sshOk(env, lc, ['sh', '-c', 'cd "$1" && ls -A && ls -A .vmctx 2>/dev/null | sed "s|^|.vmctx/|"; true', 'x', lc.images]);
   // The context ISO is named by its content (context-HASH.iso): the first deploy's report names it.
   const uploaded = new Set((deployed.report.controllers ?? []).flatMap((c) => c.uploaded.map((u) => u.path.slice(lc.images.length + 1))));
-  const files = out.split('\n').filter((f) => f.startsWith(`${VM}.`) || f.startsWith(`${IMAGE}-`) || uploaded.has(f) || f === '.vmctx/deploy-distro.json');
+  const files = out
+    .split('\n')
+    .filter((f) => [VM, CLOUD_VM].some((v) => f.startsWith(`${v}.`)) || [IMAGE, CLOUD_IMAGE].some((i) => f.startsWith(`${i}-`)) || uploaded.has(f) || f === '.vmctx/deploy-distro.json');
   return [...domains.map((d) => `domain ${d}`), ...files];
 }
 
 async function removeLeftovers(): Promise<void> {
-  await ssh(env, lc, ['sh', '-c', 'virsh destroy "$1"; virsh undefine "$1"; cd "$2" && rm -f "$1".* "$3"-* .vmctx/deploy-distro.json', 'x', VM, lc.images, IMAGE]);
+  for (const [vm, image] of [[VM, IMAGE], [CLOUD_VM, CLOUD_IMAGE]] as const) {
+    await ssh(env, lc, ['sh', '-c', 'virsh destroy "$1"; virsh undefine "$1"; cd "$2" && rm -f "$1".* "$3"-* .vmctx/deploy-distro.json', 'x', vm, lc.images, image]);
+  }
 }
 
 describe('vmctx deploy of a Debian 12 systemd-networkd guest from a qcow2 base image', () => {
@@ -46,11 +58,17 @@ describe('vmctx deploy of a Debian 12 systemd-networkd guest from a qcow2 base i
     const cache = buildDistroGuests();
     const base = join(work, `${IMAGE}.qcow2`);
     execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', join(cache, 'systemd-networkd.raw'), base]);
+    // The cloud image as it is built, nothing added (no vmctx guest install).
+    const cloudBase = join(work, `${CLOUD_IMAGE}.qcow2`);
+    execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', join(cache, 'cloud-init.raw'), cloudBase]);
     // The lab template with the memory a systemd guest needs (the busybox guest's 192 MiB is short for it).
     writeFileSync(join(work, 'debian12.xml'), readFileSync(LAB_TEMPLATE, 'utf8').replace("<memory unit='MiB'>192</memory>", "<memory unit='MiB'>256</memory>"));
     file = writeDeployment(work, 'deploy-distro', {
       controllers: [labControllerEntry(env, lc)],
-      images: [{ name: IMAGE, path: base }],
+      images: [
+        { name: IMAGE, path: base },
+        { name: CLOUD_IMAGE, path: cloudBase },
+      ],
       vms: [
         {
           name: VM,
@@ -64,6 +82,20 @@ describe('vmctx deploy of a Debian 12 systemd-networkd guest from a qcow2 base i
             ssh: { authorizedKeys: [KEY] },
           },
         },
+        {
+          // No isoFormat, no isoLabel: the default CD (NoCloud seed and Snooze's layout, label cidata).
+          name: CLOUD_VM,
+          controller: lc.name,
+          image: CLOUD_IMAGE,
+          template: './debian12.xml',
+          bridge: lc.bridge,
+          context: {
+            hostname: `${CLOUD_VM}.lab.example`,
+            network: { method: 'static', address: `${CLOUD_ADDRESS}/24`, gateway: '198.51.100.1', nameservers: ['198.51.100.1'], routes: [{ to: '203.0.113.0/24', via: '198.51.100.1' }] },
+            ssh: { authorizedKeys: [KEY] },
+            scripts: [{ name: 'hello', content: '#!/bin/sh\necho "DEPLOY-CLOUD-SCRIPT host=$(hostname)" >/dev/console\n' }],
+          },
+        },
       ],
     });
     // What an earlier, interrupted run left: what it recorded (its context ISO too), then anything of its names.
@@ -74,13 +106,12 @@ describe('vmctx deploy of a Debian 12 systemd-networkd guest from a qcow2 base i
     deployed = { code: run.code, report: JSON.parse(run.stdout || '{}') as DeployReport, stderr: run.stderr };
     // lab-report runs once the network has settled, after contextualization: its lines follow on the console.
     const consoleLog = hostPath(lc, `${lc.images}/${VM}.console.log`);
-    for (let i = 0; deployed.code === 0 && i < 1800; i++) {
-      const found = reportOf(readFileSync(consoleLog, 'utf8'), 1);
-      if (found) {
-        report = found;
-        break;
-      }
-      await sleep(500);
+    const cloudLog = hostPath(lc, `${lc.images}/${CLOUD_VM}.console.log`);
+    for (let i = 0; deployed.code === 0 && i < 1800 && !(report && cloudReport); i++) {
+      report ??= reportOf(readFileSync(consoleLog, 'utf8'), 1)!;
+      cloudConsole = readFileSync(cloudLog, 'utf8');
+      cloudReport ??= reportOf(cloudConsole, 1);
+      if (!(report && cloudReport)) await sleep(500);
     }
   }, 1_500_000);
 
@@ -91,7 +122,7 @@ describe('vmctx deploy of a Debian 12 systemd-networkd guest from a qcow2 base i
 
   it('deploys the VM from the qcow2 base: running, contextualized, its address in the report', () => {
     expect(deployed.code, deployed.stderr).toBe(0);
-    const [vm] = deployed.report.controllers.flatMap((c) => c.vms);
+    const vm = deployed.report.controllers.flatMap((c) => c.vms).find((v) => v.vm === VM);
     expect(vm).toMatchObject({ vm: VM, controller: lc.name, status: 'created', state: 'running', contextualized: true, address: ADDRESS });
     const uploaded = deployed.report.controllers[0]!.uploaded.map((u) => u.path);
     expect(uploaded.filter((p) => p.endsWith('.qcow2') && p.includes(`/${IMAGE}-`))).toHaveLength(1);
@@ -108,19 +139,44 @@ describe('vmctx deploy of a Debian 12 systemd-networkd guest from a qcow2 base i
     expect(tagged(report, 'LAB-STAT')).toContain('644 0 0 /etc/systemd/network/10-vmctx.network');
   });
 
-  it('answers ping from its controller', async () => {
-    expect((await pingFromController(env, lc, ADDRESS)).stdout).toMatch(/1 packets transmitted, 1 received/);
+  it('deploys the stock cloud-init image unmodified: --wait ends on cloud-init\'s "finished" line, the context\'s address reported', () => {
+    expect(deployed.code, deployed.stderr).toBe(0);
+    const vm = deployed.report.controllers.flatMap((c) => c.vms).find((v) => v.vm === CLOUD_VM);
+    expect(vm).toMatchObject({ vm: CLOUD_VM, controller: lc.name, status: 'created', state: 'running', contextualized: true, address: CLOUD_ADDRESS });
+    expect(cloudConsole).toMatch(/Cloud-init v\. \S+ finished at [^\n]*DataSourceNoCloud \[seed=\/dev\/sr0\]/);
+    // vmctx's script is not in the image; the context's script ran from cloud-init's runcmd (the CD's runner).
+    expect(cloudConsole).not.toMatch(/vmctx: contextualization starts/);
+    expect(cloudConsole).toMatch(/vmctx: cloud-init scripts done/);
   });
 
-  it('status: running at its address, no drift', async () => {
+  it("the cloud-init guest's own report: address, routes, host name, DNS, key, the context's script", () => {
+    expect(cloudReport, `the cloud-init guest printed no report on its console:\n${cloudConsole.slice(-3000)}`).toBeDefined();
+    expect(addressesOf(cloudReport!)).toEqual([`${CLOUD_ADDRESS}/24`]);
+    expect(tagged(cloudReport!, 'LAB-ROUTE')).toEqual(expect.arrayContaining([expect.stringMatching(/^default via 198\.51\.100\.1 /), expect.stringMatching(/^203\.0\.113\.0\/24 via 198\.51\.100\.1 /)]));
+    expect(tagged(cloudReport!, 'LAB-HOSTNAME')).toEqual([`${CLOUD_VM}.lab.example ${CLOUD_VM}.lab.example`]);
+    expect(tagged(cloudReport!, 'LAB-RESOLV')).toContain('nameserver 198.51.100.1');
+    expect(tagged(cloudReport!, 'LAB-KEY')).toEqual([KEY]);
+    expect(cloudConsole).toMatch(new RegExp(`DEPLOY-CLOUD-SCRIPT host=${CLOUD_VM}\\.lab\\.example`));
+  });
+
+  it('both answer ping from their controller', async () => {
+    expect((await pingFromController(env, lc, ADDRESS)).stdout).toMatch(/1 packets transmitted, 1 received/);
+    expect((await pingFromController(env, lc, CLOUD_ADDRESS)).stdout).toMatch(/1 packets transmitted, 1 received/);
+  });
+
+  it('status: both running at their addresses, no drift', async () => {
     const status = await vmctx(['status', '--file', file, '--json']);
     expect(status.code, status.stderr).toBe(0);
-    expect((JSON.parse(status.stdout) as StatusReport).vms.map((v) => [v.vm, v.state, v.address, v.drift])).toEqual([[VM, 'running', ADDRESS, []]]);
+    expect((JSON.parse(status.stdout) as StatusReport).vms.map((v) => [v.vm, v.state, v.address, v.drift])).toEqual([
+      [VM, 'running', ADDRESS, []],
+      [CLOUD_VM, 'running', CLOUD_ADDRESS, []],
+    ]);
   });
 
-  it('destroy removes the domain, its overlay, ISO and console log, and the base image no other domain uses', async () => {
+  it('destroy removes the domains, their overlays, ISOs and console logs, and the base images no other domain uses', async () => {
     const before = await leftovers();
     expect(before).toEqual(expect.arrayContaining([`domain ${VM}`, `${VM}.qcow2`, expect.stringMatching(/^context-[0-9a-f]{16}\.iso$/), expect.stringMatching(new RegExp(`^${IMAGE}-[0-9a-f]{16}\\.qcow2$`))]));
+    expect(before).toEqual(expect.arrayContaining([`domain ${CLOUD_VM}`, `${CLOUD_VM}.qcow2`, expect.stringMatching(new RegExp(`^${CLOUD_IMAGE}-[0-9a-f]{16}\\.qcow2$`))]));
     const destroy = await vmctx(['destroy', '--file', file, '--yes']);
     expect(destroy.code, destroy.stdout + destroy.stderr).toBe(0);
     expect(await leftovers()).toEqual([]);

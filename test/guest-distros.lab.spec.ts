@@ -9,9 +9,10 @@
  *   systemd-nm        systemd + NetworkManager (its own default DHCP profile)
  * Every kind boots a static context CD (address, MTU, routes, DNS, host name, SSH key, files, a user script) and is
  * started a second time (powered off after the first and started again: not applied again, network brought back up by
- * what the kind persisted, which differs per kind: ifup, systemd-networkd's file, NetworkManager's profile). Every kind
- * also boots once without a context to apply, since the DHCP fallback goes each kind's own way (ifup,
- * systemd-networkd, NetworkManager): half of them with a CD without post-install, half with no CD drive. The IP-from-MAC
+ * what the kind persisted, which differs per kind: ifup, systemd-networkd's file, NetworkManager's profile). Two kinds
+ * boot once without a context to apply (the DHCP fallback goes each kind's own way: ifup, systemd-networkd,
+ * NetworkManager), one with a CD without post-install, one with no CD drive; the seed turns them over the kinds from
+ * run to run (two fallback boots fewer than one per kind: the time the cloud-init kind's boots take, issue 20). The IP-from-MAC
  * CD boots on one kind: reading the address from the MAC does not depend on the kind, and the network it then writes
  * is the static case's. Which kind gets which case turns with VMCTX_DISTRO_SEED (default: the time), printed at the
  * start, so a failure can be run again as it was. Every check is made from inside the guest (its report on the serial
@@ -87,15 +88,16 @@ const cloud: CloudRun = { lc: controllers[controllers.length - 1]!, boots: [] };
 const key = (kind: DistroKind, kase: Case) => `${kind}/${kase}`;
 
 /**
- * Which kind boots which case this run: every kind its static CD and one DHCP fallback (a CD without post-install
- * for half of them, no CD drive for the other half), one kind the IP-from-MAC CD; the kinds turn with the seed.
+ * Which kind boots which case this run: every kind its static CD; one kind the IP-from-MAC CD, the next a CD without
+ * post-install, the next no CD drive (the DHCP fallback), each single boot on another kind; the kinds turn with the seed.
  */
 function assignCases(seed: number): Array<{ kind: DistroKind; kase: Case }> {
   const turn = ((seed % DISTRO_KINDS.length) + DISTRO_KINDS.length) % DISTRO_KINDS.length;
   const order = DISTRO_KINDS.map((_, i) => DISTRO_KINDS[(i + turn) % DISTRO_KINDS.length]!);
   return [
     ...order.map((kind) => ({ kind, kase: 'static' as const })),
-    ...order.map((kind, i) => ({ kind, kase: i % 2 === 0 ? ('nopi' as const) : ('nocd' as const) })),
+    { kind: order[1]!, kase: 'nopi' as const },
+    { kind: order[2]!, kase: 'nocd' as const },
     { kind: order[0]!, kase: 'ipmac' as const },
   ];
 }
@@ -494,8 +496,11 @@ describe.each(DISTRO_KINDS.map((kind, i) => [kind, i] as const))('Debian 12 %s',
     expect(run.reapply.seconds).toBeLessThan(300);
   });
 
-  it("DHCP fallback the kind's own way (a CD without post-install, or no CD drive, as the seed chose): a lease from the controller", () => {
-    const kase = PLAN.find((p) => p.kind === kind && p.kase !== 'static' && p.kase !== 'ipmac')!.kase as 'nopi' | 'nocd';
+});
+
+describe('Debian 12, the cases that do not depend on the kind (on the kinds VMCTX_DISTRO_SEED chose)', () => {
+  it.each(['nopi', 'nocd'] as const)("DHCP fallback the kind's own way (%s: a CD without post-install, or no CD drive): a lease from the controller", (kase) => {
+    const kind = kindsOf(kase)[0]!;
     const run = runOf(kind, kase);
     const boot = run.boots[0]!;
     expect(run.serial).toMatch(NO_CONTEXT[kase]);
@@ -504,9 +509,7 @@ describe.each(DISTRO_KINDS.map((kind, i) => [kind, i] as const))('Debian 12 %s',
     expect(address).toMatch(/^198\.51\.100\.(5\d|[6-9]\d)\/24$/);
     expectReachableAt(boot, address!);
   });
-});
 
-describe('Debian 12, the cases that do not depend on the kind (on the kinds VMCTX_DISTRO_SEED chose)', () => {
   it('IP-from-MAC CD (one ISO for every kind): the address and host name from the MAC, kept by the network daemon', () => {
     const kind = kindsOf('ipmac')[0]!;
     const i = DISTRO_KINDS.indexOf(kind);
@@ -524,8 +527,10 @@ describe(`Debian 12 ${CLOUD_KIND}: a stock cloud image, nothing of vmctx, booted
   it('static context: cloud-init applies address, MTU, routes with a metric, DNS, host name, key, files and the scripts in order', () => {
     const boot = cloudBoot(cloud, 1);
     expect(boot.console).toMatch(CLOUD_FINISHED);
-    // Nothing of vmctx ran: cloud-init alone read the CD.
-    expect(boot.console).not.toMatch(/vmctx: /);
+    // vmctx's script is not in the image: cloud-init alone read the CD (its runcmd runs the context's scripts through
+    // the runner the CD gives it, which says "vmctx: cloud-init scripts start").
+    expect(boot.console).not.toMatch(/vmctx: contextualization starts/);
+    expect(boot.console).toMatch(/vmctx: cloud-init scripts done/);
     expect(boot.console).toMatch(new RegExp(`DISTRO-SCRIPT ip=${CLOUD_ADDRESS.replace(/\./g, '\\.')} iface=${IFACE} host=ci-1\\.lab\\.example`));
     expect(boot.console).toMatch(/DISTRO-SCRIPT-2 after=first/);
     expectReachableAt({ ...boot, contextualized: 0 }, `${CLOUD_ADDRESS}/24`);
@@ -551,6 +556,10 @@ describe(`Debian 12 ${CLOUD_KIND}: a stock cloud image, nothing of vmctx, booted
     expectReachableAt({ ...boot, contextualized: 0 }, `${CLOUD_ADDRESS}/24`);
     expect(tagged(boot.report, 'LAB-HOSTNAME')).toEqual(['ci-1.lab.example ci-1.lab.example']);
     expect(tagged(boot.report, 'LAB-KEY')).toEqual([KEY]);
+    // Seen in the lab: this boot's NIC kept the kernel's name, eth0, where the first boot's was udev's ens2 (likely
+    // netplan's .link file for the first NIC, written at the first boot with its MTU and no NamePolicy). The
+    // network-config matches the first NIC by name e*, so either name is configured.
+    expect(tagged(boot.report, 'LAB-IFACE')[0]).toMatch(/^(ens2|eth0) /);
   });
 
   it('an edited context (its hash a new instance id) is applied at the next boot: DHCP lease, new host name, file and script', () => {
