@@ -18,7 +18,7 @@ describe('readContextSource', () => {
   it('builds the tree of a context file', async () => {
     const yaml = 'hostname: web-1\nnetwork: { method: dhcp }\n';
     await writeFile(join(dir, 'context.yaml'), yaml);
-    expect(await readContextSource(join(dir, 'context.yaml'))).toEqual({ files: buildContextTree(parseContextYaml(yaml)), problems: [] });
+    expect(await readContextSource(join(dir, 'context.yaml'))).toEqual({ files: buildContextTree(parseContextYaml(yaml)), problems: [], label: 'CONTEXT' });
   });
 
   it('reads a folder as it is, with what the guest would find wrong', async () => {
