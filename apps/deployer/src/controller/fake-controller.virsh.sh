@@ -28,7 +28,7 @@ find_domain() {
 }
 
 # stopped NAME: a domain that stops loses its live definition.
-stopped() { rm -f "$D/$1.live" "$D/$1.mem" "$D/$1.vcpus"; }
+stopped() { rm -f "$D/$1.live" "$D/$1.mem" "$D/$1.vcpus" "$D/$1.id"; }
 
 # max_kib FILE: the domain's <memory> in KiB (its unit KiB, MiB or GiB; KiB when none).
 max_kib() {
@@ -38,12 +38,15 @@ max_kib() {
   }
 }
 
-# live_xml NAME: the live definition, with the balloon (currentMemory) and online vCPUs set since its start.
+# live_xml NAME: the live definition, with the balloon (currentMemory) and online vCPUs set since its start, and
+# the domain id of this start on <domain> (as libvirt writes it: id='N', new at every start).
 live_xml() {
-  mem=; vcpus=
+  mem=; vcpus=; id=
   [ -f "$D/$1.mem" ] && read -r mem <"$D/$1.mem"
   [ -f "$D/$1.vcpus" ] && read -r vcpus <"$D/$1.vcpus"
-  awk -v mem="$mem" -v vcpus="$vcpus" -v q="'" '
+  [ -f "$D/$1.id" ] && read -r id <"$D/$1.id"
+  awk -v mem="$mem" -v vcpus="$vcpus" -v id="$id" -v q="'" '
+    id != "" && !done && /<domain[ >]/ { sub(/<domain/, "<domain id=" q id q); done = 1 }
     mem != "" && /<currentMemory/ { next }
     vcpus != "" && /<vcpu/ { sub(/<vcpu[^>]*>/, "<vcpu current=" q vcpus q ">") }
     { print }
@@ -159,6 +162,9 @@ case "$cmd" in
     if listed "$S/fail-start" "$n"; then echo "error: Failed to start domain '$n'" >&2; exit 1; fi
     echo running >"$D/$n.state"
     cp "$D/$n.xml" "$D/$n.live"; rm -f "$D/$n.mem" "$D/$n.vcpus"
+    # libvirt's domain ids count the starts of the daemon's domains.
+    last=0; [ -f "$S/last-domid" ] && read -r last <"$S/last-domid"
+    echo $((last + 1)) >"$S/last-domid"; echo $((last + 1)) >"$D/$n.id"
     echo "Domain '$n' started" ;;
   destroy)
     find_domain "$1"

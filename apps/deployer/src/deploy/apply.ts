@@ -213,7 +213,7 @@ export async function applyOnController(connection: ControllerConnection, state:
     // A held VM was not touched: its record stays the one of the VM that stands.
     if (step(o.vm).action === 'held') continue;
     if (o.status === 'failed' && (o.left?.length ?? 0) === 0 && step(o.vm).action !== 'unchanged' && !leavesShared(v)) delete recorded.vms[o.vm];
-    else recorded.vms[o.vm] = { ...vmRecord(v, { address: o.address, known }, before.vms[o.vm]), ...(o.status === 'failed' && step(o.vm).action !== 'unchanged' ? { pending: true as const } : {}) };
+    else recorded.vms[o.vm] = { ...vmRecord(v, { address: o.address, known }, before.vms[o.vm]), ...(o.status === 'failed' && step(o.vm).action !== 'unchanged' ? { pending: true as const } : {}), ...restartPending(o, step(o.vm)) };
   }
   // Shared files the previous deploy used and this one no longer does (the old ISO of a replaced VM, the
   // base of a pruned one) go once no domain there uses them.
@@ -263,6 +263,15 @@ async function verifyReused(
     }),
   );
   return verified;
+}
+
+/**
+ * A VM left running whose guest still needs a restart, remembered with the id of the domain's start (state.ts
+ * restartPending) so that the next plan says it again; without an id to tell a restart since, it is not.
+ */
+function restartPending(o: VmOutcome, s: PlanStep): Pick<VmRecord, 'restartPending'> {
+  const reasons = o.restartNeeded ?? [];
+  return reasons.length > 0 && o.state === 'running' && s.domainId !== undefined ? { restartPending: { domainId: s.domainId, reasons } } : {};
 }
 
 /** What the controller's state file keeps of a VM; `known`: the identities of files read in this run. */

@@ -85,7 +85,9 @@ async function inspect(connection: ControllerConnection, deployment: DeploymentI
   const plan = planController(deployment, work.vms, state, recorded, planOptions);
   // A running domain that an update touches is judged against its live definition (what it takes live, what waits
   // for a restart): read only when there is one, in one round trip.
-  const touched = plan.steps.filter((s) => s.action === 'update' || s.action === 'recontextualize').map((s) => work.vms.find((v) => v.vm.name === s.vm)!.uuid);
+  // So is one whose record says a restart was left pending (state.ts restartPending): its live id says whether it is.
+  const pending = (s: { vm: string; action: string }) => s.action === 'unchanged' && recorded.vms[s.vm]?.restartPending !== undefined;
+  const touched = plan.steps.filter((s) => s.action === 'update' || s.action === 'recontextualize' || pending(s)).map((s) => work.vms.find((v) => v.vm.name === s.vm)!.uuid);
   const running = state.domains.filter((d) => d.state === 'running' && touched.includes(d.uuid)).map((d) => d.uuid);
   if (running.length === 0) return { state, recorded, plan };
   const live = await liveDefinitions(connection, running);

@@ -84,7 +84,11 @@ describe('a change of the domain alone keeps the disk', () => {
     expect(inode()).toBe(before);
     expect(guestDataKept()).toBe(true);
     expect(fake.commands.filter((c) => c.includes('undefine'))).toEqual([]);
-    expect((await vmctx(deployment('one', 128), ['plan'])).exitCode).toBe(0);
+    // Left running (restart: never): the next plan still says what waits for a restart, and nothing else.
+    const again = await vmctx(deployment('one', 128), ['plan']);
+    expect(again.exitCode).toBe(2);
+    expect(again.out).toMatch(/~ update +web-1: still needs a restart that an earlier deploy left pending .*\n +needs a restart: memory 64 MiB → 128 MiB is above the maximum \(64 MiB\)/);
+    expect(again.out).not.toMatch(/anew/);
   });
 });
 
@@ -200,7 +204,7 @@ describe('plan --json for a pipeline', () => {
     const steps = (JSON.parse(plan.out) as { controllers: { plan: { steps: Record<string, unknown>[] } }[] }).controllers[0]!.plan.steps;
     expect(steps).toEqual([
       { vm: 'web-1', action: 'replace', reasons: [expect.stringMatching(/^image other changed/), expect.stringMatching(/^domain XML changed/)], diskLoss: true, lostDisk: overlay() },
-      { vm: 'web-2', action: 'update', reasons: ['domain XML changed: /domain/memory: 64 → 128'], diskLoss: false, live: [], restartNeeded: ['memory 64 MiB → 128 MiB is above the maximum (64 MiB)'], restart: false, liveChanges: [] },
+      { vm: 'web-2', action: 'update', reasons: ['domain XML changed: /domain/memory: 64 → 128'], diskLoss: false, live: [], restartNeeded: ['memory 64 MiB → 128 MiB is above the maximum (64 MiB)'], restart: false, liveChanges: [], domainId: expect.stringMatching(/^\d+$/) },
     ]);
     // What a pipeline asks: does this plan lose a disk?
     expect(steps.filter((s) => s.diskLoss === true).map((s) => s.vm)).toEqual(['web-1']);

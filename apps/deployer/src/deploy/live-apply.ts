@@ -120,3 +120,11 @@ function driveOf(root: XmlElement, iso: string): { target: string; cdrom: boolea
   const target = disk && childAttr(disk, 'target', 'dev');
   return disk && target ? { target, cdrom: getAttr(disk, 'device') === 'cdrom' } : undefined;
 }
+
+/**
+ * The id libvirt gave a running domain at its start (formatdomain: the `id` attribute of a running domain's <domain>),
+ * from its live definition; undefined for a definition without one (an inactive one).
+ */
+export function runningDomainId(live: string): string | undefined {
+  return /<domain\b[^>]*\sid=['"](\d+)['"]/.exec(live)?.[1];
+}

@@ -149,6 +149,42 @@ describe('what needs a restart', () => {
     expect(await liveXml()).toMatch(/<memory unit=.MiB.>1024<\/memory>/);
   });
 
+  it('a restart left pending (restart: never) is remembered: the next plan shows it, deploy --restart-if-needed does it, then nothing is left', async () => {
+    expect((await vmctx(await deployment(), ['deploy'])).exitCode).toBe(0);
+    const bigger = await deployment({ maxMib: 512, mib: 512 });
+    const kept = await vmctx(bigger, ['deploy', '--json']);
+    expect(outcome(kept.out)).toMatchObject({ status: 'updated', restartNeeded: ['memory 128 MiB → 512 MiB is above the maximum (256 MiB)'] });
+    fake.commands.length = 0;
+
+    const plan = await vmctx(bigger, ['plan', '--json']);
+    expect(plan.exitCode).toBe(2);
+    expect(step(plan.out)).toMatchObject({ action: 'update', diskLoss: false, restartNeeded: ['memory 128 MiB → 512 MiB is above the maximum (256 MiB)'], restart: false });
+    expect((await vmctx(bigger, ['plan'])).out).toMatch(/~ update +web-1: .*restart.*\n +needs a restart: memory 128 MiB → 512 MiB is above the maximum \(256 MiB\)/);
+    expect(changes()).toEqual([]);
+
+    const restarted = await vmctx(bigger, ['deploy', '--json', '--restart-if-needed']);
+    expect(restarted.exitCode, restarted.out + restarted.err).toBe(0);
+    expect(outcome(restarted.out)).toMatchObject({ status: 'updated', state: 'running', note: expect.stringMatching(/^restarted to take memory 128 MiB → 512 MiB/) });
+    expect(changes().map((c) => c.split(' ')[1])).toEqual(['shutdown', 'start']);
+    expect(liveXml()).toMatch(/<memory unit=.MiB.>512<\/memory>/);
+
+    const after = await vmctx(bigger, ['plan', '--json']);
+    expect(after.exitCode).toBe(0);
+    expect(step(after.out)).toMatchObject({ action: 'unchanged' });
+  });
+
+  it('a pending restart is forgotten once the domain was restarted by other means (its domain id changed)', async () => {
+    expect((await vmctx(await deployment(), ['deploy'])).exitCode).toBe(0);
+    const bigger = await deployment({ maxMib: 512, mib: 512 });
+    expect((await vmctx(bigger, ['deploy'])).exitCode).toBe(0);
+    const virsh = (...args: string[]) => execFileSync('sh', [join(fake.root, 'bin', 'virsh'), ...args], { env: { ...process.env, VMCTX_FAKE_STATE: fake.state } });
+    virsh('destroy', '--domain', 'web-1');
+    virsh('start', '--domain', 'web-1');
+    const plan = await vmctx(bigger, ['plan', '--json']);
+    expect(plan.exitCode, plan.out).toBe(0);
+    expect(step(plan.out)).toMatchObject({ action: 'unchanged' });
+  });
+
   it('restart: when-needed in the defaults restarts it without the flag; restart: never on the VM itself keeps it running', async () => {
     expect((await vmctx(await deployment(), ['deploy'])).exitCode).toBe(0);
     fake.commands.length = 0;

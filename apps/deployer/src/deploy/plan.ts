@@ -12,7 +12,7 @@ import { ownFiles, type ControllerStateFile } from './state.js';
 import { uniqueBy } from '../util/unique-by.js';
 import { domainDrift } from './domain-drift.js';
 import { domainXmlChanges } from './xml-diff.js';
-import { liveVerdict, type LiveChange } from './live-apply.js';
+import { liveVerdict, runningDomainId, type LiveChange } from './live-apply.js';
 
 /**
  * `update`: only the domain's definition changed (the file's, or a hand edit on the controller): it is defined again
@@ -41,6 +41,11 @@ export interface PlanStep {
   restart?: boolean;
   /** The changes applied live, for apply (not printed: `live` says them). */
   liveChanges?: LiveChange[];
+  /**
+   * The id libvirt gave the running domain (`id='N'` of its live definition), for the record of a restart left
+   * pending (state.ts restartPending): another id later means it was restarted since.
+   */
+  domainId?: string;
 }
 
 export interface ControllerPlan {
@@ -83,7 +88,7 @@ export function planController(deployment: DeploymentIdentity, vms: readonly VmA
     const reasons = replaceReasons(v, existing, recorded);
     const forced = options.replace?.has(v.vm.name) ?? false;
     if (forced) reasons.push('--replace');
-    if (reasons.length === 0) return { vm: v.vm.name, action: 'unchanged', reasons: [], diskLoss: false };
+    if (reasons.length === 0) return pendingRestart(v, existing, recorded, options) ?? { vm: v.vm.name, action: 'unchanged', reasons: [], diskLoss: false };
     const kept = forced ? undefined : keptDisk(v, existing);
     if (kept) return { vm: v.vm.name, action: kept, reasons, diskLoss: false, ...liveStep(v, existing, recorded, options, kept) };
     const action = options.mayLoseDisk === undefined || options.mayLoseDisk(v.vm.name) ? 'replace' : 'held';
@@ -113,6 +118,21 @@ export function planController(deployment: DeploymentIdentity, vms: readonly VmA
 }
 
 /**
+ * A VM whose files and definition are as wanted, but which an earlier deploy left running while its guest still needs
+ * a restart (restart: never; a context CD its guest did not take live): an `update` with nothing to define anew, whose
+ * restartNeeded are the recorded reasons, restarted as any update is (restart: when-needed, --restart-if-needed). Only
+ * while the domain runs with the id it had then: a restart since (by anyone) gave it another id, and it took all.
+ */
+function pendingRestart(v: VmArtifacts, existing: DomainInfo, recorded: ControllerStateFile, options: PlanOptions): PlanStep | undefined {
+  const pending = recorded.vms[v.vm.name]?.restartPending;
+  const running = options.live?.get(existing.uuid);
+  if (!pending || existing.state !== 'running' || running === undefined || runningDomainId(running) !== pending.domainId) return undefined;
+  const restart = options.restartIfNeeded === true || v.vm.restart === 'when-needed';
+  const reasons = [`still needs a restart that an earlier deploy left pending (domain id ${pending.domainId}, not restarted since)`];
+  return { vm: v.vm.name, action: 'update', reasons, diskLoss: false, live: [], restartNeeded: [...pending.reasons], restart, liveChanges: [], domainId: pending.domainId };
+}
+
+/**
  * A running domain's update: what it takes live and what waits for a restart (live-apply.ts), judged against its
  * live definition. A stopped domain takes everything at its start: nothing to say.
  */
@@ -125,8 +145,16 @@ function liveStep(v: VmArtifacts, existing: DomainInfo, recorded: ControllerStat
   // A CD with cloud-init's seed alone is read by cloud-init, which applies a new instance only at boot; vmctx's script
   // (Snooze's layout, on the CD by default) re-applies a swapped CD where the image has its live re-apply.
   if (action === 'recontextualize' && v.vm.isoFormat === 'cloud-init') verdict.restart.push('context: cloud-init applies a new context only at boot');
+  // A restart still pending from an earlier deploy (the same start of the domain) for what its definitions cannot show
+  // (a context its guest did not take live) stays pending; the definition's reasons are judged anew above. A new
+  // context CD supersedes an old one's.
+  const pending = recorded.vms[v.vm.name]?.restartPending;
+  const domainId = runningDomainId(running);
+  if (action === 'update' && pending && pending.domainId === domainId) {
+    for (const r of pending.reasons) if (r.startsWith('context') && !verdict.restart.includes(r)) verdict.restart.push(r);
+  }
   const restart = verdict.restart.length > 0 && (options.restartIfNeeded === true || v.vm.restart === 'when-needed');
-  return { live: verdict.live.map((c) => c.said), restartNeeded: verdict.restart, restart, liveChanges: verdict.live };
+  return { live: verdict.live.map((c) => c.said), restartNeeded: verdict.restart, restart, liveChanges: verdict.live, ...(domainId ? { domainId } : {}) };
 }
 
 /**

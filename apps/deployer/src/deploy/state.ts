@@ -37,6 +37,15 @@ const VmRecord = z.object({
    * it. The next deploy finishes it, destroy removes it; its files count as ours only by their content.
    */
   pending: z.literal(true).optional(),
+  /**
+   * A deploy left the VM running (restart: never, or a guest that did not take its new context CD live) while its
+   * guest still needs a restart to take all of it: why, and the id libvirt gave the running domain (`id='N'` on the
+   * live definition's <domain>). The reasons cannot be read back from the controller later: after the update the
+   * persistent definition is the wanted one, and a CD that was swapped in is in the live definition too while the
+   * guest may still run the old context, so comparing definitions would see nothing. libvirt gives a domain a new id
+   * at every start, so another id means it was restarted since (by anyone), and the record is dropped.
+   */
+  restartPending: z.object({ domainId: z.string(), reasons: z.array(z.string()) }).optional(),
 });
 
 const StateFile = z.object({
