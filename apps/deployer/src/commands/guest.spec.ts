@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -81,6 +81,39 @@ describe('vmctx guest install', () => {
 
   it('exits 2 when the root is not a folder', async () => {
     expect(await failure(io, guest('install', join(dir, 'nope')))).toMatchObject({ exitCode: 2, code: 'GUEST_NOT_A_ROOT_FOLDER' });
+  });
+});
+
+describe('vmctx guest uninstall', () => {
+  it('takes out what install put there, keeps what the image had, and says what it did; a second run finds nothing', async () => {
+    await writeFile(join(dir, 'keep.txt'), 'the image\'s own file\n');
+    await guest('install', dir, '--systemd', 'always', '--rc-local', 'always');
+    io.reset();
+    await guest('uninstall', dir);
+    expect(io.err).toBe(
+      [
+        'removed   /usr/local/bin/contextualization',
+        'removed   /etc/systemd/system/vmctx-contextualization.service',
+        'removed   /etc/systemd/system/multi-user.target.wants/vmctx-contextualization.service',
+        'removed   /etc/udev/rules.d/90-vmctx-context.rules',
+        'removed   /etc/systemd/system/vmctx-reapply.service',
+        'removed   /etc/systemd/system/vmctx-reapply.timer',
+        'removed   /etc/systemd/system/timers.target.wants/vmctx-reapply.timer',
+        'removed   /etc/rc.local',
+        '',
+      ].join('\n'),
+    );
+    expect(await readFile(join(dir, 'keep.txt'), 'utf8')).toBe("the image's own file\n");
+    for (const path of ['usr/local/bin/contextualization', 'etc/rc.local', 'etc/udev/rules.d/90-vmctx-context.rules']) {
+      await expect(stat(join(dir, path))).rejects.toMatchObject({ code: 'ENOENT' });
+    }
+    io.reset();
+    await guest('uninstall', dir);
+    expect(io.err).toBe(`nothing of vmctx's script in ${dir}\n`);
+  });
+
+  it('exits 2 when the root is not a folder', async () => {
+    expect(await failure(io, guest('uninstall', join(dir, 'nope')))).toMatchObject({ exitCode: 2, code: 'GUEST_NOT_A_ROOT_FOLDER' });
   });
 });
 

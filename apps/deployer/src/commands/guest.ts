@@ -4,6 +4,7 @@
  *   vmctx guest script                print /usr/local/bin/contextualization
  *   vmctx guest install ROOT          put it, its rc.local call and (systemd images) its unit into a root folder
  *   vmctx guest install-script        print a POSIX sh installer to run inside an image (`sh install.sh [ROOT]`)
+ *   vmctx guest uninstall ROOT        take out of a root folder what install put there (`sh install.sh --uninstall`)
  *
  * Exit codes from the kind of the error (cli/action.ts): 0 done, 1 failure (I/O), 2 bad usage or bad input.
  * guest-script is imported when a subcommand runs.
@@ -85,6 +86,17 @@ export function guestCommand(io: CommandIo = processIo): Command {
       const { installInto } = await import('@vmctx/guest-script');
       const steps = await installInto(root, installOptions(flags));
       for (const step of steps) io.stderr(`${step.action.padEnd(9)} ${step.path}\n`);
+    }));
+
+  setup(guest.command('uninstall'))
+    .description('take out of a root folder what install put there: the script, its units, its udev rule, its rc.local call')
+    .argument('<root>', "the image's root file system folder")
+    .action(action(io, async (root: string) => {
+      const { uninstallFrom } = await import('@vmctx/guest-script');
+      // Every step of the plan, whatever the options of the install: what is not there is passed over.
+      const steps = await uninstallFrom(root);
+      for (const step of steps) io.stderr(`${step.action.padEnd(9)} ${step.path}\n`);
+      if (steps.length === 0) io.stderr(`nothing of vmctx's script in ${root}\n`);
     }));
 
   withInstallOptions(setup(guest.command('install-script')))
