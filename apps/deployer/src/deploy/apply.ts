@@ -27,7 +27,7 @@ import type { LiveChange } from './live-apply.js';
 import type { ControllerPlan, PlanStep } from './plan.js';
 import { removeOwnFiles, removeUnusedShared, removeVm, type OwnFile } from './remove.js';
 import { ownFiles, sharedFiles, uniqueFiles, writeState, type ControllerStateFile, type VmRecord } from './state.js';
-import { waitForContextualized } from './wait.js';
+import { consoleLogSize, waitForContextualized, waitForReapply, type ReapplyResult } from './wait.js';
 import { DeployerError } from '../errors.js';
 
 export type VmStatus = 'unchanged' | 'updated' | 'created' | 'replaced' | 'failed';
@@ -38,7 +38,10 @@ export interface VmOutcome {
   status: VmStatus;
   /** libvirt's state at the end (`running`, `shut off`), when known. */
   state?: string;
-  /** True once the guest said it was contextualized (with --wait). */
+  /**
+   * True once the guest said it was contextualized (with --wait), or applied a context CD swapped into it live; false
+   * when it did not apply that CD live (it applies it at its next boot: restartNeeded says so).
+   */
   contextualized?: boolean;
   address?: string;
   /** What went wrong, with the state it left. */
@@ -318,11 +321,15 @@ function held(lc: string, v: VmArtifacts, s: PlanStep, options: ApplyOptions): V
 async function update(connection: ControllerConnection, v: VmArtifacts, seen: string | undefined, s: PlanStep, options: ApplyOptions): Promise<VmOutcome> {
   const lc = connection.controller.name;
   const name = v.vm.name;
-  const needs = s.restartNeeded ?? [];
+  // A copy: a CD the guest did not take live adds to it, and the plan's step stays as it was shown.
+  const needs = [...(s.restartNeeded ?? [])];
   options.events({ type: 'vm', controller: lc, vm: name, phase: 'updating', message: s.reasons.join('; ') });
   let state = seen;
   let restarted: string | undefined;
   let step = 'define';
+  // A context CD swapped into the running guest, with --wait: its console log's size before the swap, to wait for
+  // what the guest says of it after (waitForReapply).
+  let swapFrom: number | undefined;
   try {
     await defineDomain(connection, v.xml);
     if (state === 'running' && s.restart) {
@@ -331,6 +338,7 @@ async function update(connection: ControllerConnection, v: VmArtifacts, seen: st
       restarted = await shutDownDomain(connection, v.uuid, options.shutdownGraceMs ?? 60_000);
       state = 'shut off';
     } else if (state === 'running') {
+      if (options.wait && (s.liveChanges ?? []).some((c) => c.kind === 'media')) swapFrom = await consoleLogSize(connection, v.consoleLog);
       for (const change of s.liveChanges ?? []) {
         step = `applying ${change.said} live`;
         await applyLive(connection, v.uuid, change);
@@ -342,19 +350,40 @@ async function update(connection: ControllerConnection, v: VmArtifacts, seen: st
     const failure = new DeployerError('REMOTE_COMMAND_FAILED', `${(error as Error).message}\n  ${name} failed at ${step}; it keeps ${stands} and its disk`, { where: `${lc}/${name}`, cause: error });
     return { vm: name, controller: lc, status: 'failed', error: failure, ...(state ? { state } : {}), left: [`domain ${name} and its disk`] };
   }
-  const outcome = await unchanged(connection, v, state, options, 'updated');
+  // With a swapped CD, what the guest said before (its boot's line) is not an answer: waitForReapply reads what follows.
+  const outcome = await unchanged(connection, v, state, swapFrom === undefined ? options : { ...options, wait: false }, 'updated');
   if (outcome.status === 'failed') return outcome;
+  if (swapFrom !== undefined) {
+    options.events({ type: 'vm', controller: lc, vm: name, phase: 'waiting' });
+    const reapply = await waitForReapply(connection, v.consoleLog, swapFrom, options.waitTimeoutMs);
+    if (reapply.applied) {
+      options.events({ type: 'vm', controller: lc, vm: name, phase: 'contextualized', message: reapply.line });
+      Object.assign(outcome, { contextualized: true }, reapply.address ? { address: reapply.address } : {});
+    } else {
+      outcome.contextualized = false;
+      needs.push(notReapplied(reapply));
+    }
+  }
   const live = seen === 'running' && restarted === undefined && (s.live ?? []).length > 0 ? `applied live: ${s.live!.join('; ')}; ` : '';
   const note =
     restarted !== undefined
       ? `restarted to take ${needs.join('; ') || 'the new definition'} (${restarted === 'shut down' ? 'shut down by its guest' : 'its guest did not shut down in time: powered off'}); its disk is kept`
       : seen === 'running' && needs.length > 0
-        ? `${live}still needs a restart for ${needs.join('; ')} (restart: never; restart: when-needed or deploy --restart-if-needed does it); its disk is kept`
+        ? `${live}still needs a restart for ${needs.join('; ')} (${v.vm.restart === 'when-needed' ? 'left running: the next deploy restarts it' : 'restart: never; restart: when-needed or deploy --restart-if-needed does it'}); its disk is kept`
         : live
           ? `${live}no restart needed; its disk is kept`
           : undefined;
   const waiting = seen === 'running' && restarted === undefined && needs.length > 0 ? { restartNeeded: needs } : {};
   return { ...outcome, status: 'updated', ...waiting, ...(note ? { note } : {}) };
+}
+
+/**
+ * Why a running guest still needs a restart after its new context CD was swapped in: it did not apply it live (an
+ * image without guest-script's live re-apply, a cloud-init guest, a post-install that failed), and applies it at its
+ * next boot. Not a failure of the deploy: the CD is in its drive and in its definition.
+ */
+function notReapplied(result: Extract<ReapplyResult, { applied: false }>): string {
+  return `context: the guest did not apply the new context CD live (${result.why}); it applies it at its next boot`;
 }
 
 /** One live change, by the virsh command that makes it (controller/libvirt.ts). */

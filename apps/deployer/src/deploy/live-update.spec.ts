@@ -6,6 +6,7 @@
  * that keeps a running domain's live definition apart from its persistent one).
  */
 import { execFileSync } from 'node:child_process';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -119,6 +120,62 @@ describe('applied live', () => {
     expect(defined).toBeGreaterThanOrEqual(0);
     expect(defined).toBeLessThan(fake.commands.findIndex((c) => c.includes('change-media')));
     expect(outcome(deploy.out).note).toMatch(/^applied live: context CD hdc swapped; no restart needed/);
+  });
+});
+
+describe('deploy --wait after a context CD was swapped into the running guest', () => {
+  const log = () => join(fake.imageDir, 'web-1.console.log');
+  /** The guest: a second after change-media ran (a guest takes seconds), these lines follow what its boot wrote. */
+  function guestSaysAfterSwap(lines: string[]): () => void {
+    let later: NodeJS.Timeout | undefined;
+    const timer = setInterval(() => {
+      if (!fake.commands.some((c) => c.includes('change-media'))) return;
+      clearInterval(timer);
+      later = setTimeout(() => appendFileSync(log(), lines.map((l) => `${l}\n`).join('')), 1000);
+    }, 100);
+    return () => {
+      clearInterval(timer);
+      clearTimeout(later);
+    };
+  }
+  const BOOT = ['vmctx: contextualization starts (label CONTEXT)', 'vmctx: post-install done (instance ctx-old)'];
+
+  it('waits for the re-apply line that follows the swap, not the boot line before it', async () => {
+    expect((await vmctx(await deployment(), ['deploy'])).exitCode).toBe(0);
+    writeFileSync(log(), `${BOOT.join('\n')}\n`);
+    const stop = guestSaysAfterSwap(['vmctx: instance ctx-new replaces ctx-old: applying it without a reboot', 'vmctx: address 198.51.100.7/24 on eth0', 'vmctx: post-install done (instance ctx-new)']);
+    const deploy = await vmctx(await deployment({ hostname: 'two' }), ['deploy', '--json', '--wait', '--timeout', '20']);
+    stop();
+    expect(deploy.exitCode, deploy.out + deploy.err).toBe(0);
+    expect(outcome(deploy.out)).toMatchObject({ status: 'updated', contextualized: true, address: '198.51.100.7', note: expect.stringMatching(/^applied live: context CD hdc swapped; no restart needed/) });
+    expect(outcome(deploy.out).restartNeeded).toBeUndefined();
+    expect((await vmctx(await deployment({ hostname: 'two' }), ['plan'])).exitCode).toBe(0);
+  });
+
+  it.each([
+    ['an image without the live re-apply says nothing', [], /it said nothing of it on its console within 2 s/],
+    ['a cloud-init guest stands down', ['vmctx: cidata CD: cloud-init applies an edited context at its next boot only; vmctx stands down'], /it said "cidata CD: cloud-init applies an edited context at its next boot only"/],
+  ] as const)('%s: not a failure, the outcome says it applies at its next boot, and the next plan still says so', async (_, lines, why) => {
+    expect((await vmctx(await deployment(), ['deploy'])).exitCode).toBe(0);
+    writeFileSync(log(), `${BOOT.join('\n')}\n`);
+    const stop = guestSaysAfterSwap([...lines]);
+    const edited = await deployment({ hostname: 'two' });
+    const deploy = await vmctx(edited, ['deploy', '--json', '--wait', '--timeout', '2']);
+    stop();
+    expect(deploy.exitCode, deploy.out + deploy.err).toBe(0);
+    const o = outcome(deploy.out);
+    expect(o).toMatchObject({ status: 'updated', state: 'running', contextualized: false });
+    expect(o.restartNeeded).toEqual([expect.stringMatching(/^context: the guest did not apply the new context CD live \(/)]);
+    expect(o.restartNeeded![0]).toMatch(why);
+    expect(o.restartNeeded![0]).toMatch(/it applies it at its next boot$/);
+    expect(o.note).toMatch(/still needs a restart for context: .*restart: when-needed or deploy --restart-if-needed does it/);
+    const text = await vmctx(edited, ['plan']);
+    expect(text.exitCode).toBe(2);
+    expect(text.out).toMatch(/needs a restart: context: the guest did not apply the new context CD live/);
+    fake.commands.length = 0;
+    expect((await vmctx(edited, ['deploy', '--restart-if-needed'])).exitCode).toBe(0);
+    expect(changes().map((c) => c.split(' ')[1])).toEqual(['shutdown', 'start']);
+    expect((await vmctx(edited, ['plan'])).exitCode).toBe(0);
   });
 });
 

@@ -53,7 +53,7 @@ export function formatDeployReport(report: DeployReport): string {
   for (const c of report.controllers) {
     for (const v of c.vms) {
       const what = v.status === 'failed' ? (v.left && v.left.length > 0 ? `failed, left: ${v.left.join(', ')}` : 'failed, nothing left') : v.status;
-      rows.push([v.vm, v.controller, what, v.state ?? '-', v.contextualized ? 'yes' : v.status === 'failed' ? '-' : 'not waited', v.address ?? '-']);
+      rows.push([v.vm, v.controller, what, v.state ?? '-', v.contextualized ? 'yes' : v.contextualized === false ? 'at next boot' : v.status === 'failed' ? '-' : 'not waited', v.address ?? '-']);
     }
   }
   out.push(formatTable(['VM', 'controller', 'result', 'state', 'contextualized', 'address'], rows));

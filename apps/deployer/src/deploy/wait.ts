@@ -9,6 +9,7 @@
 import { VmctxError } from '@vmctx/contract';
 import type { ControllerConnection } from '../controller/connection.js';
 import { DeployerError } from '../errors.js';
+import { FILE_STATE_SH } from '../sh/sh.generated.js';
 
 /**
  * A stock cloud image has no vmctx script (issue 20): cloud-init reads the CD's NoCloud seed, and its final stage
@@ -62,4 +63,68 @@ export async function waitForContextualized(connection: ControllerConnection, vm
       );
     }),
   );
+}
+
+/**
+ * What guest-script prints when it re-applies a context CD swapped into the running guest (packages/guest-script,
+ * contextualization/reapply.sh and apply_instance): "instance NEW replaces OLD: applying it without a reboot", the
+ * boot's own lines, then "post-install done (instance NEW)"; "instance ID is already contextualized; the new medium
+ * changes nothing" when the CD's id is the applied one. Either way the guest runs the new context.
+ */
+export const REAPPLIED = /vmctx: [^\n]*(post-install done \(instance [^)\n]*\)|instance \S+ is already contextualized; the new medium changes nothing)/;
+
+/**
+ * What it prints when it does not apply it now: cloud-init's CD (applied at the next boot only), a medium without
+ * a context or a post-install, a post-install that failed or ran out of time (run again at the next boot).
+ */
+export const NOT_REAPPLIED = /vmctx: [^\n]*(cloud-init applies an edited context at its next boot only|no context CD on the new medium[^\n]*|has no post-install; nothing applied|no folder to mount the CD on|post-install failed with status \d+|post-install stopped after \d+s)/;
+
+export type ReapplyResult = { applied: true; line: string; address?: string } | { applied: false; why: string };
+
+/**
+ * After a context CD was swapped into a running domain: what its guest said of it on the console, read from `fromByte`
+ * (the log's size before the swap: a console log only grows while the domain runs, and what is after that offset is
+ * this swap's). No answer within the timeout (an image without the live re-apply, a cloud-init guest that says
+ * nothing) is an answer too: the guest applies the CD at its next boot. Never an error of its own.
+ */
+export async function waitForReapply(connection: ControllerConnection, consoleLog: string, fromByte: number, timeoutMs: number): Promise<ReapplyResult> {
+  const seconds = Math.ceil(timeoutMs / 1000);
+  const silent: ReapplyResult = { applied: false, why: `it said nothing of it on its console within ${seconds} s` };
+  return connection
+    .withChannel(['timeout', String(seconds), 'tail', '-c', `+${fromByte + 1}`, '-F', '--', consoleLog], (channel) =>
+      new Promise<ReapplyResult>((resolve) => {
+        let text = '';
+        let settled = false;
+        const finish = (result: ReapplyResult) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          channel.close();
+          resolve(result);
+        };
+        const timer = setTimeout(() => finish(silent), timeoutMs + 2000);
+        channel.stderr.resume();
+        channel.on('data', (chunk: Buffer) => {
+          text = (text + chunk.toString('utf8')).slice(-MAX_CONSOLE_CHARS);
+          const done = REAPPLIED.exec(text);
+          if (done) {
+            const address = /vmctx: [^\n]*address (\d+\.\d+\.\d+\.\d+)/.exec(text)?.[1];
+            finish({ applied: true, line: done[0], ...(address ? { address } : {}) });
+            return;
+          }
+          const not = NOT_REAPPLIED.exec(text);
+          if (not) finish({ applied: false, why: `it said "${not[0].replace(/^vmctx: /, '')}"` });
+        });
+        channel.on('close', () => finish(silent));
+      }),
+    )
+    .catch((error: Error) => ({ applied: false, why: `its console log could not be read (${error.message})` }));
+}
+
+/** The console log's size in bytes now (0 when it is not there yet): where a wait for what comes next starts. */
+export async function consoleLogSize(connection: ControllerConnection, consoleLog: string): Promise<number> {
+  // sh/file-state.sh: "READABLE SIZE", or exit 9 when there is no such file.
+  const result = await connection.exec(['sh', '-c', FILE_STATE_SH, 'vmctx-file-state', consoleLog]);
+  const size = Number(result.stdout.trim().split(' ')[1]);
+  return result.code === 0 && Number.isSafeInteger(size) ? size : 0;
 }
