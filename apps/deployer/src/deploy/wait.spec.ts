@@ -1,8 +1,8 @@
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeFakeSession, failure, openFakeSession, type FakeSession } from '../controller/fake-controller.fixture.js';
-import { CONTEXTUALIZED, waitForContextualized } from './wait.js';
+import { consoleLogSize, CONTEXTUALIZED, waitForContextualized, waitForReapply } from './wait.js';
 
 let session: FakeSession;
 beforeAll(async () => {
@@ -49,5 +49,18 @@ describe('waitForContextualized', () => {
     expect(CONTEXTUALIZED.test(BOOTS.unfinished.join('\n'))).toBe(false);
     // cloud-init's earlier stages are not its end.
     expect(CONTEXTUALIZED.test(BOOTS.cloudInitUnfinished.join('\n'))).toBe(false);
+  });
+});
+
+describe('waitForReapply', () => {
+  it('reads from the offset given: the boot line before it is no answer; a post-install that failed is "not live"', async () => {
+    const log = join(session.fake.imageDir, 'reapply.console.log');
+    writeFileSync(log, `${BOOTS.first.join('\n')}\n`);
+    const from = await consoleLogSize(session.connection, log);
+    expect(from).toBeGreaterThan(0);
+    expect(await waitForReapply(session.connection, log, from, 1000)).toEqual({ applied: false, why: 'it said nothing of it on its console within 1 s' });
+    appendFileSync(log, 'vmctx: instance 9e1b replaces 3f2a: applying it without a reboot\nvmctx: post-install failed with status 3; it runs again at next boot\n');
+    expect(await waitForReapply(session.connection, log, from, 5000)).toEqual({ applied: false, why: 'it said "post-install failed with status 3"' });
+    expect(await consoleLogSize(session.connection, join(session.fake.imageDir, 'none.console.log'))).toBe(0);
   });
 });
