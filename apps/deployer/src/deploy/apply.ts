@@ -73,6 +73,8 @@ export interface ApplyOptions {
    * down (ACPI) before it is powered off; default 60 s.
    */
   shutdownGraceMs?: number;
+  /** --restart-if-needed: a guest that did not apply its new context CD live is restarted for it (as when-needed). */
+  restartIfNeeded?: boolean;
 }
 
 export interface ApplyResult {
@@ -362,6 +364,19 @@ async function update(connection: ControllerConnection, v: VmArtifacts, seen: st
     } else {
       outcome.contextualized = false;
       needs.push(notReapplied(reapply));
+      // The deployment allows the restart that gives it the context now (restart: when-needed, --restart-if-needed).
+      if (options.restartIfNeeded === true || v.vm.restart === 'when-needed') {
+        options.events({ type: 'vm', controller: lc, vm: name, phase: 'restarting', message: needs.join('; ') });
+        try {
+          restarted = await shutDownDomain(connection, v.uuid, options.shutdownGraceMs ?? 60_000);
+        } catch (error) {
+          const failure = new DeployerError('REMOTE_COMMAND_FAILED', `${(error as Error).message}\n  ${name} failed at its restart; it keeps the new definition and context CD and its disk`, { where: `${lc}/${name}`, cause: error });
+          return { vm: name, controller: lc, status: 'failed', error: failure, left: [`domain ${name} and its disk`] };
+        }
+        const again = await unchanged(connection, v, 'shut off', options, 'updated');
+        if (again.status === 'failed') return again;
+        Object.assign(outcome, again);
+      }
     }
   }
   const live = seen === 'running' && restarted === undefined && (s.live ?? []).length > 0 ? `applied live: ${s.live!.join('; ')}; ` : '';
@@ -369,7 +384,7 @@ async function update(connection: ControllerConnection, v: VmArtifacts, seen: st
     restarted !== undefined
       ? `restarted to take ${needs.join('; ') || 'the new definition'} (${restarted === 'shut down' ? 'shut down by its guest' : 'its guest did not shut down in time: powered off'}); its disk is kept`
       : seen === 'running' && needs.length > 0
-        ? `${live}still needs a restart for ${needs.join('; ')} (${v.vm.restart === 'when-needed' ? 'left running: the next deploy restarts it' : 'restart: never; restart: when-needed or deploy --restart-if-needed does it'}); its disk is kept`
+        ? `${live}still needs a restart for ${needs.join('; ')} (restart: never; restart: when-needed or deploy --restart-if-needed does it); its disk is kept`
         : live
           ? `${live}no restart needed; its disk is kept`
           : undefined;

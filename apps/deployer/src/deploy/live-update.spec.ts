@@ -179,6 +179,22 @@ describe('deploy --wait after a context CD was swapped into the running guest', 
   });
 });
 
+describe('a swapped CD the guest did not apply live, where the deployment allows a restart', () => {
+  it('restart: when-needed restarts it in the same deploy, for the context at its boot', async () => {
+    expect((await vmctx(await deployment({}, ', restart: when-needed'), ['deploy'])).exitCode).toBe(0);
+    writeFileSync(join(fake.imageDir, 'web-1.console.log'), 'vmctx: post-install done (instance ctx-old)\n');
+    fake.commands.length = 0;
+    const edited = await deployment({ hostname: 'two' }, ', restart: when-needed');
+    const deploy = await vmctx(edited, ['deploy', '--json', '--wait', '--timeout', '2']);
+    expect(deploy.exitCode, deploy.out + deploy.err).toBe(0);
+    expect(changes().map((c) => c.split(' ')[1])).toEqual(['change-media', 'shutdown', 'start']);
+    const o = outcome(deploy.out);
+    expect(o).toMatchObject({ status: 'updated', state: 'running', contextualized: true, note: expect.stringMatching(/^restarted to take context: the guest did not apply the new context CD live \(it said nothing of it on its console within 2 s\)/) });
+    expect(o.restartNeeded).toBeUndefined();
+    expect((await vmctx(edited, ['plan'])).exitCode).toBe(0);
+  });
+});
+
 describe('what needs a restart', () => {
   it('memory above the maximum and a new machine type: left running by default, and the report and --json say why', async () => {
     expect((await vmctx(await deployment(), ['deploy'])).exitCode).toBe(0);
