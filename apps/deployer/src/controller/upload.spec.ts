@@ -48,6 +48,31 @@ describe('uploadFile', () => {
     expect(progress).toEqual([...progress].sort((a, b) => a - b));
   });
 
+  // Found by deployer-safety.lab (an image folder that fills during the upload): the receiving dd failed on a full
+  // file system and the command ended (exit 5) while frames were still being sent; the deployer reported the broken
+  // channel, not why the controller stopped: "No space left on device" was lost.
+  it("says the controller's own reason when the command ends while frames are still sent (a file system that fills)", async () => {
+    const big = join(local, 'big.raw');
+    writeFileSync(big, randomBytes(32 * 1024 * 1024));
+    const bigSum = createHash('sha256').update(readFileSync(big)).digest('hex');
+    // dd as on a file system that is full past 2 MiB: it reads nothing and fails as GNU dd does.
+    const dd = join(fake.root, 'bin', 'dd');
+    writeFileSync(
+      dd,
+      `#!/bin/sh\nfor a; do case $a in seek=*) at=\${a#seek=} ;; of=*) of=\${a#of=} ;; esac; done\nif [ "\${at:-0}" -ge 2097152 ]; then echo "dd: error writing '$of': No space left on device" >&2; exit 1; fi\nexec /bin/dd "$@"\n`,
+      { mode: 0o755 },
+    );
+    try {
+      const error = await failure(uploadFile(connection, big, join(fake.imageDir, 'big.raw'), { sha256: bigSum, size: 32 * 1024 * 1024 }));
+      expect(error.code).toBe('REMOTE_UPLOAD_FAILED');
+      expect(error.message).toContain('No space left on device');
+      expect(error.message).toContain('the partial file was removed');
+      expect(readdirSync(fake.imageDir)).toEqual([]);
+    } finally {
+      rmSync(dd);
+    }
+  });
+
   it('makes the file 0600 when no mode is asked', async () => {
     const remote = join(fake.imageDir, 'context.iso');
     await uploadFile(connection, file, remote, { sha256, size: data.length });

@@ -158,7 +158,14 @@ async function receiveUpload(
         reached = position;
         options.onProgress?.(position, options.size, wire);
       });
-      await pipeline(Readable.from(sending, { objectMode: false, highWaterMark: READ_AHEAD }), channel);
+      try {
+        await pipeline(Readable.from(sending, { objectMode: false, highWaterMark: READ_AHEAD }), channel);
+      } catch (error) {
+        // The command may have ended first (dd on a full file system: exit 5 with dd's message), which breaks the
+        // sending ("Premature close"): its exit and stderr say why. Without an exit status, the sending's error does.
+        const status = await exit;
+        if (status === 0 || status === 255) throw error;
+      }
       return exit;
     });
     // Exit 7 (the stream ended before its end) and any other: a failed upload, what arrived kept.
