@@ -201,7 +201,10 @@ describe('vmctx deploy and destroy on the lab: concurrency, interruption, owners
     // Big enough that a poll every 5 ms finds its upload under way, and data throughout: only data is sent (issue 22),
     // so a sparse one would be all sent, and published by the controller, before the frozen deployer could stop it.
     big = baseImage('safe-cut', 16, { dense: true });
-    faultBase = baseImage('safe-fault', 8);
+    // Data throughout for the same reason: its cases stop libvirtd, or freeze lc6's sshd, when lc6 says 'uploading'; with
+    // 1 MiB of data the upload, define and start were done before that (the define found libvirtd running, the start
+    // did not: a clean-clone npm test found 'failed at start' where 'failed at define' was meant).
+    faultBase = baseImage('safe-fault', 8, { dense: true });
     hangBase = baseImage('safe-hang', 4);
     await ssh(env, lc1, ['sh', '-c', 'virsh undefine "$1"; true', 'x', FOREIGN]);
     await sshOk(env, lc1, ['virsh', 'define', '/dev/stdin'], foreignDomainXml(FOREIGN));
