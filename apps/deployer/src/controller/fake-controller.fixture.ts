@@ -8,14 +8,14 @@
  * Named `*.test.ts`: excluded from the lib build (tsconfig.lib.json) and not collected by vitest (`*.spec.ts`).
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Transform } from 'node:stream';
 import { Server, utils, type Connection, type ServerChannel } from 'ssh2';
 import { VmctxError } from '@vmctx/contract';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import type { ControllerConfig } from '../config/types.js';
 import { ControllerConnection } from './connection.js';
 
@@ -281,6 +281,29 @@ export async function closeFakeSession(session: FakeSession): Promise<void> {
   session.connection.close();
   await session.fake.close();
   rmSync(session.local, { recursive: true, force: true });
+}
+
+/**
+ * For a spec that runs `vmctx` through the CLI against one in-process controller: registers the hooks that start it
+ * (its host key trusted) and close it, and before each test reset it, give it the bridge br0, and make a fresh local
+ * folder (named from `prefix`, removed after the test) holding a 1 MiB sparse `base.raw`; `use` is given both then.
+ */
+export function useCliController(prefix: string, use: (fake: FakeController, dir: string) => void): void {
+  let fake: FakeController;
+  beforeAll(async () => {
+    fake = await FakeController.start();
+    fake.trustHostKey();
+  });
+  afterAll(() => fake.close());
+  beforeEach(() => {
+    fake.reset();
+    putLink(fake, 'br0', 'bridge', true);
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    writeFileSync(join(dir, 'base.raw'), '');
+    truncateSync(join(dir, 'base.raw'), 2 ** 20);
+    use(fake, dir);
+    return () => rmSync(dir, { recursive: true, force: true });
+  });
 }
 
 /** The VmctxError a promise rejects with (the test fails if it resolves, or rejects with something else). */

@@ -5,33 +5,25 @@
  * fails with DEPLOY_DISK_LOSS. Through the CLI, on the in-process controller (real sh, fake virsh).
  */
 import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { captureIo, exitCodeOfRun } from '../cli/capture-io.fixture.js';
 import type { CommandIo } from '../cli/command-io.js';
 import { deployCommand } from '../commands/deploy.js';
-import { FakeController, putLink } from '../controller/fake-controller.fixture.js';
+import { FakeController, useCliController } from '../controller/fake-controller.fixture.js';
 import { createProgram } from '../program.js';
 
 let fake: FakeController;
 let dir: string;
-beforeAll(async () => {
-  fake = await FakeController.start();
-  fake.trustHostKey();
+useCliController('vmctx-disk-loss-', (f, d) => {
+  fake = f;
+  dir = d;
 });
-afterAll(() => fake.close());
 beforeEach(async () => {
-  fake.reset();
-  putLink(fake, 'br0', 'bridge', true);
-  dir = await mkdtemp(join(tmpdir(), 'vmctx-disk-loss-'));
-  await writeFile(join(dir, 'base.raw'), '');
-  await truncate(join(dir, 'base.raw'), 2 ** 20);
   await writeFile(join(dir, 'other.raw'), 'another base image');
   await truncate(join(dir, 'other.raw'), 2 ** 20);
-  return () => rm(dir, { recursive: true, force: true });
 });
 
 /**

@@ -7,29 +7,19 @@
  */
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { captureIo, exitCodeOfRun } from '../cli/capture-io.fixture.js';
-import { FakeController, putLink } from '../controller/fake-controller.fixture.js';
+import { FakeController, useCliController } from '../controller/fake-controller.fixture.js';
 import { createProgram } from '../program.js';
 import type { DeployReport } from './deploy.js';
 
 let fake: FakeController;
 let dir: string;
-beforeAll(async () => {
-  fake = await FakeController.start();
-  fake.trustHostKey();
-});
-afterAll(() => fake.close());
-beforeEach(async () => {
-  fake.reset();
-  putLink(fake, 'br0', 'bridge', true);
-  dir = await mkdtemp(join(tmpdir(), 'vmctx-live-'));
-  await writeFile(join(dir, 'base.raw'), '');
-  await truncate(join(dir, 'base.raw'), 2 ** 20);
-  return () => rm(dir, { recursive: true, force: true });
+useCliController('vmctx-live-', (f, d) => {
+  fake = f;
+  dir = d;
 });
 
 interface Guest {
