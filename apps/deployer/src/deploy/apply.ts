@@ -130,35 +130,8 @@ export async function applyOnController(connection: ControllerConnection, state:
 
   // 2. Uploads, then the shared files that were there already.
   const byPath = new Map(vms.flatMap((v) => [v.base, v.overlay, ...(v.iso ? [v.iso] : [])]).map((f) => [f.remotePath, f]));
-  const uploaded: ApplyResult['uploaded'] = [];
-  const written = new Map<string, string>();
-  const failedFiles = new Map<string, VmctxError>();
   const uploads = plan.uploads.filter((u) => !acting.some((v) => blocked.has(v.vm.name) && v.overlay.remotePath === u.path));
-  if (uploads.length > 0) events({ type: 'controller', controller: lc, phase: 'uploading', message: `${uploads.length} file(s)` });
-  const uploadLimit = pLimit(options.uploadConcurrency ?? 3);
-  // Bases first (largest, shared), then ISOs, then overlays.
-  const order = { base: 0, iso: 1, overlay: 2 } as const;
-  await Promise.all(
-    [...uploads].sort((a, b) => order[a.kind] - order[b.kind]).map(({ path }) =>
-      uploadLimit(async () => {
-        const file = byPath.get(path)!;
-        try {
-          const identity = await uploadFile(connection, file.localPath, file.remotePath, {
-            sha256: file.sha256,
-            size: file.size,
-            mode: file.mode,
-            onProgress: (sent, total) => events({ type: 'upload', controller: lc, file: file.remotePath, sent, total }),
-          });
-          events({ type: 'upload', controller: lc, file: file.remotePath, sent: file.size, total: file.size, done: true });
-          uploaded.push({ path: file.remotePath, bytes: file.size });
-          written.set(file.remotePath, identity);
-          state.present.add(file.remotePath);
-        } catch (error) {
-          failedFiles.set(file.remotePath, error as VmctxError);
-        }
-      }),
-    ),
-  );
+  const { uploaded, written, failedFiles } = await uploadPlanned(connection, uploads, byPath, state, events, options.uploadConcurrency ?? 3);
   // A cut upload keeps what arrived for the next deploy to resume: its VMs stay recorded (pending) while it is there,
   // so that destroy finds it.
   const failedUploads = uploads.filter((u) => failedFiles.has(u.path)).map((u) => byPath.get(u.path)!);
@@ -234,6 +207,49 @@ export async function applyOnController(connection: ControllerConnection, state:
     for (const o of outcomes) if (step(o.vm).action !== 'unchanged' && step(o.vm).action !== 'held') o.left = [...(o.left ?? []), said];
   }
   return { vms: outcomes, uploaded, pruned };
+}
+
+/**
+ * Step 2 of applyOnController: the planned uploads, a few at a time, bases first (largest, shared), then ISOs, then
+ * overlays. Each file that arrived is added to `state.present`; one that did not is in `failedFiles` with its error.
+ */
+async function uploadPlanned(
+  connection: ControllerConnection,
+  uploads: ControllerPlan['uploads'],
+  byPath: ReadonlyMap<string, RemoteArtifact>,
+  state: ControllerState,
+  events: ApplyOptions['events'],
+  concurrency: number,
+): Promise<{ uploaded: ApplyResult['uploaded']; written: Map<string, string>; failedFiles: Map<string, VmctxError> }> {
+  const lc = connection.controller.name;
+  const uploaded: ApplyResult['uploaded'] = [];
+  const written = new Map<string, string>();
+  const failedFiles = new Map<string, VmctxError>();
+  if (uploads.length > 0) events({ type: 'controller', controller: lc, phase: 'uploading', message: `${uploads.length} file(s)` });
+  const uploadLimit = pLimit(concurrency);
+  const order = { base: 0, iso: 1, overlay: 2 } as const;
+  await Promise.all(
+    [...uploads].sort((a, b) => order[a.kind] - order[b.kind]).map(({ path }) =>
+      uploadLimit(async () => {
+        const file = byPath.get(path)!;
+        try {
+          const identity = await uploadFile(connection, file.localPath, file.remotePath, {
+            sha256: file.sha256,
+            size: file.size,
+            mode: file.mode,
+            onProgress: (sent, total) => events({ type: 'upload', controller: lc, file: file.remotePath, sent, total }),
+          });
+          events({ type: 'upload', controller: lc, file: file.remotePath, sent: file.size, total: file.size, done: true });
+          uploaded.push({ path: file.remotePath, bytes: file.size });
+          written.set(file.remotePath, identity);
+          state.present.add(file.remotePath);
+        } catch (error) {
+          failedFiles.set(file.remotePath, error as VmctxError);
+        }
+      }),
+    ),
+  );
+  return { uploaded, written, failedFiles };
 }
 
 /**
