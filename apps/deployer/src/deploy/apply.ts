@@ -27,7 +27,7 @@ import type { LiveChange } from './live-apply.js';
 import type { ControllerPlan, PlanStep } from './plan.js';
 import { removeOwnFiles, removeUnusedShared, removeVm, type OwnFile } from './remove.js';
 import { ownFiles, sharedFiles, uniqueFiles, writeState, type ControllerStateFile, type VmRecord } from './state.js';
-import { consoleLogSize, waitForContextualized, waitForReapply, type ReapplyResult } from './wait.js';
+import { CLOUD_INIT_ONLY, consoleLogSize, showsCloudInitOnly, waitForContextualized, waitForReapply, type ReapplyResult } from './wait.js';
 import { DeployerError } from '../errors.js';
 
 export type VmStatus = 'unchanged' | 'updated' | 'created' | 'replaced' | 'failed';
@@ -348,6 +348,8 @@ async function update(connection: ControllerConnection, v: VmArtifacts, seen: st
   // A context CD swapped into the running guest, with --wait: its console log's size before the swap, to wait for
   // what the guest says of it after (waitForReapply).
   let swapFrom: number | undefined;
+  // A CD swapped into a guest that showed cloud-init alone: not applied live, known without waiting (wait or not).
+  let cloudInitOnly = false;
   try {
     await defineDomain(connection, v.xml);
     if (state === 'running' && s.restart) {
@@ -356,7 +358,10 @@ async function update(connection: ControllerConnection, v: VmArtifacts, seen: st
       restarted = await shutDownDomain(connection, v.uuid, options.shutdownGraceMs ?? 60_000);
       state = 'shut off';
     } else if (state === 'running') {
-      if (options.wait && (s.liveChanges ?? []).some((c) => c.kind === 'media')) swapFrom = await consoleLogSize(connection, v.consoleLog);
+      if ((s.liveChanges ?? []).some((c) => c.kind === 'media')) {
+        cloudInitOnly = await showsCloudInitOnly(connection, v.consoleLog);
+        if (options.wait && !cloudInitOnly) swapFrom = await consoleLogSize(connection, v.consoleLog);
+      }
       for (const change of s.liveChanges ?? []) {
         step = `applying ${change.said} live`;
         await applyLive(connection, v.uuid, change);
@@ -369,11 +374,11 @@ async function update(connection: ControllerConnection, v: VmArtifacts, seen: st
     return { vm: name, controller: lc, status: 'failed', error: failure, ...(state ? { state } : {}), left: [`domain ${name} and its disk`] };
   }
   // With a swapped CD, what the guest said before (its boot's line) is not an answer: waitForReapply reads what follows.
-  const outcome = await unchanged(connection, v, state, swapFrom === undefined ? options : { ...options, wait: false }, 'updated');
+  const outcome = await unchanged(connection, v, state, swapFrom === undefined && !cloudInitOnly ? options : { ...options, wait: false }, 'updated');
   if (outcome.status === 'failed') return outcome;
-  if (swapFrom !== undefined) {
-    options.events({ type: 'vm', controller: lc, vm: name, phase: 'waiting' });
-    const reapply = await waitForReapply(connection, v.consoleLog, swapFrom, options.waitTimeoutMs);
+  if (swapFrom !== undefined || cloudInitOnly) {
+    if (swapFrom !== undefined) options.events({ type: 'vm', controller: lc, vm: name, phase: 'waiting' });
+    const reapply = swapFrom === undefined ? CLOUD_INIT_ONLY : await waitForReapply(connection, v.consoleLog, swapFrom, options.waitTimeoutMs);
     if (reapply.applied) {
       options.events({ type: 'vm', controller: lc, vm: name, phase: 'contextualized', message: reapply.line });
       Object.assign(outcome, { contextualized: true }, reapply.address ? { address: reapply.address } : {});

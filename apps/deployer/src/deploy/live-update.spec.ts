@@ -169,6 +169,43 @@ describe('deploy --wait after a context CD was swapped into the running guest', 
   });
 });
 
+describe('a stock cloud-init guest (its console: cloud-init\'s "finished" line, nothing of vmctx\'s script)', () => {
+  const CLOUD_BOOT = 'Cloud-init v. 22.4.2 finished at Mon, 07 Dec 2026 10:00:00 +0000. Datasource DataSourceNoCloud [seed=/dev/sr0][dsmode=net].  Up 38.66 seconds\n';
+  const reason = /^context: the guest did not apply the new context CD live \(its console shows cloud-init alone, which reads a new seed at its next boot only\)/;
+
+  it('deploy --wait does not wait for a re-apply that cannot come: it says so at once, and the CD waits for the next boot', async () => {
+    expect((await vmctx(await deployment(), ['deploy'])).exitCode).toBe(0);
+    // The CD's runner prints vmctx's words from cloud-init's runcmd: not the script's own "contextualization starts".
+    writeFileSync(join(fake.imageDir, 'web-1.console.log'), `vmctx: cloud-init scripts done\n${CLOUD_BOOT}`);
+    const started = Date.now();
+    const deploy = await vmctx(await deployment({ hostname: 'two' }), ['deploy', '--json', '--wait', '--timeout', '60']);
+    expect(deploy.exitCode, deploy.out + deploy.err).toBe(0);
+    // Far under the 60 s it would wait for a guest that may still speak.
+    expect(Date.now() - started).toBeLessThan(30_000);
+    const o = outcome(deploy.out);
+    expect(o).toMatchObject({ status: 'updated', state: 'running', contextualized: false });
+    expect(o.restartNeeded).toEqual([expect.stringMatching(reason)]);
+  });
+
+  it('without --wait too: restart: when-needed restarts it in the same deploy', async () => {
+    expect((await vmctx(await deployment({}, ', restart: when-needed'), ['deploy'])).exitCode).toBe(0);
+    writeFileSync(join(fake.imageDir, 'web-1.console.log'), CLOUD_BOOT);
+    fake.commands.length = 0;
+    const deploy = await vmctx(await deployment({ hostname: 'two' }, ', restart: when-needed'), ['deploy', '--json']);
+    expect(deploy.exitCode, deploy.out + deploy.err).toBe(0);
+    expect(changes().map((c) => c.split(' ')[1])).toEqual(['change-media', 'shutdown', 'start']);
+    expect(outcome(deploy.out)).toMatchObject({ status: 'updated', state: 'running', note: expect.stringMatching(/^restarted to take context: the guest did not apply the new context CD live \(its console shows cloud-init alone/) });
+  });
+
+  it("a guest whose console shows vmctx's script too is waited for as before (it may re-apply, or stand down and say so)", async () => {
+    expect((await vmctx(await deployment(), ['deploy'])).exitCode).toBe(0);
+    writeFileSync(join(fake.imageDir, 'web-1.console.log'), `vmctx: contextualization starts (label cidata)\n${CLOUD_BOOT}`);
+    const deploy = await vmctx(await deployment({ hostname: 'two' }), ['deploy', '--json', '--wait', '--timeout', '2']);
+    expect(deploy.exitCode, deploy.out + deploy.err).toBe(0);
+    expect(outcome(deploy.out).restartNeeded).toEqual([expect.stringMatching(/it said nothing of it on its console within 2 s/)]);
+  });
+});
+
 describe('a swapped CD the guest did not apply live, where the deployment allows a restart', () => {
   it('restart: when-needed restarts it in the same deploy, for the context at its boot', async () => {
     expect((await vmctx(await deployment({}, ', restart: when-needed'), ['deploy'])).exitCode).toBe(0);

@@ -121,6 +121,24 @@ export async function waitForReapply(connection: ControllerConnection, consoleLo
     .catch((error: Error) => ({ applied: false, why: `its console log could not be read (${error.message})` }));
 }
 
+/**
+ * Whether the running guest's console shows cloud-init alone: its "finished" line (CONTEXTUALIZED), and not the line
+ * vmctx's script prints at each of its boots ("vmctx: contextualization starts"; the CD's runner, which cloud-init's
+ * runcmd runs, prints other "vmctx:" lines). Nothing in such a guest watches the CD drive: cloud-init reads a new
+ * seed at its next boot only, so a swapped CD is known in advance not to be applied live, and waiting for a re-apply
+ * would spend the whole --timeout on a silence. A guest with vmctx's script is waited for as before: it re-applies,
+ * or stands down for cloud-init and says so.
+ */
+export async function showsCloudInitOnly(connection: ControllerConnection, consoleLog: string): Promise<boolean> {
+  // grep exits 1 when nothing matches and 2 when the log is not there: neither is cloud-init's word.
+  const result = await connection.exec(['grep', '-E', '-o', '-m', '64', '--', 'vmctx: contextualization starts|Cloud-init v\\. [^ ]+ finished at', consoleLog]);
+  const lines = result.code === 0 ? result.stdout.split('\n') : [];
+  return lines.some((l) => l.startsWith('Cloud-init')) && !lines.some((l) => l.startsWith('vmctx:'));
+}
+
+/** Why a cloud-init-only guest did not apply a swapped CD live (showsCloudInitOnly). */
+export const CLOUD_INIT_ONLY: ReapplyResult = { applied: false, why: 'its console shows cloud-init alone, which reads a new seed at its next boot only' };
+
 /** The console log's size in bytes now (0 when it is not there yet): where a wait for what comes next starts. */
 export async function consoleLogSize(connection: ControllerConnection, consoleLog: string): Promise<number> {
   // sh/file-state.sh: "READABLE SIZE", or exit 9 when there is no such file.
