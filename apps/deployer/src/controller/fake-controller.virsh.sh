@@ -180,6 +180,14 @@ case "$cmd" in
     if listed "$S/fail-undefine" "$n"; then echo "error: cannot undefine '$n'" >&2; exit 1; fi
     rm -f "$D/$n.xml" "$D/$n.state" "$D/$n.uuid"; stopped "$n"
     echo "Domain '$n' has been undefined" ;;
+  domifaddr)
+    # domifaddr DOMAIN --source SOURCE: a running domain's addresses as libvirt prints them, from
+    # $D/NAME.addr-SOURCE (rows a test writes); the header alone when there is none.
+    find_domain "$1"
+    [ -f "$D/$n.live" ] || { echo 'error: Requested operation is not valid: domain is not running' >&2; exit 1; }
+    echo ' Name       MAC address          Protocol     Address'
+    echo '-------------------------------------------------------------------------------'
+    if [ -f "$D/$n.addr-$3" ]; then cat "$D/$n.addr-$3"; fi ;;
   net-info)
     [ -f "$S/networks/$1" ] || { echo "error: Network not found: no network with matching name '$1'" >&2; exit 1; }
     cat "$S/networks/$1" ;;

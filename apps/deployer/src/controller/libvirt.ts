@@ -307,6 +307,16 @@ export async function shutDownDomain(connection: ControllerConnection, uuid: str
 }
 
 /**
+ * The IPv4 address a libvirt network's own dnsmasq leased to a running domain (virsh domifaddr --source lease);
+ * undefined when none did (a bridge that libvirt does not manage: see controller/arp-table.ts).
+ */
+export async function leasedAddress(connection: RemoteCommands, uuid: string): Promise<string | undefined> {
+  const result = await connection.exec(virsh(VIRSH_READ_SECONDS, 'domifaddr', '--domain', uuid, '--source', 'lease'));
+  // Rows under a header: " vnet0      52:54:00:4b:73:6e    ipv4         192.168.122.171/24".
+  return result.code === 0 ? /\sipv4\s+(\d{1,3}(?:\.\d{1,3}){3})\/\d+/.exec(result.stdout)?.[1] : undefined;
+}
+
+/**
  * The live definitions of running domains (`virsh dumpxml` without --inactive: what the guest runs with now, its
  * memory balloon and online vCPUs included), one virsh batch for all; a domain gone meanwhile is left out.
  */

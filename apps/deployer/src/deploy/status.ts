@@ -7,7 +7,8 @@ import type { VmArtifacts } from '../artifacts/build.js';
 import type { Deployment } from '../config/types.js';
 import { CommandBatch } from '../controller/command-batch.js';
 import { connectionFix } from '../controller/connection.js';
-import { existingFiles, listDomains } from '../controller/libvirt.js';
+import { arpTable } from '../controller/arp-table.js';
+import { existingFiles, leasedAddress, listDomains } from '../controller/libvirt.js';
 import { remoteSha256 } from '../controller/upload.js';
 import { ownedDomain } from '../controller/ownership.js';
 import { deploymentIdentity } from './deployment-id.js';
@@ -44,7 +45,7 @@ export async function runStatus(deployment: Deployment, artifacts: readonly VmAr
       existingFiles(reads, work.vms.flatMap((v) => [v.base.remotePath, v.overlay.remotePath])),
       Promise.all(isos.map(async (p) => [p, await remoteSha256(reads, p)] as const)).then((pairs) => new Map(pairs)),
     ]);
-    return work.vms.map((v): VmStatusRow => {
+    const rows = work.vms.map((v): VmStatusRow => {
       const domain = domains.find((d) => d.name === v.vm.name);
       const row = { vm: v.vm.name, controller: work.controller.name };
       if (!domain) return { ...row, state: 'absent', drift: ['not deployed'] };
@@ -60,6 +61,17 @@ export async function runStatus(deployment: Deployment, artifacts: readonly VmAr
       const address = recorded.vms[v.vm.name]?.address ?? v.vm.address;
       return { ...row, state: domain.state, ...(address ? { address } : {}), drift };
     });
+    // A running VM of ours without an address from its context or its guest (DHCP): a libvirt network's lease,
+    // else the controller's ARP table for its MACs.
+    const unknown = rows.map((row, i) => [row, work.vms[i]!] as const).filter(([row]) => row.address === undefined && row.state === 'running');
+    if (unknown.length > 0) {
+      const [leases, neighbours] = await Promise.all([Promise.all(unknown.map(([, v]) => leasedAddress(reads, v.uuid))), arpTable(reads)]);
+      unknown.forEach(([row, v], i) => {
+        const address = leases[i] ?? v.macs.map((mac) => neighbours.get(mac.toLowerCase())).find((a) => a !== undefined);
+        if (address) row.address = address;
+      });
+    }
+    return rows;
   });
   const vms: VmStatusRow[] = [];
   const errors: StatusReport['errors'] = [];
