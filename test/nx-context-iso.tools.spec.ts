@@ -1,7 +1,8 @@
 /**
  * @vmctx/nx-context-iso in a workspace of its own: a temporary copy of examples/ci (three contexts: web and db as
  * context.yaml, legacy as a Snooze context/ folder) run by Nx. `nx run-many -t context-iso` builds three ISOs and
- * their .sha256; a second run is all cache hits; editing one context rebuilds it alone; a second fresh copy, in
+ * their .sha256; a second run is all cache hits; editing one context rebuilds it alone, as does editing a cloud-config
+ * file a context names (cloudInit.userData); a second fresh copy, in
  * another folder, with other file times, group-writable modes and another SOURCE_DATE_EPOCH, builds the same bytes.
  * Needs no lab and no network.
  */
@@ -64,6 +65,19 @@ describe('nx run-many -t context-iso in a copy of examples/ci', () => {
     const now = isos(first);
     expect(now.web!.equals(firstIsos.web!)).toBe(false);
     expect(now.db!.equals(firstIsos.db!) && now.legacy!.equals(firstIsos.legacy!)).toBe(true);
+  });
+
+  it("rebuilds a context when a cloud-config file it names is edited, not only its context.yaml", () => {
+    const dir = join(first, 'contexts/db');
+    writeFileSync(join(dir, 'user-data.yaml'), '#cloud-config\ntimezone: Europe/Paris\n');
+    writeFileSync(join(dir, 'context.yaml'), `${readFileSync(join(dir, 'context.yaml'), 'utf8')}cloudInit:\n  userData: ./user-data.yaml\n`);
+    expect(nx(first, ['run-many', '-t', 'context-iso']).tasks['context-db:context-iso']).toBe('built');
+    const before = isos(first).db!;
+    writeFileSync(join(dir, 'user-data.yaml'), '#cloud-config\ntimezone: Etc/UTC\n');
+    const run = nx(first, ['run-many', '-t', 'context-iso']);
+    expect(run.tasks).toEqual({ 'context-db:context-iso': 'built', 'context-legacy:context-iso': 'cache', 'context-web:context-iso': 'cache' });
+    expect(isos(first).db!.equals(before)).toBe(false);
+    expect(isos(first).db!.includes('timezone: Etc/UTC')).toBe(true);
   });
 
   it('gives the same bytes in a second fresh copy, whatever its times, umask and SOURCE_DATE_EPOCH', () => {

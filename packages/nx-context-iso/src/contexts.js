@@ -4,6 +4,7 @@
  * it. Pure: paths in, contexts out, so the rules are tested without a workspace.
  */
 import { posix } from 'node:path';
+import { parse } from 'yaml';
 
 /** The file names that make a context, as one glob for Nx (`createNodesV2`'s first element). */
 export const CONTEXT_GLOB = '**/{context.yaml,context/post-install}';
@@ -58,4 +59,32 @@ function locate(file) {
     return { name: posix.basename(root === '.' ? '' : root), root, kind: 'folder', input: dir, inputs: ['{projectRoot}/context/**/*'] };
   }
   return undefined;
+}
+
+/**
+ * The Nx inputs of the files a context file names besides itself: its `cloudInit.userData` and
+ * `cloudInit.networkConfig` (the operator's cloud-config, read beside the context file as `vmctx context iso` reads
+ * them), so that an edit of one builds the ISO again instead of restoring it from the cache. Paths relative to the
+ * workspace root; one outside it cannot be an Nx input and is left out. A context that does not parse names
+ * nothing: the target itself then fails with the parser's error.
+ * @param {ContextLocation} location  a context file (kind 'file')
+ * @param {string} text  its content
+ * @returns {string[]}
+ */
+export function namedInputs(location, text) {
+  /** @type {unknown} */
+  let value;
+  try {
+    value = parse(text);
+  } catch {
+    return [];
+  }
+  const cloudInit = /** @type {{ cloudInit?: Record<string, unknown> } | null} */ (value)?.cloudInit;
+  if (typeof cloudInit !== 'object' || cloudInit === null) return [];
+  return ['userData', 'networkConfig']
+    .map((key) => cloudInit[key])
+    .filter((path) => typeof path === 'string' && path !== '')
+    .map((path) => posix.normalize(posix.isAbsolute(/** @type {string} */ (path)) ? /** @type {string} */ (path) : posix.join(location.root, /** @type {string} */ (path))))
+    .filter((path) => !posix.isAbsolute(path) && path !== '..' && !path.startsWith('../'))
+    .map((path) => `{workspaceRoot}/${path}`);
 }

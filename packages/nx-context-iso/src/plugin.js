@@ -1,11 +1,11 @@
 /**
  * The Nx plugin: for every context in the workspace, a cacheable `context-iso` target whose inputs are exactly the
- * context's files and whose outputs are `dist/contexts/<name>.iso` and its `.sha256`. Nothing here imports the
+ * context's files (with the cloud-config files a context file names) and whose outputs are `dist/contexts/<name>.iso` and its `.sha256`. Nothing here imports the
  * builders: Nx loads this file to compute the project graph, before anything in a workspace is built.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONTEXT_GLOB, contextLocations } from './contexts.js';
+import { CONTEXT_GLOB, contextLocations, namedInputs } from './contexts.js';
 
 /**
  * @typedef {object} ContextIsoPluginOptions
@@ -40,7 +40,7 @@ export function contextIsoNodes(files, options, workspaceRoot) {
     const target = {
       executor: '@vmctx/nx-context-iso:context-iso',
       cache: true,
-      inputs: context.inputs,
+      inputs: context.kind === 'file' ? [...context.inputs, ...namedInputs(context, readText(join(workspaceRoot, context.input)))] : context.inputs,
       outputs: [`{workspaceRoot}/${output}`, `{workspaceRoot}/${output}.sha256`],
       options: {
         input: context.input,
@@ -68,6 +68,15 @@ export function contextIsoNodes(files, options, workspaceRoot) {
       },
     ]);
   });
+}
+
+/** A file's text, or '' when it cannot be read (the target reports that when it runs). */
+function readText(path) {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** @type {import('nx/src/devkit-exports.js').CreateNodesV2<ContextIsoPluginOptions>} */

@@ -70,6 +70,18 @@ describe('contextIsoNodes', () => {
     ]);
   });
 
+  it("a context file's inputs hold the cloud-config files it names (cloudInit), beside it or elsewhere in the workspace", () => {
+    mkdirSync(join(workspace, 'envs/prod/web'), { recursive: true });
+    writeFileSync(join(workspace, 'envs/prod/web/context.yaml'), 'hostname: web\ncloudInit:\n  userData: ./user-data.yaml\n  networkConfig: ../../shared/net.yaml\n');
+    const inputs = (file: string) => (Object.values((contextIsoNodes([file], {}, workspace)[0]![1] as any).projects)[0] as any).targets['context-iso'].inputs;
+    expect(inputs('envs/prod/web/context.yaml')).toEqual(['{projectRoot}/context.yaml', '{workspaceRoot}/envs/prod/web/user-data.yaml', '{workspaceRoot}/envs/shared/net.yaml']);
+    // Outside the workspace (no Nx input can name it), not YAML, or no cloudInit: the context file alone.
+    writeFileSync(join(workspace, 'envs/prod/web/context.yaml'), 'cloudInit: { userData: ../../../../outside.yaml }\n');
+    expect(inputs('envs/prod/web/context.yaml')).toEqual(['{projectRoot}/context.yaml']);
+    writeFileSync(join(workspace, 'envs/prod/web/context.yaml'), 'hostname: [web\n');
+    expect(inputs('envs/prod/web/context.yaml')).toEqual(['{projectRoot}/context.yaml']);
+  });
+
   it('refuses an epoch that is not whole seconds', () => {
     expect(() => contextIsoNodes([], { epoch: -1 }, workspace)).toThrow(/epoch -1/);
   });
