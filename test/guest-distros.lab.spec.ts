@@ -12,15 +12,15 @@
  * what the kind persisted, which differs per kind: ifup, systemd-networkd's file, NetworkManager's profile). Two kinds
  * boot once without a context to apply (the DHCP fallback goes each kind's own way: ifup, systemd-networkd,
  * NetworkManager), one with a CD without post-install, one with no CD drive; the seed turns them over the kinds from
- * run to run (two fallback boots fewer than one per kind: the time the cloud-init kind's boots take, issue 20). The IP-from-MAC
- * CD boots on one kind: reading the address from the MAC does not depend on the kind, and the network it then writes
- * is the static case's. Which kind gets which case turns with VMCTX_DISTRO_SEED (default: the time), printed at the
+ * run to run. The IP-from-MAC CD (a group's: it lists each kind's MAC, as the deployer's does for cloud-init) boots
+ * on one kind: reading the address from the MAC does not depend on the kind, and the network it then writes is the
+ * static case's. The CDs vmctx writes are its default (issue 20: cloud-init's NoCloud seed beside Snooze's layout,
+ * label cidata), which vmctx's script finds by probing the drive; the CD without post-install is a Snooze-style
+ * CD that lacks its script. Which kind gets which case turns with VMCTX_DISTRO_SEED (default: the time), printed at the
  * start, so a failure can be run again as it was. Every check is made from inside the guest (its report on the serial
  * console, tools/lab/guests/files/lab-report) and by ping from the controller's namespace.
  *
- * The stock cloud-init kind (issue 20; nothing of vmctx in it, support/cloud-init-guest.ts) boots vmctx's default CD
- * (cloud-init's NoCloud seed beside Snooze's layout, label cidata) three times on one disk: a static context with
- * routes, DNS, files and scripts; the same CD again (not applied twice); an edited context on DHCP (applied again).
+ * The stock cloud-init kind (issue 20) boots in deployer-distro, through `vmctx deploy` as operators run it.
  *
  * All boots run first, a few at a time (VMCTX_DISTRO_PARALLEL, default 2: what two cores carry under TCG), spread
  * over two controllers (VMCTX_DISTRO_CONTROLLERS, default lc1,lc2); then each case is one test on what its boot
@@ -33,7 +33,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createOverlay } from '@vmctx/disk-builder';
-import { buildContextTree, parseContext, type ContextInput, type FileMap } from '@vmctx/guest-script';
+import { buildCdTree, parseContext, type ContextInput, type FileMap } from '@vmctx/guest-script';
 import { writeIsoFromFiles } from '@vmctx/iso-builder';
 import { macFromIpv4 } from '@vmctx/template-renderer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,7 +49,6 @@ import {
 } from './support/distro-guests.js';
 import { labStaticNetwork, NO_POST_INSTALL_CD } from './support/lab-contexts.js';
 import { bootGuest, controller, type Guest, labEnv, type LabController, type RunResult, ssh, sshOk, upload } from './support/lab.js';
-import { CLOUD_ADDRESS, CLOUD_FINISHED, CLOUD_KIND, CLOUD_NAME, cloudBoot, cloudIsos, type CloudRun, runCloudGuest } from './support/cloud-init-guest.js';
 
 const env = labEnv();
 const controllers = (process.env.VMCTX_DISTRO_CONTROLLERS ?? 'lc1,lc2').split(',').map((name) => controller(env, name.trim()));
@@ -83,8 +82,6 @@ interface Run {
 }
 
 const runs = new Map<string, Run>();
-/** The cloud-init guest (support/cloud-init-guest.ts), on the last controller. */
-const cloud: CloudRun = { lc: controllers[controllers.length - 1]!, boots: [] };
 const key = (kind: DistroKind, kase: Case) => `${kind}/${kase}`;
 
 /**
@@ -164,7 +161,13 @@ async function swapCd(run: Run, guest: Guest, iso: string, earlier: string, i: n
   }
 }
 
-const IPMAC: ContextInput = { instanceId: 'distro-ipmac', network: { method: 'ip-from-mac', prefix: 24, gateway: '198.51.100.1' } };
+/** The MAC of the guest that boots the IP-from-MAC CD if kind `i` does: the address it reads from it. */
+const ipmacMac = (i: number) => macFromIpv4(macAddress(i));
+/** A group's CD: its members' MACs (each kind's, whichever boots it) for cloud-init, which cannot read an address from a MAC. */
+const IPMAC: ContextInput = {
+  instanceId: 'distro-ipmac',
+  network: { method: 'ip-from-mac', prefix: 24, gateway: '198.51.100.1', members: DISTRO_KINDS.map((_, i) => ipmacMac(i)) },
+};
 
 /** Up to three pings from inside the controller's namespace; the last answer. */
 async function ping(lc: LabController, address: string): Promise<RunResult> {
@@ -272,21 +275,23 @@ beforeAll(async () => {
   for (const lc of controllers) for (const kind of DISTRO_KINDS) bases.set(`${lc.name}/${kind}`, seedDistroBase(cache, lc, kind));
 
   // The CDs: one static context per kind; one IP-from-MAC CD and one CD without post-install shared by all.
-  const shared: Record<string, FileMap> = { ipmac: buildContextTree(parseContext(IPMAC)), nopi: NO_POST_INSTALL_CD };
   const isos = new Map<string, string>();
   const uploads: Array<Promise<void>> = [];
-  const addIso = async (name: string, tree: FileMap) => {
+  const addIso = async (name: string, tree: FileMap, label?: string) => {
     const local = join(work, `${name}.iso`);
-    await writeIsoFromFiles(tree, local, { epoch: 1_700_000_000 });
+    await writeIsoFromFiles(tree, local, { epoch: 1_700_000_000, ...(label ? { label } : {}) });
     for (const lc of controllers) {
       const remote = `${lc.images}/${name}.iso`;
       isos.set(`${lc.name}/${name}`, remote);
       uploads.push(upload(env, lc, local, remote));
     }
   };
-  for (const [name, tree] of Object.entries(shared)) await addIso(`distro-${name}`, tree);
-  for (const [i, kind] of DISTRO_KINDS.entries()) await addIso(`distro-static-${kind}`, buildContextTree(parseContext(staticContext(kind, i))));
-  for (const [i, kind] of DISTRO_KINDS.entries()) await addIso(`distro-reapply-${kind}`, buildContextTree(parseContext(reapplyContext(kind, i))));
+  // vmctx's default CD (vmctx context iso, vmctx deploy): both layouts, label cidata.
+  const defaultCd = (context: ContextInput) => buildCdTree(parseContext(context), 'both');
+  await addIso('distro-ipmac', defaultCd(IPMAC), 'cidata');
+  await addIso('distro-nopi', NO_POST_INSTALL_CD);
+  for (const [i, kind] of DISTRO_KINDS.entries()) await addIso(`distro-static-${kind}`, defaultCd(staticContext(kind, i)), 'cidata');
+  for (const [i, kind] of DISTRO_KINDS.entries()) await addIso(`distro-reapply-${kind}`, defaultCd(reapplyContext(kind, i)), 'cidata');
   await Promise.all(uploads);
 
   // Longest first, so that no slow guest starts last: the static ones (two boots), then sysvinit's (its serial
@@ -304,7 +309,7 @@ beforeAll(async () => {
     const name = `distro-${kase}-${kind}`;
     const run: Run = { kind, kase, name, lc, serial: '', boots: [] };
     runs.set(key(kind, kase), run);
-    const mac = kase === 'ipmac' ? macFromIpv4(macAddress(i)) : `52:54:00:d1:${String(CASES.indexOf(kase)).padStart(2, '0')}:${String(i).padStart(2, '0')}`;
+    const mac = kase === 'ipmac' ? ipmacMac(i) : `52:54:00:d1:${String(CASES.indexOf(kase)).padStart(2, '0')}:${String(i).padStart(2, '0')}`;
     const iso =
       kase === 'static' ? isos.get(`${lc.name}/distro-static-${kind}`) : kase === 'nocd' ? undefined : isos.get(`${lc.name}/distro-${kase}`);
     jobs.push(async () => {
@@ -322,22 +327,6 @@ beforeAll(async () => {
       await runGuest(run, disk, iso, mac, kase === 'static', kase === 'static' ? isos.get(`${lc.name}/distro-reapply-${kind}`) : undefined);
     });
   }
-  // The cloud-init guest's three boots make it the longest job: it starts first.
-  const cloudBase = seedDistroBase(cache, cloud.lc, CLOUD_KIND);
-  const { iso: cloudIso, editedLocal } = await cloudIsos(env, cloud.lc, work, KEY);
-  jobs.unshift(async () => {
-    note(`${CLOUD_NAME} on ${cloud.lc.name}: starting`);
-    const overlay = join(work, `${CLOUD_NAME}.qcow2`);
-    const disk = `${cloud.lc.images}/${CLOUD_NAME}.qcow2`;
-    try {
-      await createOverlay({ path: overlay, backingFile: cloudBase.path, backingFormat: 'raw', virtualSize: cloudBase.size });
-      await upload(env, cloud.lc, overlay, disk);
-      await runCloudGuest(env, cloud, disk, cloudIso, editedLocal, GUEST_LIMIT_MS);
-    } catch (error) {
-      cloud.error = error;
-    }
-    note(`${CLOUD_NAME} on ${cloud.lc.name}: ${cloud.boots.map((b) => `${b.finished?.toFixed(1) ?? '-'} s`).join(', ') || 'no report'}${cloud.error ? ` (${String(cloud.error)})` : ''}`);
-  });
   note(`${jobs.length} guests, ${PARALLEL} at once, on ${controllers.map((lc) => lc.name).join(' and ')}`);
   await pool(jobs, PARALLEL);
   note('all guests done');
@@ -367,7 +356,6 @@ afterAll(async () => {
     );
   }
   process.stdout.write(`guest-distros: boot-to-contextualized (virsh start, for each start, "contextualization finished"), ${PARALLEL} guests at once:\n${lines.join('\n')}\n`);
-  process.stdout.write(`guest-distros: ${CLOUD_KIND}, virsh start to "Cloud-init ... finished", boots 1-3: ${cloud.boots.map((b) => `${b.finished?.toFixed(1) ?? '-'} s`).join(', ')}\n`);
   const reapplied = DISTRO_KINDS.map((kind) => `${kind} ${runs.get(key(kind, 'static'))?.reapply?.seconds.toFixed(1) ?? '-'} s`);
   process.stdout.write(`guest-distros: virsh change-media to "post-install done" of the edited context (issue 21): ${reapplied.join(', ')}\n`);
 });
@@ -520,57 +508,5 @@ describe('Debian 12, the cases that do not depend on the kind (on the kinds VMCT
     expectReachableAt(boot, `${macAddress(i)}/24`);
     expect(tagged(boot.report, 'LAB-HOSTNAME')).toEqual([`vm-${macAddress(i).replace(/\./g, '-')} vm-${macAddress(i).replace(/\./g, '-')}`]);
     expectPersisted(kind, boot.report);
-  });
-});
-
-describe(`Debian 12 ${CLOUD_KIND}: a stock cloud image, nothing of vmctx, booted with vmctx's default CD (issue 20)`, () => {
-  it('static context: cloud-init applies address, MTU, routes with a metric, DNS, host name, key, files and the scripts in order', () => {
-    const boot = cloudBoot(cloud, 1);
-    expect(boot.console).toMatch(CLOUD_FINISHED);
-    // vmctx's script is not in the image: cloud-init alone read the CD (its runcmd runs the context's scripts through
-    // the runner the CD gives it, which says "vmctx: cloud-init scripts start").
-    expect(boot.console).not.toMatch(/vmctx: contextualization starts/);
-    expect(boot.console).toMatch(/vmctx: cloud-init scripts done/);
-    expect(boot.console).toMatch(new RegExp(`DISTRO-SCRIPT ip=${CLOUD_ADDRESS.replace(/\./g, '\\.')} iface=${IFACE} host=ci-1\\.lab\\.example`));
-    expect(boot.console).toMatch(/DISTRO-SCRIPT-2 after=first/);
-    expectReachableAt({ ...boot, contextualized: 0 }, `${CLOUD_ADDRESS}/24`);
-    const routes = tagged(boot.report, 'LAB-ROUTE').map((r) => r.trim());
-    expect(routes.some((r) => r.startsWith(`default via 198.51.100.1 dev ${IFACE}`))).toBe(true);
-    expect(routes.some((r) => r.startsWith(`203.0.113.0/24 via 198.51.100.1 dev ${IFACE}`))).toBe(true);
-    expect(routes.some((r) => /^192\.0\.2\.0\/25 via 198\.51\.100\.1 dev \S+ .*metric 7\b/.test(r))).toBe(true);
-    expect(tagged(boot.report, 'LAB-IFACE')[0]).toMatch(/ mtu=1400$/);
-    expect(tagged(boot.report, 'LAB-HOSTNAME')).toEqual(['ci-1.lab.example ci-1.lab.example']);
-    const resolv = tagged(boot.report, 'LAB-RESOLV');
-    expect(resolv).toEqual(expect.arrayContaining(['nameserver 198.51.100.1', 'nameserver 198.51.100.2', 'search lab.example']));
-    expect(tagged(boot.report, 'LAB-STAT')).toEqual(expect.arrayContaining(['644 0 0 /etc/distro-motd', '600 0 0 /etc/distro/secret', '600 0 0 /root/.ssh/authorized_keys']));
-    expect(tagged(boot.report, 'LAB-MOTD')).toEqual(['configured by vmctx']);
-    // Root's key as given: no forced-command prefix (disable_root: false).
-    expect(tagged(boot.report, 'LAB-KEY')).toEqual([KEY]);
-    expect(tagged(boot.report, 'LAB-NETWORKD').join('\n')).toMatch(new RegExp(`${IFACE}\\s+ether\\s+routable\\s+configured`));
-  });
-
-  it('second boot with the same CD: cloud-init applies nothing again (no script), the guest comes back at its address', () => {
-    const boot = cloudBoot(cloud, 2);
-    expect(boot.console).toMatch(CLOUD_FINISHED);
-    expect(boot.console).not.toMatch(/DISTRO-SCRIPT/);
-    expectReachableAt({ ...boot, contextualized: 0 }, `${CLOUD_ADDRESS}/24`);
-    expect(tagged(boot.report, 'LAB-HOSTNAME')).toEqual(['ci-1.lab.example ci-1.lab.example']);
-    expect(tagged(boot.report, 'LAB-KEY')).toEqual([KEY]);
-    // Seen in the lab: this boot's NIC kept the kernel's name, eth0, where the first boot's was udev's ens2 (likely
-    // netplan's .link file for the first NIC, written at the first boot with its MTU and no NamePolicy). The
-    // network-config matches the first NIC by name e*, so either name is configured.
-    expect(tagged(boot.report, 'LAB-IFACE')[0]).toMatch(/^(ens2|eth0) /);
-  });
-
-  it('an edited context (its hash a new instance id) is applied at the next boot: DHCP lease, new host name, file and script', () => {
-    const boot = cloudBoot(cloud, 3);
-    expect(boot.console).toMatch(CLOUD_FINISHED);
-    expect(boot.console).toMatch(/DISTRO-EDITED host=ci-2\.lab\.example/);
-    expect(boot.console).not.toMatch(/DISTRO-SCRIPT/);
-    const [address] = addressesOf(boot.report);
-    expect(address).toMatch(/^198\.51\.100\.(5\d|[6-9]\d)\/24$/);
-    expectReachableAt({ ...boot, contextualized: 0 }, address!);
-    expect(tagged(boot.report, 'LAB-HOSTNAME')).toEqual(['ci-2.lab.example ci-2.lab.example']);
-    expect(tagged(boot.report, 'LAB-MOTD')).toEqual(['edited by vmctx']);
   });
 });
