@@ -70,7 +70,11 @@ export function contextIsoNodes(files, options, workspaceRoot) {
   });
 }
 
-/** A file's text, or '' when it cannot be read (the target reports that when it runs). */
+/**
+ * A file's text, or '' when it cannot be read (the target reports that when it runs).
+ * @param {string} path
+ * @returns {string}
+ */
 function readText(path) {
   try {
     return readFileSync(path, 'utf8');
