@@ -20,7 +20,9 @@
  * start, so a failure can be run again as it was. Every check is made from inside the guest (its report on the serial
  * console, tools/lab/guests/files/lab-report) and by ping from the controller's namespace.
  *
- * The stock cloud-init kind (issue 20) boots in deployer-distro, through `vmctx deploy` as operators run it.
+ * The stock cloud-init kind (issue 20; nothing of vmctx in it) boots the IP-from-MAC CD too, beside the vmctx kind
+ * that does: one CD that both readers read, cloud-init finding its address among the group's MACs in network-config.
+ * Its other cases (static, second boot, edited, DHCP) boot in deployer-distro, through `vmctx deploy`.
  *
  * All boots run first, a few at a time (VMCTX_DISTRO_PARALLEL, default 2: what two cores carry under TCG), spread
  * over two controllers (VMCTX_DISTRO_CONTROLLERS, default lc1,lc2); then each case is one test on what its boot
@@ -70,7 +72,7 @@ interface Boot {
 }
 
 interface Run {
-  kind: DistroKind;
+  kind: GuestKind;
   kase: Case;
   name: string;
   lc: LabController;
@@ -82,7 +84,12 @@ interface Run {
 }
 
 const runs = new Map<string, Run>();
-const key = (kind: DistroKind, kase: Case) => `${kind}/${kase}`;
+const key = (kind: GuestKind, kase: Case) => `${kind}/${kase}`;
+/** The vmctx kinds, and the stock cloud-init guest (tools/lab/guests/cloud-init.sh), which boots the IP-from-MAC CD. */
+type GuestKind = DistroKind | typeof CLOUD_KIND;
+const CLOUD_KIND = 'cloud-init';
+/** Its address index: after the vmctx kinds' (198.51.100.124). */
+const CLOUD_INDEX = DISTRO_KINDS.length;
 
 /**
  * Which kind boots which case this run: every kind its static CD; one kind the IP-from-MAC CD, the next a CD without
@@ -166,7 +173,7 @@ const ipmacMac = (i: number) => macFromIpv4(macAddress(i));
 /** A group's CD: its members' MACs (each kind's, whichever boots it) for cloud-init, which cannot read an address from a MAC. */
 const IPMAC: ContextInput = {
   instanceId: 'distro-ipmac',
-  network: { method: 'ip-from-mac', prefix: 24, gateway: '198.51.100.1', members: DISTRO_KINDS.map((_, i) => ipmacMac(i)) },
+  network: { method: 'ip-from-mac', prefix: 24, gateway: '198.51.100.1', members: [...DISTRO_KINDS.map((_, i) => ipmacMac(i)), ipmacMac(CLOUD_INDEX)] },
 };
 
 /** Up to three pings from inside the controller's namespace; the last answer. */
@@ -257,7 +264,7 @@ async function runGuest(run: Run, disk: string, iso: string | undefined, mac: st
       if (Date.now() > deadline) throw new Error(`${run.name} on ${lc.name}: ${run.boots.length + 1}. report missing after ${GUEST_LIMIT_MS} ms`);
       await sleep(500);
     }
-    if (reapplyIso) await swapCd(run, guest, reapplyIso, earlier, DISTRO_KINDS.indexOf(run.kind));
+    if (reapplyIso) await swapCd(run, guest, reapplyIso, earlier, DISTRO_KINDS.indexOf(run.kind as DistroKind));
   } catch (error) {
     run.error = error;
   } finally {
@@ -327,6 +334,24 @@ beforeAll(async () => {
       await runGuest(run, disk, iso, mac, kase === 'static', kase === 'static' ? isos.get(`${lc.name}/distro-reapply-${kind}`) : undefined);
     });
   }
+  // The cloud-init guest, with the IP-from-MAC CD the vmctx kind boots: after the static guests (one boot, not two).
+  const cloudLc = controllers[n++ % controllers.length]!;
+  const cloudRun: Run = { kind: CLOUD_KIND, kase: 'ipmac', name: `distro-ipmac-${CLOUD_KIND}`, lc: cloudLc, serial: '', boots: [] };
+  runs.set(key(CLOUD_KIND, 'ipmac'), cloudRun);
+  const cloudBase = seedDistroBase(cache, cloudLc, CLOUD_KIND);
+  jobs.splice(DISTRO_KINDS.length, 0, async () => {
+    note(`${cloudRun.name} on ${cloudLc.name}: starting`);
+    const overlay = join(work, `${cloudRun.name}.qcow2`);
+    const disk = `${cloudLc.images}/${cloudRun.name}.qcow2`;
+    try {
+      await createOverlay({ path: overlay, backingFile: cloudBase.path, backingFormat: 'raw', virtualSize: cloudBase.size });
+      await upload(env, cloudLc, overlay, disk);
+    } catch (error) {
+      cloudRun.error = error;
+      return;
+    }
+    await runGuest(cloudRun, disk, isos.get(`${cloudLc.name}/distro-ipmac`), ipmacMac(CLOUD_INDEX), false);
+  });
   note(`${jobs.length} guests, ${PARALLEL} at once, on ${controllers.map((lc) => lc.name).join(' and ')}`);
   await pool(jobs, PARALLEL);
   note('all guests done');
@@ -361,7 +386,7 @@ afterAll(async () => {
 });
 
 /** The run of a case, with its error (and the end of its console) thrown when the guest did not get that far. */
-function runOf(kind: DistroKind, kase: Case, boots = 1): Run {
+function runOf(kind: GuestKind, kase: Case, boots = 1): Run {
   const run = runs.get(key(kind, kase));
   if (!run) throw new Error(`no run for ${kind}/${kase}`);
   if (run.boots.length < boots) {
@@ -496,6 +521,16 @@ describe('Debian 12, the cases that do not depend on the kind (on the kinds VMCT
     const [address] = addressesOf(boot.report);
     expect(address).toMatch(/^198\.51\.100\.(5\d|[6-9]\d)\/24$/);
     expectReachableAt(boot, address!);
+  });
+
+  it("IP-from-MAC CD, on the stock cloud-init guest too (issue 20): cloud-init alone reads it, and finds its address among the group's MACs", () => {
+    const run = runOf(CLOUD_KIND, 'ipmac');
+    const boot = run.boots[0]!;
+    expect(run.serial).toMatch(/Cloud-init v\. \S+ finished at [^\n]*Datasource DataSourceNoCloud \[seed=\/dev\/sr0\]/);
+    expect(run.serial).not.toMatch(/vmctx: contextualization starts/);
+    expectReachableAt(boot, `${macAddress(CLOUD_INDEX)}/24`);
+    expect(tagged(boot.report, 'LAB-ROUTE').some((r) => r.trim().startsWith(`default via 198.51.100.1 dev ${IFACE}`))).toBe(true);
+    expect(tagged(boot.report, 'LAB-NETWORKD').join('\n')).toMatch(new RegExp(`${IFACE}\\s+ether\\s+routable\\s+configured`));
   });
 
   it('IP-from-MAC CD (one ISO for every kind): the address and host name from the MAC, kept by the network daemon', () => {

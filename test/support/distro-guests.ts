@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, linkSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostPath, type LabController, REPO_ROOT } from './lab.js';
 
-/** The kinds tools/lab/guests/kinds.sh builds (GUESTS_KINDS), with vmctx's script; build.sh also builds `cloud-init` (deployer-distro, support/cloud-init-guest.ts). */
+/** The kinds tools/lab/guests/kinds.sh builds (GUESTS_KINDS), with vmctx's script; build.sh also builds `cloud-init` (guest-distros' IP-from-MAC case, deployer-distro). */
 export const DISTRO_KINDS = ['sysv-ifupdown', 'systemd-ifupdown', 'systemd-networkd', 'systemd-nm'] as const;
 export type DistroKind = (typeof DISTRO_KINDS)[number];
 /** The name udev gives the lab's virtio NIC in these guests (GUESTS_IFACE). */
@@ -23,7 +23,7 @@ export function buildDistroGuests(): string {
  * Puts a kind's base image into the controller's image folder as `distro-base-KIND.raw` (a hard link to the cache,
  * as `lab` seeds debian-base.raw; a copy across file systems); returns its path on the controller and its size.
  */
-export function seedDistroBase(cache: string, lc: LabController, kind: DistroKind): { path: string; size: number } {
+export function seedDistroBase(cache: string, lc: LabController, kind: DistroKind | 'cloud-init'): { path: string; size: number } {
   const source = join(cache, `${kind}.raw`);
   const path = `${lc.images}/distro-base-${kind}.raw`;
   const local = hostPath(lc, path);
