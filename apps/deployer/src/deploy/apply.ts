@@ -21,11 +21,12 @@ import { changeMedia, defineDomain, domainState, fileIdentities, setMemoryLive, 
 import type { DeploymentIdentity } from '../controller/owner-mark.js';
 import { ownedDomain } from '../controller/ownership.js';
 import type { ControllerState } from '../controller/preflight.js';
-import { partialPath, remoteSha256, uploadFile } from '../controller/upload.js';
+import { partialPath, remoteSha256 } from '../controller/upload.js';
 import type { EventSink } from './events.js';
 import type { LiveChange } from './live-apply.js';
 import type { ControllerPlan, PlanStep } from './plan.js';
 import { removeOwnFiles, removeUnusedShared, removeVm, type OwnFile } from './remove.js';
+import { SharedUploads, uploadOrder } from './shared-uploads.js';
 import { ownFiles, sharedFiles, uniqueFiles, writeState, type ControllerStateFile, type VmRecord } from './state.js';
 import { CLOUD_INIT_ONLY, consoleLogSize, showsCloudInitOnly, waitForContextualized, waitForReapply, type ReapplyResult } from './wait.js';
 import { DeployerError } from '../errors.js';
@@ -75,6 +76,11 @@ export interface ApplyOptions {
   shutdownGraceMs?: number;
   /** --restart-if-needed: a guest that did not apply its new context CD live is restarted for it (as when-needed). */
   restartIfNeeded?: boolean;
+  /**
+   * The deploy's one reading of each file for all its controllers (shared-uploads.ts), which this controller has
+   * entered; without it, this controller reads its files for itself.
+   */
+  shared?: SharedUploads;
 }
 
 export interface ApplyResult {
@@ -131,7 +137,9 @@ export async function applyOnController(connection: ControllerConnection, state:
   // 2. Uploads, then the shared files that were there already.
   const byPath = new Map(vms.flatMap((v) => [v.base, v.overlay, ...(v.iso ? [v.iso] : [])]).map((f) => [f.remotePath, f]));
   const uploads = plan.uploads.filter((u) => !acting.some((v) => blocked.has(v.vm.name) && v.overlay.remotePath === u.path));
-  const { uploaded, written, failedFiles } = await uploadPlanned(connection, uploads, byPath, state, events, options.uploadConcurrency ?? 3);
+  const shared = options.shared ?? new SharedUploads(events);
+  if (!options.shared) shared.enter(lc);
+  const { uploaded, written, failedFiles } = await uploadPlanned(connection, uploads, byPath, state, events, options.uploadConcurrency ?? 3, shared);
   // A cut upload keeps what arrived for the next deploy to resume: its VMs stay recorded (pending) while it is there,
   // so that destroy finds it.
   const failedUploads = uploads.filter((u) => failedFiles.has(u.path)).map((u) => byPath.get(u.path)!);
@@ -211,7 +219,7 @@ export async function applyOnController(connection: ControllerConnection, state:
 
 /**
  * Step 2 of applyOnController: the planned uploads, a few at a time, bases first (largest, shared), then ISOs, then
- * overlays. Each file that arrived is added to `state.present`; one that did not is in `failedFiles` with its error.
+ * overlays; a file other controllers of the deploy need too is read once for all (`shared`). Each file that arrived is added to `state.present`; one that did not is in `failedFiles` with its error.
  */
 async function uploadPlanned(
   connection: ControllerConnection,
@@ -220,6 +228,7 @@ async function uploadPlanned(
   state: ControllerState,
   events: ApplyOptions['events'],
   concurrency: number,
+  shared: SharedUploads,
 ): Promise<{ uploaded: ApplyResult['uploaded']; written: Map<string, string>; failedFiles: Map<string, VmctxError> }> {
   const lc = connection.controller.name;
   const uploaded: ApplyResult['uploaded'] = [];
@@ -227,18 +236,15 @@ async function uploadPlanned(
   const failedFiles = new Map<string, VmctxError>();
   if (uploads.length > 0) events({ type: 'controller', controller: lc, phase: 'uploading', message: `${uploads.length} file(s)` });
   const uploadLimit = pLimit(concurrency);
-  const order = { base: 0, iso: 1, overlay: 2 } as const;
+  // The files in the order every controller asks for them (shared-uploads.ts): a file several controllers need is
+  // read once for all of them.
+  const files = uploads.map(({ path }) => byPath.get(path)!).sort(uploadOrder);
+  shared.planned(lc, files);
   await Promise.all(
-    [...uploads].sort((a, b) => order[a.kind] - order[b.kind]).map(({ path }) =>
+    files.map((file) =>
       uploadLimit(async () => {
-        const file = byPath.get(path)!;
         try {
-          const identity = await uploadFile(connection, file.localPath, file.remotePath, {
-            sha256: file.sha256,
-            size: file.size,
-            mode: file.mode,
-            onProgress: (sent, total) => events({ type: 'upload', controller: lc, file: file.remotePath, sent, total }),
-          });
+          const identity = await shared.upload(lc, connection, file, (sent, total) => events({ type: 'upload', controller: lc, file: file.remotePath, sent, total }));
           events({ type: 'upload', controller: lc, file: file.remotePath, sent: file.size, total: file.size, done: true });
           uploaded.push({ path: file.remotePath, bytes: file.size });
           written.set(file.remotePath, identity);
@@ -249,6 +255,7 @@ async function uploadPlanned(
       }),
     ),
   );
+  shared.leave(lc);
   return { uploaded, written, failedFiles };
 }
 

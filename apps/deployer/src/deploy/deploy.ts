@@ -17,6 +17,7 @@ import { applyOnController, type ApplyOptions, type VmOutcome } from './apply.js
 import { deploymentIdentity } from './deployment-id.js';
 import { hasChanges, planController, settleLeftovers, type ControllerPlan } from './plan.js';
 import { asVmctxError, controllersInUse, forEachController, type ControllerWork, type SessionOptions } from './session.js';
+import { SharedUploads } from './shared-uploads.js';
 import { readState, type ControllerStateFile } from './state.js';
 import { DeployerError } from '../errors.js';
 
@@ -98,6 +99,8 @@ export async function runDeploy(deployment: Deployment, artifacts: readonly VmAr
   const started = Date.now();
   const dryRun = options.dryRun ?? false;
   checkReplaced(deployment, options.replace ?? []);
+  // A base image several controllers need is read from the local disk once for them (issue 22).
+  const shared = new SharedUploads(options.events);
   const results = await forEachController(controllersInUse(deployment, artifacts), options, async (connection, work) => {
     const lc = work.controller.name;
     const identity = deploymentIdentity(deployment);
@@ -108,6 +111,9 @@ export async function runDeploy(deployment: Deployment, artifacts: readonly VmAr
           waitSeconds: options.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS,
           onBusy: (holder) => options.events({ type: 'note', controller: lc, message: `${lc}: another run of ${deployment.name} holds it (${holder}); waiting up to ${options.lockWaitSeconds ?? DEFAULT_LOCK_WAIT_SECONDS} s` }),
         });
+    // Under way once it holds the lock (a run that waits for another's is not waited for): no shared file is read
+    // before it says what it needs.
+    if (!dryRun) shared.enter(lc);
     try {
       const seen = await inspect(connection, identity, work, options);
       if ('refused' in seen) {
@@ -118,7 +124,7 @@ export async function runDeploy(deployment: Deployment, artifacts: readonly VmAr
         options.events({ type: 'controller', controller: lc, phase: 'done' });
         return { plan: seen.plan };
       }
-      const applied = await applyOnController(connection, seen.state, seen.plan, work.vms, { ...options, recorded: seen.recorded, deployment: identity }).catch((error: unknown) => {
+      const applied = await applyOnController(connection, seen.state, seen.plan, work.vms, { ...options, recorded: seen.recorded, deployment: identity, shared }).catch((error: unknown) => {
         // Cut off half-way (the connection died): what was done there is unknown here, and recorded there as pending.
         const failure = asVmctxError(error, lc);
         const left = [`unknown: ${lc} stopped answering during the deploy; what was done is recorded there as pending, for the next deploy or destroy to finish`];
@@ -127,6 +133,7 @@ export async function runDeploy(deployment: Deployment, artifacts: readonly VmAr
       options.events({ type: 'controller', controller: lc, phase: applied.vms.every((v) => v.status !== 'failed') ? 'done' : 'failed' });
       return { plan: seen.plan, applied };
     } finally {
+      shared.leave(lc);
       lock?.release();
     }
   });
