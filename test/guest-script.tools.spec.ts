@@ -572,9 +572,10 @@ describe.concurrent.each(SHELLS)('an edited context without a reboot, under $nam
   };
 
   /** A guest booted with FIRST (the user's own key there before), its CD then swapped for `next`. */
-  async function bootedThenSwapped(next: ContextInput) {
+  async function bootedThenSwapped(next: ContextInput, prepare?: (sb: Sandbox) => void) {
     const sb = new Sandbox();
     sb.write('home/debian/.ssh/authorized_keys', `${OWN}\n`, 0o600);
+    prepare?.(sb);
     await sb.cd('sr0', buildContextTree(context(FIRST)));
     expect((await sb.run(argv, script)).status).toBe(0);
     expect(sb.read('var/lib/vmctx/instance-id')).toBe('web-1\n');
@@ -606,6 +607,27 @@ describe.concurrent.each(SHELLS)('an edited context without a reboot, under $nam
     // No DHCP of ours on a re-apply: the network is the context's.
     expect(calls).not.toContain('ifup eth0');
     expect(sb.read('proc/mounts')).toBe('');
+  });
+
+  it("gives the guest its own resolver and MTU back when the edited context no longer gives them (a link stays a link)", async () => {
+    // No name servers, search list, domain or MTU any more.
+    const THIRD: ContextInput = { ...SECOND, instanceId: 'web-1-v3', network: { method: 'static', address: '198.51.100.20/24', gateway: '198.51.100.1' } };
+    const own = (sb: Sandbox) => {
+      sb.write('etc/resolv.conf', 'nameserver 10.0.0.53\n');
+      sb.write('sys/class/net/eth0/mtu', '1500\n');
+    };
+    const { sb, calls } = await bootedThenSwapped(THIRD, own);
+    expect(sb.read('etc/resolv.conf')).toBe('nameserver 10.0.0.53\n');
+    expect(sb.log()).toMatch(/resolv\.conf: the context gives no resolver; the guest's own is back/);
+    expect(calls).toContain('ip link set dev eth0 mtu 1500');
+    expect(sb.log()).toMatch(/MTU 1500 on eth0: the guest's own, as the context gives none/);
+    // systemd-resolved's link comes back as the link.
+    const resolved = (sb: Sandbox) => symlinkSync('../run/systemd/resolve/stub-resolv.conf', join(sb.root, 'etc/resolv.conf'));
+    const linked = await bootedThenSwapped(THIRD, resolved);
+    expect(readlinkSync(join(linked.sb.root, 'etc/resolv.conf'))).toBe('../run/systemd/resolve/stub-resolv.conf');
+    // A context that keeps its resolver keeps vmctx's file (SECOND: one name server).
+    const kept = await bootedThenSwapped(SECOND, own);
+    expect(kept.sb.read('etc/resolv.conf')).toMatch(/^nameserver 198\.51\.100\.9$/m);
   });
 
   it('runs a script again only when its content changed', async () => {

@@ -16,6 +16,7 @@ configure_network() {
   find_iface || return 1
   if [ -n "$MTU" ] && ! is_number "$MTU"; then problem "MTU is not a number; ignored"; MTU=; fi
   if [ "$method" = dhcp ]; then
+    if has ip; then set_mtu; fi
     persist_ifupdown
     persist_networkd
     persist_networkmanager
@@ -37,7 +38,7 @@ configure_network() {
   if ! has ip; then problem "no ip command (iproute2 or busybox) to set $IP/$prefix on $iface now"; return 1; fi
   release_ifupdown
   ip link set dev "$iface" up || problem "cannot bring $iface up"
-  if [ -n "$MTU" ]; then ip link set dev "$iface" mtu "$MTU" || problem "cannot set MTU $MTU on $iface"; fi
+  set_mtu
   ip -f inet addr flush dev "$iface" 2>/dev/null
   if ip addr add "$IP/$prefix" broadcast "$broadcast" dev "$iface"; then
     log "address $IP/$prefix on $iface"
@@ -51,4 +52,20 @@ configure_network() {
   persist_ifupdown
   persist_networkd
   persist_networkmanager
+}
+
+# The MTU: the context's; else, when an earlier context set one, the guest's own back (saved the first time vmctx
+# changed it), so that an edited context without an MTU does not keep the old one (a re-apply, issue 21).
+set_mtu() {
+  sm_saved=$state_dir/mtu.$iface
+  if [ -n "$MTU" ]; then
+    if [ ! -f "$sm_saved" ] && [ -r "$root/sys/class/net/$iface/mtu" ]; then cat "$root/sys/class/net/$iface/mtu" >"$sm_saved"; fi
+    ip link set dev "$iface" mtu "$MTU" || problem "cannot set MTU $MTU on $iface"
+  elif [ -f "$sm_saved" ]; then
+    sm_own=$(cat "$sm_saved")
+    if is_number "$sm_own" && ip link set dev "$iface" mtu "$sm_own"; then
+      log "MTU $sm_own on $iface: the guest's own, as the context gives none"
+      rm -f "$sm_saved"
+    fi
+  fi
 }
