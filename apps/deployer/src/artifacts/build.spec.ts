@@ -2,7 +2,7 @@
  * buildArtifacts with the real packages (no controller): what each VM gets, what a group shares, and that a
  * rebuild of the same file gives the same bytes (so a redeploy uploads nothing and replaces nothing).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseXml, lintDomainXml, hasErrors } from '@vmctx/template-renderer';
@@ -32,6 +32,8 @@ describe('buildArtifacts', () => {
     expect(web.map((a) => a.macs[0])).toEqual(['02:00:c6:33:64:1f', '02:00:c6:33:64:20', '02:00:c6:33:64:21', '02:00:c6:33:64:22']);
     for (const a of artifacts) {
       expect(a.base.remotePath).toMatch(/^\/var\/lib\/vmctx\/images\/debian-[0-9a-f]{16}\.raw$/);
+      // What the base holds on the local disk (preflight's room for it on the controller: only data is sent).
+      expect(a.base.allocated).toBe(Math.min(a.base.size, statSync(a.base.localPath).blocks * 512));
       expect(hasErrors(lintDomainXml(a.xml, a.vm.name))).toBe(false);
       expect(readOwnerMark(parseXml(a.xml))).toEqual({ deployment: 'example-cluster', vm: a.vm.name, artifacts: a.artifacts });
       expect(a.consoleLog).toBe(`/var/lib/vmctx/images/${a.vm.name}.console.log`);

@@ -51,6 +51,11 @@ export interface RemoteArtifact {
   remotePath: string;
   /** Octal mode of the file on the controller. */
   mode: string;
+  /**
+   * Bytes the file holds on the local disk (st_blocks x 512, at most `size`): an upload sends only data, so the
+   * controller's disk needs no more than this for it, not `size` (a sparse base image: issue 22).
+   */
+  allocated?: number;
 }
 
 export interface VmArtifacts {
@@ -124,7 +129,7 @@ export async function buildArtifacts(deployment: Deployment, options: BuildOptio
 }
 
 class Builder {
-  private readonly images = new Map<string, Promise<{ info: ImageInfo; sha256: string; size: number; path: string }>>();
+  private readonly images = new Map<string, Promise<{ info: ImageInfo; sha256: string; size: number; path: string; allocated?: number }>>();
   private readonly isos = new Map<string, Promise<{ sha256: string; path: string; size: number }>>();
   private readonly overlays = new Map<string, Promise<{ sha256: string; path: string; size: number }>>();
   private readonly templates = new Map<string, Promise<string>>();
@@ -152,6 +157,7 @@ class Builder {
       size: baseImage.size,
       remotePath: posix.join(dir, `${await this.baseName(baseImage.sha256)}-${baseImage.sha256.slice(0, 16)}.${baseImage.info.format}`),
       mode: '0644',
+      ...(baseImage.allocated !== undefined ? { allocated: baseImage.allocated } : {}),
     };
     const overlayObject = await this.overlay(base.remotePath, baseImage.info);
     const overlay: RemoteArtifact = { kind: 'overlay', ...overlayObject, localPath: overlayObject.path, remotePath: posix.join(dir, `${vm.name}.qcow2`), mode: '0600' };
@@ -224,11 +230,13 @@ class Builder {
           return { info, sha256, size: info.fileSize, path: cachedImagePath(this.options.cache, sha256) };
         }
         const path = await fetchImage(image.url, sha256, this.options.cache, { where });
-        return { info: await inspectImage(path), sha256, size: (await stat(path)).size, path };
+        const st = await stat(path);
+        return { info: await inspectImage(path), sha256, size: st.size, path, allocated: Math.min(st.size, st.blocks * 512) };
       }
       const info = await inspectImage(image.path);
       const { sha256, size } = await this.options.cache.digestOf(image.path);
-      return { info, sha256, size, path: image.path };
+      const blocks = (await stat(image.path)).blocks;
+      return { info, sha256, size, path: image.path, allocated: Math.min(size, blocks * 512) };
     });
   }
 

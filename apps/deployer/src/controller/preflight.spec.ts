@@ -133,6 +133,14 @@ describe('preflight', () => {
       expect(finding?.message).toMatch(new RegExp(`^${fake.imageDir} has [\\d.]+ [KMG]iB free; 1073741824\\.00 GiB would be uploaded$`));
     });
 
+    it("counts a sparse base image's data, not its size: only data is written there (issue 22)", async () => {
+      const v = vm('web-1', { baseSize: 2 ** 60 });
+      expect(errors(await preflight(connection, DEMO, [{ ...v, base: { ...v.base, allocated: 2 ** 20 } }]))).toEqual([]);
+      const [finding] = errors(await preflight(connection, DEMO, [{ ...v, base: { ...v.base, allocated: 2 ** 59 } }]));
+      expect(finding?.code).toBe('CHECK_SPACE');
+      expect(finding?.message).toMatch(/; 536870912\.00 GiB would be uploaded$/);
+    });
+
     it('does not count a huge base that is already there', async () => {
       const v = vm('web-1', { baseSize: 2 ** 60 });
       writeFileSync(v.base.remotePath, 'base image');

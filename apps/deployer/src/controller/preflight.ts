@@ -63,6 +63,8 @@ export function hasErrorFindings(state: Pick<ControllerState, 'findings'>): bool
 interface NeededFile {
   remotePath: string;
   size: number;
+  /** Bytes of data it holds (a sparse file's, less than `size`): what its upload writes there. */
+  allocated?: number;
 }
 
 /**
@@ -134,7 +136,8 @@ export async function preflight(connection: RemoteCommands, deployment: Deployme
   });
 
   const missing = files.filter((f) => !present.has(f.remotePath));
-  const uploadBytes = missing.reduce((sum, f) => sum + f.size, 0);
+  // Only data travels and is written (holes stay holes there): a sparse base image needs its data's room, not its size.
+  const uploadBytes = missing.reduce((sum, f) => sum + Math.min(f.size, f.allocated ?? f.size), 0);
   if (!dir.exists) add(lc.imageDir, 'CHECK_IMAGE_DIR', 'error', `image folder ${lc.imageDir} does not exist`, `mkdir -p ${lc.imageDir} on the controller, or change imageDir`);
   else if (!dir.writable) add(lc.imageDir, 'CHECK_IMAGE_DIR', 'error', `image folder ${lc.imageDir} is not writable by ${lc.user}`, `chown or chmod it for ${lc.user}, or change imageDir`);
   else if (dir.freeBytes < uploadBytes) add(lc.imageDir, 'CHECK_SPACE', 'error', `${lc.imageDir} has ${byteSize(dir.freeBytes)} free; ${byteSize(uploadBytes)} would be uploaded`, 'free space there, or choose another imageDir');
