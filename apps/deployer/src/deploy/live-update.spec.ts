@@ -96,6 +96,27 @@ describe('applied live', () => {
     expect((await vmctx(grown, ['plan'])).exitCode).toBe(0);
   });
 
+  it('a VM from a spec grows live too, within the memory and vcpu its spec gives (currentMemory, currentVcpu)', async () => {
+    const c = fake.controller();
+    const specDeployment = (mib: number, vcpus: number) => `name: live
+controllers:
+  - { name: lc1, host: 127.0.0.1, port: ${c.port}, user: root, imageDir: ${c.imageDir}, identityFile: ${c.identityFile}, knownHosts: ${c.knownHosts} }
+images:
+  - { name: base, path: ${join(dir, 'base.raw')} }
+defaults: { controller: lc1, image: base, bridge: br0, spec: { type: qemu, memory: { value: 256, unit: MiB }, currentMemory: { value: ${mib}, unit: MiB }, vcpu: 2, currentVcpu: ${vcpus} } }
+vms:
+  - { name: web-1, context: { hostname: one } }
+`;
+    expect((await vmctx(specDeployment(128, 1), ['deploy'])).exitCode).toBe(0);
+    fake.commands.length = 0;
+    const deploy = await vmctx(specDeployment(192, 2), ['deploy', '--json']);
+    expect(deploy.exitCode, deploy.out + deploy.err).toBe(0);
+    expect(step(deploy.out)).toMatchObject({ action: 'update', diskLoss: false, live: ['memory 128 MiB → 192 MiB', 'vCPUs 1 → 2'], restartNeeded: [] });
+    expect(outcome(deploy.out)).toMatchObject({ status: 'updated', state: 'running', note: expect.stringMatching(/^applied live: memory 128 MiB → 192 MiB; vCPUs 1 → 2; no restart needed/) });
+    expect(changes()).toEqual(['virsh setmem --domain UUID --size 196608KiB --live', 'virsh setvcpus --domain UUID --count 2 --live']);
+    expect((await vmctx(specDeployment(192, 2), ['plan'])).exitCode).toBe(0);
+  });
+
   it('a new context: the new CD is swapped into the running domain (change-media --update --live --config) after its definition', async () => {
     expect((await vmctx(await deployment(), ['deploy'])).exitCode).toBe(0);
     fake.commands.length = 0;

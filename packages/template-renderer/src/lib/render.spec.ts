@@ -40,6 +40,13 @@ describe('renderDomainXml', () => {
     },
   });
 
+  it('refuses a currentMemory above memory and a currentVcpu above vcpu, saying where', () => {
+    const base = { name: 'g', memory: { value: 1, unit: 'GiB' }, vcpu: 2 };
+    expect(() => parseDomainSpec({ ...base, currentMemory: { value: 1025, unit: 'MiB' } }, 'vms[0].spec')).toThrow(/at most memory \(1 GiB\)[^\n]*\n\s*→ at vms\[0\]\.spec\.currentMemory/);
+    expect(() => parseDomainSpec({ ...base, currentVcpu: 3 }, 'vms[0].spec')).toThrow(/at most vcpu \(2\)[^\n]*\n\s*→ at vms\[0\]\.spec\.currentVcpu/);
+    expect(parseDomainSpec({ ...base, currentMemory: { value: 1024, unit: 'MiB' }, currentVcpu: 2 }).currentVcpu).toBe(2);
+  });
+
   it('is deterministic: same spec, same bytes', () => {
     expect(renderDomainXml(spec, { deployment: 'd' })).toBe(renderDomainXml(structuredClone(spec), { deployment: 'd' }));
   });

@@ -51,7 +51,7 @@ export function domainSpecFromXml(xml: string | XmlElement, source = 'domain XML
   const root = typeof xml === 'string' ? parseXml(xml, source) : xml;
   if (root.name !== 'domain') throw new TemplateError('TEMPLATE_NOT_A_DOMAIN', `${source}: root element is <${root.name}>, not <domain>`, `/${root.name}`);
   const p = '/domain';
-  only(root, p, ['type'], ['name', 'uuid', 'title', 'description', 'memory', 'vcpu', 'os', 'features', 'cpu', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'devices']);
+  only(root, p, ['type'], ['name', 'uuid', 'title', 'description', 'memory', 'currentMemory', 'vcpu', 'os', 'features', 'cpu', 'clock', 'on_poweroff', 'on_reboot', 'on_crash', 'devices']);
   const spec: Record<string, unknown> = {};
   const type = getAttr(root, 'type');
   if (type !== undefined) spec.type = type;
@@ -59,13 +59,19 @@ export function domainSpecFromXml(xml: string | XmlElement, source = 'domain XML
     const el = single(root, name, p);
     if (el) spec[name] = leafText(el, `${p}/${name}`);
   }
-  const memory = single(root, 'memory', p);
-  if (memory) {
-    only(memory, `${p}/memory`, ['unit'], [], true);
-    spec.memory = { value: num(textOf(memory)), ...attrsOf(memory) };
+  for (const name of ['memory', 'currentMemory'] as const) {
+    const memory = single(root, name, p);
+    if (!memory) continue;
+    only(memory, `${p}/${name}`, ['unit'], [], true);
+    spec[name] = { value: num(textOf(memory)), ...attrsOf(memory) };
   }
   const vcpu = single(root, 'vcpu', p);
-  if (vcpu) spec.vcpu = num(leafText(vcpu, `${p}/vcpu`));
+  if (vcpu) {
+    only(vcpu, `${p}/vcpu`, ['current'], [], true);
+    spec.vcpu = num(textOf(vcpu));
+    const current = getAttr(vcpu, 'current');
+    if (current !== undefined) spec.currentVcpu = num(current);
+  }
   const os = single(root, 'os', p);
   if (os) spec.os = readOs(os, `${p}/os`);
   const features = single(root, 'features', p);

@@ -199,8 +199,17 @@ export const domainSpecSchema = z.strictObject({
   /** One line (libvirt's schema: objectNameWithSlash). */
   title: nonEmpty('title').optional(),
   description: xmlText().optional(),
+  /** `<memory>`: the guest's memory, and the most it may grow to while it runs when `currentMemory` is less. */
   memory: memorySchema,
+  /**
+   * `<currentMemory>`: what the guest gets at its start (the balloon), at most `memory`; the rest can be given to it
+   * while it runs (virsh setmem --live), without a restart. Omitted: all of `memory` from the start.
+   */
+  currentMemory: memorySchema.optional(),
+  /** `<vcpu>`: the vCPUs, and the most that may be online while it runs when `currentVcpu` is less. */
   vcpu: z.number().int().min(1).max(4096).default(1),
+  /** `<vcpu current=...>`: the vCPUs online at its start, at most `vcpu`; more go online live (virsh setvcpus --live). */
+  currentVcpu: z.number().int().min(1).max(4096).optional(),
   os: osSchema.default({ arch: 'x86_64' }),
   features: z.array(z.enum(featureNames)).optional(),
   cpu: z.strictObject({ mode: z.enum(['host-passthrough', 'host-model', 'maximum']) }).optional(),
@@ -209,7 +218,26 @@ export const domainSpecSchema = z.strictObject({
   on_reboot: z.enum(lifecycle).default('restart'),
   on_crash: z.enum([...lifecycle, 'coredump-destroy', 'coredump-restart']).default('destroy'),
   devices: devicesSchema.default({ disks: [], interfaces: [], serials: [], consoles: [] }),
+}).superRefine((spec, ctx) => {
+  // libvirt refuses a vcpu current above the count ("requested vcpus is greater than max allowable vcpus") and lowers a
+  // currentMemory above the memory to it without a word: both are mistakes in a spec.
+  if (spec.currentVcpu !== undefined && spec.currentVcpu > spec.vcpu) {
+    ctx.addIssue({ code: 'custom', path: ['currentVcpu'], message: `at most vcpu (${spec.vcpu}): the vCPUs online at the start are some of them` });
+  }
+  if (spec.currentMemory !== undefined && memoryBytes(spec.currentMemory) > memoryBytes(spec.memory)) {
+    ctx.addIssue({ code: 'custom', path: ['currentMemory'], message: `at most memory (${spec.memory.value} ${spec.memory.unit}): the memory at the start is some of it` });
+  }
 });
+
+/** formatdomain.html#memory-allocation: bytes in one of each unit (b, KB, MB... powers of 1000; k, KiB, M... of 1024). */
+const UNIT_BYTES: Record<(typeof memoryUnits)[number], number> = {
+  b: 1, bytes: 1, KB: 1e3, k: 1024, KiB: 1024, MB: 1e6, M: 2 ** 20, MiB: 2 ** 20, GB: 1e9, G: 2 ** 30, GiB: 2 ** 30, TB: 1e12, T: 2 ** 40, TiB: 2 ** 40,
+};
+
+/** A memory amount in bytes. */
+export function memoryBytes(memory: { value: number; unit: (typeof memoryUnits)[number] }): number {
+  return memory.value * UNIT_BYTES[memory.unit];
+}
 
 /** A VM spec after parsing: defaults filled in. */
 export type DomainSpec = z.output<typeof domainSpecSchema>;
