@@ -69,6 +69,8 @@ export const domainSpecArbitrary: fc.Arbitrary<DomainSpec> = fc
       description: fc.option(freeText, { nil: undefined }),
       memory: fc.record({ value: fc.integer({ min: 1, max: 1 << 24 }), unit: fc.constantFrom('KiB' as const, 'MiB' as const, 'GiB' as const, 'b' as const) }),
       vcpu: fc.integer({ min: 1, max: 64 }),
+      // Room to grow live: a share of the memory (per cent) and a number of vCPUs online at the start.
+      grow: fc.option(fc.tuple(fc.integer({ min: 1, max: 100 }), fc.integer({ min: 1, max: 64 })), { nil: undefined }),
       machine: fc.option(fc.constantFrom('q35', 'pc', 'pc-q35-7.2', 'pc-i440fx-7.2'), { nil: undefined }),
       kernel: fc.option(fc.tuple(hostPath, hostPath, freeText), { nil: undefined }),
       boot: fc.option(fc.subarray(['hd', 'cdrom', 'network'] as const, { minLength: 1 }), { nil: undefined }),
@@ -83,7 +85,7 @@ export const domainSpecArbitrary: fc.Arbitrary<DomainSpec> = fc
       serial: fc.option(fc.oneof(fc.constant(undefined), hostPath), { nil: null }),
       console: fc.boolean(),
     },
-    { requiredKeys: ['type', 'name', 'memory', 'vcpu', 'clock', 'lifecycle', 'disks', 'interfaces', 'console', 'serial', 'uuid', 'title', 'description', 'machine', 'kernel', 'boot', 'features', 'cpu', 'emulator', 'context'] },
+    { requiredKeys: ['type', 'name', 'memory', 'vcpu', 'grow', 'clock', 'lifecycle', 'disks', 'interfaces', 'console', 'serial', 'uuid', 'title', 'description', 'machine', 'kernel', 'boot', 'features', 'cpu', 'emulator', 'context'] },
   )
   .map((r): DomainSpec => {
     const spec: DomainSpec = {
@@ -103,6 +105,10 @@ export const domainSpecArbitrary: fc.Arbitrary<DomainSpec> = fc
         consoles: r.console ? [{ type: 'pty', target: { type: 'serial', port: 0 } }] : [],
       },
     };
+    if (r.grow !== undefined) {
+      spec.currentMemory = { value: Math.max(1, Math.floor((r.memory.value * r.grow[0]) / 100)), unit: r.memory.unit };
+      spec.currentVcpu = Math.min(r.vcpu, r.grow[1]);
+    }
     if (r.uuid !== undefined) spec.uuid = r.uuid;
     if (r.title !== undefined) spec.title = r.title;
     if (r.description !== undefined) spec.description = r.description;
