@@ -13,7 +13,10 @@
 #      `ssh HOST virsh list` once per controller in sequence;
 #   7. a sparse base image, 2 GiB holding 305 MiB (issue 22): uploadFile against scp of the dense data alone (the
 #      same 305 MiB in a plain file: goal at most 1.2x), rsync --sparse of the image where rsync is on both sides;
-#      bytes on the wire, and allocated on the controller against here (goal: within 5 %).
+#      bytes on the wire, and allocated on the controller against here (goal: within 5 %);
+#   8. that sparse image as the base of one VM on each of 1 and 4 controllers, `vmctx deploy` (define + start, no
+#      --wait) with the base on none of them: wall time, and the bytes the process read (rchar: the image's data
+#      once for all controllers, not once each; issue 22's "read once for many").
 # Usage: tools/bench/deploy.sh [RUNS]   (default 3; DEPLOY_BENCH_ONLY="1 4" runs only those parts)
 # Controllers: DEPLOY_BENCH_CONTROLLERS (default "lc3 lc4 lc1 lc2": 1 = lc3, 2 = lc3 lc4, 4 = all), which must be
 # up (`tools/lab/lab add lc3`); the bench never brings a controller up or down. Everything it puts on a controller
@@ -319,6 +322,38 @@ if wants 2; then
     row "with --wait: 1 controller, 2 VMs" w1 w1
     row "with --wait: 4 controllers, 8 VMs" w4 w1 "<= 1.30x"
   fi
+fi
+
+if wants 8; then
+  image="$BENCH_DIR/bench-base-sparse-2g.raw"; sparse_file "$image"
+  node "$HERE/deploy-file.mjs" "$WORK/r1.yaml" "$ENV_JSON" "$image" "$TEMPLATE" "$REMOTE_DIR" 1 "${LCS[0]}"
+  node "$HERE/deploy-file.mjs" "$WORK/r4.yaml" "$ENV_JSON" "$image" "$TEMPLATE" "$REMOTE_DIR" 1 "${LCS[@]:0:4}"
+  read_round() { # N: one deploy to N controllers (1 or 4) from nothing there; its wall time and MiB read
+    local n=$1 start code=0
+    start=$EPOCHREALTIME
+    node -r "$HERE/io-at-exit.cjs" "$ROOT/apps/deployer/bin/vmctx.js" deploy --file "$WORK/r$n.yaml" --cache "$CACHE" --json -q \
+      >"$WORK/r$n.json" 2>"$WORK/r$n.err" || code=$?
+    [ $code = 0 ] || { echo "deploy.sh: vmctx deploy r$n.yaml failed:" >&2; cat "$WORK/r$n.err" >&2; exit 1; }
+    add "read$n" "$(elapsed "$start")"
+    add "read$n-mib" "$(awk '/^vmctx-bench-rchar / { printf "%.1f", $2 / 1048576 }' "$WORK/r$n.err")"
+    add "read$n-sent" "$(jq '[.controllers[].uploaded[] | select(.path | test("/bench-base-")) | .bytes] | add / 1048576' "$WORK/r$n.json")"
+    clean_all_bases
+  }
+  clean_all_bases() { local lc; for lc in "${LCS[@]:0:4}"; do clean "$lc" 0; done; }
+  clean_all_bases
+  read_round 4 # warm-up: the artifacts into the cache, the image's digest computed once
+  for key in "${!S[@]}"; do [[ $key == read* ]] && unset "S[$key]"; done
+  for round in $(seq "$RUNS"); do
+    for n in $(shuffle "$round" 1 4); do read_round "$n"; done
+  done
+  header "8. the 2 GiB image holding 305 MiB as the base of 1 VM on each of 1 and 4 controllers, none there before (seconds)"
+  row "1 controller: vmctx deploy, whole process" read1 read1
+  row "4 controllers" read4 read1
+  # shellcheck disable=SC2086
+  {
+    echo "MiB the process read (rchar: the image's data, sockets, its own modules): 1 controller $(stats ${S[read1-mib]}), 4 controllers $(stats ${S[read4-mib]}) (median min max; goal: about the same for 4 as for 1, not 4 times as much)"
+    echo "MiB of base image sent per deploy (sum over controllers of the file's size): 1 controller $(stats ${S[read1-sent]} | cut -d' ' -f1), 4 controllers $(stats ${S[read4-sent]} | cut -d' ' -f1)"
+  }
 fi
 
 if wants 5; then

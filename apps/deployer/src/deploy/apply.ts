@@ -304,8 +304,9 @@ function restartPending(o: VmOutcome, s: PlanStep): Pick<VmRecord, 'restartPendi
 
 /** What the controller's state file keeps of a VM; `known`: the identities of files read in this run. */
 function vmRecord(v: VmArtifacts, now: { address?: string | undefined; known?: ReadonlyMap<string, string> }, before: VmRecord | undefined): VmRecord {
-  // An address the guest said once (DHCP, with --wait) is kept by a later deploy that did not wait.
-  const address = now.address ?? before?.address;
+  // An address the guest said once (DHCP, with --wait) is kept by a later deploy that did not wait, while its
+  // context is the same: an edited one (another address, or DHCP instead) makes it stale.
+  const address = now.address ?? (before?.artifacts.iso === v.artifacts.iso ? before?.address : undefined);
   const files = [v.overlay.remotePath, v.consoleLog].filter((f) => f.startsWith(`${v.controller.imageDir}/`));
   const shared = [v.base.remotePath, ...(v.iso ? [v.iso.remotePath] : [])];
   const identities: Record<string, string> = {};

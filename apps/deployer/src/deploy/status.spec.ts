@@ -21,7 +21,7 @@ useCliController('vmctx-status-', (f, d) => {
   dir = d;
 });
 
-async function vmctx(args: string[]) {
+async function vmctx(args: string[], dhcpNetwork = '{ method: dhcp }') {
   const c = fake.controller();
   await writeFile(
     join(dir, 'deployment.yaml'),
@@ -32,7 +32,7 @@ images:
   - { name: base, path: ${join(dir, 'base.raw')} }
 defaults: { controller: lc1, image: base, bridge: br0, spec: { memory: { value: 64, unit: MiB } } }
 vms:
-  - { name: dhcp-1, context: { hostname: dhcp-1, network: { method: dhcp } } }
+  - { name: dhcp-1, context: { hostname: dhcp-1, network: ${dhcpNetwork} } }
   - { name: static-1, context: { hostname: static-1, network: { method: static, address: 198.51.100.40/24, gateway: 198.51.100.1 } } }
 `,
   );
@@ -83,6 +83,15 @@ describe('status of a DHCP VM', () => {
     leaseRows(' vnet0      52:54:00:0e:1f:2a    ipv4         192.168.122.171/24\n');
     arpRows(`198.51.100.57    0x1         0x2         ${macOf('dhcp-1')}     *        br0\n`);
     expect((await addresses())[0]).toEqual(['dhcp-1', 'running', '192.168.122.171']);
+  });
+
+  it('forgets the address of an earlier context: a VM edited from a static address to DHCP shows the one it has now', async () => {
+    expect((await vmctx(['deploy'], '{ method: static, address: 198.51.100.41/24, gateway: 198.51.100.1 }')).exitCode).toBe(0);
+    arpRows(`198.51.100.57    0x1         0x2         ${macOf('dhcp-1')}     *        br0\n`);
+    const edited = await vmctx(['deploy']);
+    expect(edited.exitCode, edited.err).toBe(0);
+    // Before: 198.51.100.41, the first deploy's, kept in the controller's record.
+    expect((await addresses())[0]).toEqual(['dhcp-1', 'running', '198.51.100.57']);
   });
 
   it('a shut-off VM is not asked', async () => {
