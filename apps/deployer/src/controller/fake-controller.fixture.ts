@@ -306,6 +306,20 @@ export function useCliController(prefix: string, use: (fake: FakeController, dir
   });
 }
 
+/**
+ * The head of a deployment file for the in-process controller as lc1 (useCliController's): its name, the controller,
+ * and `dir`/base.raw as the image `base`; the caller adds defaults and vms.
+ */
+export function fakeDeploymentHead(fake: FakeController, dir: string, name: string): string {
+  const c = fake.controller();
+  return `name: ${name}
+controllers:
+  - { name: lc1, host: 127.0.0.1, port: ${c.port}, user: root, imageDir: ${c.imageDir}, identityFile: ${c.identityFile}, knownHosts: ${c.knownHosts} }
+images:
+  - { name: base, path: ${join(dir, 'base.raw')} }
+`;
+}
+
 /** The VmctxError a promise rejects with (the test fails if it resolves, or rejects with something else). */
 export async function failure(promise: Promise<unknown>): Promise<VmctxError> {
   try {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { captureIo, exitCodeOfRun } from '../cli/capture-io.fixture.js';
-import { FakeController, useCliController } from '../controller/fake-controller.fixture.js';
+import { FakeController, fakeDeploymentHead, useCliController } from '../controller/fake-controller.fixture.js';
 import { createProgram } from '../program.js';
 
 let fake: FakeController;
@@ -23,15 +23,9 @@ useCliController('vmctx-context-cd-', (f, d) => {
 });
 
 async function deploy(vms: string): Promise<{ exitCode: number; err: string; report: { controllers: { vms: { vm: string }[] }[] } }> {
-  const c = fake.controller();
   await writeFile(
     join(dir, 'deployment.yaml'),
-    `name: context-cd
-controllers:
-  - { name: lc1, host: 127.0.0.1, port: ${c.port}, user: root, imageDir: ${c.imageDir}, identityFile: ${c.identityFile}, knownHosts: ${c.knownHosts} }
-images:
-  - { name: base, path: ${join(dir, 'base.raw')} }
-defaults: { controller: lc1, image: base, bridge: br0, spec: { memory: { value: 64, unit: MiB } } }
+    `${fakeDeploymentHead(fake, dir, 'context-cd')}defaults: { controller: lc1, image: base, bridge: br0, spec: { memory: { value: 64, unit: MiB } } }
 vms:
 ${vms}`,
   );

@@ -11,7 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { captureIo, exitCodeOfRun } from '../cli/capture-io.fixture.js';
-import { FakeController, useCliController } from '../controller/fake-controller.fixture.js';
+import { FakeController, fakeDeploymentHead, useCliController } from '../controller/fake-controller.fixture.js';
 import { createProgram } from '../program.js';
 import type { DeployReport } from './deploy.js';
 
@@ -50,13 +50,7 @@ async function deployment(g: Guest = {}, extra = '', vmExtra = ''): Promise<stri
 </domain>
 `,
   );
-  const c = fake.controller();
-  return `name: live
-controllers:
-  - { name: lc1, host: 127.0.0.1, port: ${c.port}, user: root, imageDir: ${c.imageDir}, identityFile: ${c.identityFile}, knownHosts: ${c.knownHosts} }
-images:
-  - { name: base, path: ${join(dir, 'base.raw')} }
-defaults: { controller: lc1, image: base, template: ./guest.xml, bridge: br0${extra} }
+  return `${fakeDeploymentHead(fake, dir, 'live')}defaults: { controller: lc1, image: base, template: ./guest.xml, bridge: br0${extra} }
 vms:
   - { name: web-1, context: { hostname: ${g.hostname ?? 'one'} }${vmExtra} }
 `;
@@ -97,13 +91,7 @@ describe('applied live', () => {
   });
 
   it('a VM from a spec grows live too, within the memory and vcpu its spec gives (currentMemory, currentVcpu)', async () => {
-    const c = fake.controller();
-    const specDeployment = (mib: number, vcpus: number) => `name: live
-controllers:
-  - { name: lc1, host: 127.0.0.1, port: ${c.port}, user: root, imageDir: ${c.imageDir}, identityFile: ${c.identityFile}, knownHosts: ${c.knownHosts} }
-images:
-  - { name: base, path: ${join(dir, 'base.raw')} }
-defaults: { controller: lc1, image: base, bridge: br0, spec: { type: qemu, memory: { value: 256, unit: MiB }, currentMemory: { value: ${mib}, unit: MiB }, vcpu: 2, currentVcpu: ${vcpus} } }
+      const specDeployment = (mib: number, vcpus: number) => `${fakeDeploymentHead(fake, dir, 'live')}defaults: { controller: lc1, image: base, bridge: br0, spec: { type: qemu, memory: { value: 256, unit: MiB }, currentMemory: { value: ${mib}, unit: MiB }, vcpu: 2, currentVcpu: ${vcpus} } }
 vms:
   - { name: web-1, context: { hostname: one } }
 `;

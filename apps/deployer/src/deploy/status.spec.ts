@@ -10,7 +10,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { captureIo, exitCodeOfRun } from '../cli/capture-io.fixture.js';
-import { FakeController, useCliController } from '../controller/fake-controller.fixture.js';
+import { FakeController, fakeDeploymentHead, useCliController } from '../controller/fake-controller.fixture.js';
 import { createProgram } from '../program.js';
 import type { StatusReport } from './status.js';
 
@@ -22,15 +22,9 @@ useCliController('vmctx-status-', (f, d) => {
 });
 
 async function vmctx(args: string[], dhcpNetwork = '{ method: dhcp }') {
-  const c = fake.controller();
   await writeFile(
     join(dir, 'deployment.yaml'),
-    `name: status
-controllers:
-  - { name: lc1, host: 127.0.0.1, port: ${c.port}, user: root, imageDir: ${c.imageDir}, identityFile: ${c.identityFile}, knownHosts: ${c.knownHosts} }
-images:
-  - { name: base, path: ${join(dir, 'base.raw')} }
-defaults: { controller: lc1, image: base, bridge: br0, spec: { memory: { value: 64, unit: MiB } } }
+    `${fakeDeploymentHead(fake, dir, 'status')}defaults: { controller: lc1, image: base, bridge: br0, spec: { memory: { value: 64, unit: MiB } } }
 vms:
   - { name: dhcp-1, context: { hostname: dhcp-1, network: ${dhcpNetwork} } }
   - { name: static-1, context: { hostname: static-1, network: { method: static, address: 198.51.100.40/24, gateway: 198.51.100.1 } } }
