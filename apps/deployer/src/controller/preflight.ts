@@ -7,37 +7,13 @@ import { getAttr, parseXml } from '@vmctx/template-renderer';
 import type { RemoteCommands } from './command-batch.js';
 import { bridgeState, directoryState, fileIdentities, fileState, libvirtAndDomains, networkState, type DomainInfo, type LibvirtInfo } from './libvirt.js';
 import type { DeploymentIdentity } from './owner-mark.js';
+import type { Finding, FindingCode } from './finding.js';
 import { uploadTools, uploadToolsFinding } from './upload-tools.js';
 import { ownedDomain } from './ownership.js';
 import { byteSize } from '../util/byte-size.js';
 import { uniqueBy } from '../util/unique-by.js';
 
-export type FindingCode =
-  | 'CHECK_SSH'
-  | 'CHECK_LIBVIRT'
-  | 'CHECK_DOMAIN_TYPE'
-  | 'CHECK_BRIDGE'
-  | 'CHECK_NETWORK'
-  | 'CHECK_IMAGE_DIR'
-  | 'CHECK_SPACE'
-  | 'CHECK_ISO'
-  | 'CHECK_NAME_HELD'
-  | 'CHECK_UUID_HELD'
-  | 'CHECK_MAC_HELD'
-  | 'CHECK_FILE_HELD'
-  | 'CHECK_UPLOAD_TOOLS';
-
-export interface Finding {
-  controller: string;
-  /** What was checked: `bridge virbr0`, `domain web-1`, `/var/lib/vmctx/images`. */
-  object: string;
-  code: FindingCode;
-  severity: 'ok' | 'warning' | 'error';
-  message: string;
-  fix?: string;
-  /** The file a CHECK_FILE_HELD finding is about. */
-  file?: string;
-}
+export type { Finding, FindingCode } from './finding.js';
 
 export interface ControllerState {
   controller: string;

@@ -4,7 +4,7 @@
  * a `dd` that counts and seeks in bytes, and `truncate` (sh/upload-receive.sh writes the frames with them).
  */
 import type { RemoteCommands } from './command-batch.js';
-import type { Finding } from './preflight.js';
+import type { Finding } from './finding.js';
 import { readAnswer, UploadTools } from '../sh/answers.js';
 import { UPLOAD_TOOLS_SH } from '../sh/sh.generated.js';
 
