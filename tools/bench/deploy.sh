@@ -339,7 +339,7 @@ if wants 8; then
     add "read$n-sent" "$(jq '[.controllers[].uploaded[] | select(.path | test("/bench-base-")) | .bytes] | add / 1048576' "$WORK/r$n.json")"
     clean_all_bases
   }
-  clean_all_bases() { local lc; for lc in "${LCS[@]:0:4}"; do clean "$lc" 0; done; }
+  clean_all_bases() { local lc; for lc in "${LCS[@]:0:4}"; do clean "$lc" 0; on "$lc" mkdir -p "$REMOTE_DIR"; done; }
   clean_all_bases
   read_round 4 # warm-up: the artifacts into the cache, the image's digest computed once
   for key in "${!S[@]}"; do [[ $key == read* ]] && unset "S[$key]"; done
@@ -352,7 +352,7 @@ if wants 8; then
   # shellcheck disable=SC2086
   {
     echo "MiB the process read (rchar: the image's data, sockets, its own modules): 1 controller $(stats ${S[read1-mib]}), 4 controllers $(stats ${S[read4-mib]}) (median min max; goal: about the same for 4 as for 1, not 4 times as much)"
-    echo "MiB of base image sent per deploy (sum over controllers of the file's size): 1 controller $(stats ${S[read1-sent]} | cut -d' ' -f1), 4 controllers $(stats ${S[read4-sent]} | cut -d' ' -f1)"
+    echo "base image uploaded per deploy (the report's bytes: the file's size, holes included; summed over controllers), MiB: 1 controller $(stats ${S[read1-sent]} | cut -d' ' -f1), 4 controllers $(stats ${S[read4-sent]} | cut -d' ' -f1)"
   }
 fi
 
