@@ -219,7 +219,8 @@ export async function applyOnController(connection: ControllerConnection, state:
 
 /**
  * Step 2 of applyOnController: the planned uploads, a few at a time, bases first (largest, shared), then ISOs, then
- * overlays; a file other controllers of the deploy need too is read once for all (`shared`). Each file that arrived is added to `state.present`; one that did not is in `failedFiles` with its error.
+ * overlays; a file other controllers of the deploy need too is read once for all (`shared`). Each file that arrived
+ * is added to `state.present`; one that did not is in `failedFiles` with its error.
  */
 async function uploadPlanned(
   connection: ControllerConnection,

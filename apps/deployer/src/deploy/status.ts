@@ -45,11 +45,13 @@ export async function runStatus(deployment: Deployment, artifacts: readonly VmAr
       existingFiles(reads, work.vms.flatMap((v) => [v.base.remotePath, v.overlay.remotePath])),
       Promise.all(isos.map(async (p) => [p, await remoteSha256(reads, p)] as const)).then((pairs) => new Map(pairs)),
     ]);
+    const ours = new Set<string>();
     const rows = work.vms.map((v): VmStatusRow => {
       const domain = domains.find((d) => d.name === v.vm.name);
       const row = { vm: v.vm.name, controller: work.controller.name };
       if (!domain) return { ...row, state: 'absent', drift: ['not deployed'] };
       if (domain !== ownedDomain(domains, identity, v.vm.name, v.uuid)) return { ...row, state: domain.state, drift: [`a domain of ${domain.owner ? `deployment ${domain.owner.deployment}` : 'no vmctx deployment'} holds the name`] };
+      ours.add(v.vm.name);
       const drift = replaceReasons(v, domain, recorded);
       if (!present.has(v.base.remotePath)) drift.push(`base image ${v.base.remotePath} missing`);
       if (!present.has(v.overlay.remotePath)) drift.push(`overlay ${v.overlay.remotePath} missing`);
@@ -62,8 +64,8 @@ export async function runStatus(deployment: Deployment, artifacts: readonly VmAr
       return { ...row, state: domain.state, ...(address ? { address } : {}), drift };
     });
     // A running VM of ours without an address from its context or its guest (DHCP): a libvirt network's lease,
-    // else the controller's ARP table for its MACs.
-    const unknown = rows.map((row, i) => [row, work.vms[i]!] as const).filter(([row]) => row.address === undefined && row.state === 'running');
+    // else the controller's ARP table for its MACs. Not for a domain of another that holds the name.
+    const unknown = rows.map((row, i) => [row, work.vms[i]!] as const).filter(([row]) => ours.has(row.vm) && row.address === undefined && row.state === 'running');
     if (unknown.length > 0) {
       const [leases, neighbours] = await Promise.all([Promise.all(unknown.map(([, v]) => leasedAddress(reads, v.uuid))), arpTable(reads)]);
       unknown.forEach(([row, v], i) => {
