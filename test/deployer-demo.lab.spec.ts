@@ -67,10 +67,16 @@ async function demoLeftovers(lc: typeof lc1): Promise<string[]> {
 
 const disk = (lc: typeof lc1, vm: string) => statSync(hostPath(lc, `${lc.images}/${vm}.qcow2`)).ino;
 
-/** The lab template with a maximum of 256 MiB, of which `mib` are given (`<currentMemory>`): room to grow live. */
-function web2Template(mib: number): string {
-  const xml = readFileSync(LAB_TEMPLATE, 'utf8').replace("<memory unit='MiB'>192</memory>", `<memory unit='MiB'>256</memory>\n  <currentMemory unit='MiB'>${mib}</currentMemory>`);
+/**
+ * The lab template with a maximum of 256 MiB, of which `mib` are given (`<currentMemory>`), and of 2 vCPUs, of which
+ * `vcpus` are online (`<vcpu current>`): room to grow live.
+ */
+function web2Template(mib: number, vcpus: number): string {
+  const xml = readFileSync(LAB_TEMPLATE, 'utf8')
+    .replace("<memory unit='MiB'>192</memory>", `<memory unit='MiB'>256</memory>\n  <currentMemory unit='MiB'>${mib}</currentMemory>`)
+    .replace('<vcpu>1</vcpu>', `<vcpu current='${vcpus}'>2</vcpu>`);
   expect(xml).toMatch(/<currentMemory/);
+  expect(xml).toMatch(/<vcpu current=/);
   return xml;
 }
 
@@ -193,7 +199,7 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
     // another deployment's (DEPLOY_RECORD_CLASH).
     copyFileSync(`${DEMO_DEPLOYMENT}.vmctx-id`, `${EDITED}.vmctx-id`);
     copyFileSync(LAB_TEMPLATE, join(work, 'lab-guest.xml'));
-    writeFileSync(join(work, 'lab-guest-web2.xml'), web2Template(192));
+    writeFileSync(join(work, 'lab-guest-web2.xml'), web2Template(192, 1));
     const file = EDITED;
     // An operator's edit of web-1's persistent definition (192 MiB in the template): libvirt's own command.
     await sshOk(env, lc1, ['virsh', 'setmaxmem', 'web-1', '262144', '--config']);
@@ -207,7 +213,7 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
       ['lc2', 'web-2', 'recontextualize'],
     ]);
     expect(steps.find((st) => st.vm === 'web-2')!.reasons.join(' ')).toMatch(/context changed/);
-    expect(steps.find((st) => st.vm === 'web-2')).toMatchObject({ diskLoss: false, restartNeeded: ['maximum memory 192 MiB → 256 MiB'], restart: true });
+    expect(steps.find((st) => st.vm === 'web-2')).toMatchObject({ diskLoss: false, restartNeeded: ['maximum memory 192 MiB → 256 MiB', 'maximum vCPUs 1 → 2'], restart: true });
     // The hand edit never reached the running guest: putting the definition back needs no restart.
     expect(steps.find((st) => st.vm === 'web-1')).toMatchObject({ reasons: ['domain edited on the controller: /domain/memory: 192 MiB → 262144 KiB'], diskLoss: false, live: [], restartNeeded: [], restart: false });
     const status = await vmctx(['status', '--file', DEMO_DEPLOYMENT, '--json']);
@@ -241,31 +247,31 @@ describe('vmctx deploy: the demo deployment on two lab controllers', () => {
     expect((await vmctx(['plan', '--file', file])).code).toBe(0);
   });
 
-  it('more memory within the running maximum is applied live: virsh dominfo shows it with no restart (same domain id); what the guest wrote, the UUID, MAC and disk stay', async () => {
+  it('more memory and vCPUs within the running maximum are applied live: virsh dominfo shows them with no restart (same domain id); what the guest wrote, the UUID, MAC and disk stay', async () => {
     const dominfo = async () => Object.fromEntries((await sshOk(env, lc2, ['virsh', 'dominfo', 'web-2'])).split('\n').map((l) => l.split(/:\s+/) as [string, string]));
     const before = { info: await dominfo(), domain: (await listDomains(await connectionTo(env, lc2))).find((d) => d.name === 'web-2')!, disk: disk(lc2, 'web-2') };
-    expect([before.info['Max memory'], before.info['Used memory']]).toEqual(['262144 KiB', '196608 KiB']);
+    expect([before.info['Max memory'], before.info['Used memory'], before.info['CPU(s)']]).toEqual(['262144 KiB', '196608 KiB', '1']);
     // What the guest wrote on its disk (its host name: the first boot's, or the last one's once its writeback ran),
     // read from the overlay as it runs.
     expect(await guestWrote('/etc/hostname', /^web-2(-edited)?\.demo\.example\n$/)).toBeTruthy();
 
-    writeFileSync(join(work, 'lab-guest-web2.xml'), web2Template(240));
+    writeFileSync(join(work, 'lab-guest-web2.xml'), web2Template(240, 2));
     const plan = await vmctx(['plan', '--file', EDITED, '--json']);
     expect(plan.code, plan.stderr).toBe(2);
     const step = (JSON.parse(plan.stdout) as DeployReport).controllers.flatMap((c) => c.plan!.steps).find((st) => st.vm === 'web-2');
-    expect(step).toMatchObject({ action: 'update', diskLoss: false, live: ['memory 192 MiB → 240 MiB'], restartNeeded: [], restart: false });
+    expect(step).toMatchObject({ action: 'update', diskLoss: false, live: ['memory 192 MiB → 240 MiB', 'vCPUs 1 → 2'], restartNeeded: [], restart: false });
     const started = Date.now();
     const deploy = await vmctx(['deploy', '--file', EDITED, '--json']);
     expect(deploy.code, deploy.stderr).toBe(0);
     const web2 = (JSON.parse(deploy.stdout) as DeployReport).controllers.flatMap((c) => c.vms).find((v) => v.vm === 'web-2')!;
-    expect(web2).toMatchObject({ status: 'updated', state: 'running', note: expect.stringMatching(/^applied live: memory 192 MiB → 240 MiB; no restart needed/) });
+    expect(web2).toMatchObject({ status: 'updated', state: 'running', note: expect.stringMatching(/^applied live: memory 192 MiB → 240 MiB; vCPUs 1 → 2; no restart needed/) });
     // The guest's balloon driver gives the memory back within seconds; libvirt reports it once the guest did.
     const info = await waitUntil(async () => {
       const now = await dominfo();
       return now['Used memory'] === '245760 KiB' && now;
     }, 30_000, 'web-2 to use 240 MiB', 500);
     console.log(`live memory: deploy ${Date.now() - started} ms to the guest using 240 MiB`);
-    expect([info['Id'], info['Max memory'], info['State']]).toEqual([before.info['Id'], '262144 KiB', 'running']);
+    expect([info['Id'], info['Max memory'], info['CPU(s)'], info['State']]).toEqual([before.info['Id'], '262144 KiB', '2', 'running']);
     const now = (await listDomains(await connectionTo(env, lc2))).find((d) => d.name === 'web-2')!;
     expect([now.uuid, now.macs, disk(lc2, 'web-2')]).toEqual([before.domain.uuid, before.domain.macs, before.disk]);
     // What the guest wrote is still on its disk (or its last boot's write reached it meanwhile: the same file).

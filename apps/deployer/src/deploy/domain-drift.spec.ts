@@ -59,6 +59,11 @@ describe('domainDrift', () => {
     expect(domainDrift(want, have.replace("machine='pc-q35-7.2'", "machine='pc-i440fx-7.2'"))).toEqual(['/domain/os/type@machine: q35 → pc-i440fx-7.2']);
   });
 
+  it('still sees vCPUs taken offline by hand: current below the count is no default', () => {
+    const rendered = fixture('vcpus-all-online.rendered.xml').replace('<vcpu current="4">4</vcpu>', '<vcpu current="2">4</vcpu>');
+    expect(domainDrift(rendered, fixture('vcpus-all-online.defined.xml'))).toEqual(['/domain/vcpu@current: 2 → (none)']);
+  });
+
   it('says how many more there are past the limit', () => {
     const edited = q35().replace("<vcpu placement='static'>2</vcpu>", "<vcpu placement='static'>3</vcpu>").replace("<memory unit='KiB'>2097152</memory>", "<memory unit='KiB'>1</memory>");
     expect(domainDrift(rendered(), edited, 1)).toEqual(['/domain/memory: 2097152 KiB → 1 KiB', 'and 1 more']);
