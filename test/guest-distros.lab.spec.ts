@@ -156,7 +156,14 @@ function reapplyContext(kind: DistroKind, i: number): ContextInput {
 async function swapCd(run: Run, guest: Guest, iso: string, earlier: string, i: number): Promise<void> {
   const atSwap = guest.serial().length;
   const started = Date.now();
-  await sshOk(env, run.lc, ['virsh', 'change-media', run.name, 'hdc', iso, '--update', '--live']);
+  // As the deployer's changeMedia: a guest holds its tray locked while udev probes the drive after a boot ("timed out
+  // waiting to open tray", seen 6 s after a sysvinit guest's second boot's report): asked again, 5 s apart.
+  for (let attempt = 1; ; attempt++) {
+    const swapped = await ssh(env, run.lc, ['virsh', 'change-media', run.name, 'hdc', iso, '--update', '--live']);
+    if (swapped.code === 0) break;
+    if (attempt >= 4 || !/waiting to open tray/.test(swapped.stderr)) throw new Error(`virsh change-media ${run.name}: ${swapped.stderr}`);
+    await sleep(5000);
+  }
   const done = new RegExp(`vmctx: post-install done \\(instance distro-reapply-${run.kind}\\)`);
   let seconds: number | undefined;
   for (;;) {

@@ -35,14 +35,15 @@ echo "[test] all tests took $(( $(date +%s) - start )) s" >&2
 
 # Vitest prints "Tests  M failed | N passed (T)" and "Test Files  M failed | N passed (T)" per run; sum them for
 # CI's closing line. A file can fail outside its tests (a hook such as afterAll): counted apart, never as 0 failed.
-count() { grep -E "^\S*:? *$1 +[0-9]" "$log" | grep -oE "[0-9]+ $2" | awk '{s += $1} END {print s + 0}'; }
+# -a: a guest's console that the suites print may hold bytes that make grep call the log binary (and count nothing).
+count() { grep -a -E "^\S*:? *$1 +[0-9]" "$log" | grep -a -oE "[0-9]+ $2" | awk '{s += $1} END {print s + 0}'; }
 passed=$(count Tests passed)
 failed=$(count Tests failed)
 failed_files=$(count 'Test Files' failed)
 if ((failed > 0 || failed_files > 0)); then
   # CI keeps only the end of the output: repeat each failure (its name and the first lines of its error) here.
   echo "[test] failures, as vitest reported them:"
-  grep -E -A 12 '^\S*:? +FAIL ' "$log" | head -300
+  grep -a -E -A 12 '^\S*:? +FAIL ' "$log" | head -300
 fi
 echo "tests: $passed passed, $failed failed$( ((failed_files > 0)) && echo "; $failed_files test file(s) failed")"
 ((failed == 0 && failed_files == 0)) || status=1

@@ -141,6 +141,15 @@ case "$cmd" in
     # change-media DOMAIN --path TARGET --source FILE --update --live --config: the medium of that drive, in the
     # live definition (a running domain) and the persistent one.
     find_domain "$1"; target=$3; source=$5
+    # $S/tray-locked holds how many more times the guest keeps its tray locked (as udev's probe does after a boot).
+    if [ -f "$S/tray-locked" ]; then
+      read -r locked <"$S/tray-locked"
+      if [ "$locked" -gt 0 ]; then
+        echo $((locked - 1)) >"$S/tray-locked"
+        printf "error: Failed to complete action update on media\nerror: operation failed: timed out waiting to open tray of '%s'\n" "$target" >&2
+        exit 1
+      fi
+    fi
     swap_media "$D/$n.xml" "$target" "$source" || { echo "error: No disk found whose source path or target is $target" >&2; exit 1; }
     [ ! -f "$D/$n.live" ] || swap_media "$D/$n.live" "$target" "$source"
     echo 'Successfully updated media.' ;;

@@ -4,7 +4,7 @@
  */
 import { VmctxError } from '@vmctx/contract';
 import { elements, firstElement, getAttr, parseXml, textOf, type XmlElement } from '@vmctx/template-renderer';
-import type { ControllerConnection } from './connection.js';
+import { remoteCommandError, type ControllerConnection } from './connection.js';
 import type { RemoteCommands } from './command-batch.js';
 import { readOwnerMark, type OwnerMark } from './owner-mark.js';
 import { DeployerError } from '../errors.js';
@@ -351,8 +351,20 @@ export async function setVcpusLive(connection: ControllerConnection, uuid: strin
  * change-media --update: eject, then insert; the guest sees a media change, as when a CD is swapped by hand).
  */
 export async function changeMedia(connection: ControllerConnection, uuid: string, target: string, source: string): Promise<void> {
-  await connection.run(virsh(VIRSH_CHANGE_SECONDS, 'change-media', '--domain', uuid, '--path', target, '--source', source, '--update', '--live', '--config'));
+  const argv = virsh(VIRSH_CHANGE_SECONDS, 'change-media', '--domain', uuid, '--path', target, '--source', source, '--update', '--live', '--config');
+  // A guest holds its CD's tray locked while something there has the drive open (udev probing it after a boot, a
+  // mount): libvirt then gives up with "timed out waiting to open tray" (seen on a lab guest 6 s after its boot's
+  // last line). The lock is the guest's, and passing: asked again a few times, 5 s apart, before it is an error.
+  for (let attempt = 1; ; attempt++) {
+    const result = await connection.exec(argv);
+    if (result.code === 0) return;
+    if (attempt >= TRAY_ATTEMPTS || !/waiting to open tray/.test(result.stderr)) {
+      throw remoteCommandError(connection.controller, argv, result);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 5000));
+  }
 }
+const TRAY_ATTEMPTS = 4;
 
 export async function undefineDomain(connection: ControllerConnection, uuid: string): Promise<void> {
   if ((await domainState(connection, uuid)) === undefined) return;

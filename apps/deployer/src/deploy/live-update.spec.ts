@@ -90,6 +90,18 @@ describe('applied live', () => {
     expect((await vmctx(grown, ['plan'])).exitCode).toBe(0);
   });
 
+  it("a tray the guest holds locked for a moment (udev's probe after its boot) is asked again; still locked, it fails", async () => {
+    expect((await vmctx(await deployment(), ['deploy'])).exitCode).toBe(0);
+    writeFileSync(join(fake.state, 'tray-locked'), '2\n');
+    const deploy = await vmctx(await deployment({ hostname: 'two' }), ['deploy', '--json']);
+    expect(deploy.exitCode, deploy.out + deploy.err).toBe(0);
+    expect(outcome(deploy.out)).toMatchObject({ status: 'updated', note: expect.stringMatching(/^applied live: context CD hdc swapped/) });
+    writeFileSync(join(fake.state, 'tray-locked'), '9\n');
+    const locked = await vmctx(await deployment({ hostname: 'three' }), ['deploy', '--json']);
+    expect(locked.exitCode).toBe(1);
+    expect(outcome(locked.out).error?.message).toMatch(/timed out waiting to open tray of 'hdc'[\s\S]*failed at applying context CD hdc swapped live/);
+  }, 60_000);
+
   it('a VM from a spec grows live too, within the memory and vcpu its spec gives (currentMemory, currentVcpu)', async () => {
       const specDeployment = (mib: number, vcpus: number) => `${fakeDeploymentHead(fake, dir, 'live')}defaults: { controller: lc1, image: base, bridge: br0, spec: { type: qemu, memory: { value: 256, unit: MiB }, currentMemory: { value: ${mib}, unit: MiB }, vcpu: 2, currentVcpu: ${vcpus} } }
 vms:
