@@ -1,18 +1,21 @@
 // One upload by the deployer, as `vmctx deploy` does it: ControllerConnection.open, then uploadFile (temporary
-// name, sha256 verified on the controller, rename). Run once per sample by tools/bench/deploy.sh, in a fresh
+// name, sparse digest verified on the controller, rename). Run once per sample by tools/bench/deploy.sh, in a fresh
 // process so that its peak RSS is the upload's own.
 // Usage: node deploy-upload.mjs CONTROLLER_JSON LOCAL REMOTE SHA256
 // Prints one JSON line: { totalMs, verifyMs, transferMs, connectMs, maxRssKiB, wireBytes }. totalMs is
 // uploadFile's wall time (connection already open); transferMs runs until the last frame is handed to ssh (the
-// controller writes them as they come); verifyMs = totalMs - transferMs: the rest of the bytes' way, the sum of the
-// file there (holes read as zeros), its comparison and the rename, until the one command that receives them ends.
+// controller writes them as they come); verifyMs = totalMs - transferMs: the rest of the bytes' way, the digest of
+// the file there (its data read back, not its holes), its comparison and the rename, until the one command that
+// receives them ends.
 // wireBytes: what went into the channel (frames: data, their headers, `end`; holes are not sent).
 import { statSync } from 'node:fs';
-import { ControllerConnection, uploadFile } from '@vmctx/deployer';
+import { ControllerConnection, fileDigests, uploadFile } from '@vmctx/deployer';
 
 const [controllerJson, local, remote, sha256] = process.argv.slice(2);
 const controller = JSON.parse(controllerJson);
 const size = statSync(local).size;
+// The digests as the deploy's cache knows them (artifacts/cache.ts: computed once a file, not at each upload).
+const { sparseSha256 } = await fileDigests(local);
 
 const t0 = performance.now();
 const connection = await ControllerConnection.open(controller);
@@ -23,6 +26,7 @@ let wireBytes = 0;
 const start = performance.now();
 await uploadFile(connection, local, remote, {
   sha256,
+  sparseSha256,
   size,
   mode: '0600',
   onProgress: (sent, _total, wire) => {

@@ -1,7 +1,7 @@
 # shellcheck shell=sh
 # What an upload needs of a controller, asked by preflight (controller/upload-tools.ts) before anything is sent:
 # the sha256 tool upload-receive.sh and file-sha256.sh will use (common/sha256.sh's choice, the same test), a `dd`
-# that counts and seeks in bytes (GNU coreutils, busybox), and `truncate`.
+# that counts, seeks and skips in bytes (GNU coreutils, busybox), `truncate` and `mktemp`.
 #
 # Run as: sh -c "$UPLOAD_TOOLS_SH" vmctx-upload-tools
 # stdout: `sha256 openssl`, `sha256 sha256sum` or `sha256 none`; then a line `missing WHAT` for each other tool
@@ -10,7 +10,8 @@
 if command -v openssl >/dev/null 2>&1; then echo "sha256 openssl"
 elif command -v sha256sum >/dev/null 2>&1; then echo "sha256 sha256sum"
 else echo "sha256 none"; fi
-dd if=/dev/null of=/dev/null bs=65536 iflag=fullblock,count_bytes count=0 oflag=seek_bytes seek=0 conv=notrunc status=none 2>/dev/null \
-  || echo "missing dd with iflag=fullblock,count_bytes oflag=seek_bytes"
+dd if=/dev/null of=/dev/null bs=65536 iflag=fullblock,count_bytes,skip_bytes count=0 skip=0 oflag=seek_bytes seek=0 conv=notrunc status=none 2>/dev/null \
+  || echo "missing dd with iflag=fullblock,count_bytes,skip_bytes oflag=seek_bytes"
 command -v truncate >/dev/null 2>&1 || echo "missing truncate"
+command -v mktemp >/dev/null 2>&1 || echo "missing mktemp"
 exit 0

@@ -2,6 +2,7 @@ export { createProgram } from './program.js';
 export { quoteArg, shellQuote } from '@vmctx/contract';
 export { ControllerConnection, type ConnectOptions, type ExecOptions, type ExecResult } from './controller/connection.js';
 export { uploadFile, uploadFileToMany, remoteSha256, type UploadOptions, type UploadTarget } from './controller/upload.js';
+export { fileDigests } from './controller/sparse-digest.js';
 export { listDomains, type DomainInfo } from './controller/libvirt.js';
 export { readOwnerMark, OWNER_NAMESPACE, type OwnerMark } from './controller/owner-mark.js';
 export { loadDeployment, parseDeployment, DeploymentError, deploymentJsonSchema } from './config/index.js';

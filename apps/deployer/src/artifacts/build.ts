@@ -52,6 +52,11 @@ export interface RemoteArtifact {
   /** Octal mode of the file on the controller. */
   mode: string;
   /**
+   * Its sparse digest (controller/sparse-digest.ts), known from the local cache for a local base image; the upload
+   * reads the file for it otherwise (an ISO or an overlay: small; a fetched image: checked against its sha256 then).
+   */
+  sparseSha256?: string;
+  /**
    * Bytes the file holds on the local disk (st_blocks x 512, at most `size`): an upload sends only data, so the
    * controller's disk needs no more than this for it, not `size` (a sparse base image: issue 22).
    */
@@ -129,7 +134,7 @@ export async function buildArtifacts(deployment: Deployment, options: BuildOptio
 }
 
 class Builder {
-  private readonly images = new Map<string, Promise<{ info: ImageInfo; sha256: string; size: number; path: string; allocated?: number }>>();
+  private readonly images = new Map<string, Promise<{ info: ImageInfo; sha256: string; size: number; path: string; allocated?: number; sparseSha256?: string }>>();
   private readonly isos = new Map<string, Promise<{ sha256: string; path: string; size: number }>>();
   private readonly overlays = new Map<string, Promise<{ sha256: string; path: string; size: number }>>();
   private readonly templates = new Map<string, Promise<string>>();
@@ -158,6 +163,7 @@ class Builder {
       remotePath: posix.join(dir, `${await this.baseName(baseImage.sha256)}-${baseImage.sha256.slice(0, 16)}.${baseImage.info.format}`),
       mode: '0644',
       ...(baseImage.allocated !== undefined ? { allocated: baseImage.allocated } : {}),
+      ...(baseImage.sparseSha256 !== undefined ? { sparseSha256: baseImage.sparseSha256 } : {}),
     };
     const overlayObject = await this.overlay(base.remotePath, baseImage.info);
     const overlay: RemoteArtifact = { kind: 'overlay', ...overlayObject, localPath: overlayObject.path, remotePath: posix.join(dir, `${vm.name}.qcow2`), mode: '0600' };
@@ -234,9 +240,9 @@ class Builder {
         return { info: await inspectImage(path), sha256, size: st.size, path, allocated: Math.min(st.size, st.blocks * 512) };
       }
       const info = await inspectImage(image.path);
-      const { sha256, size } = await this.options.cache.digestOf(image.path);
+      const { sha256, sparseSha256, size } = await this.options.cache.digestOf(image.path);
       const blocks = (await stat(image.path)).blocks;
-      return { info, sha256, size, path: image.path, allocated: Math.min(size, blocks * 512) };
+      return { info, sha256, sparseSha256, size, path: image.path, allocated: Math.min(size, blocks * 512) };
     });
   }
 

@@ -3,8 +3,9 @@
  * (`objects/<sha256>.<ext>`), so the same context or overlay built twice is one file, a rebuild of unchanged
  * input is free, and what is uploaded is named by what it holds.
  *
- * Base images are the user's own files, not copied here; their digests are remembered against the file's
- * identity (device, inode, size, mtime) so that a multi-GiB image is hashed once, not on every run.
+ * Base images are the user's own files, not copied here; their digests (the sha256 that names them, and the
+ * sparse digest an upload is checked by: controller/sparse-digest.ts) are remembered against the file's identity
+ * (device, inode, size, mtime) so that a multi-GiB image is read once, not on every run.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { makeFolder } from '@vmctx/contract';
-import { sha256File } from '@vmctx/disk-builder';
+import { fileDigests } from '../controller/sparse-digest.js';
 import { DeployerError } from '../errors.js';
 
 export interface StoredObject {
@@ -25,8 +26,14 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'vmctx');
 }
 
+/** A user's file's digests, remembered in digests.json (an entry of an earlier vmctx is its sha256 alone: read again). */
+interface Digests {
+  sha256: string;
+  sparseSha256: string;
+}
+
 export class ArtifactCache {
-  private digests: Record<string, string> | undefined;
+  private digests: Record<string, Digests | string> | undefined;
 
   constructor(readonly dir: string) {}
 
@@ -85,8 +92,8 @@ export class ArtifactCache {
     return st ? { sha256, path, size: st.size } : undefined;
   }
 
-  /** The sha256 of a user's file, hashed again only when the file changed (device, inode, size, mtime). */
-  async digestOf(path: string): Promise<{ sha256: string; size: number }> {
+  /** The digests of a user's file, read again only when the file changed (device, inode, size, mtime). */
+  async digestOf(path: string): Promise<Digests & { size: number }> {
     let st;
     try {
       st = await stat(path, { bigint: true });
@@ -95,19 +102,22 @@ export class ArtifactCache {
     }
     const key = `${path}|${st.dev}|${st.ino}|${st.size}|${st.mtimeNs}`;
     const digests = await this.loadDigests();
-    let sha256 = digests[key];
-    if (!sha256) {
-      sha256 = await sha256File(path);
-      digests[key] = sha256;
+    let known = digests[key];
+    if (typeof known !== 'object') {
+      const read = await fileDigests(path).catch((error: Error) => {
+        throw new DeployerError('DEPLOY_IMAGE_UNREADABLE', `cannot read ${path}: ${error.message}`, { where: path, cause: error });
+      });
+      known = { sha256: read.sha256, sparseSha256: read.sparseSha256 };
+      digests[key] = known;
       await this.saveDigests();
     }
-    return { sha256, size: Number(st.size) };
+    return { ...known, size: Number(st.size) };
   }
 
-  private async loadDigests(): Promise<Record<string, string>> {
+  private async loadDigests(): Promise<Record<string, Digests | string>> {
     if (!this.digests) {
       try {
-        this.digests = JSON.parse(await readFile(join(this.dir, 'digests.json'), 'utf8')) as Record<string, string>;
+        this.digests = JSON.parse(await readFile(join(this.dir, 'digests.json'), 'utf8')) as Record<string, Digests | string>;
       } catch {
         this.digests = {};
       }

@@ -27,19 +27,29 @@ function fileWith(name: string, size: number, runs: ReadonlyArray<readonly [numb
   return path;
 }
 
-/** The frames of the file from `from`, parsed back: [offset, bytes] each, and whether `end` closed them. */
-async function framesOf(path: string, size: number, from = 0): Promise<{ runs: Array<[number, Buffer]>; ended: boolean; wire: number }> {
+/**
+ * The frames of the file from `from`, parsed back: [offset, bytes] each, the `kept` runs below `from` as [offset,
+ * length], and whether `end` closed them.
+ */
+async function framesOf(path: string, size: number, from = 0): Promise<{ runs: Array<[number, Buffer]>; kept: Array<[number, number]>; ended: boolean; wire: number }> {
   const file = await open(path);
   const stream = Buffer.concat(await collect(sparseFrames(file, from, size)));
   await file.close();
   const runs: Array<[number, Buffer]> = [];
+  const kept: Array<[number, number]> = [];
   let at = 0;
   for (;;) {
     const newline = stream.indexOf(10, at);
+    if (newline < 0) throw new Error(`no header at ${at}`);
     const header = stream.subarray(at, newline).toString();
     at = newline + 1;
-    if (header === 'end') return { runs, ended: at === stream.length, wire: stream.length };
-    const [offset, length] = header.split(' ').map(Number) as [number, number];
+    if (header === 'end') return { runs, kept, ended: at === stream.length, wire: stream.length };
+    const fields = header.split(' ');
+    if (fields[0] === 'kept') {
+      kept.push([Number(fields[1]), Number(fields[2])]);
+      continue;
+    }
+    const [offset, length] = fields.map(Number) as [number, number];
     runs.push([offset, stream.subarray(at, at + length)]);
     at += length;
   }
@@ -85,12 +95,17 @@ describe('sparseFrames', () => {
     expect(wire - sent).toBeLessThan(runs.length * 24 + 4);
   });
 
-  it('from an offset, sends only what lies past it, the first block cut there', async () => {
+  it('from an offset, sends only what lies past it, the first block cut there, and says the runs below it as kept', async () => {
     const from = 10 * 1024 * 1024 + 12345;
     const all = await framesOf(path, size);
     const local = rebuilt(size, all.runs);
-    const { runs } = await framesOf(path, size, from);
+    const { runs, kept } = await framesOf(path, size, from);
     expect(runs[0]![0]).toBe(from);
+    // a's blocks (the last one 100 bytes of data) and b's head up to `from`: the runs sparse-digest.ts counts, cut there.
+    expect(kept).toEqual([
+      [BLOCK, 4 * BLOCK],
+      [10 * 1024 * 1024, 12345],
+    ]);
     expect(rebuilt(size, runs, local, from).equals(local)).toBe(true);
     // Less a's 4 blocks, and b's first 12345 bytes.
     const total = (rs: typeof runs) => rs.reduce((sum, [, bytes]) => sum + bytes.length, 0);
@@ -98,8 +113,8 @@ describe('sparseFrames', () => {
   });
 
   it('gives a file of holes as `end` alone, and an empty file too', async () => {
-    expect(await framesOf(fileWith('holes.raw', 5 * 1024 * 1024, []), 5 * 1024 * 1024)).toEqual({ runs: [], ended: true, wire: 4 });
-    expect(await framesOf(fileWith('empty.raw', 0, []), 0)).toEqual({ runs: [], ended: true, wire: 4 });
+    expect(await framesOf(fileWith('holes.raw', 5 * 1024 * 1024, []), 5 * 1024 * 1024)).toEqual({ runs: [], kept: [], ended: true, wire: 4 });
+    expect(await framesOf(fileWith('empty.raw', 0, []), 0)).toEqual({ runs: [], kept: [], ended: true, wire: 4 });
   });
 
   it('says so when the file is shorter than its size: it changed while it was sent', async () => {

@@ -1,6 +1,8 @@
 /**
  * A file as the frames sh/upload-receive.sh reads: its data only, a line `OFFSET LENGTH` before each run of it, a
- * line `end` last. What no frame covers stays a hole on the controller.
+ * line `end` last. What no frame covers stays a hole on the controller. An upload that resumes at `from` first
+ * says, without their bytes, the runs of data the controller holds below it (`kept OFFSET LENGTH`): the controller
+ * checks them with the rest against the file's sparse digest (sparse-digest.ts), by reading back only its data.
  *
  * How the data is found: Node has no lseek(SEEK_DATA/SEEK_HOLE), so the file is read whole, in order, and each
  * aligned block of BLOCK bytes that is all zeros is left out (a hole, or zeros written: either way a hole there).
@@ -19,6 +21,9 @@ export const MAX_FRAME = 8 * 1024 * 1024;
 const READ = 1024 * 1024;
 const ZEROS = Buffer.alloc(BLOCK);
 const ZEROS_READ = Buffer.alloc(READ);
+
+/** Whether `bytes` (at most a read of READ) are all zeros. */
+export const isZeros = (bytes: Buffer) => bytes.equals((bytes.length <= BLOCK ? ZEROS : ZEROS_READ).subarray(0, bytes.length));
 
 export interface FrameProgress {
   /** How far into the file the frames have reached. */
@@ -45,7 +50,7 @@ export async function* readChunks(file: FileHandle, from: number, size: number):
     const { bytesRead } = await file.read(buffer, 0, Math.min(READ, size - at), at);
     if (bytesRead === 0) throw new Error(`the file ended at ${at} of ${size} bytes: it changed while it was sent`);
     const bytes = buffer.subarray(0, bytesRead);
-    const zeros = bytes.equals(ZEROS_READ.subarray(0, bytesRead));
+    const zeros = isZeros(bytes);
     yield { at, bytes, zeros };
     if (!zeros) buffer = Buffer.allocUnsafe(READ);
     at += bytesRead;
@@ -53,44 +58,45 @@ export async function* readChunks(file: FileHandle, from: number, size: number):
 }
 
 /**
- * The frames of the chunks from offset `from` on, where the controller holds [0, from) already; then `end`. Told,
- * after each chunk, how far it reached.
+ * The frames of the chunks (from offset 0) for a controller that holds [0, from) already: `kept` lines for the runs
+ * of data below `from`, frames with their bytes from `from` on; then `end`. Told, after each chunk, how far it
+ * reached.
  */
 export async function* framesOf(chunks: AsyncIterable<Chunk>, from: number, size: number, onProgress?: (progress: FrameProgress) => void): AsyncGenerator<Buffer> {
   let wire = 0;
-  let run: { start: number; parts: Buffer[]; length: number } | undefined;
+  let run: { start: number; parts: Buffer[]; length: number; kept: boolean } | undefined;
   function* flush(): Generator<Buffer> {
     if (!run) return;
-    const header = Buffer.from(`${run.start} ${run.length}\n`);
-    wire += header.length + run.length;
+    const header = Buffer.from(`${run.kept ? 'kept ' : ''}${run.start} ${run.length}\n`);
+    wire += header.length + (run.kept ? 0 : run.length);
     yield header;
-    yield* run.parts;
+    if (!run.kept) yield* run.parts;
     run = undefined;
   }
+  /** Adds [start, start + block.length) to the run, `kept` (below `from`: its length only) or sent. */
+  function* extend(start: number, block: Buffer, kept: boolean): Generator<Buffer> {
+    if (run && (run.kept !== kept || run.start + run.length !== start || (!kept && run.length + block.length > MAX_FRAME))) yield* flush();
+    run ??= { start, parts: [], length: 0, kept };
+    if (!kept) run.parts.push(block);
+    run.length += block.length;
+  }
   for await (const { at, bytes, zeros } of chunks) {
-    if (at + bytes.length <= from) continue;
     if (zeros) yield* flush();
     else {
       for (let i = 0; i < bytes.length; i += BLOCK) {
-        let block = bytes.subarray(i, Math.min(i + BLOCK, bytes.length));
-        let start = at + i;
-        if (start + block.length <= from) continue;
-        if (start < from) {
-          // A resumed upload cuts the first block.
-          block = block.subarray(from - start);
-          start = from;
-        }
-        if (block.equals(ZEROS.subarray(0, block.length))) {
+        const block = bytes.subarray(i, Math.min(i + BLOCK, bytes.length));
+        const start = at + i;
+        if (isZeros(block)) {
           yield* flush();
           continue;
         }
-        if (run && (run.start + run.length !== start || run.length + block.length > MAX_FRAME)) yield* flush();
-        run ??= { start, parts: [], length: 0 };
-        run.parts.push(block);
-        run.length += block.length;
+        // A resumed upload's first block may be cut by `from`: its head is kept, its tail sent.
+        const keptPart = Math.max(0, Math.min(block.length, from - start));
+        if (keptPart > 0) yield* extend(start, block.subarray(0, keptPart), true);
+        if (keptPart < block.length) yield* extend(start + keptPart, block.subarray(keptPart), false);
       }
     }
-    onProgress?.({ position: at + bytes.length, wire });
+    if (at + bytes.length > from) onProgress?.({ position: at + bytes.length, wire });
   }
   yield* flush();
   wire += 4;
@@ -98,7 +104,7 @@ export async function* framesOf(chunks: AsyncIterable<Chunk>, from: number, size
   onProgress?.({ position: size, wire });
 }
 
-/** The frames of `file` (`size` bytes) from offset `from` on: framesOf(readChunks(...)). */
+/** The frames of `file` (`size` bytes) for a controller that holds [0, from): framesOf(readChunks(...)), read from 0. */
 export function sparseFrames(file: FileHandle, from: number, size: number, onProgress?: (progress: FrameProgress) => void): AsyncGenerator<Buffer> {
-  return framesOf(readChunks(file, from, size), from, size, onProgress);
+  return framesOf(readChunks(file, 0, size), from, size, onProgress);
 }

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sparseDigestOfBytes } from './sparse-digest.fixture.js';
 import { ControllerConnection } from './connection.js';
 import { failure, FakeController } from './fake-controller.fixture.js';
 import { partialPath, remoteSha256, uploadFile, uploadFileToMany } from './upload.js';
@@ -127,18 +128,27 @@ describe('uploadFile', () => {
     expect(error.code).toBe('REMOTE_UPLOAD_UNVERIFIED');
     const stored = Buffer.from(data);
     stored[1_500_000] = stored[1_500_000]! ^ 0x01;
-    const storedSha = createHash('sha256').update(stored).digest('hex');
-    expect(error.message).toContain(`sha256 on the controller is ${storedSha}, expected ${sha256}`);
+    // The controller's digest is the sparse one (sparse-digest.ts), of the bytes it stored.
+    expect(error.message).toContain(`sparse sha256 on the controller is ${sparseDigestOfBytes(stored)}, expected ${sparseDigestOfBytes(data)}`);
     expect(error.message).toContain('removed');
     expect(readdirSync(fake.imageDir)).toEqual([]);
   });
 
-  it('says REMOTE_UPLOAD_UNVERIFIED and leaves nothing when the sha256 given is wrong', async () => {
+  it('sends nothing when the file no longer has the sha256 given (it changed since it was summed)', async () => {
     const remote = join(fake.imageDir, 'base.raw');
     const wrong = createHash('sha256').update('something else').digest('hex');
     const error = await failure(uploadFile(connection, file, remote, { sha256: wrong, size: data.length }));
+    expect(error.code).toBe('REMOTE_UPLOAD_FAILED');
+    expect(error.message).toContain(`the file changed: it now holds ${data.length} bytes of sha256 ${sha256.slice(0, 16)}, not ${data.length} of ${wrong.slice(0, 16)}; nothing was sent`);
+    expect(readdirSync(fake.imageDir)).toEqual([]);
+  });
+
+  it('says REMOTE_UPLOAD_UNVERIFIED and leaves nothing when the sparse digest given is not the one received', async () => {
+    const remote = join(fake.imageDir, 'base.raw');
+    const wrong = createHash('sha256').update('something else').digest('hex');
+    const error = await failure(uploadFile(connection, file, remote, { sha256, sparseSha256: wrong, size: data.length }));
     expect(error.code).toBe('REMOTE_UPLOAD_UNVERIFIED');
-    expect(error.message).toContain(`sha256 on the controller is ${sha256}, expected ${wrong}`);
+    expect(error.message).toContain(`sparse sha256 on the controller is ${sparseDigestOfBytes(data)}, expected ${wrong}`);
     expect(readdirSync(fake.imageDir)).toEqual([]);
   });
 
@@ -285,7 +295,8 @@ describe('uploadFileToMany: the same image to several controllers, read once (is
       expect(Math.abs(statSync(path).blocks - statSync(image.path).blocks)).toBeLessThanOrEqual(statSync(image.path).blocks * 0.05);
     }
     expect(wire[0]).toBeGreaterThan(3 * 1024 * 1024);
-    expect(wire[0]! - wire[1]!).toBeGreaterThanOrEqual(1024 * 1024);
+    // Less its first MiB and that frame's header, plus the line that says it kept (`kept 0 1048576`).
+    expect(wire[0]! - wire[1]!).toBe(1024 * 1024 + '0 1048576\n'.length - 'kept 0 1048576\n'.length);
   });
 
   it("gives one controller's failure to that controller only", async () => {

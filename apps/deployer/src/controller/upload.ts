@@ -1,21 +1,23 @@
 /**
  * Uploads a local file to a controller as remote outputs are written everywhere in vmctx: to a temporary name
- * beside the target, verified (sha256 computed on the controller), then published under its final name; a
- * half-sent file never carries the final name.
+ * beside the target, verified on the controller, then published under its final name; a half-sent file never
+ * carries the final name.
  *
  * Only the file's data travels (issue 22): a base image of 2 GiB holding 305 MiB sends 305 MiB, and its holes stay
  * holes on the controller. The bytes go through one exec channel (OpenSSH's scp does the same over one channel) as
  * frames (controller/sparse-frames.ts: `OFFSET LENGTH`, then the bytes), which sh/upload-receive.sh writes at their
- * offsets with `dd`; after the last, it reads the file (data, and holes as zeros: no disk read) into the
- * controller's fastest sha256 (openssl where present). The sum is of the whole file, the same sha256 that names it
- * everywhere else (artifacts/cache.ts digestOf: computed once a file). The local file is read with back-pressure, so
- * memory stays flat whatever the image's size.
+ * offsets with `dd`; after the last, it reads back the data alone (not the holes) into the controller's fastest
+ * sha256 (openssl where present) and checks the file's sparse digest (controller/sparse-digest.ts: the runs of data
+ * and their sum), which identifies the file as its sha256 does. Both are computed here in one reading of the file
+ * (artifacts/cache.ts digestOf, once a file), or, for a file given without it, read before the sending. The local
+ * file is read with back-pressure, so memory stays flat whatever the image's size.
  *
  * Resumable: the temporary name is the target's and the content's (`.NAME.vmctx-part.<sha256:16>`), and what
  * arrived of an upload that was cut (connection dropped, deployer killed) is kept there. Frames are written in
  * order and the whole size set last, so the part's size is how far it is final: the next upload of the same bytes
- * is told that offset by the controller, sends only the frames after it, and the sum covers the kept part (read
- * back once) and the rest together: a kept part that is not a prefix of the file fails the sum and is removed.
+ * is told that offset by the controller, says the runs below it as kept and sends only the frames after it, and the
+ * digest covers the kept part (read back once) and the rest together: a kept part that is not a prefix of the file
+ * fails it and is removed.
  */
 import { open } from 'node:fs/promises';
 import { posix } from 'node:path';
@@ -24,14 +26,17 @@ import { pipeline } from 'node:stream/promises';
 import type { RemoteCommands } from './command-batch.js';
 import type { ControllerConnection } from './connection.js';
 import { ChunkFanOut } from './fan-out.js';
+import { fileDigests } from './sparse-digest.js';
 import { framesOf, readChunks, sparseFrames, type FrameProgress } from './sparse-frames.js';
 import { FileIdentity, readAnswer, ResumeFrom, Sha256 } from '../sh/answers.js';
 import { FILE_SHA256_SH, UPLOAD_RECEIVE_SH } from '../sh/sh.generated.js';
 import { DeployerError } from '../errors.js';
 
 export interface UploadOptions {
-  /** The file's sha256 (hex), known from the local cache: what the controller must find. */
+  /** The file's sha256 (hex), known from the local cache: its name's. */
   sha256: string;
+  /** Its sparse digest (controller/sparse-digest.ts), what the controller checks; read from the file when not given. */
+  sparseSha256?: string;
   size: number;
   /** Octal mode of the final file. Default 0600: context ISOs may hold secrets. */
   mode?: string;
@@ -57,7 +62,10 @@ export async function uploadFile(connection: ControllerConnection, localPath: st
     throw new DeployerError('REMOTE_UPLOAD_FAILED', `${lc}: upload of ${localPath} to ${remotePath} failed: ${error.message}; nothing was sent`, { where: lc, cause: error });
   });
   try {
-    return await receiveUpload(connection, localPath, remotePath, options, (from, onProgress) => sparseFrames(local, from, options.size, onProgress));
+    const sparseSha256 = await sparseDigestOf(localPath, options).catch((error: Error) => {
+      throw new DeployerError('REMOTE_UPLOAD_FAILED', `${lc}: upload of ${localPath} to ${remotePath} failed: ${error.message}; nothing was sent`, { where: lc, cause: error });
+    });
+    return await receiveUpload(connection, localPath, remotePath, { ...options, sparseSha256 }, (from, onProgress) => sparseFrames(local, from, options.size, onProgress));
   } finally {
     await local.close();
   }
@@ -84,15 +92,24 @@ export async function uploadFileToMany(targets: readonly UploadTarget[], localPa
       return new DeployerError('REMOTE_UPLOAD_FAILED', `${lc}: upload of ${localPath} to ${remotePath} failed: ${local.message}; nothing was sent`, { where: lc, cause: local });
     });
   }
+  const sparseSha256 = await sparseDigestOf(localPath, options).catch((error: Error) => error);
+  if (sparseSha256 instanceof Error) {
+    await local.close();
+    return targets.map(({ connection, remotePath }) => {
+      const lc = connection.controller.name;
+      return new DeployerError('REMOTE_UPLOAD_FAILED', `${lc}: upload of ${localPath} to ${remotePath} failed: ${sparseSha256.message}; nothing was sent`, { where: lc, cause: sparseSha256 });
+    });
+  }
   const fanOut = new ChunkFanOut(targets.length, (from) => readChunks(local, from, options.size));
   try {
     return await Promise.all(
       targets.map(async ({ connection, remotePath, onProgress }) => {
         let joined = false;
         try {
-          return await receiveUpload(connection, localPath, remotePath, { ...options, onProgress }, (from, progress) => {
+          return await receiveUpload(connection, localPath, remotePath, { ...options, sparseSha256, onProgress }, (from, progress) => {
             joined = true;
-            return framesOf(fanOut.join(from), from, options.size, progress);
+            // From 0 whatever `from`: the runs below it are said as kept (sparse-frames.ts).
+            return framesOf(fanOut.join(0), from, options.size, progress);
           });
         } catch (error) {
           return error as DeployerError;
@@ -106,6 +123,16 @@ export async function uploadFileToMany(targets: readonly UploadTarget[], localPa
   }
 }
 
+/** The sparse digest given, or that of the file as it is now (it must still have the sha256 and size given). */
+async function sparseDigestOf(localPath: string, options: UploadOptions): Promise<string> {
+  if (options.sparseSha256) return options.sparseSha256;
+  const digests = await fileDigests(localPath);
+  if (digests.sha256 !== options.sha256 || digests.size !== options.size) {
+    throw new Error(`the file changed: it now holds ${digests.size} bytes of sha256 ${digests.sha256.slice(0, 16)}, not ${options.size} of ${options.sha256.slice(0, 16)}`);
+  }
+  return digests.sparseSha256;
+}
+
 /**
  * One upload's command on the controller: told where to start, sends `frames(from)` and reads the verdict; the
  * errors say what is left there.
@@ -114,7 +141,7 @@ async function receiveUpload(
   connection: ControllerConnection,
   localPath: string,
   remotePath: string,
-  options: UploadOptions,
+  options: UploadOptions & { sparseSha256: string },
   frames: (from: number, onProgress: (progress: FrameProgress) => void) => AsyncIterable<Buffer>,
 ): Promise<string> {
   const lc = connection.controller.name;
@@ -128,7 +155,7 @@ async function receiveUpload(
     // Receive, verify, publish, in one command (sh/upload-receive.sh: its header says its arguments, what it prints
     // and its exits): one channel, one process; a second command to verify cost a channel and a shell more
     // (1.35 s of 7.1 s for 512 MiB on a quiet lab, tools/bench/deploy.sh, when it read the file again).
-    code = await connection.withChannel(['sh', '-c', UPLOAD_RECEIVE_SH, 'vmctx-upload', temp, options.sha256, remotePath, options.mode ?? '0600', String(options.size)], async (channel) => {
+    code = await connection.withChannel(['sh', '-c', UPLOAD_RECEIVE_SH, 'vmctx-upload', temp, options.sparseSha256, remotePath, options.mode ?? '0600', String(options.size)], async (channel) => {
       const exit = new Promise<number>((resolve) => {
         let status = 255;
         channel.on('exit', (c: number | null) => {
@@ -185,7 +212,7 @@ async function receiveUpload(
   }
   if (code !== 0) {
     // Exit 3 or 4: the command removed the file itself.
-    const why = code === 3 ? `${stderr.trim()}, expected ${options.sha256}` : stderr.trim();
+    const why = code === 3 ? `${stderr.trim()}, expected ${options.sparseSha256}` : stderr.trim();
     throw new DeployerError('REMOTE_UPLOAD_UNVERIFIED', `${lc}: ${remotePath} uploaded but not verified (${why}); removed`, { where: lc });
   }
   const identity = readAnswer(FileIdentity, stdout.trim().split('\n').pop()!);

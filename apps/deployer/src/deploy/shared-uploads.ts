@@ -98,7 +98,7 @@ export class SharedUploads {
   private async read(group: Group): Promise<void> {
     const { file } = group;
     const askers = [...group.askers.values()];
-    const options = { sha256: file.sha256, size: file.size, mode: file.mode };
+    const options = { sha256: file.sha256, size: file.size, mode: file.mode, ...(file.sparseSha256 ? { sparseSha256: file.sparseSha256 } : {}) };
     if (askers.length === 1) {
       const [only] = askers;
       await this.uploaders.one(only!.connection, file.localPath, only!.remotePath, { ...options, onProgress: only!.onProgress }).then(only!.settle, only!.settle);

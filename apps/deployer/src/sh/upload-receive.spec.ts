@@ -3,11 +3,12 @@
  * identity last, its exits) on a temporary folder, as controller/upload.ts runs it (moved here from upload.spec.ts).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sparseDigestOfBytes } from '../controller/sparse-digest.fixture.js';
 import { FileIdentity } from './answers.js';
 import { UPLOAD_RECEIVE_SH } from './sh.generated.js';
 
@@ -16,7 +17,7 @@ const SHELLS = [['dash'], ['bash', '--posix', '--norc'], ['busybox', 'sh']].filt
 
 // Several 1 MiB chunks, and not a whole number of them.
 const data = randomBytes(3 * 1024 * 1024 + 4321);
-const sha256 = createHash('sha256').update(data).digest('hex');
+const sha256 = sparseDigestOfBytes(data);
 
 /** The frames of upload.ts (sparse-frames.ts): `OFFSET LENGTH`, the bytes, ...; `end` when `ended`. */
 const framed = (runs: ReadonlyArray<readonly [number, Buffer]>, ended = true) =>
@@ -54,8 +55,29 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('upload-
   it('removes what it wrote when the sum is not the one expected (exit 3, the sum it found on stderr)', () => {
     const result = receive('f'.repeat(64));
     expect(result.status).toBe(3);
-    expect(result.stderr.toString()).toBe(`sha256 on the controller is ${sha256}\n`);
+    expect(result.stderr.toString()).toBe(`sparse sha256 on the controller is ${sha256}\n`);
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('takes the digest of the runs of data, adjacent frames merged: the one sparse-digest.ts gives for the file', () => {
+    // Frames split where a reader of 1 MiB would not, and a hole of a block between two runs.
+    const size = 5 * 1024 * 1024 + 333;
+    const image = Buffer.alloc(size);
+    data.copy(image, 0, 0, 2 * 1024 * 1024);
+    data.copy(image, 2 * 1024 * 1024 + 65536, 0, size - 2 * 1024 * 1024 - 65536);
+    const runs: Array<[number, Buffer]> = [
+      [0, image.subarray(0, 300_000)],
+      [300_000, image.subarray(300_000, 2 * 1024 * 1024)],
+      [2 * 1024 * 1024 + 65536, image.subarray(2 * 1024 * 1024 + 65536)],
+    ];
+    const result = receive(sparseDigestOfBytes(image), { input: framed(runs), size });
+    expect(result.stderr.toString()).toBe('');
+    expect(result.status).toBe(0);
+    expect(readFileSync(join(dir, 'base.raw')).equals(image)).toBe(true);
+    // A block of zeros sent as data is another file's digest (runs are of data only): refused, removed.
+    const zerosSent = receive(sparseDigestOfBytes(image), { input: framed([[0, image.subarray(0, 2 * 1024 * 1024 + 65536)], runs[2]!]), size });
+    expect(zerosSent.status).toBe(3);
+    expect(readdirSync(dir)).toEqual(['base.raw']);
   });
 
   it('fails a write error (exit 5) and removes the file', () => {
@@ -92,8 +114,9 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('upload-
     const part = readFileSync(join(dir, '.part'));
     expect(part.length).toBe(arrived);
     expect(part.equals(data.subarray(0, arrived))).toBe(true);
-    // The next upload: told where to start, it sends the frames from there; the sum covers the whole.
-    const again = receive(sha256, { input: framesOf(part.length) });
+    // The next upload: told where to start, it says the run kept below it and sends the frames from there; the
+    // digest covers the whole.
+    const again = receive(sha256, { input: Buffer.concat([Buffer.from(`kept 0 ${part.length}\n`), framesOf(part.length)]) });
     expect(again.stdout.toString().split('\n')[0]).toBe(`resume-from ${part.length}`);
     expect(again.status).toBe(0);
     expect(readFileSync(join(dir, 'base.raw')).equals(data)).toBe(true);
@@ -103,11 +126,11 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('upload-
     const size = 32 * 1024 * 1024;
     const image = Buffer.alloc(size);
     const runs: Array<[number, Buffer]> = [
-      [65536, data.subarray(0, 70000)],
-      [20 * 1024 * 1024, data.subarray(70000, 1024 * 1024)],
+      [65536, data.subarray(0, 2 * 65536)],
+      [20 * 1024 * 1024, data.subarray(2 * 65536, 1024 * 1024)],
     ];
     for (const [at, bytes] of runs) bytes.copy(image, at);
-    const result = receive(createHash('sha256').update(image).digest('hex'), { input: framed(runs), size });
+    const result = receive(sparseDigestOfBytes(image), { input: framed(runs), size });
     expect(result.stderr.toString()).toBe('');
     expect(result.status).toBe(0);
     const published = join(dir, 'base.raw');
@@ -161,11 +184,28 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('upload-
 
   it('says first how much it holds already, and sums the kept part with the rest', () => {
     writeFileSync(join(dir, '.part'), data.subarray(0, 1000));
-    const result = receive(sha256, { input: framesOf(1000) });
+    const result = receive(sha256, { input: Buffer.concat([Buffer.from('kept 0 1000\n'), framesOf(1000)]) });
     expect(result.stderr.toString()).toBe('');
     expect(result.stdout.toString().split('\n')[0]).toBe('resume-from 1000');
     expect(result.status).toBe(0);
     expect(readFileSync(join(dir, 'base.raw')).equals(data)).toBe(true);
+  });
+
+  it('reads the kept part back: a kept part that is not the file fails the digest (exit 3) and is removed', () => {
+    writeFileSync(join(dir, '.part'), randomBytes(1000));
+    const result = receive(sha256, { input: Buffer.concat([Buffer.from('kept 0 1000\n'), framesOf(1000)]) });
+    expect(result.status).toBe(3);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('refuses a kept run past what it holds, and a frame with bytes below it (exit 5)', () => {
+    for (const input of [Buffer.from('kept 0 1001\nend\n'), Buffer.concat([Buffer.from('999 10\n'), data.subarray(0, 10)]), Buffer.from('kept 0 10 20\nend\n')]) {
+      writeFileSync(join(dir, '.part'), data.subarray(0, 1000));
+      const result = receive(sha256, { input });
+      expect(result.status).toBe(5);
+      expect(result.stderr.toString()).toMatch(/^bad frame/);
+      expect(readdirSync(dir)).toEqual([]);
+    }
   });
 
   it('starts again from nothing when more than the whole is kept (it cannot be a prefix)', () => {

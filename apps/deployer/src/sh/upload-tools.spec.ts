@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sparseDigestOfBytes } from '../controller/sparse-digest.fixture.js';
 import { UploadTools } from './answers.js';
 import { FILE_SHA256_SH, UPLOAD_RECEIVE_SH, UPLOAD_TOOLS_SH } from './sh.generated.js';
 
@@ -25,7 +26,7 @@ function binWith(name: string, tools: readonly string[]): string {
   }
   return bin;
 }
-const RECEIVING = ['rm', 'flock', 'stat', 'dd', 'truncate', 'chmod', 'ln', 'dirname'];
+const RECEIVING = ['rm', 'flock', 'stat', 'dd', 'truncate', 'chmod', 'ln', 'dirname', 'mktemp', 'cat'];
 
 describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('under %s', (name, [cmd, ...rest]) => {
   const run = (script: string, path: string, args: string[] = [], input?: Buffer) =>
@@ -36,10 +37,10 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('under %
   it('says openssl where it is there, else sha256sum, and what else an upload lacks', () => {
     // Busybox sh runs its own applets before PATH (dd, truncate, sha256sum): only openssl's absence shows there.
     const applets = cmd!.endsWith('busybox');
-    expect(tools(binWith(`all-${tag}`, ['openssl', 'sha256sum', 'dd', 'truncate']))).toEqual({ sha256: 'openssl', missing: [] });
-    expect(tools(binWith(`no-openssl-${tag}`, ['sha256sum', 'dd', 'truncate']))).toEqual({ sha256: 'sha256sum', missing: [] });
+    expect(tools(binWith(`all-${tag}`, ['openssl', 'sha256sum', 'dd', 'truncate', 'mktemp']))).toEqual({ sha256: 'openssl', missing: [] });
+    expect(tools(binWith(`no-openssl-${tag}`, ['sha256sum', 'dd', 'truncate', 'mktemp']))).toEqual({ sha256: 'sha256sum', missing: [] });
     if (!applets) {
-      expect(tools(binWith(`none-${tag}`, []))).toEqual({ sha256: 'none', missing: ['dd with iflag=fullblock,count_bytes oflag=seek_bytes', 'truncate'] });
+      expect(tools(binWith(`none-${tag}`, []))).toEqual({ sha256: 'none', missing: ['dd with iflag=fullblock,count_bytes,skip_bytes oflag=seek_bytes', 'truncate', 'mktemp'] });
     }
   });
 
@@ -51,7 +52,7 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('under %
     const out = join(dir, `out-${tag}`);
     spawnSync('mkdir', ['-p', out]);
     const frames = Buffer.concat([Buffer.from(`0 ${data.length}\n`), data, Buffer.from('end\n')]);
-    const result = run(UPLOAD_RECEIVE_SH, path, [join(out, '.part'), sha256, join(out, 'base.raw'), '0600', String(data.length)], frames);
+    const result = run(UPLOAD_RECEIVE_SH, path, [join(out, '.part'), sparseDigestOfBytes(data), join(out, 'base.raw'), '0600', String(data.length)], frames);
     expect(result.stderr.toString()).toBe('');
     expect(result.status).toBe(0);
     expect(readFileSync(join(out, 'base.raw')).equals(data)).toBe(true);
@@ -59,6 +60,6 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('under %
     // A wrong sum is told by sha256sum's answer as well.
     const wrong = run(UPLOAD_RECEIVE_SH, path, [join(out, '.part2'), 'f'.repeat(64), join(out, 'other.raw'), '0600', String(data.length)], frames);
     expect(wrong.status).toBe(3);
-    expect(wrong.stderr.toString()).toBe(`sha256 on the controller is ${sha256}\n`);
+    expect(wrong.stderr.toString()).toBe(`sparse sha256 on the controller is ${sparseDigestOfBytes(data)}\n`);
   });
 });
