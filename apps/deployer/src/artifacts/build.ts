@@ -51,6 +51,8 @@ export interface RemoteArtifact {
   remotePath: string;
   /** Octal mode of the file on the controller. */
   mode: string;
+  /** A base image each controller fetches itself from this URL (`fetch: controller`); `localPath` is then not there. */
+  fetchUrl?: string;
   /**
    * Its sparse digest (controller/sparse-digest.ts), known from the local cache for a local base image; the upload
    * reads the file for it otherwise (an ISO or an overlay: small; a fetched image: checked against its sha256 then).
@@ -134,7 +136,7 @@ export async function buildArtifacts(deployment: Deployment, options: BuildOptio
 }
 
 class Builder {
-  private readonly images = new Map<string, Promise<{ info: ImageInfo; sha256: string; size: number; path: string; allocated?: number; sparseSha256?: string }>>();
+  private readonly images = new Map<string, Promise<{ info: ImageInfo; sha256: string; size: number; path: string; allocated?: number; sparseSha256?: string; fetchUrl?: string }>>();
   private readonly isos = new Map<string, Promise<{ sha256: string; path: string; size: number }>>();
   private readonly overlays = new Map<string, Promise<{ sha256: string; path: string; size: number }>>();
   private readonly templates = new Map<string, Promise<string>>();
@@ -164,6 +166,7 @@ class Builder {
       mode: '0644',
       ...(baseImage.allocated !== undefined ? { allocated: baseImage.allocated } : {}),
       ...(baseImage.sparseSha256 !== undefined ? { sparseSha256: baseImage.sparseSha256 } : {}),
+      ...(baseImage.fetchUrl !== undefined ? { fetchUrl: baseImage.fetchUrl } : {}),
     };
     const overlayObject = await this.overlay(base.remotePath, baseImage.info);
     const overlay: RemoteArtifact = { kind: 'overlay', ...overlayObject, localPath: overlayObject.path, remotePath: posix.join(dir, `${vm.name}.qcow2`), mode: '0600' };
@@ -226,14 +229,15 @@ class Builder {
 
   /** An image is its bytes: two entries with the same sha256 (by URL, or local files alike) are one image. */
   private image(image: ImageConfig) {
-    return memo(this.images, image.url ? `sha256:${image.sha256!.toLowerCase()}` : image.path, async () => {
+    return memo(this.images, image.url ? `sha256:${image.sha256!.toLowerCase()}${image.fetch === 'controller' ? ':controller' : ''}` : image.path, async () => {
       if (image.url) {
         const where = `${image.where}.url`;
         const sha256 = image.sha256!.toLowerCase();
-        // Fetched into the cache first (once; verified against its sha256), or only its header read (probe-image.ts).
-        if (this.options.images === 'probe') {
+        // Fetched into the cache first (once; verified against its sha256), or only its header read (probe-image.ts):
+        // for a plan, and for an image each controller fetches itself (`fetch: controller`, controller/fetch.ts).
+        if (this.options.images === 'probe' || image.fetch === 'controller') {
           const info = await probeImage(image.url, sha256, this.options.cache, { where });
-          return { info, sha256, size: info.fileSize, path: cachedImagePath(this.options.cache, sha256) };
+          return { info, sha256, size: info.fileSize, path: cachedImagePath(this.options.cache, sha256), ...(image.fetch === 'controller' ? { fetchUrl: image.url } : {}) };
         }
         const path = await fetchImage(image.url, sha256, this.options.cache, { where });
         const st = await stat(path);

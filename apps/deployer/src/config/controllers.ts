@@ -98,7 +98,9 @@ async function firstExisting(paths: string[], ctx: ResolveContext): Promise<stri
 
 export async function resolveImage(entry: ImageEntry, index: number, ctx: ResolveContext): Promise<ImageConfig> {
   // The schema let through a url only with its sha256: fetched by the build, into a cache chosen then (types.ts).
-  if (entry.url !== undefined) return { name: entry.name, path: '', url: entry.url, sha256: entry.sha256!.toLowerCase(), where: `images[${index}]` };
+  if (entry.url !== undefined) {
+    return { name: entry.name, path: '', url: entry.url, sha256: entry.sha256!.toLowerCase(), ...(entry.fetch === 'controller' ? { fetch: 'controller' as const } : {}), where: `images[${index}]` };
+  }
   const path = resolveLocal(entry.path!, ctx.baseDir, ctx.homeDir);
   const kind = await pathKind(path);
   if (kind !== 'file') {

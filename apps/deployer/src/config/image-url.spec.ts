@@ -35,6 +35,18 @@ describe('an image given by URL', () => {
     expect(await f.problems(withImage(`{ name: debian, path: ./debian-base.raw, sha256: ${SUM} }`))).toEqual([
       '4: images[0].sha256: sha256 goes with url; a local file is used as it is',
     ]);
+    expect(await f.problems(withImage('{ name: debian, path: ./debian-base.raw, fetch: controller }'))).toEqual(['4: images[0].fetch: fetch goes with url; a local file is uploaded']);
+    expect(await f.problems(withImage(`{ name: debian, url: "https://example.org/d.raw", sha256: ${SUM}, fetch: remote }`))).toEqual([
+      expect.stringMatching(/^4: images\[0\]\.fetch: .*"local".*"controller"/),
+    ]);
+  });
+
+  it('takes fetch: controller with url (each controller fetches it), local by default', async () => {
+    const f = await fixture({ 'debian1.xml': '<domain/>' });
+    const d = await f.parse(withImage(`{ name: debian, url: "http://127.0.0.1:8480/d.raw", sha256: ${SUM}, fetch: controller }`));
+    expect(d.images[0]).toMatchObject({ url: 'http://127.0.0.1:8480/d.raw', fetch: 'controller' });
+    const local = await f.parse(withImage(`{ name: debian, url: "http://127.0.0.1:8480/d.raw", sha256: ${SUM}, fetch: local }`));
+    expect(local.images[0]!.fetch).toBeUndefined();
   });
 
   it('refuses a URL that is not http(s) and a sum that is not 64 hex digits', async () => {
@@ -52,10 +64,10 @@ describe('an image given by URL', () => {
     ]);
   });
 
-  it('is in the JSON Schema as path alone, or url with sha256', () => {
+  it('is in the JSON Schema as path alone, or url with sha256 (and fetch)', () => {
     const image = (deploymentJsonSchema() as any).properties.images.items;
     expect(image.required).toEqual(['name']);
-    expect(Object.keys(image.properties)).toEqual(['name', 'path', 'url', 'sha256']);
+    expect(Object.keys(image.properties)).toEqual(['name', 'path', 'url', 'sha256', 'fetch']);
     expect(image.oneOf.map((o: { required: string[] }) => o.required)).toEqual([['path'], ['url', 'sha256']]);
   });
 });

@@ -20,10 +20,10 @@ export function deploymentJsonSchema(): Record<string, unknown> {
         for (const key of Object.keys(jsonSchema)) delete (jsonSchema as Record<string, unknown>)[key];
         Object.assign(jsonSchema, vmSpecJsonSchema(), examples === undefined ? {} : { examples });
       }
-      // The image's refinement in JSON Schema terms: path alone, or url with sha256.
+      // The image's refinement in JSON Schema terms: path alone, or url with sha256 (and fetch).
       if (zodSchema === ImageSchema) {
         (jsonSchema as Record<string, unknown>)['oneOf'] = [
-          { required: ['path'], not: { anyOf: [{ required: ['url'] }, { required: ['sha256'] }] } },
+          { required: ['path'], not: { anyOf: [{ required: ['url'] }, { required: ['sha256'] }, { required: ['fetch'] }] } },
           { required: ['url', 'sha256'], not: { required: ['path'] } },
         ];
       }

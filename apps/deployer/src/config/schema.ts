@@ -341,6 +341,15 @@ export const ImageSchema = z
           'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
         ),
       ),
+    fetch: z
+      .enum(['local', 'controller'])
+      .optional()
+      .meta(
+        doc(
+          "With `url`, who fetches it: `local` (the default) fetches it here once and uploads it to each controller; `controller` has each controller that lacks it fetch it itself with curl or wget (`check`: CHECK_UPLOAD_TOOLS), verified there against `sha256` and continued if cut, so that this machine's uplink is not the limit. Here only the image's header is read (for the overlays).",
+          'controller',
+        ),
+      ),
   })
   .superRefine((image, ctx) => {
     const add = (path: string[], message: string) => ctx.addIssue({ code: 'custom', path, message });
@@ -348,6 +357,7 @@ export const ImageSchema = z
     else if (image.path === undefined && image.url === undefined) add([], 'give path (a local file) or url and sha256');
     else if (image.url !== undefined && image.sha256 === undefined) add(['sha256'], 'required with url: the download is verified against it');
     else if (image.path !== undefined && image.sha256 !== undefined) add(['sha256'], 'sha256 goes with url; a local file is used as it is');
+    if (image.path !== undefined && image.fetch !== undefined) add(['fetch'], 'fetch goes with url; a local file is uploaded');
   })
   .meta(
     doc('A base image the VMs\' overlays are made on: a local `path`, or a `url` with its `sha256`. Sent once to each controller that uses it.', {

@@ -70,6 +70,8 @@ export interface ImageConfig {
   url?: string;
   /** The sha256 (lowercase hex) the fetched file must have; set with url. */
   sha256?: string;
+  /** `controller`: each controller fetches the URL itself (controller/fetch.ts); absent: fetched here, then uploaded. */
+  fetch?: 'controller';
   where: string;
 }
 

@@ -75,9 +75,19 @@ describe('preflight', () => {
       { controller: 'lc1', object: 'upload tools', code: 'CHECK_UPLOAD_TOOLS', severity: 'ok', message: 'uploads are written by dd and verified by openssl dgst -sha256' },
     ]);
     // A controller without dd and truncate (their absence played by upload-tools.sh's answer): nothing can be uploaded.
-    expect(uploadToolsFinding('lc1', { sha256: 'sha256sum', missing: ['truncate'] }, 2)).toMatchObject({ severity: 'error', message: 'uploads there need what is missing: truncate' });
-    expect(uploadToolsFinding('lc1', { sha256: 'none', missing: [] }, 0)).toMatchObject({ severity: 'warning' });
-    expect(uploadToolsFinding('lc1', { sha256: 'sha256sum', missing: [] }, 1).message).toContain('verified by sha256sum (openssl is not there');
+    expect(uploadToolsFinding('lc1', { sha256: 'sha256sum', fetch: 'curl', missing: ['truncate'] }, 2)).toMatchObject({ severity: 'error', message: 'uploads there need what is missing: truncate' });
+    expect(uploadToolsFinding('lc1', { sha256: 'none', fetch: 'curl', missing: [] }, 0)).toMatchObject({ severity: 'warning' });
+    expect(uploadToolsFinding('lc1', { sha256: 'sha256sum', fetch: 'curl', missing: [] }, 1).message).toContain('verified by sha256sum (openssl is not there');
+  });
+
+  it('says which tool fetches an image with fetch: controller there; an error when neither curl nor wget is there (issue 22)', async () => {
+    const v = vm('web-1');
+    const fetched = { ...v, base: { ...v.base, fetchUrl: 'http://127.0.0.1:8480/base.raw' } };
+    const state = await preflight(connection, DEMO, [fetched]);
+    expect(byCode(state, 'CHECK_UPLOAD_TOOLS')[0]!.message).toBe('uploads are written by dd and verified by openssl dgst -sha256; images are fetched there by curl');
+    expect(byCode(state, 'CHECK_IMAGE_DIR')[0]!.message).toContain('(2 of 2 files, 1 fetched by the controller)');
+    expect(uploadToolsFinding('lc1', { sha256: 'openssl', fetch: 'none', missing: [] }, 0, 1)).toMatchObject({ severity: 'error', message: '1 image(s) with fetch: controller, and neither curl nor wget is there' });
+    expect(uploadToolsFinding('lc1', { sha256: 'openssl', fetch: 'none', missing: [] }, 1, 0).severity).toBe('ok');
   });
 
   it('counts only the files that are not on the controller yet', async () => {

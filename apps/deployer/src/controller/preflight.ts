@@ -41,6 +41,8 @@ interface NeededFile {
   size: number;
   /** Bytes of data it holds (a sparse file's, less than `size`): what its upload writes there. */
   allocated?: number;
+  /** The URL the controller fetches it from itself (`fetch: controller`), instead of an upload from here. */
+  fetchUrl?: string;
 }
 
 /**
@@ -114,12 +116,13 @@ export async function preflight(connection: RemoteCommands, deployment: Deployme
   const missing = files.filter((f) => !present.has(f.remotePath));
   // Only data travels and is written (holes stay holes there): a sparse base image needs its data's room, not its size.
   const uploadBytes = missing.reduce((sum, f) => sum + Math.min(f.size, f.allocated ?? f.size), 0);
+  const fetches = missing.filter((f) => f.fetchUrl !== undefined).length;
   if (!dir.exists) add(lc.imageDir, 'CHECK_IMAGE_DIR', 'error', `image folder ${lc.imageDir} does not exist`, `mkdir -p ${lc.imageDir} on the controller, or change imageDir`);
   else if (!dir.writable) add(lc.imageDir, 'CHECK_IMAGE_DIR', 'error', `image folder ${lc.imageDir} is not writable by ${lc.user}`, `chown or chmod it for ${lc.user}, or change imageDir`);
   else if (dir.freeBytes < uploadBytes) add(lc.imageDir, 'CHECK_SPACE', 'error', `${lc.imageDir} has ${byteSize(dir.freeBytes)} free; ${byteSize(uploadBytes)} would be uploaded`, 'free space there, or choose another imageDir');
-  else add(lc.imageDir, 'CHECK_IMAGE_DIR', 'ok', `${lc.imageDir} writable, ${byteSize(dir.freeBytes)} free, ${byteSize(uploadBytes)} to upload (${missing.length} of ${files.length} files)`);
+  else add(lc.imageDir, 'CHECK_IMAGE_DIR', 'ok', `${lc.imageDir} writable, ${byteSize(dir.freeBytes)} free, ${byteSize(uploadBytes)} to upload (${missing.length} of ${files.length} files${fetches > 0 ? `, ${fetches} fetched by the controller` : ''})`);
 
-  findings.push(uploadToolsFinding(lc.name, tools, missing.length));
+  findings.push(uploadToolsFinding(lc.name, tools, missing.length - fetches, fetches));
 
   remoteIsos.forEach((path, i) => {
     const s = isoStates[i]!;

@@ -17,15 +17,29 @@ export async function uploadTools(connection: RemoteCommands): Promise<UploadToo
   return answer.value;
 }
 
-/** The finding: which sha256 tool uploads are verified with; an error when one is missing and a file is to be uploaded. */
-export function uploadToolsFinding(controller: string, tools: UploadToolsState | Error, uploadFiles: number): Finding {
+/**
+ * The finding: which sha256 tool uploads are verified with, and which tool fetches images there; an error when one
+ * is missing and a file is to be uploaded (or fetched there: `fetch: controller`).
+ */
+export function uploadToolsFinding(controller: string, tools: UploadToolsState | Error, uploadFiles: number, fetchFiles = 0): Finding {
   const object = 'upload tools';
-  const severity = uploadFiles > 0 ? 'error' : 'warning';
+  const severity = uploadFiles + fetchFiles > 0 ? 'error' : 'warning';
   if (tools instanceof Error) return { controller, object, code: 'CHECK_UPLOAD_TOOLS', severity, message: `the upload tools could not be checked: ${tools.message}` };
   const missing = [...(tools.sha256 === 'none' ? ['openssl or sha256sum'] : []), ...tools.missing];
   if (missing.length > 0) {
-    return { controller, object, code: 'CHECK_UPLOAD_TOOLS', severity, message: `uploads there need what is missing: ${missing.join('; ')}`, fix: 'install coreutils (dd, truncate, sha256sum) and openssl on the controller' };
+    return {
+      controller,
+      object,
+      code: 'CHECK_UPLOAD_TOOLS',
+      severity,
+      message: `uploads there need what is missing: ${missing.join('; ')}`,
+      fix: 'install coreutils (dd, truncate, mktemp, sha256sum) and openssl on the controller',
+    };
+  }
+  if (fetchFiles > 0 && tools.fetch === 'none') {
+    return { controller, object, code: 'CHECK_UPLOAD_TOOLS', severity: 'error', message: `${fetchFiles} image(s) with fetch: controller, and neither curl nor wget is there`, fix: 'install curl on the controller, or fetch the image here (fetch: local)' };
   }
   const by = tools.sha256 === 'openssl' ? 'openssl dgst -sha256' : 'sha256sum (openssl is not there: about 4x slower, install it for faster uploads)';
-  return { controller, object, code: 'CHECK_UPLOAD_TOOLS', severity: 'ok', message: `uploads are written by dd and verified by ${by}` };
+  const fetching = fetchFiles > 0 ? `; images are fetched there by ${tools.fetch}` : '';
+  return { controller, object, code: 'CHECK_UPLOAD_TOOLS', severity: 'ok', message: `uploads are written by dd and verified by ${by}${fetching}` };
 }

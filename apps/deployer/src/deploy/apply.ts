@@ -21,6 +21,7 @@ import { changeMedia, defineDomain, domainState, fileIdentities, setMemoryLive, 
 import type { DeploymentIdentity } from '../controller/owner-mark.js';
 import { ownedDomain } from '../controller/ownership.js';
 import type { ControllerState } from '../controller/preflight.js';
+import { fetchOnController } from '../controller/fetch.js';
 import { partialPath, remoteSha256 } from '../controller/upload.js';
 import type { EventSink } from './events.js';
 import type { LiveChange } from './live-apply.js';
@@ -240,12 +241,19 @@ async function uploadPlanned(
   // The files in the order every controller asks for them (shared-uploads.ts): a file several controllers need is
   // read once for all of them.
   const files = uploads.map(({ path }) => byPath.get(path)!).sort(uploadOrder);
-  shared.planned(lc, files);
+  // An image with `fetch: controller` is fetched by the controller itself (controller/fetch.ts), not read here.
+  shared.planned(
+    lc,
+    files.filter((f) => f.fetchUrl === undefined),
+  );
   await Promise.all(
     files.map((file) =>
       uploadLimit(async () => {
         try {
-          const identity = await shared.upload(lc, connection, file, (sent, total) => events({ type: 'upload', controller: lc, file: file.remotePath, sent, total }));
+          const identity =
+            file.fetchUrl !== undefined
+              ? await fetchOnController(connection, file.fetchUrl, file.remotePath, { sha256: file.sha256, size: file.size, mode: file.mode })
+              : await shared.upload(lc, connection, file, (sent, total) => events({ type: 'upload', controller: lc, file: file.remotePath, sent, total }));
           events({ type: 'upload', controller: lc, file: file.remotePath, sent: file.size, total: file.size, done: true });
           uploaded.push({ path: file.remotePath, bytes: file.size });
           written.set(file.remotePath, identity);

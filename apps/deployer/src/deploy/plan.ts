@@ -52,7 +52,8 @@ export interface ControllerPlan {
   controller: string;
   steps: PlanStep[];
   /** Files that are missing on the controller and would be uploaded. */
-  uploads: { path: string; bytes: number; kind: RemoteArtifact['kind'] }[];
+  /** Files to send; one with `from` is fetched by the controller from that URL (`fetch: controller`). */
+  uploads: { path: string; bytes: number; kind: RemoteArtifact['kind']; from?: string }[];
 }
 
 /** Steps that change nothing on the controller. */
@@ -113,7 +114,7 @@ export function planController(deployment: DeploymentIdentity, vms: readonly VmA
   );
   const uploads = needed
     .filter((f) => !state.present.has(f.remotePath) || (f.kind === 'overlay' && vms.some((v) => replaced.has(v.vm.name) && v.overlay.remotePath === f.remotePath)))
-    .map((f) => ({ path: f.remotePath, bytes: f.size, kind: f.kind }));
+    .map((f) => ({ path: f.remotePath, bytes: f.size, kind: f.kind, ...(f.fetchUrl !== undefined ? { from: f.fetchUrl } : {}) }));
   return { controller: state.controller, steps, uploads };
 }
 

@@ -97,7 +97,7 @@ export function formatPlan(report: DeployReport): string {
       }
       if (s.diskLoss) out.push(`              ${s.action === 'held' ? 'not done: it would make' : 'makes'} its disk ${s.lostDisk} anew: what the guest wrote there is lost${s.action === 'held' ? '' : ' (deploy asks first, or needs --allow-disk-loss)'}\n`);
     }
-    for (const u of c.plan!.uploads) out.push(`  ↑ upload    ${u.path} (${u.bytes} bytes)\n`);
+    for (const u of c.plan!.uploads) out.push(u.from ? `  ↓ fetch     ${u.path} (${u.bytes} bytes) from ${u.from}, by the controller\n` : `  ↑ upload    ${u.path} (${u.bytes} bytes)\n`);
   }
   const failed = report.controllers.filter((c) => c.error || c.refused).length;
   if (failed > 0) out.push(`${report.deployment}: ${failed} controller(s) could not be planned; the plan is incomplete${report.changes ? ' (and has changes)' : ''}\n`);

@@ -16,13 +16,17 @@ export const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'not a sha256');
 /** upload-receive.sh's first line: the bytes already kept at the temporary name. */
 export const ResumeFrom = z.string().regex(/^resume-from \d+$/).transform((line) => Number(line.slice('resume-from '.length)));
 
-/** upload-tools.sh: the sha256 tool there, then what else an upload lacks there (nothing when all is there). */
+/** upload-tools.sh: the sha256 tool there, the fetch tool, then what else an upload lacks there (nothing when all is there). */
 export const UploadTools = z
   .string()
-  .regex(/^sha256 (openssl|sha256sum|none)(\nmissing .+)*$/, 'not `sha256 TOOL` then `missing WHAT` lines')
+  .regex(/^sha256 (openssl|sha256sum|none)\nfetch (curl|wget|none)(\nmissing .+)*$/, 'not `sha256 TOOL`, `fetch TOOL`, then `missing WHAT` lines')
   .transform((text) => {
-    const [first, ...rest] = text.split('\n');
-    return { sha256: first!.slice('sha256 '.length) as 'openssl' | 'sha256sum' | 'none', missing: rest.map((line) => line.slice('missing '.length)) };
+    const [first, second, ...rest] = text.split('\n');
+    return {
+      sha256: first!.slice('sha256 '.length) as 'openssl' | 'sha256sum' | 'none',
+      fetch: second!.slice('fetch '.length) as 'curl' | 'wget' | 'none',
+      missing: rest.map((line) => line.slice('missing '.length)),
+    };
   });
 
 /** What `schema` makes of `text`, or a message that says what was printed instead (for the caller's error). */
