@@ -5,7 +5,8 @@
  */
 import { execFile } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -40,7 +41,7 @@ describe('vmctx check and deploy: failures on real controllers', () => {
 
   afterAll(async () => {
     // What the deployments made goes with vmctx destroy (their state files too); then any leftover by name.
-    for (const name of ['dfail-bridge', 'dfail-lc2', 'dfail-keys', 'dfail-unreachable', 'dfail-start']) {
+    for (const name of ['dfail-bridge', 'dfail-lc2', 'dfail-keys', 'dfail-unreachable', 'dfail-start', 'dfail-fetch']) {
       const file = join(work, `${name}.yaml`);
       if (existsSync(file)) await vmctx(['destroy', '--file', file, '--yes']);
     }
@@ -49,6 +50,39 @@ describe('vmctx check and deploy: failures on real controllers', () => {
     await disconnect(lc5);
     await run(LAB_COMMAND, ['down', 'lc5']);
     rmSync(work, { recursive: true, force: true });
+    rmSync(join(env.http.files, 'dfail-fetch.raw'), { force: true });
+  });
+
+  it('an image with fetch: controller is fetched by each controller from its URL, not here; a second deploy fetches nothing (issue 22)', async () => {
+    // The lab's HTTP server: the same URL here (for the image's header) and on each controller (for the image).
+    copyFileSync(env.guest.baseImage, join(env.http.files, 'dfail-fetch.raw'));
+    const sha256 = createHash('sha256').update(readFileSync(env.guest.baseImage)).digest('hex');
+    const cache = join(work, 'fetch-cache');
+    const file = writeDeployment(work, 'dfail-fetch', {
+      controllers: [labControllerEntry(env, lc1), labControllerEntry(env, lc2)],
+      images: [{ name: 'fetched', url: `${env.http.url}/dfail-fetch.raw`, sha256, fetch: 'controller' }],
+      vms: [{ ...vm('dfail-fetch-1', 'lc1'), image: 'fetched' }, { ...vm('dfail-fetch-2', 'lc2'), image: 'fetched' }],
+    });
+    const cacheEnv = { env: { XDG_CACHE_HOME: cache } };
+    const plan = await vmctx(['plan', '--file', file], cacheEnv);
+    const base = `${lc1.images}/fetched-${sha256.slice(0, 16)}.raw`;
+    expect(plan.stdout).toContain(`↓ fetch     ${base} (${readFileSync(env.guest.baseImage).length} bytes) from ${env.http.url}/dfail-fetch.raw, by the controller`);
+    const check = JSON.parse((await vmctx(['check', '--file', file, '--json'], cacheEnv)).stdout) as CheckReport;
+    for (const c of check.controllers) {
+      expect(c.findings.find((f) => f.code === 'CHECK_UPLOAD_TOOLS')?.message).toMatch(/images are fetched there by (curl|wget)$/);
+    }
+    const deploy = await vmctx(['deploy', '--file', file, '--json'], cacheEnv);
+    expect(deploy.code, deploy.stderr).toBe(0);
+    for (const lc of [lc1, lc2]) {
+      expect((await sshOk(env, lc, ['sha256sum', base])).split(' ')[0]).toBe(sha256);
+      expect((await sshOk(env, lc, ['virsh', 'domstate', lc === lc1 ? 'dfail-fetch-1' : 'dfail-fetch-2'])).trim()).toBe('running');
+    }
+    // Here only its header was read: no copy of the image in the local cache.
+    const objects = join(cache, 'vmctx', 'objects');
+    expect(existsSync(objects) ? readdirSync(objects).filter((f) => f.endsWith('.img')) : []).toEqual([]);
+    const again = JSON.parse((await vmctx(['deploy', '--file', file, '--json'], cacheEnv)).stdout) as DeployReport;
+    expect(again.controllers.map((c) => c.uploaded)).toEqual([[], []]);
+    expect((await vmctx(['destroy', '--file', file, '--yes'], cacheEnv)).code).toBe(0);
   });
 
   it('a controller without the bridge is named with the bridge; nothing is uploaded there; the other deploys', async () => {

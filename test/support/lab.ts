@@ -34,6 +34,8 @@ export interface LabEnv {
   key: string;
   knownHosts: string;
   controllers: LabController[];
+  /** The lab's HTTP server: `url` here and on every controller; a file put in `files` is `${url}/NAME`. */
+  http: { url: string; files: string };
   guest: {
     kernel: string;
     initrd: string;

@@ -9,6 +9,8 @@ LAB_SUBNET_PREFIX=198.51.100          # RFC 5737 documentation range; never leav
 LAB_BRIDGE_ADDR=$LAB_SUBNET_PREFIX.1/24
 LAB_SSH_BASE_PORT=2200                # controller i answers on 127.0.0.1:(2200+i)
 LAB_IMAGES=/var/lib/vmctx/images      # the image folder as a controller sees it (bind-mounted per controller)
+LAB_HTTP_PORT=8480                    # the lab's HTTP server: http://127.0.0.1:8480/ here and on each controller
+LAB_HTTP=$LAB_STATE/http              # its folder: files/ (what it serves), sock, pid, log
 
 log() { printf '[lab] %s\n' "$*" >&2; }
 die() { printf '[lab] error: %s\n' "$*" >&2; exit 1; }

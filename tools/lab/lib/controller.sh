@@ -17,6 +17,7 @@ lc_port() { echo $((LAB_SSH_BASE_PORT + ${1#lc})); }
 lc_processes() {
   local r; r=$(lc_dir "$1")
   echo "$r/pids/forward socat"
+  echo "$r/pids/http socat"
   echo "$r/pids/dnsmasq dnsmasq"
   echo "$r/pids/sshd sshd"
   echo "$r/run/libvirtd.pid libvirtd"
@@ -178,6 +179,29 @@ lc_up() {
   pid=$(detach "$r/logs/forward.log" socat "TCP-LISTEN:$port,bind=127.0.0.1,reuseaddr,fork" \
     "EXEC:ip netns exec $name socat STDIO TCP\\:127.0.0.1\\:22")
   echo "$pid" >"$r/pids/forward"
+  # The lab's HTTP server on the controller's own 127.0.0.1 (lab_http_up: its Unix socket crosses namespaces).
+  lab_http_up
+  pid=$(detach "$r/logs/http.log" ip netns exec "$name" socat "TCP-LISTEN:$LAB_HTTP_PORT,bind=127.0.0.1,reuseaddr,fork" \
+    "UNIX-CONNECT:$LAB_HTTP/sock")
+  echo "$pid" >"$r/pids/http"
+}
+
+# The lab's HTTP server (tools/lab/http-server.mjs), one for the whole lab, started with the first controller:
+# files put in $LAB_HTTP/files are http://127.0.0.1:$LAB_HTTP_PORT/NAME here and, through each controller's
+# forwarder, there (images with `fetch: controller`). Stopped by a whole `lab down`.
+lab_http_up() {
+  local pid i
+  pid_alive "$LAB_HTTP/pid" http-server.mjs && return 0
+  mkdir -p "$LAB_HTTP/files"
+  pid=$(detach "$LAB_HTTP/log" node "$LAB_HOME/http-server.mjs" "$LAB_HTTP/files" "$LAB_HTTP_PORT" "$LAB_HTTP/sock")
+  echo "$pid" >"$LAB_HTTP/pid"
+  for i in $(seq 100); do [ -S "$LAB_HTTP/sock" ] && return 0; sleep 0.05; done
+  die "the lab's HTTP server did not start (see $LAB_HTTP/log)"
+}
+
+lab_http_down() {
+  stop_pid "$LAB_HTTP/pid" http-server.mjs
+  rm -rf "$LAB_HTTP"
 }
 
 lc_wait_ready() {
