@@ -8,10 +8,13 @@
 // the file there (its data read back, not its holes), its comparison and the rename, until the one command that
 // receives them ends.
 // wireBytes: what went into the channel (frames: data, their headers, `end`; holes are not sent).
+// With CUT_AT_WIRE=N in the environment, the process kills itself (SIGKILL, as a deployer killed mid-way) once N
+// bytes went into the channel, after printing { cutAtWire } (deploy.sh part 9: what the next upload sends).
 import { statSync } from 'node:fs';
 import { ControllerConnection, fileDigests, uploadFile } from '@vmctx/deployer';
 
 const [controllerJson, local, remote, sha256] = process.argv.slice(2);
+const cutAtWire = process.env.CUT_AT_WIRE ? Number(process.env.CUT_AT_WIRE) : undefined;
 const controller = JSON.parse(controllerJson);
 const size = statSync(local).size;
 // The digests as the deploy's cache knows them (artifacts/cache.ts: computed once a file, not at each upload).
@@ -31,6 +34,10 @@ await uploadFile(connection, local, remote, {
   mode: '0600',
   onProgress: (sent, _total, wire) => {
     wireBytes = wire ?? sent;
+    if (cutAtWire !== undefined && wireBytes >= cutAtWire) {
+      console.log(JSON.stringify({ cutAtWire: wireBytes }));
+      process.kill(process.pid, 'SIGKILL');
+    }
     if (sent === size) transferMs = performance.now() - start;
   },
 });

@@ -16,7 +16,10 @@
 #      bytes on the wire, and allocated on the controller against here (goal: within 5 %);
 #   8. that sparse image as the base of one VM on each of 1 and 4 controllers, `vmctx deploy` (define + start, no
 #      --wait) with the base on none of them: wall time, and the bytes the process read (rchar: the image's data
-#      once for all controllers, not once each; issue 22's "read once for many").
+#      once for all controllers, not once each; issue 22's "read once for many");
+#   9. that sparse image's upload killed (SIGKILL, the deployer killed) once 60 % of its data went on the wire, then
+#      uploaded again: the bytes the second upload sends (goal: under 45 % of the data) and its time, against a whole
+#      upload (issue 22: resumable).
 # Usage: tools/bench/deploy.sh [RUNS]   (default 3; DEPLOY_BENCH_ONLY="1 4" runs only those parts)
 # Controllers: DEPLOY_BENCH_CONTROLLERS (default "lc3 lc4 lc1 lc2": 1 = lc3, 2 = lc3 lc4, 4 = all), which must be
 # up (`tools/lab/lab add lc3`); the bench never brings a controller up or down. Everything it puts on a controller
@@ -31,7 +34,7 @@ BENCH_DIR="${VMCTX_BENCH_DIR:-/var/tmp/vmctx-bench}"
 WORK="$BENCH_DIR/deploy"
 LAB="$ROOT/tools/lab/lab"
 VMCTX=(node "$ROOT/apps/deployer/bin/vmctx.js")
-ONLY="${DEPLOY_BENCH_ONLY:-1 2 3 4 5 6 7}"
+ONLY="${DEPLOY_BENCH_ONLY:-1 2 3 4 5 6 7 9}"
 read -r -a LCS <<<"${DEPLOY_BENCH_CONTROLLERS:-lc3 lc4 lc1 lc2}"
 REMOTE_DIR=/var/lib/vmctx/images/bench-deploy
 TEMPLATE="$ROOT/examples/demo/lab-guest.xml"
@@ -245,8 +248,8 @@ if wants 7; then
   header "7. a sparse image, 2 GiB holding 305 MiB, to ${LCS[0]} (seconds; ratio against scp of the 305 MiB of data alone)"
   row "vmctx uploadFile, total" sparse-vmctx sparse-scp-data "<= 1.20x"
   row "  to the last frame sent" sparse-vmctx-transfer sparse-scp-data
-  row "  after it (sum of the 2 GiB there, ln)" sparse-vmctx-verify sparse-scp-data
-  row "  whole process (node start, connect, upload)" sparse-vmctx-process sparse-scp-data
+  row "  after it (its data read back into the sparse digest there, ln)" sparse-vmctx-verify sparse-scp-data
+  row "  whole process (node start, the digests of the 2 GiB, connect, upload)" sparse-vmctx-process sparse-scp-data
   row "scp of the data alone (a dense 305 MiB file)" sparse-scp-data sparse-scp-data
   if [[ " ${tools[*]} " == *" rsync-sparse "* ]]; then
     row "rsync --sparse of the image" sparse-rsync sparse-scp-data
@@ -258,6 +261,40 @@ if wants 7; then
     echo "vmctx: MiB on the wire $(stats ${S[sparse-vmctx-wire]}) (median min max), peak RSS MiB $(stats ${S[sparse-vmctx-rss]} | cut -d' ' -f1)"
     echo "allocated MiB: here $here, on ${LCS[0]} after vmctx $(stats ${S[sparse-vmctx-alloc]} | cut -d' ' -f1) (goal within 5 %)${S[sparse-rsync-alloc]:+, after rsync --sparse $(stats ${S[sparse-rsync-alloc]} | cut -d' ' -f1)}"
   }
+fi
+
+# --- 9. an upload cut at 60 %, then again ------------------------------------------------------------------------
+if wants 9; then
+  image="$BENCH_DIR/bench-base-sparse-2g.raw"; sparse_file "$image"
+  sha=$(openssl dgst -sha256 -r "$image" | cut -d' ' -f1)
+  data=$(( $(stat -c %b "$image") * 512 ))
+  remote="$REMOTE_DIR/bench-resume.raw"
+  resume_clean() { on "${LCS[0]}" "rm -f $remote $REMOTE_DIR/.bench-resume.raw.vmctx-part.*"; }
+  resume_round() { # whole | cut: one whole upload, or one killed at 60 % of the data and the one after it
+    local out
+    resume_clean
+    if [ "$1" = cut ]; then
+      out=$(CUT_AT_WIRE=$((data * 60 / 100)) node "$HERE/deploy-upload.mjs" "$(controller_json "${LCS[0]}")" "$image" "$remote" "$sha" || true)
+      add resume-cut "$(jq -r '.cutAtWire / 1048576' <<<"$out")"
+      out=$(node "$HERE/deploy-upload.mjs" "$(controller_json "${LCS[0]}")" "$image" "$remote" "$sha")
+      add resume-again "$(jq -r '.totalMs / 1000' <<<"$out")"
+      add resume-again-wire "$(jq -r '.wireBytes / 1048576' <<<"$out")"
+      add resume-again-share "$(jq -r --argjson data "$data" '.wireBytes * 100 / $data' <<<"$out")"
+    else
+      out=$(node "$HERE/deploy-upload.mjs" "$(controller_json "${LCS[0]}")" "$image" "$remote" "$sha")
+      add resume-whole "$(jq -r '.totalMs / 1000' <<<"$out")"
+    fi
+    [ "$(on "${LCS[0]}" sha256sum "$remote" | cut -d' ' -f1)" = "$sha" ] || { echo "deploy.sh: the resumed upload differs" >&2; exit 1; }
+  }
+  for round in $(seq "$RUNS"); do
+    for item in $(shuffle "$round" whole cut); do resume_round "$item"; done
+  done
+  resume_clean
+  header "9. the 2 GiB image holding 305 MiB, its upload killed at 60 % of its data, then again (to ${LCS[0]})"
+  row "the upload after the cut (uploadFile, seconds)" resume-again resume-whole
+  row "a whole upload (seconds)" resume-whole resume-whole
+  # shellcheck disable=SC2086
+  echo "MiB on the wire when killed $(stats ${S[resume-cut]}); sent by the upload after it $(stats ${S[resume-again-wire]}), that is $(stats ${S[resume-again-share]} | cut -d' ' -f1) % of the $((data / 1048576)) MiB of data (goal: under 45 %)"
 fi
 
 # --- 4. artifacts of 100 VMs ----------------------------------------------------------------------------------------

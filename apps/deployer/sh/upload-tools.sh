@@ -1,7 +1,7 @@
 # shellcheck shell=sh
 # What an upload needs of a controller, asked by preflight (controller/upload-tools.ts) before anything is sent:
 # the sha256 tool upload-receive.sh and file-sha256.sh will use (common/sha256.sh's choice, the same test), a `dd`
-# that counts, seeks and skips in bytes (GNU coreutils, busybox), `truncate` and `mktemp`.
+# that counts, seeks and skips in bytes (GNU coreutils, busybox), `truncate`, `mktemp` and `mkfifo`.
 #
 # Run as: sh -c "$UPLOAD_TOOLS_SH" vmctx-upload-tools
 # stdout: `sha256 openssl`, `sha256 sha256sum` or `sha256 none`; then `fetch curl`, `fetch wget` or `fetch none`
@@ -18,4 +18,5 @@ dd if=/dev/null of=/dev/null bs=65536 iflag=fullblock,count_bytes,skip_bytes cou
   || echo "missing dd with iflag=fullblock,count_bytes,skip_bytes oflag=seek_bytes"
 command -v truncate >/dev/null 2>&1 || echo "missing truncate"
 command -v mktemp >/dev/null 2>&1 || echo "missing mktemp"
+command -v mkfifo >/dev/null 2>&1 || echo "missing mkfifo"
 exit 0

@@ -33,7 +33,7 @@ export function uploadToolsFinding(controller: string, tools: UploadToolsState |
       code: 'CHECK_UPLOAD_TOOLS',
       severity,
       message: `uploads there need what is missing: ${missing.join('; ')}`,
-      fix: 'install coreutils (dd, truncate, mktemp, sha256sum) and openssl on the controller',
+      fix: 'install coreutils (dd, truncate, mktemp, mkfifo, sha256sum) and openssl on the controller',
     };
   }
   if (fetchFiles > 0 && tools.fetch === 'none') {

@@ -26,7 +26,7 @@ function binWith(name: string, tools: readonly string[]): string {
   }
   return bin;
 }
-const RECEIVING = ['rm', 'flock', 'stat', 'dd', 'truncate', 'chmod', 'ln', 'dirname', 'mktemp', 'cat'];
+const RECEIVING = ['rm', 'flock', 'stat', 'dd', 'truncate', 'chmod', 'ln', 'dirname', 'mktemp', 'mkfifo', 'cat'];
 
 describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('under %s', (name, [cmd, ...rest]) => {
   const run = (script: string, path: string, args: string[] = [], input?: Buffer) =>
@@ -37,10 +37,10 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('under %
   it('says openssl where it is there, else sha256sum, and what else an upload lacks', () => {
     // Busybox sh runs its own applets before PATH (dd, truncate, sha256sum): only openssl's absence shows there.
     const applets = cmd!.endsWith('busybox');
-    expect(tools(binWith(`all-${tag}`, ['openssl', 'sha256sum', 'dd', 'truncate', 'mktemp', 'curl', 'wget']))).toEqual({ sha256: 'openssl', fetch: 'curl', missing: [] });
-    expect(tools(binWith(`no-openssl-${tag}`, ['sha256sum', 'dd', 'truncate', 'mktemp', 'wget']))).toEqual({ sha256: 'sha256sum', fetch: 'wget', missing: [] });
+    expect(tools(binWith(`all-${tag}`, ['openssl', 'sha256sum', 'dd', 'truncate', 'mktemp', 'mkfifo', 'curl', 'wget']))).toEqual({ sha256: 'openssl', fetch: 'curl', missing: [] });
+    expect(tools(binWith(`no-openssl-${tag}`, ['sha256sum', 'dd', 'truncate', 'mktemp', 'mkfifo', 'wget']))).toEqual({ sha256: 'sha256sum', fetch: 'wget', missing: [] });
     if (!applets) {
-      expect(tools(binWith(`none-${tag}`, []))).toEqual({ sha256: 'none', fetch: 'none', missing: ['dd with iflag=fullblock,count_bytes,skip_bytes oflag=seek_bytes', 'truncate', 'mktemp'] });
+      expect(tools(binWith(`none-${tag}`, []))).toEqual({ sha256: 'none', fetch: 'none', missing: ['dd with iflag=fullblock,count_bytes,skip_bytes oflag=seek_bytes', 'truncate', 'mktemp', 'mkfifo'] });
     }
   });
 
