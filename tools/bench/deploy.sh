@@ -19,7 +19,11 @@
 #      once for all controllers, not once each; issue 22's "read once for many");
 #   9. that sparse image's upload killed (SIGKILL, the deployer killed) once 60 % of its data went on the wire, then
 #      uploaded again: the bytes the second upload sends (goal: under 45 % of the data) and its time, against a whole
-#      upload (issue 22: resumable).
+#      upload (issue 22: resumable);
+#  10. compression on the wire (issue 22): 160 MiB of this machine's /usr/lib (binaries and text, as a guest's data)
+#      uploaded with the controller's compression off, auto and on, on the lab's link and on one throttled to
+#      100 Mbit/s (`tc qdisc ... tbf` on the controller namespace's loopback, which its sshd's traffic crosses;
+#      removed at the end). Goals: auto at most 5 % slower than off on the fast link, faster than off on the slow.
 # Usage: tools/bench/deploy.sh [RUNS]   (default 3; DEPLOY_BENCH_ONLY="1 4" runs only those parts)
 # Controllers: DEPLOY_BENCH_CONTROLLERS (default "lc3 lc4 lc1 lc2": 1 = lc3, 2 = lc3 lc4, 4 = all), which must be
 # up (`tools/lab/lab add lc3`); the bench never brings a controller up or down. Everything it puts on a controller
@@ -34,7 +38,7 @@ BENCH_DIR="${VMCTX_BENCH_DIR:-/var/tmp/vmctx-bench}"
 WORK="$BENCH_DIR/deploy"
 LAB="$ROOT/tools/lab/lab"
 VMCTX=(node "$ROOT/apps/deployer/bin/vmctx.js")
-ONLY="${DEPLOY_BENCH_ONLY:-1 2 3 4 5 6 7 9}"
+ONLY="${DEPLOY_BENCH_ONLY:-1 2 3 4 5 6 7 9 10}"
 read -r -a LCS <<<"${DEPLOY_BENCH_CONTROLLERS:-lc3 lc4 lc1 lc2}"
 REMOTE_DIR=/var/lib/vmctx/images/bench-deploy
 TEMPLATE="$ROOT/examples/demo/lab-guest.xml"
@@ -295,6 +299,47 @@ if wants 9; then
   row "a whole upload (seconds)" resume-whole resume-whole
   # shellcheck disable=SC2086
   echo "MiB on the wire when killed $(stats ${S[resume-cut]}); sent by the upload after it $(stats ${S[resume-again-wire]}), that is $(stats ${S[resume-again-share]} | cut -d' ' -f1) % of the $((data / 1048576)) MiB of data (goal: under 45 %)"
+fi
+
+# --- 10. compression on a fast and on a throttled link ---------------------------------------------------------------
+if wants 10; then
+  image="$BENCH_DIR/bench-usr-lib-160m.raw"
+  if [ ! -f "$image" ]; then
+    echo "deploy.sh: writing 160 MiB of /usr/lib to $image" >&2
+    tar -cf - /usr/lib 2>/dev/null | head -c $((160 * 1048576)) >"$image.tmp" && mv "$image.tmp" "$image"
+  fi
+  sha=$(openssl dgst -sha256 -r "$image" | cut -d' ' -f1)
+  remote="$REMOTE_DIR/bench-compress.raw"
+  lc=${LCS[0]}
+  throttle() { ip netns exec "$lc" tc qdisc "$1" dev lo root tbf rate 100mbit burst 64kb latency 50ms; }
+  unthrottle() { ip netns exec "$lc" tc qdisc del dev lo root 2>/dev/null || true; }
+  trap "unthrottle; finish" EXIT
+  compress_round() { # LINK MODE
+    local out
+    on "$lc" "rm -f $remote"
+    out=$(node "$HERE/deploy-upload.mjs" "$(controller_json "$lc" | jq -c --arg m "$2" '. + { compression: $m }')" "$image" "$remote" "$sha")
+    add "compress-$1-$2" "$(jq -r '.totalMs / 1000' <<<"$out")"
+    add "compress-$1-$2-wire" "$(jq -r '.wireBytes / 1048576' <<<"$out")"
+  }
+  for link in fast slow; do
+    if [ $link = slow ]; then throttle add; fi
+    compress_round "$link" off # warm-up
+    for key in "${!S[@]}"; do [[ $key == compress-$link-* ]] && unset "S[$key]"; done
+    for round in $(seq "$RUNS"); do
+      for mode in $(shuffle "$round" off auto on); do compress_round "$link" "$mode"; done
+    done
+    if [ $link = slow ]; then unthrottle; fi
+  done
+  on "$lc" "rm -f $remote"
+  header "10. upload of 160 MiB of /usr/lib to $lc, compression off, auto and on (seconds)"
+  row "fast link (the lab's): off" compress-fast-off compress-fast-off
+  row "  auto" compress-fast-auto compress-fast-off "<= 1.05x"
+  row "  on" compress-fast-on compress-fast-off
+  row "100 Mbit/s (tc tbf): off" compress-slow-off compress-slow-off
+  row "  auto" compress-slow-auto compress-slow-off "< 1.00x"
+  row "  on" compress-slow-on compress-slow-off
+  # shellcheck disable=SC2086
+  echo "MiB on the wire (median): fast off $(stats ${S[compress-fast-off-wire]} | cut -d' ' -f1), auto $(stats ${S[compress-fast-auto-wire]} | cut -d' ' -f1), on $(stats ${S[compress-fast-on-wire]} | cut -d' ' -f1); slow off $(stats ${S[compress-slow-off-wire]} | cut -d' ' -f1), auto $(stats ${S[compress-slow-auto-wire]} | cut -d' ' -f1), on $(stats ${S[compress-slow-on-wire]} | cut -d' ' -f1)"
 fi
 
 # --- 4. artifacts of 100 VMs ----------------------------------------------------------------------------------------

@@ -17,7 +17,8 @@
 # stdin:  `kept OFFSET LENGTH` lines below the offset this command announced (resume-from), then frames (`OFFSET
 #         LENGTH` newline, LENGTH bytes) from it, each in increasing order of offset, then `end` and a newline.
 # stdout: first `resume-from N`: the bytes already kept at PART (0 for none): frames are written in order and the
-#         whole size is set last, so PART's size is how far it is final; the sender then skips them. On success,
+#         whole size is set last, so PART's size is how far it is final; the sender then skips them. ` gzip` after
+#         it where gzip is there: a frame may then come as `z OFFSET LENGTH ZLENGTH` and ZLENGTH bytes of gzip. On success,
 #         last, FINAL's identity (common/file-identity.sh).
 # stderr: why it failed.
 # Exit:   0 published; 3 a whole file with another digest, removed; 4 no sum; 5 a read or write error (dd's,
@@ -50,7 +51,8 @@ if [ "$keep" = yes ] && [ -f "$part" ]; then have=$(stat -c %s -- "$part") || ex
 # More than the whole cannot be a prefix of it.
 if [ "$have" -gt "$size" ]; then : >"$part"; have=0; fi
 : >>"$part" || exit 5
-echo "resume-from $have"
+# ` gzip`: frames may come gzipped (controller/frame-compression.ts).
+if command -v gzip >/dev/null 2>&1; then echo "resume-from $have gzip"; else echo "resume-from $have"; fi
 
 # The reader: the bytes of each frame (and kept run) named on the FIFO, read back from PART once written (from the
 # page cache), into the sum, beside the receiving (the other core): after the last frame only that frame is left
@@ -64,9 +66,10 @@ done <"$tmp/frames" | sha256_stdin >"$tmp/data") &
 reader=$!
 exec 6>"$tmp/frames"
 
-# receive: writes each frame of stdin into PART, names it to the reader (fd 6), and the runs of data (kept and sent,
-# adjacent ones merged) to fd 9, one `OFFSET LENGTH` line each; `end` sets the whole size. Returns 0 at `end`, 5 for a write error or a frame that
-# is not this protocol, 7 when stdin ends first.
+# receive: writes each frame of stdin into PART (a gzipped one, `z OFFSET LENGTH ZLENGTH`, inflated by gzip -dc:
+# controller/frame-compression.ts), names it to the reader (fd 6), and the runs of data (kept and sent, adjacent
+# ones merged) to fd 9, one `OFFSET LENGTH` line each; `end` sets the whole size. Returns 0 at `end`, 5 for a write
+# error or a frame that is not this protocol, 7 when stdin ends first.
 receive() {
   at=0; run_at=0; run_len=0
   while IFS=' ' read -r off len more; do
@@ -74,11 +77,14 @@ receive() {
       if [ "$run_len" -gt 0 ]; then echo "$run_at $run_len" >&9; fi
       truncate -s "$size" -- "$part" || return 5; return 0
     fi
-    kept=no
-    if [ "$off" = kept ]; then kept=yes; off=$len; len=${more%% *}; more=${more#"$len"}; fi
+    kept=no; zlen=
+    case $off in
+      kept) kept=yes; off=$len; len=${more%% *}; more=${more#"$len"} ;;
+      z) off=$len; len=${more%% *}; more=${more#"$len"}; more=${more# }; zlen=${more%% *}; more=${more#"$zlen"}; zlen=${zlen:-x} ;;
+    esac
     # Only digits, in order, within the file: anything else is not this protocol (and not arithmetic to trust).
-    case $off$len in '' | *[!0-9]*) echo "bad frame header: $off $len" >&2; return 5 ;; esac
-    if [ -n "$more" ]; then echo "bad frame header: $off $len$more" >&2; return 5; fi
+    case $off$len$zlen in '' | *[!0-9]*) echo "bad frame header: $off $len $zlen" >&2; return 5 ;; esac
+    if [ -n "$more" ] || [ ${#zlen} -gt 18 ]; then echo "bad frame header: $off $len $zlen$more" >&2; return 5; fi
     # At most 18 digits: the shell's arithmetic is 64-bit, and a sum that wrapped would pass the test of the size.
     if [ -z "$len" ] || [ ${#off} -gt 18 ] || [ ${#len} -gt 18 ] || [ "$off" -lt "$at" ] || [ $((off + len)) -gt "$size" ]; then
       echo "bad frame: $off $len after $at of $size" >&2; return 5
@@ -87,7 +93,11 @@ receive() {
     if { [ "$kept" = yes ] && [ $((off + len)) -gt "$have" ]; } || { [ "$kept" = no ] && [ "$off" -lt "$have" ]; }; then
       echo "bad frame: ${kept#no}$off $len where $have bytes are kept" >&2; return 5
     fi
-    if [ "$kept" = no ]; then
+    if [ -n "$zlen" ]; then
+      # At most LENGTH bytes are written whatever gzip gives; a short or wrong inflation fails the digest.
+      dd bs=65536 iflag=fullblock,count_bytes count="$zlen" status=none | gzip -dc | \
+        dd of="$part" bs=65536 iflag=fullblock,count_bytes count="$len" oflag=seek_bytes seek="$off" conv=notrunc status=none || return 5
+    elif [ "$kept" = no ]; then
       dd of="$part" bs=65536 iflag=fullblock,count_bytes count="$len" oflag=seek_bytes seek="$off" conv=notrunc status=none || return 5
     fi
     if [ "$len" -gt 0 ]; then echo "$off $len" >&6; fi

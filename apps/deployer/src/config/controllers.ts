@@ -54,6 +54,7 @@ export async function resolveController(entry: ControllerEntry, index: number, c
     // One spelling per folder, so that paths built from it compare equal (`/a/b/` and `/a//b` are `/a/b`).
     imageDir: posix.normalize(entry.imageDir).replace(/(.)\/$/, '$1'),
     ...(proxyJump === undefined ? {} : { proxyJump }),
+    ...(entry.compression === undefined || entry.compression === 'auto' ? {} : { compression: entry.compression }),
     where: `controllers[${index}]`,
   };
 }

@@ -300,6 +300,15 @@ export const ControllerSchema = z
     proxyJump: text('proxyJump')
       .optional()
       .meta(doc("A jump host, `[user@]host[:port]` or a Host alias of the ssh config (one hop: the first of a list), or `none` for none. Default: the ssh config's ProxyJump for `host`.", 'admin@bastion.example.org:22', 'none')),
+    compression: z
+      .enum(['auto', 'on', 'off'])
+      .optional()
+      .meta(
+        doc(
+          'Whether uploads to this controller are gzipped on the wire (and inflated there by `gzip -dc`): `auto` (the default) measures the link on each upload and compresses when it is slower than 32 MB/s and the data shrinks; `on` always where gzip is there; `off` never.',
+          'auto',
+        ),
+      ),
     imageDir: remotePath('imageDir').meta(
       doc(
         "The folder on the controller, absolute, where vmctx puts base images, overlays, context ISOs, console logs and its record (`.vmctx/<deployment>.json`). It must exist and be writable (`check`: CHECK_IMAGE_DIR).",

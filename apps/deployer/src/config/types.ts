@@ -50,6 +50,8 @@ export interface ControllerConfig {
   imageDir: string;
   /** `user@host:port` of a jump host (ssh_config's ProxyJump), one hop. */
   proxyJump?: { host: string; port: number; user: string; identityFile?: string };
+  /** Uploads gzipped on the wire: `auto` (absent) where the link is slow (controller/frame-compression.ts). */
+  compression?: 'auto' | 'on' | 'off';
   /** Where in the file this controller was declared, for messages: `controllers[1]`. */
   where: string;
 }

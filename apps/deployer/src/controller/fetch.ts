@@ -31,7 +31,7 @@ export async function fetchOnController(connection: ControllerConnection, url: s
     });
   const lines = result.stdout.trim().split('\n');
   const resumed = ResumeFrom.safeParse(lines[0]);
-  const from = resumed.success && resumed.data > 0 ? ` (continued at ${resumed.data})` : '';
+  const from = resumed.success && resumed.data.from > 0 ? ` (continued at ${resumed.data.from})` : '';
   const said = result.stderr.trim();
   switch (result.code) {
     case 0: {

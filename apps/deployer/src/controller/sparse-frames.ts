@@ -13,6 +13,7 @@
  * frames, one `dd` each on the controller, multiply.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { COMPRESSED_FRAME, type FrameCompression } from './frame-compression.js';
 
 /** The granularity of holes: an aligned block of this many zero bytes is not sent. */
 export const BLOCK = 64 * 1024;
@@ -62,20 +63,33 @@ export async function* readChunks(file: FileHandle, from: number, size: number):
  * of data below `from`, frames with their bytes from `from` on; then `end`. Told, after each chunk, how far it
  * reached.
  */
-export async function* framesOf(chunks: AsyncIterable<Chunk>, from: number, size: number, onProgress?: (progress: FrameProgress) => void): AsyncGenerator<Buffer> {
+export async function* framesOf(
+  chunks: AsyncIterable<Chunk>,
+  from: number,
+  size: number,
+  onProgress?: (progress: FrameProgress) => void,
+  compression?: FrameCompression,
+): AsyncGenerator<Buffer> {
   let wire = 0;
   let run: { start: number; parts: Buffer[]; length: number; kept: boolean } | undefined;
-  function* flush(): Generator<Buffer> {
+  async function* flush(): AsyncGenerator<Buffer> {
     if (!run) return;
-    const header = Buffer.from(`${run.kept ? 'kept ' : ''}${run.start} ${run.length}\n`);
-    wire += header.length + (run.kept ? 0 : run.length);
-    yield header;
-    if (!run.kept) yield* run.parts;
+    const { start, parts, length, kept } = run;
     run = undefined;
+    // Gzipped where the link is slow (frame-compression.ts): `z OFFSET LENGTH ZLENGTH`, then the gzip.
+    const packed = !kept && compression?.active ? await compression.compress(Buffer.concat(parts, length)) : undefined;
+    const header = Buffer.from(packed ? `z ${start} ${length} ${packed.length}\n` : `${kept ? 'kept ' : ''}${start} ${length}\n`);
+    const bytes = header.length + (packed ? packed.length : kept ? 0 : length);
+    wire += bytes;
+    yield header;
+    if (packed) yield packed;
+    else if (!kept) yield* parts;
+    compression?.onSent(bytes);
   }
   /** Adds [start, start + block.length) to the run, `kept` (below `from`: its length only) or sent. */
-  function* extend(start: number, block: Buffer, kept: boolean): Generator<Buffer> {
-    if (run && (run.kept !== kept || run.start + run.length !== start || (!kept && run.length + block.length > MAX_FRAME))) yield* flush();
+  async function* extend(start: number, block: Buffer, kept: boolean): AsyncGenerator<Buffer> {
+    const longest = compression?.active ? COMPRESSED_FRAME : MAX_FRAME;
+    if (run && (run.kept !== kept || run.start + run.length !== start || (!kept && run.length + block.length > longest))) yield* flush();
     run ??= { start, parts: [], length: 0, kept };
     if (!kept) run.parts.push(block);
     run.length += block.length;
@@ -105,6 +119,6 @@ export async function* framesOf(chunks: AsyncIterable<Chunk>, from: number, size
 }
 
 /** The frames of `file` (`size` bytes) for a controller that holds [0, from): framesOf(readChunks(...)), read from 0. */
-export function sparseFrames(file: FileHandle, from: number, size: number, onProgress?: (progress: FrameProgress) => void): AsyncGenerator<Buffer> {
-  return framesOf(readChunks(file, 0, size), from, size, onProgress);
+export function sparseFrames(file: FileHandle, from: number, size: number, onProgress?: (progress: FrameProgress) => void, compression?: FrameCompression): AsyncGenerator<Buffer> {
+  return framesOf(readChunks(file, 0, size), from, size, onProgress, compression);
 }

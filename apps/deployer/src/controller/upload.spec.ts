@@ -225,6 +225,35 @@ function sparseImage(): { path: string; sha256: string; size: number } {
   return { path, sha256: createHash('sha256').update(readFileSync(path)).digest('hex'), size };
 }
 
+describe('uploadFile with compression: on (issue 22)', () => {
+  it('gzips the frames that shrink, sends the others as they are; the controller holds the same bytes, its holes holes', async () => {
+    const compressing = await ControllerConnection.open({ ...fake.controller(), compression: 'on' }, { readyTimeoutMs: 5000 });
+    try {
+      const size = 16 * 1024 * 1024;
+      const text = Buffer.from('a guest writes text that compresses well\n'.repeat(100_000)).subarray(0, 3 * 1024 * 1024);
+      const random = randomBytes(1024 * 1024);
+      const path = join(local, 'mixed.raw');
+      writeFileSync(path, '');
+      truncateSync(path, size);
+      const fd = openSync(path, 'r+');
+      writeSync(fd, text, 0, text.length, 0);
+      writeSync(fd, random, 0, random.length, 8 * 1024 * 1024);
+      closeSync(fd);
+      const bytes = readFileSync(path);
+      const remote = join(fake.imageDir, 'mixed.raw');
+      let wire = 0;
+      await uploadFile(compressing, path, remote, { sha256: createHash('sha256').update(bytes).digest('hex'), size, onProgress: (_s, _t, w) => (wire = w) });
+      expect(readFileSync(remote).equals(bytes)).toBe(true);
+      expect(statSync(remote).blocks * 512).toBeLessThanOrEqual(5 * 1024 * 1024);
+      // The text went gzipped (a few KiB), the random MiB as it is.
+      expect(wire).toBeGreaterThan(random.length);
+      expect(wire).toBeLessThan(random.length + 256 * 1024);
+    } finally {
+      compressing.close();
+    }
+  });
+});
+
 describe('uploadFile of a sparse image (issue 22)', () => {
   it('leaves the holes holes on the controller: allocated within 5 % of the local file, the same bytes', async () => {
     const image = sparseImage();

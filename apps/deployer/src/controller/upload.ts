@@ -26,6 +26,7 @@ import { pipeline } from 'node:stream/promises';
 import type { RemoteCommands } from './command-batch.js';
 import type { ControllerConnection } from './connection.js';
 import { ChunkFanOut } from './fan-out.js';
+import { FrameCompression } from './frame-compression.js';
 import { fileDigests } from './sparse-digest.js';
 import { framesOf, readChunks, sparseFrames, type FrameProgress } from './sparse-frames.js';
 import { FileIdentity, readAnswer, ResumeFrom, Sha256 } from '../sh/answers.js';
@@ -65,7 +66,9 @@ export async function uploadFile(connection: ControllerConnection, localPath: st
     const sparseSha256 = await sparseDigestOf(localPath, options).catch((error: Error) => {
       throw new DeployerError('REMOTE_UPLOAD_FAILED', `${lc}: upload of ${localPath} to ${remotePath} failed: ${error.message}; nothing was sent`, { where: lc, cause: error });
     });
-    return await receiveUpload(connection, localPath, remotePath, { ...options, sparseSha256 }, (from, onProgress) => sparseFrames(local, from, options.size, onProgress));
+    return await receiveUpload(connection, localPath, remotePath, { ...options, sparseSha256 }, (from, onProgress, compression) =>
+      sparseFrames(local, from, options.size, onProgress, compression),
+    );
   } finally {
     await local.close();
   }
@@ -106,10 +109,10 @@ export async function uploadFileToMany(targets: readonly UploadTarget[], localPa
       targets.map(async ({ connection, remotePath, onProgress }) => {
         let joined = false;
         try {
-          return await receiveUpload(connection, localPath, remotePath, { ...options, sparseSha256, onProgress }, (from, progress) => {
+          return await receiveUpload(connection, localPath, remotePath, { ...options, sparseSha256, onProgress }, (from, progress, compression) => {
             joined = true;
             // From 0 whatever `from`: the runs below it are said as kept (sparse-frames.ts).
-            return framesOf(fanOut.join(0), from, options.size, progress);
+            return framesOf(fanOut.join(0), from, options.size, progress, compression);
           });
         } catch (error) {
           return error as DeployerError;
@@ -142,7 +145,7 @@ async function receiveUpload(
   localPath: string,
   remotePath: string,
   options: UploadOptions & { sparseSha256: string },
-  frames: (from: number, onProgress: (progress: FrameProgress) => void) => AsyncIterable<Buffer>,
+  frames: (from: number, onProgress: (progress: FrameProgress) => void, compression: FrameCompression) => AsyncIterable<Buffer>,
 ): Promise<string> {
   const lc = connection.controller.name;
   const temp = partialPath(remotePath, options.sha256);
@@ -164,7 +167,7 @@ async function receiveUpload(
         channel.on('close', () => resolve(status));
       });
       // The controller's first line says where to start; the command may also end before it (it could not write).
-      const start = new Promise<number | undefined>((resolve) => {
+      const start = new Promise<{ from: number; gzip: boolean } | undefined>((resolve) => {
         channel.on('data', (chunk: Buffer) => {
           stdout += chunk.toString('utf8');
           // Only a first line of that shape starts the sending; anything else waits for the command's end.
@@ -177,14 +180,20 @@ async function receiveUpload(
       channel.stderr.on('data', (chunk: Buffer) => {
         if (stderr.length < STDERR_KEPT) stderr += chunk.toString('utf8').slice(0, STDERR_KEPT - stderr.length);
       });
-      const from = await start;
-      if (from === undefined) return exit;
+      const started = await start;
+      if (started === undefined) return exit;
+      const { from, gzip } = started;
       resumedFrom = from;
       reached = from;
-      const sending = frames(from, ({ position, wire }) => {
-        reached = position;
-        options.onProgress?.(position, options.size, wire);
-      });
+      const compression = new FrameCompression(connection.controller.compression ?? 'auto', gzip);
+      const sending = frames(
+        from,
+        ({ position, wire }) => {
+          reached = position;
+          options.onProgress?.(position, options.size, wire);
+        },
+        compression,
+      );
       try {
         await pipeline(Readable.from(sending, { objectMode: false, highWaterMark: READ_AHEAD }), channel);
       } catch (error) {

@@ -13,8 +13,14 @@ export const FileIdentity = z.string().regex(/^\d+:\d+:\S+$/, 'not DEVICE:INODE:
 /** file-sha256.sh: a sha256 in hex. */
 export const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'not a sha256');
 
-/** upload-receive.sh's first line: the bytes already kept at the temporary name. */
-export const ResumeFrom = z.string().regex(/^resume-from \d+$/).transform((line) => Number(line.slice('resume-from '.length)));
+/**
+ * upload-receive.sh's (and fetch-receive.sh's) first line: the bytes already kept at the temporary name, and
+ * ` gzip` when the controller can inflate gzipped frames (controller/frame-compression.ts).
+ */
+export const ResumeFrom = z
+  .string()
+  .regex(/^resume-from \d+( gzip)?$/)
+  .transform((line) => ({ from: Number(line.split(' ')[1]), gzip: line.endsWith(' gzip') }));
 
 /** upload-tools.sh: the sha256 tool there, the fetch tool, then what else an upload lacks there (nothing when all is there). */
 export const UploadTools = z

@@ -4,6 +4,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +44,7 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('upload-
     expect(result.stderr.toString()).toBe('');
     expect(result.status).toBe(0);
     const lines = result.stdout.toString().trimEnd().split('\n');
-    expect(lines[0]).toBe('resume-from 0');
+    expect(lines[0]).toBe('resume-from 0 gzip');
     const info = statSync(join(dir, 'base.raw'), { bigint: true });
     expect(lines).toHaveLength(2);
     expect(FileIdentity.parse(lines[1])).toMatch(new RegExp(`^${info.dev}:${info.ino}:`));
@@ -117,7 +118,7 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('upload-
     // The next upload: told where to start, it says the run kept below it and sends the frames from there; the
     // digest covers the whole.
     const again = receive(sha256, { input: Buffer.concat([Buffer.from(`kept 0 ${part.length}\n`), framesOf(part.length)]) });
-    expect(again.stdout.toString().split('\n')[0]).toBe(`resume-from ${part.length}`);
+    expect(again.stdout.toString().split('\n')[0]).toBe(`resume-from ${part.length} gzip`);
     expect(again.status).toBe(0);
     expect(readFileSync(join(dir, 'base.raw')).equals(data)).toBe(true);
   });
@@ -137,6 +138,27 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('upload-
     expect(statSync(published).size).toBe(size);
     expect(statSync(published).blocks * 512).toBeLessThan(2 * 1024 * 1024);
     expect(readFileSync(published).equals(image)).toBe(true);
+  });
+
+  it('inflates a gzipped frame (z OFFSET LENGTH ZLENGTH) beside plain ones: the same file, the same digest', () => {
+    const size = 4 * 1024 * 1024;
+    const image = Buffer.alloc(size);
+    const text = Buffer.from('a guest writes text that compresses well\n'.repeat(30_000)).subarray(0, 1024 * 1024);
+    text.copy(image, 0);
+    data.copy(image, 2 * 1024 * 1024, 0, 1024 * 1024);
+    const packed = gzipSync(text, { level: 1 });
+    const input = Buffer.concat([Buffer.from(`z 0 ${text.length} ${packed.length}\n`), packed, framed([[2 * 1024 * 1024, image.subarray(2 * 1024 * 1024, 3 * 1024 * 1024)]])]);
+    const result = receive(sparseDigestOfBytes(image), { input, size });
+    expect(result.stderr.toString()).toBe('');
+    expect(result.status).toBe(0);
+    expect(readFileSync(join(dir, 'base.raw')).equals(image)).toBe(true);
+    // A gzip that inflates to more than it says writes no more than it says, and fails the digest (exit 3).
+    const more = gzipSync(Buffer.concat([text, text]), { level: 1 });
+    const over = receive(sparseDigestOfBytes(image), { input: Buffer.concat([Buffer.from(`z 0 ${text.length} ${more.length}\n`), more, Buffer.from('end\n')]), size });
+    expect(over.status).toBe(3);
+    for (const header of [`z 0 ${text.length}\n`, `z 0 ${text.length} 10 5\n`, `z 0 ${text.length} x\n`]) {
+      expect(receive(sparseDigestOfBytes(image), { input: Buffer.from(`${header}end\n`), size }).status).toBe(5);
+    }
   });
 
   it('refuses a frame that is not the protocol: out of order, past the size, not digits (exit 5), and removes the file', () => {
@@ -162,7 +184,7 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('upload-
     try {
       while (spawnSync('flock', ['-n', part, 'true']).status === 0) await new Promise((r) => setTimeout(r, 20));
       const result = receive(sha256);
-      expect(result.stdout.toString().split('\n')[0]).toBe('resume-from 0');
+      expect(result.stdout.toString().split('\n')[0]).toBe('resume-from 0 gzip');
       expect(result.status).toBe(0);
       expect(readFileSync(join(dir, 'base.raw')).equals(data)).toBe(true);
       expect(readFileSync(part).equals(data.subarray(0, 1000))).toBe(true);
@@ -186,7 +208,7 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('upload-
     writeFileSync(join(dir, '.part'), data.subarray(0, 1000));
     const result = receive(sha256, { input: Buffer.concat([Buffer.from('kept 0 1000\n'), framesOf(1000)]) });
     expect(result.stderr.toString()).toBe('');
-    expect(result.stdout.toString().split('\n')[0]).toBe('resume-from 1000');
+    expect(result.stdout.toString().split('\n')[0]).toBe('resume-from 1000 gzip');
     expect(result.status).toBe(0);
     expect(readFileSync(join(dir, 'base.raw')).equals(data)).toBe(true);
   });
@@ -211,7 +233,7 @@ describe.each(SHELLS.map((shell) => [shell.join(' '), shell] as const))('upload-
   it('starts again from nothing when more than the whole is kept (it cannot be a prefix)', () => {
     writeFileSync(join(dir, '.part'), Buffer.concat([data, Buffer.from('more')]));
     const result = receive(sha256);
-    expect(result.stdout.toString().split('\n')[0]).toBe('resume-from 0');
+    expect(result.stdout.toString().split('\n')[0]).toBe('resume-from 0 gzip');
     expect(result.status).toBe(0);
     expect(readFileSync(join(dir, 'base.raw')).equals(data)).toBe(true);
   });

@@ -1,0 +1,72 @@
+/**
+ * Compression of an upload's frames on the wire, where it pays (issue 22): a frame's data gzipped here (zlib at
+ * level 1, on libuv's threads: beside the sending, not in its way) and inflated by `gzip -dc` on the controller
+ * (sh/upload-receive.sh: `z OFFSET LENGTH ZLENGTH`, then ZLENGTH bytes). It pays only on a link slower than the
+ * compressor: on the lab's loopback (about 100 MB/s through ssh) gzip's level 1 (about 60 MB/s on one core here
+ * for a Debian guest's data, tools/bench/deploy.sh part 10) would slow the upload down.
+ *
+ * A controller's `compression`: `off` never; `on` always (where the controller has gzip); `auto` (the default)
+ * measures the link on the upload itself: the rate the channel takes frames at, from the 12th to the 44th MiB sent
+ * (the first fill buffers, not the link), and compresses from then on when it is under AUTO_BELOW. Either way a
+ * frame that gzip does not shrink by a tenth goes as it is, and after four such in a row (data that does not
+ * compress: random, already compressed) `auto` stops trying.
+ */
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+
+export type CompressionMode = 'auto' | 'on' | 'off';
+
+/** The link's rate (bytes a second) under which `auto` compresses: about half what gzip -1 packs here. */
+export const AUTO_BELOW = 32 * 1024 * 1024;
+/** `auto` measures from this many bytes sent (the buffers before the link fill first) ... */
+const PROBE_FROM = 12 * 1024 * 1024;
+/** ... to this many. */
+const PROBE_TO = 44 * 1024 * 1024;
+/** A compressed frame's data at most: memory stays flat (the raw bytes, gathered, and their gzip). */
+export const COMPRESSED_FRAME = 1024 * 1024;
+/** Frames in a row that gzip does not shrink enough, after which `auto` stops trying. */
+const MISSES = 4;
+
+const gzipAsync = promisify(gzip);
+
+export class FrameCompression {
+  /** Whether the next frames are compressed. */
+  active: boolean;
+  /** The link's rate `auto` measured (bytes a second), once it did. */
+  measured: number | undefined;
+  private sent = 0;
+  private probeStart: number | undefined;
+  private misses = 0;
+
+  /** `gzipThere`: the controller has gzip (its first line said so). */
+  constructor(
+    readonly mode: CompressionMode,
+    private readonly gzipThere: boolean,
+  ) {
+    this.active = gzipThere && mode === 'on';
+  }
+
+  /** `bytes` went into the channel (the consumer took them: the link's pace, once the buffers are full). */
+  onSent(bytes: number): void {
+    const before = this.sent;
+    this.sent += bytes;
+    if (this.mode !== 'auto' || !this.gzipThere || this.measured !== undefined) return;
+    if (before < PROBE_FROM && this.sent >= PROBE_FROM) this.probeStart = performance.now();
+    if (this.probeStart !== undefined && this.sent >= PROBE_TO) {
+      this.measured = ((this.sent - PROBE_FROM) * 1000) / Math.max(1, performance.now() - this.probeStart);
+      this.active = this.measured < AUTO_BELOW;
+    }
+  }
+
+  /** The gzip of `data`, or undefined when it does not shrink by a tenth (the frame then goes as it is). */
+  async compress(data: Buffer): Promise<Buffer | undefined> {
+    const packed = await gzipAsync(data, { level: 1 });
+    if (packed.length <= data.length * 0.9) {
+      this.misses = 0;
+      return packed;
+    }
+    this.misses += 1;
+    if (this.mode === 'auto' && this.misses >= MISSES) this.active = false;
+    return undefined;
+  }
+}
