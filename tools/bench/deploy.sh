@@ -306,16 +306,21 @@ if wants 10; then
   image="$BENCH_DIR/bench-usr-lib-160m.raw"
   if [ ! -f "$image" ]; then
     echo "deploy.sh: writing 160 MiB of /usr/lib to $image" >&2
-    tar -cf - /usr/lib 2>/dev/null | head -c $((160 * 1048576)) >"$image.tmp" && mv "$image.tmp" "$image"
+    # tar ends on head's closed pipe (SIGPIPE): that is how it stops here.
+    (tar -cf - /usr/lib 2>/dev/null || true) | head -c $((160 * 1048576)) >"$image.tmp"
+    mv "$image.tmp" "$image"
   fi
   sha=$(openssl dgst -sha256 -r "$image" | cut -d' ' -f1)
   remote="$REMOTE_DIR/bench-compress.raw"
   lc=${LCS[0]}
-  throttle() { ip netns exec "$lc" tc qdisc "$1" dev lo root tbf rate 100mbit burst 64kb latency 50ms; }
+  # A burst of 1 MB: the loopback's packets are up to 64 KiB, and tbf drops a packet larger than its burst (with 64kb
+  # the session broke off after 16 MiB).
+  throttle() { ip netns exec "$lc" tc qdisc "$1" dev lo root tbf rate 100mbit burst 1mb latency 100ms; }
   unthrottle() { ip netns exec "$lc" tc qdisc del dev lo root 2>/dev/null || true; }
   trap "unthrottle; finish" EXIT
   compress_round() { # LINK MODE
     local out
+    echo "deploy.sh: part 10, $1 link, compression $2" >&2
     on "$lc" "rm -f $remote"
     out=$(node "$HERE/deploy-upload.mjs" "$(controller_json "$lc" | jq -c --arg m "$2" '. + { compression: $m }')" "$image" "$remote" "$sha")
     add "compress-$1-$2" "$(jq -r '.totalMs / 1000' <<<"$out")"

@@ -9,7 +9,9 @@
  * measures the link on the upload itself: the rate the channel takes frames at, from the 12th to the 44th MiB sent
  * (the first fill buffers, not the link), and compresses from then on when it is under AUTO_BELOW. Either way a
  * frame that gzip does not shrink by a tenth goes as it is, and after four such in a row (data that does not
- * compress: random, already compressed) `auto` stops trying.
+ * compress: random, already compressed) the next 16 MiB go without trying; then it tries again (a guest's disk
+ * holds stretches of both: stopping for good at the first such stretch left a throttled link uncompressed, bench
+ * part 10).
  */
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
@@ -24,26 +26,33 @@ const PROBE_FROM = 12 * 1024 * 1024;
 const PROBE_TO = 44 * 1024 * 1024;
 /** A compressed frame's data at most: memory stays flat (the raw bytes, gathered, and their gzip). */
 export const COMPRESSED_FRAME = 1024 * 1024;
-/** Frames in a row that gzip does not shrink enough, after which `auto` stops trying. */
+/** Frames in a row that gzip does not shrink enough, after which the next PAUSE bytes go without trying. */
 const MISSES = 4;
+const PAUSE = 16 * 1024 * 1024;
 
 const gzipAsync = promisify(gzip);
 
 export class FrameCompression {
-  /** Whether the next frames are compressed. */
-  active: boolean;
   /** The link's rate `auto` measured (bytes a second), once it did. */
   measured: number | undefined;
+  /** Compression chosen: `on`, or `auto` on a slow link. */
+  private chosen: boolean;
   private sent = 0;
   private probeStart: number | undefined;
   private misses = 0;
+  private pausedUntil = 0;
 
   /** `gzipThere`: the controller has gzip (its first line said so). */
   constructor(
     readonly mode: CompressionMode,
     private readonly gzipThere: boolean,
   ) {
-    this.active = gzipThere && mode === 'on';
+    this.chosen = gzipThere && mode === 'on';
+  }
+
+  /** Whether the next frame is to be compressed. */
+  get active(): boolean {
+    return this.chosen && this.sent >= this.pausedUntil;
   }
 
   /** `bytes` went into the channel (the consumer took them: the link's pace, once the buffers are full). */
@@ -54,7 +63,7 @@ export class FrameCompression {
     if (before < PROBE_FROM && this.sent >= PROBE_FROM) this.probeStart = performance.now();
     if (this.probeStart !== undefined && this.sent >= PROBE_TO) {
       this.measured = ((this.sent - PROBE_FROM) * 1000) / Math.max(1, performance.now() - this.probeStart);
-      this.active = this.measured < AUTO_BELOW;
+      this.chosen = this.measured < AUTO_BELOW;
     }
   }
 
@@ -66,7 +75,10 @@ export class FrameCompression {
       return packed;
     }
     this.misses += 1;
-    if (this.mode === 'auto' && this.misses >= MISSES) this.active = false;
+    if (this.misses >= MISSES) {
+      this.misses = 0;
+      this.pausedUntil = this.sent + PAUSE;
+    }
     return undefined;
   }
 }
