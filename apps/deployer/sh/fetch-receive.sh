@@ -21,19 +21,12 @@ vmctx_sh=$(dirname "$0") # from the source tree, the parts beside this file (the
 . "$vmctx_sh/common/file-identity.sh"
 # shellcheck source=common/sha256.sh
 . "$vmctx_sh/common/sha256.sh"
+# shellcheck source=common/partial-file.sh
+. "$vmctx_sh/common/partial-file.sh"
 
 umask 077
-part=$1; size=$5; url=$6; keep=yes
-if [ -L "$part" ] || { [ -e "$part" ] && [ ! -f "$part" ]; }; then rm -f -- "$part" || exit 5; fi
-if command -v flock >/dev/null 2>&1; then
-  # Another fetch or upload of the same bytes under way holds PART: this one uses a name of its own, not kept.
-  command exec 8>>"$part" || exit 5
-  if ! flock -n 8; then exec 8>&-; part="$1.$$"; keep=no; rm -f -- "$part"; fi
-fi
-have=0
-if [ "$keep" = yes ] && [ -f "$part" ]; then have=$(stat -c %s -- "$part") || exit 5; fi
-if [ "$have" -gt "$size" ]; then : >"$part"; have=0; fi
-: >>"$part" || exit 5
+size=$5; url=$6
+open_part "$1" "$size" || exit 5
 echo "resume-from $have"
 
 # fetch_rest: appends to PART what the URL holds past PART's size.

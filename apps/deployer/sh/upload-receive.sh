@@ -34,23 +34,15 @@ vmctx_sh=$(dirname "$0") # from the source tree, the parts beside this file (the
 . "$vmctx_sh/common/file-identity.sh"
 # shellcheck source=common/sha256.sh
 . "$vmctx_sh/common/sha256.sh"
+# shellcheck source=common/partial-file.sh
+. "$vmctx_sh/common/partial-file.sh"
 
 umask 077
 tmp=$(mktemp -d) || exit 5
 trap 'rm -rf -- "$tmp"' EXIT
 runs=$tmp/runs
-part=$1; size=$5; keep=yes
-if [ -L "$part" ] || { [ -e "$part" ] && [ ! -f "$part" ]; }; then rm -f -- "$part" || exit 5; fi
-if command -v flock >/dev/null 2>&1; then
-  # `command`: a failed redirection of the special built-in exec would end the shell with its own status.
-  command exec 8>>"$part" || exit 5
-  if ! flock -n 8; then exec 8>&-; part="$1.$$"; keep=no; rm -f -- "$part"; fi
-fi
-have=0
-if [ "$keep" = yes ] && [ -f "$part" ]; then have=$(stat -c %s -- "$part") || exit 5; fi
-# More than the whole cannot be a prefix of it.
-if [ "$have" -gt "$size" ]; then : >"$part"; have=0; fi
-: >>"$part" || exit 5
+size=$5
+open_part "$1" "$size" || exit 5
 # ` gzip`: frames may come gzipped (controller/frame-compression.ts).
 if command -v gzip >/dev/null 2>&1; then echo "resume-from $have gzip"; else echo "resume-from $have"; fi
 
