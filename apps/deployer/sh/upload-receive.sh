@@ -17,9 +17,9 @@
 # stdin:  `kept OFFSET LENGTH` lines below the offset this command announced (resume-from), then frames (`OFFSET
 #         LENGTH` newline, LENGTH bytes) from it, each in increasing order of offset, then `end` and a newline.
 # stdout: first `resume-from N`: the bytes already kept at PART (0 for none): frames are written in order and the
-#         whole size is set last, so PART's size is how far it is final; the sender then skips them. ` gzip` after
-#         it where gzip is there: a frame may then come as `z OFFSET LENGTH ZLENGTH` and ZLENGTH bytes of gzip. On success,
-#         last, FINAL's identity (common/file-identity.sh).
+#         whole size is set last, so PART's size is how far it is final; the sender then skips them. ` gzip`
+#         after it where gzip is there: a frame may then come as `z OFFSET LENGTH ZLENGTH` and ZLENGTH bytes of
+#         gzip. On success, last, FINAL's identity (common/file-identity.sh).
 # stderr: why it failed.
 # Exit:   0 published; 3 a whole file with another digest, removed; 4 no sum; 5 a read or write error (dd's,
 #         truncate's or the sum's message on stderr), or a frame out of order or past SIZE, removed; 6 FINAL is
