@@ -206,7 +206,10 @@ describe('vmctx deploy and destroy on the lab: concurrency, interruption, owners
     // Data throughout for the same reason: its cases stop libvirtd, or freeze lc6's sshd, when lc6 says 'uploading'; with
     // 1 MiB of data the upload, define and start were done before that (the define found libvirtd running, the start
     // did not: a clean-clone npm test found 'failed at start' where 'failed at define' was meant).
-    faultBase = baseImage('safe-fault', 8, { dense: true });
+    // Dense and large enough that its upload to lc6 outlasts the test's reaction to `lc6: uploading` (SIGSTOP of the
+    // deploy) on a loaded machine: with 8 MiB the upload, now verified as it arrives, could end and lc6's VM be
+    // defined before the deploy stopped (a clean-clone npm test: 'failed at start (it was defined)').
+    faultBase = baseImage('safe-fault', 96, { dense: true });
     hangBase = baseImage('safe-hang', 4);
     await ssh(env, lc1, ['sh', '-c', 'virsh undefine "$1"; true', 'x', FOREIGN]);
     await sshOk(env, lc1, ['virsh', 'define', '/dev/stdin'], foreignDomainXml(FOREIGN));
@@ -478,6 +481,8 @@ describe('vmctx deploy and destroy on the lab: concurrency, interruption, owners
         deploy.signal('SIGSTOP');
         frozen.add(deploy.pid);
         try {
+          // The premise: the deploy stopped before lc6's VM was defined.
+          expect(await domains(lc6), 'the deploy got to define before it was stopped').not.toContain('safe-fault-6');
           libvirtd(lc6, 'stop');
         } finally {
           deploy.signal('SIGCONT');
