@@ -20,10 +20,7 @@ class ChunkQueue implements AsyncIterable<Chunk> {
   /** The consumer stopped: nothing more is queued for it. */
   closed = false;
 
-  constructor(
-    readonly from: number,
-    private readonly limit: number,
-  ) {}
+  constructor(private readonly limit: number) {}
 
   push(chunk: Chunk): void {
     if (this.closed) return;
@@ -79,19 +76,20 @@ export class ChunkFanOut {
   private waiting: number;
 
   /**
-   * `expected` consumers, each of which joins (from where it needs the file) or leaves (it needs nothing); the
-   * reading, `read(from)` from the smallest offset joined, starts once all have done one or the other.
+   * `expected` consumers, each of which joins (it gets every chunk: a resumed upload says the data below where it
+   * starts as kept, sparse-frames.ts) or leaves (it needs nothing); the reading starts once all have done one or the
+   * other.
    */
   constructor(
     expected: number,
-    private readonly read: (from: number) => AsyncIterable<Chunk>,
+    private readonly read: () => AsyncIterable<Chunk>,
     private readonly limit = QUEUE_BYTES,
   ) {
     this.waiting = expected;
   }
 
-  join(from: number): AsyncIterable<Chunk> {
-    const queue = new ChunkQueue(from, this.limit);
+  join(): AsyncIterable<Chunk> {
+    const queue = new ChunkQueue(this.limit);
     this.queues.push(queue);
     this.settle();
     return queue;
@@ -109,8 +107,8 @@ export class ChunkFanOut {
   private async run(): Promise<void> {
     const queues = this.queues;
     try {
-      for await (const chunk of this.read(Math.min(...queues.map((q) => q.from)))) {
-        const takers = queues.filter((q) => !q.closed && chunk.at + chunk.bytes.length > q.from);
+      for await (const chunk of this.read()) {
+        const takers = queues.filter((q) => !q.closed);
         for (const q of takers) q.push(chunk);
         await Promise.all(takers.map((q) => q.room()));
         if (queues.every((q) => q.closed)) break;

@@ -20,7 +20,7 @@ import { open } from 'node:fs/promises';
 import { BLOCK, isZeros, readChunks, type Chunk } from './sparse-frames.js';
 
 /** The first line of the digested text: the format, the file's size and the block the runs are made of. */
-export const sparseDigestHeader = (size: number) => `vmctx-sparse-sha256 ${size} ${BLOCK}\n`;
+const sparseDigestHeader = (size: number) => `vmctx-sparse-sha256 ${size} ${BLOCK}\n`;
 
 /** The sparse digest of a file given as its chunks (readChunks), in order from offset 0. */
 export class SparseDigest {
@@ -72,7 +72,7 @@ export async function fileDigests(path: string): Promise<{ sha256: string; spars
     const { size } = await file.stat();
     const whole = createHash('sha256');
     const sparse = new SparseDigest(size);
-    for await (const chunk of readChunks(file, 0, size)) {
+    for await (const chunk of readChunks(file, size)) {
       whole.update(chunk.bytes);
       sparse.add(chunk);
     }

@@ -19,7 +19,7 @@
  * digest covers the kept part (read back once) and the rest together: a kept part that is not a prefix of the file
  * fails it and is removed.
  */
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -57,15 +57,10 @@ const READ_AHEAD = 8 * 1024 * 1024;
 
 /** Sends the file (what the controller does not hold of it yet) and publishes it at `remotePath`; returns its identity. */
 export async function uploadFile(connection: ControllerConnection, localPath: string, remotePath: string, options: UploadOptions): Promise<string> {
-  const lc = connection.controller.name;
-  // Opened before the controller is asked anything: a file that cannot be read leaves nothing there.
-  const local = await open(localPath).catch((error: Error) => {
-    throw new DeployerError('REMOTE_UPLOAD_FAILED', `${lc}: upload of ${localPath} to ${remotePath} failed: ${error.message}; nothing was sent`, { where: lc, cause: error });
-  });
+  const ready = await openForUpload(localPath, options);
+  if (ready instanceof Error) throw nothingSent(connection, localPath, remotePath, ready);
+  const { local, sparseSha256 } = ready;
   try {
-    const sparseSha256 = await sparseDigestOf(localPath, options).catch((error: Error) => {
-      throw new DeployerError('REMOTE_UPLOAD_FAILED', `${lc}: upload of ${localPath} to ${remotePath} failed: ${error.message}; nothing was sent`, { where: lc, cause: error });
-    });
     return await receiveUpload(connection, localPath, remotePath, { ...options, sparseSha256 }, (from, onProgress, compression) =>
       sparseFrames(local, from, options.size, onProgress, compression),
     );
@@ -84,26 +79,14 @@ export interface UploadTarget {
 /**
  * The same file to several controllers, read from the local disk once (controller/fan-out.ts: a bounded queue per
  * controller; a slow one holds the others back only once its queue is full, a failed one not at all). Each
- * controller resumes from what it holds; the reading starts at the smallest of those offsets. Returns, in the order
- * of the targets, each one's identity or its error: one controller's failure is not the others'.
+ * controller resumes from what it holds (the data below it said as kept). Returns, in the order of the targets,
+ * each one's identity or its error: one controller's failure is not the others'.
  */
 export async function uploadFileToMany(targets: readonly UploadTarget[], localPath: string, options: UploadOptions): Promise<Array<string | DeployerError>> {
-  const local = await open(localPath).catch((error: Error) => error);
-  if (local instanceof Error) {
-    return targets.map(({ connection, remotePath }) => {
-      const lc = connection.controller.name;
-      return new DeployerError('REMOTE_UPLOAD_FAILED', `${lc}: upload of ${localPath} to ${remotePath} failed: ${local.message}; nothing was sent`, { where: lc, cause: local });
-    });
-  }
-  const sparseSha256 = await sparseDigestOf(localPath, options).catch((error: Error) => error);
-  if (sparseSha256 instanceof Error) {
-    await local.close();
-    return targets.map(({ connection, remotePath }) => {
-      const lc = connection.controller.name;
-      return new DeployerError('REMOTE_UPLOAD_FAILED', `${lc}: upload of ${localPath} to ${remotePath} failed: ${sparseSha256.message}; nothing was sent`, { where: lc, cause: sparseSha256 });
-    });
-  }
-  const fanOut = new ChunkFanOut(targets.length, (from) => readChunks(local, from, options.size));
+  const ready = await openForUpload(localPath, options);
+  if (ready instanceof Error) return targets.map(({ connection, remotePath }) => nothingSent(connection, localPath, remotePath, ready));
+  const { local, sparseSha256 } = ready;
+  const fanOut = new ChunkFanOut(targets.length, () => readChunks(local, options.size));
   try {
     return await Promise.all(
       targets.map(async ({ connection, remotePath, onProgress }) => {
@@ -111,8 +94,8 @@ export async function uploadFileToMany(targets: readonly UploadTarget[], localPa
         try {
           return await receiveUpload(connection, localPath, remotePath, { ...options, sparseSha256, onProgress }, (from, progress, compression) => {
             joined = true;
-            // From 0 whatever `from`: the runs below it are said as kept (sparse-frames.ts).
-            return framesOf(fanOut.join(0), from, options.size, progress, compression);
+            // Every chunk whatever `from`: the runs below it are said as kept (sparse-frames.ts).
+            return framesOf(fanOut.join(), from, options.size, progress, compression);
           });
         } catch (error) {
           return error as DeployerError;
@@ -124,6 +107,27 @@ export async function uploadFileToMany(targets: readonly UploadTarget[], localPa
   } finally {
     await local.close();
   }
+}
+
+/**
+ * The local file, opened, and its sparse digest, before the controller is asked anything: a file that cannot be
+ * read (or that changed) leaves nothing there.
+ */
+async function openForUpload(localPath: string, options: UploadOptions): Promise<{ local: FileHandle; sparseSha256: string } | Error> {
+  const local = await open(localPath).catch((error: Error) => error);
+  if (local instanceof Error) return local;
+  const sparseSha256 = await sparseDigestOf(localPath, options).catch((error: Error) => error);
+  if (sparseSha256 instanceof Error) {
+    await local.close();
+    return sparseSha256;
+  }
+  return { local, sparseSha256 };
+}
+
+/** The error of an upload that stopped before anything was sent. */
+function nothingSent(connection: ControllerConnection, localPath: string, remotePath: string, cause: Error): DeployerError {
+  const lc = connection.controller.name;
+  return new DeployerError('REMOTE_UPLOAD_FAILED', `${lc}: upload of ${localPath} to ${remotePath} failed: ${cause.message}; nothing was sent`, { where: lc, cause });
 }
 
 /** The sparse digest given, or that of the file as it is now (it must still have the sha256 and size given). */
