@@ -53,7 +53,4 @@ if [ "$got" != "$size" ]; then rm -f -- "$part"; echo "$url gave $got bytes, not
 sum=$(sha256_stdin <"$part") || { rm -f -- "$part"; exit 5; }
 sum=${sum%% *}
 if [ "$sum" != "$2" ]; then rm -f -- "$part"; echo "sha256 on the controller is $sum" >&2; exit 3; fi
-chmod "$4" -- "$part" || { rm -f -- "$part"; exit 5; }
-if ! ln -T -- "$part" "$3"; then rm -f -- "$part"; echo "$3 exists already; it was not replaced" >&2; exit 6; fi
-rm -f -- "$part"
-file_identity "$3"
+publish_part "$4" "$3"

@@ -118,7 +118,4 @@ sum=$({ printf 'vmctx-sparse-sha256 %s 65536\n' "$size"; cat -- "$runs"; echo "d
 sum=${sum%% *}
 if [ -z "$sum" ] || [ -z "${data%% *}" ]; then rm -f -- "$part"; echo "no sha256 of $part" >&2; exit 4; fi
 if [ "$sum" != "$2" ]; then rm -f -- "$part"; echo "sparse sha256 on the controller is $sum" >&2; exit 3; fi
-chmod "$4" -- "$part" || { rm -f -- "$part"; exit 5; }
-if ! ln -T -- "$part" "$3"; then rm -f -- "$part"; echo "$3 exists already; it was not replaced" >&2; exit 6; fi
-rm -f -- "$part"
-file_identity "$3"
+publish_part "$4" "$3"
