@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { DeployReport, StatusReport } from '@vmctx/deployer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLOUD_FINISHED, cloudEditedContext, cloudStaticContext } from './support/cloud-init-guest.js';
-import { addressesOf, buildDistroGuests, DISTRO_IFACE, reportOf, tagged } from './support/distro-guests.js';
+import { addressesOf, buildDistroGuests, DISTRO_CMDLINE, DISTRO_IFACE, reportOf, tagged } from './support/distro-guests.js';
 import { controller, hostPath, labEnv, pingFromController, ssh, sshOk } from './support/lab.js';
 import { LAB_TEMPLATE, labControllerEntry, vmctx, writeDeployment } from './support/vmctx-cli.js';
 
@@ -110,8 +110,13 @@ describe('vmctx deploy of a Debian 12 systemd-networkd guest from a qcow2 base i
     execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', join(cache, 'systemd-networkd.raw'), base]);
     // The cloud image as it is built, nothing added (no vmctx guest install).
     execFileSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', join(cache, 'cloud-init.raw'), cloudBase]);
-    // The lab template with the memory a systemd guest needs (the busybox guest's 192 MiB is short for it).
-    writeFileSync(join(work, 'debian12.xml'), readFileSync(LAB_TEMPLATE, 'utf8').replace("<memory unit='MiB'>192</memory>", "<memory unit='MiB'>256</memory>"));
+    // The lab template with the memory a systemd guest needs (the busybox guest's 192 MiB is short for it), and the
+    // Debian guests' kernel options (DISTRO_CMDLINE: no IPv6 on the lab's IPv4-only network).
+    const template = readFileSync(LAB_TEMPLATE, 'utf8')
+      .replace("<memory unit='MiB'>192</memory>", "<memory unit='MiB'>256</memory>")
+      .replace('no_timer_check</cmdline>', `no_timer_check ${DISTRO_CMDLINE}</cmdline>`);
+    if (!template.includes(DISTRO_CMDLINE) || !template.includes("<memory unit='MiB'>256</memory>")) throw new Error(`${LAB_TEMPLATE} changed: its memory or cmdline was not found`);
+    writeFileSync(join(work, 'debian12.xml'), template);
     file = writeDeploymentWith(cloudStaticContext(`${CLOUD_VM}.lab.example`, CLOUD_ADDRESS, KEY));
     // What an earlier, interrupted run left: what it recorded (its context ISO too), then anything of its names.
     await vmctx(['destroy', '--file', file, '--yes']);

@@ -44,6 +44,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addressesOf,
   buildDistroGuests,
+  DISTRO_CMDLINE,
   DISTRO_IFACE as IFACE,
   DISTRO_KINDS,
   type DistroKind,
@@ -237,7 +238,7 @@ async function runGuest(run: Run, disk: string, iso: string | undefined, mac: st
   let guest: Guest | undefined;
   try {
     let started = Date.now();
-    guest = await bootGuest(env, lc, { name: run.name, disk, ...(iso ? { iso } : {}), mac, memoryMiB: 256, ...(restarts ? { cmdline: 'lab.poweroff1' } : {}) });
+    guest = await bootGuest(env, lc, { name: run.name, disk, ...(iso ? { iso } : {}), mac, memoryMiB: 256, cmdline: restarts ? `${DISTRO_CMDLINE} lab.poweroff1` : DISTRO_CMDLINE });
     const wanted = restarts ? 2 : 1;
     const deadline = Date.now() + GUEST_LIMIT_MS;
     // The console of the boots before this one (libvirt truncates the file at each start).
