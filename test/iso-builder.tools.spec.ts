@@ -131,11 +131,14 @@ describe.each([
     expect(namesByDirectory(listing)).toEqual(want);
   });
 
-  it.skipIf(!withGenisoimage)('gives the same ISO 9660 names as genisoimage', () => {
-    const ourNames = namesByDirectory(parseListing(run('isoinfo', ['-l', '-i', ours])));
-    const theirNames = namesByDirectory(parseListing(run('isoinfo', ['-l', '-i', theirs])));
-    expect(ourNames).toEqual(theirNames);
-  });
+  // Only for the trees genisoimage is given (not a skip: there is nothing of theirs to compare with).
+  if (withGenisoimage) {
+    it('gives the same ISO 9660 names as genisoimage', () => {
+      const ourNames = namesByDirectory(parseListing(run('isoinfo', ['-l', '-i', ours])));
+      const theirNames = namesByDirectory(parseListing(run('isoinfo', ['-l', '-i', theirs])));
+      expect(ourNames).toEqual(theirNames);
+    });
+  }
 
   it('extracts with xorriso to the same contents, modes and links', () => {
     const out = join(work, `${name}.extracted`);
@@ -151,7 +154,9 @@ describe.each([
     expect(sevenZipDifferences(ours, source, join(work, `${name}.readers`))).toEqual([]);
   });
 
-  it.skipIf(!hasPycdlib())('is read by pycdlib exactly as written: names, types, modes, link counts, link targets, contents', () => {
+  // python3-pycdlib is one of the set-up's packages (tools/setup/setup.sh): missing, this fails, never skips.
+  it('is read by pycdlib exactly as written: names, types, modes, link counts, link targets, contents', () => {
+    expect(hasPycdlib(), '/usr/bin/python3 cannot import pycdlib (Debian package python3-pycdlib)').toBe(true);
     expect(pycdlibDifferences(ours, source)).toEqual([]);
   });
 });
