@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import LongChainsFirst from './sequencer.js';
 
 // End-to-end suites: `*.tools.spec.ts` need the Debian tools (genisoimage, qemu-img, ...),
 // `*.lab.spec.ts` need the lab (`tools/lab/lab up`), which `npm test` brings up around them.
@@ -14,5 +15,7 @@ export default defineConfig({
     // Lab suites share controllers and boot guests; files run in parallel, within reason for 2 cores.
     maxWorkers: 3,
     fileParallelism: true,
+    // The long chains of guest boots first (sequencer.ts).
+    sequence: { sequencer: LongChainsFirst },
   },
 });
