@@ -354,17 +354,18 @@ export async function changeMedia(connection: ControllerConnection, uuid: string
   const argv = virsh(VIRSH_CHANGE_SECONDS, 'change-media', '--domain', uuid, '--path', target, '--source', source, '--update', '--live', '--config');
   // A guest holds its CD's tray locked while something there has the drive open (udev probing it after a boot, a
   // mount): libvirt then gives up with "timed out waiting to open tray" (seen on a lab guest 6 s after its boot's
-  // last line). The lock is the guest's, and passing: asked again a few times, 5 s apart, before it is an error.
-  for (let attempt = 1; ; attempt++) {
+  // last line). The lock is the guest's, and passing: asked again after each of TRAY_PAUSES_MS, before it is an
+  // error. Short pauses first, since most such locks are a probe's moment; 15 s of patience in all.
+  for (let attempt = 0; ; attempt++) {
     const result = await connection.exec(argv);
     if (result.code === 0) return;
-    if (attempt >= TRAY_ATTEMPTS || !/waiting to open tray/.test(result.stderr)) {
+    if (attempt >= TRAY_PAUSES_MS.length || !/waiting to open tray/.test(result.stderr)) {
       throw remoteCommandError(connection.controller, argv, result);
     }
-    await new Promise((resolve) => setTimeout(resolve, 5000));
+    await new Promise((resolve) => setTimeout(resolve, TRAY_PAUSES_MS[attempt]));
   }
 }
-const TRAY_ATTEMPTS = 4;
+const TRAY_PAUSES_MS = [1000, 2000, 4000, 8000];
 
 export async function undefineDomain(connection: ControllerConnection, uuid: string): Promise<void> {
   if ((await domainState(connection, uuid)) === undefined) return;

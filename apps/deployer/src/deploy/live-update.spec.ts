@@ -92,14 +92,20 @@ describe('applied live', () => {
 
   it("a tray the guest holds locked for a moment (udev's probe after its boot) is asked again; still locked, it fails", async () => {
     expect((await vmctx(await deployment(), ['deploy'])).exitCode).toBe(0);
+    const asked = () => fake.commands.filter((c) => c.includes('virsh change-media')).length;
     writeFileSync(join(fake.state, 'tray-locked'), '2\n');
+    fake.commands.length = 0;
     const deploy = await vmctx(await deployment({ hostname: 'two' }), ['deploy', '--json']);
     expect(deploy.exitCode, deploy.out + deploy.err).toBe(0);
     expect(outcome(deploy.out)).toMatchObject({ status: 'updated', note: expect.stringMatching(/^applied live: context CD hdc swapped/) });
+    expect(asked()).toBe(3);
+    // Asked five times in all (after 1, 2, 4 and 8 s), then the error.
     writeFileSync(join(fake.state, 'tray-locked'), '9\n');
+    fake.commands.length = 0;
     const locked = await vmctx(await deployment({ hostname: 'three' }), ['deploy', '--json']);
     expect(locked.exitCode).toBe(1);
     expect(outcome(locked.out).error?.message).toMatch(/timed out waiting to open tray of 'hdc'[\s\S]*failed at applying context CD hdc swapped live/);
+    expect(asked()).toBe(5);
   }, 60_000);
 
   it('a VM from a spec grows live too, within the memory and vcpu its spec gives (currentMemory, currentVcpu)', async () => {
