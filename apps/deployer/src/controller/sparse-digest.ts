@@ -16,7 +16,7 @@
  * sparse digest is what the controller checks what it received against.
  */
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { BLOCK, isZeros, readChunks, type Chunk } from './sparse-frames.js';
 
 /** The first line of the digested text: the format, the file's size and the block the runs are made of. */
@@ -65,19 +65,30 @@ export class SparseDigest {
   }
 }
 
+export interface FileDigests {
+  sha256: string;
+  sparseSha256: string;
+  size: number;
+}
+
 /** The sha256 and the sparse digest of a local file, in one reading of it (its holes read as zeros). */
-export async function fileDigests(path: string): Promise<{ sha256: string; sparseSha256: string; size: number }> {
+export async function fileDigests(path: string): Promise<FileDigests> {
   const file = await open(path);
   try {
-    const { size } = await file.stat();
-    const whole = createHash('sha256');
-    const sparse = new SparseDigest(size);
-    for await (const chunk of readChunks(file, size)) {
-      whole.update(chunk.bytes);
-      sparse.add(chunk);
-    }
-    return { sha256: whole.digest('hex'), sparseSha256: sparse.digest(), size };
+    return await digestsOf(file);
   } finally {
     await file.close();
   }
+}
+
+/** fileDigests of a file already open (the upload's own handle: the file checked is the file then sent). */
+export async function digestsOf(file: FileHandle): Promise<FileDigests> {
+  const { size } = await file.stat();
+  const whole = createHash('sha256');
+  const sparse = new SparseDigest(size);
+  for await (const chunk of readChunks(file, size)) {
+    whole.update(chunk.bytes);
+    sparse.add(chunk);
+  }
+  return { sha256: whole.digest('hex'), sparseSha256: sparse.digest(), size };
 }

@@ -27,7 +27,7 @@ import type { RemoteCommands } from './command-batch.js';
 import type { ControllerConnection } from './connection.js';
 import { ChunkFanOut } from './fan-out.js';
 import { FrameCompression } from './frame-compression.js';
-import { fileDigests } from './sparse-digest.js';
+import { digestsOf } from './sparse-digest.js';
 import { framesOf, readChunks, sparseFrames, type FrameProgress } from './sparse-frames.js';
 import { FileIdentity, readAnswer, ResumeFrom, Sha256 } from '../sh/answers.js';
 import { FILE_SHA256_SH, UPLOAD_RECEIVE_SH } from '../sh/sh.generated.js';
@@ -116,7 +116,7 @@ export async function uploadFileToMany(targets: readonly UploadTarget[], localPa
 async function openForUpload(localPath: string, options: UploadOptions): Promise<{ local: FileHandle; sparseSha256: string } | Error> {
   const local = await open(localPath).catch((error: Error) => error);
   if (local instanceof Error) return local;
-  const sparseSha256 = await sparseDigestOf(localPath, options).catch((error: Error) => error);
+  const sparseSha256 = await sparseDigestOf(local, options).catch((error: Error) => error);
   if (sparseSha256 instanceof Error) {
     await local.close();
     return sparseSha256;
@@ -130,10 +130,13 @@ function nothingSent(connection: ControllerConnection, localPath: string, remote
   return new DeployerError('REMOTE_UPLOAD_FAILED', `${lc}: upload of ${localPath} to ${remotePath} failed: ${cause.message}; nothing was sent`, { where: lc, cause });
 }
 
-/** The sparse digest given, or that of the file as it is now (it must still have the sha256 and size given). */
-async function sparseDigestOf(localPath: string, options: UploadOptions): Promise<string> {
+/**
+ * The sparse digest given, or that of the open file as it is now, read through the handle the upload then reads (it
+ * must still have the sha256 and size given).
+ */
+async function sparseDigestOf(local: FileHandle, options: UploadOptions): Promise<string> {
   if (options.sparseSha256) return options.sparseSha256;
-  const digests = await fileDigests(localPath);
+  const digests = await digestsOf(local);
   if (digests.sha256 !== options.sha256 || digests.size !== options.size) {
     throw new Error(`the file changed: it now holds ${digests.size} bytes of sha256 ${digests.sha256.slice(0, 16)}, not ${options.size} of ${options.sha256.slice(0, 16)}`);
   }
